@@ -1,0 +1,175 @@
+"""Stripe payments: charge the saved card off-session, void, refund.
+
+A decline is data, an outage is an exception: ``CardError`` comes back as a ``ChargeResult`` for
+the workflow to branch on; requests Stripe refuses as invalid raise a non-retryable
+``ApplicationError``; connection errors, 5xx, 409 and 429 propagate so Temporal retries with the
+same idempotency key. Metadata carries opaque ids only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import stripe
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from domain.payments import (
+    ChargeOutcome,
+    ChargeRequest,
+    ChargeResult,
+    RefundRequest,
+    RefundResult,
+    VoidRequest,
+    VoidResult,
+)
+from domain.policy import classify_decline
+from domain.status import DeclineKind
+
+# Errors that a retry with the same key cannot fix: a bug or a configuration fault.
+NON_RETRYABLE_STRIPE_ERRORS: tuple[type[stripe.StripeError], ...] = (
+    stripe.IdempotencyError,
+    stripe.InvalidRequestError,
+    stripe.AuthenticationError,
+    stripe.PermissionError,
+    stripe.SignatureVerificationError,
+)
+NON_RETRYABLE_ERROR_TYPES = [error.__name__ for error in NON_RETRYABLE_STRIPE_ERRORS]
+
+_CONFIRMABLE = frozenset({"requires_payment_method", "requires_confirmation", "requires_action"})
+_VOIDABLE = _CONFIRMABLE | {"requires_capture"}
+
+
+def _non_retryable(error: stripe.StripeError) -> ApplicationError:
+    code = getattr(error, "code", None)
+    return ApplicationError(
+        f"Stripe refused the request ({type(error).__name__}, code={code})",
+        {"code": code, "http_status": error.http_status},
+        type=type(error).__name__,
+        non_retryable=True,
+    )
+
+
+def _metadata(session_id: str, **extra: str) -> dict[str, str]:
+    # Opaque ids only: Stripe is outside our health-data boundary.
+    return {"session_id": session_id, **extra}
+
+
+class PaymentActivities:
+    """Activities bound to one Stripe client (injected, so tests point it at the stand-in)."""
+
+    def __init__(self, client: stripe.StripeClient) -> None:
+        self._stripe = client
+
+    @activity.defn(name="charge_session")
+    async def charge(self, request: ChargeRequest) -> ChargeResult:
+        try:
+            intent = await self._confirm_or_create(request)
+        except stripe.CardError as declined:
+            return _declined_result(declined, request)
+        except NON_RETRYABLE_STRIPE_ERRORS as refused:
+            raise _non_retryable(refused) from refused
+        return _intent_result(intent)
+
+    async def _confirm_or_create(self, request: ChargeRequest) -> stripe.PaymentIntent:
+        options: Any = {"idempotency_key": request.idempotency_key}
+        intent_id = request.payment_intent_id
+        if intent_id is None and request.attempt > 1:
+            # An earlier attempt may have created the PaymentIntent and lost the answer for good
+            # (its activity timed out): find it rather than create a second one.
+            intent_id = await self._find_session_intent(request)
+        if intent_id is None:
+            params: Any = {
+                "amount": request.amount_minor,
+                "currency": request.currency,
+                "customer": request.customer_id,
+                "payment_method": request.payment_method_id,
+                "off_session": True,
+                "confirm": True,
+                "metadata": _metadata(request.session_id, attempt=str(request.attempt)),
+            }
+            return await self._stripe.v1.payment_intents.create_async(params, options)
+        current = await self._stripe.v1.payment_intents.retrieve_async(intent_id)
+        if current.status not in _CONFIRMABLE:
+            # Already paid (e.g. on-session by the client) or cancelled: report, never re-charge.
+            return current
+        confirm: Any = {"payment_method": request.payment_method_id, "off_session": True}
+        return await self._stripe.v1.payment_intents.confirm_async(intent_id, confirm, options)
+
+    async def _find_session_intent(self, request: ChargeRequest) -> str | None:
+        params: Any = {"customer": request.customer_id, "limit": 100}
+        listing = await self._stripe.v1.payment_intents.list_async(params)
+        for intent in listing.data:
+            metadata = intent.metadata.to_dict() if intent.metadata is not None else {}
+            if metadata.get("session_id") == request.session_id:
+                return intent.id
+        return None
+
+    @activity.defn(name="void_payment")
+    async def void(self, request: VoidRequest) -> VoidResult:
+        intents = self._stripe.v1.payment_intents
+        try:
+            current = await intents.retrieve_async(request.payment_intent_id)
+            if current.status not in _VOIDABLE:
+                return VoidResult(voided=current.status == "canceled", payment_intent_status=current.status)
+            options: Any = {"idempotency_key": request.idempotency_key}
+            params: Any = {"cancellation_reason": "abandoned"}
+            cancelled = await intents.cancel_async(request.payment_intent_id, params, options)
+        except NON_RETRYABLE_STRIPE_ERRORS as refused:
+            raise _non_retryable(refused) from refused
+        return VoidResult(voided=cancelled.status == "canceled", payment_intent_status=cancelled.status)
+
+    @activity.defn(name="refund_payment")
+    async def refund(self, request: RefundRequest) -> RefundResult:
+        params: Any = {
+            "payment_intent": request.payment_intent_id,
+            "amount": request.amount_minor,
+            "metadata": _metadata(request.session_id, refund=str(request.refund_number)),
+        }
+        options: Any = {"idempotency_key": request.idempotency_key}
+        try:
+            refund = await self._stripe.v1.refunds.create_async(params, options)
+        except NON_RETRYABLE_STRIPE_ERRORS as refused:
+            raise _non_retryable(refused) from refused
+        return RefundResult(refund_id=refund.id, amount_minor=refund.amount, status=refund.status or "")
+
+
+def _intent_result(intent: stripe.PaymentIntent) -> ChargeResult:
+    if intent.status == "succeeded":
+        outcome = ChargeOutcome.SUCCEEDED
+    elif intent.status == "requires_action":
+        outcome = ChargeOutcome.REQUIRES_ACTION
+    else:
+        outcome = ChargeOutcome.DECLINED
+    return ChargeResult(
+        outcome=outcome,
+        payment_intent_id=intent.id,
+        payment_intent_status=intent.status,
+        client_secret=intent.client_secret if outcome is ChargeOutcome.REQUIRES_ACTION else None,
+        decline_kind=DeclineKind.AUTHENTICATION_REQUIRED
+        if outcome is ChargeOutcome.REQUIRES_ACTION
+        else None,
+    )
+
+
+def _declined_result(declined: stripe.CardError, request: ChargeRequest) -> ChargeResult:
+    error = declined.error
+    intent = error.payment_intent if error is not None else None
+    code = declined.code
+    decline_code = error.decline_code if error is not None else None
+    advice_code = error.advice_code if error is not None else None
+    kind = classify_decline(code, decline_code, advice_code)
+    return ChargeResult(
+        outcome=ChargeOutcome.REQUIRES_ACTION
+        if kind is DeclineKind.AUTHENTICATION_REQUIRED
+        else ChargeOutcome.DECLINED,
+        payment_intent_id=intent.id if intent is not None else request.payment_intent_id,
+        payment_intent_status=intent.status if intent is not None else None,
+        client_secret=intent.client_secret
+        if intent is not None and kind is DeclineKind.AUTHENTICATION_REQUIRED
+        else None,
+        decline_kind=kind,
+        code=code,
+        decline_code=decline_code,
+        advice_code=advice_code,
+    )

@@ -1,0 +1,91 @@
+"""What the marketplace backend sends when a session is booked."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from domain.errors import RuleViolation
+from domain.ids import OpaqueId, StripeId
+from domain.money import AmountMinor, Currency
+from domain.policy import DEFAULT_POLICY, SessionPolicy
+from domain.status import Actor, BookingKind
+
+
+class SessionBooking(BaseModel):
+    """A booked session. Ids are opaque; no names, e-mails or notes ever travel here."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    session_id: OpaqueId
+    therapist_id: OpaqueId
+    client_id: OpaqueId
+    kind: BookingKind
+    start: AwareDatetime
+    duration_minutes: int = Field(default=50, ge=1, le=24 * 60)
+    therapist_timezone: str = "Europe/London"
+    amount_minor: AmountMinor
+    currency: Currency
+    stripe_customer_id: StripeId
+    payment_method_id: StripeId | None = None
+    """The saved card charged off-session; required unless the session was paid at booking."""
+    prepaid_payment_intent_id: StripeId | None = None
+    """The PaymentIntent that paid an initial session at checkout."""
+    client_agreed: bool = False
+    """The client explicitly agreed to a therapist-booked session (recorded by the backend)."""
+    previous_session_id: OpaqueId | None = None
+
+    @field_validator("therapist_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _payment_source_matches_kind(self) -> SessionBooking:
+        if self.kind is BookingKind.INITIAL_PREPAID:
+            if self.prepaid_payment_intent_id is None:
+                raise ValueError("an initial session paid at booking needs prepaid_payment_intent_id")
+        else:
+            if self.payment_method_id is None:
+                raise ValueError(f"a {self.kind.value} session needs the saved payment_method_id")
+            if self.prepaid_payment_intent_id is not None:
+                raise ValueError("prepaid_payment_intent_id is only for initial_prepaid sessions")
+        if self.kind is BookingKind.THERAPIST_FOLLOW_UP and not self.client_agreed:
+            raise ValueError(
+                "a therapist may only book a session the client has explicitly agreed to "
+                "(client_agreed must be true)"
+            )
+        return self
+
+    @property
+    def booked_by(self) -> Actor:
+        return Actor.THERAPIST if self.kind is BookingKind.THERAPIST_FOLLOW_UP else Actor.CLIENT
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(minutes=self.duration_minutes)
+
+    @property
+    def end(self) -> datetime:
+        return self.start + self.duration
+
+
+def check_booking(booking: SessionBooking, now: datetime, policy: SessionPolicy = DEFAULT_POLICY) -> None:
+    """The rules of a booking that depend on the clock or the policy."""
+    if booking.start <= now:
+        raise RuleViolation("start_in_past", "the session start must be in the future")
+    if booking.start - now > policy.max_booking_horizon:
+        raise RuleViolation(
+            "start_too_far", f"sessions can be booked at most {policy.max_booking_horizon.days} days ahead"
+        )
+    if not policy.min_duration <= booking.duration <= policy.max_duration:
+        raise RuleViolation(
+            "duration_out_of_range",
+            f"duration must be between {policy.min_duration} and {policy.max_duration}",
+        )

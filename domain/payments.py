@@ -1,0 +1,116 @@
+"""Payment activity inputs/results, idempotency keys and webhook facts.
+
+Idempotency keys come from business state (session id + purpose + business attempt number kept in
+workflow state) so an activity retry replays the first request instead of charging again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.ids import OpaqueId, StripeId
+from domain.money import AmountMinor, Currency
+from domain.status import DeclineKind
+
+
+def charge_idempotency_key(session_id: str, attempt: int) -> str:
+    return f"session:{session_id}:charge:{attempt}"
+
+
+def refund_idempotency_key(session_id: str, refund_number: int) -> str:
+    return f"session:{session_id}:refund:{refund_number}"
+
+
+def void_idempotency_key(session_id: str) -> str:
+    return f"session:{session_id}:void"
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class ChargeRequest(_Payload):
+    session_id: OpaqueId
+    attempt: int = Field(ge=1)
+    amount_minor: AmountMinor
+    currency: Currency
+    customer_id: StripeId
+    payment_method_id: StripeId
+    payment_intent_id: StripeId | None = None
+    """Known after the first attempt: later attempts re-confirm the same PaymentIntent."""
+
+    @property
+    def idempotency_key(self) -> str:
+        return charge_idempotency_key(self.session_id, self.attempt)
+
+
+class ChargeOutcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    DECLINED = "declined"
+    REQUIRES_ACTION = "requires_action"
+    FAILED = "failed"
+    """Stripe refused the request itself (configuration, invalid state): needs ops, not the client."""
+
+
+class ChargeResult(_Payload):
+    outcome: ChargeOutcome
+    payment_intent_id: StripeId | None = None
+    payment_intent_status: str | None = None
+    client_secret: str | None = None
+    """For an on-session payment by the client (authentication required)."""
+    decline_kind: DeclineKind | None = None
+    code: str | None = None
+    decline_code: str | None = None
+    advice_code: str | None = None
+
+
+class VoidRequest(_Payload):
+    session_id: OpaqueId
+    payment_intent_id: StripeId
+
+    @property
+    def idempotency_key(self) -> str:
+        return void_idempotency_key(self.session_id)
+
+
+class VoidResult(_Payload):
+    voided: bool
+    payment_intent_status: str
+    """``succeeded`` when the client paid before the void arrived: the workflow refunds instead."""
+
+
+class RefundRequest(_Payload):
+    session_id: OpaqueId
+    refund_number: int = Field(ge=1)
+    payment_intent_id: StripeId
+    amount_minor: AmountMinor
+
+    @property
+    def idempotency_key(self) -> str:
+        return refund_idempotency_key(self.session_id, self.refund_number)
+
+
+class RefundResult(_Payload):
+    refund_id: StripeId
+    amount_minor: int
+    status: str
+
+
+PaymentEventType = Literal["payment_intent.succeeded", "payment_intent.payment_failed", "charge.refunded"]
+
+
+class PaymentEvent(_Payload):
+    """A fact reported by a Stripe webhook, delivered to the session as a signal."""
+
+    event_id: str = Field(pattern=r"^evt_[A-Za-z0-9_]{1,250}$")
+    type: PaymentEventType
+    payment_intent_id: StripeId
+    created: datetime
+    amount_refunded_minor: int | None = None
+    """For ``charge.refunded``: the charge's cumulative refunded amount."""
+    code: str | None = None
+    decline_code: str | None = None

@@ -1,0 +1,228 @@
+"""The cancellation and charge policy (DESIGN rules 1–6) as pure functions of instants.
+
+"48 hours" is elapsed time: every comparison is between timezone-aware instants, so a daylight
+saving change between the cancellation and the session neither adds nor removes an hour.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from domain.errors import RuleViolation
+from domain.status import Actor, BookingKind, DeclineKind, SessionStatus
+
+HOUR = timedelta(hours=1)
+
+
+class SessionPolicy(BaseModel):
+    """Every duration of the policy, fixed into the session's history when it is booked."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    free_cancellation_notice: timedelta = Field(default=48 * HOUR, gt=timedelta(0))
+    """A client cancellation is free only when received *strictly more* than this before start."""
+    charge_attempt_offsets: tuple[timedelta, ...] = (48 * HOUR, 24 * HOUR, 12 * HOUR)
+    """Before the start: the scheduled charge, then the retries after a soft decline."""
+    auto_cancel_before: timedelta = Field(default=1 * HOUR, gt=timedelta(0))
+    """Still unpaid this long before the start: the session is cancelled (``cancelled_unpaid``)."""
+    min_duration: timedelta = timedelta(minutes=15)
+    max_duration: timedelta = timedelta(hours=4)
+    max_booking_horizon: timedelta = timedelta(days=366)
+
+    @model_validator(mode="after")
+    def _offsets_are_ordered(self) -> SessionPolicy:
+        offsets = self.charge_attempt_offsets
+        if not offsets:
+            raise ValueError("charge_attempt_offsets needs at least the scheduled charge")
+        if any(later >= earlier for earlier, later in itertools.pairwise(offsets)):
+            raise ValueError("charge_attempt_offsets must be strictly decreasing")
+        if offsets[-1] <= self.auto_cancel_before:
+            raise ValueError("the last charge attempt must come before the auto-cancel time")
+        if self.min_duration > self.max_duration:
+            raise ValueError("min_duration must not exceed max_duration")
+        return self
+
+
+DEFAULT_POLICY = SessionPolicy()
+
+
+def _require_aware(*instants: datetime) -> None:
+    for instant in instants:
+        if instant.tzinfo is None or instant.utcoffset() is None:
+            raise ValueError("times must be timezone-aware")
+
+
+def cancellation_deadline(start: datetime, policy: SessionPolicy = DEFAULT_POLICY) -> datetime:
+    """The first instant at which a client cancellation is late (it is itself late)."""
+    _require_aware(start)
+    return start - policy.free_cancellation_notice
+
+
+def is_free_cancellation(
+    start: datetime, received_at: datetime, policy: SessionPolicy = DEFAULT_POLICY
+) -> bool:
+    """Free iff the server received the cancellation strictly before ``start − notice``."""
+    _require_aware(start, received_at)
+    return received_at < cancellation_deadline(start, policy)
+
+
+def scheduled_charge_at(start: datetime, policy: SessionPolicy = DEFAULT_POLICY) -> datetime:
+    _require_aware(start)
+    return start - policy.charge_attempt_offsets[0]
+
+
+def auto_cancel_at(start: datetime, policy: SessionPolicy = DEFAULT_POLICY) -> datetime:
+    _require_aware(start)
+    return start - policy.auto_cancel_before
+
+
+def first_charge_at(
+    kind: BookingKind, start: datetime, booked_at: datetime, policy: SessionPolicy = DEFAULT_POLICY
+) -> datetime | None:
+    """When the first charge is due (rule 2); ``None`` when the session was paid at booking.
+
+    A therapist-booked follow-up waits for ``start − 48 h``; a client booking, or any booking
+    made after that instant, is charged at once.
+    """
+    _require_aware(start, booked_at)
+    if kind is BookingKind.INITIAL_PREPAID:
+        return None
+    if kind is BookingKind.CLIENT_FOLLOW_UP:
+        return booked_at
+    return max(scheduled_charge_at(start, policy), booked_at)
+
+
+def next_retry_at(
+    start: datetime, last_attempt_at: datetime, policy: SessionPolicy = DEFAULT_POLICY
+) -> datetime | None:
+    """The next attempt time after a soft decline, or ``None`` when no retry is left.
+
+    Attempts happen at the policy's offsets before the start (− 48 h, − 24 h, − 12 h): the next
+    one is the first of those strictly after the last attempt and before the auto-cancel time.
+    Because it is computed from the current start, a rescheduled session's retries follow it.
+    """
+    _require_aware(start, last_attempt_at)
+    deadline = auto_cancel_at(start, policy)
+    for offset in policy.charge_attempt_offsets:
+        slot = start - offset
+        if last_attempt_at < slot < deadline:
+            return slot
+    return None
+
+
+def classify_decline(code: str | None, decline_code: str | None, advice_code: str | None) -> DeclineKind:
+    """Map Stripe's decline codes to what we do next (rule 3)."""
+    if code == "authentication_required" or decline_code == "authentication_required":
+        return DeclineKind.AUTHENTICATION_REQUIRED
+    if advice_code == "do_not_try_again":
+        return DeclineKind.HARD
+    if code in _HARD_CODES or decline_code in _HARD_DECLINE_CODES:
+        return DeclineKind.HARD
+    return DeclineKind.SOFT
+
+
+_HARD_CODES = frozenset(
+    {
+        "expired_card",
+        "incorrect_number",
+        "invalid_number",
+        "invalid_expiry_month",
+        "invalid_expiry_year",
+        "invalid_cvc",
+        "incorrect_cvc",
+        "card_not_supported",
+    }
+)
+_HARD_DECLINE_CODES = frozenset(
+    {
+        "lost_card",
+        "stolen_card",
+        "pickup_card",
+        "restricted_card",
+        "invalid_account",
+        "incorrect_number",
+        "expired_card",
+        "fraudulent",
+        "card_not_supported",
+        "currency_not_supported",
+        "new_account_information_available",
+        "revocation_of_authorization",
+        "security_violation",
+        "stop_payment_order",
+        "merchant_blacklist",
+    }
+)
+
+
+def cancellation_status(
+    requested_by: Actor, start: datetime, received_at: datetime, policy: SessionPolicy = DEFAULT_POLICY
+) -> SessionStatus:
+    """Who cancelled and when decides the status (rules 1, 4, 5)."""
+    if requested_by is Actor.CLIENT:
+        if is_free_cancellation(start, received_at, policy):
+            return SessionStatus.CANCELLED_FREE
+        return SessionStatus.CANCELLED_LATE
+    return SessionStatus.CANCELLED_BY_THERAPIST
+
+
+def refund_owed(status: SessionStatus, discretionary_refund: bool, amount_paid: int) -> int:
+    """How much of a taken payment goes back (rules 1, 4, 5); always all or nothing."""
+    if status in _FULL_REFUND:
+        return amount_paid
+    if status is SessionStatus.CANCELLED_LATE and discretionary_refund:
+        return amount_paid
+    return 0
+
+
+_FULL_REFUND = frozenset(
+    {
+        SessionStatus.CANCELLED_FREE,
+        SessionStatus.CANCELLED_BY_THERAPIST,
+        # Money that arrives after an unpaid session was auto-cancelled (a late on-session
+        # payment) is for a session that no longer takes place.
+        SessionStatus.CANCELLED_UNPAID,
+    }
+)
+
+
+def charge_still_owed(status: SessionStatus, discretionary_refund: bool) -> bool:
+    """Whether an unpaid session must still be charged: live, or a late client cancellation."""
+    if status is SessionStatus.CANCELLED_LATE:
+        return not discretionary_refund
+    return not status.is_cancelled
+
+
+def check_can_change(status: SessionStatus, start: datetime, now: datetime, action: str) -> None:
+    """Nothing is cancelled or moved once cancelled or once the session has started (rule 6)."""
+    _require_aware(start, now)
+    if status.is_cancelled:
+        raise RuleViolation("session_cancelled", f"the session is already cancelled; cannot {action}")
+    if now >= start:
+        raise RuleViolation("session_started", f"the session has started; cannot {action}")
+
+
+def charge_due_after_move(
+    *,
+    requested_by: Actor,
+    old_start: datetime,
+    new_start: datetime,
+    current_due: datetime | None,
+    received_at: datetime,
+    policy: SessionPolicy = DEFAULT_POLICY,
+) -> datetime | None:
+    """When the first charge falls due after a rearrangement of a session never yet charged.
+
+    The charge follows the new start (at once when the new start is within the window), except
+    that a client's move with 48 hours' notice or less keeps the charge that was already due.
+    """
+    if current_due is None:
+        return None
+    late_client_move = requested_by is Actor.CLIENT and not is_free_cancellation(
+        old_start, received_at, policy
+    )
+    if late_client_move:
+        return min(current_due, received_at)
+    return max(scheduled_charge_at(new_start, policy), received_at)

@@ -1,0 +1,88 @@
+"""The readable state of one session: what the ``state`` query returns and the workflow result."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.booking import SessionBooking
+from domain.ids import OpaqueId
+from domain.payments import ChargeOutcome
+from domain.policy import SessionPolicy
+from domain.status import Actor, BookingKind, CancelReason, DeclineKind, PaymentStatus, SessionStatus
+
+
+class ChargeAttempt(BaseModel):
+    number: int
+    at: datetime
+    outcome: ChargeOutcome
+    decline_kind: DeclineKind | None = None
+    code: str | None = None
+    decline_code: str | None = None
+    advice_code: str | None = None
+
+
+class RefundRecord(BaseModel):
+    number: int
+    refund_id: str
+    amount_minor: int
+    at: datetime
+
+
+class PaymentLedger(BaseModel):
+    """Everything the session knows about its money; the workflow's single source for it."""
+
+    status: PaymentStatus = PaymentStatus.NOT_DUE
+    amount_minor: int
+    currency: str
+    payment_method_id: str | None = None
+    payment_intent_id: str | None = None
+    client_secret: str | None = None
+    amount_paid_minor: int = 0
+    amount_refunded_minor: int = 0
+    next_charge_at: datetime | None = None
+    retry_now: bool = False
+    attempts: list[ChargeAttempt] = Field(default_factory=list)
+    refunds: list[RefundRecord] = Field(default_factory=list)
+    voided: bool = False
+
+
+class CancellationRecord(BaseModel):
+    requested_by: Actor
+    recorded_by: Actor
+    reason: CancelReason
+    at: datetime
+    discretionary_refund: bool
+
+
+class RescheduleRecord(BaseModel):
+    requested_by: Actor
+    at: datetime
+    old_start: datetime
+    new_start: datetime
+
+
+class SessionState(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    session_id: OpaqueId
+    therapist_id: OpaqueId
+    client_id: OpaqueId
+    kind: BookingKind
+    status: SessionStatus
+    start: datetime
+    end: datetime
+    therapist_timezone: str
+    payment: PaymentLedger
+    cancellation: CancellationRecord | None = None
+    reschedules: list[RescheduleRecord] = Field(default_factory=list)
+
+
+class SessionWorkflowInput(BaseModel):
+    """The workflow's one argument: the booking and the policy agreed at booking time."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    booking: SessionBooking
+    policy: SessionPolicy = SessionPolicy()

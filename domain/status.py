@@ -1,0 +1,91 @@
+"""The vocabularies shared by the workflow, the API and ops queries."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class SessionStatus(StrEnum):
+    """Where a session stands; also the ``SessionStatus`` search attribute."""
+
+    SCHEDULED = "scheduled"
+    PAYMENT_DUE = "payment_due"
+    PAID = "paid"
+    PAYMENT_FAILED = "payment_failed"
+    AWAITING_CLIENT_ACTION = "awaiting_client_action"
+    CANCELLED_FREE = "cancelled_free"
+    CANCELLED_LATE = "cancelled_late"
+    CANCELLED_BY_THERAPIST = "cancelled_by_therapist"
+    CANCELLED_UNPAID = "cancelled_unpaid"
+    AWAITING_UPDATE = "awaiting_update"
+    ATTENDED = "attended"
+    CLIENT_NO_SHOW = "client_no_show"
+    COMPLETED = "completed"
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self in _CANCELLED
+
+
+_CANCELLED = frozenset(
+    {
+        SessionStatus.CANCELLED_FREE,
+        SessionStatus.CANCELLED_LATE,
+        SessionStatus.CANCELLED_BY_THERAPIST,
+        SessionStatus.CANCELLED_UNPAID,
+    }
+)
+
+
+class PaymentStatus(StrEnum):
+    """The money side of a session, kept apart from its lifecycle status."""
+
+    NOT_DUE = "not_due"
+    PROCESSING = "processing"
+    PAID = "paid"
+    DECLINED_SOFT = "declined_soft"
+    DECLINED_HARD = "declined_hard"
+    REQUIRES_ACTION = "requires_action"
+    VOIDED = "voided"
+    NOT_COLLECTED = "not_collected"
+
+
+class Actor(StrEnum):
+    CLIENT = "client"
+    THERAPIST = "therapist"
+    ADMIN = "admin"
+
+
+class BookingKind(StrEnum):
+    """How a session came to be booked; decides when it is charged (DESIGN rule 2)."""
+
+    INITIAL_PREPAID = "initial_prepaid"
+    """The client's first session, paid at checkout; its PaymentIntent is passed in."""
+    THERAPIST_FOLLOW_UP = "therapist_follow_up"
+    """Booked by the therapist with the client's agreement; charged off-session at start − 48 h."""
+    CLIENT_FOLLOW_UP = "client_follow_up"
+    """Booked by the client; charged at once."""
+
+
+class CancelReason(StrEnum):
+    """Why a session was cancelled, as a code: free text about health never enters the system."""
+
+    CLIENT_REQUEST = "client_request"
+    ILLNESS = "illness"
+    SCHEDULING_CONFLICT = "scheduling_conflict"
+    THERAPIST_UNAVAILABLE = "therapist_unavailable"
+    EMERGENCY = "emergency"
+    PAYMENT_ISSUE = "payment_issue"
+    ADMIN_CORRECTION = "admin_correction"
+    OTHER = "other"
+
+
+class DeclineKind(StrEnum):
+    """What a card decline asks of us (DESIGN rule 3)."""
+
+    SOFT = "soft"
+    """Insufficient funds, try again later, processing error: retry at the next attempt time."""
+    HARD = "hard"
+    """Lost, stolen or expired card, do not try again: wait for a new card."""
+    AUTHENTICATION_REQUIRED = "authentication_required"
+    """The bank wants the client present (SCA): never retried off-session."""

@@ -1,0 +1,1 @@
+"""Temporal workflows: one ``SessionWorkflow`` per booked session."""

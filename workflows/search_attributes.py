@@ -1,0 +1,13 @@
+"""Custom search attributes: the contract between workflows, the API's lists and ops queries.
+
+They hold opaque ids, status codes and instants only, never personal data: search attributes are
+stored unencrypted by the Temporal server.
+"""
+
+from temporalio.common import SearchAttributeKey
+
+SESSION_STATUS = SearchAttributeKey.for_keyword("SessionStatus")
+THERAPIST_ID = SearchAttributeKey.for_keyword("TherapistId")
+SESSION_START = SearchAttributeKey.for_datetime("SessionStart")
+
+ALL_SEARCH_ATTRIBUTES = (SESSION_STATUS, THERAPIST_ID, SESSION_START)

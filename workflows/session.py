@@ -1,0 +1,534 @@
+"""SessionWorkflow: one booked session, from booking to the attendance update.
+
+Reads like the policy: wait for the charge time, charge the saved card, retry or wait for the
+client on a decline, settle refunds and voids after a cancellation, and mark the session
+``awaiting_update`` once it has ended. Commands arrive as updates with validators (rejections never
+enter history); Stripe webhook facts arrive as signals deduplicated by event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from enum import Enum
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.payments import PaymentActivities
+    from domain.booking import check_booking
+    from domain.commands import (
+        CancelRequest,
+        CancelResult,
+        PaymentMethodUpdate,
+        PaymentMethodUpdateResult,
+        RescheduleRequest,
+        RescheduleResult,
+    )
+    from domain.errors import RuleViolation
+    from domain.ledger import (
+        apply_refunded_amount,
+        apply_succeeded_intent,
+        awaits_money,
+        mark_paid,
+        record_charge,
+    )
+    from domain.payments import (
+        ChargeOutcome,
+        ChargeRequest,
+        ChargeResult,
+        PaymentEvent,
+        RefundRequest,
+        VoidRequest,
+    )
+    from domain.policy import (
+        auto_cancel_at,
+        cancellation_status,
+        charge_due_after_move,
+        charge_still_owed,
+        check_can_change,
+        first_charge_at,
+        is_free_cancellation,
+        next_retry_at,
+        refund_owed,
+    )
+    from domain.state import (
+        CancellationRecord,
+        PaymentLedger,
+        RefundRecord,
+        RescheduleRecord,
+        SessionState,
+        SessionWorkflowInput,
+    )
+    from domain.status import Actor, BookingKind, PaymentStatus, SessionStatus
+    from workflows.activity_options import (
+        STRIPE_RETRY_POLICY,
+        STRIPE_SCHEDULE_TO_CLOSE,
+        STRIPE_START_TO_CLOSE,
+    )
+    from workflows.search_attributes import SESSION_START, SESSION_STATUS
+
+
+class _Step(Enum):
+    CHARGE = "charge"
+    AUTO_CANCEL = "auto_cancel"
+    SESSION_END = "session_end"
+
+
+def _refused(violation: RuleViolation) -> ApplicationError:
+    return ApplicationError(violation.message, type=violation.code, non_retryable=True)
+
+
+@workflow.defn(name="SessionWorkflow")
+class SessionWorkflow:
+    @workflow.init
+    def __init__(self, workflow_input: SessionWorkflowInput) -> None:
+        booking = workflow_input.booking
+        self._booking = booking
+        self._policy = workflow_input.policy
+        self._start = booking.start
+        self._payment = PaymentLedger(
+            amount_minor=booking.amount_minor,
+            currency=booking.currency,
+            payment_method_id=booking.payment_method_id,
+        )
+        if booking.kind is BookingKind.INITIAL_PREPAID:
+            self._payment.payment_intent_id = booking.prepaid_payment_intent_id
+            mark_paid(self._payment)
+            self._status = SessionStatus.PAID
+        else:
+            self._payment.next_charge_at = first_charge_at(
+                booking.kind, booking.start, workflow.now(), self._policy
+            )
+            self._status = SessionStatus.SCHEDULED
+        self._cancellation: CancellationRecord | None = None
+        self._reschedules: list[RescheduleRecord] = []
+        self._seen_event_ids: set[str] = set()
+        self._succeeded_intents: set[str] = set()
+        self._refund_blocked = False
+        self._changed = False
+        # Stripe calls and the decisions that depend on their outcome happen one at a time.
+        self._money_lock = asyncio.Lock()
+
+    # ----------------------------------------------------------------------------- main loop
+
+    @workflow.run
+    async def run(self, workflow_input: SessionWorkflowInput) -> SessionState:
+        try:
+            check_booking(self._booking, workflow.now(), self._policy)
+        except RuleViolation as violation:
+            raise _refused(violation) from violation
+        self._publish_status()
+        while not self._finished():
+            self._changed = False
+            await self._settle_money()
+            if self._finished():
+                break
+            step = self._next_step()
+            if step is None:
+                await workflow.wait_condition(lambda: self._changed)
+                continue
+            at, kind = step
+            if await self._sleep_until(at, kind):
+                await self._take(kind)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._snapshot()
+
+    def _finished(self) -> bool:
+        return self._status.is_cancelled and not self._money_owed() and not self._charge_owed()
+
+    def _next_step(self) -> tuple[datetime, _Step] | None:
+        payment = self._payment
+        if self._charge_owed():
+            if payment.retry_now:
+                return workflow.now(), _Step.CHARGE
+            if payment.next_charge_at is not None:
+                return payment.next_charge_at, _Step.CHARGE
+            return auto_cancel_at(self._start, self._policy), _Step.AUTO_CANCEL
+        if self._status in (SessionStatus.PAID, SessionStatus.SCHEDULED):
+            return self._booking_end(), _Step.SESSION_END
+        # Awaiting the attendance update, or a refund Stripe refused that needs ops: wait for news.
+        return None
+
+    async def _sleep_until(self, at: datetime, step: _Step) -> bool:
+        """Wait for ``at``; False when a handler changed something first (recompute the plan)."""
+        delay = at - workflow.now()
+        if self._changed:
+            return False
+        if delay <= timedelta(0):
+            return True
+        try:
+            await workflow.wait_condition(lambda: self._changed, timeout=delay, timeout_summary=step.value)
+        except TimeoutError:
+            return True
+        return False
+
+    async def _take(self, step: _Step) -> None:
+        if step is _Step.CHARGE:
+            await self._charge()
+        elif step is _Step.AUTO_CANCEL:
+            self._auto_cancel()
+        else:
+            self._set_status(SessionStatus.AWAITING_UPDATE)
+
+    def _booking_end(self) -> datetime:
+        return self._start + self._booking.duration
+
+    # ----------------------------------------------------------------------------- charging
+
+    def _charge_owed(self) -> bool:
+        payment = self._payment
+        if payment.status in (PaymentStatus.PAID, PaymentStatus.VOIDED, PaymentStatus.NOT_COLLECTED):
+            return False
+        discretionary = self._cancellation is not None and self._cancellation.discretionary_refund
+        return charge_still_owed(self._status, discretionary)
+
+    async def _charge(self) -> None:
+        async with self._money_lock:
+            if not self._charge_owed():
+                return
+            payment = self._payment
+            assert payment.payment_method_id is not None  # every unpaid booking kind carries one
+            attempt = len(payment.attempts) + 1
+            attempted_at = workflow.now()
+            payment.status = PaymentStatus.PROCESSING
+            if not self._status.is_cancelled:
+                self._set_status(SessionStatus.PAYMENT_DUE)
+            request = ChargeRequest(
+                session_id=self._booking.session_id,
+                attempt=attempt,
+                amount_minor=payment.amount_minor,
+                currency=payment.currency,
+                customer_id=self._booking.stripe_customer_id,
+                payment_method_id=payment.payment_method_id,
+                payment_intent_id=payment.payment_intent_id,
+            )
+            try:
+                result = await workflow.execute_activity_method(
+                    PaymentActivities.charge,
+                    request,
+                    start_to_close_timeout=STRIPE_START_TO_CLOSE,
+                    schedule_to_close_timeout=STRIPE_SCHEDULE_TO_CLOSE,
+                    retry_policy=STRIPE_RETRY_POLICY,
+                    summary=f"charge attempt {attempt}",
+                )
+            except ActivityError as failure:
+                result = ChargeResult(outcome=ChargeOutcome.FAILED, code=_failure_type(failure))
+                workflow.logger.warning(
+                    "charge attempt could not be made",
+                    extra={"session_id": self._booking.session_id, "attempt": attempt},
+                )
+            record_charge(
+                payment,
+                attempt=attempt,
+                at=attempted_at,
+                result=result,
+                start=self._start,
+                policy=self._policy,
+            )
+            if payment.payment_intent_id in self._succeeded_intents:
+                apply_succeeded_intent(payment, payment.payment_intent_id)
+            self._status_from_payment()
+            workflow.logger.info(
+                "charge attempt finished",
+                extra={
+                    "session_id": self._booking.session_id,
+                    "attempt": attempt,
+                    "outcome": result.outcome.value,
+                    "decline_code": result.decline_code,
+                },
+            )
+
+    def _status_from_payment(self) -> None:
+        if self._status.is_cancelled or self._status is SessionStatus.AWAITING_UPDATE:
+            return
+        status = {
+            PaymentStatus.PAID: SessionStatus.PAID,
+            PaymentStatus.REQUIRES_ACTION: SessionStatus.AWAITING_CLIENT_ACTION,
+            PaymentStatus.DECLINED_SOFT: SessionStatus.PAYMENT_FAILED,
+            PaymentStatus.DECLINED_HARD: SessionStatus.PAYMENT_FAILED,
+            PaymentStatus.NOT_DUE: SessionStatus.SCHEDULED,
+        }.get(self._payment.status)
+        if status is not None:
+            self._set_status(status)
+
+    def _auto_cancel(self) -> None:
+        if self._status is SessionStatus.CANCELLED_LATE:
+            # A late cancellation's charge could not be collected before the session time.
+            self._payment.status = PaymentStatus.NOT_COLLECTED
+            self._payment.next_charge_at = None
+            return
+        self._set_status(SessionStatus.CANCELLED_UNPAID)
+        workflow.logger.info("session cancelled unpaid", extra={"session_id": self._booking.session_id})
+
+    # ----------------------------------------------------------------------------- refunds, voids
+
+    def _refund_due(self) -> int:
+        if self._payment.status is not PaymentStatus.PAID:
+            return 0
+        discretionary = self._cancellation is not None and self._cancellation.discretionary_refund
+        target = refund_owed(self._status, discretionary, self._payment.amount_paid_minor)
+        return max(0, target - self._payment.amount_refunded_minor)
+
+    def _void_due(self) -> bool:
+        payment = self._payment
+        return (
+            self._status.is_cancelled
+            and not self._charge_owed()
+            and payment.payment_intent_id is not None
+            and awaits_money(payment)
+        )
+
+    def _money_owed(self) -> bool:
+        return (self._refund_due() > 0 and not self._refund_blocked) or self._void_due()
+
+    async def _settle_money(self) -> None:
+        async with self._money_lock:
+            if self._refund_due() > 0 and not self._refund_blocked:
+                await self._refund(self._refund_due())
+            elif self._void_due():
+                await self._void()
+
+    async def _refund(self, amount: int) -> None:
+        payment = self._payment
+        assert payment.payment_intent_id is not None
+        number = len(payment.refunds) + 1
+        try:
+            result = await workflow.execute_activity_method(
+                PaymentActivities.refund,
+                RefundRequest(
+                    session_id=self._booking.session_id,
+                    refund_number=number,
+                    payment_intent_id=payment.payment_intent_id,
+                    amount_minor=amount,
+                ),
+                start_to_close_timeout=STRIPE_START_TO_CLOSE,
+                schedule_to_close_timeout=STRIPE_SCHEDULE_TO_CLOSE,
+                retry_policy=STRIPE_RETRY_POLICY,
+                summary=f"refund {number}",
+            )
+        except ActivityError as failure:
+            # Stripe refused the refund itself: keep the session open and visible for ops rather
+            # than retry a request that cannot succeed; any new fact or command re-tries it.
+            self._refund_blocked = True
+            workflow.logger.error(
+                "refund refused by Stripe",
+                extra={"session_id": self._booking.session_id, "error": _failure_type(failure)},
+            )
+            return
+        payment.refunds.append(
+            RefundRecord(
+                number=number,
+                refund_id=result.refund_id,
+                amount_minor=result.amount_minor,
+                at=workflow.now(),
+            )
+        )
+        payment.amount_refunded_minor += result.amount_minor
+
+    async def _void(self) -> None:
+        payment = self._payment
+        assert payment.payment_intent_id is not None
+        try:
+            result = await workflow.execute_activity_method(
+                PaymentActivities.void,
+                VoidRequest(session_id=self._booking.session_id, payment_intent_id=payment.payment_intent_id),
+                start_to_close_timeout=STRIPE_START_TO_CLOSE,
+                schedule_to_close_timeout=STRIPE_SCHEDULE_TO_CLOSE,
+                retry_policy=STRIPE_RETRY_POLICY,
+                summary="void pending payment",
+            )
+        except ActivityError as failure:
+            workflow.logger.error(
+                "void refused by Stripe",
+                extra={"session_id": self._booking.session_id, "error": _failure_type(failure)},
+            )
+            payment.status = PaymentStatus.NOT_COLLECTED
+            return
+        if result.payment_intent_status == "succeeded":
+            # The client paid on-session just before the void: refund instead, next round.
+            mark_paid(payment)
+        else:
+            payment.status = PaymentStatus.VOIDED
+            payment.voided = True
+            payment.client_secret = None
+
+    # ----------------------------------------------------------------------------- updates
+
+    @workflow.update
+    async def cancel(self, request: CancelRequest) -> CancelResult:
+        received_at = workflow.now()
+        async with self._money_lock:  # an in-flight charge lands before we decide
+            self._check_can_change(received_at, "cancel")
+            status = cancellation_status(request.requested_by, self._start, received_at, self._policy)
+            self._cancellation = CancellationRecord(
+                requested_by=request.requested_by,
+                recorded_by=request.recorded_by,
+                reason=request.reason,
+                at=received_at,
+                discretionary_refund=request.discretionary_refund,
+            )
+            self._set_status(status)
+            self._refund_blocked = False
+            self._changed = True
+            charge_kept = status is SessionStatus.CANCELLED_LATE and not request.discretionary_refund
+            refund = self._refund_due()
+            workflow.logger.info(
+                "session cancelled",
+                extra={"session_id": self._booking.session_id, "status": status.value},
+            )
+            return CancelResult(
+                session_id=self._booking.session_id,
+                status=status,
+                free=not charge_kept,
+                refund_minor=refund,
+                charge_kept=charge_kept,
+            )
+
+    @cancel.validator
+    def _validate_cancel(self, request: CancelRequest) -> None:
+        self._check_can_change(workflow.now(), "cancel")
+
+    @workflow.update
+    async def reschedule(self, request: RescheduleRequest) -> RescheduleResult:
+        received_at = workflow.now()
+        async with self._money_lock:
+            self._check_move(request, received_at)
+            old_start = self._start
+            new_start = request.new_start
+            payment = self._payment
+            late_client_move = request.requested_by is Actor.CLIENT and not is_free_cancellation(
+                old_start, received_at, self._policy
+            )
+            if payment.status is PaymentStatus.NOT_DUE:
+                payment.next_charge_at = charge_due_after_move(
+                    requested_by=request.requested_by,
+                    old_start=old_start,
+                    new_start=new_start,
+                    current_due=payment.next_charge_at,
+                    received_at=received_at,
+                    policy=self._policy,
+                )
+            elif payment.status is PaymentStatus.DECLINED_SOFT and payment.attempts:
+                following = next_retry_at(new_start, payment.attempts[-1].at, self._policy)
+                if late_client_move and payment.next_charge_at is not None:
+                    following = min(d for d in (following, payment.next_charge_at) if d is not None)
+                payment.next_charge_at = following
+            self._start = new_start
+            self._reschedules.append(
+                RescheduleRecord(
+                    requested_by=request.requested_by,
+                    at=received_at,
+                    old_start=old_start,
+                    new_start=new_start,
+                )
+            )
+            workflow.upsert_search_attributes([SESSION_START.value_set(new_start)])
+            self._changed = True
+            return RescheduleResult(
+                session_id=self._booking.session_id,
+                status=self._status,
+                start=new_start,
+                payment_carried=payment.status is PaymentStatus.PAID,
+                next_charge_at=payment.next_charge_at,
+            )
+
+    @reschedule.validator
+    def _validate_reschedule(self, request: RescheduleRequest) -> None:
+        self._check_move(request, workflow.now())
+
+    @workflow.update
+    async def update_payment_method(self, update: PaymentMethodUpdate) -> PaymentMethodUpdateResult:
+        async with self._money_lock:
+            self._check_payment_method_update()
+            payment = self._payment
+            payment.payment_method_id = update.payment_method_id
+            retrying = awaits_money(payment)
+            if retrying:
+                payment.retry_now = True
+            self._changed = True
+            return PaymentMethodUpdateResult(
+                session_id=self._booking.session_id, status=self._status, retrying_now=retrying
+            )
+
+    @update_payment_method.validator
+    def _validate_payment_method(self, update: PaymentMethodUpdate) -> None:
+        self._check_payment_method_update()
+
+    def _check_can_change(self, now: datetime, action: str) -> None:
+        try:
+            check_can_change(self._status, self._start, now, action)
+        except RuleViolation as violation:
+            raise _refused(violation) from violation
+
+    def _check_move(self, request: RescheduleRequest, now: datetime) -> None:
+        self._check_can_change(now, "reschedule")
+        if request.new_start <= now:
+            raise _refused(RuleViolation("start_in_past", "the new start must be in the future"))
+        if request.new_start == self._start:
+            raise _refused(RuleViolation("same_start", "the session already starts at that time"))
+        if request.new_start - now > self._policy.max_booking_horizon:
+            raise _refused(RuleViolation("start_too_far", "the new start is too far ahead"))
+
+    def _check_payment_method_update(self) -> None:
+        if self._payment.status is PaymentStatus.PAID:
+            raise _refused(RuleViolation("already_paid", "the session is already paid"))
+        if not self._charge_owed():
+            raise _refused(RuleViolation("nothing_to_charge", "the session has nothing left to charge"))
+        if workflow.now() >= self._start:
+            raise _refused(RuleViolation("session_started", "the session has started"))
+
+    # ----------------------------------------------------------------------------- facts, reads
+
+    @workflow.signal
+    def payment_event(self, event: PaymentEvent) -> None:
+        """A Stripe webhook fact; duplicates and stale events change nothing."""
+        if event.event_id in self._seen_event_ids:
+            return
+        self._seen_event_ids.add(event.event_id)
+        if event.type == "payment_intent.succeeded":
+            self._succeeded_intents.add(event.payment_intent_id)
+            if apply_succeeded_intent(self._payment, event.payment_intent_id):
+                self._status_from_payment()
+        elif event.type == "charge.refunded" and event.amount_refunded_minor is not None:
+            apply_refunded_amount(self._payment, event.payment_intent_id, event.amount_refunded_minor)
+        self._refund_blocked = False
+        self._changed = True
+
+    @workflow.query
+    def state(self) -> SessionState:
+        return self._snapshot()
+
+    def _snapshot(self) -> SessionState:
+        booking = self._booking
+        return SessionState(
+            session_id=booking.session_id,
+            therapist_id=booking.therapist_id,
+            client_id=booking.client_id,
+            kind=booking.kind,
+            status=self._status,
+            start=self._start,
+            end=self._booking_end(),
+            therapist_timezone=booking.therapist_timezone,
+            payment=self._payment.model_copy(deep=True),
+            cancellation=self._cancellation,
+            reschedules=list(self._reschedules),
+        )
+
+    def _set_status(self, status: SessionStatus) -> None:
+        self._status = status
+        self._publish_status()
+
+    def _publish_status(self) -> None:
+        # Each upsert is a billed Action: only when the visible status really changes.
+        current = workflow.info().typed_search_attributes.get(SESSION_STATUS)
+        if current != self._status.value:
+            workflow.upsert_search_attributes([SESSION_STATUS.value_set(self._status.value)])
+
+
+def _failure_type(failure: ActivityError) -> str:
+    cause = failure.cause
+    if isinstance(cause, ApplicationError) and cause.type:
+        return cause.type
+    return type(cause).__name__ if cause is not None else "ActivityError"
