@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -42,7 +42,8 @@ class SessionBooking(BaseModel):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+            # OSError: a directory of the zone database such as "Europe" (IsADirectoryError).
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
         return value
 
@@ -73,14 +74,18 @@ class SessionBooking(BaseModel):
 
     @property
     def end(self) -> datetime:
-        return self.start + self.duration
+        # In elapsed time: ``start + duration`` on a ZoneInfo datetime is wall-clock arithmetic.
+        return (self.start.astimezone(UTC) + self.duration).astimezone(self.start.tzinfo)
 
 
 def check_booking(booking: SessionBooking, now: datetime, policy: SessionPolicy = DEFAULT_POLICY) -> None:
     """The rules of a booking that depend on the clock or the policy."""
-    if booking.start <= now:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("times must be timezone-aware")
+    start, now = booking.start.astimezone(UTC), now.astimezone(UTC)  # elapsed-time comparisons
+    if start <= now:
         raise RuleViolation("start_in_past", "the session start must be in the future")
-    if booking.start - now > policy.max_booking_horizon:
+    if start - now > policy.max_booking_horizon:
         raise RuleViolation(
             "start_too_far", f"sessions can be booked at most {policy.max_booking_horizon.days} days ahead"
         )

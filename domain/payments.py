@@ -6,7 +6,7 @@ workflow state) so an activity retry replays the first request instead of chargi
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Literal
 
@@ -114,3 +114,40 @@ class PaymentEvent(_Payload):
     """For ``charge.refunded``: the charge's cumulative refunded amount."""
     code: str | None = None
     decline_code: str | None = None
+
+
+_HANDLED_EVENT_TYPES = frozenset(
+    {"payment_intent.succeeded", "payment_intent.payment_failed", "charge.refunded"}
+)
+
+
+def payment_event_from_stripe(event: dict[str, object]) -> tuple[str, PaymentEvent] | None:
+    """Map a verified Stripe event to ``(session_id, PaymentEvent)``; None when it is not ours.
+
+    Events without ``metadata.session_id`` (created outside Sessionflow) or of other types are
+    acknowledged and ignored by the caller.
+    """
+    event_type = event.get("type")
+    data = event.get("data")
+    if event_type not in _HANDLED_EVENT_TYPES or not isinstance(data, dict):
+        return None
+    obj = data.get("object")
+    if not isinstance(obj, dict):
+        return None
+    metadata = obj.get("metadata") or {}
+    session_id = metadata.get("session_id") if isinstance(metadata, dict) else None
+    intent_id = obj.get("id") if event_type != "charge.refunded" else obj.get("payment_intent")
+    if not isinstance(session_id, str) or not isinstance(intent_id, str):
+        return None
+    created = event.get("created")
+    error = obj.get("last_payment_error") or {}
+    fact = PaymentEvent(
+        event_id=str(event.get("id")),
+        type=event_type,
+        payment_intent_id=intent_id,
+        created=datetime.fromtimestamp(created if isinstance(created, int | float) else 0, tz=UTC),
+        amount_refunded_minor=obj.get("amount_refunded") if event_type == "charge.refunded" else None,
+        code=error.get("code") if isinstance(error, dict) else None,
+        decline_code=error.get("decline_code") if isinstance(error, dict) else None,
+    )
+    return session_id, fact

@@ -7,7 +7,7 @@ saving change between the cancellation and the session neither adds nor removes 
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -55,10 +55,20 @@ def _require_aware(*instants: datetime) -> None:
             raise ValueError("times must be timezone-aware")
 
 
+def _as_utc(instant: datetime) -> datetime:
+    """The same instant in UTC, so arithmetic and comparisons are in elapsed time.
+
+    Python adds a ``timedelta`` to the *wall clock* of a datetime whose tzinfo is a ``ZoneInfo``,
+    and compares two datetimes sharing one tzinfo by wall clock: across a DST change that is an
+    hour off, so every rule works on UTC instants.
+    """
+    _require_aware(instant)
+    return instant.astimezone(UTC)
+
+
 def cancellation_deadline(start: datetime, policy: SessionPolicy = DEFAULT_POLICY) -> datetime:
     """The first instant at which a client cancellation is late (it is itself late)."""
-    _require_aware(start)
-    return start - policy.free_cancellation_notice
+    return _as_utc(start) - policy.free_cancellation_notice
 
 
 def is_free_cancellation(
@@ -66,17 +76,15 @@ def is_free_cancellation(
 ) -> bool:
     """Free iff the server received the cancellation strictly before ``start − notice``."""
     _require_aware(start, received_at)
-    return received_at < cancellation_deadline(start, policy)
+    return _as_utc(received_at) < cancellation_deadline(start, policy)
 
 
 def scheduled_charge_at(start: datetime, policy: SessionPolicy = DEFAULT_POLICY) -> datetime:
-    _require_aware(start)
-    return start - policy.charge_attempt_offsets[0]
+    return _as_utc(start) - policy.charge_attempt_offsets[0]
 
 
 def auto_cancel_at(start: datetime, policy: SessionPolicy = DEFAULT_POLICY) -> datetime:
-    _require_aware(start)
-    return start - policy.auto_cancel_before
+    return _as_utc(start) - policy.auto_cancel_before
 
 
 def first_charge_at(
@@ -107,7 +115,7 @@ def next_retry_at(
     _require_aware(start, last_attempt_at)
     deadline = auto_cancel_at(start, policy)
     for offset in policy.charge_attempt_offsets:
-        slot = start - offset
+        slot = _as_utc(start) - offset
         if last_attempt_at < slot < deadline:
             return slot
     return None
@@ -200,7 +208,7 @@ def check_can_change(status: SessionStatus, start: datetime, now: datetime, acti
     _require_aware(start, now)
     if status.is_cancelled:
         raise RuleViolation("session_cancelled", f"the session is already cancelled; cannot {action}")
-    if now >= start:
+    if _as_utc(now) >= _as_utc(start):
         raise RuleViolation("session_started", f"the session has started; cannot {action}")
 
 

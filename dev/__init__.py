@@ -1,0 +1,1 @@
+"""Development-only tooling (test doubles, local demo helpers); never imported by the worker."""

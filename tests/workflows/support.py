@@ -1,0 +1,122 @@
+"""Helpers for workflow tests: bookings with unique ids, bounded waits, stand-in queries."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from dev.stripe_standin import StripeStandIn
+from domain.booking import SessionBooking
+from domain.state import SessionState
+from domain.status import BookingKind
+from workflows.session import SessionWorkflow
+from workflows.session_client import book_session
+
+HOUR = timedelta(hours=1)
+WAIT = 20.0
+"""Real seconds any single wait may take before the test fails instead of hanging."""
+
+SessionHandle = WorkflowHandle[SessionWorkflow, SessionState]
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+def make_booking(
+    kind: BookingKind = BookingKind.THERAPIST_FOLLOW_UP,
+    *,
+    start: datetime,
+    payment_method: str = "pm_card_visa",
+    **overrides: Any,
+) -> SessionBooking:
+    fields: dict[str, Any] = {
+        "session_id": unique("ses"),
+        "therapist_id": unique("thr"),
+        "client_id": unique("cli"),
+        "kind": kind,
+        "start": start,
+        "duration_minutes": 50,
+        "therapist_timezone": "Europe/London",
+        "amount_minor": 6000,
+        "currency": "gbp",
+        "stripe_customer_id": unique("cus"),
+        "client_agreed": kind is BookingKind.THERAPIST_FOLLOW_UP,
+    }
+    if kind is not BookingKind.INITIAL_PREPAID:
+        # A unique id per test keeps tests sharing the stand-in independent of each other.
+        fields["payment_method_id"] = unique(payment_method)
+    fields.update(overrides)
+    return SessionBooking(**fields)
+
+
+def real_now() -> datetime:
+    """Wall-clock now; a workflow's virtual clock starts here until it is fast-forwarded."""
+    return datetime.now(UTC)
+
+
+async def start(client: Client, booking: SessionBooking, task_queue: str) -> SessionHandle:
+    return await book_session(client, booking, task_queue=task_queue, now=real_now())
+
+
+async def state_of(handle: SessionHandle) -> SessionState:
+    return await asyncio.wait_for(handle.query(SessionWorkflow.state), WAIT)
+
+
+async def wait_for_state(
+    handle: SessionHandle, predicate: Callable[[SessionState], bool], what: str, timeout: float = WAIT
+) -> SessionState:
+    """Poll the workflow's state until ``predicate`` holds; fail with the last state otherwise."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    state = await state_of(handle)
+    while not predicate(state):
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; last state: {state.model_dump_json(indent=1)}")
+        await asyncio.sleep(0.05)
+        state = await state_of(handle)
+    return state
+
+
+async def fast_forward(env: WorkflowEnvironment, handle: SessionHandle, by: timedelta) -> bool:
+    return await asyncio.wait_for(env.fast_forward(handle, by), WAIT)
+
+
+async def virtual_now(env: WorkflowEnvironment, handle: SessionHandle) -> datetime:
+    return await asyncio.wait_for(env.get_current_time(handle), WAIT)
+
+
+def intents_for(standin: StripeStandIn, session_id: str) -> list[dict[str, Any]]:
+    return standin.payment_intents(metadata_session_id=session_id)
+
+
+def succeeded_charges(standin: StripeStandIn, session_id: str) -> list[dict[str, Any]]:
+    return [
+        charge
+        for charge in standin.charges()
+        if charge.get("status") == "succeeded" and (charge.get("metadata") or {}).get("session_id") == session_id
+    ]
+
+
+async def advance_to(env: WorkflowEnvironment, handle: SessionHandle, instant: datetime) -> datetime:
+    """Fast-forward the workflow's virtual clock to ``instant``; returns the clock after it."""
+    gap = instant - await virtual_now(env, handle)
+    if gap > timedelta(0):
+        await fast_forward(env, handle, gap)
+    return await virtual_now(env, handle)
+
+
+async def result_of(handle: SessionHandle) -> SessionState:
+    return await asyncio.wait_for(handle.result(), WAIT)
+
+
+async def event_types(handle: SessionHandle) -> list[str]:
+    history = await asyncio.wait_for(handle.fetch_history(), WAIT)
+    return [EventType.Name(event.event_type).removeprefix("EVENT_TYPE_") for event in history.events]
