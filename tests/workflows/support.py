@@ -62,8 +62,14 @@ def real_now() -> datetime:
     return datetime.now(UTC)
 
 
+STARTED: list[SessionHandle] = []
+"""Handles started by the running test, so their histories can be recorded for replay tests."""
+
+
 async def start(client: Client, booking: SessionBooking, task_queue: str) -> SessionHandle:
-    return await book_session(client, booking, task_queue=task_queue, now=real_now())
+    handle = await book_session(client, booking, task_queue=task_queue, now=real_now())
+    STARTED.append(handle)
+    return handle
 
 
 async def state_of(handle: SessionHandle) -> SessionState:

@@ -1,0 +1,45 @@
+"""Every recorded history (tests/histories/) replays against the current workflow code.
+
+A change that would break running sessions (nondeterminism) fails here; such a change needs
+``workflow.patched`` instead.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from workflows.converter import DATA_CONVERTER
+from workflows.session import SessionWorkflow
+
+HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*.json"))
+
+
+def test_histories_cover_the_main_paths() -> None:
+    names = {path.stem for path in HISTORIES}
+    for expected in (
+        "therapist_follow_up_is_charged_off_session_at_start_minus_48h",
+        "cancel_one_second_before_the_deadline_is_free_and_the_charge_never_happens",
+        "therapist_cancellation_after_the_charge_refunds_in_full",
+        "three_declines_cancel_the_session_unpaid_at_minus_1h",
+        "authentication_required_sends_the_client_on_session_and_the_webhook_settles_it",
+        "a_new_card_after_a_hard_decline_is_charged_at_once",
+        "a_paid_session_moved_a_week_later_is_never_charged_again",
+        "a_worker_killed_during_the_charge_is_replaced_without_a_second_charge",
+    ):
+        assert expected in names, f"no recorded history for {expected}"
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_recorded_history_replays_without_nondeterminism(path: Path) -> None:
+    workflow_id = f"replay-{path.stem}"
+    history = WorkflowHistory.from_json(workflow_id, json.loads(path.read_text()))
+    replayer = Replayer(workflows=[SessionWorkflow], data_converter=DATA_CONVERTER)
+
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+
+    assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
