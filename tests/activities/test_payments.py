@@ -1,0 +1,165 @@
+"""Payment activities against the loopback stand-in through the real stripe client.
+
+A decline is data, an outage is an exception, a refused request is a non-retryable error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import stripe
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.payments import PaymentActivities
+from dev.stripe_standin import FaultRule, StripeStandIn
+from domain.payments import ChargeOutcome, ChargeRequest, RefundRequest, VoidRequest
+from domain.status import DeclineKind
+from tests.workflows.support import unique
+
+
+@pytest.fixture
+def payments(stripe_client: stripe.StripeClient) -> PaymentActivities:
+    return PaymentActivities(stripe_client)
+
+
+@pytest.fixture
+def faults(standin: StripeStandIn) -> Iterator[StripeStandIn]:
+    yield standin
+    standin.clear_faults()
+
+
+def charge_request(payment_method: str, **overrides: object) -> ChargeRequest:
+    fields: dict[str, object] = {
+        "session_id": unique("ses"),
+        "attempt": 1,
+        "amount_minor": 4500,
+        "currency": "gbp",
+        "customer_id": unique("cus"),
+        "payment_method_id": unique(payment_method),
+    }
+    fields.update(overrides)
+    return ChargeRequest.model_validate(fields)
+
+
+async def test_a_successful_charge_returns_the_payment_intent(payments: PaymentActivities) -> None:
+    result = await ActivityEnvironment().run(payments.charge, charge_request("pm_card_visa"))
+
+    assert result.outcome is ChargeOutcome.SUCCEEDED
+    assert result.payment_intent_id is not None and result.payment_intent_status == "succeeded"
+    assert result.client_secret is None
+
+
+async def test_a_soft_decline_is_returned_as_data(payments: PaymentActivities) -> None:
+    result = await ActivityEnvironment().run(
+        payments.charge, charge_request("pm_card_chargeDeclinedInsufficientFunds")
+    )
+
+    assert result.outcome is ChargeOutcome.DECLINED
+    assert result.decline_kind is DeclineKind.SOFT
+    assert (result.code, result.decline_code, result.advice_code) == (
+        "card_declined", "insufficient_funds", "try_again_later",
+    )
+    assert result.payment_intent_id is not None and result.payment_intent_status == "requires_payment_method"
+
+
+async def test_a_lost_card_is_a_hard_decline(payments: PaymentActivities) -> None:
+    result = await ActivityEnvironment().run(payments.charge, charge_request("pm_card_chargeDeclinedLostCard"))
+
+    assert result.decline_kind is DeclineKind.HARD and result.decline_code == "lost_card"
+
+
+async def test_authentication_required_returns_the_client_secret(payments: PaymentActivities) -> None:
+    result = await ActivityEnvironment().run(payments.charge, charge_request("pm_card_authenticationRequired"))
+
+    assert result.outcome is ChargeOutcome.REQUIRES_ACTION
+    assert result.decline_kind is DeclineKind.AUTHENTICATION_REQUIRED
+    assert result.client_secret is not None and result.client_secret.startswith(result.payment_intent_id or "-")
+
+
+async def test_a_request_stripe_refuses_is_non_retryable(payments: PaymentActivities) -> None:
+    with pytest.raises(ApplicationError) as refused:
+        await ActivityEnvironment().run(payments.charge, charge_request("pm_unknown_card"))
+
+    assert refused.value.non_retryable
+    assert refused.value.type == "InvalidRequestError"
+
+
+async def test_a_stripe_outage_raises_for_temporal_to_retry(
+    payments: PaymentActivities, faults: StripeStandIn
+) -> None:
+    faults.add_fault(FaultRule(kind="error_500", method="POST", path=r"^/v1/payment_intents$", times=2))
+
+    with pytest.raises(stripe.APIError):
+        await ActivityEnvironment().run(payments.charge, charge_request("pm_card_visa"))
+
+
+async def test_a_later_attempt_finds_the_intent_an_earlier_attempt_created(
+    payments: PaymentActivities, standin: StripeStandIn
+) -> None:
+    first = charge_request("pm_card_chargeDeclinedInsufficientFunds")
+    declined = await ActivityEnvironment().run(payments.charge, first)
+    standin.set_payment_method_behaviour(first.payment_method_id, "visa")
+
+    # Attempt 2 without the PaymentIntent id (its answer was lost for good) re-confirms it.
+    second = first.model_copy(update={"attempt": 2})
+    result = await ActivityEnvironment().run(payments.charge, second)
+
+    assert result.outcome is ChargeOutcome.SUCCEEDED
+    assert result.payment_intent_id == declined.payment_intent_id
+    assert len(standin.payment_intents(metadata_session_id=first.session_id)) == 1
+
+
+async def test_reconfirming_a_paid_intent_reports_it_without_charging_again(
+    payments: PaymentActivities, standin: StripeStandIn
+) -> None:
+    first = charge_request("pm_card_visa")
+    paid = await ActivityEnvironment().run(payments.charge, first)
+
+    again = await ActivityEnvironment().run(
+        payments.charge, first.model_copy(update={"attempt": 2, "payment_intent_id": paid.payment_intent_id})
+    )
+
+    assert again.outcome is ChargeOutcome.SUCCEEDED
+    assert len(standin.charges(payment_intent=paid.payment_intent_id)) == 1
+
+
+async def test_refund_is_idempotent_on_its_business_key(
+    payments: PaymentActivities, standin: StripeStandIn
+) -> None:
+    charge = charge_request("pm_card_visa")
+    paid = await ActivityEnvironment().run(payments.charge, charge)
+    assert paid.payment_intent_id is not None
+    refund = RefundRequest(
+        session_id=charge.session_id, refund_number=1, payment_intent_id=paid.payment_intent_id, amount_minor=4500
+    )
+
+    first = await ActivityEnvironment().run(payments.refund, refund)
+    again = await ActivityEnvironment().run(payments.refund, refund)
+
+    assert again.refund_id == first.refund_id and first.amount_minor == 4500
+    assert len(standin.refunds(payment_intent=paid.payment_intent_id)) == 1
+
+
+async def test_void_reports_a_payment_that_already_succeeded(payments: PaymentActivities) -> None:
+    charge = charge_request("pm_card_visa")
+    paid = await ActivityEnvironment().run(payments.charge, charge)
+    assert paid.payment_intent_id is not None
+
+    result = await ActivityEnvironment().run(
+        payments.void, VoidRequest(session_id=charge.session_id, payment_intent_id=paid.payment_intent_id)
+    )
+
+    assert not result.voided and result.payment_intent_status == "succeeded"
+
+
+async def test_stripe_sees_opaque_ids_only(payments: PaymentActivities, standin: StripeStandIn) -> None:
+    charge = charge_request("pm_card_visa")
+    await ActivityEnvironment().run(payments.charge, charge)
+
+    [request] = [r for r in standin.requests if r.idempotency_key == charge.idempotency_key]
+    assert request.params["metadata"] == {"session_id": charge.session_id, "attempt": "1"}
+    assert set(request.params) == {
+        "amount", "currency", "customer", "payment_method", "off_session", "confirm", "metadata",
+    }
