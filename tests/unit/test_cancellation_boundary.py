@@ -268,6 +268,12 @@ class _NoOffset(tzinfo):
     def utcoffset(self, dt: datetime | None) -> None:
         return None
 
+    def dst(self, dt: datetime | None) -> None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> None:
+        return None
+
 
 @pytest.mark.parametrize(
     ("start", "received_at"),
