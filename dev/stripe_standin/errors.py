@@ -44,9 +44,7 @@ def invalid_request(
 
 
 def parameter_missing(param: str) -> ApiError:
-    return invalid_request(
-        f"Missing required param: {param}.", code="parameter_missing", param=param
-    )
+    return invalid_request(f"Missing required param: {param}.", code="parameter_missing", param=param)
 
 
 def resource_missing(kind: str, object_id: str, *, param: str = "id", status: int = 404) -> ApiError:

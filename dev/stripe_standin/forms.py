@@ -76,10 +76,7 @@ def _finalise(value: Any, key: str | None, opaque: bool) -> Any:
     if isinstance(value, dict):
         if value and all(isinstance(k, int) for k in value):
             return [_finalise(value[k], key, opaque) for k in sorted(value)]
-        return {
-            str(k): _finalise(v, str(k), opaque or str(k) in _OPAQUE_KEYS)
-            for k, v in value.items()
-        }
+        return {str(k): _finalise(v, str(k), opaque or str(k) in _OPAQUE_KEYS) for k, v in value.items()}
     if opaque or not isinstance(value, str):
         return value
     if value == "true":

@@ -59,23 +59,31 @@ async def test_a_soft_decline_is_returned_as_data(payments: PaymentActivities) -
     assert result.outcome is ChargeOutcome.DECLINED
     assert result.decline_kind is DeclineKind.SOFT
     assert (result.code, result.decline_code, result.advice_code) == (
-        "card_declined", "insufficient_funds", "try_again_later",
+        "card_declined",
+        "insufficient_funds",
+        "try_again_later",
     )
     assert result.payment_intent_id is not None and result.payment_intent_status == "requires_payment_method"
 
 
 async def test_a_lost_card_is_a_hard_decline(payments: PaymentActivities) -> None:
-    result = await ActivityEnvironment().run(payments.charge, charge_request("pm_card_chargeDeclinedLostCard"))
+    result = await ActivityEnvironment().run(
+        payments.charge, charge_request("pm_card_chargeDeclinedLostCard")
+    )
 
     assert result.decline_kind is DeclineKind.HARD and result.decline_code == "lost_card"
 
 
 async def test_authentication_required_returns_the_client_secret(payments: PaymentActivities) -> None:
-    result = await ActivityEnvironment().run(payments.charge, charge_request("pm_card_authenticationRequired"))
+    result = await ActivityEnvironment().run(
+        payments.charge, charge_request("pm_card_authenticationRequired")
+    )
 
     assert result.outcome is ChargeOutcome.REQUIRES_ACTION
     assert result.decline_kind is DeclineKind.AUTHENTICATION_REQUIRED
-    assert result.client_secret is not None and result.client_secret.startswith(result.payment_intent_id or "-")
+    assert result.client_secret is not None and result.client_secret.startswith(
+        result.payment_intent_id or "-"
+    )
 
 
 async def test_a_request_stripe_refuses_is_non_retryable(payments: PaymentActivities) -> None:
@@ -132,7 +140,10 @@ async def test_refund_is_idempotent_on_its_business_key(
     paid = await ActivityEnvironment().run(payments.charge, charge)
     assert paid.payment_intent_id is not None
     refund = RefundRequest(
-        session_id=charge.session_id, refund_number=1, payment_intent_id=paid.payment_intent_id, amount_minor=4500
+        session_id=charge.session_id,
+        refund_number=1,
+        payment_intent_id=paid.payment_intent_id,
+        amount_minor=4500,
     )
 
     first = await ActivityEnvironment().run(payments.refund, refund)
@@ -161,5 +172,11 @@ async def test_stripe_sees_opaque_ids_only(payments: PaymentActivities, standin:
     [request] = [r for r in standin.requests if r.idempotency_key == charge.idempotency_key]
     assert request.params["metadata"] == {"session_id": charge.session_id, "attempt": "1"}
     assert set(request.params) == {
-        "amount", "currency", "customer", "payment_method", "off_session", "confirm", "metadata",
+        "amount",
+        "currency",
+        "customer",
+        "payment_method",
+        "off_session",
+        "confirm",
+        "metadata",
     }

@@ -643,6 +643,7 @@ def test_webhook_is_signed_and_verifiable_and_redeliverable() -> None:
         client = make_client(standin)
         pi = client.v1.payment_intents.create(charge_params(pm("pm_card_visa")), {"idempotency_key": "wh-1"})
         [(payload, header)] = receiver.wait_for(1)
+        assert [d.status for d in standin.wait_for_deliveries(1)] == [200]
         event = stripe.Webhook.construct_event(payload, header, WEBHOOK_SECRET)
         assert event.type == "payment_intent.succeeded"
         assert event.data.object["id"] == pi.id
@@ -663,8 +664,9 @@ def test_webhook_delivery_retries_after_a_failure(standin: StripeStandIn) -> Non
         standin.configure_webhook(receiver.url, WEBHOOK_SECRET)
         make_client(standin).v1.payment_intents.create(charge_params(pm("pm_card_visa")))
         posts = receiver.wait_for(2)
+        deliveries = standin.wait_for_deliveries(2)
     assert posts[0][0] == posts[1][0]
-    assert [(d.attempt, d.status) for d in standin.deliveries] == [(1, 500), (2, 200)]
+    assert [(d.attempt, d.status) for d in deliveries] == [(1, 500), (2, 200)]
 
 
 # --- control API ------------------------------------------------------------------------------

@@ -77,7 +77,10 @@ async def state_of(handle: SessionHandle) -> SessionState:
 
 
 async def wait_for_state(
-    handle: SessionHandle, predicate: Callable[[SessionState], bool], what: str, timeout: float = WAIT
+    handle: SessionHandle,
+    predicate: Callable[[SessionState], bool],
+    what: str,
+    timeout: float = WAIT,  # noqa: ASYNC109
 ) -> SessionState:
     """Poll the workflow's state until ``predicate`` holds; fail with the last state otherwise."""
     loop = asyncio.get_running_loop()
@@ -85,7 +88,9 @@ async def wait_for_state(
     state = await state_of(handle)
     while not predicate(state):
         if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; last state: {state.model_dump_json(indent=1)}")
+            raise AssertionError(
+                f"timed out waiting for {what}; last state: {state.model_dump_json(indent=1)}"
+            )
         await asyncio.sleep(0.05)
         state = await state_of(handle)
     return state
@@ -107,7 +112,8 @@ def succeeded_charges(standin: StripeStandIn, session_id: str) -> list[dict[str,
     return [
         charge
         for charge in standin.charges()
-        if charge.get("status") == "succeeded" and (charge.get("metadata") or {}).get("session_id") == session_id
+        if charge.get("status") == "succeeded"
+        and (charge.get("metadata") or {}).get("session_id") == session_id
     ]
 
 

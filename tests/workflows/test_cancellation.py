@@ -6,17 +6,20 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+import stripe
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from dev.stripe_standin import StripeStandIn
-from domain.commands import CancelRequest
+from domain.booking import SessionBooking
+from domain.commands import CancelRequest, CancelResult
 from domain.status import Actor, BookingKind, CancelReason, PaymentStatus, SessionStatus
 from tests.workflows.support import (
     HOUR,
     WAIT,
+    SessionHandle,
     advance_to,
     event_types,
     intents_for,
@@ -35,17 +38,27 @@ CLIENT_CANCELS = CancelRequest(requested_by=Actor.CLIENT, reason=CancelReason.CL
 THERAPIST_CANCELS = CancelRequest(requested_by=Actor.THERAPIST, reason=CancelReason.THERAPIST_UNAVAILABLE)
 
 
-async def cancel(handle, request: CancelRequest, update_id: str | None = None):
+async def cancel(handle: SessionHandle, request: CancelRequest, update_id: str | None = None) -> CancelResult:
     return await asyncio.wait_for(handle.execute_update(SessionWorkflow.cancel, request, id=update_id), WAIT)
 
 
-async def prepaid_session(env: WorkflowEnvironment, worker: Worker, stripe_client, hours_ahead: int):
+async def prepaid_session(
+    env: WorkflowEnvironment, worker: Worker, stripe_client: stripe.StripeClient, hours_ahead: int
+) -> tuple[SessionBooking, str, SessionHandle]:
     checkout = await stripe_client.v1.payment_intents.create_async(
-        {"amount": 6000, "currency": "gbp", "customer": "cus_checkout", "payment_method": "pm_card_visa",
-         "confirm": True, "metadata": {"session_id": "checkout"}}
+        {
+            "amount": 6000,
+            "currency": "gbp",
+            "customer": "cus_checkout",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "metadata": {"session_id": "checkout"},
+        }
     )
     booking = make_booking(
-        BookingKind.INITIAL_PREPAID, start=real_now() + hours_ahead * HOUR, prepaid_payment_intent_id=checkout.id
+        BookingKind.INITIAL_PREPAID,
+        start=real_now() + hours_ahead * HOUR,
+        prepaid_payment_intent_id=checkout.id,
     )
     return booking, checkout.id, await start(env.client, booking, worker.task_queue)
 
@@ -114,11 +127,13 @@ async def test_therapist_cancellation_after_the_charge_refunds_in_full(
 
 
 async def test_admin_cancellation_is_treated_as_the_therapists_and_refunds(
-    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn, stripe_client
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn, stripe_client: stripe.StripeClient
 ) -> None:
-    booking, intent_id, handle = await prepaid_session(env, worker, stripe_client, hours_ahead=5)
+    _, intent_id, handle = await prepaid_session(env, worker, stripe_client, hours_ahead=5)
 
-    outcome = await cancel(handle, CancelRequest(requested_by=Actor.ADMIN, reason=CancelReason.ADMIN_CORRECTION))
+    outcome = await cancel(
+        handle, CancelRequest(requested_by=Actor.ADMIN, reason=CancelReason.ADMIN_CORRECTION)
+    )
 
     assert outcome.status is SessionStatus.CANCELLED_BY_THERAPIST
     final = await result_of(handle)
@@ -127,9 +142,9 @@ async def test_admin_cancellation_is_treated_as_the_therapists_and_refunds(
 
 
 async def test_client_cancellation_with_notice_refunds_a_prepaid_session_in_full(
-    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn, stripe_client
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn, stripe_client: stripe.StripeClient
 ) -> None:
-    booking, intent_id, handle = await prepaid_session(env, worker, stripe_client, hours_ahead=72)
+    _, intent_id, handle = await prepaid_session(env, worker, stripe_client, hours_ahead=72)
 
     outcome = await cancel(handle, CLIENT_CANCELS)
 
@@ -140,9 +155,9 @@ async def test_client_cancellation_with_notice_refunds_a_prepaid_session_in_full
 
 
 async def test_late_client_cancellation_of_a_prepaid_session_keeps_the_payment(
-    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn, stripe_client
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn, stripe_client: stripe.StripeClient
 ) -> None:
-    booking, intent_id, handle = await prepaid_session(env, worker, stripe_client, hours_ahead=47)
+    _, intent_id, handle = await prepaid_session(env, worker, stripe_client, hours_ahead=47)
 
     outcome = await cancel(handle, CLIENT_CANCELS)
 
@@ -153,14 +168,16 @@ async def test_late_client_cancellation_of_a_prepaid_session_keeps_the_payment(
 
 
 async def test_therapist_may_grant_a_discretionary_refund_on_a_late_cancellation(
-    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn, stripe_client
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn, stripe_client: stripe.StripeClient
 ) -> None:
-    booking, intent_id, handle = await prepaid_session(env, worker, stripe_client, hours_ahead=20)
+    _, intent_id, handle = await prepaid_session(env, worker, stripe_client, hours_ahead=20)
 
     outcome = await cancel(
         handle,
         CancelRequest(
-            requested_by=Actor.CLIENT, reason=CancelReason.ILLNESS, submitted_by=Actor.THERAPIST,
+            requested_by=Actor.CLIENT,
+            reason=CancelReason.ILLNESS,
+            submitted_by=Actor.THERAPIST,
             discretionary_refund=True,
         ),
     )
@@ -174,7 +191,9 @@ async def test_therapist_may_grant_a_discretionary_refund_on_a_late_cancellation
 async def test_therapist_cancellation_voids_a_pending_declined_payment(
     env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
 ) -> None:
-    booking = make_booking(start=real_now() + 72 * HOUR, payment_method="pm_card_chargeDeclinedInsufficientFunds")
+    booking = make_booking(
+        start=real_now() + 72 * HOUR, payment_method="pm_card_chargeDeclinedInsufficientFunds"
+    )
     handle = await start(env.client, booking, worker.task_queue)
     await advance_to(env, handle, booking.start - 48 * HOUR + SECOND)
     await wait_for_state(handle, lambda s: s.status is SessionStatus.PAYMENT_FAILED, "the decline")
@@ -209,7 +228,9 @@ async def test_cancellation_after_the_start_is_rejected_and_never_enters_history
 async def test_late_cancellation_of_a_declined_session_still_collects_and_refuses_a_second_cancel(
     env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
 ) -> None:
-    booking = make_booking(start=real_now() + 72 * HOUR, payment_method="pm_card_chargeDeclinedInsufficientFunds")
+    booking = make_booking(
+        start=real_now() + 72 * HOUR, payment_method="pm_card_chargeDeclinedInsufficientFunds"
+    )
     handle = await start(env.client, booking, worker.task_queue)
     await advance_to(env, handle, booking.start - 48 * HOUR + SECOND)
     await wait_for_state(handle, lambda s: s.status is SessionStatus.PAYMENT_FAILED, "the decline")
@@ -221,6 +242,7 @@ async def test_late_cancellation_of_a_declined_session_still_collects_and_refuse
     assert isinstance(refused.value.cause, ApplicationError)
     assert refused.value.cause.type == "session_cancelled"
     # The late charge stands: the retry at start - 24 h still collects it.
+    assert booking.payment_method_id is not None
     standin.set_payment_method_behaviour(booking.payment_method_id, "visa")
     await advance_to(env, handle, booking.start - 24 * HOUR + SECOND)
     final = await result_of(handle)

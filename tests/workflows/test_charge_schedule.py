@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import stripe
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -51,7 +52,10 @@ async def test_therapist_follow_up_is_charged_off_session_at_start_minus_48h(
     assert intent["metadata"] == {"session_id": booking.session_id, "attempt": "1"}
     assert len(succeeded_charges(standin, booking.session_id)) == 1
     [request] = [
-        r for r in standin.requests if r.method == "POST" and r.path == "/v1/payment_intents"
+        r
+        for r in standin.requests
+        if r.method == "POST"
+        and r.path == "/v1/payment_intents"
         and r.params.get("metadata", {}).get("session_id") == booking.session_id
     ]
     assert request.idempotency_key == f"session:{booking.session_id}:charge:1"
@@ -82,11 +86,17 @@ async def test_therapist_booking_inside_the_window_is_charged_at_once(
 
 
 async def test_initial_session_paid_at_booking_is_never_charged_again(
-    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn, stripe_client
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn, stripe_client: stripe.StripeClient
 ) -> None:
     checkout = await stripe_client.v1.payment_intents.create_async(
-        {"amount": 6000, "currency": "gbp", "customer": "cus_checkout", "payment_method": "pm_card_visa",
-         "confirm": True, "metadata": {"session_id": "checkout"}}
+        {
+            "amount": 6000,
+            "currency": "gbp",
+            "customer": "cus_checkout",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "metadata": {"session_id": "checkout"},
+        }
     )
     booking = make_booking(
         BookingKind.INITIAL_PREPAID, start=real_now() + 72 * HOUR, prepaid_payment_intent_id=checkout.id

@@ -16,7 +16,7 @@ import stripe
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from dev.stripe_standin import FaultRule, StripeStandIn
+from dev.stripe_standin import FaultRule, RecordedRequest, StripeStandIn
 from domain.status import SessionStatus
 from settings import Settings
 from tests.workflows.support import (
@@ -41,7 +41,7 @@ def faults(standin: StripeStandIn) -> Iterator[StripeStandIn]:
     standin.clear_faults()
 
 
-def charge_requests(standin: StripeStandIn, session_id: str) -> list:
+def charge_requests(standin: StripeStandIn, session_id: str) -> list[RecordedRequest]:
     key = f"session:{session_id}:charge:1"
     return [r for r in standin.requests if r.idempotency_key == key]
 
@@ -93,7 +93,9 @@ async def test_rate_limits_are_retried_by_temporal(
     assert len(succeeded_charges(faults, booking.session_id)) == 1
 
 
-def spawn_worker(env: WorkflowEnvironment, task_queue: str, standin: StripeStandIn, log: Path) -> subprocess.Popen[bytes]:
+def spawn_worker(
+    env: WorkflowEnvironment, task_queue: str, standin: StripeStandIn, log: Path
+) -> subprocess.Popen[bytes]:
     environment = {
         **os.environ,
         "SESSIONFLOW_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
@@ -106,14 +108,10 @@ def spawn_worker(env: WorkflowEnvironment, task_queue: str, standin: StripeStand
         )
 
 
-async def wait_for_request_held_by_stripe(standin: StripeStandIn) -> None:
-    """The delay fault is spent the moment the charge request reaches the stand-in."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT
-    while standin.pending_faults():
-        if loop.time() > deadline:
-            raise AssertionError("the first worker never sent the charge request")
-        await asyncio.sleep(0.02)
+async def wait_for_request_held_by_stripe(standin: StripeStandIn, session_id: str) -> None:
+    key = f"session:{session_id}:charge:1"
+    held = await asyncio.to_thread(standin.wait_until_in_flight, key, WAIT)
+    assert held, "the first worker never sent the charge request"
 
 
 async def test_a_worker_killed_during_the_charge_is_replaced_without_a_second_charge(
@@ -131,16 +129,20 @@ async def test_a_worker_killed_during_the_charge_is_replaced_without_a_second_ch
     try:
         booking = make_booking(start=real_now() + 30 * HOUR)
         handle = await start(env.client, booking, task_queue)
-        await wait_for_request_held_by_stripe(faults)
+        await wait_for_request_held_by_stripe(faults, booking.session_id)
         first.send_signal(signal.SIGKILL)
         assert first.wait(timeout=WAIT) == -signal.SIGKILL
     finally:
         if first.poll() is None:
             first.kill()
 
-    async with build_worker(env.client, task_queue=task_queue, stripe_client=stripe_client, settings=settings):
+    async with build_worker(
+        env.client, task_queue=task_queue, stripe_client=stripe_client, settings=settings
+    ):
         # The activity's start-to-close timeout (20 s) hands the charge to this worker.
-        paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge", timeout=60)
+        paid = await wait_for_state(
+            handle, lambda s: s.status is SessionStatus.PAID, "the charge", timeout=60
+        )
 
     assert len(paid.payment.attempts) == 1
     assert len(intents_for(faults, booking.session_id)) == 1

@@ -4,6 +4,7 @@ hard declines waiting for a new card, auto-cancellation at −1 h; webhook facts
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
@@ -12,6 +13,7 @@ from temporalio.worker import Worker
 from dev.stripe_standin import StripeStandIn
 from domain.commands import PaymentMethodUpdate
 from domain.payments import ChargeOutcome, PaymentEvent, payment_event_from_stripe
+from domain.state import SessionState
 from domain.status import DeclineKind, PaymentStatus, SessionStatus
 from tests.workflows.support import (
     HOUR,
@@ -32,9 +34,14 @@ from workflows.session import SessionWorkflow
 SECOND = timedelta(seconds=1)
 
 
+def made_attempts(count: int) -> Callable[[SessionState], bool]:
+    return lambda state: len(state.payment.attempts) == count
+
+
 def webhook_fact(standin: StripeStandIn, event_type: str, intent_id: str) -> PaymentEvent:
     [event] = [
-        e for e in standin.events(type=event_type)
+        e
+        for e in standin.events(type=event_type)
         if (e["data"]["object"].get("payment_intent") or e["data"]["object"]["id"]) == intent_id
     ]
     mapped = payment_event_from_stripe(event)
@@ -45,7 +52,9 @@ def webhook_fact(standin: StripeStandIn, event_type: str, intent_id: str) -> Pay
 async def test_soft_decline_is_retried_at_minus_24h_and_succeeds(
     env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
 ) -> None:
-    booking = make_booking(start=real_now() + 72 * HOUR, payment_method="pm_card_chargeDeclinedInsufficientFunds")
+    booking = make_booking(
+        start=real_now() + 72 * HOUR, payment_method="pm_card_chargeDeclinedInsufficientFunds"
+    )
     handle = await start(env.client, booking, worker.task_queue)
     await advance_to(env, handle, booking.start - 48 * HOUR + SECOND)
     failed = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAYMENT_FAILED, "the decline")
@@ -53,6 +62,7 @@ async def test_soft_decline_is_retried_at_minus_24h_and_succeeds(
     [attempt] = failed.payment.attempts
     assert attempt.decline_kind is DeclineKind.SOFT and attempt.decline_code == "insufficient_funds"
     assert failed.payment.next_charge_at == booking.start - 24 * HOUR
+    assert booking.payment_method_id is not None
     standin.set_payment_method_behaviour(booking.payment_method_id, "visa")  # funds arrive
     await advance_to(env, handle, booking.start - 24 * HOUR - 60 * SECOND)
     assert len((await state_of(handle)).payment.attempts) == 1
@@ -63,19 +73,27 @@ async def test_soft_decline_is_retried_at_minus_24h_and_succeeds(
     assert booking.start - 24 * HOUR <= paid.payment.attempts[1].at <= booking.start - 24 * HOUR + 5 * SECOND
     [intent] = intents_for(standin, booking.session_id)  # one PaymentIntent, re-confirmed
     assert intent["status"] == "succeeded"
-    keys = [r.idempotency_key for r in standin.requests if r.idempotency_key and booking.session_id in r.idempotency_key]
-    assert f"session:{booking.session_id}:charge:1" in keys and f"session:{booking.session_id}:charge:2" in keys
+    keys = [
+        r.idempotency_key
+        for r in standin.requests
+        if r.idempotency_key and booking.session_id in r.idempotency_key
+    ]
+    assert (
+        f"session:{booking.session_id}:charge:1" in keys and f"session:{booking.session_id}:charge:2" in keys
+    )
 
 
 async def test_three_declines_cancel_the_session_unpaid_at_minus_1h(
     env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
 ) -> None:
-    booking = make_booking(start=real_now() + 72 * HOUR, payment_method="pm_card_chargeDeclinedInsufficientFunds")
+    booking = make_booking(
+        start=real_now() + 72 * HOUR, payment_method="pm_card_chargeDeclinedInsufficientFunds"
+    )
     handle = await start(env.client, booking, worker.task_queue)
 
     for offset, attempts in ((48, 1), (24, 2), (12, 3)):
         await advance_to(env, handle, booking.start - offset * HOUR + SECOND)
-        await wait_for_state(handle, lambda s, n=attempts: len(s.payment.attempts) == n, f"attempt {attempts}")
+        await wait_for_state(handle, made_attempts(attempts), f"attempt {attempts}")
     before = await state_of(handle)
     assert before.status is SessionStatus.PAYMENT_FAILED and before.payment.next_charge_at is None
     await advance_to(env, handle, booking.start - HOUR - 60 * SECOND)
@@ -132,13 +150,16 @@ async def test_a_new_card_after_a_hard_decline_is_charged_at_once(
 
     result = await asyncio.wait_for(
         handle.execute_update(
-            SessionWorkflow.update_payment_method, PaymentMethodUpdate(payment_method_id=unique("pm_card_visa"))
+            SessionWorkflow.update_payment_method,
+            PaymentMethodUpdate(payment_method_id=unique("pm_card_visa")),
         ),
         WAIT,
     )
 
     assert result.retrying_now
-    paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the retry with the new card")
+    paid = await wait_for_state(
+        handle, lambda s: s.status is SessionStatus.PAID, "the retry with the new card"
+    )
     assert len(paid.payment.attempts) == 2
     assert len(intents_for(standin, booking.session_id)) == 1
     assert len(succeeded_charges(standin, booking.session_id)) == 1
@@ -167,19 +188,23 @@ async def test_duplicated_and_stale_webhooks_do_not_move_a_session_backwards(
     assert intent_id is not None
 
     stale_failure = PaymentEvent(
-        event_id=unique("evt"), type="payment_intent.payment_failed", payment_intent_id=intent_id,
-        created=booking.start - 49 * HOUR, code="card_declined",
+        event_id=unique("evt"),
+        type="payment_intent.payment_failed",
+        payment_intent_id=intent_id,
+        created=booking.start - 49 * HOUR,
+        code="card_declined",
     )
     refunded_twice = PaymentEvent(
-        event_id=unique("evt"), type="charge.refunded", payment_intent_id=intent_id,
-        created=booking.start - 46 * HOUR, amount_refunded_minor=1000,
+        event_id=unique("evt"),
+        type="charge.refunded",
+        payment_intent_id=intent_id,
+        created=booking.start - 46 * HOUR,
+        amount_refunded_minor=1000,
     )
     older_refund = refunded_twice.model_copy(update={"event_id": unique("evt"), "amount_refunded_minor": 500})
     for fact in (stale_failure, refunded_twice, refunded_twice, refunded_twice, older_refund):
         await handle.signal(SessionWorkflow.payment_event, fact)
 
-    after = await wait_for_state(
-        handle, lambda s: s.payment.amount_refunded_minor == 1000, "the refund fact"
-    )
+    after = await wait_for_state(handle, lambda s: s.payment.amount_refunded_minor == 1000, "the refund fact")
     assert after.status is SessionStatus.PAID
     assert after.payment.status is PaymentStatus.PAID

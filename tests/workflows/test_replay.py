@@ -37,7 +37,7 @@ def test_histories_cover_the_main_paths() -> None:
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays_without_nondeterminism(path: Path) -> None:
     workflow_id = f"replay-{path.stem}"
-    history = WorkflowHistory.from_json(workflow_id, json.loads(path.read_text()))
+    history = WorkflowHistory.from_json(workflow_id, json.loads(path.read_text()))  # noqa: ASYNC240
     replayer = Replayer(workflows=[SessionWorkflow], data_converter=DATA_CONVERTER)
 
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)

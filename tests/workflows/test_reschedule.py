@@ -4,7 +4,7 @@ follows the new start; a client's late move keeps the charge."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
@@ -13,11 +13,12 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from dev.stripe_standin import StripeStandIn
-from domain.commands import RescheduleRequest
+from domain.commands import RescheduleRequest, RescheduleResult
 from domain.status import Actor, SessionStatus
 from tests.workflows.support import (
     HOUR,
     WAIT,
+    SessionHandle,
     advance_to,
     event_types,
     intents_for,
@@ -35,9 +36,13 @@ SECOND = timedelta(seconds=1)
 WEEK = timedelta(days=7)
 
 
-async def move(handle, requested_by: Actor, new_start, update_id: str | None = None):
+async def move(
+    handle: SessionHandle, requested_by: Actor, new_start: datetime, update_id: str | None = None
+) -> RescheduleResult:
     request = RescheduleRequest(requested_by=requested_by, new_start=new_start)
-    return await asyncio.wait_for(handle.execute_update(SessionWorkflow.reschedule, request, id=update_id), WAIT)
+    return await asyncio.wait_for(
+        handle.execute_update(SessionWorkflow.reschedule, request, id=update_id), WAIT
+    )
 
 
 async def test_a_paid_session_moved_a_week_later_is_never_charged_again(
@@ -119,7 +124,9 @@ async def test_a_move_after_the_start_or_into_the_past_is_rejected_before_histor
     with pytest.raises(WorkflowUpdateFailedError) as after_start:
         await move(handle, Actor.THERAPIST, booking.start + WEEK)
 
-    assert isinstance(into_past.value.cause, ApplicationError) and into_past.value.cause.type == "start_in_past"
+    assert (
+        isinstance(into_past.value.cause, ApplicationError) and into_past.value.cause.type == "start_in_past"
+    )
     assert isinstance(after_start.value.cause, ApplicationError)
     assert after_start.value.cause.type == "session_started"
     assert "WORKFLOW_EXECUTION_UPDATE_ACCEPTED" not in await event_types(handle)

@@ -1,0 +1,126 @@
+"""The ``/_standin/`` JSON control API, so other processes can script the stand-in."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final
+
+from .faults import ALL_FAULT_KINDS, FaultRule
+from .wire import Reply, json_reply
+
+if TYPE_CHECKING:
+    from .server import StripeStandIn
+
+__all__ = ["handle_control"]
+
+Body = dict[str, Any]
+_Action = Callable[["StripeStandIn", "re.Match[str]", Body], Any]
+
+
+def _health(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
+    return {"status": "ok", "url": s.url}
+
+
+def _reset(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
+    s.reset()
+    return {"ok": True}
+
+
+def _add_fault(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
+    rule = FaultRule.from_json(body)
+    s.add_fault(rule)
+    return {"fault": rule.to_json()}
+
+
+def _list_faults(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
+    return {"faults": s.pending_faults()}
+
+
+def _clear_faults(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
+    s.clear_faults()
+    return {"ok": True}
+
+
+def _random_faults(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
+    seed = body.get("seed")
+    s.set_random_faults(
+        rate=float(body.get("rate", 0.0)),
+        seed=None if seed is None else int(seed),
+        kinds=tuple(body.get("kinds", ALL_FAULT_KINDS)),
+        delay_seconds=float(body.get("delay_seconds", 0.25)),
+    )
+    return {"ok": True}
+
+
+def _pm_behaviour(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
+    behaviour = body.get("behaviour")
+    if not isinstance(behaviour, str):
+        raise ValueError("behaviour (string) is required")
+    s.set_payment_method_behaviour(m["id"], behaviour)
+    return {"payment_method": m["id"], "behaviour": behaviour}
+
+
+def _authenticate(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
+    return s.authenticate_on_session(m["id"])
+
+
+def _state(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
+    return s.state()
+
+
+def _deliver(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
+    times = int(body.get("times", 1))
+    if times < 1:
+        raise ValueError("times must be at least 1")
+    return {"event": m["id"], "statuses": s.deliver_event(m["id"], times=times)}
+
+
+def _webhook(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
+    s.configure_webhook(body.get("url"), body.get("secret"))
+    return {"ok": True}
+
+
+_ID = r"(?P<id>[A-Za-z0-9_\-]+)"
+
+_ACTIONS: Final[tuple[tuple[str, re.Pattern[str], _Action], ...]] = tuple(
+    (method, re.compile(pattern), action)
+    for method, pattern, action in (
+        ("GET", r"^/_standin/health$", _health),
+        ("POST", r"^/_standin/reset$", _reset),
+        ("GET", r"^/_standin/faults$", _list_faults),
+        ("POST", r"^/_standin/faults$", _add_fault),
+        ("DELETE", r"^/_standin/faults$", _clear_faults),
+        ("POST", r"^/_standin/random_faults$", _random_faults),
+        ("POST", rf"^/_standin/payment_methods/{_ID}$", _pm_behaviour),
+        ("POST", rf"^/_standin/payment_intents/{_ID}/authenticate$", _authenticate),
+        ("GET", r"^/_standin/state$", _state),
+        ("POST", rf"^/_standin/events/{_ID}/deliver$", _deliver),
+        ("POST", r"^/_standin/webhook$", _webhook),
+    )
+)
+
+
+def _error(status: int, message: str) -> Reply:
+    return json_reply(status, {"error": {"message": message}})
+
+
+def handle_control(standin: StripeStandIn, method: str, path: str, raw_body: str) -> Reply:
+    for action_method, pattern, action in _ACTIONS:
+        match = pattern.match(path)
+        if match is None or action_method != method:
+            continue
+        try:
+            body = json.loads(raw_body) if raw_body.strip() else {}
+        except json.JSONDecodeError as exc:
+            return _error(400, f"body is not JSON: {exc}")
+        if not isinstance(body, dict):
+            return _error(400, "body must be a JSON object")
+        try:
+            return json_reply(200, action(standin, match, body))
+        except KeyError as exc:
+            return _error(404, f"not found: {exc.args[0] if exc.args else exc}")
+        except (ValueError, TypeError, RuntimeError) as exc:
+            return _error(400, str(exc))
+    return _error(404, f"unknown control route {method} {path}")

@@ -1,0 +1,512 @@
+"""``StripeStandIn``: a loopback HTTP server the real ``stripe`` client can talk to.
+
+Request pipeline for ``/v1`` (the order is the point — it decides what a retry observes):
+
+1. authentication (401, never saved);
+2. faults that happen *in front of* Stripe (500/429/409/dropped connection, never saved);
+3. the idempotency layer (replay, in-flight 409, parameter mismatch 400);
+4. an optional ``delay`` fault, with the key already marked in flight;
+5. execution, then saving the result under the key when Stripe would;
+6. an optional ``drop_after_commit`` fault: the response is lost after the commit.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_address
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+from .control import handle_control
+from .errors import ApiError, invalid_request
+from .faults import ALL_FAULT_KINDS, PRE_EXECUTION_KINDS, AppliedFault, FaultPlan, FaultRule
+from .forms import decode_form
+from .idempotency import (
+    IdempotencyLayer,
+    InFlight,
+    Mismatch,
+    Replay,
+    StoredResult,
+    Ticket,
+    fingerprint,
+)
+from .routes import match_route
+from .store import API_VERSION, Json, RequestContext, Store, new_id
+from .webhooks import WebhookDelivery, WebhookSender
+from .wire import Reply, json_bytes
+
+__all__ = ["RecordedRequest", "StripeStandIn", "require_loopback"]
+
+_log = logging.getLogger(__name__)
+
+_MAX_IDEMPOTENCY_KEY = 255
+
+_FAULT_REPLIES: dict[str, tuple[int, Json]] = {
+    "error_500": (500, {"type": "api_error", "message": "An unknown error occurred."}),
+    "rate_limit_429": (
+        429,
+        {
+            "type": "invalid_request_error",
+            "code": "rate_limit",
+            "message": "Too many requests hit the API too quickly. We recommend an exponential "
+            "backoff of your requests.",
+        },
+    ),
+    "conflict_409": (
+        409,
+        {
+            "type": "invalid_request_error",
+            "code": "lock_timeout",
+            "message": "This object cannot be accessed right now because another API request "
+            "or Stripe process is currently accessing it.",
+        },
+    ),
+}
+
+
+def require_loopback(host: str) -> None:
+    """Refuse to bind anything but loopback: this is a test double with no auth of its own."""
+    if host == "localhost":
+        return
+    try:
+        loopback = ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(f"refusing to bind {host!r}: the Stripe stand-in only serves loopback")
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One ``/v1`` request as the stand-in saw it, for assertions in tests."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    params: dict[str, Any]
+    raw_body: str
+    idempotency_key: str | None
+    request_id: str
+    status: int | None  # None: the connection was dropped without a response
+    fault: str | None
+    replayed: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _bearer_key(authorization: str | None) -> str | None:
+    if authorization is None or not authorization.startswith("Bearer "):
+        return None
+    key = authorization.removeprefix("Bearer ").strip()
+    return key if key.startswith(("sk_test_", "rk_test_")) else None
+
+
+class StripeStandIn:
+    """A stateful, fault-injectable Stripe API double served on 127.0.0.1."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+    ) -> None:
+        require_loopback(host)
+        self._host = host
+        self._requested_port = port
+        self._webhooks = WebhookSender(None, None)
+        self._webhooks.configure(webhook_url, webhook_secret)
+        self._store = Store(on_event=self._webhooks.enqueue)
+        self._store.webhooks_enabled = self._webhooks.enabled
+        self._faults = FaultPlan()
+        self._idempotency = IdempotencyLayer()
+        self._requests: list[RecordedRequest] = []
+        self._requests_lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._server is not None:
+            raise RuntimeError("the stand-in is already running")
+        self._server = _Server((self._host, self._requested_port), self)
+        self._webhooks.start()
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="stripe-standin",
+            daemon=True,
+        )
+        self._thread.start()
+        _log.info("stripe stand-in listening on %s", self.url)
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._webhooks.stop()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the stand-in is not running; call start() first")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self.port}"
+
+    # --- scripting ----------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget objects, idempotency keys, faults, pm overrides, events and recordings."""
+        with self._store.lock:
+            self._store.reset()
+        self._idempotency.reset()
+        self._faults.clear()
+        self._webhooks.reset()
+        with self._requests_lock:
+            self._requests.clear()
+
+    def add_fault(self, rule: FaultRule) -> None:
+        self._faults.add(rule)
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    def pending_faults(self) -> list[dict[str, Any]]:
+        return self._faults.pending()
+
+    def set_random_faults(
+        self,
+        rate: float,
+        seed: int | None = None,
+        kinds: tuple[str, ...] = ALL_FAULT_KINDS,
+        delay_seconds: float = 0.25,
+    ) -> None:
+        """Hit a ``rate`` fraction of ``/v1`` requests with a random kind; rate 0 disables."""
+        self._faults.set_random(rate, seed, kinds, delay_seconds)
+
+    def set_payment_method_behaviour(self, pm_id: str, behaviour: str) -> None:
+        with self._store.lock:
+            self._store.set_pm_behaviour(pm_id, behaviour)
+
+    def configure_webhook(self, url: str | None, secret: str | None) -> None:
+        self._webhooks.configure(url, secret)
+        with self._store.lock:
+            self._store.webhooks_enabled = self._webhooks.enabled
+
+    def authenticate_on_session(self, payment_intent_id: str) -> dict[str, Any]:
+        """Simulate the customer completing 3DS in the browser; returns the updated PI."""
+        with self._store.lock:
+            return self._store.authenticate_on_session(payment_intent_id)
+
+    def deliver_event(self, event_id: str, times: int = 1) -> list[int | None]:
+        """Re-POST the stored payload of one event ``times`` times; returns HTTP statuses."""
+        with self._store.lock:
+            payload = self._store.event_payloads.get(event_id)
+        if payload is None:
+            raise KeyError(event_id)
+        return self._webhooks.deliver_now(event_id, payload, times)
+
+    # --- inspection ---------------------------------------------------------------------------
+
+    def _select(self, table: str, **filters: str | None) -> list[dict[str, Any]]:
+        with self._store.lock:
+            rows: list[dict[str, Any]] = list(getattr(self._store, table).values())
+            return copy.deepcopy(
+                [
+                    row
+                    for row in rows
+                    if all(value is None or row.get(key) == value for key, value in filters.items())
+                ]
+            )
+
+    def customers(self) -> list[dict[str, Any]]:
+        return self._select("customers")
+
+    def payment_intents(
+        self, customer: str | None = None, metadata_session_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        return [
+            pi
+            for pi in self._select("payment_intents", customer=customer)
+            if metadata_session_id is None or pi["metadata"].get("session_id") == metadata_session_id
+        ]
+
+    def charges(self, payment_intent: str | None = None, customer: str | None = None) -> list[dict[str, Any]]:
+        return self._select("charges", payment_intent=payment_intent, customer=customer)
+
+    def refunds(self, payment_intent: str | None = None) -> list[dict[str, Any]]:
+        return self._select("refunds", payment_intent=payment_intent)
+
+    def events(self, type: str | None = None) -> list[dict[str, Any]]:
+        return self._select("events", type=type)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._requests_lock:
+            return list(self._requests)
+
+    def wait_until_in_flight(self, idempotency_key: str, timeout: float = 5.0) -> bool:
+        """Test helper: True once a request with this key is executing (e.g. held by a delay)."""
+        return self._idempotency.wait_for(idempotency_key, in_flight=True, timeout=timeout)
+
+    def wait_until_settled(self, idempotency_key: str, timeout: float = 5.0) -> bool:
+        """Test helper: True once no request with this key is executing any more."""
+        return self._idempotency.wait_for(idempotency_key, in_flight=False, timeout=timeout)
+
+    @property
+    def deliveries(self) -> list[WebhookDelivery]:
+        return self._webhooks.deliveries()
+
+    def wait_for_deliveries(self, count: int, timeout: float = 5.0) -> list[WebhookDelivery]:
+        """Test helper: wait until ``count`` delivery attempts are recorded; returns them all."""
+        return self._webhooks.wait_for_deliveries(count, timeout)
+
+    def state(self) -> dict[str, Any]:
+        with self._store.lock:
+            snapshot = self._store.snapshot()
+        snapshot["faults"] = self._faults.pending()
+        snapshot["deliveries"] = [d.to_json() for d in self.deliveries]
+        snapshot["requests"] = [r.to_json() for r in self.requests]
+        return snapshot
+
+    # --- request handling ---------------------------------------------------------------------
+
+    def handle_control(self, method: str, path: str, raw_body: str) -> Reply:
+        return handle_control(self, method, path, raw_body)
+
+    def handle_api(
+        self, method: str, path: str, query: str, raw_body: str, headers: Mapping[str, str]
+    ) -> Reply:
+        lower = {k.lower(): v for k, v in headers.items()}
+        request_id = new_id("req", 14)
+        params = decode_form(raw_body if method == "POST" else query)
+        key = lower.get("idempotency-key") if method == "POST" else None
+        base: list[tuple[str, str]] = [
+            ("Request-Id", request_id),
+            ("Stripe-Version", lower.get("stripe-version", API_VERSION)),
+        ]
+        if key is not None:
+            base.append(("Idempotency-Key", key))
+        applied: AppliedFault | None = None
+
+        def finish(status: int, body: bytes, *, replay_of: str | None = None) -> Reply:
+            drop = applied is not None and applied.kind in ("drop_before_commit", "drop_after_commit")
+            self._record(
+                RecordedRequest(
+                    method=method,
+                    path=path,
+                    query=query,
+                    headers=dict(headers),
+                    params=params,
+                    raw_body=raw_body,
+                    idempotency_key=key,
+                    request_id=request_id,
+                    status=None if drop else status,
+                    fault=applied.kind if applied else None,
+                    replayed=replay_of is not None,
+                )
+            )
+            headers_out = list(base)
+            if replay_of is not None:
+                headers_out += [("Idempotent-Replayed", "true"), ("Original-Request", replay_of)]
+            return Reply(status, body, tuple(headers_out), drop)
+
+        def error(exc: ApiError) -> Reply:
+            return finish(exc.status, json_bytes(exc.body()))
+
+        api_key = _bearer_key(lower.get("authorization"))
+        if api_key is None:
+            return error(
+                ApiError(
+                    401,
+                    {
+                        "type": "invalid_request_error",
+                        "message": "You did not provide a valid test API key. Provide it in the "
+                        "Authorization header using Bearer auth (e.g. 'Authorization: Bearer "
+                        "sk_test_...').",
+                    },
+                )
+            )
+
+        applied = self._faults.pick(method, path)
+        if applied is not None and applied.kind in PRE_EXECUTION_KINDS:
+            if applied.kind == "drop_before_commit":
+                return finish(0, b"")
+            status, err = _FAULT_REPLIES[applied.kind]
+            return error(ApiError(status, dict(err)))
+
+        ticket: Ticket | None = None
+        replay: StoredResult | None = None
+        fp = fingerprint(method, path, params)
+        if key is not None:
+            if len(key) > _MAX_IDEMPOTENCY_KEY:
+                return error(
+                    invalid_request(f"Idempotency keys may be at most {_MAX_IDEMPOTENCY_KEY} characters.")
+                )
+            scope = (api_key, lower.get("stripe-account", ""), key)
+            outcome = self._idempotency.begin(scope, fp)
+            if isinstance(outcome, InFlight):
+                return error(_key_in_use(key))
+            if isinstance(outcome, Mismatch):
+                return error(_key_mismatch(key))
+            if isinstance(outcome, Replay):
+                replay = outcome.result
+            else:
+                ticket = outcome
+
+        if applied is not None and applied.kind == "delay":
+            time.sleep(applied.delay_seconds)
+
+        if replay is not None:
+            return finish(replay.status, replay.body, replay_of=replay.request_id)
+
+        try:
+            status, body, storable = self._execute(method, path, params, RequestContext(request_id, key))
+        except BaseException:
+            # Never leave a key stuck in flight: every later retry would get 409 forever.
+            if ticket is not None:
+                self._idempotency.abandon(ticket)
+            raise
+        if ticket is not None:
+            if storable:
+                self._idempotency.complete(ticket, StoredResult(fp, status, body, request_id))
+            else:
+                self._idempotency.abandon(ticket)
+        return finish(status, body)
+
+    def _execute(self, method: str, path: str, params: Json, ctx: RequestContext) -> tuple[int, bytes, bool]:
+        found = match_route(method, path)
+        if found is None:
+            exc = invalid_request(f"Unrecognized request URL ({method}: {path})", status=404)
+            return exc.status, json_bytes(exc.body()), False
+        route, match = found
+        try:
+            with self._store.lock:
+                result = route.handler(self._store, match, params, ctx)
+            return 200, json_bytes(result), True
+        except ApiError as exc:
+            return exc.status, json_bytes(exc.body()), exc.storable
+        except Exception:
+            # Stripe saves execution-time 500s under the key too, so this is storable.
+            _log.exception("stand-in handler failed for %s %s", method, path)
+            body = {"error": {"type": "api_error", "message": "An unknown error occurred."}}
+            return 500, json_bytes(body), True
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._requests_lock:
+            self._requests.append(request)
+
+
+def _key_in_use(key: str) -> ApiError:
+    return ApiError(
+        409,
+        {
+            "type": "invalid_request_error",
+            "code": "idempotency_key_in_use",
+            "message": f"There is currently another in-progress request using this Idempotent "
+            f"Key (that probably means you submitted twice, and the other request is still "
+            f"going through): {key}. Please try again later.",
+        },
+    )
+
+
+def _key_mismatch(key: str) -> ApiError:
+    return ApiError(
+        400,
+        {
+            "type": "idempotency_error",
+            "message": "Keys for idempotent requests can only be used with the same parameters "
+            "they were first used with. Try using a key other than "
+            f"'{key}' if you meant to execute a different request.",
+        },
+    )
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], standin: StripeStandIn) -> None:
+        self.standin = standin
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients that time out and hang up are expected here; keep stderr clean.
+        _log.debug("connection error from %s", client_address, exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    server_version = "StripeStandIn/1.0"
+    # One request per connection: a dropped connection then always means "this request's
+    # response was lost", never a stale keep-alive socket.
+    protocol_version = "HTTP/1.0"
+    timeout = 30
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def _dispatch(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw_body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        standin = self.server.standin
+        if parts.path.startswith("/_standin/"):
+            reply = standin.handle_control(method, parts.path, raw_body)
+        else:
+            headers = {k: v for k, v in self.headers.items()}
+            reply = standin.handle_api(method, parts.path, parts.query, raw_body, headers)
+        if reply.drop:
+            self.close_connection = True
+            return
+        try:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply.body)))
+            for name, value in reply.headers:
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(reply.body)
+        except (BrokenPipeError, ConnectionResetError):
+            _log.debug("client went away before the response for %s %s", method, parts.path)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        _log.debug("%s - %s", self.address_string(), format % args)
