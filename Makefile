@@ -1,0 +1,55 @@
+# Sessionflow — local plumbing. `make` lists the targets; `make test` is THE test command.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Where `make run` keeps Temporal's SQLite file and the logs (Settings.data_dir).
+DATA_DIR ?= $(or $(SESSIONFLOW_DATA_DIR),.data)
+# The whole tree (tests included; .venv and build are excluded in pyproject.toml).
+MYPY_PATHS := .
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help venv test lint fmt run demo clean clean-data
+
+help: ## list the targets
+	@echo "Sessionflow — make targets:"
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+venv: $(STAMP) ## create .venv and install the project with its dev extras
+
+# Re-installs whenever pyproject.toml changes.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e '.[dev]'
+	touch $@
+
+test: $(STAMP) ## ruff, mypy, then the whole pytest suite
+	$(BIN)/ruff check .
+	$(BIN)/mypy $(MYPY_PATHS)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## ruff check, ruff format --check and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy $(MYPY_PATHS)
+
+fmt: $(STAMP) ## ruff format and ruff's safe fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+run: $(STAMP) ## Temporal dev server + Stripe stand-in + worker, until Ctrl-C (RUN_ARGS=--help)
+	$(BIN)/python -m dev.stack $(RUN_ARGS)
+
+demo: $(STAMP) ## walk a session through its life against `make run`
+	$(BIN)/python -m dev.demo
+
+clean: ## remove .venv and caches (keeps .data; see clean-data)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+clean-data: ## remove .data (or $SESSIONFLOW_DATA_DIR): Temporal's SQLite state and the logs
+	rm -rf $(DATA_DIR)

@@ -1,0 +1,202 @@
+"""A live demo against ``make run``: three real sessions whose charge time is seconds away.
+
+* A is charged off-session at start − 48 h;
+* B is cancelled by the client with more than 48 hours' notice: free, its charge timer never fires;
+* C's card is declined (insufficient funds); the client tops it up, and the retry at start − 24 h
+  succeeds. The demo fast-forwards C's own clock by 24 hours with Temporal's per-workflow time
+  skipping, so the real retry timer fires now instead of tomorrow.
+
+Each session's final state is read back from Temporal. Run it with ``make demo``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from temporalio.client import WorkflowHandle
+from temporalio.testing import TimeSkipper, TimeSkippingConfig
+
+from domain.booking import SessionBooking
+from domain.commands import CancelRequest
+from domain.state import SessionState
+from domain.status import Actor, BookingKind, CancelReason, SessionStatus
+from settings import Settings
+from worker import connect
+from workflows.session import SessionWorkflow
+from workflows.session_client import book_session
+
+HOURS_48 = timedelta(hours=48)
+WAIT_SECONDS = 90.0
+
+
+@dataclass
+class DemoSession:
+    label: str
+    story: str
+    booking: SessionBooking
+    handle: WorkflowHandle[SessionWorkflow, SessionState] | None = None
+    last_status: SessionStatus | None = None
+
+
+def say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def booking(run: str, label: str, start: datetime, card: str) -> SessionBooking:
+    return SessionBooking(
+        session_id=f"demo-{run}-{label}",
+        therapist_id=f"demo-therapist-{run}",
+        client_id=f"demo-client-{run}-{label}",
+        kind=BookingKind.THERAPIST_FOLLOW_UP,
+        start=start,
+        duration_minutes=50,
+        therapist_timezone="Europe/London",
+        amount_minor=6000,
+        currency="gbp",
+        stripe_customer_id=f"cus_demo_{run}",
+        payment_method_id=f"{card}_{run}{label}",
+        client_agreed=True,
+    )
+
+
+async def standin_control(settings: Settings, path: str, body: dict[str, object]) -> None:
+    async with httpx.AsyncClient(base_url=settings.stripe_api_base, timeout=5) as http:
+        response = await http.post(f"/_standin/{path}", json=body)
+        response.raise_for_status()
+
+
+def describe(state: SessionState) -> str:
+    payment = state.payment
+    detail = f"{state.status.value:<22} payment={payment.status.value}"
+    if payment.attempts:
+        last = payment.attempts[-1]
+        detail += f" attempts={len(payment.attempts)} last={last.outcome.value}"
+        if last.decline_code:
+            detail += f"({last.decline_code})"
+    if payment.next_charge_at is not None:
+        detail += f" next_charge_at={payment.next_charge_at:%Y-%m-%d %H:%M:%S}Z"
+    return detail
+
+
+async def watch(session: DemoSession, until: set[SessionStatus], started: float) -> SessionState:
+    assert session.handle is not None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_SECONDS
+    while True:
+        state = await session.handle.query(SessionWorkflow.state)
+        if state.status is not session.last_status:
+            session.last_status = state.status
+            say(f"  [{loop.time() - started:5.1f}s] {session.label}: {describe(state)}")
+        if state.status in until:
+            return state
+        if loop.time() > deadline:
+            raise SystemExit(
+                f"{session.label} did not reach {sorted(until)} in {WAIT_SECONDS:.0f}s; "
+                "is the worker running?"
+            )
+        await asyncio.sleep(0.25)
+
+
+async def run_demo() -> None:
+    settings = Settings()
+    if not settings.stripe_is_loopback:
+        raise SystemExit("the demo drives the loopback Stripe stand-in; unset SESSIONFLOW_STRIPE_API_BASE")
+    try:
+        client = await connect(settings)
+    except Exception as exc:
+        raise SystemExit(
+            f"cannot reach Temporal at {settings.temporal_address} ({exc}); start it with `make run`"
+        ) from exc
+
+    run = uuid.uuid4().hex[:6]
+    now = datetime.now(UTC)
+    sessions = [
+        DemoSession(
+            "A",
+            "charged at start − 48 h",
+            booking(run, "a", now + HOURS_48 + timedelta(seconds=12), "pm_card_visa"),
+        ),
+        DemoSession(
+            "B",
+            "cancelled free with > 48 h notice",
+            booking(run, "b", now + HOURS_48 + timedelta(seconds=20), "pm_card_visa"),
+        ),
+        DemoSession(
+            "C",
+            "declined, then retried at start − 24 h",
+            booking(
+                run, "c", now + HOURS_48 + timedelta(seconds=6), "pm_card_chargeDeclinedInsufficientFunds"
+            ),
+        ),
+    ]
+    say(f"Sessionflow demo · Temporal {settings.temporal_address} · task queue {settings.task_queue}")
+    say(f"Stripe stand-in {settings.stripe_api_base} · now {now:%Y-%m-%d %H:%M:%S}Z\n")
+    say("Booking three therapist follow-ups (client agreed), each starting 48 h + a few seconds from now:")
+    for session in sessions:
+        session.handle = await book_session(client, session.booking, task_queue=settings.task_queue, now=now)
+        charge_at = session.booking.start - HOURS_48
+        say(
+            f"  {session.label} {session.booking.session_id:<16} "
+            f"start {session.booking.start:%Y-%m-%d %H:%M:%S}Z"
+            f"  charge due {charge_at:%H:%M:%S}Z  — {session.story}"
+        )
+    say("")
+    started = asyncio.get_running_loop().time()
+    a, b, c = sessions
+
+    assert b.handle is not None
+    cancelled = await b.handle.execute_update(
+        SessionWorkflow.cancel,
+        CancelRequest(requested_by=Actor.CLIENT, reason=CancelReason.SCHEDULING_CONFLICT),
+        id=f"demo-{run}-cancel-b",
+    )
+    say(
+        f"  [{asyncio.get_running_loop().time() - started:5.1f}s] B: client cancels "
+        f"→ {cancelled.status.value}"
+        f" (free={cancelled.free}, refund={cancelled.refund_minor})"
+    )
+
+    async def retry_c() -> SessionState:
+        await watch(c, {SessionStatus.PAYMENT_FAILED}, started)
+        await standin_control(
+            settings, f"payment_methods/{c.booking.payment_method_id}", {"behaviour": "visa"}
+        )
+        say(
+            f"  [{asyncio.get_running_loop().time() - started:5.1f}s] C: the client tops up the card; "
+            "fast-forwarding C's clock 24 h to its retry at start − 24 h"
+        )
+        skipper = TimeSkipper(client, config=TimeSkippingConfig(enabled=False))
+        assert c.handle is not None
+        await skipper.fast_forward(c.handle, timedelta(hours=24))
+        return await watch(c, {SessionStatus.PAID, SessionStatus.CANCELLED_UNPAID}, started)
+
+    await asyncio.gather(
+        watch(a, {SessionStatus.PAID, SessionStatus.PAYMENT_FAILED}, started),
+        watch(b, {SessionStatus.CANCELLED_FREE}, started),
+        retry_c(),
+    )
+
+    say("\nFinal state, read back from Temporal:")
+    for session in sessions:
+        assert session.handle is not None
+        state = await session.handle.query(SessionWorkflow.state)
+        intent = state.payment.payment_intent_id or "-"
+        say(f"  {session.label} {state.session_id:<16} {describe(state)} payment_intent={intent}")
+    say("\nInspect any of them:")
+    say(f"  .venv/bin/temporal workflow show --workflow-id session-{sessions[2].booking.session_id}")
+    say("  .venv/bin/temporal workflow list --query \"SessionStatus = 'paid'\"")
+    say("  Temporal UI: http://127.0.0.1:8233")
+
+
+def main() -> None:
+    asyncio.run(run_demo())
+
+
+if __name__ == "__main__":
+    main()
