@@ -370,6 +370,8 @@ class SessionWorkflow:
                 discretionary_refund=request.discretionary_refund,
             )
             self._set_status(status)
+            if not self._charge_owed():
+                self._payment.next_charge_at = None
             self._refund_blocked = False
             self._changed = True
             charge_kept = status is SessionStatus.CANCELLED_LATE and not request.discretionary_refund
@@ -447,7 +449,7 @@ class SessionWorkflow:
             retrying = awaits_money(payment)
             if retrying:
                 payment.retry_now = True
-            self._changed = True
+                self._changed = True
             return PaymentMethodUpdateResult(
                 session_id=self._booking.session_id, status=self._status, retrying_now=retrying
             )
@@ -487,14 +489,22 @@ class SessionWorkflow:
         if event.event_id in self._seen_event_ids:
             return
         self._seen_event_ids.add(event.event_id)
+        changed = self._refund_blocked  # any new fact is a reason to try a refused refund again
         if event.type == "payment_intent.succeeded":
             self._succeeded_intents.add(event.payment_intent_id)
             if apply_succeeded_intent(self._payment, event.payment_intent_id):
                 self._status_from_payment()
+                changed = True
         elif event.type == "charge.refunded" and event.amount_refunded_minor is not None:
+            before = self._payment.amount_refunded_minor
             apply_refunded_amount(self._payment, event.payment_intent_id, event.amount_refunded_minor)
+            # Only what is still owed after a cancellation depends on the refunded amount.
+            grew = self._payment.amount_refunded_minor != before
+            changed = changed or (grew and self._status.is_cancelled)
         self._refund_blocked = False
-        self._changed = True
+        # Waking the main loop restarts its timer (a billed Action): only for facts that matter.
+        if changed:
+            self._changed = True
 
     @workflow.query
     def state(self) -> SessionState:

@@ -19,6 +19,7 @@ from tests.workflows.support import (
     HOUR,
     WAIT,
     advance_to,
+    event_types,
     intents_for,
     make_booking,
     real_now,
@@ -208,3 +209,5 @@ async def test_duplicated_and_stale_webhooks_do_not_move_a_session_backwards(
     after = await wait_for_state(handle, lambda s: s.payment.amount_refunded_minor == 1000, "the refund fact")
     assert after.status is SessionStatus.PAID
     assert after.payment.status is PaymentStatus.PAID
+    # No-op facts never woke the workflow: only the charge timer and the session-end timer ran.
+    assert (await event_types(handle)).count("TIMER_STARTED") == 2

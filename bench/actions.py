@@ -1,0 +1,89 @@
+"""Count Temporal Actions (Temporal Cloud's billing unit) in real workflow histories.
+
+Usage::
+
+    python -m bench.actions tests/histories/*.json            # recorded histories
+    python -m bench.actions --workflow-id session-demo-abc-a  # a live workflow (make run)
+
+Billable events follow docs.temporal.io/cloud/actions: a workflow start, each timer started, each
+activity scheduled and each retry of it, each search-attribute upsert after the start, each
+accepted update, each signal, each child start (2). Queries are billed too but never appear in a
+history, so they are not counted here. ``WorkflowExecutionOptionsUpdated`` events come from the
+tests' time skipping and are reported apart, not added to the total.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHistory
+
+_BILLED = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: 1,
+    EventType.EVENT_TYPE_TIMER_STARTED: 1,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: 1,
+    EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: 1,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED: 1,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: 1,
+    EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED: 2,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: 1,
+}
+_TEST_HARNESS = {EventType.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED}
+
+
+def count_actions(history: WorkflowHistory) -> tuple[int, Counter[str], int]:
+    """Returns (total Actions, Actions by kind, test-harness events left out)."""
+    by_kind: Counter[str] = Counter()
+    harness = 0
+    for event in history.events:
+        name = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
+        if event.event_type in _BILLED:
+            by_kind[name] += _BILLED[event.event_type]
+        elif event.event_type in _TEST_HARNESS:
+            harness += 1
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            retries = event.activity_task_started_event_attributes.attempt - 1
+            if retries > 0:
+                by_kind["ACTIVITY_RETRY"] += retries
+    return sum(by_kind.values()), by_kind, harness
+
+
+def _report(name: str, history: WorkflowHistory) -> str:
+    total, by_kind, harness = count_actions(history)
+    kinds = ", ".join(f"{kind.lower()}={n}" for kind, n in sorted(by_kind.items()))
+    extra = f"  (+{harness} time-skipping events, test only)" if harness else ""
+    return f"{total:3d} Actions  {name}  [{kinds}]{extra}"
+
+
+def _from_files(paths: Iterable[Path]) -> list[str]:
+    return [_report(p.stem, WorkflowHistory.from_json(p.stem, json.loads(p.read_text()))) for p in paths]
+
+
+async def _from_server(address: str, workflow_ids: Iterable[str]) -> list[str]:
+    client = await Client.connect(address)
+    return [_report(wid, await client.get_workflow_handle(wid).fetch_history()) for wid in workflow_ids]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("files", nargs="*", type=Path, help="history JSON files")
+    parser.add_argument("--workflow-id", action="append", default=[], help="fetch from the server")
+    parser.add_argument("--address", default="127.0.0.1:7233")
+    args = parser.parse_args(argv)
+    lines = _from_files(args.files)
+    if args.workflow_id:
+        lines += asyncio.run(_from_server(args.address, args.workflow_id))
+    if not lines:
+        parser.error("give history files or --workflow-id")
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
