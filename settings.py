@@ -53,10 +53,13 @@ class Settings(BaseSettings):
     @property
     def stripe_is_loopback(self) -> bool:
         """True when payments go to a Stripe stand-in on this machine."""
-        host = urlsplit(self.stripe_api_base).hostname or ""
-        if host == "localhost":
-            return True
-        try:
-            return ip_address(host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback(urlsplit(self.stripe_api_base).hostname or "")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -24,7 +24,6 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from ipaddress import ip_address
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -37,7 +36,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 
-from settings import Settings
+from settings import Settings, is_loopback
 from workflows.search_attributes import ALL_SEARCH_ATTRIBUTES
 
 READY_TIMEOUT_SECONDS = 30.0
@@ -109,15 +108,6 @@ class StackConfig:
 
     def log_path(self, name: str) -> Path:
         return self.logs_dir / f"{name}.log"
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def parse_temporal_address(address: str) -> Endpoint:

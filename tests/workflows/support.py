@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import stripe
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
@@ -132,3 +133,17 @@ async def result_of(handle: SessionHandle) -> SessionState:
 async def event_types(handle: SessionHandle) -> list[str]:
     history = await asyncio.wait_for(handle.fetch_history(), WAIT)
     return [EventType.Name(event.event_type).removeprefix("EVENT_TYPE_") for event in history.events]
+
+
+async def paid_at_checkout(stripe_client: stripe.StripeClient) -> str:
+    """The PaymentIntent a client paid with on-session when booking an initial session."""
+    intent = await stripe_client.v1.payment_intents.create_async(
+        {
+            "amount": 6000,
+            "currency": "gbp",
+            "customer": unique("cus"),
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+        }
+    )
+    return intent.id

@@ -24,6 +24,7 @@ from tests.workflows.support import (
     event_types,
     intents_for,
     make_booking,
+    paid_at_checkout,
     real_now,
     result_of,
     start,
@@ -45,22 +46,13 @@ async def cancel(handle: SessionHandle, request: CancelRequest, update_id: str |
 async def prepaid_session(
     env: WorkflowEnvironment, worker: Worker, stripe_client: stripe.StripeClient, hours_ahead: int
 ) -> tuple[SessionBooking, str, SessionHandle]:
-    checkout = await stripe_client.v1.payment_intents.create_async(
-        {
-            "amount": 6000,
-            "currency": "gbp",
-            "customer": "cus_checkout",
-            "payment_method": "pm_card_visa",
-            "confirm": True,
-            "metadata": {"session_id": "checkout"},
-        }
-    )
+    checkout_intent_id = await paid_at_checkout(stripe_client)
     booking = make_booking(
         BookingKind.INITIAL_PREPAID,
         start=real_now() + hours_ahead * HOUR,
-        prepaid_payment_intent_id=checkout.id,
+        prepaid_payment_intent_id=checkout_intent_id,
     )
-    return booking, checkout.id, await start(env.client, booking, worker.task_queue)
+    return booking, checkout_intent_id, await start(env.client, booking, worker.task_queue)
 
 
 async def test_cancel_one_second_before_the_deadline_is_free_and_the_charge_never_happens(

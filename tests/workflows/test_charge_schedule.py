@@ -16,6 +16,7 @@ from tests.workflows.support import (
     advance_to,
     intents_for,
     make_booking,
+    paid_at_checkout,
     real_now,
     start,
     state_of,
@@ -88,18 +89,11 @@ async def test_therapist_booking_inside_the_window_is_charged_at_once(
 async def test_initial_session_paid_at_booking_is_never_charged_again(
     env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn, stripe_client: stripe.StripeClient
 ) -> None:
-    checkout = await stripe_client.v1.payment_intents.create_async(
-        {
-            "amount": 6000,
-            "currency": "gbp",
-            "customer": "cus_checkout",
-            "payment_method": "pm_card_visa",
-            "confirm": True,
-            "metadata": {"session_id": "checkout"},
-        }
-    )
+    checkout_intent_id = await paid_at_checkout(stripe_client)
     booking = make_booking(
-        BookingKind.INITIAL_PREPAID, start=real_now() + 72 * HOUR, prepaid_payment_intent_id=checkout.id
+        BookingKind.INITIAL_PREPAID,
+        start=real_now() + 72 * HOUR,
+        prepaid_payment_intent_id=checkout_intent_id,
     )
     handle = await start(env.client, booking, worker.task_queue)
 
@@ -107,7 +101,7 @@ async def test_initial_session_paid_at_booking_is_never_charged_again(
     done = await wait_for_state(handle, lambda s: s.status is SessionStatus.AWAITING_UPDATE, "session end")
 
     assert done.payment.status is PaymentStatus.PAID
-    assert done.payment.payment_intent_id == checkout.id
+    assert done.payment.payment_intent_id == checkout_intent_id
     assert done.payment.attempts == []
     assert intents_for(standin, booking.session_id) == []
 
