@@ -77,7 +77,7 @@ class PaymentActivities:
         if intent_id is None and request.attempt > 1:
             # An earlier attempt may have created the PaymentIntent and lost the answer for good
             # (its activity timed out): find it rather than create a second one.
-            intent_id = await self._find_session_intent(request)
+            intent_id = await self._find_session_intent(request.session_id, request.customer_id)
         if intent_id is None:
             params: Any = {
                 "amount": request.amount_minor,
@@ -96,12 +96,12 @@ class PaymentActivities:
         confirm: Any = {"payment_method": request.payment_method_id, "off_session": True}
         return await self._stripe.v1.payment_intents.confirm_async(intent_id, confirm, options)
 
-    async def _find_session_intent(self, request: ChargeRequest) -> str | None:
-        params: Any = {"customer": request.customer_id, "limit": 100}
+    async def _find_session_intent(self, session_id: str, customer_id: str) -> str | None:
+        params: Any = {"customer": customer_id, "limit": 100}
         listing = await self._stripe.v1.payment_intents.list_async(params)
         for intent in listing.data:
             metadata = intent.metadata.to_dict() if intent.metadata is not None else {}
-            if metadata.get("session_id") == request.session_id:
+            if metadata.get("session_id") == session_id:
                 return intent.id
         return None
 
@@ -109,29 +109,62 @@ class PaymentActivities:
     async def void(self, request: VoidRequest) -> VoidResult:
         intents = self._stripe.v1.payment_intents
         try:
-            current = await intents.retrieve_async(request.payment_intent_id)
-            if current.status not in _VOIDABLE:
-                return VoidResult(voided=current.status == "canceled", payment_intent_status=current.status)
-            options: Any = {"idempotency_key": request.idempotency_key}
-            params: Any = {"cancellation_reason": "abandoned"}
-            cancelled = await intents.cancel_async(request.payment_intent_id, params, options)
+            intent_id = request.payment_intent_id or await self._find_session_intent(
+                request.session_id, request.customer_id
+            )
+            if intent_id is None:
+                return VoidResult(voided=True, payment_intent_status="none")
+            current = await intents.retrieve_async(intent_id)
+            if current.status in _VOIDABLE:
+                options: Any = {"idempotency_key": request.idempotency_key}
+                params: Any = {"cancellation_reason": "abandoned"}
+                try:
+                    current = await intents.cancel_async(intent_id, params, options)
+                except stripe.InvalidRequestError:
+                    # The client paid (or Stripe moved it on) between our read and the cancel:
+                    # report where it stands now instead of failing.
+                    current = await intents.retrieve_async(intent_id)
         except NON_RETRYABLE_STRIPE_ERRORS as refused:
             raise _non_retryable(refused) from refused
-        return VoidResult(voided=cancelled.status == "canceled", payment_intent_status=cancelled.status)
+        return VoidResult(
+            voided=current.status == "canceled",
+            payment_intent_id=current.id,
+            payment_intent_status=current.status,
+        )
 
     @activity.defn(name="refund_payment")
     async def refund(self, request: RefundRequest) -> RefundResult:
-        params: Any = {
-            "payment_intent": request.payment_intent_id,
-            "amount": request.amount_minor,
-            "metadata": _metadata(request.session_id, refund=str(request.refund_number)),
-        }
-        options: Any = {"idempotency_key": request.idempotency_key}
         try:
+            intent = await self._stripe.v1.payment_intents.retrieve_async(
+                request.payment_intent_id, {"expand": ["latest_charge"]}
+            )
+            charge = intent.latest_charge
+            if not isinstance(charge, stripe.Charge):
+                raise ApplicationError(
+                    "the PaymentIntent has no charge to refund", type="NothingToRefund", non_retryable=True
+                )
+            already = charge.amount_refunded
+            # Never more than was captured, whatever the booking said.
+            remaining = min(request.target_refunded_minor, charge.amount) - already
+            if remaining <= 0:
+                return RefundResult(
+                    refund_id=None, amount_minor=0, refunded_total_minor=already, captured_minor=charge.amount
+                )
+            params: Any = {
+                "payment_intent": request.payment_intent_id,
+                "amount": remaining,
+                "metadata": _metadata(request.session_id, refund=str(request.refund_number)),
+            }
+            options: Any = {"idempotency_key": request.idempotency_key}
             refund = await self._stripe.v1.refunds.create_async(params, options)
         except NON_RETRYABLE_STRIPE_ERRORS as refused:
             raise _non_retryable(refused) from refused
-        return RefundResult(refund_id=refund.id, amount_minor=refund.amount, status=refund.status or "")
+        return RefundResult(
+            refund_id=refund.id,
+            amount_minor=refund.amount,
+            refunded_total_minor=already + refund.amount,
+            captured_minor=charge.amount,
+        )
 
 
 def _intent_result(intent: stripe.PaymentIntent) -> ChargeResult:

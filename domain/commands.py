@@ -26,6 +26,8 @@ class CancelRequest(_Command):
     """Who recorded it, when not the requester (a therapist entering a client's phone call)."""
     discretionary_refund: bool = False
     """A therapist or admin waives a client's late-cancellation charge."""
+    received_at: AwareDatetime | None = None
+    """When our API received the request; the 48 h rule is judged on it (see the workflow)."""
 
     @model_validator(mode="after")
     def _refund_needs_authority(self) -> CancelRequest:
@@ -58,6 +60,8 @@ class CancelResult(_Command):
 class RescheduleRequest(_Command):
     requested_by: Actor
     new_start: AwareDatetime
+    received_at: AwareDatetime | None = None
+    """When our API received the request; the 48 h rule is judged on it (see the workflow)."""
 
 
 class RescheduleResult(_Command):

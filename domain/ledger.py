@@ -67,7 +67,13 @@ def apply_succeeded_intent(ledger: PaymentLedger, payment_intent_id: str) -> boo
     Only a session waiting for money moves: a late or duplicated event never moves a paid,
     refunded or voided session backwards, and an in-flight charge reports for itself.
     """
-    if ledger.payment_intent_id != payment_intent_id or ledger.status not in _AWAITING_MONEY:
+    if ledger.status not in _AWAITING_MONEY:
+        return False
+    if ledger.payment_intent_id is None:
+        # An attempt whose answer was lost created this intent; the webhook was routed to this
+        # session by its metadata, so it is ours.
+        ledger.payment_intent_id = payment_intent_id
+    if ledger.payment_intent_id != payment_intent_id:
         return False
     mark_paid(ledger)
     return True
@@ -81,3 +87,13 @@ def apply_refunded_amount(ledger: PaymentLedger, payment_intent_id: str, amount_
 
 def awaits_money(ledger: PaymentLedger) -> bool:
     return ledger.status in _AWAITING_MONEY
+
+
+def may_hold_open_intent(ledger: PaymentLedger) -> bool:
+    """An unpaid session that may have a PaymentIntent the client could still pay: void it
+    before the session closes. A failed attempt may have created one without telling us."""
+    if ledger.voided or ledger.status in (PaymentStatus.PAID, PaymentStatus.VOIDED):
+        return False
+    if ledger.payment_intent_id is not None:
+        return True
+    return any(attempt.outcome is ChargeOutcome.FAILED for attempt in ledger.attempts)

@@ -70,7 +70,9 @@ class ChargeResult(_Payload):
 
 class VoidRequest(_Payload):
     session_id: OpaqueId
-    payment_intent_id: StripeId
+    customer_id: StripeId
+    payment_intent_id: StripeId | None = None
+    """``None`` when a charge attempt's answer was lost: the activity looks the intent up."""
 
     @property
     def idempotency_key(self) -> str:
@@ -79,15 +81,24 @@ class VoidRequest(_Payload):
 
 class VoidResult(_Payload):
     voided: bool
+    """True when nothing can be collected any more: cancelled now or before, or no intent exists."""
+    payment_intent_id: StripeId | None = None
     payment_intent_status: str
-    """``succeeded`` when the client paid before the void arrived: the workflow refunds instead."""
+    """``succeeded`` when the client paid before the void arrived: the workflow refunds instead;
+    ``none`` when no PaymentIntent exists for the session."""
 
 
 class RefundRequest(_Payload):
+    """Bring the session's refunds up to ``target_refunded_minor`` in total.
+
+    The activity reads what the charge has already refunded and refunds only the difference, so
+    a retry after a lost answer (or a refund made elsewhere) never refunds twice.
+    """
+
     session_id: OpaqueId
     refund_number: int = Field(ge=1)
     payment_intent_id: StripeId
-    amount_minor: AmountMinor
+    target_refunded_minor: AmountMinor
 
     @property
     def idempotency_key(self) -> str:
@@ -95,9 +106,14 @@ class RefundRequest(_Payload):
 
 
 class RefundResult(_Payload):
-    refund_id: StripeId
+    refund_id: StripeId | None
+    """The refund created by this request; ``None`` when nothing was left to refund."""
     amount_minor: int
-    status: str
+    """Refunded by this request."""
+    refunded_total_minor: int
+    """Refunded on the charge in all, this request included."""
+    captured_minor: int
+    """What the charge actually took: the most that can ever be refunded."""
 
 
 PaymentEventType = Literal["payment_intent.succeeded", "payment_intent.payment_failed", "charge.refunded"]

@@ -166,11 +166,20 @@ _HARD_DECLINE_CODES = frozenset(
 
 
 def cancellation_status(
-    requested_by: Actor, start: datetime, received_at: datetime, policy: SessionPolicy = DEFAULT_POLICY
+    requested_by: Actor,
+    start: datetime,
+    received_at: datetime,
+    policy: SessionPolicy = DEFAULT_POLICY,
+    *,
+    charge_kept_by_late_move: bool = False,
 ) -> SessionStatus:
-    """Who cancelled and when decides the status (rules 1, 4, 5)."""
+    """Who cancelled and when decides the status (rules 1, 4, 5).
+
+    A session the client already moved late keeps its charge (rule 6), so moving it further out
+    first cannot turn a late cancellation into a free one.
+    """
     if requested_by is Actor.CLIENT:
-        if is_free_cancellation(start, received_at, policy):
+        if not charge_kept_by_late_move and is_free_cancellation(start, received_at, policy):
             return SessionStatus.CANCELLED_FREE
         return SessionStatus.CANCELLED_LATE
     return SessionStatus.CANCELLED_BY_THERAPIST
@@ -212,6 +221,13 @@ def check_can_change(status: SessionStatus, start: datetime, now: datetime, acti
         raise RuleViolation("session_started", f"the session has started; cannot {action}")
 
 
+def is_late_client_move(
+    requested_by: Actor, old_start: datetime, received_at: datetime, policy: SessionPolicy = DEFAULT_POLICY
+) -> bool:
+    """A client's rearrangement with 48 hours' notice or less: the charge it would move stands."""
+    return requested_by is Actor.CLIENT and not is_free_cancellation(old_start, received_at, policy)
+
+
 def charge_due_after_move(
     *,
     requested_by: Actor,
@@ -219,18 +235,22 @@ def charge_due_after_move(
     new_start: datetime,
     current_due: datetime | None,
     received_at: datetime,
+    last_attempt_at: datetime | None = None,
     policy: SessionPolicy = DEFAULT_POLICY,
 ) -> datetime | None:
-    """When the first charge falls due after a rearrangement of a session never yet charged.
+    """When an unpaid session's next charge falls due after a rearrangement (rule 6).
 
-    The charge follows the new start (at once when the new start is within the window), except
-    that a client's move with 48 hours' notice or less keeps the charge that was already due.
+    ``current_due`` is the charge planned before the move (``None``: nothing planned, e.g. every
+    retry was used); ``last_attempt_at`` the last charge attempt, if any (a soft decline).
+
+    The charge follows the new start: at once when the new start is within the window, else the
+    scheduled charge (never attempted) or the first retry slot after the last attempt. A client's
+    move with 48 hours' notice or less keeps the charge that was already due.
     """
-    if current_due is None:
-        return None
-    late_client_move = requested_by is Actor.CLIENT and not is_free_cancellation(
-        old_start, received_at, policy
-    )
-    if late_client_move:
-        return min(current_due, received_at)
-    return max(scheduled_charge_at(new_start, policy), received_at)
+    if is_late_client_move(requested_by, old_start, received_at, policy):
+        return received_at if current_due is None else min(current_due, received_at)
+    if scheduled_charge_at(new_start, policy) <= received_at:
+        return received_at
+    if last_attempt_at is None:
+        return scheduled_charge_at(new_start, policy)
+    return next_retry_at(new_start, last_attempt_at, policy)

@@ -25,7 +25,7 @@ class ChargeAttempt(BaseModel):
 
 class RefundRecord(BaseModel):
     number: int
-    refund_id: str
+    refund_id: str | None
     amount_minor: int
     at: datetime
 
@@ -45,7 +45,13 @@ class PaymentLedger(BaseModel):
     retry_now: bool = False
     attempts: list[ChargeAttempt] = Field(default_factory=list)
     refunds: list[RefundRecord] = Field(default_factory=list)
+    refund_requests: int = 0
+    """Refund requests made (each with its own idempotency key), successful or not."""
     voided: bool = False
+    charge_kept_by_late_move: bool = False
+    """The client moved the session with 48 h notice or less: its charge stands (rule 6)."""
+    blocked_reason: str | None = None
+    """Stripe refused a refund or void: retried later; ops can see why here."""
 
 
 class CancellationRecord(BaseModel):
@@ -86,3 +92,6 @@ class SessionWorkflowInput(BaseModel):
 
     booking: SessionBooking
     policy: SessionPolicy = SessionPolicy()
+    booked_at: datetime | None = None
+    """When the booking was accepted (validated against this clock); the workflow's start time
+    when absent. Charges due "at once" are due from here, even if the worker was slow to start."""

@@ -4,11 +4,14 @@ Reads like the policy: wait for the charge time, charge the saved card, retry or
 client on a decline, settle refunds and voids after a cancellation, and mark the session
 ``awaiting_update`` once it has ended. Commands arrive as updates with validators (rejections never
 enter history); Stripe webhook facts arrive as signals deduplicated by event id.
+
+Updates only decide (they are synchronous and never wait on Stripe); the main loop does the
+money work the decisions leave owed — charge, refund, void — so a Stripe outage never blocks a
+cancellation, and facts arriving in any order converge on the same end state.
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 from enum import Enum
 
@@ -17,7 +20,6 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
-    from domain.booking import check_booking
     from domain.commands import (
         CancelRequest,
         CancelResult,
@@ -32,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         apply_succeeded_intent,
         awaits_money,
         mark_paid,
+        may_hold_open_intent,
         record_charge,
     )
     from domain.payments import (
@@ -49,8 +52,7 @@ with workflow.unsafe.imports_passed_through():
         charge_still_owed,
         check_can_change,
         first_charge_at,
-        is_free_cancellation,
-        next_retry_at,
+        is_late_client_move,
         refund_owed,
     )
     from domain.state import (
@@ -61,7 +63,7 @@ with workflow.unsafe.imports_passed_through():
         SessionState,
         SessionWorkflowInput,
     )
-    from domain.status import Actor, BookingKind, PaymentStatus, SessionStatus
+    from domain.status import BookingKind, PaymentStatus, SessionStatus
     from workflows.activity_options import (
         STRIPE_RETRY_POLICY,
         STRIPE_SCHEDULE_TO_CLOSE,
@@ -69,11 +71,18 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.search_attributes import SESSION_START, SESSION_STATUS
 
+# A request's receipt time, stamped by our API, is trusted only this far behind the workflow's
+# clock (the workflow task may run after the timer that makes it late); otherwise it is now.
+MAX_RECEIPT_LAG = timedelta(minutes=5)
+# After Stripe refuses a refund or a void, try again this much later (or on any new fact).
+BLOCKED_MONEY_RETRY = timedelta(hours=6)
+
 
 class _Step(Enum):
     CHARGE = "charge"
     AUTO_CANCEL = "auto_cancel"
     SESSION_END = "session_end"
+    RETRY_MONEY = "retry_money"
 
 
 def _refused(violation: RuleViolation) -> ApplicationError:
@@ -98,33 +107,28 @@ class SessionWorkflow:
             mark_paid(self._payment)
             self._status = SessionStatus.PAID
         else:
+            booked_at = workflow_input.booked_at or workflow.now()
             self._payment.next_charge_at = first_charge_at(
-                booking.kind, booking.start, workflow.now(), self._policy
+                booking.kind, booking.start, booked_at, self._policy
             )
             self._status = SessionStatus.SCHEDULED
         self._cancellation: CancellationRecord | None = None
         self._reschedules: list[RescheduleRecord] = []
         self._seen_event_ids: set[str] = set()
         self._succeeded_intents: set[str] = set()
-        self._refund_blocked = False
+        self._blocked_until: datetime | None = None
         self._changed = False
-        # Stripe calls and the decisions that depend on their outcome happen one at a time.
-        self._money_lock = asyncio.Lock()
 
     # ----------------------------------------------------------------------------- main loop
 
     @workflow.run
     async def run(self, workflow_input: SessionWorkflowInput) -> SessionState:
-        try:
-            check_booking(self._booking, workflow.now(), self._policy)
-        except RuleViolation as violation:
-            raise _refused(violation) from violation
         self._publish_status()
         while not self._finished():
             self._changed = False
-            await self._settle_money()
-            if self._finished():
-                break
+            if self._money_owed() and self._blocked_until is None:
+                await self._settle_money()
+                continue
             step = self._next_step()
             if step is None:
                 await workflow.wait_condition(lambda: self._changed)
@@ -140,6 +144,8 @@ class SessionWorkflow:
 
     def _next_step(self) -> tuple[datetime, _Step] | None:
         payment = self._payment
+        if self._blocked_until is not None:
+            return self._blocked_until, _Step.RETRY_MONEY
         if self._charge_owed():
             if payment.retry_now:
                 return workflow.now(), _Step.CHARGE
@@ -147,15 +153,15 @@ class SessionWorkflow:
                 return payment.next_charge_at, _Step.CHARGE
             return auto_cancel_at(self._start, self._policy), _Step.AUTO_CANCEL
         if self._status in (SessionStatus.PAID, SessionStatus.SCHEDULED):
-            return self._booking_end(), _Step.SESSION_END
-        # Awaiting the attendance update, or a refund Stripe refused that needs ops: wait for news.
+            return self._end(), _Step.SESSION_END
+        # Awaiting the attendance update: nothing to do until someone acts.
         return None
 
     async def _sleep_until(self, at: datetime, step: _Step) -> bool:
         """Wait for ``at``; False when a handler changed something first (recompute the plan)."""
-        delay = at - workflow.now()
         if self._changed:
             return False
+        delay = at - workflow.now()
         if delay <= timedelta(0):
             return True
         try:
@@ -169,76 +175,75 @@ class SessionWorkflow:
             await self._charge()
         elif step is _Step.AUTO_CANCEL:
             self._auto_cancel()
+        elif step is _Step.RETRY_MONEY:
+            self._unblock()
         else:
             self._set_status(SessionStatus.AWAITING_UPDATE)
 
-    def _booking_end(self) -> datetime:
+    def _end(self) -> datetime:
         return self._start + self._booking.duration
 
     # ----------------------------------------------------------------------------- charging
+
+    def _discretionary_refund(self) -> bool:
+        return self._cancellation is not None and self._cancellation.discretionary_refund
 
     def _charge_owed(self) -> bool:
         payment = self._payment
         if payment.status in (PaymentStatus.PAID, PaymentStatus.VOIDED, PaymentStatus.NOT_COLLECTED):
             return False
-        discretionary = self._cancellation is not None and self._cancellation.discretionary_refund
-        return charge_still_owed(self._status, discretionary)
+        return charge_still_owed(self._status, self._discretionary_refund())
 
     async def _charge(self) -> None:
-        async with self._money_lock:
-            if not self._charge_owed():
-                return
-            payment = self._payment
-            assert payment.payment_method_id is not None  # every unpaid booking kind carries one
-            attempt = len(payment.attempts) + 1
-            attempted_at = workflow.now()
-            payment.status = PaymentStatus.PROCESSING
-            if not self._status.is_cancelled:
-                self._set_status(SessionStatus.PAYMENT_DUE)
-            request = ChargeRequest(
-                session_id=self._booking.session_id,
-                attempt=attempt,
-                amount_minor=payment.amount_minor,
-                currency=payment.currency,
-                customer_id=self._booking.stripe_customer_id,
-                payment_method_id=payment.payment_method_id,
-                payment_intent_id=payment.payment_intent_id,
+        payment = self._payment
+        assert payment.payment_method_id is not None  # every unpaid booking kind carries one
+        attempt = len(payment.attempts) + 1
+        attempted_at = workflow.now()
+        payment.status = PaymentStatus.PROCESSING
+        payment.retry_now = False
+        if not self._status.is_cancelled:
+            self._set_status(SessionStatus.PAYMENT_DUE)
+        request = ChargeRequest(
+            session_id=self._booking.session_id,
+            attempt=attempt,
+            amount_minor=payment.amount_minor,
+            currency=payment.currency,
+            customer_id=self._booking.stripe_customer_id,
+            payment_method_id=payment.payment_method_id,
+            payment_intent_id=payment.payment_intent_id,
+        )
+        try:
+            result = await workflow.execute_activity_method(
+                PaymentActivities.charge,
+                request,
+                start_to_close_timeout=STRIPE_START_TO_CLOSE,
+                schedule_to_close_timeout=STRIPE_SCHEDULE_TO_CLOSE,
+                retry_policy=STRIPE_RETRY_POLICY,
+                summary=f"charge attempt {attempt}",
             )
-            try:
-                result = await workflow.execute_activity_method(
-                    PaymentActivities.charge,
-                    request,
-                    start_to_close_timeout=STRIPE_START_TO_CLOSE,
-                    schedule_to_close_timeout=STRIPE_SCHEDULE_TO_CLOSE,
-                    retry_policy=STRIPE_RETRY_POLICY,
-                    summary=f"charge attempt {attempt}",
-                )
-            except ActivityError as failure:
-                result = ChargeResult(outcome=ChargeOutcome.FAILED, code=_failure_type(failure))
-                workflow.logger.warning(
-                    "charge attempt could not be made",
-                    extra={"session_id": self._booking.session_id, "attempt": attempt},
-                )
-            record_charge(
-                payment,
-                attempt=attempt,
-                at=attempted_at,
-                result=result,
-                start=self._start,
-                policy=self._policy,
+        except ActivityError as failure:
+            result = ChargeResult(outcome=ChargeOutcome.FAILED, code=_failure_type(failure))
+            workflow.logger.warning(
+                "charge attempt could not be made",
+                extra={"session_id": self._booking.session_id, "attempt": attempt},
             )
-            if payment.payment_intent_id in self._succeeded_intents:
-                apply_succeeded_intent(payment, payment.payment_intent_id)
-            self._status_from_payment()
-            workflow.logger.info(
-                "charge attempt finished",
-                extra={
-                    "session_id": self._booking.session_id,
-                    "attempt": attempt,
-                    "outcome": result.outcome.value,
-                    "decline_code": result.decline_code,
-                },
-            )
+        record_charge(
+            payment, attempt=attempt, at=attempted_at, result=result, start=self._start, policy=self._policy
+        )
+        if payment.payment_intent_id in self._succeeded_intents:
+            apply_succeeded_intent(payment, payment.payment_intent_id)
+        if awaits_money(payment) and payment.payment_method_id != request.payment_method_id:
+            payment.retry_now = True  # a new card arrived while this attempt was in flight
+        self._status_from_payment()
+        workflow.logger.info(
+            "charge attempt finished",
+            extra={
+                "session_id": self._booking.session_id,
+                "attempt": attempt,
+                "outcome": result.outcome.value,
+                "decline_code": result.decline_code,
+            },
+        )
 
     def _status_from_payment(self) -> None:
         if self._status.is_cancelled or self._status is SessionStatus.AWAITING_UPDATE:
@@ -254,46 +259,59 @@ class SessionWorkflow:
             self._set_status(status)
 
     def _auto_cancel(self) -> None:
+        payment = self._payment
+        payment.next_charge_at = None
+        payment.client_secret = None
         if self._status is SessionStatus.CANCELLED_LATE:
-            # A late cancellation's charge could not be collected before the session time.
-            self._payment.status = PaymentStatus.NOT_COLLECTED
-            self._payment.next_charge_at = None
+            # A late cancellation's charge could not be collected before the session time; its
+            # pending PaymentIntent is voided next.
+            payment.status = PaymentStatus.NOT_COLLECTED
             return
         self._set_status(SessionStatus.CANCELLED_UNPAID)
         workflow.logger.info("session cancelled unpaid", extra={"session_id": self._booking.session_id})
 
     # ----------------------------------------------------------------------------- refunds, voids
 
-    def _refund_due(self) -> int:
+    def _refund_target(self) -> int:
         if self._payment.status is not PaymentStatus.PAID:
             return 0
-        discretionary = self._cancellation is not None and self._cancellation.discretionary_refund
-        target = refund_owed(self._status, discretionary, self._payment.amount_paid_minor)
-        return max(0, target - self._payment.amount_refunded_minor)
+        return refund_owed(self._status, self._discretionary_refund(), self._payment.amount_paid_minor)
+
+    def _refund_due(self) -> int:
+        return max(0, self._refund_target() - self._payment.amount_refunded_minor)
 
     def _void_due(self) -> bool:
-        payment = self._payment
-        return (
-            self._status.is_cancelled
-            and not self._charge_owed()
-            and payment.payment_intent_id is not None
-            and awaits_money(payment)
-        )
+        return self._status.is_cancelled and not self._charge_owed() and may_hold_open_intent(self._payment)
 
     def _money_owed(self) -> bool:
-        return (self._refund_due() > 0 and not self._refund_blocked) or self._void_due()
+        return self._refund_due() > 0 or self._void_due()
 
     async def _settle_money(self) -> None:
-        async with self._money_lock:
-            if self._refund_due() > 0 and not self._refund_blocked:
-                await self._refund(self._refund_due())
-            elif self._void_due():
-                await self._void()
+        if self._refund_due() > 0:
+            await self._refund()
+        elif self._void_due():
+            await self._void()
 
-    async def _refund(self, amount: int) -> None:
+    def _block(self, reason: str) -> None:
+        """Stripe refused: keep the session open and visible, try again later or on news."""
+        self._payment.blocked_reason = reason
+        self._blocked_until = workflow.now() + BLOCKED_MONEY_RETRY
+        workflow.logger.error(
+            "money work refused by Stripe; will retry",
+            extra={"session_id": self._booking.session_id, "reason": reason},
+        )
+
+    def _unblock(self) -> None:
+        self._blocked_until = None
+        self._payment.blocked_reason = None
+
+    async def _refund(self) -> None:
         payment = self._payment
         assert payment.payment_intent_id is not None
-        number = len(payment.refunds) + 1
+        # Every request gets its own key: a refused one is never replayed from Stripe's cache,
+        # and the activity refunds only what the charge has not refunded yet.
+        payment.refund_requests += 1
+        number = payment.refund_requests
         try:
             result = await workflow.execute_activity_method(
                 PaymentActivities.refund,
@@ -301,7 +319,7 @@ class SessionWorkflow:
                     session_id=self._booking.session_id,
                     refund_number=number,
                     payment_intent_id=payment.payment_intent_id,
-                    amount_minor=amount,
+                    target_refunded_minor=self._refund_target(),
                 ),
                 start_to_close_timeout=STRIPE_START_TO_CLOSE,
                 schedule_to_close_timeout=STRIPE_SCHEDULE_TO_CLOSE,
@@ -309,163 +327,176 @@ class SessionWorkflow:
                 summary=f"refund {number}",
             )
         except ActivityError as failure:
-            # Stripe refused the refund itself: keep the session open and visible for ops rather
-            # than retry a request that cannot succeed; any new fact or command re-tries it.
-            self._refund_blocked = True
-            workflow.logger.error(
-                "refund refused by Stripe",
-                extra={"session_id": self._booking.session_id, "error": _failure_type(failure)},
-            )
+            self._block(f"refund: {_failure_type(failure)}")
             return
-        payment.refunds.append(
-            RefundRecord(
-                number=number,
-                refund_id=result.refund_id,
-                amount_minor=result.amount_minor,
-                at=workflow.now(),
+        payment.amount_paid_minor = min(payment.amount_paid_minor, result.captured_minor)
+        payment.amount_refunded_minor = max(payment.amount_refunded_minor, result.refunded_total_minor)
+        if result.refund_id is not None:
+            payment.refunds.append(
+                RefundRecord(
+                    number=number,
+                    refund_id=result.refund_id,
+                    amount_minor=result.amount_minor,
+                    at=workflow.now(),
+                )
             )
-        )
-        payment.amount_refunded_minor += result.amount_minor
 
     async def _void(self) -> None:
         payment = self._payment
-        assert payment.payment_intent_id is not None
         try:
             result = await workflow.execute_activity_method(
                 PaymentActivities.void,
-                VoidRequest(session_id=self._booking.session_id, payment_intent_id=payment.payment_intent_id),
+                VoidRequest(
+                    session_id=self._booking.session_id,
+                    customer_id=self._booking.stripe_customer_id,
+                    payment_intent_id=payment.payment_intent_id,
+                ),
                 start_to_close_timeout=STRIPE_START_TO_CLOSE,
                 schedule_to_close_timeout=STRIPE_SCHEDULE_TO_CLOSE,
                 retry_policy=STRIPE_RETRY_POLICY,
                 summary="void pending payment",
             )
         except ActivityError as failure:
-            workflow.logger.error(
-                "void refused by Stripe",
-                extra={"session_id": self._booking.session_id, "error": _failure_type(failure)},
-            )
-            payment.status = PaymentStatus.NOT_COLLECTED
+            self._block(f"void: {_failure_type(failure)}")
             return
+        if payment.status is PaymentStatus.PAID:
+            return  # a webhook reported the payment while the void was in flight: refund next
+        if result.payment_intent_id is not None:
+            payment.payment_intent_id = result.payment_intent_id
         if result.payment_intent_status == "succeeded":
-            # The client paid on-session just before the void: refund instead, next round.
-            mark_paid(payment)
-        else:
+            mark_paid(payment)  # the client paid before the void arrived: refunded next round
+        elif result.voided:
             payment.status = PaymentStatus.VOIDED
             payment.voided = True
             payment.client_secret = None
+        else:
+            self._block(f"void: payment intent is {result.payment_intent_status}")
 
     # ----------------------------------------------------------------------------- updates
 
+    def _receipt_time(self, claimed: datetime | None) -> datetime:
+        """When a request counts as received: our API's stamp, unless it is implausible."""
+        now = workflow.now()
+        if claimed is None or claimed > now or now - claimed > MAX_RECEIPT_LAG:
+            return now
+        return claimed
+
     @workflow.update
-    async def cancel(self, request: CancelRequest) -> CancelResult:
-        received_at = workflow.now()
-        async with self._money_lock:  # an in-flight charge lands before we decide
-            self._check_can_change(received_at, "cancel")
-            status = cancellation_status(request.requested_by, self._start, received_at, self._policy)
-            self._cancellation = CancellationRecord(
-                requested_by=request.requested_by,
-                recorded_by=request.recorded_by,
-                reason=request.reason,
-                at=received_at,
-                discretionary_refund=request.discretionary_refund,
-            )
-            self._set_status(status)
-            if not self._charge_owed():
-                self._payment.next_charge_at = None
-            self._refund_blocked = False
-            self._changed = True
-            charge_kept = status is SessionStatus.CANCELLED_LATE and not request.discretionary_refund
-            refund = self._refund_due()
-            workflow.logger.info(
-                "session cancelled",
-                extra={"session_id": self._booking.session_id, "status": status.value},
-            )
-            return CancelResult(
-                session_id=self._booking.session_id,
-                status=status,
-                free=not charge_kept,
-                refund_minor=refund,
-                charge_kept=charge_kept,
-            )
+    def cancel(self, request: CancelRequest) -> CancelResult:
+        received_at = self._receipt_time(request.received_at)
+        self._check_can_change(received_at, "cancel")
+        payment = self._payment
+        status = cancellation_status(
+            request.requested_by,
+            self._start,
+            received_at,
+            self._policy,
+            charge_kept_by_late_move=payment.charge_kept_by_late_move,
+        )
+        self._cancellation = CancellationRecord(
+            requested_by=request.requested_by,
+            recorded_by=request.recorded_by,
+            reason=request.reason,
+            at=received_at,
+            discretionary_refund=request.discretionary_refund,
+        )
+        self._set_status(status)
+        if not self._charge_owed():
+            payment.next_charge_at = None
+            payment.retry_now = False
+        self._unblock()
+        self._changed = True
+        charge_kept = status is SessionStatus.CANCELLED_LATE and not request.discretionary_refund
+        # A charge in flight is refunded as if taken, should it succeed.
+        taken = (
+            payment.amount_minor if payment.status is PaymentStatus.PROCESSING else payment.amount_paid_minor
+        )
+        refund = max(
+            0, refund_owed(status, request.discretionary_refund, taken) - payment.amount_refunded_minor
+        )
+        workflow.logger.info(
+            "session cancelled", extra={"session_id": self._booking.session_id, "status": status.value}
+        )
+        return CancelResult(
+            session_id=self._booking.session_id,
+            status=status,
+            free=not charge_kept,
+            refund_minor=refund,
+            charge_kept=charge_kept,
+        )
 
     @cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
-        self._check_can_change(workflow.now(), "cancel")
+        self._check_can_change(self._receipt_time(request.received_at), "cancel")
 
     @workflow.update
-    async def reschedule(self, request: RescheduleRequest) -> RescheduleResult:
-        received_at = workflow.now()
-        async with self._money_lock:
-            self._check_move(request, received_at)
-            old_start = self._start
-            new_start = request.new_start
-            payment = self._payment
-            late_client_move = request.requested_by is Actor.CLIENT and not is_free_cancellation(
-                old_start, received_at, self._policy
+    def reschedule(self, request: RescheduleRequest) -> RescheduleResult:
+        received_at = self._receipt_time(request.received_at)
+        self._check_move(request, received_at)
+        old_start, new_start = self._start, request.new_start
+        payment = self._payment
+        client_charged_at_once = self._booking.kind is BookingKind.CLIENT_FOLLOW_UP and not payment.attempts
+        if (
+            payment.status in (PaymentStatus.NOT_DUE, PaymentStatus.DECLINED_SOFT)
+            and not client_charged_at_once
+        ):
+            payment.next_charge_at = charge_due_after_move(
+                requested_by=request.requested_by,
+                old_start=old_start,
+                new_start=new_start,
+                current_due=payment.next_charge_at,
+                received_at=received_at,
+                last_attempt_at=payment.attempts[-1].at if payment.attempts else None,
+                policy=self._policy,
             )
-            if payment.status is PaymentStatus.NOT_DUE:
-                payment.next_charge_at = charge_due_after_move(
-                    requested_by=request.requested_by,
-                    old_start=old_start,
-                    new_start=new_start,
-                    current_due=payment.next_charge_at,
-                    received_at=received_at,
-                    policy=self._policy,
-                )
-            elif payment.status is PaymentStatus.DECLINED_SOFT and payment.attempts:
-                following = next_retry_at(new_start, payment.attempts[-1].at, self._policy)
-                if late_client_move and payment.next_charge_at is not None:
-                    following = min(d for d in (following, payment.next_charge_at) if d is not None)
-                payment.next_charge_at = following
-            self._start = new_start
-            self._reschedules.append(
-                RescheduleRecord(
-                    requested_by=request.requested_by,
-                    at=received_at,
-                    old_start=old_start,
-                    new_start=new_start,
-                )
+        if is_late_client_move(request.requested_by, old_start, received_at, self._policy):
+            payment.charge_kept_by_late_move = True
+        self._start = new_start
+        self._reschedules.append(
+            RescheduleRecord(
+                requested_by=request.requested_by, at=received_at, old_start=old_start, new_start=new_start
             )
-            workflow.upsert_search_attributes([SESSION_START.value_set(new_start)])
-            self._changed = True
-            return RescheduleResult(
-                session_id=self._booking.session_id,
-                status=self._status,
-                start=new_start,
-                payment_carried=payment.status is PaymentStatus.PAID,
-                next_charge_at=payment.next_charge_at,
-            )
+        )
+        workflow.upsert_search_attributes([SESSION_START.value_set(new_start)])
+        self._changed = True
+        return RescheduleResult(
+            session_id=self._booking.session_id,
+            status=self._status,
+            start=new_start,
+            payment_carried=payment.status is PaymentStatus.PAID,
+            next_charge_at=payment.next_charge_at,
+        )
 
     @reschedule.validator
     def _validate_reschedule(self, request: RescheduleRequest) -> None:
-        self._check_move(request, workflow.now())
+        self._check_move(request, self._receipt_time(request.received_at))
 
     @workflow.update
-    async def update_payment_method(self, update: PaymentMethodUpdate) -> PaymentMethodUpdateResult:
-        async with self._money_lock:
-            self._check_payment_method_update()
-            payment = self._payment
-            payment.payment_method_id = update.payment_method_id
-            retrying = awaits_money(payment)
-            if retrying:
-                payment.retry_now = True
-                self._changed = True
-            return PaymentMethodUpdateResult(
-                session_id=self._booking.session_id, status=self._status, retrying_now=retrying
-            )
+    def update_payment_method(self, update: PaymentMethodUpdate) -> PaymentMethodUpdateResult:
+        self._check_payment_method_update()
+        payment = self._payment
+        payment.payment_method_id = update.payment_method_id
+        retrying = awaits_money(payment)
+        if retrying:
+            payment.retry_now = True
+            self._changed = True
+        return PaymentMethodUpdateResult(
+            session_id=self._booking.session_id, status=self._status, retrying_now=retrying
+        )
 
     @update_payment_method.validator
     def _validate_payment_method(self, update: PaymentMethodUpdate) -> None:
         self._check_payment_method_update()
 
-    def _check_can_change(self, now: datetime, action: str) -> None:
+    def _check_can_change(self, received_at: datetime, action: str) -> None:
         try:
-            check_can_change(self._status, self._start, now, action)
+            check_can_change(self._status, self._start, received_at, action)
         except RuleViolation as violation:
             raise _refused(violation) from violation
 
-    def _check_move(self, request: RescheduleRequest, now: datetime) -> None:
-        self._check_can_change(now, "reschedule")
+    def _check_move(self, request: RescheduleRequest, received_at: datetime) -> None:
+        self._check_can_change(received_at, "reschedule")
+        now = workflow.now()
         if request.new_start <= now:
             raise _refused(RuleViolation("start_in_past", "the new start must be in the future"))
         if request.new_start == self._start:
@@ -489,7 +520,8 @@ class SessionWorkflow:
         if event.event_id in self._seen_event_ids:
             return
         self._seen_event_ids.add(event.event_id)
-        changed = self._refund_blocked  # any new fact is a reason to try a refused refund again
+        changed = self._blocked_until is not None  # news is a reason to retry refused money work
+        self._unblock()
         if event.type == "payment_intent.succeeded":
             self._succeeded_intents.add(event.payment_intent_id)
             if apply_succeeded_intent(self._payment, event.payment_intent_id):
@@ -501,7 +533,6 @@ class SessionWorkflow:
             # Only what is still owed after a cancellation depends on the refunded amount.
             grew = self._payment.amount_refunded_minor != before
             changed = changed or (grew and self._status.is_cancelled)
-        self._refund_blocked = False
         # Waking the main loop restarts its timer (a billed Action): only for facts that matter.
         if changed:
             self._changed = True
@@ -519,7 +550,7 @@ class SessionWorkflow:
             kind=booking.kind,
             status=self._status,
             start=self._start,
-            end=self._booking_end(),
+            end=self._end(),
             therapist_timezone=booking.therapist_timezone,
             payment=self._payment.model_copy(deep=True),
             cancellation=self._cancellation,

@@ -49,7 +49,7 @@ async def book_session(
     check_booking(booking, now, policy)
     return await client.start_workflow(
         SessionWorkflow.run,
-        SessionWorkflowInput(booking=booking, policy=policy),
+        SessionWorkflowInput(booking=booking, policy=policy, booked_at=now),
         id=session_workflow_id(booking.session_id),
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
-from .faults import ALL_FAULT_KINDS, FaultRule
+from .faults import TRANSIENT_FAULT_KINDS, FaultRule
 from .wire import Reply, json_reply
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def _random_faults(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
     s.set_random_faults(
         rate=float(body.get("rate", 0.0)),
         seed=None if seed is None else int(seed),
-        kinds=tuple(body.get("kinds", ALL_FAULT_KINDS)),
+        kinds=tuple(body.get("kinds", TRANSIENT_FAULT_KINDS)),
         delay_seconds=float(body.get("delay_seconds", 0.25)),
     )
     return {"ok": True}

@@ -17,6 +17,7 @@ from typing import Any, Final, Literal, cast
 __all__ = [
     "ALL_FAULT_KINDS",
     "PRE_EXECUTION_KINDS",
+    "TRANSIENT_FAULT_KINDS",
     "FaultKind",
     "FaultPlan",
     "FaultRule",
@@ -29,6 +30,7 @@ FaultKind = Literal[
     "delay",
     "drop_before_commit",
     "drop_after_commit",
+    "invalid_request_400",
 ]
 
 ALL_FAULT_KINDS: Final[tuple[FaultKind, ...]] = (
@@ -38,10 +40,14 @@ ALL_FAULT_KINDS: Final[tuple[FaultKind, ...]] = (
     "delay",
     "drop_before_commit",
     "drop_after_commit",
+    "invalid_request_400",
 )
+# The transient failures random fault mode draws from by default. A 400 is a refusal, not an
+# outage: only scripted rules inject it (to test how a caller copes with Stripe saying no).
+TRANSIENT_FAULT_KINDS: Final[tuple[FaultKind, ...]] = ALL_FAULT_KINDS[:-1]
 
 PRE_EXECUTION_KINDS: Final[frozenset[str]] = frozenset(
-    {"error_500", "rate_limit_429", "conflict_409", "drop_before_commit"}
+    {"error_500", "rate_limit_429", "conflict_409", "drop_before_commit", "invalid_request_400"}
 )
 
 

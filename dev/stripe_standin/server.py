@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from .control import handle_control
 from .errors import ApiError, invalid_request
-from .faults import ALL_FAULT_KINDS, PRE_EXECUTION_KINDS, AppliedFault, FaultPlan, FaultRule
+from .faults import PRE_EXECUTION_KINDS, TRANSIENT_FAULT_KINDS, AppliedFault, FaultPlan, FaultRule
 from .forms import decode_form
 from .idempotency import (
     IdempotencyLayer,
@@ -51,6 +51,10 @@ _MAX_IDEMPOTENCY_KEY = 255
 
 _FAULT_REPLIES: dict[str, tuple[int, Json]] = {
     "error_500": (500, {"type": "api_error", "message": "An unknown error occurred."}),
+    "invalid_request_400": (
+        400,
+        {"type": "invalid_request_error", "code": "injected_refusal", "message": "Refused by a test fault."},
+    ),
     "rate_limit_429": (
         429,
         {
@@ -209,7 +213,7 @@ class StripeStandIn:
         self,
         rate: float,
         seed: int | None = None,
-        kinds: tuple[str, ...] = ALL_FAULT_KINDS,
+        kinds: tuple[str, ...] = TRANSIENT_FAULT_KINDS,
         delay_seconds: float = 0.25,
     ) -> None:
         """Hit a ``rate`` fraction of ``/v1`` requests with a random kind; rate 0 disables."""

@@ -143,14 +143,65 @@ async def test_refund_is_idempotent_on_its_business_key(
         session_id=charge.session_id,
         refund_number=1,
         payment_intent_id=paid.payment_intent_id,
-        amount_minor=4500,
+        target_refunded_minor=4500,
     )
 
     first = await ActivityEnvironment().run(payments.refund, refund)
     again = await ActivityEnvironment().run(payments.refund, refund)
+    with_a_new_key = await ActivityEnvironment().run(
+        payments.refund, refund.model_copy(update={"refund_number": 2})
+    )
 
-    assert again.refund_id == first.refund_id and first.amount_minor == 4500
+    assert first.refund_id is not None and first.amount_minor == 4500 and first.refunded_total_minor == 4500
+    assert (again.refund_id, again.refunded_total_minor) == (None, 4500)
+    assert (with_a_new_key.refund_id, with_a_new_key.amount_minor) == (None, 0)
     assert len(standin.refunds(payment_intent=paid.payment_intent_id)) == 1
+
+
+async def test_refund_tops_up_to_the_target_and_never_beyond_the_capture(
+    payments: PaymentActivities, standin: StripeStandIn, stripe_client: stripe.StripeClient
+) -> None:
+    charge = charge_request("pm_card_visa")
+    paid = await ActivityEnvironment().run(payments.charge, charge)
+    assert paid.payment_intent_id is not None
+    # Someone refunded part of it in the Stripe dashboard.
+    await stripe_client.v1.refunds.create_async({"payment_intent": paid.payment_intent_id, "amount": 1000})
+
+    result = await ActivityEnvironment().run(
+        payments.refund,
+        RefundRequest(
+            session_id=charge.session_id,
+            refund_number=1,
+            payment_intent_id=paid.payment_intent_id,
+            target_refunded_minor=9000,  # more than the 4500 captured
+        ),
+    )
+
+    assert (result.amount_minor, result.refunded_total_minor, result.captured_minor) == (3500, 4500, 4500)
+    assert sum(r["amount"] for r in standin.refunds(payment_intent=paid.payment_intent_id)) == 4500
+
+
+async def test_void_cancels_an_intent_found_by_session_when_its_id_was_lost(
+    payments: PaymentActivities, standin: StripeStandIn
+) -> None:
+    charge = charge_request("pm_card_chargeDeclinedInsufficientFunds")
+    declined = await ActivityEnvironment().run(payments.charge, charge)
+
+    result = await ActivityEnvironment().run(
+        payments.void, VoidRequest(session_id=charge.session_id, customer_id=charge.customer_id)
+    )
+
+    assert result.voided and result.payment_intent_id == declined.payment_intent_id
+    [intent] = standin.payment_intents(metadata_session_id=charge.session_id)
+    assert intent["status"] == "canceled"
+
+
+async def test_void_of_a_session_without_any_intent_is_nothing_to_do(payments: PaymentActivities) -> None:
+    result = await ActivityEnvironment().run(
+        payments.void, VoidRequest(session_id=unique("ses"), customer_id=unique("cus"))
+    )
+
+    assert result.voided and result.payment_intent_status == "none" and result.payment_intent_id is None
 
 
 async def test_void_reports_a_payment_that_already_succeeded(payments: PaymentActivities) -> None:
@@ -159,7 +210,12 @@ async def test_void_reports_a_payment_that_already_succeeded(payments: PaymentAc
     assert paid.payment_intent_id is not None
 
     result = await ActivityEnvironment().run(
-        payments.void, VoidRequest(session_id=charge.session_id, payment_intent_id=paid.payment_intent_id)
+        payments.void,
+        VoidRequest(
+            session_id=charge.session_id,
+            customer_id=charge.customer_id,
+            payment_intent_id=paid.payment_intent_id,
+        ),
     )
 
     assert not result.voided and result.payment_intent_status == "succeeded"

@@ -280,16 +280,43 @@ def test_late_client_move_charges_no_later_than_the_move_itself() -> None:
     assert due == received_at
 
 
-@pytest.mark.parametrize("mover", list(Actor))
-def test_move_of_a_session_with_no_charge_pending_schedules_none(mover: Actor) -> None:
+def test_a_declined_session_whose_retries_are_used_up_is_charged_again_after_a_move_out() -> None:
+    last_attempt = before(OLD_START, 12 * H)
     due = charge_due_after_move(
-        requested_by=mover,
+        requested_by=Actor.THERAPIST,
         old_start=OLD_START,
         new_start=NEW_START,
         current_due=None,
         received_at=before(OLD_START, 10 * H),
+        last_attempt_at=last_attempt,
     )
-    assert due is None
+    assert due == NEW_START - 48 * H
+
+
+def test_a_declined_session_moved_into_the_window_is_charged_at_once() -> None:
+    received_at = before(OLD_START, 60 * H)
+    due = charge_due_after_move(
+        requested_by=Actor.THERAPIST,
+        old_start=OLD_START,
+        new_start=received_at + 5 * H,
+        current_due=before(OLD_START, 24 * H),
+        received_at=received_at,
+        last_attempt_at=before(OLD_START, 48 * H) - H,
+    )
+    assert due == received_at
+
+
+def test_a_late_client_move_with_no_charge_planned_charges_at_once() -> None:
+    received_at = before(OLD_START, 10 * H)
+    due = charge_due_after_move(
+        requested_by=Actor.CLIENT,
+        old_start=OLD_START,
+        new_start=NEW_START,
+        current_due=None,
+        received_at=received_at,
+        last_attempt_at=before(OLD_START, 12 * H),
+    )
+    assert due == received_at
 
 
 @given(

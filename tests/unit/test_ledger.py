@@ -225,8 +225,16 @@ def test_duplicate_succeeded_webhook_settles_only_once() -> None:
     assert ledger.status is PaymentStatus.PAID
 
 
-def test_succeeded_webhook_without_a_known_intent_is_ignored() -> None:
-    ledger = new_ledger(status=PaymentStatus.DECLINED_HARD)
+def test_succeeded_webhook_adopts_the_intent_a_lost_attempt_created() -> None:
+    # The webhook is routed to the session by its metadata: an intent the ledger never heard of
+    # (the attempt's answer was lost) is the session's own.
+    ledger = new_ledger(status=PaymentStatus.DECLINED_SOFT)
+    assert apply_succeeded_intent(ledger, INTENT) is True
+    assert (ledger.status, ledger.payment_intent_id) == (PaymentStatus.PAID, INTENT)
+
+
+def test_succeeded_webhook_for_another_intent_is_ignored() -> None:
+    ledger = new_ledger(status=PaymentStatus.DECLINED_HARD, payment_intent_id="pi_other")
     assert apply_succeeded_intent(ledger, INTENT) is False
     assert ledger.status is PaymentStatus.DECLINED_HARD
 

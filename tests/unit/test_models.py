@@ -404,9 +404,12 @@ def test_request_models_carry_reproducible_idempotency_keys() -> None:
     assert first.idempotency_key == again.idempotency_key == "session:ses_1:charge:2"
     assert first.model_dump_json() == again.model_dump_json()
     assert first.currency == "gbp"
-    refund = RefundRequest(session_id="ses_1", refund_number=1, payment_intent_id="pi_1", amount_minor=6000)
+    refund = RefundRequest(
+        session_id="ses_1", refund_number=1, payment_intent_id="pi_1", target_refunded_minor=6000
+    )
     assert refund.idempotency_key == "session:ses_1:refund:1"
-    assert VoidRequest(session_id="ses_1", payment_intent_id="pi_1").idempotency_key == "session:ses_1:void"
+    void = VoidRequest(session_id="ses_1", customer_id="cus_1", payment_intent_id="pi_1")
+    assert void.idempotency_key == "session:ses_1:void"
 
 
 @pytest.mark.parametrize("attempt", [0, -1])
@@ -425,7 +428,9 @@ def test_charge_attempts_are_numbered_from_one(attempt: int) -> None:
 @pytest.mark.parametrize("number", [0, -2])
 def test_refunds_are_numbered_from_one(number: int) -> None:
     with pytest.raises(ValidationError):
-        RefundRequest(session_id="ses_1", refund_number=number, payment_intent_id="pi_1", amount_minor=1)
+        RefundRequest(
+            session_id="ses_1", refund_number=number, payment_intent_id="pi_1", target_refunded_minor=1
+        )
 
 
 # ---------------------------------------------------------------------- forward compatibility
