@@ -8,6 +8,7 @@ from temporalio.common import SearchAttributeKey
 
 SESSION_STATUS = SearchAttributeKey.for_keyword("SessionStatus")
 THERAPIST_ID = SearchAttributeKey.for_keyword("TherapistId")
+CLIENT_ID = SearchAttributeKey.for_keyword("ClientId")
 SESSION_START = SearchAttributeKey.for_datetime("SessionStart")
 
-ALL_SEARCH_ATTRIBUTES = (SESSION_STATUS, THERAPIST_ID, SESSION_START)
+ALL_SEARCH_ATTRIBUTES = (SESSION_STATUS, THERAPIST_ID, CLIENT_ID, SESSION_START)

@@ -20,7 +20,7 @@ from domain.ids import session_workflow_id
 from domain.policy import DEFAULT_POLICY, SessionPolicy
 from domain.state import SessionState, SessionWorkflowInput
 from domain.status import BookingKind, SessionStatus
-from workflows.search_attributes import SESSION_START, SESSION_STATUS, THERAPIST_ID
+from workflows.search_attributes import CLIENT_ID, SESSION_START, SESSION_STATUS, THERAPIST_ID
 from workflows.session import SessionWorkflow
 
 SessionHandle = WorkflowHandle[SessionWorkflow, SessionState]
@@ -58,6 +58,7 @@ async def book_session(
             [
                 SearchAttributePair(SESSION_STATUS, initial_status(booking).value),
                 SearchAttributePair(THERAPIST_ID, booking.therapist_id),
+                SearchAttributePair(CLIENT_ID, booking.client_id),
                 SearchAttributePair(SESSION_START, booking.start),
             ]
         ),
