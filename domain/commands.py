@@ -55,6 +55,9 @@ class CancelResult(_Command):
     """What will be refunded of a taken payment (carried out by the workflow right after)."""
     charge_kept: bool
     """A late client cancellation: the charge stands (or is still collected)."""
+    charge_in_flight: bool = False
+    """A charge attempt was under way: if it succeeds, it is refunded as ``status`` says (the
+    session's state shows the outcome); ``refund_minor`` counts only money already taken."""
 
 
 class RescheduleRequest(_Command):

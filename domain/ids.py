@@ -21,6 +21,7 @@ StripeId = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,5}_[A-Za-z0-9_]{1
 """A Stripe object id such as ``cus_…``, ``pm_…`` or ``pi_…``."""
 
 SESSION_WORKFLOW_PREFIX = "session-"
+PRACTICE_WORKFLOW_PREFIX = "practice-"
 
 
 def is_opaque_id(value: str) -> bool:
@@ -32,6 +33,13 @@ def session_workflow_id(session_id: str) -> str:
     if not is_opaque_id(session_id):
         raise ValueError("session id must be 1-64 characters of [A-Za-z0-9_-]")
     return f"{SESSION_WORKFLOW_PREFIX}{session_id}"
+
+
+def practice_workflow_id(therapist_id: str) -> str:
+    """The one workflow id of a therapist's practice; stable across continue-as-new."""
+    if not is_opaque_id(therapist_id):
+        raise ValueError("therapist id must be 1-64 characters of [A-Za-z0-9_-]")
+    return f"{PRACTICE_WORKFLOW_PREFIX}{therapist_id}"
 
 
 def session_id_from_workflow_id(workflow_id: str) -> str:

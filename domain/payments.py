@@ -25,8 +25,11 @@ def refund_idempotency_key(session_id: str, refund_number: int) -> str:
     return f"session:{session_id}:refund:{refund_number}"
 
 
-def void_idempotency_key(session_id: str) -> str:
-    return f"session:{session_id}:void"
+def void_idempotency_key(session_id: str, request_number: int = 1) -> str:
+    # A retried void (after Stripe refused one) gets a new key, so a stored error is not replayed.
+    return (
+        f"session:{session_id}:void" if request_number == 1 else f"session:{session_id}:void:{request_number}"
+    )
 
 
 class _Payload(BaseModel):
@@ -70,13 +73,14 @@ class ChargeResult(_Payload):
 
 class VoidRequest(_Payload):
     session_id: OpaqueId
+    request_number: int = Field(default=1, ge=1)
     customer_id: StripeId
     payment_intent_id: StripeId | None = None
     """``None`` when a charge attempt's answer was lost: the activity looks the intent up."""
 
     @property
     def idempotency_key(self) -> str:
-        return void_idempotency_key(self.session_id)
+        return void_idempotency_key(self.session_id, self.request_number)
 
 
 class VoidResult(_Payload):

@@ -28,6 +28,8 @@ class SessionPolicy(BaseModel):
     """Before the start: the scheduled charge, then the retries after a soft decline."""
     auto_cancel_before: timedelta = Field(default=1 * HOUR, gt=timedelta(0))
     """Still unpaid this long before the start: the session is cancelled (``cancelled_unpaid``)."""
+    attendance_reminder_offsets: tuple[timedelta, ...] = (24 * HOUR, 72 * HOUR)
+    """After the session's end: remind the therapist to file the attendance update."""
     min_duration: timedelta = timedelta(minutes=15)
     max_duration: timedelta = timedelta(hours=4)
     max_booking_horizon: timedelta = timedelta(days=366)
@@ -41,6 +43,9 @@ class SessionPolicy(BaseModel):
             raise ValueError("charge_attempt_offsets must be strictly decreasing")
         if offsets[-1] <= self.auto_cancel_before:
             raise ValueError("the last charge attempt must come before the auto-cancel time")
+        reminders = self.attendance_reminder_offsets
+        if any(offset <= timedelta(0) for offset in reminders) or list(reminders) != sorted(set(reminders)):
+            raise ValueError("attendance_reminder_offsets must be positive and strictly increasing")
         if self.min_duration > self.max_duration:
             raise ValueError("min_duration must not exceed max_duration")
         return self

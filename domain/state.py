@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.attendance import AttendanceRecord, AttendanceResult
 from domain.booking import SessionBooking
 from domain.ids import OpaqueId
 from domain.payments import ChargeOutcome
@@ -45,7 +46,9 @@ class PaymentLedger(BaseModel):
     retry_now: bool = False
     attempts: list[ChargeAttempt] = Field(default_factory=list)
     refunds: list[RefundRecord] = Field(default_factory=list)
+    last_attempted_payment_method_id: str | None = None
     refund_requests: int = 0
+    void_requests: int = 0
     """Refund requests made (each with its own idempotency key), successful or not."""
     voided: bool = False
     charge_kept_by_late_move: bool = False
@@ -83,6 +86,9 @@ class SessionState(BaseModel):
     payment: PaymentLedger
     cancellation: CancellationRecord | None = None
     reschedules: list[RescheduleRecord] = Field(default_factory=list)
+    attendance: AttendanceRecord | None = None
+    attendance_result: AttendanceResult | None = None
+    reminders_sent: int = 0
 
 
 class SessionWorkflowInput(BaseModel):

@@ -1,5 +1,6 @@
-"""Shared fixtures: one real Temporal dev server (per-workflow time skipping) and one loopback
-Stripe stand-in for the whole run; each test gets its own task queue and worker."""
+"""Shared fixtures: one real Temporal dev server (per-workflow time skipping), one loopback
+Stripe stand-in and one notification sink for the whole run; each test gets its own task queue
+and worker."""
 
 from __future__ import annotations
 
@@ -11,17 +12,20 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 import stripe
+from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
 from temporalio.worker import Worker
 
+from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
 from settings import STANDIN_API_KEY, Settings
-from worker import build_worker
+from worker import build_notifier, build_worker
 from workflows.converter import DATA_CONVERTER
 from workflows.search_attributes import ALL_SEARCH_ATTRIBUTES
 
 TEMPORAL_CLI = Path(sys.executable).parent / "temporal"
+NOTIFY_SECRET = "nsec_tests_only"
 
 TEMPORAL_DEV_SERVER_ARGS = [
     "--dynamic-config-value",
@@ -54,9 +58,23 @@ def standin() -> Iterator[StripeStandIn]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def notification_sink() -> Iterator[NotificationSink]:
+    """Every worker built from ``settings`` delivers here (never to a `make run` sink on :12112)."""
+    with NotificationSink(NOTIFY_SECRET) as sink:
+        yield sink
+
+
 @pytest.fixture
-def settings(standin: StripeStandIn) -> Settings:
-    return Settings(stripe_api_base=standin.url, stripe_http_timeout_seconds=3.0, max_cached_workflows=100)
+def settings(standin: StripeStandIn, notification_sink: NotificationSink) -> Settings:
+    return Settings(
+        stripe_api_base=standin.url,
+        stripe_http_timeout_seconds=3.0,
+        max_cached_workflows=100,
+        notify_url=notification_sink.url,
+        notify_secret=SecretStr(NOTIFY_SECRET),
+        notify_timeout_seconds=3.0,
+    )
 
 
 @pytest.fixture
@@ -80,9 +98,15 @@ def client(env: WorkflowEnvironment) -> Client:
 async def worker(
     env: WorkflowEnvironment, task_queue: str, stripe_client: stripe.StripeClient, settings: Settings
 ) -> AsyncIterator[Worker]:
-    running = build_worker(env.client, task_queue=task_queue, stripe_client=stripe_client, settings=settings)
-    async with running:
-        yield running
+    notifier = build_notifier(settings)
+    running = build_worker(
+        env.client, task_queue=task_queue, stripe_client=stripe_client, settings=settings, notifier=notifier
+    )
+    try:
+        async with running:
+            yield running
+    finally:
+        await notifier.aclose()
 
 
 __all__ = ["STANDIN_API_KEY"]

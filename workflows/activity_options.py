@@ -9,6 +9,7 @@ from temporalio.workflow import unsafe
 
 with unsafe.imports_passed_through():
     from activities.payments import NON_RETRYABLE_ERROR_TYPES
+    from domain.notifications import NOTIFICATION_REJECTED
 
 # One Stripe call with the SDK's own retry: 2 × 8 s HTTP timeout plus backoff fits in 20 s.
 STRIPE_START_TO_CLOSE = timedelta(seconds=20)
@@ -20,4 +21,29 @@ STRIPE_RETRY_POLICY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=60),
     non_retryable_error_types=NON_RETRYABLE_ERROR_TYPES,
+)
+
+# One signed POST to the backend: the HTTP client's timeout (5 s per phase by default) with room.
+NOTIFICATION_START_TO_CLOSE = timedelta(seconds=30)
+# The backend may be down for minutes (a deploy) or hours (an incident): a person must still hear
+# about a charge or a decline, so keep trying for a day. The event id is fixed by business state, so
+# a late or repeated delivery is deduplicated by the backend, never shown twice.
+NOTIFICATION_SCHEDULE_TO_CLOSE = timedelta(hours=24)
+NOTIFICATION_RETRY_POLICY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    # Capped so a backend that comes back is served within ~10 minutes, at ≤ ~150 attempts a day.
+    maximum_interval=timedelta(minutes=10),
+    # A 4xx means the backend refused this payload: a bug that the same retry cannot fix.
+    non_retryable_error_types=[NOTIFICATION_REJECTED],
+)
+
+# A call into the therapist's PracticeWorkflow: a Temporal round trip, not an outside service.
+PRACTICE_START_TO_CLOSE = timedelta(seconds=30)
+# Retried until it lands (the practice workflow is ours and durable); a rule refusal such as a
+# slot conflict comes back as a non-retryable ApplicationError raised by the activity itself.
+PRACTICE_RETRY_POLICY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
 )

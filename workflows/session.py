@@ -12,14 +12,28 @@ cancellation, and facts arriving in any order converge on the same end state.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import Any
 
 from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.notifications import NotificationActivities
     from activities.payments import PaymentActivities
+    from activities.practice import PracticeActivities
+    from domain.attendance import (
+        AttendanceRecord,
+        AttendanceResult,
+        AttendanceUpdate,
+        ContinueChoice,
+        check_attendance_update,
+    )
+    from domain.booking import SessionBooking
     from domain.commands import (
         CancelRequest,
         CancelResult,
@@ -29,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         RescheduleResult,
     )
     from domain.errors import RuleViolation
+    from domain.ids import session_workflow_id
     from domain.ledger import (
         apply_refunded_amount,
         apply_succeeded_intent,
@@ -37,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         may_hold_open_intent,
         record_charge,
     )
+    from domain.notifications import Audience, Notification, NotificationType, notification_event_id
     from domain.payments import (
         ChargeOutcome,
         ChargeRequest,
@@ -55,6 +71,16 @@ with workflow.unsafe.imports_passed_through():
         is_late_client_move,
         refund_owed,
     )
+    from domain.practice import (
+        CancelFutureSessionsCall,
+        EndRelationship,
+        EndRelationshipCall,
+        ReleaseSlots,
+        ReleaseSlotsCall,
+        ReserveSlot,
+        ReserveSlotCall,
+    )
+    from domain.slots import WeeklySlotRule, same_time_next_week
     from domain.state import (
         CancellationRecord,
         PaymentLedger,
@@ -63,13 +89,18 @@ with workflow.unsafe.imports_passed_through():
         SessionState,
         SessionWorkflowInput,
     )
-    from domain.status import BookingKind, PaymentStatus, SessionStatus
+    from domain.status import Actor, BookingKind, PaymentStatus, SessionStatus
     from workflows.activity_options import (
+        NOTIFICATION_RETRY_POLICY,
+        NOTIFICATION_SCHEDULE_TO_CLOSE,
+        NOTIFICATION_START_TO_CLOSE,
+        PRACTICE_RETRY_POLICY,
+        PRACTICE_START_TO_CLOSE,
         STRIPE_RETRY_POLICY,
         STRIPE_SCHEDULE_TO_CLOSE,
         STRIPE_START_TO_CLOSE,
     )
-    from workflows.search_attributes import SESSION_START, SESSION_STATUS
+    from workflows.search_attributes import CLIENT_ID, SESSION_START, SESSION_STATUS, THERAPIST_ID
 
 # A request's receipt time, stamped by our API, is trusted only this far behind the workflow's
 # clock (the workflow task may run after the timer that makes it late); otherwise it is now.
@@ -83,6 +114,11 @@ class _Step(Enum):
     AUTO_CANCEL = "auto_cancel"
     SESSION_END = "session_end"
     RETRY_MONEY = "retry_money"
+    REMIND = "attendance_reminder"
+    COMPLETE = "complete"
+
+
+_OUTCOME_STATUSES = frozenset({SessionStatus.ATTENDED, SessionStatus.CLIENT_NO_SHOW})
 
 
 def _refused(violation: RuleViolation) -> ApplicationError:
@@ -115,8 +151,14 @@ class SessionWorkflow:
         self._cancellation: CancellationRecord | None = None
         self._reschedules: list[RescheduleRecord] = []
         self._seen_event_ids: set[str] = set()
-        self._succeeded_intents: set[str] = set()
+        # In arrival order (not a set) so adopting one after a lost attempt is deterministic.
+        self._succeeded_intents: list[str] = []
         self._blocked_until: datetime | None = None
+        self._attendance: AttendanceRecord | None = None
+        self._attendance_result: AttendanceResult | None = None
+        self._reminders_sent = 0
+        # Notifications are sent without holding up the session; all are awaited before it ends.
+        self._outbox: list[asyncio.Task[None]] = []
         self._changed = False
 
     # ----------------------------------------------------------------------------- main loop
@@ -136,11 +178,14 @@ class SessionWorkflow:
             at, kind = step
             if await self._sleep_until(at, kind):
                 await self._take(kind)
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and all(task.done() for task in self._outbox)
+        )
         return self._snapshot()
 
     def _finished(self) -> bool:
-        return self._status.is_cancelled and not self._money_owed() and not self._charge_owed()
+        closed = self._status.is_cancelled or self._status is SessionStatus.COMPLETED
+        return closed and not self._money_owed() and not self._charge_owed()
 
     def _next_step(self) -> tuple[datetime, _Step] | None:
         payment = self._payment
@@ -154,7 +199,12 @@ class SessionWorkflow:
             return auto_cancel_at(self._start, self._policy), _Step.AUTO_CANCEL
         if self._status in (SessionStatus.PAID, SessionStatus.SCHEDULED):
             return self._end(), _Step.SESSION_END
-        # Awaiting the attendance update: nothing to do until someone acts.
+        if self._status in _OUTCOME_STATUSES and self._attendance_result is not None:
+            return workflow.now(), _Step.COMPLETE
+        reminders = self._policy.attendance_reminder_offsets
+        if self._status is SessionStatus.AWAITING_UPDATE and self._reminders_sent < len(reminders):
+            return self._end() + reminders[self._reminders_sent], _Step.REMIND
+        # Awaiting the attendance update after the last reminder: nothing is assumed, ever.
         return None
 
     async def _sleep_until(self, at: datetime, step: _Step) -> bool:
@@ -177,6 +227,16 @@ class SessionWorkflow:
             self._auto_cancel()
         elif step is _Step.RETRY_MONEY:
             self._unblock()
+        elif step is _Step.REMIND:
+            self._reminders_sent += 1
+            self._notify(
+                NotificationType.ATTENDANCE_UPDATE_DUE,
+                Audience.THERAPIST,
+                self._reminders_sent,
+                reminder_number=self._reminders_sent,
+            )
+        elif step is _Step.COMPLETE:
+            self._set_status(SessionStatus.COMPLETED)
         else:
             self._set_status(SessionStatus.AWAITING_UPDATE)
 
@@ -199,7 +259,9 @@ class SessionWorkflow:
         assert payment.payment_method_id is not None  # every unpaid booking kind carries one
         attempt = len(payment.attempts) + 1
         attempted_at = workflow.now()
+        start_when_attempted = self._start
         payment.status = PaymentStatus.PROCESSING
+        payment.last_attempted_payment_method_id = payment.payment_method_id
         payment.retry_now = False
         if not self._status.is_cancelled:
             self._set_status(SessionStatus.PAYMENT_DUE)
@@ -230,11 +292,20 @@ class SessionWorkflow:
         record_charge(
             payment, attempt=attempt, at=attempted_at, result=result, start=self._start, policy=self._policy
         )
-        if payment.payment_intent_id in self._succeeded_intents:
-            apply_succeeded_intent(payment, payment.payment_intent_id)
+        for intent_id in self._succeeded_intents:
+            # A webhook that arrived during the attempt (or for an intent whose id the attempt
+            # never learnt) settles it.
+            if apply_succeeded_intent(payment, intent_id):
+                break
         if awaits_money(payment) and payment.payment_method_id != request.payment_method_id:
             payment.retry_now = True  # a new card arrived while this attempt was in flight
+        if payment.status is PaymentStatus.DECLINED_SOFT and self._start != start_when_attempted:
+            self._follow_moved_start(start_when_attempted, attempted_at)
+        if not self._charge_owed():
+            payment.next_charge_at = None  # cancelled while the attempt was in flight
+            payment.retry_now = False
         self._status_from_payment()
+        self._notify_charge(attempt, result)
         workflow.logger.info(
             "charge attempt finished",
             extra={
@@ -244,6 +315,50 @@ class SessionWorkflow:
                 "decline_code": result.decline_code,
             },
         )
+
+    def _follow_moved_start(self, old_start: datetime, attempted_at: datetime) -> None:
+        """The session was moved while an attempt was in flight and it was declined: the next
+        attempt follows the new start, as if the move had come just after the decline."""
+        move = self._reschedules[-1]
+        self._payment.next_charge_at = charge_due_after_move(
+            requested_by=move.requested_by,
+            old_start=old_start,
+            new_start=self._start,
+            current_due=self._payment.next_charge_at,
+            received_at=max(move.at, attempted_at),
+            last_attempt_at=attempted_at,
+            policy=self._policy,
+        )
+
+    def _notify_charge(self, attempt: int, result: ChargeResult) -> None:
+        payment = self._payment
+        if payment.status is PaymentStatus.PAID:
+            self._notify(
+                NotificationType.CHARGE_SUCCEEDED,
+                Audience.BOTH,
+                attempt,
+                amount_minor=payment.amount_paid_minor,
+                currency=payment.currency,
+            )
+        elif payment.status is PaymentStatus.REQUIRES_ACTION:
+            self._notify(
+                NotificationType.ACTION_REQUIRED,
+                Audience.CLIENT,
+                attempt,
+                payment_intent_client_secret=payment.client_secret,
+                amount_minor=payment.amount_minor,
+                currency=payment.currency,
+            )
+        else:
+            codes = {"outcome": result.outcome.value}
+            for key, value in (
+                ("code", result.code),
+                ("decline_code", result.decline_code),
+                ("decline_kind", result.decline_kind.value if result.decline_kind else None),
+            ):
+                if value:
+                    codes[key] = value.lower()
+            self._notify(NotificationType.CHARGE_FAILED, Audience.BOTH, attempt, codes=codes)
 
     def _status_from_payment(self) -> None:
         if self._status.is_cancelled or self._status is SessionStatus.AWAITING_UPDATE:
@@ -268,14 +383,18 @@ class SessionWorkflow:
             payment.status = PaymentStatus.NOT_COLLECTED
             return
         self._set_status(SessionStatus.CANCELLED_UNPAID)
+        self._notify(NotificationType.AUTO_CANCELLED, Audience.BOTH, 1)
         workflow.logger.info("session cancelled unpaid", extra={"session_id": self._booking.session_id})
 
     # ----------------------------------------------------------------------------- refunds, voids
 
     def _refund_target(self) -> int:
-        if self._payment.status is not PaymentStatus.PAID:
+        payment = self._payment
+        if payment.status is not PaymentStatus.PAID:
             return 0
-        return refund_owed(self._status, self._discretionary_refund(), self._payment.amount_paid_minor)
+        if self._attendance is not None and self._attendance.update.refund:
+            return payment.amount_paid_minor  # a discretionary refund filed with the attendance update
+        return refund_owed(self._status, self._discretionary_refund(), payment.amount_paid_minor)
 
     def _refund_due(self) -> int:
         return max(0, self._refund_target() - self._payment.amount_refunded_minor)
@@ -343,11 +462,13 @@ class SessionWorkflow:
 
     async def _void(self) -> None:
         payment = self._payment
+        payment.void_requests += 1
         try:
             result = await workflow.execute_activity_method(
                 PaymentActivities.void,
                 VoidRequest(
                     session_id=self._booking.session_id,
+                    request_number=payment.void_requests,
                     customer_id=self._booking.stripe_customer_id,
                     payment_intent_id=payment.payment_intent_id,
                 ),
@@ -384,7 +505,7 @@ class SessionWorkflow:
     @workflow.update
     def cancel(self, request: CancelRequest) -> CancelResult:
         received_at = self._receipt_time(request.received_at)
-        self._check_can_change(received_at, "cancel")
+        self._check_can_change(workflow.now(), "cancel")
         payment = self._payment
         status = cancellation_status(
             request.requested_by,
@@ -407,12 +528,20 @@ class SessionWorkflow:
         self._unblock()
         self._changed = True
         charge_kept = status is SessionStatus.CANCELLED_LATE and not request.discretionary_refund
-        # A charge in flight is refunded as if taken, should it succeed.
-        taken = (
-            payment.amount_minor if payment.status is PaymentStatus.PROCESSING else payment.amount_paid_minor
-        )
         refund = max(
-            0, refund_owed(status, request.discretionary_refund, taken) - payment.amount_refunded_minor
+            0,
+            refund_owed(status, request.discretionary_refund, payment.amount_paid_minor)
+            - payment.amount_refunded_minor,
+        )
+        self._notify(
+            NotificationType.SESSION_CANCELLED,
+            Audience.BOTH,
+            1,
+            codes={
+                "status": status.value,
+                "requested_by": request.requested_by.value,
+                "reason": request.reason.value,
+            },
         )
         workflow.logger.info(
             "session cancelled", extra={"session_id": self._booking.session_id, "status": status.value}
@@ -423,11 +552,13 @@ class SessionWorkflow:
             free=not charge_kept,
             refund_minor=refund,
             charge_kept=charge_kept,
+            charge_in_flight=payment.status is PaymentStatus.PROCESSING,
         )
 
     @cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
-        self._check_can_change(self._receipt_time(request.received_at), "cancel")
+        # The start is judged on our own clock: a receipt stamp only decides the 48-hour notice.
+        self._check_can_change(workflow.now(), "cancel")
 
     @workflow.update
     def reschedule(self, request: RescheduleRequest) -> RescheduleResult:
@@ -451,6 +582,9 @@ class SessionWorkflow:
             )
         if is_late_client_move(request.requested_by, old_start, received_at, self._policy):
             payment.charge_kept_by_late_move = True
+        elif request.requested_by is not Actor.CLIENT:
+            # The therapist (or an admin) chose the new time: the client's notice starts afresh.
+            payment.charge_kept_by_late_move = False
         self._start = new_start
         self._reschedules.append(
             RescheduleRecord(
@@ -476,7 +610,11 @@ class SessionWorkflow:
         self._check_payment_method_update()
         payment = self._payment
         payment.payment_method_id = update.payment_method_id
-        retrying = awaits_money(payment)
+        # Only a different card is tried at once: re-trying the declined one off-schedule would
+        # just decline again (and repeated retries draw card-network penalties).
+        retrying = (
+            awaits_money(payment) and update.payment_method_id != payment.last_attempted_payment_method_id
+        )
         if retrying:
             payment.retry_now = True
             self._changed = True
@@ -495,8 +633,8 @@ class SessionWorkflow:
             raise _refused(violation) from violation
 
     def _check_move(self, request: RescheduleRequest, received_at: datetime) -> None:
-        self._check_can_change(received_at, "reschedule")
         now = workflow.now()
+        self._check_can_change(now, "reschedule")
         if request.new_start <= now:
             raise _refused(RuleViolation("start_in_past", "the new start must be in the future"))
         if request.new_start == self._start:
@@ -512,6 +650,226 @@ class SessionWorkflow:
         if workflow.now() >= self._start:
             raise _refused(RuleViolation("session_started", "the session has started"))
 
+    # ----------------------------------------------------------------------------- attendance
+
+    @workflow.update
+    async def file_attendance(self, update: AttendanceUpdate) -> AttendanceResult:
+        """The therapist's attendance update: record it, then book, reserve, release or end."""
+        received_at = self._receipt_time(update.received_at)
+        self._check_attendance(update, received_at)
+        booking = self._booking
+        follow_up_start = self._follow_up_start(update)
+        # A slot that another client holds refuses the whole update before anything is recorded.
+        reserved_slot_id: str | None = None
+        released: list[str] = []
+        if update.reserve_slot:
+            rule = WeeklySlotRule.from_start(
+                follow_up_start or self._start, booking.therapist_timezone, booking.duration_minutes
+            )
+            reserved = await self._practice(
+                PracticeActivities.reserve_slot,
+                ReserveSlotCall(
+                    therapist_id=booking.therapist_id,
+                    timezone=booking.therapist_timezone,
+                    request_id=f"{booking.session_id}:attendance:reserve",
+                    command=ReserveSlot(client_id=booking.client_id, rule=rule),
+                ),
+            )
+            reserved_slot_id = reserved.slot_id
+            if reserved.replaced_slot_id is not None:
+                released.append(reserved.replaced_slot_id)
+        self._attendance = AttendanceRecord(update=update, at=received_at)
+        self._set_status(update.outcome.status)
+        self._changed = True
+        follow_up_id: str | None = None
+        if follow_up_start is not None:
+            follow_up_id = await self._book_follow_up(follow_up_start)
+        if update.continue_sessions is ContinueChoice.NO and not update.reserve_slot:
+            # "No, I don't want to rebook" releases the client's reserved slot (the seed page).
+            outcome = await self._practice(
+                PracticeActivities.release_slots,
+                ReleaseSlotsCall(
+                    therapist_id=booking.therapist_id,
+                    timezone=booking.therapist_timezone,
+                    request_id=f"{booking.session_id}:attendance:release",
+                    command=ReleaseSlots(client_id=booking.client_id),
+                ),
+            )
+            released.extend(outcome.released_slot_ids)
+        cancelled: list[str] = []
+        if update.end_relationship:
+            assert update.end_reason is not None  # the validator requires it
+            ended = await self._practice(
+                PracticeActivities.end_relationship,
+                EndRelationshipCall(
+                    therapist_id=booking.therapist_id,
+                    timezone=booking.therapist_timezone,
+                    request_id=f"{booking.session_id}:attendance:end",
+                    command=EndRelationship(client_id=booking.client_id, reason=update.end_reason),
+                ),
+            )
+            released.extend(ended.released_slot_ids)
+            self._notify(
+                NotificationType.RELATIONSHIP_ENDED,
+                Audience.THERAPIST,
+                1,
+                codes={"reason": update.end_reason.value},
+            )
+            if update.cancel_future_sessions:
+                future = await self._practice(
+                    PracticeActivities.cancel_future_sessions,
+                    CancelFutureSessionsCall(
+                        therapist_id=booking.therapist_id,
+                        client_id=booking.client_id,
+                        request_id=f"{booking.session_id}:attendance:cancel-future",
+                        after=self._start,
+                    ),
+                )
+                cancelled = list(future.session_ids)
+        for slot_id in released:
+            self._notify(NotificationType.SLOT_RELEASED, Audience.BOTH, slot_id, slot_id=slot_id)
+        self._attendance_result = AttendanceResult(
+            session_id=booking.session_id,
+            status=self._status,
+            follow_up_session_id=follow_up_id,
+            follow_up_start=follow_up_start,
+            reserved_slot_id=reserved_slot_id,
+            released_slot_ids=released,
+            slot_released=bool(released),
+            relationship_ended=update.end_relationship,
+            cancelled_session_ids=cancelled,
+            refund_minor=self._refund_due(),
+        )
+        self._changed = True
+        workflow.logger.info(
+            "attendance update filed",
+            extra={
+                "session_id": booking.session_id,
+                "outcome": update.outcome.value,
+                "rebooked": bool(follow_up_id),
+            },
+        )
+        return self._attendance_result
+
+    @file_attendance.validator
+    def _validate_attendance(self, update: AttendanceUpdate) -> None:
+        self._check_attendance(update, self._receipt_time(update.received_at))
+
+    def _check_attendance(self, update: AttendanceUpdate, received_at: datetime) -> None:
+        try:
+            check_attendance_update(
+                update,
+                session_start=self._start,
+                now=received_at,
+                status=self._status,
+                already_filed=self._attendance is not None,
+                has_saved_card=self._payment.payment_method_id is not None,
+            )
+        except RuleViolation as violation:
+            raise _refused(violation) from violation
+
+    def _follow_up_start(self, update: AttendanceUpdate) -> datetime | None:
+        if update.continue_sessions is ContinueChoice.SAME_TIME:
+            return same_time_next_week(self._start, self._booking.therapist_timezone)
+        if update.continue_sessions is ContinueChoice.DIFFERENT_TIME:
+            return update.new_start
+        return None
+
+    async def _book_follow_up(self, start: datetime) -> str:
+        """A new session, booked by the therapist with the client's recorded agreement."""
+        booking = self._booking
+        follow_up_id = f"fu_{workflow.uuid4().hex}"
+        follow_up = SessionBooking(
+            session_id=follow_up_id,
+            therapist_id=booking.therapist_id,
+            client_id=booking.client_id,
+            kind=BookingKind.THERAPIST_FOLLOW_UP,
+            start=start,
+            duration_minutes=booking.duration_minutes,
+            therapist_timezone=booking.therapist_timezone,
+            amount_minor=booking.amount_minor,
+            currency=booking.currency,
+            stripe_customer_id=booking.stripe_customer_id,
+            payment_method_id=self._payment.payment_method_id,
+            client_agreed=True,
+            previous_session_id=booking.session_id,
+        )
+        await workflow.start_child_workflow(
+            SessionWorkflow.run,
+            SessionWorkflowInput(booking=follow_up, policy=self._policy, booked_at=workflow.now()),
+            id=session_workflow_id(follow_up_id),
+            # The follow-up lives its own life: this session completes long before it happens.
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(SESSION_STATUS, SessionStatus.SCHEDULED.value),
+                    SearchAttributePair(THERAPIST_ID, booking.therapist_id),
+                    SearchAttributePair(CLIENT_ID, booking.client_id),
+                    SearchAttributePair(SESSION_START, start),
+                ]
+            ),
+            static_summary=f"follow-up of session {booking.session_id}",
+        )
+        self._notify(NotificationType.FOLLOW_UP_BOOKED, Audience.BOTH, 1, related_session_id=follow_up_id)
+        return follow_up_id
+
+    async def _practice(self, activity: Any, call: Any) -> Any:
+        """One call into the therapist's PracticeWorkflow (a workflow cannot update another)."""
+        try:
+            return await workflow.execute_activity_method(
+                activity,
+                call,
+                start_to_close_timeout=PRACTICE_START_TO_CLOSE,
+                retry_policy=PRACTICE_RETRY_POLICY,
+            )
+        except ActivityError as failure:
+            cause = failure.cause
+            if isinstance(cause, ApplicationError) and cause.non_retryable:
+                # A rule of the practice refused it (e.g. slot_conflict): refuse the update with it.
+                raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from failure
+            raise
+
+    # ----------------------------------------------------------------------------- notifications
+
+    def _notify(self, kind: NotificationType, audience: Audience, sequence: int | str, **fields: Any) -> None:
+        booking = self._booking
+        try:
+            notification = Notification(
+                event_id=notification_event_id(booking.session_id, kind, sequence),
+                type=kind,
+                audience=audience,
+                session_id=booking.session_id,
+                therapist_id=booking.therapist_id,
+                client_id=booking.client_id,
+                occurred_at=workflow.now(),
+                **fields,
+            )
+        except ValueError:
+            # An unexpected code must not wedge the session: a missing notification is logged.
+            workflow.logger.error(
+                "notification could not be built",
+                extra={"session_id": booking.session_id, "type": kind.value},
+            )
+            return
+        self._outbox.append(asyncio.create_task(self._deliver(notification)))
+
+    async def _deliver(self, notification: Notification) -> None:
+        try:
+            await workflow.execute_activity_method(
+                NotificationActivities.deliver,
+                notification,
+                start_to_close_timeout=NOTIFICATION_START_TO_CLOSE,
+                schedule_to_close_timeout=NOTIFICATION_SCHEDULE_TO_CLOSE,
+                retry_policy=NOTIFICATION_RETRY_POLICY,
+                summary=notification.type.value,
+            )
+        except ActivityError:
+            workflow.logger.error(
+                "notification not delivered",
+                extra={"session_id": self._booking.session_id, "event_id": notification.event_id},
+            )
+
     # ----------------------------------------------------------------------------- facts, reads
 
     @workflow.signal
@@ -523,9 +881,17 @@ class SessionWorkflow:
         changed = self._blocked_until is not None  # news is a reason to retry refused money work
         self._unblock()
         if event.type == "payment_intent.succeeded":
-            self._succeeded_intents.add(event.payment_intent_id)
+            if event.payment_intent_id not in self._succeeded_intents:
+                self._succeeded_intents.append(event.payment_intent_id)
             if apply_succeeded_intent(self._payment, event.payment_intent_id):
                 self._status_from_payment()
+                self._notify(
+                    NotificationType.CHARGE_SUCCEEDED,
+                    Audience.BOTH,
+                    f"{len(self._payment.attempts)}-on-session",
+                    amount_minor=self._payment.amount_paid_minor,
+                    currency=self._payment.currency,
+                )
                 changed = True
         elif event.type == "charge.refunded" and event.amount_refunded_minor is not None:
             before = self._payment.amount_refunded_minor
@@ -555,6 +921,9 @@ class SessionWorkflow:
             payment=self._payment.model_copy(deep=True),
             cancellation=self._cancellation,
             reschedules=list(self._reschedules),
+            attendance=self._attendance,
+            attendance_result=self._attendance_result,
+            reminders_sent=self._reminders_sent,
         )
 
     def _set_status(self, status: SessionStatus) -> None:

@@ -147,3 +147,13 @@ async def paid_at_checkout(stripe_client: stripe.StripeClient) -> str:
         }
     )
     return intent.id
+
+
+async def scheduled_activities(handle: SessionHandle) -> list[str]:
+    """The activity types the workflow scheduled, in order."""
+    history = await asyncio.wait_for(handle.fetch_history(), WAIT)
+    return [
+        event.activity_task_scheduled_event_attributes.activity_type.name
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]

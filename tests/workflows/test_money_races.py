@@ -10,12 +10,13 @@ from datetime import timedelta
 
 import pytest
 import stripe
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from dev.stripe_standin import FaultRule, StripeStandIn
-from domain.commands import CancelRequest, RescheduleRequest
+from domain.commands import CancelRequest, PaymentMethodUpdate, RescheduleRequest
 from domain.status import Actor, BookingKind, CancelReason, PaymentStatus, SessionStatus
 from tests.workflows.support import (
     HOUR,
@@ -212,3 +213,40 @@ async def test_a_declined_session_moved_into_the_window_is_charged_at_once(
     assert len(paid.payment.attempts) == 2
     assert len(succeeded_charges(standin, booking.session_id)) == 1
     assert (await state_of(handle)).start == now + 5 * HOUR
+
+
+async def test_the_same_declined_card_given_again_is_not_retried_off_schedule(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
+) -> None:
+    booking = make_booking(
+        start=real_now() + 72 * HOUR, payment_method="pm_card_chargeDeclinedInsufficientFunds"
+    )
+    handle = await start(env.client, booking, worker.task_queue)
+    await advance_to(env, handle, booking.start - 48 * HOUR + SECOND)
+    await wait_for_state(handle, lambda s: s.status is SessionStatus.PAYMENT_FAILED, "the decline")
+    assert booking.payment_method_id is not None
+
+    same = PaymentMethodUpdate(payment_method_id=booking.payment_method_id)
+    result = await asyncio.wait_for(handle.execute_update(SessionWorkflow.update_payment_method, same), WAIT)
+
+    assert not result.retrying_now
+    state = await state_of(handle)
+    assert len(state.payment.attempts) == 1 and state.payment.next_charge_at == booking.start - 24 * HOUR
+
+
+async def test_a_receipt_stamp_cannot_reopen_a_session_that_has_started(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn, stripe_client: stripe.StripeClient
+) -> None:
+    intent_id = await paid_at_checkout(stripe_client)
+    booking = make_booking(
+        BookingKind.INITIAL_PREPAID, start=real_now() + 72 * HOUR, prepaid_payment_intent_id=intent_id
+    )
+    handle = await start(env.client, booking, worker.task_queue)
+    await advance_to(env, handle, booking.start + 60 * SECOND)
+
+    stamped_before_start = THERAPIST.model_copy(update={"received_at": booking.start - SECOND})
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await cancel(handle, stamped_before_start)
+
+    assert isinstance(refused.value.cause, ApplicationError) and refused.value.cause.type == "session_started"
+    assert standin.refunds(payment_intent=intent_id) == []

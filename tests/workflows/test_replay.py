@@ -14,6 +14,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from workflows.converter import DATA_CONVERTER
+from workflows.practice import PracticeWorkflow
 from workflows.session import SessionWorkflow
 
 HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*.json"))
@@ -30,6 +31,11 @@ def test_histories_cover_the_main_paths() -> None:
         "a_new_card_after_a_hard_decline_is_charged_at_once",
         "a_paid_session_moved_a_week_later_is_never_charged_again",
         "a_worker_killed_during_the_charge_is_replaced_without_a_second_charge",
+        "attendance_is_recorded_and_the_session_completes",
+        "rebooking_the_same_time_keeps_18_00_london_across_the_clock_change[spring-forward]",
+        "no_rebook_releases_the_clients_slot_and_says_so_and_it_can_be_added_back",
+        "ending_can_cancel_the_clients_future_sessions_as_therapist_cancellations",
+        "reminders_fire_at_the_configured_offsets_and_stop_after_the_update",
     ):
         assert expected in names, f"no recorded history for {expected}"
 
@@ -38,7 +44,7 @@ def test_histories_cover_the_main_paths() -> None:
 async def test_recorded_history_replays_without_nondeterminism(path: Path) -> None:
     workflow_id = f"replay-{path.stem}"
     history = WorkflowHistory.from_json(workflow_id, json.loads(path.read_text()))  # noqa: ASYNC240
-    replayer = Replayer(workflows=[SessionWorkflow], data_converter=DATA_CONVERTER)
+    replayer = Replayer(workflows=[SessionWorkflow, PracticeWorkflow], data_converter=DATA_CONVERTER)
 
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
 

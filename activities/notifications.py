@@ -1,0 +1,117 @@
+"""Deliver notification events to the marketplace backend as signed JSON POSTs.
+
+The body is the notification's JSON, serialised once; the ``Sessionflow-Signature`` header signs
+those exact bytes with the current time of this attempt, and ``Sessionflow-Event-Id`` repeats the
+event id (fixed by business state) so the backend can drop duplicates. 2xx is delivered; a 4xx
+other than 408/409/429 means the backend refused the payload — a bug a retry cannot fix — and
+raises a non-retryable ``NotificationRejected``; anything else (5xx, 408, 409, 429, a connection
+error, a timeout) raises so Temporal retries with the same event id. Logs carry ids and codes only,
+never the client secret.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import httpx
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from domain.notifications import (
+    EVENT_ID_HEADER,
+    NOTIFICATION_REJECTED,
+    SIGNATURE_HEADER,
+    DeliveryResult,
+    Notification,
+    sign_payload,
+)
+
+__all__ = ["RETRYABLE_4XX", "DeliveryResult", "NotificationActivities"]
+
+NOTIFICATION_UNAVAILABLE = "NotificationEndpointUnavailable"
+# Client errors that say "not now" rather than "never": timeout, conflict, rate limit.
+RETRYABLE_4XX = frozenset({408, 409, 429})
+# A Retry-After the endpoint sends is honoured up to the retry policy's own maximum interval.
+MAX_RETRY_AFTER = timedelta(minutes=10)
+
+
+def _retry_after(response: httpx.Response) -> timedelta | None:
+    value = response.headers.get("Retry-After", "").strip()
+    if not value.isascii() or not value.isdigit() or int(value) == 0:
+        return None  # absent, zero or an HTTP date: Temporal's backoff decides
+    return min(timedelta(seconds=int(value)), MAX_RETRY_AFTER)
+
+
+def _log_fields(notification: Notification, **extra: object) -> dict[str, object]:
+    # Opaque ids and codes only: the client secret and anything else stay out of logs.
+    return {
+        "event_id": notification.event_id,
+        "notification_type": str(notification.type),
+        "session_id": notification.session_id,
+        "therapist_id": notification.therapist_id,
+        **extra,
+    }
+
+
+class NotificationActivities:
+    """The delivery activity, bound to one HTTP client, endpoint and signing secret (injected)."""
+
+    def __init__(self, http: httpx.AsyncClient, url: str, secret: str) -> None:
+        if url and not secret:
+            raise ValueError("a notification endpoint needs a signing secret")
+        self._http = http
+        self._url = url
+        self._secret = secret
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._url)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client (the worker calls it once it has drained)."""
+        await self._http.aclose()
+
+    @activity.defn(name="deliver_notification")
+    async def deliver(self, notification: Notification) -> DeliveryResult:
+        if not self._url:
+            activity.logger.info(
+                "notifications are disabled (no endpoint); dropped", extra=_log_fields(notification)
+            )
+            return DeliveryResult(event_id=notification.event_id, status_code=0)
+        body = notification.model_dump_json().encode()
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign_payload(body, self._secret, int(time.time())),
+            EVENT_ID_HEADER: notification.event_id,
+        }
+        try:
+            response = await self._http.post(self._url, content=body, headers=headers)
+        except httpx.TransportError as exc:
+            # Connection refused or reset, a timeout: Temporal retries with the same event id.
+            activity.logger.warning(
+                "notification endpoint unreachable",
+                extra=_log_fields(notification, error=type(exc).__name__),
+            )
+            raise
+        status = response.status_code
+        fields = _log_fields(notification, status_code=status)
+        if 200 <= status < 300:
+            activity.logger.info("notification delivered", extra=fields)
+            return DeliveryResult(event_id=notification.event_id, status_code=status)
+        if status >= 500 or status in RETRYABLE_4XX:
+            activity.logger.warning("notification endpoint unavailable; Temporal retries", extra=fields)
+            raise ApplicationError(
+                f"the notification endpoint answered {status}",
+                {"event_id": notification.event_id, "status_code": status},
+                type=NOTIFICATION_UNAVAILABLE,
+                next_retry_delay=_retry_after(response),
+            )
+        # Any other answer (4xx, or a redirect we do not follow) is a refusal of this payload.
+        activity.logger.error("notification rejected by the endpoint", extra=fields)
+        raise ApplicationError(
+            f"the notification endpoint refused the event ({status})",
+            {"event_id": notification.event_id, "status_code": status},
+            type=NOTIFICATION_REJECTED,
+            non_retryable=True,
+        )

@@ -1,0 +1,488 @@
+"""A therapist's practice: client relationships and reserved weekly slots (DESIGN rules 9, 10).
+
+Pure transitions over one ``PracticeState``: each takes the state, a command and ``now``, mutates
+the state and returns the command's result, or raises ``RuleViolation`` (stable code) and leaves
+the state untouched. ``PracticeWorkflow`` serialises them per therapist.
+
+- Ending a relationship hides the client from the default client list and releases the client's
+  slot; nothing is ever deleted (the relationship's history keeps every registration, end and
+  restart). An ended client can still book sessions; a relationship can be restarted.
+- A reserved slot blocks its weekly time for every other client of the therapist; it is not a
+  booking. A client holds at most one active slot: reserving another time replaces it.
+- Reasons are codes only: free text about health never enters the system.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from domain.errors import RuleViolation
+from domain.ids import OpaqueId
+from domain.slots import MAX_RANGE_DAYS, WeeklySlotRule, check_no_conflict, occurrences
+
+MAX_REMEMBERED_REQUESTS = 2000
+"""Request ids (and their outcomes) kept for dedupe across continue-as-new."""
+MAX_RELEASED_SLOTS = 200
+"""Released slots kept for the record; older ones are dropped so the carried state stays bounded."""
+
+SLOT_ID_PATTERN = r"^slot_[0-9a-f]{1,32}$"
+_SLOT_ID = re.compile(SLOT_ID_PATTERN)
+
+SlotId = Annotated[str, StringConstraints(pattern=SLOT_ID_PATTERN)]
+"""``slot_<hex>``: derived by the workflow from ``workflow.uuid4()``; opaque, safe to log."""
+
+RequestId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_:.-]{1,128}$")]
+"""The caller's request id, used as the Temporal update id; opaque (no personal data)."""
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        # OSError: a directory of the zone database such as "Europe" (IsADirectoryError).
+        raise ValueError(f"unknown IANA time zone {value!r}") from exc
+    return value
+
+
+IanaZone = Annotated[str, AfterValidator(_known_zone)]
+
+
+def slot_id_from_hex(token: str) -> str:
+    """The slot id for a random hex token (the workflow passes ``workflow.uuid4().hex``)."""
+    slot_id = f"slot_{token}"
+    if _SLOT_ID.fullmatch(slot_id) is None:
+        raise ValueError("a slot id token must be 1-32 lowercase hex digits")
+    return slot_id
+
+
+# --------------------------------------------------------------------------------- vocabulary
+
+
+class EndReason(StrEnum):
+    """Why a relationship ended, as a code: free text about health never enters the system."""
+
+    TREATMENT_COMPLETE = "treatment_complete"
+    CLIENT_REQUEST = "client_request"
+    REFERRED_ELSEWHERE = "referred_elsewhere"
+    NOT_A_FIT = "not_a_fit"
+    NO_CONTACT = "no_contact"
+    OTHER = "other"
+
+
+class RelationshipStatus(StrEnum):
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+# --------------------------------------------------------------------------------- state
+
+
+class RelationshipEvent(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    at: datetime
+    kind: Literal["registered", "ended", "restarted"]
+    reason: EndReason | None = None
+
+
+class Relationship(BaseModel):
+    client_id: OpaqueId
+    status: RelationshipStatus = RelationshipStatus.ACTIVE
+    since: datetime
+    """When the current period began: the first registration, or the latest restart."""
+    ended_at: datetime | None = None
+    end_reason: EndReason | None = None
+    history: list[RelationshipEvent] = Field(default_factory=list)
+    """Every registration, end and restart; never deleted."""
+
+
+class ReservedSlot(BaseModel):
+    slot_id: SlotId
+    client_id: OpaqueId
+    rule: WeeklySlotRule
+    active: bool = True
+    reserved_at: datetime
+    released_at: datetime | None = None
+
+
+class RecordedOutcome(BaseModel):
+    """The result of one processed request, returned again when its id repeats."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    update: str
+    result: dict[str, Any]
+
+
+class PracticeState(BaseModel):
+    """Everything one therapist's practice workflow holds; carried across continue-as-new."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    therapist_id: OpaqueId
+    timezone: IanaZone
+    """The therapist's IANA zone: reserved slots are wall-clock rules in it."""
+    relationships: dict[str, Relationship] = Field(default_factory=dict)
+    slots: dict[str, ReservedSlot] = Field(default_factory=dict)
+    processed_request_ids: list[str] = Field(default_factory=list)
+    """The last ``MAX_REMEMBERED_REQUESTS`` request ids processed, oldest first."""
+    outcomes: dict[str, RecordedOutcome] = Field(default_factory=dict)
+    """The outcome of each id in ``processed_request_ids``."""
+
+
+def new_practice_state(therapist_id: str, timezone: str) -> PracticeState:
+    return PracticeState(therapist_id=therapist_id, timezone=timezone)
+
+
+class PracticeWorkflowInput(BaseModel):
+    """The practice workflow's one argument; ``state`` is set when it continues as new."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    therapist_id: OpaqueId
+    timezone: IanaZone
+    state: PracticeState | None = None
+
+    @model_validator(mode="after")
+    def _state_is_this_therapists(self) -> PracticeWorkflowInput:
+        if self.state is not None and self.state.therapist_id != self.therapist_id:
+            raise ValueError("the carried state belongs to another therapist")
+        return self
+
+
+# --------------------------------------------------------------------------------- commands, results
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class RegisterClient(_Message):
+    client_id: OpaqueId
+
+
+class ClientRegistered(_Message):
+    client_id: OpaqueId
+    status: RelationshipStatus
+    restarted: bool = False
+    """Always False: registering never restarts an ended relationship (``RestartRelationship`` does)."""
+
+
+class ReserveSlot(_Message):
+    client_id: OpaqueId
+    rule: WeeklySlotRule
+
+
+class SlotReserved(_Message):
+    slot_id: SlotId
+    client_id: OpaqueId
+    rule: WeeklySlotRule
+    already_reserved: bool = False
+    """The client already held this very slot: nothing changed."""
+    replaced_slot_id: str | None = None
+    """The client's previous slot at another time, released by this reservation."""
+
+
+class ReleaseSlots(_Message):
+    client_id: OpaqueId
+
+
+class SlotsReleased(_Message):
+    client_id: OpaqueId
+    released_slot_ids: list[str] = Field(default_factory=list)
+    """Empty when the client held no slot; the UI shows the "slot removed" banner only otherwise."""
+
+
+class EndRelationship(_Message):
+    client_id: OpaqueId
+    reason: EndReason
+
+
+class RelationshipEnded(_Message):
+    client_id: OpaqueId
+    released_slot_ids: list[str] = Field(default_factory=list)
+    already_ended: bool = False
+
+
+class RestartRelationship(_Message):
+    client_id: OpaqueId
+
+
+class RelationshipRestarted(_Message):
+    client_id: OpaqueId
+    was_ended: bool
+
+
+class ClientsQuery(_Message):
+    include_inactive: bool = False
+
+
+class ClientsList(_Message):
+    clients: list[Relationship] = Field(default_factory=list)
+
+
+class OccurrencesQuery(_Message):
+    """Local dates ``[start_date, end_date]`` (inclusive) in the therapist's zone."""
+
+    start_date: date
+    end_date: date
+
+    @model_validator(mode="after")
+    def _bounded_range(self) -> OccurrencesQuery:
+        if self.end_date < self.start_date:
+            raise ValueError("end_date must not be before start_date")
+        if (self.end_date - self.start_date).days + 1 > MAX_RANGE_DAYS:
+            raise ValueError(f"the date range may span at most {MAX_RANGE_DAYS} days")
+        return self
+
+
+class SlotOccurrence(_Message):
+    slot_id: SlotId
+    client_id: OpaqueId
+    start: datetime
+    end: datetime
+
+
+class SlotOccurrences(_Message):
+    occurrences: list[SlotOccurrence] = Field(default_factory=list)
+    """Sorted by start (then slot id)."""
+
+
+# --------------------------------------------------------------------------------- activity calls
+# A session workflow cannot send an update to the practice workflow; these activities do it.
+
+
+class ReserveSlotCall(_Message):
+    therapist_id: OpaqueId
+    timezone: IanaZone
+    request_id: RequestId
+    command: ReserveSlot
+
+
+class ReleaseSlotsCall(_Message):
+    therapist_id: OpaqueId
+    timezone: IanaZone
+    request_id: RequestId
+    command: ReleaseSlots
+
+
+class EndRelationshipCall(_Message):
+    therapist_id: OpaqueId
+    timezone: IanaZone
+    request_id: RequestId
+    command: EndRelationship
+
+
+class RegisterClientCall(_Message):
+    therapist_id: OpaqueId
+    timezone: IanaZone
+    request_id: RequestId
+    command: RegisterClient
+
+
+class CancelFutureSessionsCall(_Message):
+    therapist_id: OpaqueId
+    client_id: OpaqueId
+    request_id: RequestId
+    after: AwareDatetime
+    """Sessions starting strictly after this instant are cancelled."""
+
+
+class FutureSessionsCancelled(_Message):
+    session_ids: list[str] = Field(default_factory=list)
+    """Sessions this request cancelled (as the therapist's cancellations), sorted."""
+
+
+# --------------------------------------------------------------------------------- transitions
+
+
+def _ensure_relationship(state: PracticeState, client_id: str, now: datetime) -> Relationship:
+    """The client's relationship, registering a client the practice has not seen yet."""
+    relationship = state.relationships.get(client_id)
+    if relationship is None:
+        relationship = Relationship(
+            client_id=client_id,
+            since=now,
+            history=[RelationshipEvent(at=now, kind="registered")],
+        )
+        state.relationships[client_id] = relationship
+    return relationship
+
+
+def _is_ended(state: PracticeState, client_id: str) -> bool:
+    relationship = state.relationships.get(client_id)
+    return relationship is not None and relationship.status is RelationshipStatus.ENDED
+
+
+def active_slots_of(state: PracticeState, client_id: str) -> list[ReservedSlot]:
+    return [slot for slot in state.slots.values() if slot.active and slot.client_id == client_id]
+
+
+def _release(state: PracticeState, client_id: str, now: datetime) -> list[str]:
+    released = []
+    for slot in active_slots_of(state, client_id):
+        slot.active = False
+        slot.released_at = now
+        released.append(slot.slot_id)
+    _prune_released_slots(state)
+    return released
+
+
+def _prune_released_slots(state: PracticeState) -> None:
+    released = [slot for slot in state.slots.values() if not slot.active]
+    for slot in released[: max(0, len(released) - MAX_RELEASED_SLOTS)]:
+        del state.slots[slot.slot_id]
+
+
+def register_client(state: PracticeState, command: RegisterClient, now: datetime) -> ClientRegistered:
+    """Idempotent; an ended relationship stays ended (the client may still book, rule 10)."""
+    relationship = _ensure_relationship(state, command.client_id, now)
+    return ClientRegistered(client_id=command.client_id, status=relationship.status)
+
+
+def check_reserve_slot(state: PracticeState, command: ReserveSlot) -> None:
+    """Refuse a reservation the rules do not allow; changes nothing (used by update validators)."""
+    if _is_ended(state, command.client_id):
+        raise RuleViolation(
+            "relationship_ended",
+            "the relationship with this client has ended: restart it before reserving a slot",
+        )
+    others = {
+        slot.slot_id: slot.rule
+        for slot in state.slots.values()
+        if slot.active and slot.client_id != command.client_id
+    }
+    check_no_conflict(command.rule, others)
+
+
+def reserve_slot(state: PracticeState, command: ReserveSlot, now: datetime, *, slot_id: str) -> SlotReserved:
+    """Reserve ``command.rule`` for the client under ``slot_id`` (unused unless a slot is created).
+
+    The same rule already held is returned unchanged; a different one is replaced.
+    """
+    check_reserve_slot(state, command)
+    current = active_slots_of(state, command.client_id)
+    for slot in current:
+        if slot.rule == command.rule:
+            return SlotReserved(
+                slot_id=slot.slot_id, client_id=slot.client_id, rule=slot.rule, already_reserved=True
+            )
+    if _SLOT_ID.fullmatch(slot_id) is None or slot_id in state.slots:
+        raise ValueError(f"slot id {slot_id!r} is malformed or already used")
+    _ensure_relationship(state, command.client_id, now)
+    replaced = _release(state, command.client_id, now)
+    state.slots[slot_id] = ReservedSlot(
+        slot_id=slot_id, client_id=command.client_id, rule=command.rule, reserved_at=now
+    )
+    return SlotReserved(
+        slot_id=slot_id,
+        client_id=command.client_id,
+        rule=command.rule,
+        replaced_slot_id=replaced[0] if replaced else None,
+    )
+
+
+def release_slots(state: PracticeState, command: ReleaseSlots, now: datetime) -> SlotsReleased:
+    """Release the client's slot ("No, I don't want to rebook" without "reserve"); may release none."""
+    released = _release(state, command.client_id, now)
+    return SlotsReleased(client_id=command.client_id, released_slot_ids=released)
+
+
+def end_relationship(state: PracticeState, command: EndRelationship, now: datetime) -> RelationshipEnded:
+    """End the relationship (hides the client, releases the slot); history is kept."""
+    relationship = _ensure_relationship(state, command.client_id, now)
+    released = _release(state, command.client_id, now)
+    if relationship.status is RelationshipStatus.ENDED:
+        return RelationshipEnded(client_id=command.client_id, released_slot_ids=released, already_ended=True)
+    relationship.status = RelationshipStatus.ENDED
+    relationship.ended_at = now
+    relationship.end_reason = command.reason
+    relationship.history.append(RelationshipEvent(at=now, kind="ended", reason=command.reason))
+    return RelationshipEnded(client_id=command.client_id, released_slot_ids=released)
+
+
+def restart_relationship(
+    state: PracticeState, command: RestartRelationship, now: datetime
+) -> RelationshipRestarted:
+    """Make an ended relationship active again (its slot is not restored: reserve one anew)."""
+    known = command.client_id in state.relationships
+    relationship = _ensure_relationship(state, command.client_id, now)
+    if not known or relationship.status is RelationshipStatus.ACTIVE:
+        return RelationshipRestarted(client_id=command.client_id, was_ended=False)
+    relationship.status = RelationshipStatus.ACTIVE
+    relationship.since = now
+    relationship.ended_at = None
+    relationship.end_reason = None
+    relationship.history.append(RelationshipEvent(at=now, kind="restarted"))
+    return RelationshipRestarted(client_id=command.client_id, was_ended=True)
+
+
+# --------------------------------------------------------------------------------- reads
+
+
+def list_clients(state: PracticeState, query: ClientsQuery) -> ClientsList:
+    """The therapist's clients by id; ended relationships only with ``include_inactive``."""
+    clients = [
+        relationship.model_copy(deep=True)
+        for _, relationship in sorted(state.relationships.items())
+        if query.include_inactive or relationship.status is RelationshipStatus.ACTIVE
+    ]
+    return ClientsList(clients=clients)
+
+
+def slot_occurrences(state: PracticeState, query: OccurrencesQuery) -> SlotOccurrences:
+    """Every active slot's occurrences on the query's local dates, sorted by start."""
+    found = [
+        SlotOccurrence(slot_id=slot.slot_id, client_id=slot.client_id, start=start, end=end)
+        for slot in state.slots.values()
+        if slot.active
+        for start, end in occurrences(slot.rule, state.timezone, query.start_date, query.end_date)
+    ]
+    found.sort(key=lambda occurrence: (occurrence.start, occurrence.slot_id))
+    return SlotOccurrences(occurrences=found)
+
+
+# --------------------------------------------------------------------------------- request dedupe
+
+
+def recorded_outcome(state: PracticeState, request_id: str, update: str) -> dict[str, Any] | None:
+    """The first outcome of a repeated request id, or None for a new one.
+
+    Temporal dedupes update ids within one run only; this carries the dedupe across
+    continue-as-new. Reusing an id for a different update is refused.
+    """
+    recorded = state.outcomes.get(request_id)
+    if recorded is None:
+        return None
+    if recorded.update != update:
+        raise RuleViolation(
+            "request_id_reused", f"request id {request_id} was already used for {recorded.update}"
+        )
+    return recorded.result
+
+
+def remember_outcome(state: PracticeState, request_id: str, update: str, result: BaseModel) -> None:
+    """Record a processed request's outcome, keeping only the last ``MAX_REMEMBERED_REQUESTS``."""
+    if request_id in state.outcomes:
+        return
+    state.processed_request_ids.append(request_id)
+    state.outcomes[request_id] = RecordedOutcome(update=update, result=result.model_dump(mode="json"))
+    overflow = len(state.processed_request_ids) - MAX_REMEMBERED_REQUESTS
+    if overflow > 0:
+        for forgotten in state.processed_request_ids[:overflow]:
+            state.outcomes.pop(forgotten, None)
+        del state.processed_request_ids[:overflow]

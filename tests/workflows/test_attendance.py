@@ -1,0 +1,384 @@
+"""The seed page, line by line: the attendance update and what it sets off (DESIGN rules 7–10)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from dev.notification_sink import NotificationSink
+from dev.stripe_standin import StripeStandIn
+from domain.attendance import AttendanceOutcome, AttendanceResult, AttendanceUpdate, ContinueChoice
+from domain.booking import SessionBooking
+from domain.notifications import NotificationType
+from domain.practice import (
+    ClientsQuery,
+    EndReason,
+    RelationshipStatus,
+    ReserveSlot,
+    RestartRelationship,
+    SlotReserved,
+)
+from domain.slots import WeeklySlotRule
+from domain.status import BookingKind, PaymentStatus, SessionStatus
+from tests.workflows.support import (
+    HOUR,
+    WAIT,
+    SessionHandle,
+    advance_to,
+    event_types,
+    make_booking,
+    real_now,
+    result_of,
+    start,
+    state_of,
+    succeeded_charges,
+    unique,
+    wait_for_state,
+)
+from workflows.practice import PracticeWorkflow
+from workflows.practice_client import practice_handle, practice_update
+from workflows.session import SessionWorkflow
+from workflows.session_client import session_handle
+
+LONDON = ZoneInfo("Europe/London")
+SECOND = timedelta(seconds=1)
+ATTENDED_NO_REBOOK = AttendanceUpdate(outcome=AttendanceOutcome.ATTENDED)
+SAME_TIME_AGREED = AttendanceUpdate(
+    outcome=AttendanceOutcome.ATTENDED, continue_sessions=ContinueChoice.SAME_TIME, client_agreed=True
+)
+
+
+async def file(handle: SessionHandle, update: AttendanceUpdate) -> AttendanceResult:
+    return await asyncio.wait_for(handle.execute_update(SessionWorkflow.file_attendance, update), WAIT)
+
+
+async def ended_session(
+    env: WorkflowEnvironment, worker: Worker, **booking: object
+) -> tuple[SessionBooking, SessionHandle]:
+    """A paid session whose end has passed: it awaits the therapist's attendance update."""
+    session = make_booking(**{"start": real_now() + 72 * HOUR, **booking})  # type: ignore[arg-type]
+    handle = await start(env.client, session, worker.task_queue)
+    await advance_to(env, handle, session.start - 47 * HOUR)
+    await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    await advance_to(env, handle, session.end + SECOND)
+    await wait_for_state(handle, lambda s: s.status is SessionStatus.AWAITING_UPDATE, "the session's end")
+    return session, handle
+
+
+async def reserve(
+    env: WorkflowEnvironment, worker: Worker, session: SessionBooking, client_id: str, start: datetime
+) -> SlotReserved:
+    rule = WeeklySlotRule.from_start(start, session.therapist_timezone, session.duration_minutes)
+    return await asyncio.wait_for(
+        practice_update(
+            env.client,
+            session.therapist_id,
+            session.therapist_timezone,
+            PracticeWorkflow.reserve_slot,
+            ReserveSlot(client_id=client_id, rule=rule),
+            request_id=unique("req"),
+            task_queue=worker.task_queue,
+        ),
+        WAIT,
+    )
+
+
+async def test_attendance_is_recorded_and_the_session_completes(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
+) -> None:
+    _session, handle = await ended_session(env, worker)
+
+    result = await file(handle, ATTENDED_NO_REBOOK)
+
+    assert result.status is SessionStatus.ATTENDED and result.follow_up_session_id is None
+    final = await result_of(handle)
+    assert final.status is SessionStatus.COMPLETED
+    assert final.attendance is not None and final.attendance.update.outcome is AttendanceOutcome.ATTENDED
+    assert final.payment.status is PaymentStatus.PAID and final.payment.amount_refunded_minor == 0
+
+
+async def test_a_no_show_keeps_the_charge_unless_the_therapist_refunds_it(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
+) -> None:
+    _kept_session, kept = await ended_session(env, worker)
+    _waived_session, waived = await ended_session(env, worker)
+
+    await file(kept, AttendanceUpdate(outcome=AttendanceOutcome.CLIENT_NO_SHOW))
+    await file(waived, AttendanceUpdate(outcome=AttendanceOutcome.CLIENT_NO_SHOW, refund=True))
+
+    kept_final, waived_final = await result_of(kept), await result_of(waived)
+    assert kept_final.attendance is not None and kept_final.payment.amount_refunded_minor == 0
+    assert waived_final.payment.amount_refunded_minor == 6000
+    assert [r.amount_minor for r in waived_final.payment.refunds] == [6000]
+
+
+async def test_the_update_opens_at_the_start_so_a_no_show_can_be_recorded_early(
+    env: WorkflowEnvironment, worker: Worker
+) -> None:
+    session = make_booking(start=real_now() + 72 * HOUR)
+    handle = await start(env.client, session, worker.task_queue)
+    await advance_to(env, handle, session.start - 47 * HOUR)
+    await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+
+    with pytest.raises(WorkflowUpdateFailedError) as too_early:
+        await file(handle, AttendanceUpdate(outcome=AttendanceOutcome.CLIENT_NO_SHOW))
+    await advance_to(env, handle, session.start + 15 * 60 * SECOND)
+    result = await file(handle, AttendanceUpdate(outcome=AttendanceOutcome.CLIENT_NO_SHOW))
+
+    assert isinstance(too_early.value.cause, ApplicationError)
+    assert too_early.value.cause.type == "session_not_started"
+    assert result.status is SessionStatus.CLIENT_NO_SHOW
+    assert (await result_of(handle)).status is SessionStatus.COMPLETED
+
+
+@pytest.mark.parametrize(
+    ("local_start", "expected_local", "expected_utc_hour"),
+    [
+        # Clocks go forward on 2027-03-28: 18:00 GMT (18:00Z) → 18:00 BST (17:00Z).
+        (datetime(2027, 3, 25, 18, 0), datetime(2027, 4, 1, 18, 0), 17),
+        # Clocks go back on 2027-10-31: 18:00 BST (17:00Z) → 18:00 GMT (18:00Z).
+        (datetime(2027, 10, 28, 18, 0), datetime(2027, 11, 4, 18, 0), 18),
+    ],
+    ids=["spring-forward", "fall-back"],
+)
+async def test_rebooking_the_same_time_keeps_18_00_london_across_the_clock_change(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    standin: StripeStandIn,
+    local_start: datetime,
+    expected_local: datetime,
+    expected_utc_hour: int,
+) -> None:
+    start_at = local_start.replace(tzinfo=LONDON).astimezone(UTC)
+    _session, handle = await ended_session(env, worker, start=start_at)
+
+    result = await file(handle, SAME_TIME_AGREED)
+
+    assert result.follow_up_session_id is not None and result.follow_up_start is not None
+    assert result.follow_up_start.astimezone(LONDON).replace(tzinfo=None) == expected_local
+    assert result.follow_up_start.astimezone(UTC).hour == expected_utc_hour
+    follow_up = session_handle(env.client, result.follow_up_session_id)
+    booked = await state_of(follow_up)
+    assert booked.start == result.follow_up_start
+    assert booked.kind is BookingKind.THERAPIST_FOLLOW_UP and booked.status is SessionStatus.SCHEDULED
+    assert booked.payment.next_charge_at == result.follow_up_start - 48 * HOUR
+    assert (await result_of(handle)).status is SessionStatus.COMPLETED
+
+
+async def test_the_follow_up_is_charged_under_the_same_rules(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
+) -> None:
+    session, handle = await ended_session(env, worker)
+    result = await file(handle, SAME_TIME_AGREED)
+    assert result.follow_up_session_id is not None and result.follow_up_start is not None
+    follow_up = session_handle(env.client, result.follow_up_session_id)
+
+    await advance_to(env, follow_up, result.follow_up_start - 48 * HOUR + SECOND)
+
+    await wait_for_state(follow_up, lambda s: s.status is SessionStatus.PAID, "the follow-up's charge")
+    assert len(succeeded_charges(standin, result.follow_up_session_id)) == 1
+    assert len(succeeded_charges(standin, session.session_id)) == 1
+
+
+async def test_rebooking_without_the_clients_agreement_is_refused_before_history(
+    env: WorkflowEnvironment, worker: Worker
+) -> None:
+    _session, handle = await ended_session(env, worker)
+
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await file(handle, SAME_TIME_AGREED.model_copy(update={"client_agreed": False}))
+
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "consent_required"
+    assert "explicitly agreed" in cause.message
+    assert (await state_of(handle)).status is SessionStatus.AWAITING_UPDATE
+    assert "WORKFLOW_EXECUTION_UPDATE_ACCEPTED" not in await event_types(handle)
+
+
+async def test_contradictions_are_refused(env: WorkflowEnvironment, worker: Worker) -> None:
+    session, handle = await ended_session(env, worker)
+    contradictions = {
+        "contradictory_update": SAME_TIME_AGREED.model_copy(
+            update={"end_relationship": True, "end_reason": EndReason.CLIENT_REQUEST}
+        ),
+        "start_in_past": AttendanceUpdate(
+            outcome=AttendanceOutcome.ATTENDED,
+            continue_sessions=ContinueChoice.DIFFERENT_TIME,
+            client_agreed=True,
+            new_start=session.start,
+        ),
+        "new_start_required": AttendanceUpdate(
+            outcome=AttendanceOutcome.ATTENDED,
+            continue_sessions=ContinueChoice.DIFFERENT_TIME,
+            client_agreed=True,
+        ),
+        "end_reason_required": AttendanceUpdate(outcome=AttendanceOutcome.ATTENDED, end_relationship=True),
+    }
+    for code, update in contradictions.items():
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await file(handle, update)
+        assert isinstance(refused.value.cause, ApplicationError) and refused.value.cause.type == code
+
+
+async def test_no_rebook_releases_the_clients_slot_and_says_so_and_it_can_be_added_back(
+    env: WorkflowEnvironment, worker: Worker
+) -> None:
+    session, handle = await ended_session(env, worker)
+    reserved = await reserve(env, worker, session, session.client_id, session.start)
+
+    result = await file(handle, ATTENDED_NO_REBOOK)
+
+    assert result.slot_released and result.released_slot_ids == [reserved.slot_id]
+    practice = practice_handle(env.client, session.therapist_id)
+    state = await asyncio.wait_for(practice.query(PracticeWorkflow.state), WAIT)
+    assert not state.slots[reserved.slot_id].active
+    again = await reserve(env, worker, session, session.client_id, session.start)
+    state = await asyncio.wait_for(practice.query(PracticeWorkflow.state), WAIT)
+    assert state.slots[again.slot_id].active
+
+
+async def test_no_rebook_with_reserve_keeps_the_slot(env: WorkflowEnvironment, worker: Worker) -> None:
+    session, handle = await ended_session(env, worker)
+    reserved = await reserve(env, worker, session, session.client_id, session.start)
+
+    result = await file(handle, ATTENDED_NO_REBOOK.model_copy(update={"reserve_slot": True}))
+
+    assert not result.slot_released and result.reserved_slot_id == reserved.slot_id
+
+
+async def test_reserving_a_time_another_client_holds_is_refused_naming_the_slot(
+    env: WorkflowEnvironment, worker: Worker
+) -> None:
+    session, handle = await ended_session(env, worker)
+    other = await reserve(env, worker, session, unique("cli"), session.start + 7 * 24 * HOUR)
+
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await file(handle, SAME_TIME_AGREED.model_copy(update={"reserve_slot": True}))
+
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "slot_conflict"
+    assert other.slot_id in cause.message
+    still = await state_of(handle)
+    assert still.status is SessionStatus.AWAITING_UPDATE and still.attendance is None
+
+
+async def test_ending_hides_the_client_releases_the_slot_and_the_client_can_still_book_and_restart(
+    env: WorkflowEnvironment, worker: Worker
+) -> None:
+    session, handle = await ended_session(env, worker)
+    reserved = await reserve(env, worker, session, session.client_id, session.start)
+
+    result = await file(
+        handle,
+        AttendanceUpdate(
+            outcome=AttendanceOutcome.ATTENDED, end_relationship=True, end_reason=EndReason.TREATMENT_COMPLETE
+        ),
+    )
+
+    assert result.relationship_ended and result.released_slot_ids == [reserved.slot_id]
+    practice = practice_handle(env.client, session.therapist_id)
+    visible = await asyncio.wait_for(practice.query(PracticeWorkflow.clients, ClientsQuery()), WAIT)
+    everyone = await asyncio.wait_for(
+        practice.query(PracticeWorkflow.clients, ClientsQuery(include_inactive=True)), WAIT
+    )
+    assert session.client_id not in [r.client_id for r in visible.clients]
+    [ended] = [r for r in everyone.clients if r.client_id == session.client_id]
+    assert ended.status is RelationshipStatus.ENDED and ended.end_reason is EndReason.TREATMENT_COMPLETE
+    # An ended client can still book.
+    rebooked = make_booking(
+        BookingKind.CLIENT_FOLLOW_UP,
+        start=real_now() + 100 * HOUR,
+        therapist_id=session.therapist_id,
+        client_id=session.client_id,
+    )
+    new_handle = await start(env.client, rebooked, worker.task_queue)
+    await wait_for_state(new_handle, lambda s: s.status is SessionStatus.PAID, "the new booking's charge")
+    # And the relationship can be restarted.
+    restarted = await asyncio.wait_for(
+        practice_update(
+            env.client,
+            session.therapist_id,
+            session.therapist_timezone,
+            PracticeWorkflow.restart_relationship,
+            RestartRelationship(client_id=session.client_id),
+            request_id=unique("req"),
+            task_queue=worker.task_queue,
+        ),
+        WAIT,
+    )
+    assert restarted.was_ended
+    visible = await asyncio.wait_for(practice.query(PracticeWorkflow.clients, ClientsQuery()), WAIT)
+    assert session.client_id in [r.client_id for r in visible.clients]
+
+
+async def test_ending_can_cancel_the_clients_future_sessions_as_therapist_cancellations(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
+) -> None:
+    session, handle = await ended_session(env, worker)
+    future = make_booking(
+        BookingKind.CLIENT_FOLLOW_UP,
+        start=session.start + 14 * 24 * HOUR,
+        therapist_id=session.therapist_id,
+        client_id=session.client_id,
+    )
+    future_handle = await start(env.client, future, worker.task_queue)
+    await wait_for_state(
+        future_handle, lambda s: s.status is SessionStatus.PAID, "the future session's charge"
+    )
+
+    result = await file(
+        handle,
+        AttendanceUpdate(
+            outcome=AttendanceOutcome.ATTENDED,
+            end_relationship=True,
+            end_reason=EndReason.REFERRED_ELSEWHERE,
+            cancel_future_sessions=True,
+        ),
+    )
+
+    assert result.cancelled_session_ids == [future.session_id]
+    cancelled = await result_of(future_handle)
+    assert cancelled.status is SessionStatus.CANCELLED_BY_THERAPIST
+    assert cancelled.payment.amount_refunded_minor == 6000
+
+
+async def test_reminders_fire_at_the_configured_offsets_and_stop_after_the_update(
+    env: WorkflowEnvironment, worker: Worker, notification_sink: NotificationSink
+) -> None:
+    reminded_session, reminded = await ended_session(env, worker)
+    filed_session, filed = await ended_session(env, worker)
+
+    def reminders_of(session_id: str) -> list[int | None]:
+        return [
+            n.reminder_number
+            for n in notification_sink.received
+            if n.type is NotificationType.ATTENDANCE_UPDATE_DUE and n.session_id == session_id
+        ]
+
+    await advance_to(env, reminded, reminded_session.end + 24 * HOUR - 60 * SECOND)
+    assert reminders_of(reminded_session.session_id) == []
+    await advance_to(env, reminded, reminded_session.end + 24 * HOUR + SECOND)
+    await wait_for_state(reminded, lambda s: s.reminders_sent == 1, "the first reminder")
+    await advance_to(env, reminded, reminded_session.end + 72 * HOUR + SECOND)
+    await wait_for_state(reminded, lambda s: s.reminders_sent == 2, "the second reminder")
+    await advance_to(env, reminded, reminded_session.end + 30 * 24 * HOUR)
+    await notification_sink.wait_for_async(
+        lambda n: (
+            n.type is NotificationType.ATTENDANCE_UPDATE_DUE and n.session_id == reminded_session.session_id
+        ),
+        WAIT,
+        count=2,
+    )
+    assert reminders_of(reminded_session.session_id) == [1, 2]  # and nothing is assumed after that
+    assert (await state_of(reminded)).status is SessionStatus.AWAITING_UPDATE
+
+    await file(filed, ATTENDED_NO_REBOOK)
+    await result_of(filed)
+    assert reminders_of(filed_session.session_id) == []

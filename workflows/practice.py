@@ -1,0 +1,186 @@
+"""PracticeWorkflow: one per therapist, holding client relationships and reserved weekly slots.
+
+An entity workflow: it is started lazily by the first update-with-start, serialises every change
+to the therapist's relationships and slots (so two clients can never reserve overlapping times),
+and waits — no timers, no polling — until the server suggests continuing as new, then carries its
+state into the next run. Commands are updates with validators (rejections never enter history);
+the caller's request id is the update id, and outcomes are remembered in the state so a request
+repeated after continue-as-new still returns its first outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
+    from domain import practice as rules
+    from domain.errors import RuleViolation
+    from domain.practice import (
+        ClientRegistered,
+        ClientsList,
+        ClientsQuery,
+        EndRelationship,
+        OccurrencesQuery,
+        PracticeState,
+        PracticeWorkflowInput,
+        RegisterClient,
+        RelationshipEnded,
+        RelationshipRestarted,
+        ReleaseSlots,
+        ReserveSlot,
+        RestartRelationship,
+        SlotOccurrences,
+        SlotReserved,
+        SlotsReleased,
+    )
+
+__all__ = ["PracticeWorkflow", "PracticeWorkflowInput"]
+
+ResultT = TypeVar("ResultT", bound=BaseModel)
+
+
+def _refused(violation: RuleViolation) -> ApplicationError:
+    return ApplicationError(violation.message, type=violation.code, non_retryable=True)
+
+
+def _current_update() -> tuple[str, str]:
+    info = workflow.current_update_info()
+    assert info is not None, "only called from update handlers and validators"
+    return info.id, info.name
+
+
+@workflow.defn(name="PracticeWorkflow")
+class PracticeWorkflow:
+    @workflow.init
+    def __init__(self, workflow_input: PracticeWorkflowInput) -> None:
+        if workflow_input.state is not None:
+            self._state = workflow_input.state
+        else:
+            self._state = rules.new_practice_state(workflow_input.therapist_id, workflow_input.timezone)
+
+    @workflow.run
+    async def run(self, workflow_input: PracticeWorkflowInput) -> None:
+        # Nothing to do between commands: the handlers do all the work. The history grows with
+        # every update, so hand over to a fresh run when the server says it is time.
+        await workflow.wait_condition(lambda: workflow.info().is_continue_as_new_suggested())
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.logger.info(
+            "practice continues as new",
+            extra={
+                "therapist_id": self._state.therapist_id,
+                "history_length": workflow.info().get_current_history_length(),
+            },
+        )
+        workflow.continue_as_new(
+            PracticeWorkflowInput(
+                therapist_id=self._state.therapist_id, timezone=self._state.timezone, state=self._state
+            )
+        )
+
+    # ----------------------------------------------------------------------------- plumbing
+
+    def _process(self, result_type: type[ResultT], apply: Callable[[], ResultT]) -> ResultT:
+        """Apply a command once per request id; a repeated id returns the first outcome."""
+        request_id, update = _current_update()
+        try:
+            recorded = rules.recorded_outcome(self._state, request_id, update)
+            if recorded is not None:
+                return result_type.model_validate(recorded)
+            result = apply()
+        except RuleViolation as violation:
+            raise _refused(violation) from violation
+        rules.remember_outcome(self._state, request_id, update, result)
+        return result
+
+    def _validate(self, check: Callable[[], None] | None = None) -> None:
+        """Reject before history what the handler would refuse; a repeated request id passes."""
+        request_id, update = _current_update()
+        try:
+            if rules.recorded_outcome(self._state, request_id, update) is not None:
+                return
+            if check is not None:
+                check()
+        except RuleViolation as violation:
+            raise _refused(violation) from violation
+
+    # ----------------------------------------------------------------------------- updates
+
+    @workflow.update
+    def register_client(self, command: RegisterClient) -> ClientRegistered:
+        return self._process(
+            ClientRegistered, lambda: rules.register_client(self._state, command, workflow.now())
+        )
+
+    @register_client.validator
+    def _validate_register_client(self, command: RegisterClient) -> None:
+        self._validate()
+
+    @workflow.update
+    def reserve_slot(self, command: ReserveSlot) -> SlotReserved:
+        def apply() -> SlotReserved:
+            slot_id = rules.slot_id_from_hex(workflow.uuid4().hex)
+            result = rules.reserve_slot(self._state, command, workflow.now(), slot_id=slot_id)
+            workflow.logger.info(
+                "slot reserved",
+                extra={
+                    "therapist_id": self._state.therapist_id,
+                    "slot_id": result.slot_id,
+                    "already_reserved": result.already_reserved,
+                    "replaced_slot_id": result.replaced_slot_id,
+                },
+            )
+            return result
+
+        return self._process(SlotReserved, apply)
+
+    @reserve_slot.validator
+    def _validate_reserve_slot(self, command: ReserveSlot) -> None:
+        self._validate(lambda: rules.check_reserve_slot(self._state, command))
+
+    @workflow.update
+    def release_slots(self, command: ReleaseSlots) -> SlotsReleased:
+        return self._process(SlotsReleased, lambda: rules.release_slots(self._state, command, workflow.now()))
+
+    @release_slots.validator
+    def _validate_release_slots(self, command: ReleaseSlots) -> None:
+        self._validate()
+
+    @workflow.update
+    def end_relationship(self, command: EndRelationship) -> RelationshipEnded:
+        return self._process(
+            RelationshipEnded, lambda: rules.end_relationship(self._state, command, workflow.now())
+        )
+
+    @end_relationship.validator
+    def _validate_end_relationship(self, command: EndRelationship) -> None:
+        self._validate()
+
+    @workflow.update
+    def restart_relationship(self, command: RestartRelationship) -> RelationshipRestarted:
+        return self._process(
+            RelationshipRestarted, lambda: rules.restart_relationship(self._state, command, workflow.now())
+        )
+
+    @restart_relationship.validator
+    def _validate_restart_relationship(self, command: RestartRelationship) -> None:
+        self._validate()
+
+    # ----------------------------------------------------------------------------- queries
+
+    @workflow.query
+    def clients(self, query: ClientsQuery) -> ClientsList:
+        return rules.list_clients(self._state, query)
+
+    @workflow.query
+    def occurrences(self, query: OccurrencesQuery) -> SlotOccurrences:
+        return rules.slot_occurrences(self._state, query)
+
+    @workflow.query
+    def state(self) -> PracticeState:
+        return self._state.model_copy(deep=True)
