@@ -5,7 +5,7 @@ Kept beside the workflow because ids, search attributes and start policies are i
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import (
@@ -16,10 +16,13 @@ from temporalio.common import (
 )
 
 from domain.booking import SessionBooking, check_booking
-from domain.ids import session_workflow_id
+from domain.ids import is_opaque_id, session_id_from_workflow_id, session_workflow_id
 from domain.policy import DEFAULT_POLICY, SessionPolicy
+from domain.practice import RegisterClient
 from domain.state import SessionState, SessionWorkflowInput
 from domain.status import BookingKind, SessionStatus
+from workflows.practice import PracticeWorkflow
+from workflows.practice_client import practice_update
 from workflows.search_attributes import CLIENT_ID, SESSION_START, SESSION_STATUS, THERAPIST_ID
 from workflows.session import SessionWorkflow
 
@@ -47,7 +50,7 @@ async def book_session(
     ``temporalio.exceptions.WorkflowAlreadyStartedError`` when the session id is taken.
     """
     check_booking(booking, now, policy)
-    return await client.start_workflow(
+    handle = await client.start_workflow(
         SessionWorkflow.run,
         SessionWorkflowInput(booking=booking, policy=policy, booked_at=now),
         id=session_workflow_id(booking.session_id),
@@ -64,6 +67,39 @@ async def book_session(
         ),
         static_summary=f"session {booking.session_id}",
     )
+    # The client joins the therapist's client list (an ended relationship stays ended: a client
+    # may book again without the therapist restarting it). One update per booking, deduplicated
+    # by the session id.
+    await practice_update(
+        client,
+        booking.therapist_id,
+        booking.therapist_timezone,
+        PracticeWorkflow.register_client,
+        RegisterClient(client_id=booking.client_id),
+        request_id=f"{booking.session_id}:register",
+        task_queue=task_queue,
+    )
+    return handle
+
+
+async def awaiting_updates(client: Client, therapist_id: str) -> list[str]:
+    """The therapist's "Awaiting Updates" list: session ids whose attendance update is due.
+
+    Read from Temporal visibility (eventually consistent by a moment), oldest session first.
+    """
+    if not is_opaque_id(therapist_id):
+        raise ValueError("therapist id must be 1-64 characters of [A-Za-z0-9_-]")
+    query = (
+        f"WorkflowType = 'SessionWorkflow' AND TherapistId = '{therapist_id}' "
+        f"AND SessionStatus = '{SessionStatus.AWAITING_UPDATE.value}'"
+    )
+    # Sorted here: ORDER BY needs advanced visibility, which the SQLite dev server lacks.
+    found = [
+        (execution.typed_search_attributes.get(SESSION_START), execution.id)
+        async for execution in client.list_workflows(query)
+    ]
+    found.sort(key=lambda item: (item[0] is None, item[0] or datetime.min.replace(tzinfo=UTC), item[1]))
+    return [session_id_from_workflow_id(workflow_id) for _, workflow_id in found]
 
 
 def session_handle(client: Client, session_id: str) -> SessionHandle:

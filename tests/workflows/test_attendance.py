@@ -45,7 +45,7 @@ from tests.workflows.support import (
 from workflows.practice import PracticeWorkflow
 from workflows.practice_client import practice_handle, practice_update
 from workflows.session import SessionWorkflow
-from workflows.session_client import session_handle
+from workflows.session_client import awaiting_updates, session_handle
 
 LONDON = ZoneInfo("Europe/London")
 SECOND = timedelta(seconds=1)
@@ -382,3 +382,32 @@ async def test_reminders_fire_at_the_configured_offsets_and_stop_after_the_updat
     await file(filed, ATTENDED_NO_REBOOK)
     await result_of(filed)
     assert reminders_of(filed_session.session_id) == []
+
+
+async def test_the_awaiting_updates_list_shows_ended_sessions_until_their_update_is_filed(
+    env: WorkflowEnvironment, worker: Worker
+) -> None:
+    therapist = unique("thr")
+    first_session, first = await ended_session(env, worker, therapist_id=therapist)
+    second_session, _ = await ended_session(env, worker, therapist_id=therapist)
+
+    listed = await asyncio.wait_for(awaiting_updates(env.client, therapist), WAIT)
+    await file(first, ATTENDED_NO_REBOOK)
+    await result_of(first)
+    after = await asyncio.wait_for(awaiting_updates(env.client, therapist), WAIT)
+
+    assert listed == [first_session.session_id, second_session.session_id]  # oldest first
+    assert after == [second_session.session_id]
+
+
+async def test_a_booked_client_appears_in_the_therapists_client_list(
+    env: WorkflowEnvironment, worker: Worker
+) -> None:
+    session = make_booking(start=real_now() + 100 * HOUR)
+    await start(env.client, session, worker.task_queue)
+
+    practice = practice_handle(env.client, session.therapist_id)
+    clients = await asyncio.wait_for(practice.query(PracticeWorkflow.clients, ClientsQuery()), WAIT)
+
+    [relationship] = clients.clients
+    assert relationship.client_id == session.client_id and relationship.status is RelationshipStatus.ACTIVE
