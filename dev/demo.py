@@ -4,7 +4,9 @@
 * B is cancelled by the client with more than 48 hours' notice: free, its charge timer never fires;
 * C's card is declined (insufficient funds); the client tops it up, and the retry at start − 24 h
   succeeds. The demo fast-forwards C's own clock by 24 hours with Temporal's per-workflow time
-  skipping, so the real retry timer fires now instead of tomorrow.
+  skipping, so the real retry timer fires now instead of tomorrow;
+* then A takes place (its clock is fast-forwarded past the end): the therapist files the
+  attendance update — attended, same time next week with the client's agreement, slot reserved.
 
 Each session's final state is read back from Temporal. Run it with ``make demo``.
 """
@@ -12,15 +14,18 @@ Each session's final state is read back from Temporal. Run it with ``make demo``
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import TimeSkipper, TimeSkippingConfig
 
+from domain.attendance import AttendanceOutcome, AttendanceUpdate, ContinueChoice
 from domain.booking import SessionBooking
 from domain.commands import CancelRequest
 from domain.state import SessionState
@@ -181,6 +186,7 @@ async def run_demo() -> None:
         watch(b, {SessionStatus.CANCELLED_FREE}, started),
         retry_c(),
     )
+    await after_the_session(client, a, started)
 
     say("\nFinal state, read back from Temporal:")
     for session in sessions:
@@ -194,8 +200,40 @@ async def run_demo() -> None:
     say("  Temporal UI: http://127.0.0.1:8233")
 
 
+async def after_the_session(client: Client, session: DemoSession, started: float) -> None:
+    """A's session takes place: its clock is fast-forwarded past the end, then the therapist
+    files the attendance update and books the same time next week with the client's agreement."""
+    assert session.handle is not None
+    elapsed = asyncio.get_running_loop().time() - started
+    say(f"  [{elapsed:5.1f}s] A: fast-forwarding A's clock past the session's end")
+    skipper = TimeSkipper(client, config=TimeSkippingConfig(enabled=False))
+    await skipper.fast_forward(session.handle, session.booking.end - datetime.now(UTC) + timedelta(minutes=1))
+    await watch(session, {SessionStatus.AWAITING_UPDATE}, started)
+    update = AttendanceUpdate(
+        outcome=AttendanceOutcome.ATTENDED,
+        continue_sessions=ContinueChoice.SAME_TIME,
+        client_agreed=True,
+        reserve_slot=True,
+    )
+    result = await session.handle.execute_update(SessionWorkflow.file_attendance, update)
+    follow_up_start = result.follow_up_start
+    when = (
+        follow_up_start.astimezone(ZoneInfo(session.booking.therapist_timezone)) if follow_up_start else None
+    )
+    say(
+        f"  [{asyncio.get_running_loop().time() - started:5.1f}s] A: attended; follow-up "
+        f"{result.follow_up_session_id} booked for {when:%a %Y-%m-%d %H:%M} London time, "
+        f"weekly slot {result.reserved_slot_id} reserved"
+    )
+    await watch(session, {SessionStatus.COMPLETED}, started)
+
+
 def main() -> None:
     asyncio.run(run_demo())
+    sys.stdout.flush()
+    # Skip interpreter finalisation: the Temporal SDK's native threads can still be winding down
+    # then, which occasionally aborts the process ("PyGILState_Release") after all work is done.
+    os._exit(0)
 
 
 if __name__ == "__main__":
