@@ -14,8 +14,6 @@ import argparse
 import asyncio
 import json
 import logging
-import signal
-import socket
 import sys
 import threading
 import time
@@ -23,9 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import FrameType, TracebackType
-from typing import IO, Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import IO, Any
 
 from pydantic import ValidationError
 
@@ -36,7 +33,16 @@ from domain.notifications import (
     NotificationSignatureError,
     verify_signature,
 )
-from settings import LOCAL_NOTIFY_SECRET, is_loopback
+from settings import LOCAL_NOTIFY_SECRET
+
+from .loopback import (
+    LoopbackHTTPServer,
+    LoopbackHTTPService,
+    announce_listening,
+    parse_service_args,
+    serve_until_signalled,
+    service_parser,
+)
 
 __all__ = ["DEFAULT_PATH", "NotificationSink", "SinkRequest", "main"]
 
@@ -57,8 +63,11 @@ class SinkRequest:
     duplicate: bool = False
 
 
-class NotificationSink:
+class NotificationSink(LoopbackHTTPService):
     """A verifying, deduplicating notification receiver on loopback, for tests and ``make run``."""
+
+    _label = "notification sink"
+    _thread_name = "notification-sink"
 
     def __init__(
         self,
@@ -70,15 +79,12 @@ class NotificationSink:
         out: IO[str] | None = None,
         tolerance_seconds: int = 300,
     ) -> None:
-        if not is_loopback(host):
-            raise ValueError(f"refusing to bind {host!r}: the notification sink only serves loopback")
+        super().__init__(host, port)
         if not secret:
             raise ValueError("the notification sink needs the signing secret")
         if not path.startswith("/"):
             raise ValueError("the path must start with /")
         self._secret = secret
-        self._host = host
-        self._requested_port = port
         self._path = path
         self._out = out
         self._tolerance = tolerance_seconds
@@ -87,55 +93,14 @@ class NotificationSink:
         self._requests: list[SinkRequest] = []
         self._seen: set[str] = set()
         self._failures: list[int] = []  # statuses to answer with, next request first
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
-    # --- lifecycle ----------------------------------------------------------------------------
+    # --- lifecycle (start/stop/port/url come from LoopbackHTTPService) -----------------------
 
-    def start(self) -> None:
-        if self._server is not None:
-            raise RuntimeError("the sink is already running")
-        self._server = _Server((self._host, self._requested_port), self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="notification-sink",
-            daemon=True,
-        )
-        self._thread.start()
-        _log.info("notification sink listening on %s", self.url)
+    def _make_server(self, address: tuple[str, int]) -> _Server:
+        return _Server(address, self)
 
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the sink is not running; call start() first")
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self.port}{self._path}"
+    def _url_path(self) -> str:
+        return self._path
 
     # --- scripting and assertions -------------------------------------------------------------
 
@@ -270,18 +235,10 @@ def describe(notification: Notification, *, duplicate: bool = False) -> str:
     return f"{head}{notification.type} -> {notification.audience} event={notification.event_id} {details}"
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
+class _Server(LoopbackHTTPServer):
     def __init__(self, address: tuple[str, int], sink: NotificationSink) -> None:
-        self.sink = sink
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
+        self.sink = sink  # what _Handler hands each POST to
         super().__init__(address, _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Senders that time out and hang up are expected here; keep stderr clean.
-        _log.debug("connection error from %s", client_address, exc_info=True)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -320,18 +277,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m dev.notification_sink",
-        description="Receive, verify, deduplicate and print notification events until SIGINT/SIGTERM.",
+    parser = service_parser(
+        "python -m dev.notification_sink",
+        "Receive, verify, deduplicate and print notification events until SIGINT/SIGTERM.",
+        default_port=12112,
     )
-    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
-    parser.add_argument("--port", type=int, default=12112, help="0 picks a free port")
     parser.add_argument("--path", default=DEFAULT_PATH, help="the path notifications are POSTed to")
     parser.add_argument("--secret", default=LOCAL_NOTIFY_SECRET, help="the signing secret")
-    parser.add_argument("--log-level", default="WARNING")
-    args = parser.parse_args(argv)
-    if not is_loopback(args.host):
-        parser.error(f"refusing to bind {args.host!r}: the notification sink only serves loopback")
+    args = parse_service_args(parser, argv, NotificationSink._label)
     if not args.path.startswith("/"):
         parser.error("--path must start with /")
     return args
@@ -339,25 +292,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
-    stop = threading.Event()
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
-
     sink = NotificationSink(args.secret, host=args.host, port=args.port, path=args.path, out=sys.stdout)
-    sink.start()
-    try:
-        # Scripts may wait for this exact line (and parse the URL from it).
-        sys.stdout.write(f"notification sink listening on {sink.url}\n")
-        sys.stdout.flush()
-        stop.wait()
-    finally:
-        sink.stop()
-    return 0
+    return serve_until_signalled(sink, announce_listening(sink, "notification sink"))
 
 
 if __name__ == "__main__":

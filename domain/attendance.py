@@ -7,7 +7,7 @@ discretionary refund. A follow-up is booked only with the client's explicit agre
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -84,6 +84,9 @@ class AttendanceResult(BaseModel):
     relationship_ended: bool = False
     cancelled_session_ids: list[str] = Field(default_factory=list)
     refund_minor: int = 0
+    incomplete_effects: list[str] = Field(default_factory=list)
+    """Effects that could not be carried out (e.g. ``release_slots``); the session still
+    completes and ops can redo them. Empty in the normal case."""
 
 
 def check_attendance_update(
@@ -94,13 +97,23 @@ def check_attendance_update(
     status: SessionStatus,
     already_filed: bool,
     has_saved_card: bool,
+    follow_up_start: datetime | None = None,
+    max_booking_horizon: timedelta = timedelta(days=366),
 ) -> None:
-    """Refuse an update the rules do not allow, before anything is recorded."""
+    """Refuse an update the rules do not allow, before anything is recorded.
+
+    ``follow_up_start`` is where a rebooking would land (the same local time next week, or the
+    chosen new start): it must be a bookable time.
+    """
     if already_filed:
         raise RuleViolation("already_filed", "the attendance update for this session was already filed")
     if status.is_cancelled:
         raise RuleViolation(
             "session_cancelled", "the session was cancelled; there is no attendance to record"
+        )
+    if status not in (SessionStatus.PAID, SessionStatus.AWAITING_UPDATE):
+        raise RuleViolation(
+            "payment_pending", "the session's payment is still being settled; file the update once it is paid"
         )
     if now < session_start:
         raise RuleViolation("session_not_started", "the attendance update opens when the session starts")
@@ -121,10 +134,17 @@ def check_attendance_update(
     if update.continue_sessions is ContinueChoice.DIFFERENT_TIME:
         if update.new_start is None:
             raise RuleViolation("new_start_required", "a different time needs the follow-up's new_start")
-        if update.new_start <= now:
-            raise RuleViolation("start_in_past", "the follow-up's start must be in the future")
     elif update.new_start is not None:
         raise RuleViolation("new_start_not_allowed", "new_start is only for continue_sessions=different_time")
+    if update.rebooks and follow_up_start is not None:
+        if follow_up_start <= now:
+            raise RuleViolation(
+                "start_in_past",
+                "the follow-up's start has passed (for the same time next week, too late now): "
+                "choose a different time",
+            )
+        if follow_up_start - now > max_booking_horizon:
+            raise RuleViolation("start_too_far", "the follow-up is too far ahead")
     if update.rebooks and not has_saved_card:
         raise RuleViolation(
             "no_saved_card", "the client has no saved card to charge; they can book the follow-up themselves"

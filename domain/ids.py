@@ -6,6 +6,7 @@ must never carry a name, an e-mail or anything else about a person: only ``[A-Za
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Annotated
 
@@ -40,6 +41,13 @@ def practice_workflow_id(therapist_id: str) -> str:
     if not is_opaque_id(therapist_id):
         raise ValueError("therapist id must be 1-64 characters of [A-Za-z0-9_-]")
     return f"{PRACTICE_WORKFLOW_PREFIX}{therapist_id}"
+
+
+def follow_up_session_id(session_id: str) -> str:
+    """The id of the follow-up booked from a session's attendance update: derived from the
+    session, so a second attempt to book it collides instead of booking twice."""
+    digest = hashlib.blake2b(session_id.encode(), digest_size=12).hexdigest()
+    return f"fu_{digest}"
 
 
 def session_id_from_workflow_id(workflow_id: str) -> str:

@@ -43,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
         RescheduleResult,
     )
     from domain.errors import RuleViolation
-    from domain.ids import session_workflow_id
+    from domain.ids import follow_up_session_id, session_workflow_id
     from domain.ledger import (
         apply_refunded_amount,
         apply_succeeded_intent,
@@ -119,6 +119,8 @@ class _Step(Enum):
 
 
 _OUTCOME_STATUSES = frozenset({SessionStatus.ATTENDED, SessionStatus.CLIENT_NO_SHOW})
+# A late payment fact never moves a session that has taken place back to a payment status.
+_AFTER_THE_SESSION = _OUTCOME_STATUSES | {SessionStatus.AWAITING_UPDATE, SessionStatus.COMPLETED}
 
 
 def _refused(violation: RuleViolation) -> ApplicationError:
@@ -156,6 +158,7 @@ class SessionWorkflow:
         self._blocked_until: datetime | None = None
         self._attendance: AttendanceRecord | None = None
         self._attendance_result: AttendanceResult | None = None
+        self._filing = False
         self._reminders_sent = 0
         # Notifications are sent without holding up the session; all are awaited before it ends.
         self._outbox: list[asyncio.Task[None]] = []
@@ -361,7 +364,7 @@ class SessionWorkflow:
             self._notify(NotificationType.CHARGE_FAILED, Audience.BOTH, attempt, codes=codes)
 
     def _status_from_payment(self) -> None:
-        if self._status.is_cancelled or self._status is SessionStatus.AWAITING_UPDATE:
+        if self._status.is_cancelled or self._status in _AFTER_THE_SESSION:
             return
         status = {
             PaymentStatus.PAID: SessionStatus.PAID,
@@ -458,6 +461,13 @@ class SessionWorkflow:
                     amount_minor=result.amount_minor,
                     at=workflow.now(),
                 )
+            )
+            self._notify(
+                NotificationType.REFUND_ISSUED,
+                Audience.BOTH,
+                number,
+                amount_minor=result.amount_minor,
+                currency=payment.currency,
             )
 
     async def _void(self) -> None:
@@ -659,75 +669,100 @@ class SessionWorkflow:
         self._check_attendance(update, received_at)
         booking = self._booking
         follow_up_start = self._follow_up_start(update)
+        # Refuses a second filing (another request id) while this one awaits the practice.
+        self._filing = True
         # A slot that another client holds refuses the whole update before anything is recorded.
         reserved_slot_id: str | None = None
-        released: list[str] = []
         if update.reserve_slot:
             rule = WeeklySlotRule.from_start(
                 follow_up_start or self._start, booking.therapist_timezone, booking.duration_minutes
             )
-            reserved = await self._practice(
-                PracticeActivities.reserve_slot,
-                ReserveSlotCall(
-                    therapist_id=booking.therapist_id,
-                    timezone=booking.therapist_timezone,
-                    request_id=f"{booking.session_id}:attendance:reserve",
-                    command=ReserveSlot(client_id=booking.client_id, rule=rule),
-                ),
-            )
+            try:
+                reserved = await self._practice(
+                    PracticeActivities.reserve_slot,
+                    ReserveSlotCall(
+                        therapist_id=booking.therapist_id,
+                        timezone=booking.therapist_timezone,
+                        request_id=f"{booking.session_id}:attendance:reserve",
+                        command=ReserveSlot(client_id=booking.client_id, rule=rule),
+                    ),
+                )
+            finally:
+                self._filing = False
+            # A replaced slot of the same client is a move, not a removal: no banner for it.
             reserved_slot_id = reserved.slot_id
-            if reserved.replaced_slot_id is not None:
-                released.append(reserved.replaced_slot_id)
         self._attendance = AttendanceRecord(update=update, at=received_at)
+        self._filing = False
         self._set_status(update.outcome.status)
         self._changed = True
+        # From here the update is recorded: an effect that fails is reported, and the session
+        # still completes (a stuck session would hide it from every list).
+        incomplete: list[str] = []
+        released: list[str] = []
         follow_up_id: str | None = None
         if follow_up_start is not None:
-            follow_up_id = await self._book_follow_up(follow_up_start)
+            try:
+                follow_up_id = await self._book_follow_up(follow_up_start)
+            except (ApplicationError, ActivityError):
+                incomplete.append("book_follow_up")
         if update.continue_sessions is ContinueChoice.NO and not update.reserve_slot:
             # "No, I don't want to rebook" releases the client's reserved slot (the seed page).
-            outcome = await self._practice(
-                PracticeActivities.release_slots,
-                ReleaseSlotsCall(
-                    therapist_id=booking.therapist_id,
-                    timezone=booking.therapist_timezone,
-                    request_id=f"{booking.session_id}:attendance:release",
-                    command=ReleaseSlots(client_id=booking.client_id),
-                ),
-            )
-            released.extend(outcome.released_slot_ids)
+            try:
+                outcome = await self._practice(
+                    PracticeActivities.release_slots,
+                    ReleaseSlotsCall(
+                        therapist_id=booking.therapist_id,
+                        timezone=booking.therapist_timezone,
+                        request_id=f"{booking.session_id}:attendance:release",
+                        command=ReleaseSlots(client_id=booking.client_id),
+                    ),
+                )
+                released.extend(outcome.released_slot_ids)
+            except (ApplicationError, ActivityError):
+                incomplete.append("release_slots")
         cancelled: list[str] = []
         if update.end_relationship:
             assert update.end_reason is not None  # the validator requires it
-            ended = await self._practice(
-                PracticeActivities.end_relationship,
-                EndRelationshipCall(
-                    therapist_id=booking.therapist_id,
-                    timezone=booking.therapist_timezone,
-                    request_id=f"{booking.session_id}:attendance:end",
-                    command=EndRelationship(client_id=booking.client_id, reason=update.end_reason),
-                ),
-            )
-            released.extend(ended.released_slot_ids)
-            self._notify(
-                NotificationType.RELATIONSHIP_ENDED,
-                Audience.THERAPIST,
-                1,
-                codes={"reason": update.end_reason.value},
-            )
-            if update.cancel_future_sessions:
-                future = await self._practice(
-                    PracticeActivities.cancel_future_sessions,
-                    CancelFutureSessionsCall(
+            try:
+                ended = await self._practice(
+                    PracticeActivities.end_relationship,
+                    EndRelationshipCall(
                         therapist_id=booking.therapist_id,
-                        client_id=booking.client_id,
-                        request_id=f"{booking.session_id}:attendance:cancel-future",
-                        after=self._start,
+                        timezone=booking.therapist_timezone,
+                        request_id=f"{booking.session_id}:attendance:end",
+                        command=EndRelationship(client_id=booking.client_id, reason=update.end_reason),
                     ),
                 )
-                cancelled = list(future.session_ids)
+                released.extend(ended.released_slot_ids)
+                self._notify(
+                    NotificationType.RELATIONSHIP_ENDED,
+                    Audience.THERAPIST,
+                    1,
+                    codes={"reason": update.end_reason.value},
+                )
+            except (ApplicationError, ActivityError):
+                incomplete.append("end_relationship")
+            if update.cancel_future_sessions:
+                try:
+                    future = await self._practice(
+                        PracticeActivities.cancel_future_sessions,
+                        CancelFutureSessionsCall(
+                            therapist_id=booking.therapist_id,
+                            client_id=booking.client_id,
+                            request_id=f"{booking.session_id}:attendance:cancel-future",
+                            after=self._start,
+                        ),
+                    )
+                    cancelled = list(future.session_ids)
+                except (ApplicationError, ActivityError):
+                    incomplete.append("cancel_future_sessions")
         for slot_id in released:
             self._notify(NotificationType.SLOT_RELEASED, Audience.BOTH, slot_id, slot_id=slot_id)
+        if incomplete:
+            workflow.logger.error(
+                "attendance effects incomplete",
+                extra={"session_id": booking.session_id, "effects": ",".join(incomplete)},
+            )
         self._attendance_result = AttendanceResult(
             session_id=booking.session_id,
             status=self._status,
@@ -739,6 +774,7 @@ class SessionWorkflow:
             relationship_ended=update.end_relationship,
             cancelled_session_ids=cancelled,
             refund_minor=self._refund_due(),
+            incomplete_effects=incomplete,
         )
         self._changed = True
         workflow.logger.info(
@@ -762,8 +798,10 @@ class SessionWorkflow:
                 session_start=self._start,
                 now=received_at,
                 status=self._status,
-                already_filed=self._attendance is not None,
+                already_filed=self._attendance is not None or self._filing,
                 has_saved_card=self._payment.payment_method_id is not None,
+                follow_up_start=self._follow_up_start(update),
+                max_booking_horizon=self._policy.max_booking_horizon,
             )
         except RuleViolation as violation:
             raise _refused(violation) from violation
@@ -778,7 +816,7 @@ class SessionWorkflow:
     async def _book_follow_up(self, start: datetime) -> str:
         """A new session, booked by the therapist with the client's recorded agreement."""
         booking = self._booking
-        follow_up_id = f"fu_{workflow.uuid4().hex}"
+        follow_up_id = follow_up_session_id(booking.session_id)
         follow_up = SessionBooking(
             session_id=follow_up_id,
             therapist_id=booking.therapist_id,

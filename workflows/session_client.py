@@ -50,6 +50,18 @@ async def book_session(
     ``temporalio.exceptions.WorkflowAlreadyStartedError`` when the session id is taken.
     """
     check_booking(booking, now, policy)
+    # The client joins the therapist's client list (an ended relationship stays ended: a client
+    # may book again without the therapist restarting it). Registered first, so a retried
+    # booking whose start failed still lists the client; deduplicated by the session id.
+    await practice_update(
+        client,
+        booking.therapist_id,
+        booking.therapist_timezone,
+        PracticeWorkflow.register_client,
+        RegisterClient(client_id=booking.client_id),
+        request_id=f"{booking.session_id}:register",
+        task_queue=task_queue,
+    )
     handle = await client.start_workflow(
         SessionWorkflow.run,
         SessionWorkflowInput(booking=booking, policy=policy, booked_at=now),
@@ -66,18 +78,6 @@ async def book_session(
             ]
         ),
         static_summary=f"session {booking.session_id}",
-    )
-    # The client joins the therapist's client list (an ended relationship stays ended: a client
-    # may book again without the therapist restarting it). One update per booking, deduplicated
-    # by the session id.
-    await practice_update(
-        client,
-        booking.therapist_id,
-        booking.therapist_timezone,
-        PracticeWorkflow.register_client,
-        RegisterClient(client_id=booking.client_id),
-        request_id=f"{booking.session_id}:register",
-        task_queue=task_queue,
     )
     return handle
 

@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import copy
 import logging
-import socket
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from ipaddress import ip_address
-from types import TracebackType
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import urlsplit
 
+from ..loopback import LoopbackHTTPServer, LoopbackHTTPService
+from ..loopback import require_loopback as _require_loopback
 from .control import handle_control
 from .errors import ApiError, invalid_request
 from .faults import PRE_EXECUTION_KINDS, TRANSIENT_FAULT_KINDS, AppliedFault, FaultPlan, FaultRule
@@ -78,14 +77,7 @@ _FAULT_REPLIES: dict[str, tuple[int, Json]] = {
 
 def require_loopback(host: str) -> None:
     """Refuse to bind anything but loopback: this is a test double with no auth of its own."""
-    if host == "localhost":
-        return
-    try:
-        loopback = ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise ValueError(f"refusing to bind {host!r}: the Stripe stand-in only serves loopback")
+    _require_loopback(host, StripeStandIn._label)
 
 
 @dataclass(frozen=True)
@@ -115,8 +107,11 @@ def _bearer_key(authorization: str | None) -> str | None:
     return key if key.startswith(("sk_test_", "rk_test_")) else None
 
 
-class StripeStandIn:
+class StripeStandIn(LoopbackHTTPService):
     """A stateful, fault-injectable Stripe API double served on 127.0.0.1."""
+
+    _label = "Stripe stand-in"
+    _thread_name = "stripe-standin"
 
     def __init__(
         self,
@@ -125,9 +120,7 @@ class StripeStandIn:
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
     ) -> None:
-        require_loopback(host)
-        self._host = host
-        self._requested_port = port
+        super().__init__(host, port)
         self._webhooks = WebhookSender(None, None)
         self._webhooks.configure(webhook_url, webhook_secret)
         self._store = Store(on_event=self._webhooks.enqueue)
@@ -136,57 +129,17 @@ class StripeStandIn:
         self._idempotency = IdempotencyLayer()
         self._requests: list[RecordedRequest] = []
         self._requests_lock = threading.Lock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
-    # --- lifecycle ----------------------------------------------------------------------------
+    # --- lifecycle (start/stop/port/url come from LoopbackHTTPService) -----------------------
 
-    def start(self) -> None:
-        if self._server is not None:
-            raise RuntimeError("the stand-in is already running")
-        self._server = _Server((self._host, self._requested_port), self)
+    def _make_server(self, address: tuple[str, int]) -> _Server:
+        return _Server(address, self)
+
+    def _on_start(self) -> None:
         self._webhooks.start()
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="stripe-standin",
-            daemon=True,
-        )
-        self._thread.start()
-        _log.info("stripe stand-in listening on %s", self.url)
 
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+    def _on_stop(self) -> None:
         self._webhooks.stop()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the stand-in is not running; call start() first")
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self.port}"
 
     # --- scripting ----------------------------------------------------------------------------
 
@@ -457,18 +410,10 @@ def _key_mismatch(key: str) -> ApiError:
     )
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
+class _Server(LoopbackHTTPServer):
     def __init__(self, address: tuple[str, int], standin: StripeStandIn) -> None:
-        self.standin = standin
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
+        self.standin = standin  # what _Handler dispatches to
         super().__init__(address, _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients that time out and hang up are expected here; keep stderr clean.
-        _log.debug("connection error from %s", client_address, exc_info=True)
 
 
 class _Handler(BaseHTTPRequestHandler):

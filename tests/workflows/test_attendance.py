@@ -355,12 +355,14 @@ async def test_reminders_fire_at_the_configured_offsets_and_stop_after_the_updat
     reminded_session, reminded = await ended_session(env, worker)
     filed_session, filed = await ended_session(env, worker)
 
-    def reminders_of(session_id: str) -> list[int | None]:
-        return [
-            n.reminder_number
+    def reminders_of(session_id: str) -> list[int]:
+        # Delivery is at least once: a retried POST arrives again under the same event id.
+        unique_reminders = {
+            n.event_id: n.reminder_number
             for n in notification_sink.received
             if n.type is NotificationType.ATTENDANCE_UPDATE_DUE and n.session_id == session_id
-        ]
+        }
+        return sorted(number or 0 for number in unique_reminders.values())
 
     await advance_to(env, reminded, reminded_session.end + 24 * HOUR - 60 * SECOND)
     assert reminders_of(reminded_session.session_id) == []
@@ -411,3 +413,55 @@ async def test_a_booked_client_appears_in_the_therapists_client_list(
 
     [relationship] = clients.clients
     assert relationship.client_id == session.client_id and relationship.status is RelationshipStatus.ACTIVE
+
+
+async def test_two_filings_at_once_book_one_follow_up(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
+) -> None:
+    session, handle = await ended_session(env, worker)
+    update = SAME_TIME_AGREED.model_copy(update={"reserve_slot": True})
+
+    outcomes = await asyncio.gather(
+        asyncio.wait_for(handle.execute_update(SessionWorkflow.file_attendance, update, id="filing-a"), WAIT),
+        asyncio.wait_for(handle.execute_update(SessionWorkflow.file_attendance, update, id="filing-b"), WAIT),
+        return_exceptions=True,
+    )
+
+    booked = [o for o in outcomes if isinstance(o, AttendanceResult)]
+    refused = [o for o in outcomes if isinstance(o, WorkflowUpdateFailedError)]
+    assert len(booked) == 1 and len(refused) == 1
+    assert isinstance(refused[0].cause, ApplicationError) and refused[0].cause.type == "already_filed"
+    follow_ups = [
+        execution.id
+        async for execution in env.client.list_workflows(
+            f"WorkflowType = 'SessionWorkflow' AND ClientId = '{session.client_id}'"
+        )
+    ]
+    assert sorted(follow_ups) == sorted([handle.id, f"session-{booked[0].follow_up_session_id}"])
+
+
+async def test_same_time_next_week_filed_after_it_has_passed_is_refused(
+    env: WorkflowEnvironment, worker: Worker
+) -> None:
+    session, handle = await ended_session(env, worker)
+    await advance_to(env, handle, session.start + 9 * 24 * HOUR)
+
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await file(handle, SAME_TIME_AGREED)
+
+    assert isinstance(refused.value.cause, ApplicationError) and refused.value.cause.type == "start_in_past"
+    assert (await state_of(handle)).attendance is None
+
+
+async def test_a_waived_no_show_is_refunded_and_announced(
+    env: WorkflowEnvironment, worker: Worker, notification_sink: NotificationSink
+) -> None:
+    session, handle = await ended_session(env, worker)
+
+    await file(handle, AttendanceUpdate(outcome=AttendanceOutcome.CLIENT_NO_SHOW, refund=True))
+
+    await result_of(handle)
+    [refunded] = await notification_sink.wait_for_async(
+        lambda n: n.type is NotificationType.REFUND_ISSUED and n.session_id == session.session_id, WAIT
+    )
+    assert refunded.amount_minor == 6000 and refunded.event_id == f"{session.session_id}:refund_issued:1"
