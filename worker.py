@@ -68,6 +68,7 @@ def build_worker(
             payments.refund,
             notifier.deliver,
             practice.register_client,
+            practice.check_booking_time,
             practice.reserve_slot,
             practice.release_slots,
             practice.end_relationship,

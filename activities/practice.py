@@ -26,7 +26,9 @@ from temporalio.workflow import UpdateMethodMultiParam
 from domain.commands import CancelRequest, CancelResult
 from domain.ids import session_id_from_workflow_id, session_workflow_id
 from domain.practice import (
+    BookingTimeCheck,
     CancelFutureSessionsCall,
+    CheckBookingTimeCall,
     ClientRegistered,
     EndRelationshipCall,
     FutureSessionsCancelled,
@@ -39,7 +41,7 @@ from domain.practice import (
 )
 from domain.status import Actor, CancelReason, SessionStatus
 from workflows.practice import PracticeWorkflow
-from workflows.practice_client import practice_update
+from workflows.practice_client import booking_time_conflict, practice_update
 from workflows.search_attributes import CLIENT_ID, SESSION_START, SESSION_STATUS, THERAPIST_ID
 
 __all__ = [
@@ -123,6 +125,16 @@ class PracticeActivities:
             raise ApplicationError(
                 str(cause or failed), type=PRACTICE_REFUSED, non_retryable=True
             ) from failed
+
+    @activity.defn(name="practice_check_booking_time")
+    async def check_booking_time(self, call: CheckBookingTimeCall) -> BookingTimeCheck:
+        """Refuse (non-retryable ``slot_conflict``) a time another client has reserved."""
+        conflict = await booking_time_conflict(self._client, call.therapist_id, call.query)
+        if conflict is not None:
+            raise ApplicationError(
+                f"the time overlaps reserved slot {conflict}", type="slot_conflict", non_retryable=True
+            )
+        return BookingTimeCheck()
 
     @activity.defn(name="practice_register_client")
     async def register_client(self, call: RegisterClientCall) -> ClientRegistered:

@@ -15,7 +15,7 @@ the state untouched. ``PracticeWorkflow`` serialises them per therapist.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -454,6 +454,37 @@ def slot_occurrences(state: PracticeState, query: OccurrencesQuery) -> SlotOccur
     ]
     found.sort(key=lambda occurrence: (occurrence.start, occurrence.slot_id))
     return SlotOccurrences(occurrences=found)
+
+
+class BookingTimeQuery(_Message):
+    """Would a one-off session ``[start, end)`` for this client land in another client's slot?"""
+
+    client_id: OpaqueId
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class BookingTimeCheck(_Message):
+    conflicting_slot_id: str | None = None
+
+
+def check_booking_time(state: PracticeState, query: BookingTimeQuery) -> BookingTimeCheck:
+    """A reserved slot blocks its time for every other client (rule 9); its owner may book it."""
+    zone = ZoneInfo(state.timezone)
+    first = query.start.astimezone(zone).date() - timedelta(days=1)
+    last = query.end.astimezone(zone).date()
+    for slot in sorted(state.slots.values(), key=lambda held: held.slot_id):
+        if not slot.active or slot.client_id == query.client_id:
+            continue
+        for start, end in occurrences(slot.rule, state.timezone, first, last):
+            if start < query.end and query.start < end:
+                return BookingTimeCheck(conflicting_slot_id=slot.slot_id)
+    return BookingTimeCheck()
+
+
+class CheckBookingTimeCall(_Message):
+    therapist_id: OpaqueId
+    query: BookingTimeQuery
 
 
 # --------------------------------------------------------------------------------- request dedupe

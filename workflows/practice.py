@@ -22,6 +22,8 @@ with workflow.unsafe.imports_passed_through():
     from domain import practice as rules
     from domain.errors import RuleViolation
     from domain.practice import (
+        BookingTimeCheck,
+        BookingTimeQuery,
         ClientRegistered,
         ClientsList,
         ClientsQuery,
@@ -180,6 +182,10 @@ class PracticeWorkflow:
     @workflow.query
     def occurrences(self, query: OccurrencesQuery) -> SlotOccurrences:
         return rules.slot_occurrences(self._state, query)
+
+    @workflow.query
+    def booking_time(self, query: BookingTimeQuery) -> BookingTimeCheck:
+        return rules.check_booking_time(self._state, query)
 
     @workflow.query
     def state(self) -> PracticeState:

@@ -11,10 +11,11 @@ from typing import TypeVar
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
 from domain.ids import practice_workflow_id
-from domain.practice import PracticeWorkflowInput
+from domain.practice import BookingTimeQuery, PracticeWorkflowInput
 from workflows.practice import PracticeWorkflow
 
 ArgT = TypeVar("ArgT")
@@ -50,6 +51,20 @@ async def practice_update(
     return await client.execute_update_with_start_workflow(
         update, arg, id=request_id, start_workflow_operation=start
     )
+
+
+async def booking_time_conflict(client: Client, therapist_id: str, query: BookingTimeQuery) -> str | None:
+    """The id of another client's reserved slot that ``query``'s time falls into, if any.
+
+    A therapist whose practice has never been started has no slots: nothing conflicts.
+    """
+    try:
+        check = await practice_handle(client, therapist_id).query(PracticeWorkflow.booking_time, query)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    return check.conflicting_slot_id
 
 
 def practice_handle(client: Client, therapist_id: str) -> PracticeHandle:

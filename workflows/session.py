@@ -72,7 +72,9 @@ with workflow.unsafe.imports_passed_through():
         refund_owed,
     )
     from domain.practice import (
+        BookingTimeQuery,
         CancelFutureSessionsCall,
+        CheckBookingTimeCall,
         EndRelationship,
         EndRelationshipCall,
         ReleaseSlots,
@@ -671,26 +673,12 @@ class SessionWorkflow:
         follow_up_start = self._follow_up_start(update)
         # Refuses a second filing (another request id) while this one awaits the practice.
         self._filing = True
-        # A slot that another client holds refuses the whole update before anything is recorded.
-        reserved_slot_id: str | None = None
-        if update.reserve_slot:
-            rule = WeeklySlotRule.from_start(
-                follow_up_start or self._start, booking.therapist_timezone, booking.duration_minutes
-            )
-            try:
-                reserved = await self._practice(
-                    PracticeActivities.reserve_slot,
-                    ReserveSlotCall(
-                        therapist_id=booking.therapist_id,
-                        timezone=booking.therapist_timezone,
-                        request_id=f"{booking.session_id}:attendance:reserve",
-                        command=ReserveSlot(client_id=booking.client_id, rule=rule),
-                    ),
-                )
-            finally:
-                self._filing = False
-            # A replaced slot of the same client is a move, not a removal: no banner for it.
-            reserved_slot_id = reserved.slot_id
+        try:
+            # Another client's reserved time refuses the whole update before anything is recorded.
+            reserved_slot_id = await self._claim_time(update, follow_up_start)
+        except BaseException:
+            self._filing = False
+            raise
         self._attendance = AttendanceRecord(update=update, at=received_at)
         self._filing = False
         self._set_status(update.outcome.status)
@@ -786,6 +774,39 @@ class SessionWorkflow:
             },
         )
         return self._attendance_result
+
+    async def _claim_time(self, update: AttendanceUpdate, follow_up_start: datetime | None) -> str | None:
+        """Reserve the weekly slot if asked, else check the follow-up's time is free of other
+        clients' slots; returns the reserved slot's id. Raises the practice's refusal."""
+        booking = self._booking
+        if update.reserve_slot:
+            rule = WeeklySlotRule.from_start(
+                follow_up_start or self._start, booking.therapist_timezone, booking.duration_minutes
+            )
+            reserved = await self._practice(
+                PracticeActivities.reserve_slot,
+                ReserveSlotCall(
+                    therapist_id=booking.therapist_id,
+                    timezone=booking.therapist_timezone,
+                    request_id=f"{booking.session_id}:attendance:reserve",
+                    command=ReserveSlot(client_id=booking.client_id, rule=rule),
+                ),
+            )
+            # A replaced slot of the same client is a move, not a removal: no banner for it.
+            return str(reserved.slot_id)
+        if follow_up_start is not None:
+            await self._practice(
+                PracticeActivities.check_booking_time,
+                CheckBookingTimeCall(
+                    therapist_id=booking.therapist_id,
+                    query=BookingTimeQuery(
+                        client_id=booking.client_id,
+                        start=follow_up_start,
+                        end=follow_up_start + booking.duration,
+                    ),
+                ),
+            )
+        return None
 
     @file_attendance.validator
     def _validate_attendance(self, update: AttendanceUpdate) -> None:

@@ -16,13 +16,14 @@ from temporalio.common import (
 )
 
 from domain.booking import SessionBooking, check_booking
+from domain.errors import RuleViolation
 from domain.ids import is_opaque_id, session_id_from_workflow_id, session_workflow_id
 from domain.policy import DEFAULT_POLICY, SessionPolicy
-from domain.practice import RegisterClient
+from domain.practice import BookingTimeQuery, RegisterClient
 from domain.state import SessionState, SessionWorkflowInput
 from domain.status import BookingKind, SessionStatus
 from workflows.practice import PracticeWorkflow
-from workflows.practice_client import practice_update
+from workflows.practice_client import booking_time_conflict, practice_update
 from workflows.search_attributes import CLIENT_ID, SESSION_START, SESSION_STATUS, THERAPIST_ID
 from workflows.session import SessionWorkflow
 
@@ -50,6 +51,13 @@ async def book_session(
     ``temporalio.exceptions.WorkflowAlreadyStartedError`` when the session id is taken.
     """
     check_booking(booking, now, policy)
+    conflict = await booking_time_conflict(
+        client,
+        booking.therapist_id,
+        BookingTimeQuery(client_id=booking.client_id, start=booking.start, end=booking.end),
+    )
+    if conflict is not None:
+        raise RuleViolation("slot_conflict", f"the time overlaps reserved slot {conflict}")
     # The client joins the therapist's client list (an ended relationship stays ended: a client
     # may book again without the therapist restarting it). Registered first, so a retried
     # booking whose start failed still lists the client; deduplicated by the session id.

@@ -12,6 +12,7 @@ from domain.ids import practice_workflow_id
 from domain.practice import (
     MAX_RELEASED_SLOTS,
     MAX_REMEMBERED_REQUESTS,
+    BookingTimeQuery,
     ClientRegistered,
     ClientsQuery,
     EndReason,
@@ -25,6 +26,7 @@ from domain.practice import (
     ReserveSlot,
     RestartRelationship,
     SlotReserved,
+    check_booking_time,
     check_reserve_slot,
     end_relationship,
     list_clients,
@@ -337,3 +339,29 @@ def test_the_practice_workflow_id_is_derived_from_the_opaque_therapist_id() -> N
     for bad in ("", "jane@example.com", "a" * 65, "thr 1"):
         with pytest.raises(ValueError):
             practice_workflow_id(bad)
+
+
+def test_a_one_off_booking_in_another_clients_slot_conflicts_but_the_owner_may_book_it(
+    state: PracticeState, ids: SlotIds
+) -> None:
+    # Tuesdays 18:00-18:50 London; 2027-03-30 is the first Tuesday in BST (17:00Z).
+    tuesday_evening = WeeklySlotRule(weekday=1, local_time=time(18, 0), duration_minutes=50)
+    held = reserve(state, ids, "cli_owner", tuesday_evening)
+    inside = BookingTimeQuery(
+        client_id="cli_other",
+        start=datetime(2027, 3, 30, 17, 30, tzinfo=UTC),
+        end=datetime(2027, 3, 30, 18, 20, tzinfo=UTC),
+    )
+    touching = inside.model_copy(
+        update={
+            "start": datetime(2027, 3, 30, 17, 50, tzinfo=UTC),
+            "end": datetime(2027, 3, 30, 18, 40, tzinfo=UTC),
+        }
+    )
+
+    assert check_booking_time(state, inside).conflicting_slot_id == held.slot_id
+    assert check_booking_time(state, touching).conflicting_slot_id is None
+    assert (
+        check_booking_time(state, inside.model_copy(update={"client_id": "cli_owner"})).conflicting_slot_id
+        is None
+    )

@@ -16,6 +16,7 @@ from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
 from domain.attendance import AttendanceOutcome, AttendanceResult, AttendanceUpdate, ContinueChoice
 from domain.booking import SessionBooking
+from domain.errors import RuleViolation
 from domain.notifications import NotificationType
 from domain.practice import (
     ClientsQuery,
@@ -465,3 +466,54 @@ async def test_a_waived_no_show_is_refunded_and_announced(
         lambda n: n.type is NotificationType.REFUND_ISSUED and n.session_id == session.session_id, WAIT
     )
     assert refunded.amount_minor == 6000 and refunded.event_id == f"{session.session_id}:refund_issued:1"
+
+
+async def test_a_reserved_slot_blocks_its_time_for_other_clients_but_not_its_owner(
+    env: WorkflowEnvironment, worker: Worker
+) -> None:
+    owner_session, _ = await ended_session(env, worker)
+    next_week = owner_session.start + 7 * 24 * HOUR
+    slot = await reserve(env, worker, owner_session, owner_session.client_id, owner_session.start)
+    intruder = make_booking(
+        BookingKind.CLIENT_FOLLOW_UP,
+        start=next_week + 20 * 60 * SECOND,
+        therapist_id=owner_session.therapist_id,
+    )
+
+    with pytest.raises(RuleViolation) as refused:
+        await start(env.client, intruder, worker.task_queue)
+    owners_own = make_booking(
+        BookingKind.CLIENT_FOLLOW_UP,
+        start=next_week,
+        therapist_id=owner_session.therapist_id,
+        client_id=owner_session.client_id,
+    )
+    await start(env.client, owners_own, worker.task_queue)
+
+    assert refused.value.code == "slot_conflict" and slot.slot_id in refused.value.message
+
+
+async def test_a_follow_up_at_a_time_another_client_holds_is_refused(
+    env: WorkflowEnvironment, worker: Worker
+) -> None:
+    session, handle = await ended_session(env, worker)
+    other = await reserve(env, worker, session, unique("cli"), session.start + 2 * 24 * HOUR)
+
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await file(
+            handle,
+            AttendanceUpdate(
+                outcome=AttendanceOutcome.ATTENDED,
+                continue_sessions=ContinueChoice.DIFFERENT_TIME,
+                client_agreed=True,
+                new_start=session.start + 9 * 24 * HOUR,
+            ),
+        )
+
+    cause = refused.value.cause
+    assert (
+        isinstance(cause, ApplicationError)
+        and cause.type == "slot_conflict"
+        and other.slot_id in cause.message
+    )
+    assert (await state_of(handle)).attendance is None
