@@ -6,6 +6,7 @@ read when a process starts (``Settings()``), never at import time, so tests can 
 
 from __future__ import annotations
 
+import hashlib
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Literal
@@ -17,6 +18,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 STANDIN_API_KEY = "sk_test_standin"
 REAL_STRIPE_API_BASE = "https://api.stripe.com"
 LOCAL_NOTIFY_SECRET = "nsec_local_only"
+
+
+LOCAL_API_TOKEN = "sfdev_local_only_token"
+"""The bearer token `make run` prints; accepted only while the API listens on loopback."""
+LOCAL_API_TOKEN_SHA256 = hashlib.sha256(LOCAL_API_TOKEN.encode()).hexdigest()
 
 
 class Settings(BaseSettings):
@@ -43,6 +49,11 @@ class Settings(BaseSettings):
 
     # Notifications go to the backend as signed JSON POSTs; by default to the local sink that
     # `make run` starts. An empty URL disables delivery (the activity logs and drops them).
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=0, le=65535)
+    api_token_sha256: tuple[str, ...] = (LOCAL_API_TOKEN_SHA256,)
+    """SHA-256 hex digests of the bearer tokens the API accepts (tokens are never stored)."""
+
     notify_url: str = "http://127.0.0.1:12112/notifications"
     notify_secret: SecretStr = SecretStr(LOCAL_NOTIFY_SECRET)
     notify_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
@@ -80,6 +91,19 @@ class Settings(BaseSettings):
         if url and secret == LOCAL_NOTIFY_SECRET and not is_loopback(urlsplit(url).hostname or ""):
             raise ValueError("the built-in secret is for the local sink only; set a real one")
         return value
+
+    @field_validator("api_token_sha256")
+    @classmethod
+    def _token_digests(cls, digests: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        if not digests:
+            raise ValueError("at least one API token digest is required")
+        for digest in digests:
+            if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+                raise ValueError("API token digests are lower-case SHA-256 hex (64 characters)")
+        host = info.data.get("api_host") or ""
+        if LOCAL_API_TOKEN_SHA256 in digests and not is_loopback(host):
+            raise ValueError("the local development API token is refused when the API is not on loopback")
+        return digests
 
     @property
     def notify_is_loopback(self) -> bool:

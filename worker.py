@@ -22,7 +22,7 @@ from activities.payments import PaymentActivities
 from activities.practice import PracticeActivities
 from activities.stripe_client import build_stripe_client
 from settings import Settings
-from workflows.converter import DATA_CONVERTER
+from workflows.converter import connect
 from workflows.practice import PracticeWorkflow
 from workflows.session import SessionWorkflow
 
@@ -30,14 +30,6 @@ WORKFLOWS: Sequence[type] = (SessionWorkflow, PracticeWorkflow)
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 
 log = logging.getLogger("sessionflow.worker")
-
-
-async def connect(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=DATA_CONVERTER,
-    )
 
 
 def build_notifier(settings: Settings) -> NotificationActivities:

@@ -31,7 +31,7 @@ from domain.commands import CancelRequest
 from domain.state import SessionState
 from domain.status import Actor, BookingKind, CancelReason, SessionStatus
 from settings import Settings
-from worker import connect
+from workflows.converter import connect
 from workflows.session import SessionWorkflow
 from workflows.session_client import book_session
 

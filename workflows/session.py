@@ -966,6 +966,11 @@ class SessionWorkflow:
     def state(self) -> SessionState:
         return self._snapshot()
 
+    @workflow.query
+    def booking(self) -> SessionBooking:
+        """The booking as it was made (for idempotent re-booking checks)."""
+        return self._booking
+
     def _snapshot(self) -> SessionState:
         booking = self._booking
         return SessionState(

@@ -1,0 +1,1 @@
+"""The HTTP gateway the marketplace backend (any UI) drives Sessionflow through."""

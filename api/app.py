@@ -1,0 +1,41 @@
+"""The FastAPI application: one Temporal client per process, created in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from api import errors
+from api.routes import health, sessions
+from settings import Settings
+from workflows.converter import connect
+
+DESCRIPTION = """\
+Sessionflow runs every booked therapy session as a durable workflow: the 48-hour cancellation
+rule, the off-session charge of the saved card, retries and refunds, and the therapist's
+attendance update with follow-ups, reserved weekly slots and ended relationships.
+
+Every route but the health checks needs `Authorization: Bearer <token>`. Every command carries an
+`Idempotency-Key` header: a retried request returns the first outcome and changes nothing.
+Refusals by a rule are `409` with a machine-readable `code` and a `message` a UI can show.
+"""
+
+
+def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
+    """Build the app; tests pass their own settings and Temporal client."""
+    resolved = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = resolved
+        app.state.client = client or await connect(resolved)
+        yield
+
+    app = FastAPI(title="Sessionflow API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(sessions.router)
+    return app

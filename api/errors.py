@@ -1,0 +1,104 @@
+"""Temporal and rule errors mapped to HTTP, in one place.
+
+Not found → 404; a rule refusing the request → 409 with its code; malformed input → 422 with the
+fields; Temporal unreachable → 503 with Retry-After. Only our own faults are 5xx, and no body
+ever carries a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.errors import RuleViolation
+
+log = logging.getLogger("sessionflow.api")
+
+RETRY_AFTER_SECONDS = "5"
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    fields: list[dict[str, object]] | None = None
+
+
+def error_response(status_code: int, code: str, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse(
+        status_code=status_code,
+        content=ErrorBody(code=code, message=message).model_dump(exclude_none=True),
+        headers=headers or None,
+    )
+
+
+def _rule(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RuleViolation)
+    return error_response(status.HTTP_409_CONFLICT, exc.code, exc.message)
+
+
+def _update_failed(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, WorkflowUpdateFailedError)
+    cause = exc.cause
+    if isinstance(cause, ApplicationError) and cause.type:
+        return error_response(status.HTTP_409_CONFLICT, cause.type, cause.message)
+    log.error("update failed without a rule code")
+    return error_response(
+        status.HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "the request could not be completed"
+    )
+
+
+def _already_started(_: Request, exc: Exception) -> JSONResponse:
+    return error_response(
+        status.HTTP_409_CONFLICT, "session_exists", "a different session already has this id"
+    )
+
+
+def _rpc(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RPCError)
+    if exc.status == RPCStatusCode.NOT_FOUND:
+        if "completed" in exc.message:
+            return error_response(
+                status.HTTP_409_CONFLICT, "session_closed", "the session is closed; nothing can change"
+            )
+        return error_response(status.HTTP_404_NOT_FOUND, "not_found", "no such session")
+    if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+        return _unavailable()
+    log.error("temporal rpc error", extra={"status": exc.status.name})
+    return error_response(
+        status.HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "the request could not be completed"
+    )
+
+
+def _unavailable(*_: object) -> JSONResponse:
+    return error_response(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        "temporal_unavailable",
+        "the session store is unreachable; retry shortly",
+        **{"Retry-After": RETRY_AFTER_SECONDS},
+    )
+
+
+def _validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = [
+        {"location": [str(part) for part in error.get("loc", ())], "message": str(error.get("msg", ""))}
+        for error in exc.errors()
+    ]
+    body = ErrorBody(code="validation_error", message="the request is malformed", fields=fields)
+    return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content=body.model_dump())
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RuleViolation, _rule)
+    app.add_exception_handler(WorkflowUpdateFailedError, _update_failed)
+    app.add_exception_handler(WorkflowAlreadyStartedError, _already_started)
+    app.add_exception_handler(RPCError, _rpc)
+    app.add_exception_handler(WorkflowUpdateRPCTimeoutOrCancelledError, _unavailable)
+    app.add_exception_handler(RequestValidationError, _validation)
