@@ -6,6 +6,8 @@ read when a process starts (``Settings()``), never at import time, so tests can 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 from ipaddress import ip_address
 from pathlib import Path
@@ -24,13 +26,25 @@ LOCAL_API_TOKEN = "sfdev_local_only_token"
 """The bearer token `make run` prints; accepted only while the API listens on loopback."""
 LOCAL_API_TOKEN_SHA256 = hashlib.sha256(LOCAL_API_TOKEN.encode()).hexdigest()
 
+LOCAL_CODEC_KEY_ID = "local-only"
+LOCAL_CODEC_KEY = hashlib.sha256(b"sessionflow local-only payload key: never for real data").digest()
+"""The payload encryption key everyone can read here; accepted only while Temporal is on loopback."""
+LOCAL_CODEC_KEYS = f"{LOCAL_CODEC_KEY_ID}:{base64.b64encode(LOCAL_CODEC_KEY).decode()}"
+CODEC_KEY_BYTES = 32  # AES-256
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SESSIONFLOW_", extra="ignore")
+    # Inputs are never echoed in validation errors: several of them are secrets (keys, tokens).
+    model_config = SettingsConfigDict(env_prefix="SESSIONFLOW_", extra="ignore", hide_input_in_errors=True)
 
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     task_queue: str = "sessionflow"
+
+    # Payload encryption (AES-256-GCM): ``id1:base64key,id2:base64key``; payloads are encrypted with
+    # the current key and decrypted with whichever key their metadata names (key rotation).
+    codec_keys: SecretStr = SecretStr(LOCAL_CODEC_KEYS)
+    codec_current_key_id: str = LOCAL_CODEC_KEY_ID
 
     # Payments default to the loopback Stripe stand-in; a real ``sk_test_…`` key together with
     # ``SESSIONFLOW_STRIPE_API_BASE=https://api.stripe.com`` switches to Stripe test mode.
@@ -43,6 +57,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".data")
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
+    # Prometheus: the Temporal SDK's metrics (empty: off) and, on the same host, the worker's
+    # own ``sessionflow_*`` counters (0: off). The API serves its metrics on ``GET /metrics``.
+    worker_metrics_address: str = "127.0.0.1:9464"
+    worker_app_metrics_port: int = Field(default=9465, ge=0, le=65535)
 
     max_cached_workflows: int = Field(default=1000, ge=0)
     max_concurrent_activities: int = Field(default=100, ge=1)
@@ -57,6 +75,32 @@ class Settings(BaseSettings):
     notify_url: str = "http://127.0.0.1:12112/notifications"
     notify_secret: SecretStr = SecretStr(LOCAL_NOTIFY_SECRET)
     notify_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
+    @field_validator("codec_keys")
+    @classmethod
+    def _codec_keys(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        ring = parse_codec_keys(value.get_secret_value())
+        host = urlsplit(f"//{info.data.get('temporal_address') or ''}").hostname or ""
+        local = LOCAL_CODEC_KEY_ID in ring or LOCAL_CODEC_KEY in ring.values()
+        if local and not is_loopback(host):
+            raise ValueError(
+                "the local-only payload key is refused when Temporal is not on loopback; "
+                "set SESSIONFLOW_CODEC_KEYS and SESSIONFLOW_CODEC_CURRENT_KEY_ID"
+            )
+        return value
+
+    @field_validator("codec_current_key_id")
+    @classmethod
+    def _codec_current_key(cls, value: str, info: ValidationInfo) -> str:
+        keys = info.data.get("codec_keys")  # absent when it failed validation itself
+        if isinstance(keys, SecretStr) and value not in parse_codec_keys(keys.get_secret_value()):
+            raise ValueError("the current codec key id must name one of SESSIONFLOW_CODEC_KEYS")
+        return value
+
+    @property
+    def codec_key_ring(self) -> dict[str, bytes]:
+        """Payload encryption keys by id (validated: 32 bytes each, the current one among them)."""
+        return parse_codec_keys(self.codec_keys.get_secret_value())
 
     @field_validator("stripe_api_key")
     @classmethod
@@ -114,6 +158,26 @@ class Settings(BaseSettings):
     def stripe_is_loopback(self) -> bool:
         """True when payments go to a Stripe stand-in on this machine."""
         return is_loopback(urlsplit(self.stripe_api_base).hostname or "")
+
+
+def parse_codec_keys(spec: str) -> dict[str, bytes]:
+    """``id1:base64key,id2:base64key`` → ``{id: key}``; errors never echo key material."""
+    ring: dict[str, bytes] = {}
+    for position, entry in enumerate(part.strip() for part in spec.split(",")):
+        key_id, sep, encoded = entry.partition(":")
+        key_id = key_id.strip()
+        if not sep or not key_id:
+            raise ValueError(f"codec key #{position + 1} is not ID:BASE64KEY")
+        if key_id in ring:
+            raise ValueError(f"codec key id {key_id!r} appears twice")
+        try:
+            key = base64.b64decode(encoded.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError(f"codec key {key_id!r} is not valid base64") from None
+        if len(key) != CODEC_KEY_BYTES:
+            raise ValueError(f"codec key {key_id!r} must be {CODEC_KEY_BYTES} bytes (AES-256)")
+        ring[key_id] = key
+    return ring
 
 
 def is_loopback(host: str) -> bool:

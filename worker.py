@@ -21,6 +21,8 @@ from activities.notifications import NotificationActivities
 from activities.payments import PaymentActivities
 from activities.practice import PracticeActivities
 from activities.stripe_client import build_stripe_client
+from observability.logging import configure_logging
+from observability.metrics import start_app_metrics_server, temporal_runtime
 from settings import Settings
 from workflows.converter import connect
 from workflows.practice import PracticeWorkflow
@@ -76,7 +78,8 @@ def build_worker(
 
 
 async def run_worker(settings: Settings) -> None:
-    client = await connect(settings)
+    client = await connect(settings, runtime=temporal_runtime(settings))
+    start_app_metrics_server(settings)
     notifier = build_notifier(settings)
     worker = build_worker(
         client,
@@ -103,7 +106,7 @@ async def run_worker(settings: Settings) -> None:
 
 def main() -> None:
     settings = Settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings)
     asyncio.run(run_worker(settings))
 
 

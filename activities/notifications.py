@@ -26,6 +26,7 @@ from domain.notifications import (
     Notification,
     sign_payload,
 )
+from observability.metrics import NOTIFICATIONS
 
 __all__ = ["RETRYABLE_4XX", "DeliveryResult", "NotificationActivities"]
 
@@ -98,6 +99,7 @@ class NotificationActivities:
         fields = _log_fields(notification, status_code=status)
         if 200 <= status < 300:
             activity.logger.info("notification delivered", extra=fields)
+            NOTIFICATIONS.labels(type=str(notification.type)).inc()
             return DeliveryResult(event_id=notification.event_id, status_code=status)
         if status >= 500 or status in RETRYABLE_4XX:
             activity.logger.warning("notification endpoint unavailable; Temporal retries", extra=fields)

@@ -25,6 +25,7 @@ from domain.payments import (
 )
 from domain.policy import classify_decline
 from domain.status import DeclineKind
+from observability.metrics import CHARGES, DECLINES, REFUNDS
 
 # Errors that a retry with the same key cannot fix: a bug or a configuration fault.
 NON_RETRYABLE_STRIPE_ERRORS: tuple[type[stripe.StripeError], ...] = (
@@ -67,10 +68,10 @@ class PaymentActivities:
         try:
             intent = await self._confirm_or_create(request)
         except stripe.CardError as declined:
-            return _declined_result(declined, request)
+            return _counted(_declined_result(declined, request))
         except NON_RETRYABLE_STRIPE_ERRORS as refused:
             raise _non_retryable(refused) from refused
-        return _intent_result(intent)
+        return _counted(_intent_result(intent))
 
     async def _confirm_or_create(self, request: ChargeRequest) -> stripe.PaymentIntent:
         options: Any = {"idempotency_key": request.idempotency_key}
@@ -165,6 +166,7 @@ class PaymentActivities:
             }
             options: Any = {"idempotency_key": request.idempotency_key}
             refund = await self._stripe.v1.refunds.create_async(params, options)
+            REFUNDS.inc()
         except NON_RETRYABLE_STRIPE_ERRORS as refused:
             raise _non_retryable(refused) from refused
         return RefundResult(
@@ -173,6 +175,14 @@ class PaymentActivities:
             refunded_total_minor=already + refund.amount,
             captured_minor=charge.amount,
         )
+
+
+def _counted(result: ChargeResult) -> ChargeResult:
+    # Metrics carry the outcome and decline kind only (opaque codes, never ids).
+    CHARGES.labels(outcome=str(result.outcome)).inc()
+    if result.decline_kind is not None:
+        DECLINES.labels(kind=str(result.decline_kind)).inc()
+    return result
 
 
 def _intent_result(intent: stripe.PaymentIntent) -> ChargeResult:

@@ -14,6 +14,7 @@ sessions are addressed by workflow id and update name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC
 from typing import TypeVar
 
@@ -53,6 +54,7 @@ __all__ = [
     "RegisterClientCall",
     "ReleaseSlotsCall",
     "ReserveSlotCall",
+    "cancel_future_sessions",
     "future_sessions_query",
 ]
 
@@ -162,39 +164,66 @@ class PracticeActivities:
 
     @activity.defn(name="practice_cancel_future_sessions")
     async def cancel_future_sessions(self, call: CancelFutureSessionsCall) -> FutureSessionsCancelled:
-        """Cancel the client's future sessions with this therapist as the therapist's cancellations.
-
-        Sessions that refuse (started or cancelled meanwhile) or have closed are left alone. Each
-        cancel's update id is ``{request_id}:{session_id}``, so a retry never cancels twice.
-        Visibility is eventually consistent: a session booked a moment ago may be missed.
-        """
-        session_ids = sorted(
-            [
-                session_id_from_workflow_id(execution.id)
-                async for execution in self._client.list_workflows(future_sessions_query(call))
-            ]
+        """Cancel the client's future sessions with this therapist as the therapist's cancellations
+        (see ``cancel_future_sessions``), heartbeating after each session."""
+        found: list[str] = []
+        result = await cancel_future_sessions(
+            self._client, call, on_session=lambda session_id: _progress(found, session_id)
         )
-        request = CancelRequest(requested_by=Actor.THERAPIST, reason=CancelReason.OTHER)
-        cancelled: list[str] = []
-        for session_id in session_ids:
-            activity.heartbeat(session_id)
-            handle = self._client.get_workflow_handle(session_workflow_id(session_id))
-            try:
-                await handle.execute_update(
-                    SESSION_CANCEL_UPDATE,
-                    request,
-                    id=f"{call.request_id}:{session_id}",
-                    result_type=CancelResult,
-                )
-            except WorkflowUpdateFailedError:
-                continue  # refused: it has started, or was cancelled meanwhile
-            except RPCError as error:
-                if _already_closed(error):
-                    continue
-                raise
-            cancelled.append(session_id)
         activity.logger.info(
             "future sessions cancelled",
-            extra={"therapist_id": call.therapist_id, "cancelled": len(cancelled), "found": len(session_ids)},
+            extra={
+                "therapist_id": call.therapist_id,
+                "cancelled": len(result.session_ids),
+                "found": len(found),
+            },
         )
-        return FutureSessionsCancelled(session_ids=cancelled)
+        return result
+
+
+def _progress(found: list[str], session_id: str) -> None:
+    found.append(session_id)
+    activity.heartbeat(session_id)
+
+
+async def cancel_future_sessions(
+    client: Client,
+    call: CancelFutureSessionsCall,
+    *,
+    on_session: Callable[[str], None] | None = None,
+) -> FutureSessionsCancelled:
+    """Cancel the client's future sessions with this therapist as the therapist's cancellations.
+
+    Shared by the activity (a session's attendance update) and the API (ending a relationship).
+    Sessions that refuse (started or cancelled meanwhile) or have closed are left alone. Each
+    cancel's update id is ``{request_id}:{session_id}``, so a retry never cancels twice.
+    Visibility is eventually consistent: a session booked a moment ago may be missed.
+    ``on_session`` is called with each session id before it is cancelled (the activity heartbeats).
+    """
+    session_ids = sorted(
+        [
+            session_id_from_workflow_id(execution.id)
+            async for execution in client.list_workflows(future_sessions_query(call))
+        ]
+    )
+    request = CancelRequest(requested_by=Actor.THERAPIST, reason=CancelReason.OTHER)
+    cancelled: list[str] = []
+    for session_id in session_ids:
+        if on_session is not None:
+            on_session(session_id)
+        handle = client.get_workflow_handle(session_workflow_id(session_id))
+        try:
+            await handle.execute_update(
+                SESSION_CANCEL_UPDATE,
+                request,
+                id=f"{call.request_id}:{session_id}",
+                result_type=CancelResult,
+            )
+        except WorkflowUpdateFailedError:
+            continue  # refused: it has started, or was cancelled meanwhile
+        except RPCError as error:
+            if _already_closed(error):
+                continue
+            raise
+        cancelled.append(session_id)
+    return FutureSessionsCancelled(session_ids=cancelled)

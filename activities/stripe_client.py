@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 import stripe
 
 from settings import REAL_STRIPE_API_BASE, Settings
 
 # The SDK otherwise writes a telemetry id under $HOME and sends it with every request.
 stripe.enable_telemetry = False
+# At DEBUG the SDK logs every response body ("API response body"), and a PaymentIntent's body
+# carries its client secret: a process logging at DEBUG must not write it out.
+logging.getLogger("stripe").setLevel(logging.INFO)
 
 
 def build_stripe_client(settings: Settings) -> stripe.StripeClient:

@@ -9,7 +9,8 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api import errors
-from api.routes import health, sessions
+from api.routes import codec, health, ops, sessions, therapists, webhooks
+from observability.http import RequestObservabilityMiddleware, metrics_endpoint
 from settings import Settings
 from workflows.converter import connect
 
@@ -18,7 +19,8 @@ Sessionflow runs every booked therapy session as a durable workflow: the 48-hour
 rule, the off-session charge of the saved card, retries and refunds, and the therapist's
 attendance update with follow-ups, reserved weekly slots and ended relationships.
 
-Every route but the health checks needs `Authorization: Bearer <token>`. Every command carries an
+Every route but the health checks and the Stripe webhook (which Stripe signs instead) needs
+`Authorization: Bearer <token>`. Every command carries an
 `Idempotency-Key` header: a retried request returns the first outcome and changes nothing.
 Refusals by a rule are `409` with a machine-readable `code` and a `message` a UI can show.
 """
@@ -36,6 +38,13 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
 
     app = FastAPI(title="Sessionflow API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
+    # Request id (X-Request-ID) + latency histogram; /metrics is unauthenticated (loopback).
+    app.add_middleware(RequestObservabilityMiddleware)
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.include_router(health.router)
     app.include_router(sessions.router)
+    app.include_router(therapists.router)
+    app.include_router(ops.router)
+    codec.install(app)
+    app.include_router(webhooks.router)
     return app

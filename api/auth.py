@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <token>")
+bearer_scheme = HTTPBearer(auto_error=False, description="Authorization: Bearer <token>")
 
 
 def token_matches(token: str, digests: tuple[str, ...]) -> bool:
@@ -23,7 +23,7 @@ def token_matches(token: str, digests: tuple[str, ...]) -> bool:
 
 
 def require_token(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 ) -> None:
     digests: tuple[str, ...] = request.app.state.settings.api_token_sha256
     if (

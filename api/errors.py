@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -85,6 +86,29 @@ def _unavailable(*_: object) -> JSONResponse:
     )
 
 
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}
+
+
+def _http(_: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's and Starlette's own errors (the bearer check, an unparseable body, an unknown
+    path) in the same ``ErrorBody`` shape as ours instead of ``{"detail": …}``."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == status.HTTP_400_BAD_REQUEST and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI's "There was an error parsing the body": malformed input like any other.
+        body = ErrorBody(
+            code="validation_error",
+            message="the request is malformed",
+            fields=[{"location": ["body"], "message": "the body is not UTF-8 JSON"}],
+        )
+        return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content=body.model_dump())
+    detail = exc.detail
+    if isinstance(detail, dict) and isinstance(detail.get("code"), str):
+        code, message = detail["code"], str(detail.get("message", ""))
+    else:
+        code, message = _HTTP_CODES.get(exc.status_code, "http_error"), str(detail)
+    return error_response(exc.status_code, code, message, **(exc.headers or {}))
+
+
 def _validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     fields = [
@@ -95,6 +119,14 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content=body.model_dump())
 
 
+def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    # Our own fault: logged with its type for ops, answered without any detail or stack trace.
+    log.error("unhandled error in the API", extra={"error": type(exc).__name__})
+    return error_response(
+        status.HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "the request could not be completed"
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RuleViolation, _rule)
     app.add_exception_handler(WorkflowUpdateFailedError, _update_failed)
@@ -102,3 +134,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RPCError, _rpc)
     app.add_exception_handler(WorkflowUpdateRPCTimeoutOrCancelledError, _unavailable)
     app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(StarletteHTTPException, _http)

@@ -37,7 +37,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 
-from settings import Settings, is_loopback
+from settings import LOCAL_API_TOKEN, LOCAL_API_TOKEN_SHA256, Settings, is_loopback
 from workflows.search_attributes import ALL_SEARCH_ATTRIBUTES
 
 READY_TIMEOUT_SECONDS = 30.0
@@ -45,7 +45,13 @@ POLL_INTERVAL_SECONDS = 0.25
 LOG_TAIL_LINES = 20
 # Stop order is the reverse of start order: the worker drains first (its graceful shutdown is
 # 10 s), then the notification sink, then the stand-in, then Temporal.
-STOP_TIMEOUT_SECONDS = {"worker": 15.0, "notification-sink": 5.0, "stripe-standin": 5.0, "temporal": 10.0}
+STOP_TIMEOUT_SECONDS = {
+    "api": 10.0,
+    "worker": 15.0,
+    "notification-sink": 5.0,
+    "stripe-standin": 5.0,
+    "temporal": 10.0,
+}
 DEFAULT_STOP_TIMEOUT_SECONDS = 10.0
 LOG_HEADER = "===== "  # starts the line dev.stack writes into a child's log before each start
 
@@ -102,6 +108,8 @@ class StackConfig:
     notification_sink: Endpoint | None  # None: no local sink (a remote backend, or disabled)
     notification_sink_path: str
     notification_sink_secret: str | None
+    api: Endpoint
+    local_token: bool  # the API accepts the local development token (printed in the summary)
 
     @property
     def db_path(self) -> Path:
@@ -163,6 +171,11 @@ def find_temporal_cli() -> Path:
     )
 
 
+def api_webhook_url(settings: Settings) -> str:
+    """The API's Stripe webhook endpoint, where the stand-in delivers signed events by default."""
+    return f"http://{Endpoint(settings.api_host, settings.api_port)}/v1/stripe/webhook"
+
+
 def build_config(settings: Settings, *, webhook_url: str | None) -> StackConfig:
     temporal = parse_temporal_address(settings.temporal_address)
     standin = standin_endpoint(settings.stripe_api_base) if settings.stripe_is_loopback else None
@@ -180,15 +193,24 @@ def build_config(settings: Settings, *, webhook_url: str | None) -> StackConfig:
         data_dir=settings.data_dir,
         temporal_cli=find_temporal_cli(),
         standin=standin,
-        standin_webhook_url=webhook_url if standin else None,
-        standin_webhook_secret=(
-            settings.stripe_webhook_secret.get_secret_value() if standin and webhook_url else None
-        ),
+        standin_webhook_url=(webhook_url or api_webhook_url(settings)) if standin else None,
+        standin_webhook_secret=settings.stripe_webhook_secret.get_secret_value() if standin else None,
         notify_url=settings.notify_url,
         notification_sink=sink,
         notification_sink_path=sink_path,
         notification_sink_secret=settings.notify_secret.get_secret_value() if sink else None,
+        api=api_endpoint(settings),
+        local_token=LOCAL_API_TOKEN_SHA256 in settings.api_token_sha256,
     )
+
+
+def api_endpoint(settings: Settings) -> Endpoint:
+    if not is_loopback(settings.api_host):
+        raise StackError(
+            f"SESSIONFLOW_API_HOST={settings.api_host} is not on this machine; dev.stack serves the "
+            "API on loopback only (run `python -m api` yourself elsewhere)"
+        )
+    return Endpoint(settings.api_host, settings.api_port)
 
 
 # ── command lines ────────────────────────────────────────────────────────────────────────────
@@ -199,6 +221,11 @@ def search_attribute_flags(keys: Sequence[SearchAttributeKey[Any]]) -> list[str]
     for key in keys:
         flags += ["--search-attribute", f"{key.name}={CLI_SEARCH_ATTRIBUTE_TYPES[key.indexed_value_type]}"]
     return flags
+
+
+def codec_endpoint(config: StackConfig) -> str:
+    """The API's remote codec endpoint (``/codec/encode``, ``/codec/decode``) for the UI and CLI."""
+    return f"http://{config.api}/codec"
 
 
 def temporal_argv(config: StackConfig) -> list[str]:
@@ -220,6 +247,9 @@ def temporal_argv(config: StackConfig) -> list[str]:
         "warn",
         # No internet here; the UI would otherwise try to fetch its news feed.
         "--ui-disable-news-fetch",
+        # Payloads are encrypted; the UI decodes them through the API's codec endpoint.
+        "--ui-codec-endpoint",
+        codec_endpoint(config),
         *search_attribute_flags(ALL_SEARCH_ATTRIBUTES),
     ]
     for value in TEMPORAL_DYNAMIC_CONFIG:
@@ -260,6 +290,10 @@ def notification_sink_argv(config: StackConfig, sink: Endpoint) -> list[str]:
 
 def worker_argv() -> list[str]:
     return [sys.executable, "-m", "worker"]
+
+
+def api_argv() -> list[str]:
+    return [sys.executable, "-m", "api"]
 
 
 def redacted(argv: Sequence[str]) -> str:
@@ -568,6 +602,11 @@ def summary(config: StackConfig, children: Sequence[Child]) -> str:
         notifications = f"backend {config.notify_url}  (the local sink is not started)"
     else:
         notifications = "disabled (SESSIONFLOW_NOTIFY_URL is empty)"
+    token = (
+        f"{LOCAL_API_TOKEN}  (local only: curl -H 'Authorization: Bearer {LOCAL_API_TOKEN}' …)"
+        if config.local_token
+        else "configured digests only (SESSIONFLOW_API_TOKEN_SHA256)"
+    )
     logs = "\n".join(f"    {child.name:<17} {child.log_path}" for child in children)
     rule = "─" * 78
     return f"""
@@ -580,6 +619,9 @@ def summary(config: StackConfig, children: Sequence[Child]) -> str:
   Stripe             {stripe}
   Notifications      {notifications}
   Worker             task queue {config.task_queue}  (pid {pids["worker"]})
+  API                http://{config.api}  (pid {pids["api"]})
+  OpenAPI            http://{config.api}/docs
+  Token              {token}
 
   Logs
 {logs}
@@ -587,7 +629,8 @@ def summary(config: StackConfig, children: Sequence[Child]) -> str:
   Try
     make demo
     {cli_hint(config, "workflow list")}
-    {cli_hint(config, "workflow show --workflow-id session-<session id>")}
+    {cli_hint(config, "workflow show --workflow-id session-<session id>")} \\
+      --codec-endpoint {codec_endpoint(config)} --codec-auth "Bearer <token>"
 {rule}"""
 
 
@@ -600,6 +643,7 @@ async def start_stack(config: StackConfig, children: list[Child], stop: asyncio.
         ports.append(("Stripe stand-in", config.standin, "another Stripe stand-in or stripe-mock"))
     if config.notification_sink:
         ports.append(("notification sink", config.notification_sink, "another notification sink"))
+    ports.append(("API", config.api, "another Sessionflow API (`python -m api`)"))
     check_ports_free(ports)
     try:
         config.logs_dir.mkdir(parents=True, exist_ok=True)
@@ -638,6 +682,11 @@ async def start_stack(config: StackConfig, children: list[Child], stop: asyncio.
     worker = spawn("worker", worker_argv(), config.log_path("worker"), env)
     children.append(worker)
     await wait_for_worker(client, config, worker, children, stop)
+
+    say(f"starting API on http://{config.api}…")
+    api = spawn("api", api_argv(), config.log_path("api"), env)
+    children.append(api)
+    await wait_for_port(config.api, "API", children, stop)
 
 
 async def supervise(children: Sequence[Child], stop: asyncio.Event) -> int:
@@ -697,7 +746,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--stripe-webhook-url",
         default=None,
         help="where the Stripe stand-in posts signed webhooks "
-        "(signed with SESSIONFLOW_STRIPE_WEBHOOK_SECRET)",
+        "(signed with SESSIONFLOW_STRIPE_WEBHOOK_SECRET; default: the API's /v1/stripe/webhook)",
     )
     return parser.parse_args(argv)
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.auth import Authenticated
@@ -51,7 +54,24 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+Command = TypeVar("Command", bound=BaseModel)
+
+
+def _command(model: type[Command], **fields: Any) -> Command:
+    """The domain command from a validated body; a rule across its fields (a discretionary refund
+    only from a therapist or admin, …) refusing it is the caller's 422, not our 500."""
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from None
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": BookingResponse, "description": "this exact booking already existed"}},
+)
 async def book(
     body: BookSessionBody, client: TemporalClient, settings: AppSettings, response: Response
 ) -> BookingResponse:
@@ -84,7 +104,7 @@ async def read(session_id: SessionId, client: TemporalClient) -> SessionState:
 async def cancel(
     session_id: SessionId, body: CancelBody, key: IdempotencyKey, client: TemporalClient
 ) -> CancelResult:
-    request = CancelRequest(**body.model_dump(), received_at=_now())
+    request = _command(CancelRequest, **body.model_dump(), received_at=_now())
     return await session_handle(client, session_id).execute_update(
         SessionWorkflow.cancel, request, id=key, rpc_timeout=UPDATE_RPC_TIMEOUT
     )
@@ -94,7 +114,7 @@ async def cancel(
 async def reschedule(
     session_id: SessionId, body: RescheduleBody, key: IdempotencyKey, client: TemporalClient
 ) -> RescheduleResult:
-    request = RescheduleRequest(**body.model_dump(), received_at=_now())
+    request = _command(RescheduleRequest, **body.model_dump(), received_at=_now())
     return await session_handle(client, session_id).execute_update(
         SessionWorkflow.reschedule, request, id=key, rpc_timeout=UPDATE_RPC_TIMEOUT
     )
@@ -104,7 +124,7 @@ async def reschedule(
 async def file_attendance(
     session_id: SessionId, body: AttendanceBody, key: IdempotencyKey, client: TemporalClient
 ) -> AttendanceResult:
-    update = AttendanceUpdate(**body.model_dump(), received_at=_now())
+    update = _command(AttendanceUpdate, **body.model_dump(), received_at=_now())
     return await session_handle(client, session_id).execute_update(
         SessionWorkflow.file_attendance, update, id=key, rpc_timeout=UPDATE_RPC_TIMEOUT
     )
@@ -114,7 +134,7 @@ async def file_attendance(
 async def update_payment_method(
     session_id: SessionId, body: PaymentMethodBody, key: IdempotencyKey, client: TemporalClient
 ) -> PaymentMethodUpdateResult:
-    update = PaymentMethodUpdate(payment_method_id=body.payment_method_id)
+    update = _command(PaymentMethodUpdate, payment_method_id=body.payment_method_id)
     return await session_handle(client, session_id).execute_update(
         SessionWorkflow.update_payment_method, update, id=key, rpc_timeout=UPDATE_RPC_TIMEOUT
     )

@@ -101,6 +101,9 @@ def spawn_worker(
         "SESSIONFLOW_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
         "SESSIONFLOW_TASK_QUEUE": task_queue,
         "SESSIONFLOW_STRIPE_API_BASE": standin.url,
+        # No fixed metrics ports: a `make run` worker or another test run may hold them.
+        "SESSIONFLOW_WORKER_METRICS_ADDRESS": "",
+        "SESSIONFLOW_WORKER_APP_METRICS_PORT": "0",
     }
     with log.open("wb") as sink:
         return subprocess.Popen(

@@ -1,0 +1,168 @@
+"""The remote codec endpoint for the Temporal UI and CLI: ``POST /codec/encode`` and
+``POST /codec/decode`` in Temporal's codec server protocol, with the same keys as the worker.
+
+The body is ``{"payloads": [{"metadata": {key: base64}, "data": base64}]}`` and so is the answer.
+Both routes need the API's bearer token (the CLI: ``--codec-endpoint http://HOST:PORT/codec
+--codec-auth "Bearer <token>"``). The local Temporal UI calls them from the browser, so these
+routes, and only these, answer CORS for its origins.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel, Field
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+from temporalio.api.common.v1 import Payload
+
+from api.auth import bearer_scheme, require_token
+from api.errors import ErrorBody, error_response
+from settings import LOCAL_API_TOKEN_SHA256, LOCAL_CODEC_KEY_ID
+from workflows.codec import EncryptionCodec, PayloadDecryptionError, build_codec
+
+PREFIX = "/codec"
+UI_ORIGINS = ("http://127.0.0.1:8233", "http://localhost:8233")
+"""The local Temporal UI (the dev server's default UI port)."""
+
+
+class CodecPayload(BaseModel):
+    metadata: dict[str, str] = Field(default_factory=dict, description="values are base64")
+    data: str = Field(default="", description="base64")
+
+
+class CodecPayloads(BaseModel):
+    payloads: list[CodecPayload] = Field(default_factory=list)
+
+
+def _local_ui_request(request: Request) -> bool:
+    """The local Temporal UI calling with the repo's public local-only key and token in force.
+
+    The dev server's UI cannot send our bearer token. In local-only mode the key that would be
+    protected is published in this repository anyway, so requiring the token there protects
+    nothing; with any real key or token configured, every call needs the token.
+    """
+    settings = request.app.state.settings
+    return (
+        request.headers.get("origin") in UI_ORIGINS
+        and set(settings.codec_key_ring) == {LOCAL_CODEC_KEY_ID}
+        and LOCAL_API_TOKEN_SHA256 in settings.api_token_sha256
+    )
+
+
+def _codec_access(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+) -> None:
+    if not _local_ui_request(request):
+        require_token(request, credentials)
+
+
+router = APIRouter(
+    prefix=PREFIX,
+    tags=["codec"],
+    dependencies=[Depends(_codec_access)],
+    responses={
+        401: {"model": ErrorBody, "description": "missing or wrong bearer token"},
+        422: {"model": ErrorBody, "description": "malformed payloads, or a payload that cannot be decrypted"},
+    },
+)
+
+
+def _codec(request: Request) -> EncryptionCodec:
+    state = request.app.state
+    codec: EncryptionCodec | None = getattr(state, "codec", None)
+    if codec is None:
+        codec = build_codec(state.settings)
+        state.codec = codec
+    return codec
+
+
+Codec = Annotated[EncryptionCodec, Depends(_codec)]
+
+
+def _b64(value: str, where: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"{where} is not valid base64") from None
+
+
+def _to_protos(body: CodecPayloads) -> list[Payload]:
+    return [
+        Payload(
+            metadata={key: _b64(value, f"payloads[{i}].metadata.{key}") for key, value in p.metadata.items()},
+            data=_b64(p.data, f"payloads[{i}].data"),
+        )
+        for i, p in enumerate(body.payloads)
+    ]
+
+
+def _to_body(payloads: Sequence[Payload]) -> CodecPayloads:
+    return CodecPayloads(
+        payloads=[
+            CodecPayload(
+                metadata={key: base64.b64encode(value).decode() for key, value in p.metadata.items()},
+                data=base64.b64encode(p.data).decode(),
+            )
+            for p in payloads
+        ]
+    )
+
+
+async def _apply(
+    body: CodecPayloads, transform: Callable[[Sequence[Payload]], Awaitable[list[Payload]]]
+) -> CodecPayloads | JSONResponse:
+    try:
+        payloads = _to_protos(body)
+    except ValueError as exc:
+        return error_response(422, "validation_error", str(exc))
+    try:
+        return _to_body(await transform(payloads))
+    except PayloadDecryptionError as exc:
+        return error_response(422, "payload_not_decryptable", str(exc))
+
+
+@router.post("/encode", response_model=CodecPayloads)
+async def encode(body: CodecPayloads, codec: Codec) -> CodecPayloads | JSONResponse:
+    """Encrypt payloads with the current key."""
+    return await _apply(body, codec.encode)
+
+
+@router.post("/decode", response_model=CodecPayloads)
+async def decode(body: CodecPayloads, codec: Codec) -> CodecPayloads | JSONResponse:
+    """Decrypt payloads with the key each names; payloads that are not encrypted come back as they are."""
+    return await _apply(body, codec.decode)
+
+
+class _CodecCORS:
+    """CORS for the local Temporal UI on the codec routes only; every other route stays same-origin."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+        self._cors = CORSMiddleware(
+            app,
+            allow_origins=list(UI_ORIGINS),
+            allow_methods=["POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+            allow_credentials=True,
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] == "http" and (path == PREFIX or path.startswith(f"{PREFIX}/")):
+            await self._cors(scope, receive, send)
+        else:
+            await self._app(scope, receive, send)
+
+
+def install(app: FastAPI) -> None:
+    """Add the codec routes and their CORS to the app."""
+    app.include_router(router)
+    app.add_middleware(_CodecCORS)

@@ -1,0 +1,186 @@
+"""A therapist's practice: the Awaiting Updates list, clients, reserved weekly slots, relationships.
+
+Commands go to the therapist's ``PracticeWorkflow`` with the ``Idempotency-Key`` as the update id,
+so a retried request returns the first outcome. Reserving a slot and ending a relationship start
+the practice if it is not running yet (with the body's ``timezone``; a running practice keeps its
+own); releasing and restarting never start one — a practice that does not exist holds no slot and
+no ended relationship, so there is nothing to change. Reads of a practice that does not exist yet
+are empty, not 404.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.practice import cancel_future_sessions
+from api.auth import Authenticated
+from api.deps import AppSettings, ClientId, IdempotencyKey, TemporalClient, TherapistId
+from api.models import EndRelationshipBody, RelationshipEndedResponse, ReserveSlotBody
+from api.routes.sessions import ERRORS, UPDATE_RPC_TIMEOUT
+from domain.practice import (
+    CancelFutureSessionsCall,
+    ClientsList,
+    ClientsQuery,
+    EndRelationship,
+    OccurrencesQuery,
+    RelationshipRestarted,
+    ReleaseSlots,
+    ReserveSlot,
+    RestartRelationship,
+    SlotOccurrences,
+    SlotReserved,
+    SlotsReleased,
+)
+from workflows.practice import PracticeWorkflow
+from workflows.practice_client import practice_handle, practice_update
+from workflows.session_client import awaiting_updates
+
+router = APIRouter(
+    prefix="/v1/therapists/{therapist_id}",
+    tags=["therapists"],
+    dependencies=[Authenticated],
+    responses=ERRORS,
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _not_found(error: RPCError) -> bool:
+    return error.status == RPCStatusCode.NOT_FOUND
+
+
+@router.get("/awaiting-updates")
+async def list_awaiting_updates(therapist_id: TherapistId, client: TemporalClient) -> list[str]:
+    """Ids of the therapist's sessions whose attendance update is due, oldest first.
+
+    Read from Temporal visibility: a session that has just ended appears a moment later.
+    """
+    return await awaiting_updates(client, therapist_id)
+
+
+@router.get("/clients")
+async def list_clients(
+    therapist_id: TherapistId, query: Annotated[ClientsQuery, Query()], client: TemporalClient
+) -> ClientsList:
+    """The therapist's clients; ended relationships only with `include_inactive=true`."""
+    try:
+        return await practice_handle(client, therapist_id).query(PracticeWorkflow.clients, query)
+    except RPCError as error:
+        if _not_found(error):
+            return ClientsList()
+        raise
+
+
+@router.post("/slots")
+async def reserve_slot(
+    therapist_id: TherapistId,
+    body: ReserveSlotBody,
+    key: IdempotencyKey,
+    client: TemporalClient,
+    settings: AppSettings,
+) -> SlotReserved:
+    """Reserve a weekly wall-clock slot for a client (replacing the client's slot at another time).
+
+    Another client's overlapping slot refuses it: `409 slot_conflict`, naming that slot.
+    """
+    return await practice_update(
+        client,
+        therapist_id,
+        body.timezone,
+        PracticeWorkflow.reserve_slot,
+        ReserveSlot(client_id=body.client_id, rule=body.rule()),
+        request_id=key,
+        task_queue=settings.task_queue,
+    )
+
+
+@router.post("/clients/{client_id}/slots/release")
+async def release_slots(
+    therapist_id: TherapistId, client_id: ClientId, key: IdempotencyKey, client: TemporalClient
+) -> SlotsReleased:
+    """Release the client's reserved slot; `released_slot_ids` is empty when there was none."""
+    try:
+        return await practice_handle(client, therapist_id).execute_update(
+            PracticeWorkflow.release_slots,
+            ReleaseSlots(client_id=client_id),
+            id=key,
+            rpc_timeout=UPDATE_RPC_TIMEOUT,
+        )
+    except RPCError as error:
+        if _not_found(error):
+            return SlotsReleased(client_id=client_id)
+        raise
+
+
+@router.get("/slots/occurrences")
+async def slot_occurrences(
+    therapist_id: TherapistId, query: Annotated[OccurrencesQuery, Query()], client: TemporalClient
+) -> SlotOccurrences:
+    """Every reserved slot's occurrences on the local dates `[start_date, end_date]`, as UTC."""
+    try:
+        return await practice_handle(client, therapist_id).query(PracticeWorkflow.occurrences, query)
+    except RPCError as error:
+        if _not_found(error):
+            return SlotOccurrences()
+        raise
+
+
+@router.post("/clients/{client_id}/end")
+async def end_relationship(
+    therapist_id: TherapistId,
+    client_id: ClientId,
+    body: EndRelationshipBody,
+    key: IdempotencyKey,
+    client: TemporalClient,
+    settings: AppSettings,
+) -> RelationshipEndedResponse:
+    """End the relationship: the client leaves the client list and their slot is released.
+
+    With `cancel_future_sessions`, the client's sessions starting after now are cancelled as the
+    therapist's cancellations (refunded or voided). History is never deleted.
+    """
+    ended = await practice_update(
+        client,
+        therapist_id,
+        body.timezone,
+        PracticeWorkflow.end_relationship,
+        EndRelationship(client_id=client_id, reason=body.reason),
+        request_id=key,
+        task_queue=settings.task_queue,
+    )
+    cancelled: list[str] = []
+    if body.cancel_future_sessions:
+        # Each session's cancel carries the update id "{key}:{session_id}": a retry never
+        # cancels twice (and no longer finds sessions it already cancelled).
+        result = await cancel_future_sessions(
+            client,
+            CancelFutureSessionsCall(
+                therapist_id=therapist_id, client_id=client_id, request_id=key, after=_now()
+            ),
+        )
+        cancelled = result.session_ids
+    return RelationshipEndedResponse(**ended.model_dump(), cancelled_session_ids=cancelled)
+
+
+@router.post("/clients/{client_id}/restart")
+async def restart_relationship(
+    therapist_id: TherapistId, client_id: ClientId, key: IdempotencyKey, client: TemporalClient
+) -> RelationshipRestarted:
+    """Make an ended relationship active again (its slot is not restored: reserve one anew)."""
+    try:
+        return await practice_handle(client, therapist_id).execute_update(
+            PracticeWorkflow.restart_relationship,
+            RestartRelationship(client_id=client_id),
+            id=key,
+            rpc_timeout=UPDATE_RPC_TIMEOUT,
+        )
+    except RPCError as error:
+        if _not_found(error):
+            return RelationshipRestarted(client_id=client_id, was_ended=False)
+        raise

@@ -1,0 +1,190 @@
+"""Stripe webhooks: verify the signature on the raw body, map the event, signal the session.
+
+Not bearer-authenticated: Stripe signs every delivery (``Stripe-Signature``, HMAC-SHA256 with the
+endpoint's ``whsec_…`` secret, at most 5 minutes old). The answer is fast — one signal, no waiting
+on the workflow — and its status tells Stripe what to do: 2xx stops the retries (handled, a
+duplicate, not ours, or a session that no longer exists), 400 is a delivery we will never accept,
+503 asks Stripe to retry later (Temporal unreachable). Only opaque ids are logged, never payloads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+from datetime import timedelta
+from typing import Annotated
+
+import stripe
+from fastapi import APIRouter, Header, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import AppSettings, TemporalClient
+from api.errors import ErrorBody, error_response
+from domain.ids import is_opaque_id
+from domain.payments import payment_event_from_stripe
+from workflows.session import SessionWorkflow
+from workflows.session_client import session_handle
+
+log = logging.getLogger("sessionflow.api.stripe")
+
+SIGNATURE_TOLERANCE_SECONDS = 300
+RECENT_EVENT_IDS = 10_000
+# A signal is accepted in milliseconds; past this Stripe gets a 503 and delivers again.
+SIGNAL_RPC_TIMEOUT = timedelta(seconds=10)
+
+
+class WebhookAck(BaseModel):
+    """The delivery was received: Stripe stops retrying it."""
+
+    received: bool = True
+    handled: bool | None = None
+    """True when the session was signalled; false when the event is not for a live session."""
+    duplicate: bool | None = None
+    """True when this event id was acknowledged recently (nothing is signalled again)."""
+
+
+class RecentEventIds:
+    """A bounded, in-process LRU of acknowledged event ids.
+
+    Only a cheap first filter for Stripe's at-least-once redeliveries: it is per process and lost
+    on restart. The session workflow deduplicates by event id durably, so a duplicate that gets
+    past this (another replica, a restart, two deliveries in flight at once) changes nothing.
+    """
+
+    def __init__(self, capacity: int = RECENT_EVENT_IDS) -> None:
+        self._capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def seen(self, event_id: str) -> bool:
+        if event_id not in self._ids:
+            return False
+        self._ids.move_to_end(event_id)
+        return True
+
+    def add(self, event_id: str) -> None:
+        self._ids[event_id] = None
+        self._ids.move_to_end(event_id)
+        while len(self._ids) > self._capacity:
+            self._ids.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+def _recent_event_ids(request: Request) -> RecentEventIds:
+    """One LRU per app, created on first use (no await in between: no race on the event loop)."""
+    state = request.app.state
+    recent: RecentEventIds | None = getattr(state, "stripe_recent_event_ids", None)
+    if recent is None:
+        recent = RecentEventIds()
+        state.stripe_recent_event_ids = recent
+    return recent
+
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    400: {
+        "model": ErrorBody,
+        "description": "`bad_signature`: the Stripe-Signature header is missing, wrong or older than "
+        "5 minutes; `bad_payload`: the signed body is not a Stripe event. Nothing was signalled.",
+    },
+    503: {"model": ErrorBody, "description": "Temporal unreachable; Stripe delivers the event again"},
+}
+
+router = APIRouter(prefix="/v1/stripe", tags=["stripe"], responses=ERRORS)
+
+# The body is read raw (the signature covers its exact bytes), so it is documented here.
+_REQUEST_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "a Stripe v1 snapshot event, exactly as Stripe sent it",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
+def _bad_payload() -> JSONResponse:
+    return error_response(status.HTTP_400_BAD_REQUEST, "bad_payload", "the body is not a Stripe event")
+
+
+@router.post(
+    "/webhook",
+    response_model=WebhookAck,
+    response_model_exclude_none=True,
+    openapi_extra=_REQUEST_BODY,
+)
+async def stripe_webhook(
+    request: Request,
+    client: TemporalClient,
+    settings: AppSettings,
+    stripe_signature: Annotated[
+        str | None, Header(alias="Stripe-Signature", description="Stripe's signature of the raw body")
+    ] = None,
+) -> WebhookAck | JSONResponse:
+    """Receive a Stripe event: `payment_intent.succeeded`, `payment_intent.payment_failed` and
+    `charge.refunded` for a session's PaymentIntent reach its workflow; anything else is
+    acknowledged and ignored."""
+    raw = await request.body()
+    if not stripe_signature:
+        return error_response(
+            status.HTTP_400_BAD_REQUEST, "bad_signature", "the Stripe-Signature header is missing"
+        )
+    try:
+        stripe.Webhook.construct_event(
+            raw,
+            stripe_signature,
+            settings.stripe_webhook_secret.get_secret_value(),
+            tolerance=SIGNATURE_TOLERANCE_SECONDS,
+        )
+    except stripe.SignatureVerificationError:
+        log.warning("stripe webhook with a bad signature rejected")
+        return error_response(
+            status.HTTP_400_BAD_REQUEST, "bad_signature", "the Stripe-Signature header does not verify"
+        )
+    except (ValueError, AttributeError):
+        # Not UTF-8 (found before the signature is checked), not JSON (ValueError), or JSON
+        # that is not an object (the SDK then fails with AttributeError).
+        return _bad_payload()
+
+    # The raw JSON, not the StripeObject: the mapping reads plain dicts.
+    event = json.loads(raw)
+    event_id = event.get("id")
+    event_type = event.get("type")
+    if not isinstance(event_id, str) or not event_id:
+        return _bad_payload()
+
+    recent = _recent_event_ids(request)
+    if recent.seen(event_id):
+        log.info("stripe event already acknowledged", extra={"event_id": event_id})
+        return WebhookAck(duplicate=True)
+
+    try:
+        mapped = payment_event_from_stripe(event)
+    except ValidationError:
+        log.warning("stripe event not understood", extra={"event_id": event_id, "event_type": event_type})
+        return _bad_payload()
+    if mapped is None or not is_opaque_id(mapped[0]):
+        log.info("stripe event ignored", extra={"event_id": event_id, "event_type": event_type})
+        recent.add(event_id)
+        return WebhookAck(handled=False)
+
+    session_id, fact = mapped
+    try:
+        await session_handle(client, session_id).signal(
+            SessionWorkflow.payment_event, fact, rpc_timeout=SIGNAL_RPC_TIMEOUT
+        )
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise  # api.errors: unavailable or timed out → 503 (Stripe retries), else 500
+        # No such session, or it has closed: acknowledge, or Stripe retries for days in vain.
+        log.info("stripe event for no open session", extra={"event_id": event_id})
+        recent.add(event_id)
+        return WebhookAck(handled=False)
+    log.info(
+        "stripe event signalled",
+        extra={"event_id": event_id, "event_type": event_type, "session_id": session_id},
+    )
+    recent.add(event_id)
+    return WebhookAck(handled=True)

@@ -1,0 +1,232 @@
+"""Latency of the API's cancel command under concurrency, against a local `make run` stack.
+
+Usage::
+
+    python -m bench.api_latency [--requests N] [--concurrency C] [--base-url URL] [--token T]
+
+Books N therapist follow-ups through the API (far in the future, unique ids, a few therapists),
+then sends the N client cancellations (each a Temporal update, with its own Idempotency-Key) C at
+a time and reports p50/p95/p99/max latency and throughput. The baseline, measured in the same run
+at the same concurrency, is N ``GET /healthz`` (no Temporal): the ratio shows what the update
+itself costs. Results are also written to ``bench/results/api_latency.json``.
+
+Loopback only: a base URL on another machine is refused. Counts and time are bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from settings import LOCAL_API_TOKEN, Settings, is_loopback
+
+MAX_REQUESTS = 5000
+MAX_CONCURRENCY = 500
+THERAPISTS = 10
+"""Bookings are spread over this many therapists (each has one practice workflow)."""
+RESULTS = Path(__file__).parent / "results" / "api_latency.json"
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    requests: int
+    concurrency: int
+    seconds: float
+    throughput_per_second: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    statuses: dict[str, int]
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of already sorted values."""
+    rank = max(1, math.ceil(q * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+async def run_phase(
+    name: str, count: int, concurrency: int, send: Callable[[int], Awaitable[httpx.Response]]
+) -> Phase:
+    """Send ``count`` requests, at most ``concurrency`` in flight; time each one."""
+    latencies: list[float] = []
+    statuses: Counter[str] = Counter()
+    next_index = 0
+
+    async def lane() -> None:
+        nonlocal next_index
+        while next_index < count:
+            index = next_index
+            next_index += 1
+            began = time.perf_counter()
+            try:
+                response = await send(index)
+                statuses[str(response.status_code)] += 1
+            except httpx.HTTPError as exc:
+                statuses[type(exc).__name__] += 1
+            latencies.append(time.perf_counter() - began)
+
+    began = time.perf_counter()
+    async with asyncio.TaskGroup() as lanes:
+        for _ in range(min(concurrency, count)):
+            lanes.create_task(lane())
+    elapsed = time.perf_counter() - began
+    ordered = sorted(latencies)
+    return Phase(
+        name=name,
+        requests=count,
+        concurrency=concurrency,
+        seconds=round(elapsed, 3),
+        throughput_per_second=round(count / elapsed, 1),
+        p50_ms=round(percentile(ordered, 0.50) * 1000, 2),
+        p95_ms=round(percentile(ordered, 0.95) * 1000, 2),
+        p99_ms=round(percentile(ordered, 0.99) * 1000, 2),
+        max_ms=round(ordered[-1] * 1000, 2),
+        statuses=dict(statuses),
+    )
+
+
+def booking(run_id: str, index: int, now: datetime) -> dict[str, Any]:
+    """A therapist follow-up ~200 days ahead: its charge timer never fires during the bench."""
+    start = (now + timedelta(days=200) + timedelta(hours=index)).replace(microsecond=0)
+    return {
+        "session_id": f"bench_{run_id}_{index}",
+        "therapist_id": f"bench_thr_{run_id}_{index % THERAPISTS}",
+        "client_id": f"bench_cli_{run_id}_{index}",
+        "kind": "therapist_follow_up",
+        "start": start.isoformat(),
+        "duration_minutes": 50,
+        "therapist_timezone": "Europe/London",
+        "amount_minor": 6000,
+        "currency": "gbp",
+        "stripe_customer_id": f"cus_bench_{run_id}_{index}",
+        "payment_method_id": f"pm_card_visa_bench_{run_id}_{index}",
+        "client_agreed": True,
+    }
+
+
+async def bench(base_url: str, token: str, count: int, concurrency: int) -> dict[str, Any]:
+    run_id = uuid.uuid4().hex[:10]
+    now = datetime.now(UTC)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits, timeout=60) as http:
+        ready = await http.get("/readyz")
+        if ready.status_code != 200:
+            raise SystemExit(f"{base_url}/readyz answered {ready.status_code}: is `make run` up?")
+
+        async def book(index: int) -> httpx.Response:
+            return await http.post("/v1/sessions", json=booking(run_id, index, now))
+
+        async def cancel(index: int) -> httpx.Response:
+            return await http.post(
+                f"/v1/sessions/bench_{run_id}_{index}/cancel",
+                json={"requested_by": "client", "reason": "client_request"},
+                headers={"Idempotency-Key": f"bench-{run_id}-{index}-{uuid.uuid4().hex}"},
+            )
+
+        async def healthz(_: int) -> httpx.Response:
+            return await http.get("/healthz")
+
+        booked = await run_phase("book (setup)", count, concurrency, book)
+        if booked.statuses.get("201") != count:
+            raise SystemExit(f"booking failed: {booked.statuses}")
+        baseline = await run_phase("GET /healthz", count, concurrency, healthz)
+        cancelled = await run_phase("POST cancel", count, concurrency, cancel)
+    return {
+        "base_url": base_url,
+        "run_id": run_id,
+        "measured_at": now.isoformat(),
+        "setup": asdict(booked),
+        "baseline": asdict(baseline),
+        "cancel": asdict(cancelled),
+        "ratio_cancel_to_healthz": {
+            metric: round(getattr(cancelled, metric) / max(getattr(baseline, metric), 1e-9), 1)
+            for metric in ("p50_ms", "p95_ms", "p99_ms", "max_ms")
+        },
+    }
+
+
+def report(results: dict[str, Any]) -> str:
+    lines = [
+        f"{'phase':<14} {'n':>5} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'p99 ms':>8} {'max ms':>8}  statuses"
+    ]
+    for key in ("setup", "baseline", "cancel"):
+        p = results[key]
+        lines.append(
+            f"{p['name']:<14} {p['requests']:>5} {p['concurrency']:>4} {p['throughput_per_second']:>8} "
+            f"{p['p50_ms']:>8} {p['p95_ms']:>8} {p['p99_ms']:>8} {p['max_ms']:>8}  {p['statuses']}"
+        )
+    ratio = results["ratio_cancel_to_healthz"]
+    lines.append(
+        "cancel / healthz: "
+        + ", ".join(f"{metric.removesuffix('_ms')} ×{value}" for metric, value in ratio.items())
+    )
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    settings = Settings()
+    parser = argparse.ArgumentParser(prog="python -m bench.api_latency", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--requests", type=int, default=200, help=f"sessions to book and cancel (≤ {MAX_REQUESTS})"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=50, help=f"requests in flight (≤ {MAX_CONCURRENCY})"
+    )
+    parser.add_argument("--base-url", default=f"http://{settings.api_host}:{settings.api_port}")
+    parser.add_argument("--token", default=LOCAL_API_TOKEN, help="bearer token (default: the local one)")
+    parser.add_argument("--time-limit", type=float, default=300.0, help="seconds before the run is abandoned")
+    args = parser.parse_args(argv)
+    if not 1 <= args.requests <= MAX_REQUESTS:
+        parser.error(f"--requests must be 1..{MAX_REQUESTS}")
+    if not 1 <= args.concurrency <= MAX_CONCURRENCY:
+        parser.error(f"--concurrency must be 1..{MAX_CONCURRENCY}")
+    parts = urlsplit(args.base_url)
+    if parts.scheme not in {"http", "https"} or not is_loopback(parts.hostname or ""):
+        parser.error(f"--base-url must be an http(s) URL on this machine (loopback), not {args.base_url!r}")
+    args.base_url = args.base_url.rstrip("/")
+    return args
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    async with asyncio.timeout(args.time_limit):
+        return await bench(args.base_url, args.token, args.requests, args.concurrency)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        results = asyncio.run(main_async(args))
+    except TimeoutError:
+        sys.stderr.write(f"abandoned after {args.time_limit} s\n")
+        return 1
+    except httpx.ConnectError as exc:
+        sys.stderr.write(f"cannot reach {args.base_url} ({exc}): start the stack with `make run`\n")
+        return 1
+    sys.stdout.write(report(results) + "\n")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    sys.stdout.write(f"written to {RESULTS}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

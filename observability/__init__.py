@@ -1,0 +1,1 @@
+"""Logs and metrics shared by the worker and the API (structlog, Prometheus)."""

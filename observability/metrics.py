@@ -1,0 +1,79 @@
+"""Prometheus metrics.
+
+Worker process, two endpoints:
+
+* ``settings.worker_metrics_address`` (default ``127.0.0.1:9464``): the Temporal SDK runtime's
+  own metrics (``temporal_workflow_task_execution_latency``, ``temporal_activity_execution_latency``,
+  ``temporal_request``, …), exported by the Rust core through ``temporal_runtime(settings)``,
+  the runtime of the client the worker uses.
+* ``settings.worker_app_metrics_port`` (default ``9465``, same host): our counters below, served
+  by ``prometheus_client``. The activities increment them; labels are opaque codes only.
+
+API process: ``sessionflow_api_request_seconds`` (see ``observability.http``) on ``GET /metrics``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from prometheus_client import Counter, Histogram, start_http_server
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+from settings import Settings
+
+log = logging.getLogger("sessionflow.metrics")
+
+CHARGES = Counter(
+    "sessionflow_charges", "Off-session charge attempts answered by Stripe, by outcome.", ["outcome"]
+)
+DECLINES = Counter("sessionflow_declines", "Charge attempts declined, by decline kind.", ["kind"])
+REFUNDS = Counter("sessionflow_refunds", "Refunds created at Stripe.")
+NOTIFICATIONS = Counter(
+    "sessionflow_notifications",
+    "Notifications delivered to the backend, by type (reminders: attendance_update_due).",
+    ["type"],
+)
+API_REQUEST_SECONDS = Histogram(
+    "sessionflow_api_request_seconds",
+    "API request latency, by route template, method and status code.",
+    ["route", "method", "status"],
+)
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def temporal_runtime(settings: Settings) -> Runtime | None:
+    """A Temporal runtime exporting the SDK's metrics on ``worker_metrics_address``.
+
+    None (the default runtime, no export) when the address is empty or cannot be bound: a worker
+    that moves money keeps running without its metrics, and says so loudly.
+    """
+    if not settings.worker_metrics_address:
+        return None
+    try:
+        return Runtime(
+            telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.worker_metrics_address))
+        )
+    except ValueError as error:  # "Failed starting Prometheus exporter: Address already in use"
+        log.error(
+            "SDK metrics disabled: cannot serve them",
+            extra={"address": settings.worker_metrics_address, "error": str(error)},
+        )
+        return None
+
+
+def start_app_metrics_server(settings: Settings) -> None:
+    """Serve the ``sessionflow_*`` counters on the worker's host, ``worker_app_metrics_port`` (0: off)."""
+    if not settings.worker_app_metrics_port:
+        return
+    host = _host_port(settings.worker_metrics_address)[0] if settings.worker_metrics_address else "127.0.0.1"
+    try:
+        start_http_server(settings.worker_app_metrics_port, addr=host)
+    except OSError as error:
+        log.error(
+            "worker metrics disabled: cannot serve them",
+            extra={"port": settings.worker_app_metrics_port, "error": str(error)},
+        )

@@ -1,0 +1,1 @@
+"""The ``sessionflow`` operations CLI."""

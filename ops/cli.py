@@ -1,0 +1,194 @@
+"""``sessionflow``: the operations CLI.
+
+    sessionflow api | worker | stack [ARGS...]
+    sessionflow sessions list [--status S] [--therapist T] [--limit N]
+    sessionflow sessions show SESSION_ID
+    sessionflow replay [--workflow-id ID ...] [--file PATH ...]
+
+Everything connects with ``workflows.converter.connect(Settings())``, so ``SESSIONFLOW_*``
+variables pick the server, namespace and payload keys exactly as for the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from temporalio.client import Client, WorkflowHistory
+from temporalio.converter import DataConverter
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Replayer
+
+from domain.ids import is_opaque_id, session_id_from_workflow_id
+from domain.status import SessionStatus
+from settings import Settings
+from workflows.codec import build_data_converter
+from workflows.converter import connect
+from workflows.practice import PracticeWorkflow
+from workflows.search_attributes import SESSION_START, SESSION_STATUS
+from workflows.session import SessionWorkflow
+
+app = typer.Typer(name="sessionflow", help="Run and inspect Sessionflow.", no_args_is_help=True)
+sessions_app = typer.Typer(help="Read sessions from Temporal.", no_args_is_help=True)
+app.add_typer(sessions_app, name="sessions")
+
+REPLAYED_WORKFLOWS: list[type] = [SessionWorkflow, PracticeWorkflow]
+
+
+@app.command()
+def api() -> None:
+    """Serve the HTTP API (uvicorn on SESSIONFLOW_API_HOST:SESSIONFLOW_API_PORT)."""
+    from api.__main__ import main
+
+    main()
+
+
+@app.command()
+def worker() -> None:
+    """Run the worker until Ctrl-C or SIGTERM."""
+    from worker import main
+
+    main()
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def stack(ctx: typer.Context) -> None:
+    """The local stack (= python -m dev.stack); extra arguments are passed on."""
+    from dev.stack import main
+
+    raise typer.Exit(main(list(ctx.args)))
+
+
+def _visibility_query(status: SessionStatus | None, therapist: str | None) -> str:
+    clauses = ["WorkflowType = 'SessionWorkflow'"]
+    if status is not None:
+        clauses.append(f"SessionStatus = '{SessionStatus(status).value}'")
+    if therapist is not None:
+        if not is_opaque_id(therapist):
+            raise typer.BadParameter("1-64 characters of [A-Za-z0-9_-]", param_hint="--therapist")
+        clauses.append(f"TherapistId = '{therapist}'")
+    return " AND ".join(clauses)
+
+
+def _when(value: datetime | None) -> str:
+    return value.isoformat() if value is not None else "-"
+
+
+async def _list_sessions(query: str, limit: int) -> list[tuple[str, str, str]]:
+    client = await connect(Settings())
+    rows = []
+    async for execution in client.list_workflows(query, limit=limit):
+        attributes = execution.typed_search_attributes
+        try:
+            session_id = session_id_from_workflow_id(execution.id)
+        except ValueError:
+            session_id = execution.id
+        rows.append((session_id, attributes.get(SESSION_STATUS) or "-", _when(attributes.get(SESSION_START))))
+    return rows
+
+
+@sessions_app.command("list")
+def list_sessions(
+    status: Annotated[SessionStatus | None, typer.Option(help="only sessions in this status")] = None,
+    therapist: Annotated[str | None, typer.Option(help="only this therapist's sessions")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="at most this many")] = 100,
+) -> None:
+    """Sessions from Temporal visibility (eventually consistent): id, status, start."""
+    rows = asyncio.run(_list_sessions(_visibility_query(status, therapist), limit))
+    for session_id, session_status, start in rows:
+        typer.echo(f"{session_id}\t{session_status}\t{start}")
+    if not rows:
+        typer.echo("no sessions match", err=True)
+
+
+async def _show(session_id: str) -> list[str]:
+    from workflows.timeline import session_timeline
+
+    client = await connect(Settings())
+    timeline = await session_timeline(client, session_id)
+    lines = []
+    for event in timeline.events:
+        detail = " ".join(f"{key}={value}" for key, value in event.detail.items())
+        lines.append(f"{event.at.isoformat()}  {event.kind}  {detail}".rstrip())
+    return lines
+
+
+@sessions_app.command("show")
+def show_session(
+    session_id: Annotated[str, typer.Argument(help="the session id (not the workflow id)")],
+) -> None:
+    """The session's timeline, read from its history."""
+    if not is_opaque_id(session_id):
+        raise typer.BadParameter("1-64 characters of [A-Za-z0-9_-]", param_hint="SESSION_ID")
+    try:
+        lines = asyncio.run(_show(session_id))
+    except RPCError as error:
+        if error.status is not RPCStatusCode.NOT_FOUND:
+            raise
+        typer.echo(f"no session {session_id}", err=True)
+        raise typer.Exit(1) from None
+    for line in lines:
+        typer.echo(line)
+
+
+def _describe(failure: Exception) -> str:
+    """``NondeterminismError: <the core's message>`` rather than the whole activation dump."""
+    text = str(failure)
+    core = re.search(r'message: "((?:[^"\\]|\\.)*)"', text)
+    return f"{type(failure).__name__}: {core.group(1) if core else text}"
+
+
+async def _replay(workflow_ids: list[str], files: list[Path]) -> list[tuple[str, str | None]]:
+    """(name, failure or None) per history; histories from files first, then from the server."""
+    settings = Settings()
+    histories: list[tuple[str, WorkflowHistory]] = []
+    for path in files:
+        histories.append((str(path), WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))))
+    converter: DataConverter = build_data_converter(settings)
+    if workflow_ids:
+        client: Client = await connect(settings)
+        converter = client.data_converter
+        for workflow_id in workflow_ids:
+            histories.append((workflow_id, await client.get_workflow_handle(workflow_id).fetch_history()))
+    replayer = Replayer(workflows=REPLAYED_WORKFLOWS, data_converter=converter)
+    outcomes: list[tuple[str, str | None]] = []
+    for name, history in histories:
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        failure = result.replay_failure
+        outcomes.append((name, None if failure is None else _describe(failure)))
+    return outcomes
+
+
+@app.command()
+def replay(
+    workflow_id: Annotated[
+        list[str] | None, typer.Option("--workflow-id", help="replay this workflow's history from the server")
+    ] = None,
+    file: Annotated[
+        list[Path] | None,
+        typer.Option("--file", exists=True, dir_okay=False, help="replay a history exported as JSON"),
+    ] = None,
+) -> None:
+    """Replay histories against the current workflow code; exit 1 on nondeterminism."""
+    if not workflow_id and not file:
+        raise typer.BadParameter("give at least one --workflow-id or --file")
+    outcomes = asyncio.run(_replay(list(workflow_id or []), list(file or [])))
+    failed = 0
+    for name, failure in outcomes:
+        if failure is None:
+            typer.echo(f"ok    {name}")
+        else:
+            failed += 1
+            typer.echo(f"FAIL  {name}: {failure}")
+    typer.echo(f"{len(outcomes) - failed} replayed, {failed} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

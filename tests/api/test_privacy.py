@@ -1,0 +1,158 @@
+"""Nothing personal leaves through us: a whole session's life driven through the API, with every
+log record of this process (DEBUG, all loggers) and every request the Stripe stand-in received
+captured, and searched.
+
+The backend knows names, e-mails and session notes; the API must refuse them (strict bodies) so
+they can never reach a log, Temporal or Stripe. Ids are opaque, and of them only the session id
+reaches Stripe, as ``metadata[session_id]``. A PaymentIntent's client secret never reaches a log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from dev.notification_sink import NotificationSink
+from dev.stripe_standin import StripeStandIn
+from domain.status import SessionStatus
+from tests.workflows.support import HOUR, advance_to, make_booking, real_now, wait_for_state
+from workflows.session_client import session_handle
+
+SECOND = HOUR / 3600
+
+NAME = "Philippa Quirkwood"
+EMAIL = "philippa.quirkwood@example.org"
+PHONE = "+44 7700 900461"
+NOTES = "disclosed panic attacks since the divorce"
+PERSONAL = (NAME, EMAIL, PHONE, NOTES, "Quirkwood", "panic attacks")
+
+STRIPE_METADATA_KEYS = {"session_id", "attempt", "refund"}
+CLIENT_SECRET_MARK = "_secret_"
+
+
+def key() -> dict[str, str]:
+    return {"Idempotency-Key": f"req-{uuid.uuid4().hex}"}
+
+
+def opaque(prefix: str) -> str:
+    """Unique, and nothing in it says who anyone is (letters and digits only)."""
+    return f"{prefix}{uuid.uuid4().hex[:20]}"
+
+
+def everything_logged(records: list[logging.LogRecord]) -> str:
+    """Each record as a handler could write it: the message, its arguments and every extra."""
+    lines = []
+    for record in records:
+        fields = {name: repr(value) for name, value in vars(record).items() if name not in {"msg", "args"}}
+        lines.append(f"{record.name} {record.getMessage()} {json.dumps(fields, sort_keys=True)}")
+    return "\n".join(lines)
+
+
+def everything_sent_to_stripe(requests: list[Any]) -> str:
+    return "\n".join(
+        json.dumps(
+            {
+                "path": r.path,
+                "query": r.query,
+                "headers": r.headers,
+                "params": r.params,
+                "raw_body": r.raw_body,
+                "idempotency_key": r.idempotency_key,
+            },
+            sort_keys=True,
+            default=str,
+        )
+        for r in requests
+    )
+
+
+@pytest.mark.timeout(120)
+async def test_a_session_lifecycle_through_the_api_leaks_nothing_personal(
+    http: httpx.AsyncClient,
+    env: WorkflowEnvironment,
+    standin: StripeStandIn,
+    notification_sink: NotificationSink,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)  # the root logger: every logger of this process
+    stripe_before = len(standin.requests)
+    sink_before = len(notification_sink.received)
+    therapist_id, client_id = opaque("t"), opaque("c")
+    booking = make_booking(
+        start=real_now() + 100 * HOUR,
+        session_id=opaque("s"),
+        therapist_id=therapist_id,
+        client_id=client_id,
+    )
+    session_id = booking.session_id
+    body = booking.model_dump(mode="json")
+    path = f"/v1/sessions/{session_id}"
+
+    # What the backend knows but must never send: every strict body refuses it.
+    refused = [
+        await http.post("/v1/sessions", json={**body, "client_name": NAME, "client_email": EMAIL}),
+        await http.post("/v1/sessions", json={**body, "notes": NOTES, "client_phone": PHONE}),
+        await http.post(
+            f"{path}/cancel",
+            json={"requested_by": "client", "reason": "client_request", "note": NOTES},
+            headers=key(),
+        ),
+    ]
+    booked = await http.post("/v1/sessions", json=body)
+    # Charged off-session at start − 48 h: the session's own clock is fast-forwarded.
+    handle = session_handle(env.client, session_id)
+    await advance_to(env, handle, booking.start - 48 * HOUR + SECOND)
+    await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    await advance_to(env, handle, booking.end + SECOND)
+    await wait_for_state(handle, lambda s: s.status is SessionStatus.AWAITING_UPDATE, "the session's end")
+    attended = await http.post(
+        f"{path}/attendance", json={"outcome": "attended", "continue_sessions": "no"}, headers=key()
+    )
+    final = await http.get(path)
+
+    assert [r.status_code for r in refused] == [422, 422, 422]
+    assert all(r.json()["code"] == "validation_error" for r in refused)
+    assert booked.status_code == 201
+    assert attended.status_code == 200 and attended.json()["status"] == "attended"
+    assert final.json()["payment"]["status"] == "paid", final.json()
+
+    logged = everything_logged(caplog.records)
+    sent_to_stripe = standin.requests[stripe_before:]
+    stripe_text = everything_sent_to_stripe(sent_to_stripe)
+    notified = "\n".join(n.model_dump_json() for n in notification_sink.received[sink_before:])
+    responses = "\n".join(r.text for r in [*refused, booked, attended, final])
+    assert sent_to_stripe, "the charge never reached the stand-in"
+    assert session_id in logged, "nothing of this session was captured: the capture is broken"
+
+    # No personal value anywhere: not logged, not sent to Stripe or the backend, not echoed.
+    for value in PERSONAL:
+        for where, text in [
+            ("logs", logged),
+            ("stripe", stripe_text),
+            ("notifications", notified),
+            ("responses", responses),
+        ]:
+            assert value.lower() not in text.lower(), f"{value!r} leaked into {where}"
+
+    # No client secret in any log record (the PaymentIntent bodies carry one).
+    assert CLIENT_SECRET_MARK not in logged, [
+        f"{record.name}: {record.getMessage()[:120]}"
+        for record in caplog.records
+        if CLIENT_SECRET_MARK in everything_logged([record])
+    ]
+
+    # Stripe sees the session id only as metadata[session_id]; never the therapist or the client.
+    assert therapist_id not in stripe_text and client_id not in stripe_text
+    for request in sent_to_stripe:
+        metadata = request.params.get("metadata") or {}
+        assert set(metadata) <= STRIPE_METADATA_KEYS, (request.path, metadata)
+        assert metadata.get("session_id") in (None, session_id)
+        outside_metadata = json.dumps({k: v for k, v in request.params.items() if k != "metadata"})
+        assert session_id not in outside_metadata, (request.path, request.params)
+    assert any((r.params.get("metadata") or {}).get("session_id") == session_id for r in sent_to_stripe)

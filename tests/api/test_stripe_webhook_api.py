@@ -1,0 +1,266 @@
+"""The Stripe webhook endpoint over real HTTP: the stand-in signs and delivers to the API, which
+verifies the raw body, signals the session once and acknowledges duplicates without signalling."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any, cast
+
+import httpx
+import pytest
+import stripe
+import uvicorn
+from fastapi import FastAPI
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from api.app import create_app
+from dev.stripe_standin import StripeStandIn
+from domain.status import SessionStatus
+from settings import Settings
+from tests.workflows.support import (
+    HOUR,
+    WAIT,
+    advance_to,
+    event_types,
+    make_booking,
+    real_now,
+    start,
+    succeeded_charges,
+    unique,
+    wait_for_state,
+)
+
+WEBHOOK = "/v1/stripe/webhook"
+
+
+def secret_of(settings: Settings) -> str:
+    return settings.stripe_webhook_secret.get_secret_value()
+
+
+def stripe_event(event_type: str, obj: dict[str, Any], event_id: str | None = None) -> bytes:
+    event = {
+        "id": event_id or unique("evt"),
+        "object": "event",
+        "api_version": "2026-01-28.clover",
+        "created": int(time.time()),
+        "data": {"object": obj},
+        "livemode": False,
+        "type": event_type,
+    }
+    return json.dumps(event, indent=2).encode()
+
+
+def succeeded_intent(session_id: str) -> dict[str, Any]:
+    return {
+        "id": unique("pi"),
+        "object": "payment_intent",
+        "amount": 6000,
+        "currency": "gbp",
+        "status": "succeeded",
+        "metadata": {"session_id": session_id},
+    }
+
+
+def signed(payload: bytes, secret: str, timestamp: int | None = None) -> dict[str, str]:
+    header = stripe.WebhookSignature.generate_signature_header(payload.decode(), secret, timestamp)
+    return {"Stripe-Signature": str(header), "Content-Type": "application/json"}
+
+
+@pytest.fixture
+def webhooks_to_api(standin: StripeStandIn, api_url: str, settings: Settings) -> Iterator[None]:
+    """The session-wide stand-in delivers this test's events to the API under test."""
+    standin.configure_webhook(f"{api_url}{WEBHOOK}", secret_of(settings))
+    try:
+        yield
+    finally:
+        standin.configure_webhook(None, None)
+
+
+@pytest.fixture
+async def stripe_http(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """Like Stripe: no bearer token."""
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
+        yield client
+
+
+async def test_an_on_session_payment_settles_the_session_once_through_the_api(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    standin: StripeStandIn,
+    settings: Settings,
+    webhooks_to_api: None,
+    stripe_http: httpx.AsyncClient,
+) -> None:
+    booking = make_booking(start=real_now() + 72 * HOUR, payment_method="pm_card_authenticationRequired")
+    handle = await start(env.client, booking, worker.task_queue)
+    await advance_to(env, handle, booking.start - 47 * HOUR)
+    waiting = await wait_for_state(
+        handle, lambda s: s.status is SessionStatus.AWAITING_CLIENT_ACTION, "the SCA decline"
+    )
+    intent_id = waiting.payment.payment_intent_id
+    assert intent_id is not None
+
+    standin.authenticate_on_session(intent_id)  # the stand-in POSTs payment_intent.succeeded
+    paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the webhook")
+    [succeeded] = [
+        e
+        for e in standin.events(type="payment_intent.succeeded")
+        if e["data"]["object"]["metadata"].get("session_id") == booking.session_id
+    ]
+    # Stripe delivers at least once: the same bytes, freshly signed, three more times. The
+    # stand-in posts synchronously, so off the event loop that serves the API.
+    statuses = await asyncio.to_thread(standin.deliver_event, succeeded["id"], 3)
+    payload = json.dumps(succeeded).encode()
+    again = await stripe_http.post(WEBHOOK, content=payload, headers=signed(payload, secret_of(settings)))
+
+    assert statuses == [200, 200, 200]
+    assert again.status_code == 200 and again.json() == {"received": True, "duplicate": True}
+    first = [d for d in standin.deliveries if d.event_id == succeeded["id"] and not d.manual]
+    assert [d.status for d in first] == [200]
+    assert paid.payment.amount_paid_minor == booking.amount_minor
+    assert len(succeeded_charges(standin, booking.session_id)) == 1
+    # One signal per distinct event about this session (the SCA decline's payment_failed and the
+    # success); none of the four duplicates reached the workflow.
+    session_events = {
+        e["id"]
+        for e in standin.events()
+        if (e["data"]["object"].get("metadata") or {}).get("session_id") == booking.session_id
+    }
+    assert succeeded["id"] in session_events
+    history = await event_types(handle)
+    assert history.count("WORKFLOW_EXECUTION_SIGNALED") == len(session_events)
+    final = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "still paid")
+    assert len(final.payment.attempts) == 1
+
+
+async def test_a_bad_signature_or_body_is_a_400_and_signals_nothing(
+    env: WorkflowEnvironment, worker: Worker, settings: Settings, stripe_http: httpx.AsyncClient
+) -> None:
+    booking = make_booking(start=real_now() + 100 * HOUR)
+    handle = await start(env.client, booking, worker.task_queue)
+    payload = stripe_event("payment_intent.succeeded", succeeded_intent(booking.session_id))
+    not_json = b"{not json"
+    not_an_object = b"[1, 2]"
+
+    wrong_secret = await stripe_http.post(WEBHOOK, content=payload, headers=signed(payload, "whsec_other"))
+    missing = await stripe_http.post(WEBHOOK, content=payload, headers={"Content-Type": "application/json"})
+    garbled = await stripe_http.post(WEBHOOK, content=payload, headers={"Stripe-Signature": "t=x,v1=y"})
+    stale = await stripe_http.post(
+        WEBHOOK, content=payload, headers=signed(payload, secret_of(settings), int(time.time()) - 301)
+    )
+    tampered = await stripe_http.post(
+        WEBHOOK,
+        content=payload.replace(b"6000", b"6001"),
+        headers=signed(payload, secret_of(settings)),
+    )
+    bad_json = await stripe_http.post(
+        WEBHOOK, content=not_json, headers=signed(not_json, secret_of(settings))
+    )
+    bad_shape = await stripe_http.post(
+        WEBHOOK, content=not_an_object, headers=signed(not_an_object, secret_of(settings))
+    )
+
+    for rejected in (wrong_secret, missing, garbled, stale, tampered):
+        assert rejected.status_code == 400 and rejected.json()["code"] == "bad_signature", rejected.text
+    for rejected in (bad_json, bad_shape):
+        assert rejected.status_code == 400 and rejected.json()["code"] == "bad_payload", rejected.text
+    assert "WORKFLOW_EXECUTION_SIGNALED" not in await event_types(handle)
+
+    # The same event correctly signed afterwards was never marked as seen: it is handled.
+    accepted = await stripe_http.post(WEBHOOK, content=payload, headers=signed(payload, secret_of(settings)))
+    assert accepted.status_code == 200 and accepted.json() == {"received": True, "handled": True}
+    assert (await event_types(handle)).count("WORKFLOW_EXECUTION_SIGNALED") == 1
+
+
+async def test_an_event_type_we_do_not_handle_is_acknowledged(
+    settings: Settings, stripe_http: httpx.AsyncClient
+) -> None:
+    payload = stripe_event("customer.created", {"id": unique("cus"), "object": "customer", "metadata": {}})
+    headers = signed(payload, secret_of(settings))
+
+    first = await stripe_http.post(WEBHOOK, content=payload, headers=headers)
+    second = await stripe_http.post(WEBHOOK, content=payload, headers=headers)
+
+    assert first.status_code == 200 and first.json() == {"received": True, "handled": False}
+    assert second.status_code == 200 and second.json() == {"received": True, "duplicate": True}
+
+
+async def test_an_event_without_a_session_or_for_an_unknown_session_is_acknowledged(
+    settings: Settings, stripe_http: httpx.AsyncClient
+) -> None:
+    not_ours = stripe_event("payment_intent.succeeded", {**succeeded_intent("x"), "metadata": {}})
+    unknown = stripe_event("payment_intent.succeeded", succeeded_intent(unique("ses")))
+    not_an_id = stripe_event("payment_intent.succeeded", succeeded_intent("not an opaque id/.."))
+
+    answers = [
+        await stripe_http.post(WEBHOOK, content=body, headers=signed(body, secret_of(settings)))
+        for body in (not_ours, unknown, not_an_id)
+    ]
+
+    for answer in answers:
+        assert answer.status_code == 200 and answer.json() == {"received": True, "handled": False}
+
+
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[str]:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(10):
+            while not server.started:
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+class _Unreachable:
+    """A Temporal client whose every signal fails as when the cluster cannot be reached."""
+
+    def __init__(self) -> None:
+        self.signals = 0
+
+    def get_workflow_handle_for(self, *_: object, **__: object) -> _Unreachable:
+        return self
+
+    async def signal(self, *_: object, **__: object) -> None:
+        self.signals += 1
+        raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
+
+
+async def test_temporal_unreachable_is_a_503_so_stripe_retries(settings: Settings) -> None:
+    unreachable = _Unreachable()
+    app = create_app(settings, client=cast(Client, unreachable))
+    payload = stripe_event("payment_intent.succeeded", succeeded_intent(unique("ses")))
+
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=WAIT) as http:
+        answers = [
+            await http.post(WEBHOOK, content=payload, headers=signed(payload, secret_of(settings)))
+            for _ in range(2)
+        ]
+
+    for answer in answers:
+        assert answer.status_code == 503 and answer.json()["code"] == "temporal_unavailable"
+        assert answer.headers["Retry-After"]
+    assert unreachable.signals == 2  # a failed delivery is not remembered as seen
+
+
+async def test_the_openapi_documents_the_webhook(stripe_http: httpx.AsyncClient) -> None:
+    spec = (await stripe_http.get("/openapi.json")).json()
+    operation = spec["paths"][WEBHOOK]["post"]
+
+    assert operation["tags"] == ["stripe"]
+    assert "security" not in operation
+    assert {"200", "400", "503"} <= set(operation["responses"])
+    assert "requestBody" in operation
+    assert any(p["name"] == "Stripe-Signature" for p in operation["parameters"])

@@ -1,0 +1,114 @@
+"""The ``sessionflow`` CLI: replay of recorded and tampered histories, and reading sessions from
+the test dev server (Settings pointed at it through SESSIONFLOW_* variables)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+from typer.testing import CliRunner, Result
+
+from ops.cli import app
+from tests.workflows.support import HOUR, WAIT, make_booking, real_now, start, wait_for_state
+
+HISTORIES = Path(__file__).resolve().parents[1] / "histories"
+RECORDED = HISTORIES / "attendance_is_recorded_and_the_session_completes.json"
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> Result:
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_a_recorded_history_replays_cleanly() -> None:
+    result = invoke("replay", "--file", str(RECORDED))
+
+    assert result.exit_code == 0, result.output
+    assert f"ok    {RECORDED}" in result.output
+    assert "1 replayed, 0 failed" in result.output
+
+
+def test_a_tampered_history_fails_the_replay_with_exit_code_1(tmp_path: Path) -> None:
+    history = json.loads(RECORDED.read_text())
+    events = history["events"]
+    scheduled = next(
+        i for i, e in enumerate(events) if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
+    )
+    del events[scheduled]
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(history))
+
+    result = invoke("replay", "--file", str(RECORDED), "--file", str(tampered))
+
+    assert result.exit_code == 1, result.output
+    assert f"ok    {RECORDED}" in result.output
+    assert f"FAIL  {tampered}: " in result.output
+    assert "1 replayed, 1 failed" in result.output
+
+
+def test_a_changed_activity_type_is_reported_as_nondeterminism(tmp_path: Path) -> None:
+    history = json.loads(RECORDED.read_text())
+    scheduled = next(e for e in history["events"] if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED")
+    scheduled["activityTaskScheduledEventAttributes"]["activityType"]["name"] = "renamed_activity"
+    tampered = tmp_path / "renamed.json"
+    tampered.write_text(json.dumps(history))
+
+    result = invoke("replay", "--file", str(tampered))
+
+    assert result.exit_code == 1, result.output
+    assert f"FAIL  {tampered}: NondeterminismError: [TMPRL1100]" in result.output
+    assert "renamed_activity" in result.output
+
+
+def test_replay_needs_a_history() -> None:
+    result = runner.invoke(app, ["replay"])
+    assert result.exit_code == 2
+
+
+@pytest.fixture
+def cli_env(env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SESSIONFLOW_TEMPORAL_ADDRESS", env.client.service_client.config.target_host)
+    monkeypatch.setenv("SESSIONFLOW_TEMPORAL_NAMESPACE", env.client.namespace)
+
+
+async def test_sessions_list_and_show_read_the_server(
+    cli_env: None, env: WorkflowEnvironment, worker: Worker
+) -> None:
+    booking = make_booking(start=real_now() + 30 * 24 * HOUR)
+    handle = await start(env.client, booking, worker.task_queue)
+    await wait_for_state(handle, lambda s: s.status == "scheduled", "the session to start")
+
+    # Visibility is eventually consistent: poll briefly. The CLI runs its own event loop in a thread.
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while True:
+        listed = await asyncio.to_thread(invoke, "sessions", "list", "--therapist", booking.therapist_id)
+        assert listed.exit_code == 0, listed.output
+        if booking.session_id in listed.output:
+            break
+        assert asyncio.get_running_loop().time() < deadline, listed.output
+        await asyncio.sleep(0.2)
+    (line,) = [row for row in listed.output.splitlines() if row.startswith(booking.session_id)]
+    session_id, status, start_at = line.split("\t")
+    assert (session_id, status) == (booking.session_id, "scheduled")
+    assert start_at.startswith(booking.start.isoformat()[:16])
+
+    filtered = await asyncio.to_thread(
+        invoke, "sessions", "list", "--therapist", booking.therapist_id, "--status", "paid"
+    )
+    assert booking.session_id not in filtered.output
+
+    shown = await asyncio.to_thread(invoke, "sessions", "show", booking.session_id)
+    assert shown.exit_code == 0, shown.output
+    assert len(shown.output.splitlines()) >= 1
+
+    replayed = await asyncio.to_thread(invoke, "replay", "--workflow-id", handle.id)
+    assert replayed.exit_code == 0, replayed.output
+    assert f"ok    {handle.id}" in replayed.output
+
+    missing = await asyncio.to_thread(runner.invoke, app, ["sessions", "show", "ses_does_not_exist"])
+    assert missing.exit_code == 1

@@ -1,0 +1,101 @@
+"""Histories at rest hold no readable session data: every payload is encrypted, and only a client
+with the codec reads it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from google.protobuf.message import Message
+from temporalio.api.common.v1 import Payload, SearchAttributes, WorkflowExecution
+from temporalio.api.history.v1 import History
+from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from domain.ids import practice_workflow_id
+from domain.status import SessionStatus
+from tests.workflows.support import HOUR, WAIT, advance_to, make_booking, real_now, start, wait_for_state
+from workflows.codec import ENCODING, KEY_ID_METADATA
+
+
+def payloads_in(message: Message) -> Iterator[Payload]:
+    """Every Payload in a protobuf message (inputs, results, memos, failures' details …) but the
+    search attributes'."""
+    if isinstance(message, Payload):
+        yield message
+        return
+    if isinstance(message, SearchAttributes):
+        return  # deliberately plain opaque ids, for listing; the server must read them
+    for field, value in message.ListFields():
+        if field.message_type is None:
+            continue
+        if field.message_type.GetOptions().map_entry:
+            values = value.values()
+        elif field.is_repeated:
+            values = value
+        else:
+            values = [value]
+        for item in values:
+            if isinstance(item, Message):
+                yield from payloads_in(item)
+
+
+async def raw_history(env: WorkflowEnvironment, workflow_id: str) -> History:
+    """The history as the server stores it: straight from the gRPC service, nothing decoded."""
+    history, token = History(), b""
+    while True:
+        response = await asyncio.wait_for(
+            env.client.workflow_service.get_workflow_execution_history(
+                GetWorkflowExecutionHistoryRequest(
+                    namespace=env.client.namespace,
+                    execution=WorkflowExecution(workflow_id=workflow_id),
+                    next_page_token=token,
+                )
+            ),
+            WAIT,
+        )
+        history.events.extend(response.history.events)
+        token = response.next_page_token
+        if not token:
+            return history
+
+
+async def test_a_charged_sessions_history_holds_only_encrypted_payloads(
+    env: WorkflowEnvironment, worker: Worker
+) -> None:
+    session = make_booking(start=real_now() + 72 * HOUR)
+    handle = await start(env.client, session, worker.task_queue)
+    await advance_to(env, handle, session.start - 47 * HOUR)
+    paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    assert session.payment_method_id
+    secrets = [
+        session.session_id,
+        session.therapist_id,
+        session.client_id,
+        session.payment_method_id,
+        session.stripe_customer_id,
+        str(session.amount_minor),
+    ]
+
+    for workflow_id in (handle.id, practice_workflow_id(session.therapist_id)):
+        payloads = list(payloads_in(await raw_history(env, workflow_id)))
+        assert payloads, f"{workflow_id}: no payloads found"
+        for payload in payloads:
+            assert payload.metadata["encoding"] == ENCODING, f"{workflow_id}: a plain payload"
+            assert payload.metadata[KEY_ID_METADATA]
+            blob = payload.data + b"".join(payload.metadata.values())
+            for secret in secrets:
+                assert secret.encode() not in blob, f"{workflow_id}: {secret} readable at rest"
+
+    # A client without the codec cannot read the state; the normal client (above) reads it.
+    config = env.client.config()
+    config["data_converter"] = pydantic_data_converter
+    plain_client = Client(**config)
+    with pytest.raises(Exception, match="binary/encrypted") as unreadable:
+        await asyncio.wait_for(plain_client.get_workflow_handle(handle.id).query("state"), WAIT)
+    assert session.session_id not in str(unreadable.value)
+    assert (paid.session_id, paid.client_id) == (session.session_id, session.client_id)
