@@ -353,22 +353,24 @@ async def test_ending_can_cancel_the_clients_future_sessions_as_therapist_cancel
 async def test_reminders_fire_at_the_configured_offsets_and_stop_after_the_update(
     env: WorkflowEnvironment, worker: Worker, notification_sink: NotificationSink
 ) -> None:
+    # Time skipping may run a workflow's clock on to its next timer once a fast-forward has fired
+    # one (the experimental skipper does not stop exactly at the target), so this test checks
+    # when each reminder went out by its stamp rather than racing the clock to the offset.
     reminded_session, reminded = await ended_session(env, worker)
     filed_session, filed = await ended_session(env, worker)
 
-    def reminders_of(session_id: str) -> list[int]:
+    def reminders_of(session_id: str) -> dict[int, datetime]:
         # Delivery is at least once: a retried POST arrives again under the same event id.
-        unique_reminders = {
-            n.event_id: n.reminder_number
+        return {
+            n.reminder_number or 0: n.occurred_at
             for n in notification_sink.received
             if n.type is NotificationType.ATTENDANCE_UPDATE_DUE and n.session_id == session_id
         }
-        return sorted(number or 0 for number in unique_reminders.values())
 
     await advance_to(env, reminded, reminded_session.end + 24 * HOUR + SECOND)
-    await wait_for_state(reminded, lambda s: s.reminders_sent == 1, "the first reminder")
+    await wait_for_state(reminded, lambda s: s.reminders_sent >= 1, "the first reminder")
     await advance_to(env, reminded, reminded_session.end + 72 * HOUR + SECOND)
-    await wait_for_state(reminded, lambda s: s.reminders_sent == 2, "the second reminder")
+    await wait_for_state(reminded, lambda s: s.reminders_sent >= 2, "the second reminder")
     await advance_to(env, reminded, reminded_session.end + 30 * 24 * HOUR)
     await notification_sink.wait_for_async(
         lambda n: (
@@ -377,21 +379,19 @@ async def test_reminders_fire_at_the_configured_offsets_and_stop_after_the_updat
         WAIT,
         count=2,
     )
-    assert reminders_of(reminded_session.session_id) == [1, 2]  # and nothing is assumed after that
+    sent_at = reminders_of(reminded_session.session_id)
+    assert sorted(sent_at) == [1, 2]  # and nothing is assumed after the last one
     assert (await state_of(reminded)).status is SessionStatus.AWAITING_UPDATE
-    # Each went out at its configured offset after the end (stamped with the workflow's clock).
-    sent_at = {
-        n.reminder_number: n.occurred_at
-        for n in notification_sink.received
-        if n.type is NotificationType.ATTENDANCE_UPDATE_DUE and n.session_id == reminded_session.session_id
-    }
     for number, offset in ((1, 24 * HOUR), (2, 72 * HOUR)):
         due = reminded_session.end + offset
         assert due <= sent_at[number] <= due + 5 * 60 * SECOND
 
     await file(filed, ATTENDED_NO_REBOOK)
-    await result_of(filed)
-    assert reminders_of(filed_session.session_id) == []
+    final = await result_of(filed)
+    assert final.attendance is not None
+    filed_at = final.attendance.at
+    assert all(at < filed_at for at in reminders_of(filed_session.session_id).values())
+    assert final.status is SessionStatus.COMPLETED  # closed: no reminder can follow
 
 
 async def test_the_awaiting_updates_list_shows_ended_sessions_until_their_update_is_filed(
