@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from dev.stripe_standin import StripeStandIn
 from domain.booking import SessionBooking
 from domain.state import SessionState
-from domain.status import BookingKind
+from domain.status import BookingKind, SessionStatus
 from workflows.session import SessionWorkflow
 from workflows.session_client import book_session
 
@@ -157,3 +157,16 @@ async def scheduled_activities(handle: SessionHandle) -> list[str]:
         for event in history.events
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
     ]
+
+
+async def declined_at_the_charge(
+    env: WorkflowEnvironment, task_queue: str, payment_method: str
+) -> tuple[SessionBooking, SessionHandle, SessionState]:
+    """A therapist follow-up whose off-session charge at start − 48 h has just been declined."""
+    booking = make_booking(start=real_now() + 72 * HOUR, payment_method=payment_method)
+    handle = await start(env.client, booking, task_queue)
+    await advance_to(env, handle, booking.start - 48 * HOUR + timedelta(seconds=1))
+    declined = await wait_for_state(
+        handle, lambda state: state.status is SessionStatus.PAYMENT_FAILED, "the decline"
+    )
+    return booking, handle, declined

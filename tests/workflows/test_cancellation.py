@@ -21,6 +21,7 @@ from tests.workflows.support import (
     WAIT,
     SessionHandle,
     advance_to,
+    declined_at_the_charge,
     event_types,
     intents_for,
     make_booking,
@@ -184,12 +185,9 @@ async def test_therapist_may_grant_a_discretionary_refund_on_a_late_cancellation
 async def test_therapist_cancellation_voids_a_pending_declined_payment(
     env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
 ) -> None:
-    booking = make_booking(
-        start=real_now() + 72 * HOUR, payment_method="pm_card_chargeDeclinedInsufficientFunds"
+    booking, handle, _ = await declined_at_the_charge(
+        env, worker.task_queue, "pm_card_chargeDeclinedInsufficientFunds"
     )
-    handle = await start(env.client, booking, worker.task_queue)
-    await advance_to(env, handle, booking.start - 48 * HOUR + SECOND)
-    await wait_for_state(handle, lambda s: s.status is SessionStatus.PAYMENT_FAILED, "the decline")
 
     await cancel(handle, THERAPIST_CANCELS)
 
@@ -221,12 +219,9 @@ async def test_cancellation_after_the_start_is_rejected_and_never_enters_history
 async def test_late_cancellation_of_a_declined_session_still_collects_and_refuses_a_second_cancel(
     env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
 ) -> None:
-    booking = make_booking(
-        start=real_now() + 72 * HOUR, payment_method="pm_card_chargeDeclinedInsufficientFunds"
+    booking, handle, _ = await declined_at_the_charge(
+        env, worker.task_queue, "pm_card_chargeDeclinedInsufficientFunds"
     )
-    handle = await start(env.client, booking, worker.task_queue)
-    await advance_to(env, handle, booking.start - 48 * HOUR + SECOND)
-    await wait_for_state(handle, lambda s: s.status is SessionStatus.PAYMENT_FAILED, "the decline")
     await cancel(handle, CLIENT_CANCELS)
 
     with pytest.raises(WorkflowUpdateFailedError) as refused:

@@ -23,6 +23,7 @@ from tests.workflows.support import (
     WAIT,
     SessionHandle,
     advance_to,
+    declined_at_the_charge,
     intents_for,
     make_booking,
     paid_at_checkout,
@@ -171,12 +172,9 @@ async def test_a_receipt_stamp_far_in_the_past_is_not_trusted(
 async def test_a_late_cancellation_whose_charge_never_came_in_voids_the_open_payment(
     env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
 ) -> None:
-    booking = make_booking(
-        start=real_now() + 72 * HOUR, payment_method="pm_card_chargeDeclinedInsufficientFunds"
+    booking, handle, _ = await declined_at_the_charge(
+        env, worker.task_queue, "pm_card_chargeDeclinedInsufficientFunds"
     )
-    handle = await start(env.client, booking, worker.task_queue)
-    await advance_to(env, handle, booking.start - 48 * HOUR + SECOND)
-    await wait_for_state(handle, lambda s: s.status is SessionStatus.PAYMENT_FAILED, "the decline")
     await cancel(handle, CLIENT)  # late: the charge stands and is still collected
 
     for offset in (24, 12):
@@ -195,12 +193,9 @@ async def test_a_late_cancellation_whose_charge_never_came_in_voids_the_open_pay
 async def test_a_declined_session_moved_into_the_window_is_charged_at_once(
     env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
 ) -> None:
-    booking = make_booking(
-        start=real_now() + 72 * HOUR, payment_method="pm_card_chargeDeclinedInsufficientFunds"
+    booking, handle, _ = await declined_at_the_charge(
+        env, worker.task_queue, "pm_card_chargeDeclinedInsufficientFunds"
     )
-    handle = await start(env.client, booking, worker.task_queue)
-    await advance_to(env, handle, booking.start - 48 * HOUR + SECOND)
-    await wait_for_state(handle, lambda s: s.status is SessionStatus.PAYMENT_FAILED, "the decline")
     assert booking.payment_method_id is not None
     standin.set_payment_method_behaviour(booking.payment_method_id, "visa")
 
@@ -218,12 +213,9 @@ async def test_a_declined_session_moved_into_the_window_is_charged_at_once(
 async def test_the_same_declined_card_given_again_is_not_retried_off_schedule(
     env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
 ) -> None:
-    booking = make_booking(
-        start=real_now() + 72 * HOUR, payment_method="pm_card_chargeDeclinedInsufficientFunds"
+    booking, handle, _ = await declined_at_the_charge(
+        env, worker.task_queue, "pm_card_chargeDeclinedInsufficientFunds"
     )
-    handle = await start(env.client, booking, worker.task_queue)
-    await advance_to(env, handle, booking.start - 48 * HOUR + SECOND)
-    await wait_for_state(handle, lambda s: s.status is SessionStatus.PAYMENT_FAILED, "the decline")
     assert booking.payment_method_id is not None
 
     same = PaymentMethodUpdate(payment_method_id=booking.payment_method_id)

@@ -19,6 +19,7 @@ from tests.workflows.support import (
     HOUR,
     WAIT,
     advance_to,
+    declined_at_the_charge,
     event_types,
     intents_for,
     make_booking,
@@ -53,12 +54,9 @@ def webhook_fact(standin: StripeStandIn, event_type: str, intent_id: str) -> Pay
 async def test_soft_decline_is_retried_at_minus_24h_and_succeeds(
     env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
 ) -> None:
-    booking = make_booking(
-        start=real_now() + 72 * HOUR, payment_method="pm_card_chargeDeclinedInsufficientFunds"
+    booking, handle, failed = await declined_at_the_charge(
+        env, worker.task_queue, "pm_card_chargeDeclinedInsufficientFunds"
     )
-    handle = await start(env.client, booking, worker.task_queue)
-    await advance_to(env, handle, booking.start - 48 * HOUR + SECOND)
-    failed = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAYMENT_FAILED, "the decline")
 
     [attempt] = failed.payment.attempts
     assert attempt.decline_kind is DeclineKind.SOFT and attempt.decline_code == "insufficient_funds"
@@ -142,10 +140,9 @@ async def test_authentication_required_sends_the_client_on_session_and_the_webho
 async def test_a_new_card_after_a_hard_decline_is_charged_at_once(
     env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
 ) -> None:
-    booking = make_booking(start=real_now() + 72 * HOUR, payment_method="pm_card_chargeDeclinedLostCard")
-    handle = await start(env.client, booking, worker.task_queue)
-    await advance_to(env, handle, booking.start - 48 * HOUR + SECOND)
-    declined = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAYMENT_FAILED, "the decline")
+    booking, handle, declined = await declined_at_the_charge(
+        env, worker.task_queue, "pm_card_chargeDeclinedLostCard"
+    )
     assert declined.payment.status is PaymentStatus.DECLINED_HARD
     assert declined.payment.next_charge_at is None  # a lost card is never retried
 
