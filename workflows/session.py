@@ -13,9 +13,10 @@ cancellation, and facts arriving in any order converge on the same end state.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
@@ -109,6 +110,9 @@ with workflow.unsafe.imports_passed_through():
 MAX_RECEIPT_LAG = timedelta(minutes=5)
 # After Stripe refuses a refund or a void, try again this much later (or on any new fact).
 BLOCKED_MONEY_RETRY = timedelta(hours=6)
+
+RequestT = TypeVar("RequestT")
+ResultT = TypeVar("ResultT")
 
 
 class _Step(Enum):
@@ -280,14 +284,7 @@ class SessionWorkflow:
             payment_intent_id=payment.payment_intent_id,
         )
         try:
-            result = await workflow.execute_activity_method(
-                PaymentActivities.charge,
-                request,
-                start_to_close_timeout=STRIPE_START_TO_CLOSE,
-                schedule_to_close_timeout=STRIPE_SCHEDULE_TO_CLOSE,
-                retry_policy=STRIPE_RETRY_POLICY,
-                summary=f"charge attempt {attempt}",
-            )
+            result = await self._stripe(PaymentActivities.charge, request, f"charge attempt {attempt}")
         except ActivityError as failure:
             result = ChargeResult(outcome=ChargeOutcome.FAILED, code=_failure_type(failure))
             workflow.logger.warning(
@@ -437,7 +434,7 @@ class SessionWorkflow:
         payment.refund_requests += 1
         number = payment.refund_requests
         try:
-            result = await workflow.execute_activity_method(
+            result = await self._stripe(
                 PaymentActivities.refund,
                 RefundRequest(
                     session_id=self._booking.session_id,
@@ -445,10 +442,7 @@ class SessionWorkflow:
                     payment_intent_id=payment.payment_intent_id,
                     target_refunded_minor=self._refund_target(),
                 ),
-                start_to_close_timeout=STRIPE_START_TO_CLOSE,
-                schedule_to_close_timeout=STRIPE_SCHEDULE_TO_CLOSE,
-                retry_policy=STRIPE_RETRY_POLICY,
-                summary=f"refund {number}",
+                f"refund {number}",
             )
         except ActivityError as failure:
             self._block(f"refund: {_failure_type(failure)}")
@@ -476,7 +470,7 @@ class SessionWorkflow:
         payment = self._payment
         payment.void_requests += 1
         try:
-            result = await workflow.execute_activity_method(
+            result = await self._stripe(
                 PaymentActivities.void,
                 VoidRequest(
                     session_id=self._booking.session_id,
@@ -484,10 +478,7 @@ class SessionWorkflow:
                     customer_id=self._booking.stripe_customer_id,
                     payment_intent_id=payment.payment_intent_id,
                 ),
-                start_to_close_timeout=STRIPE_START_TO_CLOSE,
-                schedule_to_close_timeout=STRIPE_SCHEDULE_TO_CLOSE,
-                retry_policy=STRIPE_RETRY_POLICY,
-                summary="void pending payment",
+                "void pending payment",
             )
         except ActivityError as failure:
             self._block(f"void: {_failure_type(failure)}")
@@ -872,6 +863,22 @@ class SessionWorkflow:
         )
         self._notify(NotificationType.FOLLOW_UP_BOOKED, Audience.BOTH, 1, related_session_id=follow_up_id)
         return follow_up_id
+
+    async def _stripe(
+        self,
+        activity: Callable[[PaymentActivities, RequestT], Awaitable[ResultT]],
+        request: RequestT,
+        summary: str,
+    ) -> ResultT:
+        """One Stripe call: timeouts keep every retry well inside the idempotency key's lifetime."""
+        return await workflow.execute_activity_method(
+            activity,
+            request,
+            start_to_close_timeout=STRIPE_START_TO_CLOSE,
+            schedule_to_close_timeout=STRIPE_SCHEDULE_TO_CLOSE,
+            retry_policy=STRIPE_RETRY_POLICY,
+            summary=summary,
+        )
 
     async def _practice(self, activity: Any, call: Any) -> Any:
         """One call into the therapist's PracticeWorkflow (a workflow cannot update another)."""
