@@ -141,6 +141,16 @@ _HANDLED_EVENT_TYPES = frozenset(
 )
 
 
+def _event_time(created: object) -> datetime:
+    """Stripe's ``created`` (Unix seconds); anything that is not a plausible one is refused."""
+    if isinstance(created, bool) or not isinstance(created, int | float):
+        return datetime.fromtimestamp(0, tz=UTC)
+    try:
+        return datetime.fromtimestamp(created, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError("the event's created time is out of range") from None
+
+
 def payment_event_from_stripe(event: dict[str, object]) -> tuple[str, PaymentEvent] | None:
     """Map a verified Stripe event to ``(session_id, PaymentEvent)``; None when it is not ours.
 
@@ -159,13 +169,12 @@ def payment_event_from_stripe(event: dict[str, object]) -> tuple[str, PaymentEve
     intent_id = obj.get("id") if event_type != "charge.refunded" else obj.get("payment_intent")
     if not isinstance(session_id, str) or not isinstance(intent_id, str):
         return None
-    created = event.get("created")
     error = obj.get("last_payment_error") or {}
     fact = PaymentEvent(
         event_id=str(event.get("id")),
         type=event_type,
         payment_intent_id=intent_id,
-        created=datetime.fromtimestamp(created if isinstance(created, int | float) else 0, tz=UTC),
+        created=_event_time(event.get("created")),
         amount_refunded_minor=obj.get("amount_refunded") if event_type == "charge.refunded" else None,
         code=error.get("code") if isinstance(error, dict) else None,
         decline_code=error.get("decline_code") if isinstance(error, dict) else None,

@@ -62,9 +62,14 @@ class RequestObservabilityMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            API_REQUEST_SECONDS.labels(route=template, method=scope["method"], status=str(status)).observe(
+            method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
+            API_REQUEST_SECONDS.labels(route=template, method=method, status=str(status)).observe(
                 time.perf_counter() - started
             )
+
+
+# Any token is a valid HTTP method: a label per unknown one would let a caller grow the metrics.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 async def metrics_endpoint(_request: Request) -> Response:

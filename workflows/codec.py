@@ -22,7 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
 
 from settings import CODEC_KEY_BYTES, Settings
 
@@ -95,8 +95,16 @@ class EncryptionCodec(PayloadCodec):
 
 
 def with_codec(codec: EncryptionCodec) -> DataConverter:
-    """The pydantic data converter with ``codec`` applied to every payload."""
-    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+    """The pydantic data converter with ``codec`` applied to every payload.
+
+    Failure messages and stack traces go through the codec too: a refusal names a slot, a
+    decline its reason, and Temporal would otherwise keep them in clear in the history.
+    """
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=codec,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
 
 
 def build_codec(settings: Settings) -> EncryptionCodec:

@@ -18,13 +18,16 @@ from typing import Annotated
 import stripe
 from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.stripe_client import build_stripe_client
 from api.deps import AppSettings, TemporalClient
-from api.errors import ErrorBody, error_response
+from api.errors import RETRY_AFTER_SECONDS, ErrorBody, error_response
+from api.stripe_confirmation import StripeUnavailable, confirmed_event
 from domain.ids import is_opaque_id
 from domain.payments import payment_event_from_stripe
+from settings import Settings
 from workflows.session import SessionWorkflow
 from workflows.session_client import session_handle
 
@@ -32,8 +35,11 @@ log = logging.getLogger("sessionflow.api.stripe")
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 RECENT_EVENT_IDS = 10_000
-# A signal is accepted in milliseconds; past this Stripe gets a 503 and delivers again.
-SIGNAL_RPC_TIMEOUT = timedelta(seconds=10)
+# A signal is accepted in milliseconds; past this Stripe gets a 503 and delivers again (Stripe
+# itself waits only a few seconds for an answer before counting the delivery as failed).
+SIGNAL_RPC_TIMEOUT = timedelta(seconds=3)
+# Stripe's events are a few kilobytes; anything far larger is not one, and is not read whole.
+MAX_BODY_BYTES = 256 * 1024
 
 
 class WebhookAck(BaseModel):
@@ -84,13 +90,40 @@ def _recent_event_ids(request: Request) -> RecentEventIds:
     return recent
 
 
+def _stripe_client(request: Request, settings: Settings) -> stripe.StripeClient:
+    """One Stripe client per app (its HTTP connection pool is reused across deliveries)."""
+    state = request.app.state
+    client: stripe.StripeClient | None = getattr(state, "stripe_client", None)
+    if client is None:
+        client = build_stripe_client(settings)
+        state.stripe_client = client
+    return client
+
+
+async def _read_body(request: Request) -> bytes | None:
+    """The raw body, or None when it is larger than any Stripe event."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            return None
+    return bytes(body)
+
+
 ERRORS: dict[int | str, dict[str, object]] = {
     400: {
         "model": ErrorBody,
         "description": "`bad_signature`: the Stripe-Signature header is missing, wrong or older than "
         "5 minutes; `bad_payload`: the signed body is not a Stripe event. Nothing was signalled.",
     },
-    503: {"model": ErrorBody, "description": "Temporal unreachable; Stripe delivers the event again"},
+    413: {"model": ErrorBody, "description": "`too_large`: the body is larger than any Stripe event"},
+    503: {
+        "model": ErrorBody,
+        "description": "Temporal or Stripe unreachable; Stripe delivers the event again",
+    },
 }
 
 router = APIRouter(prefix="/v1/stripe", tags=["stripe"], responses=ERRORS)
@@ -124,12 +157,16 @@ async def stripe_webhook(
     ] = None,
 ) -> WebhookAck | JSONResponse:
     """Receive a Stripe event: `payment_intent.succeeded`, `payment_intent.payment_failed` and
-    `charge.refunded` for a session's PaymentIntent reach its workflow; anything else is
-    acknowledged and ignored."""
-    raw = await request.body()
+    `charge.refunded` for a session's PaymentIntent reach its workflow once Stripe confirms
+    them; anything else is acknowledged and ignored."""
     if not stripe_signature:
         return error_response(
             status.HTTP_400_BAD_REQUEST, "bad_signature", "the Stripe-Signature header is missing"
+        )
+    raw = await _read_body(request)
+    if raw is None:
+        return error_response(
+            status.HTTP_413_CONTENT_TOO_LARGE, "too_large", "the body is larger than any Stripe event"
         )
     try:
         stripe.Webhook.construct_event(
@@ -162,11 +199,33 @@ async def stripe_webhook(
 
     try:
         mapped = payment_event_from_stripe(event)
-    except ValidationError:
+    except ValueError:  # pydantic's ValidationError included
         log.warning("stripe event not understood", extra={"event_id": event_id, "event_type": event_type})
         return _bad_payload()
     if mapped is None or not is_opaque_id(mapped[0]):
         log.info("stripe event ignored", extra={"event_id": event_id, "event_type": event_type})
+        recent.add(event_id)
+        return WebhookAck(handled=False)
+
+    claimed_session_id = mapped[0]
+    try:
+        confirmed = await confirmed_event(_stripe_client(request, settings), event)
+    except StripeUnavailable:
+        return error_response(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "stripe_unavailable",
+            "Stripe could not confirm the event; deliver it again later",
+            **{"Retry-After": RETRY_AFTER_SECONDS},
+        )
+    try:
+        mapped = payment_event_from_stripe(confirmed) if confirmed is not None else None
+    except ValueError:
+        mapped = None
+    if mapped is None or mapped[0] != claimed_session_id:
+        # Signed, yet Stripe has no such payment, a different outcome or another session.
+        log.warning(
+            "stripe event not confirmed by stripe", extra={"event_id": event_id, "event_type": event_type}
+        )
         recent.add(event_id)
         return WebhookAck(handled=False)
 

@@ -37,3 +37,13 @@ async def test_a_request_id_round_trips_and_one_is_made_when_absent(http: httpx.
     assert given.headers["x-request-id"] == "req-abc.123"
     assert re.fullmatch(r"[0-9a-f]{32}", made.headers["x-request-id"])
     assert re.fullmatch(r"[0-9a-f]{32}", unsafe.headers["x-request-id"])
+
+
+async def test_an_invented_http_method_does_not_become_a_label(http: httpx.AsyncClient) -> None:
+    invented = f"FOO{uuid.uuid4().hex[:6].upper()}"
+    await http.request(invented, "/v1/sessions")
+
+    text = (await httpx.AsyncClient(base_url=str(http.base_url)).get("/metrics")).text
+
+    assert invented not in text
+    assert re.search(r'sessionflow_api_request_seconds_count\{method="other",', text), text

@@ -68,6 +68,21 @@ def succeeded_intent(session_id: str) -> dict[str, Any]:
     }
 
 
+async def real_succeeded_intent(stripe_client: stripe.StripeClient, session_id: str) -> dict[str, Any]:
+    """A PaymentIntent that really succeeded in the stand-in, as Stripe would put it in an event."""
+    intent = await stripe_client.v1.payment_intents.create_async(
+        params={
+            "amount": 6000,
+            "currency": "gbp",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "metadata": {"session_id": session_id},
+        }
+    )
+    assert intent.status == "succeeded"
+    return intent.to_dict()
+
+
 def signed(payload: bytes, secret: str, timestamp: int | None = None) -> dict[str, str]:
     header = stripe.WebhookSignature.generate_signature_header(payload.decode(), secret, timestamp)
     return {"Stripe-Signature": str(header), "Content-Type": "application/json"}
@@ -141,11 +156,16 @@ async def test_an_on_session_payment_settles_the_session_once_through_the_api(
 
 
 async def test_a_bad_signature_or_body_is_a_400_and_signals_nothing(
-    env: WorkflowEnvironment, worker: Worker, settings: Settings, stripe_http: httpx.AsyncClient
+    env: WorkflowEnvironment,
+    worker: Worker,
+    settings: Settings,
+    stripe_client: stripe.StripeClient,
+    stripe_http: httpx.AsyncClient,
 ) -> None:
     booking = make_booking(start=real_now() + 100 * HOUR)
     handle = await start(env.client, booking, worker.task_queue)
-    payload = stripe_event("payment_intent.succeeded", succeeded_intent(booking.session_id))
+    intent = await real_succeeded_intent(stripe_client, booking.session_id)
+    payload = stripe_event("payment_intent.succeeded", intent)
     not_json = b"{not json"
     not_an_object = b"[1, 2]"
 
@@ -208,6 +228,72 @@ async def test_an_event_without_a_session_or_for_an_unknown_session_is_acknowled
         assert answer.status_code == 200 and answer.json() == {"received": True, "handled": False}
 
 
+async def test_a_signed_event_stripe_does_not_confirm_changes_nothing(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    settings: Settings,
+    stripe_client: stripe.StripeClient,
+    stripe_http: httpx.AsyncClient,
+) -> None:
+    """Whoever holds the signing secret still cannot mark a session paid: Stripe is asked."""
+    booking = make_booking(start=real_now() + 100 * HOUR)
+    handle = await start(env.client, booking, worker.task_queue)
+    another_sessions = await real_succeeded_intent(stripe_client, unique("ses"))
+    unconfirmed = await stripe_client.v1.payment_intents.create_async(
+        params={"amount": 6000, "currency": "gbp", "metadata": {"session_id": booking.session_id}}
+    )
+    forgeries = [
+        succeeded_intent(booking.session_id),  # no such PaymentIntent at Stripe
+        {**another_sessions, "metadata": {"session_id": booking.session_id}},
+        {**unconfirmed.to_dict(), "status": "succeeded"},  # Stripe says requires_payment_method
+    ]
+
+    answers = []
+    for forged in forgeries:
+        payload = stripe_event("payment_intent.succeeded", forged)
+        answers.append(
+            await stripe_http.post(WEBHOOK, content=payload, headers=signed(payload, secret_of(settings)))
+        )
+
+    for answer in answers:
+        assert answer.status_code == 200 and answer.json() == {"received": True, "handled": False}
+    assert "WORKFLOW_EXECUTION_SIGNALED" not in await event_types(handle)
+    state = await wait_for_state(handle, lambda s: s.status is SessionStatus.SCHEDULED, "unchanged")
+    assert state.payment.amount_paid_minor == 0
+
+
+async def test_stripe_unreachable_while_confirming_is_a_503_so_stripe_retries(settings: Settings) -> None:
+    cut_off = settings.model_copy(update={"stripe_api_base": "http://127.0.0.1:9"})  # nothing listens
+    app = create_app(cut_off, client=cast(Client, _Unreachable()))
+    payload = stripe_event("payment_intent.succeeded", succeeded_intent(unique("ses")))
+
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=WAIT) as http:
+        answer = await http.post(WEBHOOK, content=payload, headers=signed(payload, secret_of(cut_off)))
+
+    assert answer.status_code == 503 and answer.json()["code"] == "stripe_unavailable"
+    assert answer.headers["Retry-After"]
+
+
+async def test_an_oversized_body_or_an_impossible_time_is_refused_not_a_500(
+    settings: Settings, stripe_http: httpx.AsyncClient
+) -> None:
+    huge = b"{" + b" " * (300 * 1024) + b"}"
+    impossible = json.dumps(
+        {
+            **json.loads(stripe_event("payment_intent.succeeded", succeeded_intent(unique("ses")))),
+            "created": 1e20,
+        }
+    ).encode()
+
+    too_large = await stripe_http.post(WEBHOOK, content=huge, headers=signed(huge, secret_of(settings)))
+    bad_time = await stripe_http.post(
+        WEBHOOK, content=impossible, headers=signed(impossible, secret_of(settings))
+    )
+
+    assert too_large.status_code == 413 and too_large.json()["code"] == "too_large"
+    assert bad_time.status_code == 400 and bad_time.json()["code"] == "bad_payload"
+
+
 @asynccontextmanager
 async def serving(app: FastAPI) -> AsyncIterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
@@ -238,10 +324,13 @@ class _Unreachable:
         raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
 
 
-async def test_temporal_unreachable_is_a_503_so_stripe_retries(settings: Settings) -> None:
+async def test_temporal_unreachable_is_a_503_so_stripe_retries(
+    settings: Settings, stripe_client: stripe.StripeClient
+) -> None:
     unreachable = _Unreachable()
     app = create_app(settings, client=cast(Client, unreachable))
-    payload = stripe_event("payment_intent.succeeded", succeeded_intent(unique("ses")))
+    intent = await real_succeeded_intent(stripe_client, unique("ses"))
+    payload = stripe_event("payment_intent.succeeded", intent)
 
     async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=WAIT) as http:
         answers = [

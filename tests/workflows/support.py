@@ -9,7 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import stripe
+from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import History
+from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -170,3 +173,23 @@ async def declined_at_the_charge(
         handle, lambda state: state.status is SessionStatus.PAYMENT_FAILED, "the decline"
     )
     return booking, handle, declined
+
+
+async def raw_history(env: WorkflowEnvironment, workflow_id: str) -> History:
+    """The history as the server stores it: straight from the gRPC service, nothing decoded."""
+    history, token = History(), b""
+    while True:
+        response = await asyncio.wait_for(
+            env.client.workflow_service.get_workflow_execution_history(
+                GetWorkflowExecutionHistoryRequest(
+                    namespace=env.client.namespace,
+                    execution=WorkflowExecution(workflow_id=workflow_id),
+                    next_page_token=token,
+                )
+            ),
+            WAIT,
+        )
+        history.events.extend(response.history.events)
+        token = response.next_page_token
+        if not token:
+            return history

@@ -17,6 +17,7 @@ from dev.stripe_standin import StripeStandIn
 from domain.attendance import AttendanceOutcome, AttendanceResult, AttendanceUpdate, ContinueChoice
 from domain.booking import SessionBooking
 from domain.errors import RuleViolation
+from domain.ids import practice_workflow_id
 from domain.notifications import NotificationType
 from domain.practice import (
     ClientsQuery,
@@ -35,6 +36,7 @@ from tests.workflows.support import (
     advance_to,
     event_types,
     make_booking,
+    raw_history,
     real_now,
     result_of,
     start,
@@ -524,3 +526,7 @@ async def test_a_follow_up_at_a_time_another_client_holds_is_refused(
         and other.slot_id in cause.message
     )
     assert (await state_of(handle)).attendance is None
+    # The refusal names the slot for the caller, who decodes it; at rest it is encrypted.
+    for workflow_id in (handle.id, practice_workflow_id(session.therapist_id)):
+        stored = (await raw_history(env, workflow_id)).SerializeToString()
+        assert other.slot_id.encode() not in stored, f"{workflow_id}: the slot id readable at rest"

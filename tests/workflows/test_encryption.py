@@ -8,9 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from google.protobuf.message import Message
-from temporalio.api.common.v1 import Payload, SearchAttributes, WorkflowExecution
-from temporalio.api.history.v1 import History
-from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
+from temporalio.api.common.v1 import Payload, SearchAttributes
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -18,7 +16,16 @@ from temporalio.worker import Worker
 
 from domain.ids import practice_workflow_id
 from domain.status import SessionStatus
-from tests.workflows.support import HOUR, WAIT, advance_to, make_booking, real_now, start, wait_for_state
+from tests.workflows.support import (
+    HOUR,
+    WAIT,
+    advance_to,
+    make_booking,
+    raw_history,
+    real_now,
+    start,
+    wait_for_state,
+)
 from workflows.codec import ENCODING, KEY_ID_METADATA
 
 
@@ -42,26 +49,6 @@ def payloads_in(message: Message) -> Iterator[Payload]:
         for item in values:
             if isinstance(item, Message):
                 yield from payloads_in(item)
-
-
-async def raw_history(env: WorkflowEnvironment, workflow_id: str) -> History:
-    """The history as the server stores it: straight from the gRPC service, nothing decoded."""
-    history, token = History(), b""
-    while True:
-        response = await asyncio.wait_for(
-            env.client.workflow_service.get_workflow_execution_history(
-                GetWorkflowExecutionHistoryRequest(
-                    namespace=env.client.namespace,
-                    execution=WorkflowExecution(workflow_id=workflow_id),
-                    next_page_token=token,
-                )
-            ),
-            WAIT,
-        )
-        history.events.extend(response.history.events)
-        token = response.next_page_token
-        if not token:
-            return history
 
 
 async def test_a_charged_sessions_history_holds_only_encrypted_payloads(

@@ -1,0 +1,64 @@
+"""Confirm what a Stripe event claims by reading the object from Stripe itself.
+
+A valid signature proves the event came from someone holding the endpoint's secret, not that the
+payment it describes happened: a leaked or misconfigured secret would otherwise let anyone mark a
+session paid. So the event is only a hint. The PaymentIntent (and, for a refund, the Charge) is
+fetched from Stripe, and the session learns Stripe's own answer: its status, its metadata and its
+refunded amount, never the event's copy of them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import stripe
+
+log = logging.getLogger("sessionflow.api.stripe")
+
+
+class StripeUnavailable(Exception):
+    """Stripe could not be asked; the delivery should be retried later."""
+
+
+async def confirmed_event(stripe_client: stripe.StripeClient, event: dict[str, Any]) -> dict[str, Any] | None:
+    """The event with its object replaced by Stripe's current copy; None when Stripe disagrees.
+
+    Only the three event types a session listens to are confirmed; the caller ignores the rest.
+    A ``payment_intent.succeeded`` stands only if the PaymentIntent has succeeded. The session a
+    Charge belongs to is read from its PaymentIntent's metadata (the one Sessionflow wrote).
+    """
+    event_type = event.get("type")
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
+        return None
+    try:
+        if event_type in ("payment_intent.succeeded", "payment_intent.payment_failed"):
+            intent = await _retrieve_intent(stripe_client, obj["id"])
+            if intent is None:
+                return None
+            if event_type == "payment_intent.succeeded" and intent.get("status") != "succeeded":
+                return None
+            return {**event, "data": {"object": intent}}
+        if event_type == "charge.refunded":
+            charge = (await stripe_client.v1.charges.retrieve_async(obj["id"])).to_dict()
+            intent_id = charge.get("payment_intent")
+            intent = await _retrieve_intent(stripe_client, intent_id) if isinstance(intent_id, str) else None
+            if intent is None:
+                return None
+            return {**event, "data": {"object": {**charge, "metadata": intent.get("metadata") or {}}}}
+    except stripe.InvalidRequestError:
+        return None  # Stripe knows no such object: the event was not about a real payment
+    except stripe.StripeError as exc:
+        # An outage, a rate limit or our own key being refused: Stripe must deliver again later.
+        log.warning("stripe could not confirm an event", extra={"error_type": type(exc).__name__})
+        raise StripeUnavailable from exc
+    return None
+
+
+async def _retrieve_intent(stripe_client: stripe.StripeClient, intent_id: str) -> dict[str, Any] | None:
+    try:
+        return (await stripe_client.v1.payment_intents.retrieve_async(intent_id)).to_dict()
+    except stripe.InvalidRequestError:
+        return None
