@@ -6,8 +6,9 @@ when, and its essentials (charge outcome, PaymentIntent id, decline codes, refun
 notification types, who filed an update) — decoding payloads with the client's data converter.
 
 Only allow-listed fields are copied out of payloads: opaque ids, codes, amounts, statuses and
-times. Client secrets (``client_secret``, ``payment_intent_client_secret``), card and customer ids
-and failure messages never reach the timeline.
+times. Client secrets (``client_secret``, ``payment_intent_client_secret``), customer ids and
+failure messages never reach the timeline; a card appears only as its opaque Stripe
+``payment_method_id`` (which card a charge used, which card the client gave).
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class SessionTimeline(BaseModel):
     session_id: str
     workflow_id: str
     events: list[TimelineEvent] = Field(default_factory=list)
+    undecodable_payloads: int = 0
+    """Payloads this process could not decrypt (a codec key it lacks): their details are missing."""
 
 
 # --------------------------------------------------------------------------------- allow lists
@@ -77,7 +80,8 @@ _BOOKING_FIELDS: FieldSpec = (
 )
 
 _ACTIVITY_INPUT_FIELDS: dict[str, FieldSpec] = {
-    "charge_session": ("attempt", "amount_minor", "currency", "payment_intent_id"),
+    # The card's opaque Stripe id answers "which card was charged" after a card change.
+    "charge_session": ("attempt", "amount_minor", "currency", "payment_method_id", "payment_intent_id"),
     "refund_payment": ("refund_number", "payment_intent_id", "target_refunded_minor"),
     "void_payment": ("request_number", "payment_intent_id"),
     "deliver_notification": (
@@ -310,7 +314,12 @@ async def timeline_from_history(
     if decoder.undecodable:
         log.warning("timeline has undecodable payloads", extra={"count": decoder.undecodable})
     session_id = workflow_id.removeprefix("session-")
-    return SessionTimeline(session_id=session_id, workflow_id=workflow_id, events=events)
+    return SessionTimeline(
+        session_id=session_id,
+        workflow_id=workflow_id,
+        events=events,
+        undecodable_payloads=decoder.undecodable,
+    )
 
 
 async def _map_event(

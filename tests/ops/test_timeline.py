@@ -1,0 +1,53 @@
+"""The ops timeline: it says which card each charge used, and when it is read with a key this
+process does not hold, how many payloads it could not decrypt (instead of silently less detail)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+from temporalio.client import WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from domain.status import SessionStatus
+from tests.workflows.support import HOUR, WAIT, make_booking, real_now, start, wait_for_state
+from workflows.codec import EncryptionCodec, with_codec
+from workflows.converter import DATA_CONVERTER
+from workflows.timeline import timeline_from_history
+
+HISTORIES = Path(__file__).resolve().parents[1] / "histories"
+NEW_CARD = HISTORIES / "a_new_card_after_a_hard_decline_is_charged_at_once.json"
+
+
+async def test_each_charge_names_the_card_it_used() -> None:
+    history = WorkflowHistory.from_json("session-recorded", json.loads(NEW_CARD.read_text()))
+
+    timeline = await timeline_from_history(history, DATA_CONVERTER)
+
+    scheduled = [e.detail for e in timeline.events if e.kind == "activity_scheduled"]
+    cards = [d["payment_method_id"] for d in scheduled if d["activity_type"] == "charge_session"]
+    new_card = [e.detail["payment_method_id"] for e in timeline.events if e.kind == "update_accepted"]
+    assert timeline.undecodable_payloads == 0
+    assert len(cards) == 2 and cards[0] != cards[1]
+    assert new_card == [cards[1]]
+
+
+async def test_payloads_under_a_key_it_lacks_are_counted_not_guessed(
+    env: WorkflowEnvironment, worker: Worker
+) -> None:
+    booking = make_booking(start=real_now() + 100 * HOUR)
+    handle = await start(env.client, booking, worker.task_queue)
+    await wait_for_state(handle, lambda s: s.status is SessionStatus.SCHEDULED, "the first task")
+    history = await asyncio.wait_for(handle.fetch_history(), WAIT)
+    stranger = with_codec(EncryptionCodec({"stranger": os.urandom(32)}, "stranger"))
+
+    readable = await timeline_from_history(history, DATA_CONVERTER)
+    unreadable = await timeline_from_history(history, stranger)
+
+    assert readable.undecodable_payloads == 0
+    assert readable.events[0].detail["client_id"] == booking.client_id
+    assert unreadable.undecodable_payloads > 0
+    assert "client_id" not in unreadable.events[0].detail
