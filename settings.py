@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 STANDIN_API_KEY = "sk_test_standin"
@@ -41,10 +41,28 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     task_queue: str = "sessionflow"
 
+    # Beyond loopback Temporal is reached over TLS: a self-hosted cluster with mTLS (client cert and
+    # key, optionally a private CA) or Temporal Cloud with mTLS or an API key. Paths, not PEM values,
+    # so Kubernetes can mount and rotate the files without rebuilding the environment.
+    temporal_tls: bool | None = None
+    """None: TLS on exactly when an API key or a client certificate is configured."""
+    temporal_tls_server_ca_path: Path | None = None
+    temporal_tls_server_name: str | None = None
+    temporal_tls_client_cert_path: Path | None = None
+    temporal_tls_client_key_path: Path | None = None
+    temporal_api_key: SecretStr | None = None
+
     # Payload encryption (AES-256-GCM): ``id1:base64key,id2:base64key``; payloads are encrypted with
     # the current key and decrypted with whichever key their metadata names (key rotation).
     codec_keys: SecretStr = SecretStr(LOCAL_CODEC_KEYS)
     codec_current_key_id: str = LOCAL_CODEC_KEY_ID
+    # The Temporal UI calls the codec endpoint from the operator's browser, so its origins get CORS
+    # on /codec (the default: the dev server's UI). Without SSO in front of the UI the browser cannot
+    # send our bearer token; ``codec_trust_ui_origins`` accepts those calls without it, and is meant
+    # only for a codec server that nothing but the operator can reach (a port published on the
+    # host's loopback, as deploy/compose.yaml does, or a VPN). The CLI always sends the token.
+    codec_ui_origins: tuple[str, ...] = ("http://127.0.0.1:8233", "http://localhost:8233")
+    codec_trust_ui_origins: bool = False
 
     # Payments default to the loopback Stripe stand-in; a real ``sk_test_…`` key together with
     # ``SESSIONFLOW_STRIPE_API_BASE=https://api.stripe.com`` switches to Stripe test mode.
@@ -62,8 +80,27 @@ class Settings(BaseSettings):
     worker_metrics_address: str = "127.0.0.1:9464"
     worker_app_metrics_port: int = Field(default=9465, ge=0, le=65535)
 
+    # Worker tuning (deploy/README.md, "Worker tuning", says why each default is what it is).
     max_cached_workflows: int = Field(default=1000, ge=0)
+    max_concurrent_workflow_tasks: int = Field(default=100, ge=2)
     max_concurrent_activities: int = Field(default=100, ge=1)
+    workflow_task_pollers_minimum: int = Field(default=1, ge=1)
+    workflow_task_pollers_maximum: int = Field(default=100, ge=1)
+    workflow_task_pollers_initial: int = Field(default=5, ge=1)
+    activity_task_pollers_minimum: int = Field(default=1, ge=1)
+    activity_task_pollers_maximum: int = Field(default=100, ge=1)
+    activity_task_pollers_initial: int = Field(default=5, ge=1)
+    # The longest activity start-to-close (notifications, practice calls: 30 s): on SIGTERM every
+    # activity already running may finish instead of being cut off and waiting out its timeout
+    # before a retry. Kubernetes' terminationGracePeriodSeconds must be longer.
+    graceful_shutdown_seconds: float = Field(default=30.0, ge=0, le=3600)
+    # The worker's /healthz (event loop alive) and /readyz (polling, Temporal answers); empty: off.
+    worker_health_address: str = "127.0.0.1:9466"
+    # Worker versioning: both set turns it on (a Worker Deployment Version); both empty keeps the
+    # worker unversioned, as the dev server and tests need.
+    worker_deployment_name: str = ""
+    worker_build_id: str = ""
+    worker_versioning_behavior: Literal["auto_upgrade", "pinned"] = "auto_upgrade"
 
     # Notifications go to the backend as signed JSON POSTs; by default to the local sink that
     # `make run` starts. An empty URL disables delivery (the activity logs and drops them).
@@ -75,6 +112,19 @@ class Settings(BaseSettings):
     notify_url: str = "http://127.0.0.1:12112/notifications"
     notify_secret: SecretStr = SecretStr(LOCAL_NOTIFY_SECRET)
     notify_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
+    @field_validator(
+        "temporal_tls_server_ca_path",
+        "temporal_tls_server_name",
+        "temporal_tls_client_cert_path",
+        "temporal_tls_client_key_path",
+        "temporal_api_key",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # A Secret or ConfigMap key left empty means "not used", not "a file named ''" or an empty key.
+        return None if value == "" else value
 
     @field_validator("codec_keys")
     @classmethod
@@ -148,6 +198,36 @@ class Settings(BaseSettings):
         if LOCAL_API_TOKEN_SHA256 in digests and not is_loopback(host):
             raise ValueError("the local development API token is refused when the API is not on loopback")
         return digests
+
+    @model_validator(mode="after")
+    def _deployment_settings(self) -> Settings:
+        if bool(self.worker_deployment_name) != bool(self.worker_build_id):
+            raise ValueError(
+                "worker versioning needs both SESSIONFLOW_WORKER_DEPLOYMENT_NAME and "
+                "SESSIONFLOW_WORKER_BUILD_ID, or neither"
+            )
+        for kind in ("workflow", "activity"):
+            low, initial, high = (
+                getattr(self, f"{kind}_task_pollers_{bound}") for bound in ("minimum", "initial", "maximum")
+            )
+            if not low <= initial <= high:
+                raise ValueError(f"{kind} task pollers need minimum <= initial <= maximum")
+        if (self.temporal_tls_client_cert_path is None) != (self.temporal_tls_client_key_path is None):
+            raise ValueError("a Temporal client certificate needs its key, and a key its certificate")
+        if self.temporal_tls is False and (self.temporal_api_key or self.temporal_tls_client_cert_path):
+            # An API key is a bearer credential: never over a plaintext connection.
+            raise ValueError("a Temporal API key or client certificate needs TLS (SESSIONFLOW_TEMPORAL_TLS)")
+        return self
+
+    @property
+    def temporal_tls_enabled(self) -> bool:
+        if self.temporal_tls is not None:
+            return self.temporal_tls
+        return self.temporal_api_key is not None or self.temporal_tls_client_cert_path is not None
+
+    @property
+    def worker_versioned(self) -> bool:
+        return bool(self.worker_deployment_name and self.worker_build_id)
 
     @property
     def notify_is_loopback(self) -> bool:

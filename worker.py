@@ -1,7 +1,7 @@
 """The Sessionflow worker: runs SessionWorkflow, the payment and notification activities on one queue.
 
 ``build_worker`` is shared by the production entry point, the dev stack and the tests, so all of
-them run exactly the same registration.
+them run exactly the same registration and the same tuning from ``Settings``.
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ from datetime import timedelta
 import httpx
 import stripe
 from temporalio.client import Client
-from temporalio.worker import PollerBehaviorAutoscaling, Worker
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.worker import PollerBehaviorAutoscaling, Worker, WorkerDeploymentConfig
 
 from activities.notifications import NotificationActivities
 from activities.payments import PaymentActivities
 from activities.practice import PracticeActivities
 from activities.stripe_client import build_stripe_client
+from observability.health import WorkerHealth, start_health_server
 from observability.logging import configure_logging
 from observability.metrics import start_app_metrics_server, temporal_runtime
 from settings import Settings
@@ -29,7 +31,11 @@ from workflows.practice import PracticeWorkflow
 from workflows.session import SessionWorkflow
 
 WORKFLOWS: Sequence[type] = (SessionWorkflow, PracticeWorkflow)
-GRACEFUL_SHUTDOWN = timedelta(seconds=10)
+
+VERSIONING_BEHAVIORS = {
+    "auto_upgrade": VersioningBehavior.AUTO_UPGRADE,
+    "pinned": VersioningBehavior.PINNED,
+}
 
 log = logging.getLogger("sessionflow.worker")
 
@@ -38,6 +44,25 @@ def build_notifier(settings: Settings) -> NotificationActivities:
     """The notification activity with its own HTTP client (bounded timeout) from settings."""
     http = httpx.AsyncClient(timeout=settings.notify_timeout_seconds, follow_redirects=False)
     return NotificationActivities(http, settings.notify_url, settings.notify_secret.get_secret_value())
+
+
+def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
+    """Worker versioning when a deployment name and build id are configured, else None (unversioned).
+
+    The default behaviour is AUTO_UPGRADE: a session lives for weeks and a practice for years, so
+    pinning would keep every old build running until its last session ends. Running sessions move
+    to the new build on their next workflow task instead, which is safe because every change is
+    replay-tested against recorded histories and guarded by ``workflow.patched`` (deploy/README.md).
+    """
+    if not settings.worker_versioned:
+        return None
+    return WorkerDeploymentConfig(
+        version=WorkerDeploymentVersion(
+            deployment_name=settings.worker_deployment_name, build_id=settings.worker_build_id
+        ),
+        use_worker_versioning=True,
+        default_versioning_behavior=VERSIONING_BEHAVIORS[settings.worker_versioning_behavior],
+    )
 
 
 def build_worker(
@@ -69,11 +94,21 @@ def build_worker(
             practice.cancel_future_sessions,
         ],
         max_cached_workflows=settings.max_cached_workflows,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_concurrent_activities=settings.max_concurrent_activities,
-        # Autoscaling pollers keep throughput and cut the long tails of the fixed default.
-        workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
-        activity_task_poller_behavior=PollerBehaviorAutoscaling(),
-        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        # Autoscaling pollers keep throughput and cut the long tails of a fixed poller count.
+        workflow_task_poller_behavior=PollerBehaviorAutoscaling(
+            minimum=settings.workflow_task_pollers_minimum,
+            maximum=settings.workflow_task_pollers_maximum,
+            initial=settings.workflow_task_pollers_initial,
+        ),
+        activity_task_poller_behavior=PollerBehaviorAutoscaling(
+            minimum=settings.activity_task_pollers_minimum,
+            maximum=settings.activity_task_pollers_maximum,
+            initial=settings.activity_task_pollers_initial,
+        ),
+        graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
+        deployment_config=deployment_config(settings),
     )
 
 
@@ -88,19 +123,38 @@ async def run_worker(settings: Settings) -> None:
         settings=settings,
         notifier=notifier,
     )
+    health = WorkerHealth(client)
+    health_server = await start_health_server(settings.worker_health_address, health)
     stop = asyncio.Event()
+
+    def begin_shutdown() -> None:
+        # Not ready from the first moment of the drain, so a rollout never counts a stopping pod.
+        health.draining = True
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, begin_shutdown)
     try:
         async with worker:
+            health.worker = worker
             log.info(
                 "worker polling",
-                extra={"task_queue": settings.task_queue, "temporal": settings.temporal_address},
+                extra={
+                    "task_queue": settings.task_queue,
+                    "temporal": settings.temporal_address,
+                    "deployment": settings.worker_deployment_name or None,
+                    "build_id": settings.worker_build_id or None,
+                },
             )
             await stop.wait()
+            log.info(
+                "worker draining", extra={"graceful_shutdown_seconds": settings.graceful_shutdown_seconds}
+            )
     finally:
         await notifier.aclose()
+        if health_server is not None:
+            health_server.close()
     log.info("worker stopped")
 
 

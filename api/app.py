@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = resolved
-        app.state.client = client or await connect(resolved)
+        app.state.client = client or await connect(resolved, lazy=True)
         yield
 
     app = FastAPI(title="Sessionflow API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
@@ -45,6 +45,6 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     app.include_router(sessions.router)
     app.include_router(therapists.router)
     app.include_router(ops.router)
-    codec.install(app)
+    codec.install(app, resolved.codec_ui_origins)
     app.include_router(webhooks.router)
     return app

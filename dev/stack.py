@@ -44,10 +44,11 @@ READY_TIMEOUT_SECONDS = 30.0
 POLL_INTERVAL_SECONDS = 0.25
 LOG_TAIL_LINES = 20
 # Stop order is the reverse of start order: the worker drains first (its graceful shutdown is
-# 10 s), then the notification sink, then the stand-in, then Temporal.
+# Settings.graceful_shutdown_seconds, 30 s by default), then the notification sink, then the
+# stand-in, then Temporal.
 STOP_TIMEOUT_SECONDS = {
     "api": 10.0,
-    "worker": 15.0,
+    "worker": 35.0,
     "notification-sink": 5.0,
     "stripe-standin": 5.0,
     "temporal": 10.0,

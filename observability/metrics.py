@@ -40,7 +40,7 @@ API_REQUEST_SECONDS = Histogram(
 )
 
 
-def _host_port(address: str) -> tuple[str, int]:
+def host_port(address: str) -> tuple[str, int]:
     host, _, port = address.rpartition(":")
     return host.strip("[]") or "127.0.0.1", int(port)
 
@@ -69,7 +69,7 @@ def start_app_metrics_server(settings: Settings) -> None:
     """Serve the ``sessionflow_*`` counters on the worker's host, ``worker_app_metrics_port`` (0: off)."""
     if not settings.worker_app_metrics_port:
         return
-    host = _host_port(settings.worker_metrics_address)[0] if settings.worker_metrics_address else "127.0.0.1"
+    host = host_port(settings.worker_metrics_address)[0] if settings.worker_metrics_address else "127.0.0.1"
     try:
         start_http_server(settings.worker_app_metrics_port, addr=host)
     except OSError as error:

@@ -1,6 +1,6 @@
 """``sessionflow``: the operations CLI.
 
-    sessionflow api | worker | stack [ARGS...]
+    sessionflow api | codec | worker | stack [ARGS...]
     sessionflow sessions list [--status S] [--therapist T] [--limit N]
     sessionflow sessions show SESSION_ID
     sessionflow replay [--workflow-id ID ...] [--file PATH ...]
@@ -44,6 +44,14 @@ REPLAYED_WORKFLOWS: list[type] = [SessionWorkflow, PracticeWorkflow]
 def api() -> None:
     """Serve the HTTP API (uvicorn on SESSIONFLOW_API_HOST:SESSIONFLOW_API_PORT)."""
     from api.__main__ import main
+
+    main()
+
+
+@app.command()
+def codec() -> None:
+    """Serve only the codec endpoint and health checks (on SESSIONFLOW_API_HOST:SESSIONFLOW_API_PORT)."""
+    from api.codec_app import main
 
     main()
 

@@ -29,7 +29,7 @@ from workflows.codec import EncryptionCodec, PayloadDecryptionError, build_codec
 
 PREFIX = "/codec"
 UI_ORIGINS = ("http://127.0.0.1:8233", "http://localhost:8233")
-"""The local Temporal UI (the dev server's default UI port)."""
+"""The local Temporal UI (the dev server's default UI port); ``SESSIONFLOW_CODEC_UI_ORIGINS`` overrides."""
 
 
 class CodecPayload(BaseModel):
@@ -42,18 +42,21 @@ class CodecPayloads(BaseModel):
 
 
 def _local_ui_request(request: Request) -> bool:
-    """The local Temporal UI calling with the repo's public local-only key and token in force.
+    """The Temporal UI calling, either with the repo's public local-only key and token in force, or
+    with ``codec_trust_ui_origins`` set for a codec server only the operator can reach.
 
-    The dev server's UI cannot send our bearer token. In local-only mode the key that would be
-    protected is published in this repository anyway, so requiring the token there protects
-    nothing; with any real key or token configured, every call needs the token.
+    The UI cannot send our bearer token. In local-only mode the key that would be protected is
+    published in this repository anyway, so requiring the token there protects nothing; with any
+    real key or token configured, every call needs the token unless the operator opted in.
     """
     settings = request.app.state.settings
-    return (
-        request.headers.get("origin") in UI_ORIGINS
-        and set(settings.codec_key_ring) == {LOCAL_CODEC_KEY_ID}
+    if request.headers.get("origin") not in settings.codec_ui_origins:
+        return False
+    local_only = (
+        set(settings.codec_key_ring) == {LOCAL_CODEC_KEY_ID}
         and LOCAL_API_TOKEN_SHA256 in settings.api_token_sha256
     )
+    return local_only or bool(settings.codec_trust_ui_origins)
 
 
 def _codec_access(
@@ -143,11 +146,11 @@ async def decode(body: CodecPayloads, codec: Codec) -> CodecPayloads | JSONRespo
 class _CodecCORS:
     """CORS for the local Temporal UI on the codec routes only; every other route stays same-origin."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, origins: Sequence[str] = UI_ORIGINS) -> None:
         self._app = app
         self._cors = CORSMiddleware(
             app,
-            allow_origins=list(UI_ORIGINS),
+            allow_origins=list(origins),
             allow_methods=["POST"],
             allow_headers=["Authorization", "Content-Type", "X-Namespace"],
             allow_credentials=True,
@@ -162,7 +165,7 @@ class _CodecCORS:
             await self._app(scope, receive, send)
 
 
-def install(app: FastAPI) -> None:
-    """Add the codec routes and their CORS to the app."""
+def install(app: FastAPI, origins: Sequence[str] = UI_ORIGINS) -> None:
+    """Add the codec routes and their CORS (for the Temporal UI at ``origins``) to the app."""
     app.include_router(router)
-    app.add_middleware(_CodecCORS)
+    app.add_middleware(_CodecCORS, origins=tuple(origins))

@@ -1,0 +1,61 @@
+"""``sessionflow codec``: the codec endpoint alone, for the Temporal UI and CLI.
+
+Only ``/codec/encode``, ``/codec/decode`` and the health checks: no session routes, no Temporal
+client (the codec needs only the payload keys). So the port handed to operators' browsers exposes
+nothing but decryption, and scales, restarts and is firewalled apart from the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI
+
+from api import errors
+from api.models import Health
+from api.routes import codec
+from observability.http import RequestObservabilityMiddleware
+from observability.logging import configure_logging
+from settings import Settings
+from workflows.codec import build_codec
+
+
+def create_codec_app(settings: Settings | None = None) -> FastAPI:
+    resolved = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = resolved
+        app.state.codec = build_codec(resolved)  # bad keys fail the start, not the first request
+        yield
+
+    app = FastAPI(title="Sessionflow codec", version="1.0.0", lifespan=lifespan)
+    errors.install(app)
+    app.add_middleware(RequestObservabilityMiddleware)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> Health:
+        """The process is up."""
+        return Health(status="ok")
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz() -> Health:
+        """The keys are loaded (they are, once the app has started): the codec can serve."""
+        return Health(status="ready")
+
+    codec.install(app, resolved.codec_ui_origins)
+    return app
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(settings)
+    uvicorn.run(
+        create_codec_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="info",
+        log_config=None,
+    )

@@ -1,0 +1,206 @@
+"""deploy/k8s: every manifest valid for a pinned Kubernetes version (kubernetes-validate, strict:
+unknown fields are errors), plus what ties them to the code: probe paths our apps serve, a grace
+period longer than the worker's drain, env names that are real settings, HPA and PDB selectors."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from settings import Settings
+from tests.deploy.support import FIELDS, settings_from_environment
+
+ROOT = Path(__file__).resolve().parents[2]
+K8S = ROOT / "deploy" / "k8s"
+KUBERNETES_VERSION = "1.33.0"
+"""The oldest minor still in upstream support when this was written; the manifests use nothing newer."""
+
+WORKER_PROBE_PATHS = {"/healthz", "/readyz"}  # observability/health.py
+
+
+def documents(path: Path) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def kustomization() -> dict[str, Any]:
+    loaded = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def resources() -> list[dict[str, Any]]:
+    return [doc for name in kustomization()["resources"] for doc in documents(K8S / name)]
+
+
+def by_kind(kind: str) -> dict[str, dict[str, Any]]:
+    return {doc["metadata"]["name"]: doc for doc in resources() if doc["kind"] == kind}
+
+
+def container(deployment: dict[str, Any]) -> dict[str, Any]:
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1
+    return containers[0]  # type: ignore[no-any-return]
+
+
+def manifest_files() -> list[Path]:
+    return sorted(path for path in K8S.glob("*.yaml") if path.name != "kustomization.yaml")
+
+
+@pytest.mark.parametrize("path", manifest_files(), ids=lambda path: path.name)
+def test_every_manifest_is_valid_kubernetes_in_strict_mode(path: Path) -> None:
+    for doc in documents(path):
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+
+
+def test_strict_validation_would_catch_a_mistake() -> None:
+    deployment = json.loads(json.dumps(by_kind("Deployment")["sessionflow-worker"]))
+    container(deployment)["livenessProbe"]["httpGet"]["pathh"] = "/healthz"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+
+
+def test_kustomization_lists_every_manifest_but_the_secret_template() -> None:
+    listed = set(kustomization()["resources"])
+    assert listed == {path.name for path in manifest_files()} - {"secret.example.yaml"}
+    assert kustomization()["images"][0]["name"] == "sessionflow"
+
+
+def test_the_secret_is_a_template_without_values() -> None:
+    (secret,) = documents(K8S / "secret.example.yaml")
+    assert secret["kind"] == "Secret"
+    assert "data" not in secret
+    assert all(value == "" for value in secret["stringData"].values())
+
+
+def test_configmap_and_secret_keys_are_real_settings() -> None:
+    (configmap,) = by_kind("ConfigMap").values()
+    (secret,) = documents(K8S / "secret.example.yaml")
+    for source, keys in (("ConfigMap", configmap["data"]), ("Secret", secret["stringData"])):
+        unknown = set(keys) - FIELDS
+        assert not unknown, f"{source} keys that are not settings: {sorted(unknown)}"
+    secret_like = {
+        key for key in configmap["data"] if key.endswith(("_SECRET", "_API_KEY", "_KEYS", "_SHA256"))
+    }
+    assert not secret_like, f"secrets in the ConfigMap: {sorted(secret_like)}"
+
+
+def pod_settings(deployment: dict[str, Any]) -> Settings:
+    """The Settings a pod of this Deployment builds: ConfigMap, then the Secret filled in, then env."""
+    (configmap,) = by_kind("ConfigMap").values()
+    environment: dict[str, str] = dict(configmap["data"])
+    environment.update(
+        {
+            "SESSIONFLOW_CODEC_KEYS": f"k1:{base64.b64encode(bytes(32)).decode()}",
+            "SESSIONFLOW_STRIPE_API_KEY": "sk_test_example",
+            "SESSIONFLOW_STRIPE_WEBHOOK_SECRET": "whsec_example",
+            "SESSIONFLOW_NOTIFY_SECRET": "nsec_example",
+            "SESSIONFLOW_API_TOKEN_SHA256": json.dumps([hashlib.sha256(b"token").hexdigest()]),
+            "SESSIONFLOW_TEMPORAL_API_KEY": "",
+        }
+    )
+    for item in container(deployment).get("env", []):
+        environment[item["name"]] = item["value"]
+    return settings_from_environment(environment)
+
+
+@pytest.mark.parametrize("name", ["sessionflow-worker", "sessionflow-api"])
+def test_each_deployment_reads_config_and_secret_and_its_settings_validate(name: str) -> None:
+    deployment = by_kind("Deployment")[name]
+    sources = container(deployment)["envFrom"]
+    assert {"configMapRef": {"name": "sessionflow-config"}} in sources
+    assert {"secretRef": {"name": "sessionflow-secrets"}} in sources
+    settings = pod_settings(deployment)
+    assert not settings.temporal_tls_enabled  # an empty API key counts as unset
+
+
+def test_the_worker_is_versioned_by_deployment_name_and_build_id_matching_the_image_tag() -> None:
+    settings = pod_settings(by_kind("Deployment")["sessionflow-worker"])
+    assert settings.worker_versioned
+    assert settings.worker_deployment_name == "sessionflow"
+    assert settings.worker_build_id == kustomization()["images"][0]["newTag"]
+    assert settings.worker_versioning_behavior == "auto_upgrade"
+    assert not pod_settings(by_kind("Deployment")["sessionflow-api"]).worker_versioned
+
+
+def test_worker_grace_period_is_longer_than_its_graceful_shutdown() -> None:
+    deployment = by_kind("Deployment")["sessionflow-worker"]
+    settings = pod_settings(deployment)
+    grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    # The drain plus time to cancel stragglers, report them and disconnect.
+    assert grace >= settings.graceful_shutdown_seconds + 15
+
+
+def test_probes_hit_paths_and_ports_our_processes_serve() -> None:
+    from api.app import create_app
+
+    api_paths = set(create_app().openapi()["paths"])
+    worker = by_kind("Deployment")["sessionflow-worker"]
+    api = by_kind("Deployment")["sessionflow-api"]
+    for deployment, paths, setting in (
+        (worker, WORKER_PROBE_PATHS, "worker_health_address"),
+        (api, api_paths, "api_port"),
+    ):
+        spec = container(deployment)
+        ports = {port["name"]: port["containerPort"] for port in spec["ports"]}
+        settings = pod_settings(deployment)
+        expected_port = (
+            int(settings.worker_health_address.rpartition(":")[2])
+            if setting == "worker_health_address"
+            else settings.api_port
+        )
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            get = spec[probe]["httpGet"]
+            assert get["path"] in paths, f"{deployment['metadata']['name']} {probe} {get['path']}"
+            assert ports[get["port"]] == expected_port
+        assert spec["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert spec["readinessProbe"]["httpGet"]["path"] == "/readyz"
+
+
+def test_pods_run_non_root_read_only_without_capabilities_and_with_resources() -> None:
+    for name, deployment in by_kind("Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["runAsUser"] >= 1000
+        assert pod["automountServiceAccountToken"] is False
+        spec = container(deployment)
+        assert spec["securityContext"]["readOnlyRootFilesystem"] is True
+        assert spec["securityContext"]["allowPrivilegeEscalation"] is False
+        assert spec["securityContext"]["capabilities"]["drop"] == ["ALL"]
+        for kind in ("requests", "limits"):
+            assert {"cpu", "memory"} <= set(spec["resources"][kind]), f"{name} {kind}"
+
+
+def test_the_hpa_scales_the_worker_deployment_from_at_least_two() -> None:
+    (hpa,) = by_kind("HorizontalPodAutoscaler").values()
+    target = hpa["spec"]["scaleTargetRef"]
+    assert (target["kind"], target["name"]) == ("Deployment", "sessionflow-worker")
+    assert target["apiVersion"] == by_kind("Deployment")["sessionflow-worker"]["apiVersion"]
+    assert 2 <= hpa["spec"]["minReplicas"] < hpa["spec"]["maxReplicas"]
+
+
+def test_each_pdb_selects_exactly_its_deployments_pods() -> None:
+    deployments = by_kind("Deployment")
+    budgets = by_kind("PodDisruptionBudget")
+    assert set(budgets) == set(deployments)
+    for name, budget in budgets.items():
+        selector = budget["spec"]["selector"]["matchLabels"]
+        for other_name, deployment in deployments.items():
+            labels = deployment["spec"]["template"]["metadata"]["labels"]
+            selects = all(labels.get(key) == value for key, value in selector.items())
+            assert selects == (other_name == name), f"PDB {name} vs Deployment {other_name}"
+        assert deployments[name]["spec"]["selector"]["matchLabels"] == selector
+
+
+def test_the_api_service_selects_the_api_pods_on_a_named_port() -> None:
+    (service,) = by_kind("Service").values()
+    api = by_kind("Deployment")["sessionflow-api"]
+    assert service["spec"]["selector"] == api["spec"]["selector"]["matchLabels"]
+    port_names = {port["name"] for port in container(api)["ports"]}
+    assert all(port["targetPort"] in port_names for port in service["spec"]["ports"])

@@ -1,0 +1,187 @@
+"""The deployment settings: worker tuning reaches the SDK worker, versioning is opt-in and whole,
+Temporal TLS / mTLS / API key are built from files and refused when unsafe, the codec-only app."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+
+import pytest
+import stripe
+from fastapi.testclient import TestClient
+from pydantic import SecretStr, ValidationError
+from temporalio.common import VersioningBehavior
+from temporalio.service import TLSConfig
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import PollerBehaviorAutoscaling
+
+from api.codec_app import create_codec_app
+from settings import Settings
+from worker import build_worker, deployment_config
+from workflows.converter import temporal_tls
+
+REAL_KEYS = f"k1:{base64.b64encode(bytes(range(32))).decode()}"
+TOKEN = "a-real-token"
+
+
+def test_defaults_keep_the_dev_server_working_unversioned_and_plaintext() -> None:
+    settings = Settings()
+    assert not settings.worker_versioned and deployment_config(settings) is None
+    assert temporal_tls(settings) is False
+    assert settings.graceful_shutdown_seconds == 30
+    assert settings.worker_health_address == "127.0.0.1:9466"
+
+
+async def test_build_worker_passes_every_tuning_knob_to_the_sdk(
+    env: WorkflowEnvironment, task_queue: str, stripe_client: stripe.StripeClient, settings: Settings
+) -> None:
+    tuned = settings.model_copy(
+        update={
+            "max_cached_workflows": 123,
+            "max_concurrent_workflow_tasks": 45,
+            "max_concurrent_activities": 67,
+            "workflow_task_pollers_minimum": 2,
+            "workflow_task_pollers_initial": 3,
+            "workflow_task_pollers_maximum": 9,
+            "activity_task_pollers_minimum": 1,
+            "activity_task_pollers_initial": 4,
+            "activity_task_pollers_maximum": 8,
+            "graceful_shutdown_seconds": 12.5,
+        }
+    )
+    config = build_worker(
+        env.client, task_queue=task_queue, stripe_client=stripe_client, settings=tuned
+    ).config()
+    assert config.get("max_cached_workflows") == 123
+    assert config.get("max_concurrent_workflow_tasks") == 45
+    assert config.get("max_concurrent_activities") == 67
+    assert config.get("workflow_task_poller_behavior") == PollerBehaviorAutoscaling(
+        minimum=2, initial=3, maximum=9
+    )
+    assert config.get("activity_task_poller_behavior") == PollerBehaviorAutoscaling(
+        minimum=1, initial=4, maximum=8
+    )
+    assert config.get("graceful_shutdown_timeout").total_seconds() == 12.5  # type: ignore[union-attr]
+    assert config.get("deployment_config") is None
+
+
+@pytest.mark.parametrize(
+    ("behavior", "expected"),
+    [("auto_upgrade", VersioningBehavior.AUTO_UPGRADE), ("pinned", VersioningBehavior.PINNED)],
+)
+def test_versioning_needs_both_name_and_build_id_and_defaults_to_auto_upgrade(
+    behavior: str, expected: VersioningBehavior
+) -> None:
+    settings = Settings(
+        worker_deployment_name="sessionflow", worker_build_id="abc123", worker_versioning_behavior=behavior
+    )
+    config = deployment_config(settings)
+    assert config is not None and config.use_worker_versioning
+    assert (config.version.deployment_name, config.version.build_id) == ("sessionflow", "abc123")
+    assert config.default_versioning_behavior is expected
+    assert (
+        Settings(worker_deployment_name="d", worker_build_id="b").worker_versioning_behavior == "auto_upgrade"
+    )
+    for half in ({"worker_deployment_name": "sessionflow"}, {"worker_build_id": "abc123"}):
+        with pytest.raises(ValidationError, match="both"):
+            Settings.model_validate(half)
+
+
+async def test_a_versioned_worker_is_built_with_its_deployment_config(
+    env: WorkflowEnvironment, task_queue: str, stripe_client: stripe.StripeClient, settings: Settings
+) -> None:
+    versioned = settings.model_copy(update={"worker_deployment_name": "sessionflow", "worker_build_id": "b1"})
+    config = build_worker(
+        env.client, task_queue=task_queue, stripe_client=stripe_client, settings=versioned
+    ).config()
+    deployment = config.get("deployment_config")
+    assert deployment is not None and deployment.version.build_id == "b1"
+
+
+@pytest.mark.parametrize("kind", ["workflow", "activity"])
+def test_poller_bounds_must_be_ordered(kind: str) -> None:
+    with pytest.raises(ValidationError, match=f"{kind} task pollers"):
+        Settings.model_validate({f"{kind}_task_pollers_minimum": 6, f"{kind}_task_pollers_initial": 5})
+    with pytest.raises(ValidationError, match=f"{kind} task pollers"):
+        Settings.model_validate({f"{kind}_task_pollers_maximum": 4})
+
+
+def test_mtls_reads_the_certificate_key_and_ca_from_files(tmp_path: Path) -> None:
+    for name in ("tls.crt", "tls.key", "ca.crt"):
+        (tmp_path / name).write_bytes(f"PEM {name}".encode())
+    settings = Settings(
+        temporal_tls_client_cert_path=tmp_path / "tls.crt",
+        temporal_tls_client_key_path=tmp_path / "tls.key",
+        temporal_tls_server_ca_path=tmp_path / "ca.crt",
+        temporal_tls_server_name="temporal.internal",
+    )
+    assert settings.temporal_tls_enabled
+    assert temporal_tls(settings) == TLSConfig(
+        server_root_ca_cert=b"PEM ca.crt",
+        domain="temporal.internal",
+        client_cert=b"PEM tls.crt",
+        client_private_key=b"PEM tls.key",
+    )
+
+
+def test_a_missing_certificate_file_fails_at_start_naming_it(tmp_path: Path) -> None:
+    settings = Settings(
+        temporal_tls_client_cert_path=tmp_path / "absent.crt",
+        temporal_tls_client_key_path=tmp_path / "absent.key",
+    )
+    with pytest.raises(ValueError, match=r"client certificate at .*absent\.crt"):
+        temporal_tls(settings)
+
+
+def test_an_api_key_turns_tls_on_with_the_system_roots() -> None:
+    settings = Settings(temporal_api_key=SecretStr("cloud-key"))
+    assert settings.temporal_tls_enabled and temporal_tls(settings) is True
+    assert Settings(temporal_tls=True).temporal_tls_enabled
+
+
+def test_unsafe_or_half_tls_configurations_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="needs its key"):
+        Settings(temporal_tls_client_cert_path=tmp_path / "tls.crt")
+    with pytest.raises(ValidationError, match="needs TLS"):
+        Settings(temporal_tls=False, temporal_api_key=SecretStr("cloud-key"))
+
+
+def test_empty_values_from_a_secret_template_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SESSIONFLOW_TEMPORAL_API_KEY", "")
+    monkeypatch.setenv("SESSIONFLOW_TEMPORAL_TLS_SERVER_CA_PATH", "")
+    settings = Settings()
+    assert settings.temporal_api_key is None and settings.temporal_tls_server_ca_path is None
+    assert not settings.temporal_tls_enabled
+
+
+def codec_settings(*, trust: bool) -> Settings:
+    return Settings(
+        temporal_address="temporal:7233",
+        codec_keys=SecretStr(REAL_KEYS),
+        codec_current_key_id="k1",
+        api_host="0.0.0.0",
+        api_token_sha256=(hashlib.sha256(TOKEN.encode()).hexdigest(),),
+        codec_ui_origins=("http://127.0.0.1:8080",),
+        codec_trust_ui_origins=trust,
+    )
+
+
+@pytest.mark.parametrize("trust", [False, True])
+def test_the_codec_app_serves_only_codec_and_health_and_trusts_the_ui_only_when_told(trust: bool) -> None:
+    ui = {"Origin": "http://127.0.0.1:8080"}
+    body = {"payloads": [{"metadata": {"encoding": base64.b64encode(b"json/plain").decode()}, "data": ""}]}
+    with TestClient(create_codec_app(codec_settings(trust=trust))) as http:
+        assert http.get("/healthz").json() == {"status": "ok"}
+        assert http.get("/readyz").json() == {"status": "ready"}
+        assert http.get("/v1/sessions/ses_1").status_code == 404  # no session API here
+        assert http.post("/codec/encode", json=body).status_code == 401  # no origin: the CLI, token needed
+        assert (
+            http.post("/codec/encode", json=body, headers={"Authorization": f"Bearer {TOKEN}"}).status_code
+            == 200
+        )
+        from_ui = http.post("/codec/encode", json=body, headers=ui)
+        assert from_ui.status_code == (200 if trust else 401)
+        assert from_ui.headers.get("access-control-allow-origin") == "http://127.0.0.1:8080"
+        other = http.post("/codec/encode", json=body, headers={"Origin": "http://evil.example"})
+        assert other.status_code == 401 and "access-control-allow-origin" not in other.headers
