@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 STANDIN_API_KEY = "sk_test_standin"
 REAL_STRIPE_API_BASE = "https://api.stripe.com"
 LOCAL_NOTIFY_SECRET = "nsec_local_only"
+STANDIN_WEBHOOK_SECRET = "whsec_standin_local_only"
 
 
 LOCAL_API_TOKEN = "sfdev_local_only_token"
@@ -68,7 +69,7 @@ class Settings(BaseSettings):
     # ``SESSIONFLOW_STRIPE_API_BASE=https://api.stripe.com`` switches to Stripe test mode.
     stripe_api_key: SecretStr = SecretStr(STANDIN_API_KEY)
     stripe_api_base: str = "http://127.0.0.1:12111"
-    stripe_webhook_secret: SecretStr = SecretStr("whsec_standin_local_only")
+    stripe_webhook_secret: SecretStr = SecretStr(STANDIN_WEBHOOK_SECRET)
     stripe_http_timeout_seconds: float = Field(default=8.0, gt=0, le=60)
     stripe_max_network_retries: int = Field(default=1, ge=0, le=5)
 
@@ -217,6 +218,41 @@ class Settings(BaseSettings):
         if self.temporal_tls is False and (self.temporal_api_key or self.temporal_tls_client_cert_path):
             # An API key is a bearer credential: never over a plaintext connection.
             raise ValueError("a Temporal API key or client certificate needs TLS (SESSIONFLOW_TEMPORAL_TLS)")
+        return self
+
+    @model_validator(mode="after")
+    def _built_in_secrets_only_on_a_local_stack(self) -> Settings:
+        """The repository's published secrets are for a stack wholly on this machine.
+
+        A process behind a same-host proxy listens on loopback too, so "the API is on loopback"
+        alone cannot tell development from production: any part of the configuration reaching a
+        real cluster or real Stripe also refuses them.
+        """
+        temporal_host = urlsplit(f"//{self.temporal_address}").hostname or ""
+        beyond = [
+            what
+            for what, outside in (
+                ("Temporal", not is_loopback(temporal_host) or self.temporal_tls_enabled),
+                ("Stripe", not self.stripe_is_loopback),
+            )
+            if outside
+        ]
+        built_in = [
+            what
+            for what, used in (
+                ("the local API token", LOCAL_API_TOKEN_SHA256 in self.api_token_sha256),
+                (
+                    "the stand-in webhook secret",
+                    self.stripe_webhook_secret.get_secret_value() == STANDIN_WEBHOOK_SECRET,
+                ),
+            )
+            if used
+        ]
+        if beyond and built_in:
+            raise ValueError(
+                f"{' and '.join(built_in)} are refused when {' and '.join(beyond)} is not on this "
+                "machine; set SESSIONFLOW_API_TOKEN_SHA256 and SESSIONFLOW_STRIPE_WEBHOOK_SECRET"
+            )
         return self
 
     @property

@@ -31,6 +31,11 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         pattern=r"^[A-Za-z0-9_.:-]{1,128}$",
-        description="the caller's request id: a retried request returns the first outcome",
+        description=(
+            "the caller's id for this request (a fresh one per request): the same request sent "
+            "again with the same key returns the first outcome and changes nothing. The key is "
+            "bound to the operation, the target and the body; reused for anything else it names "
+            "another request."
+        ),
     ),
 ]

@@ -69,7 +69,14 @@ def _rpc(_: Request, exc: Exception) -> JSONResponse:
                 status.HTTP_409_CONFLICT, "session_closed", "the session is closed; nothing can change"
             )
         return error_response(status.HTTP_404_NOT_FOUND, "not_found", "no such session")
-    if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+    # A stalled cluster shows as CANCELLED (the deadline ran out in flight), an overloaded one as
+    # RESOURCE_EXHAUSTED: both are "try again shortly", never the caller's fault.
+    if exc.status in (
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.CANCELLED,
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+    ):
         return _unavailable()
     log.error("temporal rpc error", extra={"status": exc.status.name})
     return error_response(

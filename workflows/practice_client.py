@@ -17,6 +17,7 @@ from temporalio.workflow import UpdateMethodMultiParam
 from domain.ids import practice_workflow_id
 from domain.practice import BookingTimeQuery, PracticeWorkflowInput
 from workflows.practice import PracticeWorkflow
+from workflows.rpc_timeouts import QUERY_RPC_TIMEOUT, UPDATE_RPC_TIMEOUT
 
 ArgT = TypeVar("ArgT")
 ResultT = TypeVar("ResultT")
@@ -49,7 +50,7 @@ async def practice_update(
         static_summary=f"practice {therapist_id}",
     )
     return await client.execute_update_with_start_workflow(
-        update, arg, id=request_id, start_workflow_operation=start
+        update, arg, id=request_id, start_workflow_operation=start, rpc_timeout=UPDATE_RPC_TIMEOUT
     )
 
 
@@ -59,7 +60,9 @@ async def booking_time_conflict(client: Client, therapist_id: str, query: Bookin
     A therapist whose practice has never been started has no slots: nothing conflicts.
     """
     try:
-        check = await practice_handle(client, therapist_id).query(PracticeWorkflow.booking_time, query)
+        check = await practice_handle(client, therapist_id).query(
+            PracticeWorkflow.booking_time, query, rpc_timeout=QUERY_RPC_TIMEOUT
+        )
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
             return None

@@ -24,6 +24,7 @@ from domain.state import SessionState, SessionWorkflowInput
 from domain.status import BookingKind, SessionStatus
 from workflows.practice import PracticeWorkflow
 from workflows.practice_client import booking_time_conflict, practice_update
+from workflows.rpc_timeouts import QUERY_RPC_TIMEOUT
 from workflows.search_attributes import CLIENT_ID, SESSION_START, SESSION_STATUS, THERAPIST_ID
 from workflows.session import SessionWorkflow
 
@@ -104,7 +105,7 @@ async def awaiting_updates(client: Client, therapist_id: str) -> list[str]:
     # Sorted here: ORDER BY needs advanced visibility, which the SQLite dev server lacks.
     found = [
         (execution.typed_search_attributes.get(SESSION_START), execution.id)
-        async for execution in client.list_workflows(query)
+        async for execution in client.list_workflows(query, rpc_timeout=QUERY_RPC_TIMEOUT)
     ]
     found.sort(key=lambda item: (item[0] is None, item[0] or datetime.min.replace(tzinfo=UTC), item[1]))
     return [session_id_from_workflow_id(workflow_id) for _, workflow_id in found]

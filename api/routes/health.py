@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from api.deps import TemporalClient
 from api.errors import error_response
 from api.models import Health
+from workflows.rpc_timeouts import READY_CHECK_TIMEOUT
 
 router = APIRouter(tags=["health"])
 
@@ -22,7 +23,7 @@ async def healthz() -> Health:
 async def readyz(client: TemporalClient) -> Health | JSONResponse:
     """Temporal answers: the API can serve requests."""
     try:
-        healthy = await client.service_client.check_health()
+        healthy = await client.service_client.check_health(timeout=READY_CHECK_TIMEOUT)
     except Exception:
         healthy = False
     if not healthy:

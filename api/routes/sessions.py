@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import Authenticated
 from api.deps import AppSettings, IdempotencyKey, SessionId, TemporalClient
 from api.errors import ErrorBody
+from api.idempotency import request_id
 from api.models import (
     AttendanceBody,
     BookingResponse,
@@ -31,13 +34,15 @@ from domain.commands import (
     RescheduleRequest,
     RescheduleResult,
 )
+from domain.errors import RuleViolation
 from domain.ids import session_workflow_id
+from domain.policy import DEFAULT_POLICY
+from domain.practice import BookingTimeQuery
 from domain.state import SessionState
+from workflows.practice_client import booking_time_conflict
+from workflows.rpc_timeouts import QUERY_RPC_TIMEOUT, UPDATE_RPC_TIMEOUT
 from workflows.session import SessionWorkflow
-from workflows.session_client import book_session, initial_status, session_handle
-
-# An update answers in milliseconds; past this the caller gets a 503 and retries with the same key.
-UPDATE_RPC_TIMEOUT = timedelta(seconds=30)
+from workflows.session_client import SessionHandle, book_session, initial_status, session_handle
 
 ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorBody, "description": "missing or wrong bearer token"},
@@ -75,16 +80,20 @@ def _command(model: type[Command], **fields: Any) -> Command:
 async def book(
     body: BookSessionBody, client: TemporalClient, settings: AppSettings, response: Response
 ) -> BookingResponse:
-    """Book a session. The same booking sent again returns the existing session (200)."""
+    """Book a session. The same booking sent again returns the existing session (200), even after
+    its start has passed; a different booking under an existing id is `409 session_exists`."""
     booking = SessionBooking.model_validate(body.model_dump())
-    try:
-        await book_session(client, booking, task_queue=settings.task_queue, now=_now())
-        created = True
-    except WorkflowAlreadyStartedError:
-        existing = await session_handle(client, booking.session_id).query(SessionWorkflow.booking)
-        if existing != booking:
-            raise
-        created = False
+    handle = session_handle(client, booking.session_id)
+    # A retry must find its session before any rule is applied again: the first attempt may have
+    # charged already (a booking inside 48 h) while its answer was lost, and a retry told
+    # "start_in_past" would make the backend believe there is no booking.
+    created = not await _booked_already(handle, booking)
+    if created:
+        try:
+            await book_session(client, booking, task_queue=settings.task_queue, now=_now())
+        except WorkflowAlreadyStartedError:
+            created = not await _booked_already(handle, booking)  # two retries raced each other
+    if not created:
         response.status_code = status.HTTP_200_OK
     return BookingResponse(
         session_id=booking.session_id,
@@ -94,10 +103,25 @@ async def book(
     )
 
 
+async def _booked_already(handle: SessionHandle, booking: SessionBooking) -> bool:
+    """True when this exact booking exists; raises ``session_exists`` for a different one."""
+    try:
+        await handle.describe(rpc_timeout=QUERY_RPC_TIMEOUT)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    existing = await handle.query(SessionWorkflow.booking, rpc_timeout=QUERY_RPC_TIMEOUT)
+    if existing != booking:
+        raise WorkflowAlreadyStartedError(handle.id, "SessionWorkflow")  # api.errors: 409 session_exists
+    return True
+
+
 @router.get("/{session_id}")
 async def read(session_id: SessionId, client: TemporalClient) -> SessionState:
     """The session as it stands: status, times, payment, cancellation, attendance, follow-up."""
-    return await session_handle(client, session_id).query(SessionWorkflow.state)
+    handle = session_handle(client, session_id)
+    return await handle.query(SessionWorkflow.state, rpc_timeout=QUERY_RPC_TIMEOUT)
 
 
 @router.post("/{session_id}/cancel")
@@ -106,7 +130,10 @@ async def cancel(
 ) -> CancelResult:
     request = _command(CancelRequest, **body.model_dump(), received_at=_now())
     return await session_handle(client, session_id).execute_update(
-        SessionWorkflow.cancel, request, id=key, rpc_timeout=UPDATE_RPC_TIMEOUT
+        SessionWorkflow.cancel,
+        request,
+        id=request_id(key, "cancel", session_id, body=body),
+        rpc_timeout=UPDATE_RPC_TIMEOUT,
     )
 
 
@@ -115,9 +142,33 @@ async def reschedule(
     session_id: SessionId, body: RescheduleBody, key: IdempotencyKey, client: TemporalClient
 ) -> RescheduleResult:
     request = _command(RescheduleRequest, **body.model_dump(), received_at=_now())
-    return await session_handle(client, session_id).execute_update(
-        SessionWorkflow.reschedule, request, id=key, rpc_timeout=UPDATE_RPC_TIMEOUT
+    handle = session_handle(client, session_id)
+    await _refuse_reserved_time(client, handle, request.new_start)
+    return await handle.execute_update(
+        SessionWorkflow.reschedule,
+        request,
+        id=request_id(key, "reschedule", session_id, body=body),
+        rpc_timeout=UPDATE_RPC_TIMEOUT,
     )
+
+
+async def _refuse_reserved_time(client: Client, handle: SessionHandle, new_start: datetime) -> None:
+    """Rule 9 holds for a move as for a booking: another client's reserved slot blocks the time.
+
+    A time outside the bookable range is left to the workflow's validator, which refuses it with
+    its own code (``start_in_past``, ``start_too_far``).
+    """
+    try:
+        start = new_start.astimezone(UTC)  # elapsed-time arithmetic, never wall-clock
+    except OverflowError:
+        return  # year 9999 in a zone behind UTC: far out of range either way
+    if not _now() < start < _now() + DEFAULT_POLICY.max_booking_horizon:
+        return
+    booking = await handle.query(SessionWorkflow.booking, rpc_timeout=QUERY_RPC_TIMEOUT)
+    new_time = BookingTimeQuery(client_id=booking.client_id, start=start, end=start + booking.duration)
+    conflict = await booking_time_conflict(client, booking.therapist_id, new_time)
+    if conflict is not None:
+        raise RuleViolation("slot_conflict", f"the new time overlaps reserved slot {conflict}")
 
 
 @router.post("/{session_id}/attendance")
@@ -126,7 +177,10 @@ async def file_attendance(
 ) -> AttendanceResult:
     update = _command(AttendanceUpdate, **body.model_dump(), received_at=_now())
     return await session_handle(client, session_id).execute_update(
-        SessionWorkflow.file_attendance, update, id=key, rpc_timeout=UPDATE_RPC_TIMEOUT
+        SessionWorkflow.file_attendance,
+        update,
+        id=request_id(key, "attendance", session_id, body=body),
+        rpc_timeout=UPDATE_RPC_TIMEOUT,
     )
 
 
@@ -136,5 +190,8 @@ async def update_payment_method(
 ) -> PaymentMethodUpdateResult:
     update = _command(PaymentMethodUpdate, payment_method_id=body.payment_method_id)
     return await session_handle(client, session_id).execute_update(
-        SessionWorkflow.update_payment_method, update, id=key, rpc_timeout=UPDATE_RPC_TIMEOUT
+        SessionWorkflow.update_payment_method,
+        update,
+        id=request_id(key, "payment_method", session_id, body=body),
+        rpc_timeout=UPDATE_RPC_TIMEOUT,
     )

@@ -19,8 +19,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.practice import cancel_future_sessions
 from api.auth import Authenticated
 from api.deps import AppSettings, ClientId, IdempotencyKey, TemporalClient, TherapistId
+from api.idempotency import request_id
 from api.models import EndRelationshipBody, RelationshipEndedResponse, ReserveSlotBody
-from api.routes.sessions import ERRORS, UPDATE_RPC_TIMEOUT
+from api.routes.sessions import ERRORS
 from domain.practice import (
     CancelFutureSessionsCall,
     ClientsList,
@@ -37,6 +38,7 @@ from domain.practice import (
 )
 from workflows.practice import PracticeWorkflow
 from workflows.practice_client import practice_handle, practice_update
+from workflows.rpc_timeouts import QUERY_RPC_TIMEOUT, UPDATE_RPC_TIMEOUT
 from workflows.session_client import awaiting_updates
 
 router = APIRouter(
@@ -70,7 +72,9 @@ async def list_clients(
 ) -> ClientsList:
     """The therapist's clients; ended relationships only with `include_inactive=true`."""
     try:
-        return await practice_handle(client, therapist_id).query(PracticeWorkflow.clients, query)
+        return await practice_handle(client, therapist_id).query(
+            PracticeWorkflow.clients, query, rpc_timeout=QUERY_RPC_TIMEOUT
+        )
     except RPCError as error:
         if _not_found(error):
             return ClientsList()
@@ -95,7 +99,7 @@ async def reserve_slot(
         body.timezone,
         PracticeWorkflow.reserve_slot,
         ReserveSlot(client_id=body.client_id, rule=body.rule()),
-        request_id=key,
+        request_id=request_id(key, "reserve_slot", therapist_id, body=body),
         task_queue=settings.task_queue,
     )
 
@@ -109,7 +113,7 @@ async def release_slots(
         return await practice_handle(client, therapist_id).execute_update(
             PracticeWorkflow.release_slots,
             ReleaseSlots(client_id=client_id),
-            id=key,
+            id=request_id(key, "release_slots", therapist_id, client_id),
             rpc_timeout=UPDATE_RPC_TIMEOUT,
         )
     except RPCError as error:
@@ -124,7 +128,9 @@ async def slot_occurrences(
 ) -> SlotOccurrences:
     """Every reserved slot's occurrences on the local dates `[start_date, end_date]`, as UTC."""
     try:
-        return await practice_handle(client, therapist_id).query(PracticeWorkflow.occurrences, query)
+        return await practice_handle(client, therapist_id).query(
+            PracticeWorkflow.occurrences, query, rpc_timeout=QUERY_RPC_TIMEOUT
+        )
     except RPCError as error:
         if _not_found(error):
             return SlotOccurrences()
@@ -145,23 +151,24 @@ async def end_relationship(
     With `cancel_future_sessions`, the client's sessions starting after now are cancelled as the
     therapist's cancellations (refunded or voided). History is never deleted.
     """
+    scoped = request_id(key, "end_relationship", therapist_id, client_id, body=body)
     ended = await practice_update(
         client,
         therapist_id,
         body.timezone,
         PracticeWorkflow.end_relationship,
         EndRelationship(client_id=client_id, reason=body.reason),
-        request_id=key,
+        request_id=scoped,
         task_queue=settings.task_queue,
     )
     cancelled: list[str] = []
     if body.cancel_future_sessions:
-        # Each session's cancel carries the update id "{key}:{session_id}": a retry never
+        # Each session's cancel carries the update id "{request id}:{session_id}": a retry never
         # cancels twice (and no longer finds sessions it already cancelled).
         result = await cancel_future_sessions(
             client,
             CancelFutureSessionsCall(
-                therapist_id=therapist_id, client_id=client_id, request_id=key, after=_now()
+                therapist_id=therapist_id, client_id=client_id, request_id=scoped, after=_now()
             ),
         )
         cancelled = result.session_ids
@@ -177,7 +184,7 @@ async def restart_relationship(
         return await practice_handle(client, therapist_id).execute_update(
             PracticeWorkflow.restart_relationship,
             RestartRelationship(client_id=client_id),
-            id=key,
+            id=request_id(key, "restart_relationship", therapist_id, client_id),
             rpc_timeout=UPDATE_RPC_TIMEOUT,
         )
     except RPCError as error:

@@ -110,7 +110,7 @@ async def test_a_session_from_booking_to_its_follow_up_through_the_api(
     assert of_kind(timeline, "status_changed", status="awaiting_update")
     [accepted] = of_kind(timeline, "update_accepted", update="file_attendance")
     assert accepted["detail"]["submitted_by"] == "therapist" and accepted["detail"]["client_agreed"] is True
-    assert accepted["detail"]["update_id"] == attendance_key["Idempotency-Key"]
+    assert accepted["detail"]["update_id"].startswith(f"{attendance_key['Idempotency-Key']}:attendance:")
     [completed] = of_kind(timeline, "update_completed", update="file_attendance")
     assert completed["detail"]["follow_up_session_id"] == follow_up_id
     assert of_kind(timeline, "activity_completed", activity_type="practice_reserve_slot")

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
-from tests.workflows.support import HOUR, make_booking, real_now
+from domain.status import BookingKind
+from tests.workflows.support import HOUR, make_booking, real_now, unique
+from workflows.session_client import book_session
+
+MINUTE = timedelta(minutes=1)
 
 
 def booking_body(**overrides: Any) -> dict[str, Any]:
@@ -82,3 +90,88 @@ async def test_errors_carry_status_and_code(http: httpx.AsyncClient, api_url: st
     assert unauthenticated.status_code == 401 and wrong_token.status_code == 401
     assert unauthenticated.headers["WWW-Authenticate"] == "Bearer"
     assert health.status_code == 200 and ready.status_code == 200
+
+
+async def test_a_key_names_one_request_and_reused_elsewhere_never_answers_for_another(
+    http: httpx.AsyncClient,
+) -> None:
+    body = booking_body()
+    session = f"/v1/sessions/{body['session_id']}"
+    await http.post("/v1/sessions", json=body)
+    shared = key()
+    one_day, two_days = (
+        (datetime.fromisoformat(body["start"]) + timedelta(days=days)).isoformat() for days in (1, 2)
+    )
+
+    moved = await http.post(
+        f"{session}/reschedule", json={"requested_by": "client", "new_start": one_day}, headers=shared
+    )
+    retried = await http.post(
+        f"{session}/reschedule", json={"requested_by": "client", "new_start": one_day}, headers=shared
+    )
+    other_body = await http.post(
+        f"{session}/reschedule", json={"requested_by": "client", "new_start": two_days}, headers=shared
+    )
+    other_operation = await http.post(
+        f"{session}/payment-method", json={"payment_method_id": "pm_card_visa"}, headers=shared
+    )
+    state = (await http.get(session)).json()
+
+    assert moved.status_code == 200 and retried.json() == moved.json()
+    assert other_body.status_code == 200 and other_body.json()["start"] != moved.json()["start"]
+    assert datetime.fromisoformat(state["start"]) == datetime.fromisoformat(two_days)
+    # Its own request, answered as a card change (not the reschedule's result, and not a 500).
+    assert other_operation.status_code == 200 and "retrying_now" in other_operation.json()
+
+
+async def test_a_retried_booking_finds_its_session_even_after_its_start(
+    http: httpx.AsyncClient, env: WorkflowEnvironment, worker: Worker
+) -> None:
+    """The first answer was lost; the session was charged at booking and has started since."""
+    booking = make_booking(start=real_now() - 5 * MINUTE, kind=BookingKind.CLIENT_FOLLOW_UP)
+    await book_session(env.client, booking, task_queue=worker.task_queue, now=booking.start - HOUR)
+
+    retried = await http.post("/v1/sessions", json=booking.model_dump(mode="json"))
+
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["created"] is False
+
+
+async def test_a_clashing_booking_leaves_no_trace_in_another_practice(http: httpx.AsyncClient) -> None:
+    body = booking_body()
+    await http.post("/v1/sessions", json=body)
+    intruder, victim = unique("thr"), unique("cli")
+
+    clash = await http.post("/v1/sessions", json={**body, "therapist_id": intruder, "client_id": victim})
+    clients = await http.get(f"/v1/therapists/{intruder}/clients", params={"include_inactive": True})
+
+    assert clash.status_code == 409 and clash.json()["code"] == "session_exists"
+    assert victim not in str(clients.json())
+
+
+async def test_a_move_into_another_clients_reserved_slot_is_refused(http: httpx.AsyncClient) -> None:
+    body = booking_body()
+    await http.post("/v1/sessions", json=body)
+    start = datetime.fromisoformat(body["start"]).astimezone(ZoneInfo(body["therapist_timezone"]))
+    holder_start = start + timedelta(days=2)
+    reserved = await http.post(
+        f"/v1/therapists/{body['therapist_id']}/slots",
+        json={
+            "client_id": unique("cli"),
+            "weekday": holder_start.weekday(),
+            "local_time": holder_start.strftime("%H:%M"),
+            "duration_minutes": 50,
+            "timezone": body["therapist_timezone"],
+        },
+        headers=key(),
+    )
+
+    moved = await http.post(
+        f"/v1/sessions/{body['session_id']}/reschedule",
+        json={"requested_by": "therapist", "new_start": holder_start.isoformat()},
+        headers=key(),
+    )
+
+    assert reserved.status_code == 200, reserved.text
+    assert moved.status_code == 409 and moved.json()["code"] == "slot_conflict"
+    assert reserved.json()["slot_id"] in moved.json()["message"]

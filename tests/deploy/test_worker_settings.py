@@ -23,6 +23,11 @@ from workflows.converter import temporal_tls
 
 REAL_KEYS = f"k1:{base64.b64encode(bytes(range(32))).decode()}"
 TOKEN = "a-real-token"
+# A stack reaching a real cluster must bring its own API token and webhook secret.
+OWN_SECRETS: dict[str, object] = {
+    "api_token_sha256": (hashlib.sha256(TOKEN.encode()).hexdigest(),),
+    "stripe_webhook_secret": SecretStr("whsec_configured_for_this_test"),
+}
 
 
 def test_defaults_keep_the_dev_server_working_unversioned_and_plaintext() -> None:
@@ -115,6 +120,7 @@ def test_mtls_reads_the_certificate_key_and_ca_from_files(tmp_path: Path) -> Non
         temporal_tls_client_key_path=tmp_path / "tls.key",
         temporal_tls_server_ca_path=tmp_path / "ca.crt",
         temporal_tls_server_name="temporal.internal",
+        **OWN_SECRETS,  # type: ignore[arg-type]
     )
     assert settings.temporal_tls_enabled
     assert temporal_tls(settings) == TLSConfig(
@@ -129,15 +135,16 @@ def test_a_missing_certificate_file_fails_at_start_naming_it(tmp_path: Path) -> 
     settings = Settings(
         temporal_tls_client_cert_path=tmp_path / "absent.crt",
         temporal_tls_client_key_path=tmp_path / "absent.key",
+        **OWN_SECRETS,  # type: ignore[arg-type]
     )
     with pytest.raises(ValueError, match=r"client certificate at .*absent\.crt"):
         temporal_tls(settings)
 
 
 def test_an_api_key_turns_tls_on_with_the_system_roots() -> None:
-    settings = Settings(temporal_api_key=SecretStr("cloud-key"))
+    settings = Settings(temporal_api_key=SecretStr("cloud-key"), **OWN_SECRETS)  # type: ignore[arg-type]
     assert settings.temporal_tls_enabled and temporal_tls(settings) is True
-    assert Settings(temporal_tls=True).temporal_tls_enabled
+    assert Settings(temporal_tls=True, **OWN_SECRETS).temporal_tls_enabled  # type: ignore[arg-type]
 
 
 def test_unsafe_or_half_tls_configurations_are_refused(tmp_path: Path) -> None:
@@ -162,6 +169,7 @@ def codec_settings(*, trust: bool) -> Settings:
         codec_current_key_id="k1",
         api_host="0.0.0.0",
         api_token_sha256=(hashlib.sha256(TOKEN.encode()).hexdigest(),),
+        stripe_webhook_secret=SecretStr("whsec_configured_for_this_test"),
         codec_ui_origins=("http://127.0.0.1:8080",),
         codec_trust_ui_origins=trust,
     )
@@ -185,3 +193,23 @@ def test_the_codec_app_serves_only_codec_and_health_and_trusts_the_ui_only_when_
         assert from_ui.headers.get("access-control-allow-origin") == "http://127.0.0.1:8080"
         other = http.post("/codec/encode", json=body, headers={"Origin": "http://evil.example"})
         assert other.status_code == 401 and "access-control-allow-origin" not in other.headers
+
+
+@pytest.mark.parametrize(
+    "reaching_out",
+    [
+        {"temporal_address": "temporal.internal:7233"},
+        {"temporal_api_key": SecretStr("cloud-key")},  # Temporal Cloud through a loopback proxy
+        {"stripe_api_base": "https://api.stripe.com", "stripe_api_key": SecretStr("sk_test_real")},
+    ],
+)
+@pytest.mark.parametrize("published", ["api_token_sha256", "stripe_webhook_secret"])
+def test_the_published_secrets_are_refused_once_anything_reaches_beyond_this_machine(
+    reaching_out: dict[str, object], published: str
+) -> None:
+    own = {name: value for name, value in OWN_SECRETS.items() if name != published}
+    codec = {"codec_keys": SecretStr(REAL_KEYS), "codec_current_key_id": "k1"}
+
+    with pytest.raises(ValidationError, match="refused when"):
+        Settings(**reaching_out, **own, **codec)  # type: ignore[arg-type]
+    assert Settings(**reaching_out, **OWN_SECRETS, **codec)  # type: ignore[arg-type]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 
 import pytest
+from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload
 
 from settings import LOCAL_CODEC_KEY, LOCAL_CODEC_KEY_ID, Settings
@@ -137,6 +139,10 @@ def test_bad_key_configuration_is_refused_without_echoing_keys(
 
 def test_a_remote_temporal_with_real_keys_is_accepted() -> None:
     settings = Settings(
-        temporal_address="temporal.example.com:7233", codec_keys=keys(prod=NEW), codec_current_key_id="prod"
+        temporal_address="temporal.example.com:7233",
+        codec_keys=keys(prod=NEW),
+        codec_current_key_id="prod",
+        api_token_sha256=(hashlib.sha256(b"a real token").hexdigest(),),
+        stripe_webhook_secret=SecretStr("whsec_configured_for_this_test"),
     )
     assert settings.codec_key_ring == {"prod": NEW}
