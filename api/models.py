@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from domain.attendance import AttendanceOutcome, ContinueChoice
-from domain.booking import SessionBooking
+from domain.booking import BookableMinutes, SessionBooking
 from domain.ids import OpaqueId, StripeId
 from domain.practice import EndReason, IanaZone, RelationshipEnded
 from domain.slots import WeeklySlotRule
@@ -37,6 +37,7 @@ class BookSessionBody(SessionBooking):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     start: Instant
+    duration_minutes: BookableMinutes = 50
 
 
 class BookingResponse(_Body):

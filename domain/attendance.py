@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from domain.errors import RuleViolation
 from domain.ids import OpaqueId
@@ -40,25 +41,86 @@ class ContinueChoice(StrEnum):
 
 
 class AttendanceUpdate(BaseModel):
+    """What the therapist files. Its shape is checked as it is parsed, field by field, so a
+    malformed or self-contradictory update is refused (the API's 422, naming the field) before any
+    rule about the session is consulted; ``check_attendance_update`` holds the rules that do.
+
+    Each refusal's pydantic error type is its stable code: ``new_start_required``,
+    ``new_start_not_allowed``, ``end_reason_required``, ``contradictory_update``.
+    """
+
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     outcome: AttendanceOutcome
     continue_sessions: ContinueChoice = ContinueChoice.NO
-    new_start: AwareDatetime | None = None
-    """The follow-up's start, for ``different_time`` only."""
+    new_start: AwareDatetime | None = Field(default=None, validate_default=True)
+    """The follow-up's start, for ``different_time`` only (and required there)."""
     client_agreed: bool = False
     """The client explicitly agreed to the follow-up; required for any rebooking."""
     reserve_slot: bool = False
     """Reserve (or keep) a weekly slot for this client: the follow-up's weekly time, or this
     session's when not rebooking. Without it, "no" releases the client's slot."""
     end_relationship: bool = False
-    end_reason: EndReason | None = None
+    """Not with a rebooking or a reserved slot."""
+    end_reason: EndReason | None = Field(default=None, validate_default=True)
+    """Required when ending the relationship."""
     cancel_future_sessions: bool = False
     """When ending: cancel the client's other booked sessions (as therapist cancellations)."""
     refund: bool = False
     """A discretionary refund of this session's payment (e.g. waiving a no-show)."""
     submitted_by: Actor = Actor.THERAPIST
     received_at: AwareDatetime | None = None
+
+    # Each check reads only fields declared above its own (``info.data``); a field that failed its
+    # own validation is absent there and is not blamed a second time.
+
+    @field_validator("new_start")
+    @classmethod
+    def _new_start_only_for_a_different_time(
+        cls, value: datetime | None, info: ValidationInfo
+    ) -> datetime | None:
+        choice = info.data.get("continue_sessions")
+        if choice is ContinueChoice.DIFFERENT_TIME and value is None:
+            raise PydanticCustomError(
+                "new_start_required", "continue_sessions=different_time needs the follow-up's new_start"
+            )
+        if choice is not None and choice is not ContinueChoice.DIFFERENT_TIME and value is not None:
+            raise PydanticCustomError(
+                "new_start_not_allowed", "new_start is only for continue_sessions=different_time"
+            )
+        return value
+
+    @field_validator("end_relationship")
+    @classmethod
+    def _ending_stands_alone(cls, value: bool, info: ValidationInfo) -> bool:
+        if not value:
+            return value
+        choice = info.data.get("continue_sessions")
+        if choice is not None and choice is not ContinueChoice.NO:
+            raise PydanticCustomError(
+                "contradictory_update", "cannot book a follow-up and end the relationship together"
+            )
+        if info.data.get("reserve_slot"):
+            raise PydanticCustomError(
+                "contradictory_update", "cannot reserve a slot and end the relationship together"
+            )
+        return value
+
+    @field_validator("end_reason")
+    @classmethod
+    def _ending_has_a_reason(cls, value: EndReason | None, info: ValidationInfo) -> EndReason | None:
+        if value is None and info.data.get("end_relationship"):
+            raise PydanticCustomError("end_reason_required", "ending a relationship needs a reason code")
+        return value
+
+    @field_validator("cancel_future_sessions")
+    @classmethod
+    def _future_sessions_are_cancelled_only_when_ending(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("end_relationship") is False:
+            raise PydanticCustomError(
+                "contradictory_update", "future sessions are cancelled only when ending the relationship"
+            )
+        return value
 
     @property
     def rebooks(self) -> bool:
@@ -105,37 +167,25 @@ def check_attendance_update(
     ``follow_up_start`` is where a rebooking would land (the same local time next week, or the
     chosen new start): it must be a bookable time.
     """
+    # The update's shape (new_start, end_reason, contradictions) was checked as it was parsed.
+    # First what the update asks, then where the session stands: time before payment, so filing
+    # early says "not started" rather than "payment pending".
+    if update.submitted_by is Actor.CLIENT:
+        raise RuleViolation("not_allowed", "only the therapist or an admin files the attendance update")
+    if update.rebooks and not update.client_agreed:
+        raise RuleViolation("consent_required", CONSENT_MESSAGE)
     if already_filed:
         raise RuleViolation("already_filed", "the attendance update for this session was already filed")
     if status.is_cancelled:
         raise RuleViolation(
             "session_cancelled", "the session was cancelled; there is no attendance to record"
         )
+    if now < session_start:
+        raise RuleViolation("session_not_started", "the attendance update opens when the session starts")
     if status not in (SessionStatus.PAID, SessionStatus.AWAITING_UPDATE):
         raise RuleViolation(
             "payment_pending", "the session's payment is still being settled; file the update once it is paid"
         )
-    if now < session_start:
-        raise RuleViolation("session_not_started", "the attendance update opens when the session starts")
-    if update.submitted_by is Actor.CLIENT:
-        raise RuleViolation("not_allowed", "only the therapist or an admin files the attendance update")
-    if update.rebooks and not update.client_agreed:
-        raise RuleViolation("consent_required", CONSENT_MESSAGE)
-    if update.rebooks and update.end_relationship:
-        raise RuleViolation(
-            "contradictory_update", "cannot book a follow-up and end the relationship together"
-        )
-    if update.reserve_slot and update.end_relationship:
-        raise RuleViolation("contradictory_update", "cannot reserve a slot and end the relationship together")
-    if update.end_relationship and update.end_reason is None:
-        raise RuleViolation("end_reason_required", "ending a relationship needs a reason code")
-    if update.cancel_future_sessions and not update.end_relationship:
-        raise RuleViolation("contradictory_update", "future sessions are cancelled only when ending")
-    if update.continue_sessions is ContinueChoice.DIFFERENT_TIME:
-        if update.new_start is None:
-            raise RuleViolation("new_start_required", "a different time needs the follow-up's new_start")
-    elif update.new_start is not None:
-        raise RuleViolation("new_start_not_allowed", "new_start is only for continue_sessions=different_time")
     if update.rebooks and follow_up_start is not None:
         if follow_up_start <= now:
             raise RuleViolation(

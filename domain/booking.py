@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -12,6 +13,19 @@ from domain.ids import OpaqueId, StripeId
 from domain.money import AmountMinor, Currency
 from domain.policy import DEFAULT_POLICY, SessionPolicy
 from domain.status import Actor, BookingKind
+
+_MINUTE = timedelta(minutes=1)
+
+BookableMinutes = Annotated[
+    int,
+    Field(
+        ge=DEFAULT_POLICY.min_duration // _MINUTE,
+        le=DEFAULT_POLICY.max_duration // _MINUTE,
+        description="the session's length in minutes, within the default policy's range",
+    ),
+]
+"""A duration the default policy books (15–240 minutes): for a request body, where anything else
+is malformed input (422) rather than a rule's refusal. ``SessionBooking`` itself stays wider."""
 
 
 class SessionBooking(BaseModel):
@@ -25,6 +39,10 @@ class SessionBooking(BaseModel):
     kind: BookingKind
     start: AwareDatetime
     duration_minutes: int = Field(default=50, ge=1, le=24 * 60)
+    """Only a sanity bound: this model is also the workflow's input and every follow-up copies it,
+    so a policy allowing other lengths (the fault drills book one minute) must still decode. The
+    policy's range is ``check_booking``'s rule; a request body under the default policy declares
+    ``BookableMinutes`` instead."""
     therapist_timezone: str = "Europe/London"
     amount_minor: AmountMinor
     currency: Currency

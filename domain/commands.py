@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from domain.ids import OpaqueId, StripeId
 from domain.status import Actor, CancelReason, SessionStatus
@@ -18,7 +19,23 @@ class _Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
+_AUTHORITY = {Actor.CLIENT: 0, Actor.THERAPIST: 1, Actor.ADMIN: 2}
+
+
 class CancelRequest(_Command):
+    """A cancellation, filed by its requester or on their behalf by someone with more authority.
+
+    ``requested_by`` decides the policy, so who may file in whose name matters: a client filing a
+    "therapist" cancellation would dodge the late charge. The pairs (requested_by ← submitted_by):
+
+    * client ← client, therapist or admin (a therapist or support entering the client's call);
+    * therapist ← therapist or admin (support acting on the therapist's request);
+    * admin ← admin only.
+
+    Anything else (a client filing in the therapist's or admin's name, a therapist in an admin's)
+    is refused as malformed (``submitter_not_allowed`` on ``submitted_by``).
+    """
+
     requested_by: Actor
     """Whose cancellation this is; decides the policy (a client's is subject to the 48 h rule)."""
     reason: CancelReason
@@ -28,6 +45,20 @@ class CancelRequest(_Command):
     """A therapist or admin waives a client's late-cancellation charge."""
     received_at: AwareDatetime | None = None
     """When our API received the request; the 48 h rule is judged on it (see the workflow)."""
+
+    @field_validator("submitted_by")
+    @classmethod
+    def _submitter_may_act_for_requester(cls, value: Actor | None, info: ValidationInfo) -> Actor | None:
+        requested_by = info.data.get("requested_by")
+        if value is None or requested_by is None:  # a bad requested_by is reported on its own field
+            return value
+        if _AUTHORITY[value] < _AUTHORITY[requested_by]:
+            raise PydanticCustomError(
+                "submitter_not_allowed",
+                "a {submitted_by} cannot file a cancellation on behalf of a {requested_by}",
+                {"submitted_by": value.value, "requested_by": requested_by.value},
+            )
+        return value
 
     @model_validator(mode="after")
     def _refund_needs_authority(self) -> CancelRequest:
@@ -50,7 +81,9 @@ class CancelResult(_Command):
     session_id: OpaqueId
     status: SessionStatus
     free: bool
-    """True when nothing is charged or everything taken goes back."""
+    """The cancellation costs the client nothing by rule: a client's with more than the notice
+    (``cancelled_free``) or a therapist's or admin's. A late client cancellation is never free,
+    even when its charge is waived (that is ``discretionary_refund``)."""
     refund_minor: int
     """What will be refunded of a taken payment (carried out by the workflow right after)."""
     charge_kept: bool
@@ -58,6 +91,32 @@ class CancelResult(_Command):
     charge_in_flight: bool = False
     """A charge attempt was under way: if it succeeds, it is refunded as ``status`` says (the
     session's state shows the outcome); ``refund_minor`` counts only money already taken."""
+    discretionary_refund: bool = False
+    """A late client cancellation whose charge a therapist or admin waived: refunded (or never
+    collected) although not ``free``."""
+
+    @classmethod
+    def for_cancellation(
+        cls,
+        *,
+        session_id: str,
+        status: SessionStatus,
+        discretionary_refund: bool,
+        refund_minor: int,
+        charge_in_flight: bool,
+    ) -> CancelResult:
+        """The result of a cancellation that ended in ``status`` (the workflow builds it here, so
+        ``free``, ``charge_kept`` and ``discretionary_refund`` always agree with each other)."""
+        late = status is SessionStatus.CANCELLED_LATE
+        return cls(
+            session_id=session_id,
+            status=status,
+            free=status in (SessionStatus.CANCELLED_FREE, SessionStatus.CANCELLED_BY_THERAPIST),
+            refund_minor=refund_minor,
+            charge_kept=late and not discretionary_refund,
+            charge_in_flight=charge_in_flight,
+            discretionary_refund=late and discretionary_refund,
+        )
 
 
 class RescheduleRequest(_Command):

@@ -143,7 +143,7 @@ _UPDATE_INPUT_FIELDS: dict[str, FieldSpec] = {
 }
 
 _UPDATE_RESULT_FIELDS: dict[str, FieldSpec] = {
-    "cancel": ("status", "free", "refund_minor", "charge_kept", "charge_in_flight"),
+    "cancel": ("status", "free", "refund_minor", "charge_kept", "discretionary_refund", "charge_in_flight"),
     "reschedule": ("status", "start", "payment_carried", "next_charge_at"),
     "file_attendance": (
         "status",

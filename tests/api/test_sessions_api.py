@@ -175,3 +175,36 @@ async def test_a_move_into_another_clients_reserved_slot_is_refused(http: httpx.
     assert reserved.status_code == 200, reserved.text
     assert moved.status_code == 409 and moved.json()["code"] == "slot_conflict"
     assert reserved.json()["slot_id"] in moved.json()["message"]
+
+
+async def test_shape_errors_are_422_naming_the_field_and_a_waived_late_charge_is_not_free(
+    http: httpx.AsyncClient,
+) -> None:
+    too_short = await http.post("/v1/sessions", json=booking_body(duration_minutes=5))
+    body = make_booking(BookingKind.CLIENT_FOLLOW_UP, start=real_now() + 30 * HOUR).model_dump(mode="json")
+    await http.post("/v1/sessions", json=body)
+    cancel = f"/v1/sessions/{body['session_id']}/cancel"
+    posing = await http.post(
+        cancel,
+        json={"requested_by": "therapist", "submitted_by": "client", "reason": "client_request"},
+        headers=key(),
+    )
+    waived = await http.post(
+        cancel,
+        json={
+            "requested_by": "client",
+            "submitted_by": "therapist",
+            "reason": "client_request",
+            "discretionary_refund": True,
+        },
+        headers=key(),
+    )
+
+    assert too_short.status_code == 422
+    assert any("duration_minutes" in field["location"] for field in too_short.json()["fields"])
+    assert posing.status_code == 422
+    assert any("submitted_by" in field["location"] for field in posing.json()["fields"])
+    assert waived.status_code == 200, waived.text
+    result = waived.json()
+    assert result["status"] == "cancelled_late" and result["free"] is False
+    assert result["discretionary_refund"] is True and result["charge_kept"] is False

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from domain.attendance import AttendanceOutcome, AttendanceUpdate, ContinueChoice, check_attendance_update
 from domain.errors import RuleViolation
 from domain.ids import follow_up_session_id, is_opaque_id
-from domain.practice import EndReason
 from domain.status import Actor, SessionStatus
 
 START = datetime(2027, 3, 25, 18, 0, tzinfo=UTC)
@@ -65,31 +65,61 @@ def test_a_rebooking_needs_the_clients_explicit_agreement() -> None:
     assert "explicitly agreed" in refused.value.message
 
 
+SAME_TIME = {"outcome": "attended", "continue_sessions": "same_time", "client_agreed": True}
+ENDING = {"outcome": "attended", "end_relationship": True, "end_reason": "other"}
+
+
 @pytest.mark.parametrize(
-    ("update", "code"),
+    ("data", "field", "code"),
     [
         (
-            REBOOK.model_copy(update={"end_relationship": True, "end_reason": EndReason.OTHER}),
-            "contradictory_update",
-        ),
-        (
-            ATTENDED.model_copy(
-                update={"reserve_slot": True, "end_relationship": True, "end_reason": EndReason.OTHER}
-            ),
-            "contradictory_update",
-        ),
-        (ATTENDED.model_copy(update={"end_relationship": True}), "end_reason_required"),
-        (ATTENDED.model_copy(update={"cancel_future_sessions": True}), "contradictory_update"),
-        (
-            REBOOK.model_copy(update={"continue_sessions": ContinueChoice.DIFFERENT_TIME}),
+            {"outcome": "attended", "continue_sessions": "different_time", "client_agreed": True},
+            "new_start",
             "new_start_required",
         ),
-        (REBOOK.model_copy(update={"new_start": NEXT_WEEK}), "new_start_not_allowed"),
-        (ATTENDED.model_copy(update={"submitted_by": Actor.CLIENT}), "not_allowed"),
+        ({**SAME_TIME, "new_start": NEXT_WEEK.isoformat()}, "new_start", "new_start_not_allowed"),
+        ({"outcome": "attended", "new_start": NEXT_WEEK.isoformat()}, "new_start", "new_start_not_allowed"),
+        ({"outcome": "attended", "end_relationship": True}, "end_reason", "end_reason_required"),
+        ({**SAME_TIME, **ENDING}, "end_relationship", "contradictory_update"),
+        ({**ENDING, "reserve_slot": True}, "end_relationship", "contradictory_update"),
+        (
+            {"outcome": "attended", "cancel_future_sessions": True},
+            "cancel_future_sessions",
+            "contradictory_update",
+        ),
     ],
 )
-def test_contradictions_are_refused(update: AttendanceUpdate, code: str) -> None:
-    assert refusal(update) == code
+def test_a_malformed_or_contradictory_update_is_refused_by_the_model_on_its_field(
+    data: dict[str, Any], field: str, code: str
+) -> None:
+    # Shape depends on the update alone: refused as it is parsed (the API's 422, with the field),
+    # before any rule about the session's state is consulted.
+    with pytest.raises(ValidationError) as refused:
+        AttendanceUpdate.model_validate(data)
+    [error] = refused.value.errors()
+    assert (error["loc"], error["type"]) == ((field,), code)
+
+
+def test_well_formed_updates_parse() -> None:
+    AttendanceUpdate.model_validate({**ENDING, "cancel_future_sessions": True})
+    AttendanceUpdate.model_validate(
+        {
+            "outcome": "attended",
+            "continue_sessions": "different_time",
+            "client_agreed": True,
+            "new_start": NEXT_WEEK.isoformat(),
+            "reserve_slot": True,
+        }
+    )
+
+
+def test_a_client_cannot_file_the_update() -> None:
+    assert refusal(ATTENDED.model_copy(update={"submitted_by": Actor.CLIENT})) == "not_allowed"
+
+
+@pytest.mark.parametrize("status", [SessionStatus.SCHEDULED, SessionStatus.PAYMENT_DUE, SessionStatus.PAID])
+def test_filing_before_the_start_says_not_started_whatever_the_payment(status: SessionStatus) -> None:
+    assert refusal(ATTENDED, now=START - timedelta(hours=1), status=status) == "session_not_started"
 
 
 def test_a_follow_up_must_land_in_the_future_and_within_the_horizon() -> None:

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from domain.booking import SessionBooking, check_booking
-from domain.commands import CancelRequest, PaymentMethodUpdate, RescheduleRequest
+from domain.booking import BookableMinutes, SessionBooking, check_booking
+from domain.commands import CancelRequest, CancelResult, PaymentMethodUpdate, RescheduleRequest
 from domain.errors import RuleViolation
 from domain.ids import (
     SESSION_WORKFLOW_PREFIX,
@@ -32,7 +32,7 @@ from domain.payments import (
     refund_idempotency_key,
     void_idempotency_key,
 )
-from domain.policy import SessionPolicy
+from domain.policy import DEFAULT_POLICY, SessionPolicy
 from domain.state import PaymentLedger, SessionState, SessionWorkflowInput
 from domain.status import Actor, BookingKind, CancelReason, PaymentStatus, SessionStatus
 
@@ -255,6 +255,37 @@ def test_duration_must_be_within_the_policy_range(minutes: int, ok: bool) -> Non
     assert refused.value.code == "duration_out_of_range"
 
 
+BOOKABLE_MINUTES = TypeAdapter(BookableMinutes)
+
+
+@pytest.mark.parametrize("minutes", [0, 5, 14, 241, 1000, 1440])
+def test_a_duration_outside_the_default_policy_is_malformed_not_a_rule_refusal(minutes: int) -> None:
+    # The API books under the default policy: 5 or 1000 minutes is bad input (422), not a 409.
+    with pytest.raises(ValidationError) as refused:
+        BOOKABLE_MINUTES.validate_python(minutes)
+    [error] = refused.value.errors()
+    assert error["type"] in ("greater_than_equal", "less_than_equal")
+
+
+def test_the_bookable_duration_is_the_default_policy_range_and_the_schema_says_so() -> None:
+    schema = BOOKABLE_MINUTES.json_schema()
+    assert (schema["minimum"], schema["maximum"]) == (15, 240)
+    assert timedelta(minutes=schema["minimum"]) == DEFAULT_POLICY.min_duration
+    assert timedelta(minutes=schema["maximum"]) == DEFAULT_POLICY.max_duration
+    for minutes in (15, 50, 240):
+        assert BOOKABLE_MINUTES.validate_python(minutes) == minutes
+
+
+def test_the_workflow_booking_keeps_durations_that_a_non_default_policy_allows() -> None:
+    # The booking is also the workflow's input (and a follow-up copies it): a policy with
+    # one-minute sessions (the fault drills) must still decode, and the policy decides.
+    short = SessionBooking.model_validate(booking_data(duration_minutes=1))
+    check_booking(short, NOW, SessionPolicy(min_duration=timedelta(minutes=1)))
+    with pytest.raises(RuleViolation) as refused:
+        check_booking(short, NOW)
+    assert refused.value.code == "duration_out_of_range"
+
+
 def test_start_check_uses_elapsed_time_when_both_share_a_zone() -> None:
     # Start 01:45 BST (00:45 UTC); now 01:30 GMT (01:30 UTC): the start has passed.
     start = datetime(2027, 10, 31, 1, 45, tzinfo=LONDON, fold=0)
@@ -306,6 +337,80 @@ def test_discretionary_refund_only_applies_to_a_client_cancellation(requested_by
             submitted_by=Actor.ADMIN,
             discretionary_refund=True,
         )
+
+
+@pytest.mark.parametrize(
+    ("requested_by", "submitted_by"),
+    [
+        (Actor.THERAPIST, Actor.CLIENT),  # a client cannot file the therapist's (free) cancellation
+        (Actor.ADMIN, Actor.CLIENT),
+        (Actor.ADMIN, Actor.THERAPIST),
+    ],
+)
+def test_nobody_files_a_cancellation_in_the_name_of_someone_with_more_authority(
+    requested_by: Actor, submitted_by: Actor
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        CancelRequest(requested_by=requested_by, reason=CancelReason.OTHER, submitted_by=submitted_by)
+    [error] = refused.value.errors()
+    assert error["loc"] == ("submitted_by",)
+    assert error["type"] == "submitter_not_allowed"
+
+
+@pytest.mark.parametrize(
+    ("requested_by", "submitted_by"),
+    [
+        (Actor.CLIENT, None),
+        (Actor.CLIENT, Actor.CLIENT),
+        (Actor.CLIENT, Actor.THERAPIST),  # a therapist entering the client's phone call
+        (Actor.CLIENT, Actor.ADMIN),
+        (Actor.THERAPIST, None),
+        (Actor.THERAPIST, Actor.THERAPIST),
+        (Actor.THERAPIST, Actor.ADMIN),  # support acting on the therapist's request
+        (Actor.ADMIN, None),
+        (Actor.ADMIN, Actor.ADMIN),
+    ],
+)
+def test_a_cancellation_is_filed_by_its_requester_or_on_their_behalf_by_more_authority(
+    requested_by: Actor, submitted_by: Actor | None
+) -> None:
+    request = CancelRequest(requested_by=requested_by, reason=CancelReason.OTHER, submitted_by=submitted_by)
+    assert request.recorded_by is (submitted_by or requested_by)
+
+
+@pytest.mark.parametrize(
+    ("status", "discretionary_refund", "free", "charge_kept", "waived"),
+    [
+        (SessionStatus.CANCELLED_FREE, False, True, False, False),
+        (SessionStatus.CANCELLED_BY_THERAPIST, False, True, False, False),
+        (SessionStatus.CANCELLED_LATE, False, False, True, False),
+        # Waived at the therapist's discretion: refunded, yet not free under the 48-hour rule.
+        (SessionStatus.CANCELLED_LATE, True, False, False, True),
+    ],
+)
+def test_a_cancel_result_says_free_only_under_the_notice_rule_and_reports_a_waiver_apart(
+    status: SessionStatus, discretionary_refund: bool, free: bool, charge_kept: bool, waived: bool
+) -> None:
+    result = CancelResult.for_cancellation(
+        session_id="ses_1",
+        status=status,
+        discretionary_refund=discretionary_refund,
+        refund_minor=6000,
+        charge_in_flight=False,
+    )
+    assert (result.free, result.charge_kept, result.discretionary_refund) == (free, charge_kept, waived)
+    assert result.status is status and result.refund_minor == 6000
+
+
+def test_an_old_cancel_result_without_the_waiver_field_still_decodes() -> None:
+    old = {
+        "session_id": "ses_1",
+        "status": "cancelled_late",
+        "free": False,
+        "refund_minor": 0,
+        "charge_kept": True,
+    }
+    assert CancelResult.model_validate(old).discretionary_refund is False
 
 
 def test_cancellation_is_recorded_by_the_requester_when_no_submitter_is_given() -> None:
