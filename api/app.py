@@ -10,6 +10,7 @@ from temporalio.client import Client
 
 from api import errors
 from api.routes import codec, health, ops, sessions, therapists, webhooks
+from domain.errors import RULE_CODES
 from observability.http import RequestObservabilityMiddleware, metrics_endpoint
 from settings import Settings
 from workflows.converter import connect
@@ -23,7 +24,13 @@ Every route but the health checks and the Stripe webhook (which Stripe signs ins
 `Authorization: Bearer <token>`. Every command carries an
 `Idempotency-Key` header: a retried request returns the first outcome and changes nothing.
 Refusals by a rule are `409` with a machine-readable `code` and a `message` a UI can show.
+Malformed input is `422` with `fields` naming each one; unknown ids `404`; Temporal (or, for the
+webhook, Stripe) unreachable `503` with `Retry-After`.
+
+| `409` code | meaning |
+|---|---|
 """
+DESCRIPTION += "".join(f"| `{code}` | {meaning} |\n" for code, meaning in RULE_CODES.items())
 
 
 def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:

@@ -128,6 +128,14 @@ async def read(session_id: SessionId, client: TemporalClient) -> SessionState:
 async def cancel(
     session_id: SessionId, body: CancelBody, key: IdempotencyKey, client: TemporalClient
 ) -> CancelResult:
+    """Cancel before the start. A client's cancellation is free only when received **more than**
+    48 hours before the start (server receipt time); later it is `cancelled_late` and the charge
+    stands unless the therapist or an admin submits it with `discretionary_refund`. A therapist's
+    or admin's cancellation is never charged: a pending charge is voided, a payment refunded.
+    `requested_by` is whose cancellation it is; `submitted_by` (default: the same) who filed it —
+    someone may file for a party with less authority (client < therapist < admin), never more.
+    The result says whether it was `free`, what is refunded (`refund_minor`), whether the charge
+    is kept (`charge_kept`) or still in flight at Stripe (`charge_in_flight`)."""
     request = _command(CancelRequest, **body.model_dump(), received_at=_now())
     return await session_handle(client, session_id).execute_update(
         SessionWorkflow.cancel,
@@ -141,6 +149,10 @@ async def cancel(
 async def reschedule(
     session_id: SessionId, body: RescheduleBody, key: IdempotencyKey, client: TemporalClient
 ) -> RescheduleResult:
+    """Move the session before it starts. A paid session keeps its payment (never charged
+    twice); an unpaid one is charged 48 hours before its new start (at once if that has passed).
+    A client's move with 48 hours' notice or less keeps the charge that was due. Another client's
+    reserved slot refuses the new time (`409 slot_conflict`)."""
     request = _command(RescheduleRequest, **body.model_dump(), received_at=_now())
     handle = session_handle(client, session_id)
     await _refuse_reserved_time(client, handle, request.new_start)
@@ -175,6 +187,13 @@ async def _refuse_reserved_time(client: Client, handle: SessionHandle, new_start
 async def file_attendance(
     session_id: SessionId, body: AttendanceBody, key: IdempotencyKey, client: TemporalClient
 ) -> AttendanceResult:
+    """The therapist's attendance update, from the session's start: `attended` or `client_no_show`;
+    continue `no` / `same_time` (same local weekly time next week) / `different_time` (with
+    `new_start`); `reserve_slot` keeps the weekly time for the client; `end_relationship` (with
+    `end_reason`, optionally `cancel_future_sessions`); an optional `refund`. A follow-up is booked
+    only with `client_agreed: true` (else `409 consent_required`); its id is in the result.
+    Effects that could not be completed after the update was recorded are listed in
+    `incomplete_effects`; `slot_released` tells the UI to show the released-slot banner."""
     update = _command(AttendanceUpdate, **body.model_dump(), received_at=_now())
     return await session_handle(client, session_id).execute_update(
         SessionWorkflow.file_attendance,
@@ -188,6 +207,8 @@ async def file_attendance(
 async def update_payment_method(
     session_id: SessionId, body: PaymentMethodBody, key: IdempotencyKey, client: TemporalClient
 ) -> PaymentMethodUpdateResult:
+    """The client saved a new card (a Stripe `pm_…` id). After a declined charge it is tried at
+    once (`retrying_now`); otherwise it is used for the charge when due."""
     update = _command(PaymentMethodUpdate, payment_method_id=body.payment_method_id)
     return await session_handle(client, session_id).execute_update(
         SessionWorkflow.update_payment_method,
