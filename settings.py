@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=0, le=65535)
     api_token_sha256: tuple[str, ...] = (LOCAL_API_TOKEN_SHA256,)
     """SHA-256 hex digests of the bearer tokens the API accepts (tokens are never stored)."""
+    ops_token_sha256: tuple[str, ...] = ()
+    """Digests of the ops tokens: when set, only these read histories and use the codec endpoint
+    (the backend's tokens then cannot decrypt anything); empty: the API tokens are accepted."""
 
     notify_url: str = "http://127.0.0.1:12112/notifications"
     notify_secret: SecretStr = SecretStr(LOCAL_NOTIFY_SECRET)
@@ -186,6 +189,15 @@ class Settings(BaseSettings):
         if url and secret == LOCAL_NOTIFY_SECRET and not is_loopback(urlsplit(url).hostname or ""):
             raise ValueError("the built-in secret is for the local sink only; set a real one")
         return value
+
+    @field_validator("ops_token_sha256")
+    @classmethod
+    def _ops_token_digests(cls, digests: tuple[str, ...]) -> tuple[str, ...]:
+        if any(len(d) != 64 or any(c not in "0123456789abcdef" for c in d) for d in digests):
+            raise ValueError("ops token digests are lower-case SHA-256 hex (64 characters)")
+        if LOCAL_API_TOKEN_SHA256 in digests:
+            raise ValueError("the local development token cannot be an ops token")
+        return digests
 
     @field_validator("api_token_sha256")
     @classmethod

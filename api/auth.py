@@ -25,7 +25,21 @@ def token_matches(token: str, digests: tuple[str, ...]) -> bool:
 def require_token(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 ) -> None:
-    digests: tuple[str, ...] = request.app.state.settings.api_token_sha256
+    _check(credentials, request.app.state.settings.api_token_sha256)
+
+
+def require_ops_token(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+) -> None:
+    """Histories and the codec decrypt session data: with ops tokens configured, only they may.
+
+    Without them (a local stack) the API's tokens are accepted, as everywhere else.
+    """
+    settings = request.app.state.settings
+    _check(credentials, settings.ops_token_sha256 or settings.api_token_sha256)
+
+
+def _check(credentials: HTTPAuthorizationCredentials | None, digests: tuple[str, ...]) -> None:
     if (
         credentials is None
         or credentials.scheme.lower() != "bearer"
@@ -39,3 +53,4 @@ def require_token(
 
 
 Authenticated = Depends(require_token)
+OpsAuthenticated = Depends(require_ops_token)

@@ -22,7 +22,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payload
 
-from api.auth import bearer_scheme, require_token
+from api.auth import bearer_scheme, require_ops_token
 from api.errors import ErrorBody, error_response
 from settings import LOCAL_API_TOKEN_SHA256, LOCAL_CODEC_KEY_ID
 from workflows.codec import EncryptionCodec, PayloadDecryptionError, build_codec
@@ -63,7 +63,7 @@ def _codec_access(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 ) -> None:
     if not _local_ui_request(request):
-        require_token(request, credentials)
+        require_ops_token(request, credentials)
 
 
 router = APIRouter(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.auth import Authenticated
+from api.auth import OpsAuthenticated
 from api.deps import SessionId, TemporalClient
 from api.routes.sessions import ERRORS
 from workflows.timeline import SessionTimeline, session_timeline
 
-router = APIRouter(tags=["ops"], dependencies=[Authenticated], responses=ERRORS)
+router = APIRouter(tags=["ops"], dependencies=[OpsAuthenticated], responses=ERRORS)
 
 
 @router.get("/v1/sessions/{session_id}/history")

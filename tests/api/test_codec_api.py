@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from typing import Any
 
 import httpx
 from temporalio.api.common.v1 import Payload
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from api.app import create_app
 from settings import Settings
-from tests.workflows.support import unique
+from tests.api.serving import serving
+from tests.workflows.support import WAIT, unique
 from workflows.converter import DATA_CONVERTER
 
 
@@ -127,3 +132,32 @@ async def test_the_local_ui_decodes_without_a_token_only_in_local_only_mode(api_
 
     assert from_ui.status_code == 200
     assert from_elsewhere.status_code == 401
+
+
+async def test_with_ops_tokens_only_they_read_histories_and_decode(
+    env: WorkflowEnvironment, worker: Worker, settings: Settings
+) -> None:
+    ops_token, backend_token = "ops-token-for-this-test", "backend-token-for-this-test"
+    split = settings.model_copy(
+        update={
+            "task_queue": worker.task_queue,
+            "api_token_sha256": (hashlib.sha256(backend_token.encode()).hexdigest(),),
+            "ops_token_sha256": (hashlib.sha256(ops_token.encode()).hexdigest(),),
+        }
+    )
+    app = create_app(split, client=env.client)
+    history = f"/v1/sessions/{unique('ses')}/history"
+    body: dict[str, list[Any]] = {"payloads": []}
+
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=WAIT) as http:
+        as_backend = {"Authorization": f"Bearer {backend_token}"}
+        as_ops = {"Authorization": f"Bearer {ops_token}"}
+        backend_history = await http.get(history, headers=as_backend)
+        backend_decode = await http.post("/codec/decode", json=body, headers=as_backend)
+        ops_history = await http.get(history, headers=as_ops)
+        ops_decode = await http.post("/codec/decode", json=body, headers=as_ops)
+        ops_books = await http.get("/v1/sessions/ses_x", headers=as_ops)
+
+    assert backend_history.status_code == 401 and backend_decode.status_code == 401
+    assert ops_history.status_code == 404 and ops_decode.status_code == 200  # allowed in
+    assert ops_books.status_code == 401  # an ops token is not a backend token

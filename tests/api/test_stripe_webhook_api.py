@@ -7,14 +7,11 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from typing import Any, cast
 
 import httpx
 import pytest
 import stripe
-import uvicorn
-from fastapi import FastAPI
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
@@ -24,6 +21,7 @@ from api.app import create_app
 from dev.stripe_standin import StripeStandIn
 from domain.status import SessionStatus
 from settings import Settings
+from tests.api.serving import serving
 from tests.workflows.support import (
     HOUR,
     WAIT,
@@ -292,22 +290,6 @@ async def test_an_oversized_body_or_an_impossible_time_is_refused_not_a_500(
 
     assert too_large.status_code == 413 and too_large.json()["code"] == "too_large"
     assert bad_time.status_code == 400 and bad_time.json()["code"] == "bad_payload"
-
-
-@asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
 
 
 class _Unreachable:
