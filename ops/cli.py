@@ -3,7 +3,7 @@
     sessionflow api | codec | worker | stack [ARGS...]
     sessionflow sessions list [--status S] [--therapist T] [--limit N]
     sessionflow sessions show SESSION_ID
-    sessionflow replay [--workflow-id ID ...] [--file PATH ...]
+    sessionflow replay [--workflow-id ID ...] [--query VISIBILITY_QUERY] [--file PATH ...]
 
 Everything connects with ``workflows.converter.connect(Settings())``, so ``SESSIONFLOW_*``
 variables pick the server, namespace and payload keys exactly as for the worker.
@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Coroutine
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 from temporalio.client import Client, WorkflowHistory
@@ -38,6 +39,23 @@ sessions_app = typer.Typer(help="Read sessions from Temporal.", no_args_is_help=
 app.add_typer(sessions_app, name="sessions")
 
 REPLAYED_WORKFLOWS: list[type] = [SessionWorkflow, PracticeWorkflow]
+# What a rollout check replays by default: every session and practice still running.
+RUNNING = "ExecutionStatus = 'Running'"
+
+T = TypeVar("T")
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine; an unreachable Temporal is a one-line error, not a traceback."""
+    try:
+        return asyncio.run(work)
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            raise
+        typer.echo(f"Temporal answered {error.status.name}: {error.message}", err=True)
+    except RuntimeError as error:  # the SDK's "Failed client connect"
+        typer.echo(f"cannot reach Temporal at {Settings().temporal_address}: {error}", err=True)
+    raise typer.Exit(2)
 
 
 @app.command()
@@ -107,7 +125,7 @@ def list_sessions(
     limit: Annotated[int, typer.Option(min=1, help="at most this many")] = 100,
 ) -> None:
     """Sessions from Temporal visibility (eventually consistent): id, status, start."""
-    rows = asyncio.run(_list_sessions(_visibility_query(status, therapist), limit))
+    rows = _run(_list_sessions(_visibility_query(status, therapist), limit))
     for session_id, session_status, start in rows:
         typer.echo(f"{session_id}\t{session_status}\t{start}")
     if not rows:
@@ -120,6 +138,11 @@ async def _show(session_id: str) -> list[str]:
     client = await connect(Settings())
     timeline = await session_timeline(client, session_id)
     lines = []
+    if timeline.undecodable_payloads:
+        lines.append(
+            f"!! {timeline.undecodable_payloads} payloads could not be decrypted (a codec key this "
+            "process lacks: SESSIONFLOW_CODEC_KEYS); their details are missing below"
+        )
     for event in timeline.events:
         detail = " ".join(f"{key}={value}" for key, value in event.detail.items())
         lines.append(f"{event.at.isoformat()}  {event.kind}  {detail}".rstrip())
@@ -134,7 +157,7 @@ def show_session(
     if not is_opaque_id(session_id):
         raise typer.BadParameter("1-64 characters of [A-Za-z0-9_-]", param_hint="SESSION_ID")
     try:
-        lines = asyncio.run(_show(session_id))
+        lines = _run(_show(session_id))
     except RPCError as error:
         if error.status is not RPCStatusCode.NOT_FOUND:
             raise
@@ -151,18 +174,28 @@ def _describe(failure: Exception) -> str:
     return f"{type(failure).__name__}: {core.group(1) if core else text}"
 
 
-async def _replay(workflow_ids: list[str], files: list[Path]) -> list[tuple[str, str | None]]:
+async def _replay(
+    workflow_ids: list[str], files: list[Path], query: str | None
+) -> list[tuple[str, str | None]]:
     """(name, failure or None) per history; histories from files first, then from the server."""
     settings = Settings()
     histories: list[tuple[str, WorkflowHistory]] = []
     for path in files:
         histories.append((str(path), WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))))
     converter: DataConverter = build_data_converter(settings)
-    if workflow_ids:
+    if workflow_ids or query:
         client: Client = await connect(settings)
         converter = client.data_converter
+        if query:
+            workflow_ids = [*workflow_ids, *[e.id async for e in client.list_workflows(query)]]
         for workflow_id in workflow_ids:
-            histories.append((workflow_id, await client.get_workflow_handle(workflow_id).fetch_history()))
+            try:
+                history = await client.get_workflow_handle(workflow_id).fetch_history()
+            except RPCError as error:
+                if error.status is not RPCStatusCode.NOT_FOUND:
+                    raise
+                raise typer.BadParameter(f"no workflow {workflow_id}", param_hint="--workflow-id") from None
+            histories.append((workflow_id, history))
     replayer = Replayer(workflows=REPLAYED_WORKFLOWS, data_converter=converter)
     outcomes: list[tuple[str, str | None]] = []
     for name, history in histories:
@@ -181,11 +214,18 @@ def replay(
         list[Path] | None,
         typer.Option("--file", exists=True, dir_okay=False, help="replay a history exported as JSON"),
     ] = None,
+    query: Annotated[
+        str | None,
+        typer.Option(
+            "--query",
+            help=f'replay every workflow this visibility query finds; before a rollout: "{RUNNING}"',
+        ),
+    ] = None,
 ) -> None:
     """Replay histories against the current workflow code; exit 1 on nondeterminism."""
-    if not workflow_id and not file:
-        raise typer.BadParameter("give at least one --workflow-id or --file")
-    outcomes = asyncio.run(_replay(list(workflow_id or []), list(file or [])))
+    if not workflow_id and not file and not query:
+        raise typer.BadParameter("give at least one --workflow-id, --query or --file")
+    outcomes = _run(_replay(list(workflow_id or []), list(file or []), query))
     failed = 0
     for name, failure in outcomes:
         if failure is None:

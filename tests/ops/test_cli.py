@@ -112,3 +112,23 @@ async def test_sessions_list_and_show_read_the_server(
 
     missing = await asyncio.to_thread(runner.invoke, app, ["sessions", "show", "ses_does_not_exist"])
     assert missing.exit_code == 1
+
+    by_query = await asyncio.to_thread(
+        invoke, "replay", "--query", f"WorkflowId = '{handle.id}' AND ExecutionStatus = 'Running'"
+    )
+    assert by_query.exit_code == 0, by_query.output
+    assert f"ok    {handle.id}" in by_query.output and "1 replayed, 0 failed" in by_query.output
+
+    unknown = await asyncio.to_thread(runner.invoke, app, ["replay", "--workflow-id", "session-nope"])
+    assert unknown.exit_code == 2 and "no workflow session-nope" in unknown.output
+    assert "Traceback" not in unknown.output
+
+
+def test_an_unreachable_temporal_is_one_line_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SESSIONFLOW_TEMPORAL_ADDRESS", "127.0.0.1:9")  # nothing listens there
+
+    result = runner.invoke(app, ["sessions", "list"])
+
+    assert result.exit_code == 2
+    assert "cannot reach Temporal at 127.0.0.1:9" in result.output
+    assert "Traceback" not in result.output
