@@ -173,6 +173,20 @@ class _Message(BaseModel):
 
 class RegisterClient(_Message):
     client_id: OpaqueId
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+    """The booking's time, when registering for one: refused in another client's reserved slot.
+
+    Checked here, inside the practice's serialised updates, so a booking and a reservation of the
+    same time racing each other cannot both succeed."""
+
+    @model_validator(mode="after")
+    def _whole_time(self) -> RegisterClient:
+        if (self.start is None) != (self.end is None):
+            raise ValueError("a booking time needs both start and end")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("a booking time must end after it starts")
+        return self
 
 
 class ClientRegistered(_Message):
@@ -348,8 +362,20 @@ def _prune_released_slots(state: PracticeState) -> None:
         del state.slots[slot.slot_id]
 
 
+def check_register_client(state: PracticeState, command: RegisterClient) -> None:
+    """Refuse a booking's time inside another client's reserved slot (rule 9)."""
+    if command.start is None or command.end is None:
+        return
+    check = check_booking_time(
+        state, BookingTimeQuery(client_id=command.client_id, start=command.start, end=command.end)
+    )
+    if check.conflicting_slot_id is not None:
+        raise RuleViolation("slot_conflict", f"the time overlaps reserved slot {check.conflicting_slot_id}")
+
+
 def register_client(state: PracticeState, command: RegisterClient, now: datetime) -> ClientRegistered:
     """Idempotent; an ended relationship stays ended (the client may still book, rule 10)."""
+    check_register_client(state, command)
     relationship = _ensure_relationship(state, command.client_id, now)
     return ClientRegistered(client_id=command.client_id, status=relationship.status)
 

@@ -121,7 +121,7 @@ class PracticeWorkflow:
 
     @register_client.validator
     def _validate_register_client(self, command: RegisterClient) -> None:
-        self._validate()
+        self._validate(lambda: rules.check_register_client(self._state, command))
 
     @workflow.update
     def reserve_slot(self, command: ReserveSlot) -> SlotReserved:

@@ -7,23 +7,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from temporalio.exceptions import ApplicationError
 
 from domain.booking import SessionBooking, check_booking
 from domain.errors import RuleViolation
 from domain.ids import is_opaque_id, session_id_from_workflow_id, session_workflow_id
 from domain.policy import DEFAULT_POLICY, SessionPolicy
-from domain.practice import BookingTimeQuery, RegisterClient
+from domain.practice import RegisterClient
 from domain.state import SessionState, SessionWorkflowInput
 from domain.status import BookingKind, SessionStatus
 from workflows.practice import PracticeWorkflow
-from workflows.practice_client import booking_time_conflict, practice_update
+from workflows.practice_client import practice_update
 from workflows.rpc_timeouts import QUERY_RPC_TIMEOUT
 from workflows.search_attributes import CLIENT_ID, SESSION_START, SESSION_STATUS, THERAPIST_ID
 from workflows.session import SessionWorkflow
@@ -52,25 +53,26 @@ async def book_session(
     ``temporalio.exceptions.WorkflowAlreadyStartedError`` when the session id is taken.
     """
     check_booking(booking, now, policy)
-    conflict = await booking_time_conflict(
-        client,
-        booking.therapist_id,
-        BookingTimeQuery(client_id=booking.client_id, start=booking.start, end=booking.end),
-    )
-    if conflict is not None:
-        raise RuleViolation("slot_conflict", f"the time overlaps reserved slot {conflict}")
     # The client joins the therapist's client list (an ended relationship stays ended: a client
-    # may book again without the therapist restarting it). Registered first, so a retried
-    # booking whose start failed still lists the client; deduplicated by the session id.
-    await practice_update(
-        client,
-        booking.therapist_id,
-        booking.therapist_timezone,
-        PracticeWorkflow.register_client,
-        RegisterClient(client_id=booking.client_id),
-        request_id=f"{booking.session_id}:register",
-        task_queue=task_queue,
-    )
+    # may book again without the therapist restarting it), and the practice refuses the time if it
+    # is in another client's reserved slot — one serialised step, so a reservation racing this
+    # booking cannot slip between a check and the start. Registered first, so a retried booking
+    # whose start failed still lists the client; deduplicated by the session id.
+    try:
+        await practice_update(
+            client,
+            booking.therapist_id,
+            booking.therapist_timezone,
+            PracticeWorkflow.register_client,
+            RegisterClient(client_id=booking.client_id, start=booking.start, end=booking.end),
+            request_id=f"{booking.session_id}:register",
+            task_queue=task_queue,
+        )
+    except WorkflowUpdateFailedError as failure:
+        cause = failure.cause
+        if isinstance(cause, ApplicationError) and cause.type == "slot_conflict":
+            raise RuleViolation("slot_conflict", cause.message) from None
+        raise
     handle = await client.start_workflow(
         SessionWorkflow.run,
         SessionWorkflowInput(booking=booking, policy=policy, booked_at=now),
