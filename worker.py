@@ -17,6 +17,7 @@ import stripe
 from temporalio.client import Client
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import PollerBehaviorAutoscaling, Worker, WorkerDeploymentConfig
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.notifications import NotificationActivities
 from activities.payments import PaymentActivities
@@ -65,6 +66,20 @@ def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
     )
 
 
+# Deterministic by construction and checked (tests/unit/test_workflow_determinism.py): passed
+# through, they are imported once per process instead of once per workflow run.
+OWN_WORKFLOW_MODULES = ("workflows", "domain", "activities", "settings", "observability")
+
+
+def workflow_runner(settings: Settings) -> SandboxedWorkflowRunner:
+    """The sandbox the worker runs workflows in (``Settings.workflow_sandbox``)."""
+    if settings.workflow_sandbox == "strict":
+        return SandboxedWorkflowRunner()
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*OWN_WORKFLOW_MODULES)
+    )
+
+
 def build_worker(
     client: Client,
     *,
@@ -81,6 +96,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
+        workflow_runner=workflow_runner(settings),
         activities=[
             payments.charge,
             payments.void,

@@ -71,6 +71,8 @@ def settings(standin: StripeStandIn, notification_sink: NotificationSink) -> Set
         stripe_api_base=standin.url,
         stripe_http_timeout_seconds=3.0,
         max_cached_workflows=100,
+        # The SDK's full sandbox: a non-deterministic call in workflow code fails the test.
+        workflow_sandbox="strict",
         notify_url=notification_sink.url,
         notify_secret=SecretStr(NOTIFY_SECRET),
         notify_timeout_seconds=3.0,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from pathlib import Path
+from typing import Literal
 
 import pytest
 import stripe
@@ -15,10 +16,13 @@ from temporalio.common import VersioningBehavior
 from temporalio.service import TLSConfig
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import PollerBehaviorAutoscaling
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from api.codec_app import create_codec_app
+from domain.status import BookingKind, SessionStatus
 from settings import Settings
-from worker import build_worker, deployment_config
+from tests.workflows.support import HOUR, make_booking, real_now, start, wait_for_state
+from worker import OWN_WORKFLOW_MODULES, build_worker, deployment_config
 from workflows.converter import temporal_tls
 
 REAL_KEYS = f"k1:{base64.b64encode(bytes(range(32))).decode()}"
@@ -69,6 +73,28 @@ async def test_build_worker_passes_every_tuning_knob_to_the_sdk(
     )
     assert config.get("graceful_shutdown_timeout").total_seconds() == 12.5  # type: ignore[union-attr]
     assert config.get("deployment_config") is None
+
+
+@pytest.mark.parametrize("sandbox", ["fast", "strict"])
+async def test_sessions_run_in_either_sandbox_and_fast_passes_our_modules_through(
+    env: WorkflowEnvironment,
+    task_queue: str,
+    stripe_client: stripe.StripeClient,
+    settings: Settings,
+    sandbox: Literal["fast", "strict"],
+) -> None:
+    chosen = settings.model_copy(update={"workflow_sandbox": sandbox})
+    worker = build_worker(env.client, task_queue=task_queue, stripe_client=stripe_client, settings=chosen)
+    runner = worker.config().get("workflow_runner")
+    assert isinstance(runner, SandboxedWorkflowRunner)
+    passed = set(OWN_WORKFLOW_MODULES) <= runner.restrictions.passthrough_modules
+    assert passed is (sandbox == "fast")
+
+    booking = make_booking(BookingKind.CLIENT_FOLLOW_UP, start=real_now() + 30 * HOUR)  # charged at once
+    async with worker:
+        handle = await start(env.client, booking, task_queue)
+        paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    assert paid.payment.amount_paid_minor == booking.amount_minor
 
 
 @pytest.mark.parametrize(
