@@ -8,7 +8,12 @@ Books N therapist follow-ups through the API (far in the future, unique ids, a f
 then sends the N client cancellations (each a Temporal update, with its own Idempotency-Key) C at
 a time and reports p50/p95/p99/max latency and throughput. The baseline, measured in the same run
 at the same concurrency, is N ``GET /healthz`` (no Temporal): the ratio shows what the update
-itself costs. Results are also written to ``bench/results/api_latency.json``.
+itself costs. Then the attendance update: N more sessions booked to start a few seconds later
+(inside the 48-hour window, so charged at once), and once they have started (by the clock) the N
+attendance updates — attended, same time next week, the client agreed — C at a time, each booking
+the follow-up. Results are also written to ``bench/results/api_latency.json``.
+
+``python -m bench`` runs the same measurement against an API process it starts on its own server.
 
 Loopback only: a base URL on another machine is refused. Counts and time are bounded.
 """
@@ -39,6 +44,9 @@ MAX_CONCURRENCY = 500
 THERAPISTS = 10
 """Bookings are spread over this many therapists (each has one practice workflow)."""
 RESULTS = Path(__file__).parent / "results" / "api_latency.json"
+ATTENDANCE_LEAD_SECONDS = 10.0
+ATTENDANCE_BOOKING_RATE_GUESS = 10.0
+"""Bookings/s assumed when choosing the attendance sessions' start (measured ~24/s at 50 concurrent)."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +157,31 @@ async def bench(base_url: str, token: str, count: int, concurrency: int) -> dict
             raise SystemExit(f"booking failed: {booked.statuses}")
         baseline = await run_phase("GET /healthz", count, concurrency, healthz)
         cancelled = await run_phase("POST cancel", count, concurrency, cancel)
+
+        # Sessions that start soon: booked with the start far enough ahead for all the bookings
+        # (and their immediate charges) to land first; then the driver waits for it by the clock.
+        lead = timedelta(seconds=ATTENDANCE_LEAD_SECONDS + count / ATTENDANCE_BOOKING_RATE_GUESS)
+        soon = (datetime.now(UTC) + lead).replace(microsecond=0)
+
+        async def book_soon(index: int) -> httpx.Response:
+            body = booking(run_id, index, now) | {
+                "session_id": f"bench_{run_id}_a{index}",
+                "start": soon.isoformat(),
+            }
+            return await http.post("/v1/sessions", json=body)
+
+        async def attend(index: int) -> httpx.Response:
+            return await http.post(
+                f"/v1/sessions/bench_{run_id}_a{index}/attendance",
+                json={"outcome": "attended", "continue_sessions": "same_time", "client_agreed": True},
+                headers={"Idempotency-Key": f"bench-{run_id}-a{index}-{uuid.uuid4().hex}"},
+            )
+
+        booked_soon = await run_phase("book soon (setup)", count, concurrency, book_soon)
+        if booked_soon.statuses.get("201") != count:
+            raise SystemExit(f"booking failed: {booked_soon.statuses}")
+        await asyncio.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds() + 1.0))
+        attended = await run_phase("POST attendance", count, concurrency, attend)
     return {
         "base_url": base_url,
         "run_id": run_id,
@@ -156,6 +189,8 @@ async def bench(base_url: str, token: str, count: int, concurrency: int) -> dict
         "setup": asdict(booked),
         "baseline": asdict(baseline),
         "cancel": asdict(cancelled),
+        "attendance_setup": asdict(booked_soon),
+        "attendance": asdict(attended),
         "ratio_cancel_to_healthz": {
             metric: round(getattr(cancelled, metric) / max(getattr(baseline, metric), 1e-9), 1)
             for metric in ("p50_ms", "p95_ms", "p99_ms", "max_ms")
@@ -165,13 +200,13 @@ async def bench(base_url: str, token: str, count: int, concurrency: int) -> dict
 
 def report(results: dict[str, Any]) -> str:
     lines = [
-        f"{'phase':<14} {'n':>5} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'phase':<17} {'n':>5} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
         f"{'p99 ms':>8} {'max ms':>8}  statuses"
     ]
-    for key in ("setup", "baseline", "cancel"):
+    for key in ("setup", "baseline", "cancel", "attendance_setup", "attendance"):
         p = results[key]
         lines.append(
-            f"{p['name']:<14} {p['requests']:>5} {p['concurrency']:>4} {p['throughput_per_second']:>8} "
+            f"{p['name']:<17} {p['requests']:>5} {p['concurrency']:>4} {p['throughput_per_second']:>8} "
             f"{p['p50_ms']:>8} {p['p95_ms']:>8} {p['p99_ms']:>8} {p['max_ms']:>8}  {p['statuses']}"
         )
     ratio = results["ratio_cancel_to_healthz"]
