@@ -12,7 +12,7 @@ MYPY_PATHS := .
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint fmt run demo clean clean-data
+.PHONY: help venv test lint fmt run demo bench faults clean clean-data
 
 help: ## list the targets
 	@echo "Sessionflow — make targets:"
@@ -46,6 +46,12 @@ run: $(STAMP) ## Temporal dev server + Stripe stand-in + worker, until Ctrl-C (R
 
 demo: $(STAMP) ## walk a session through its life against `make run`
 	$(BIN)/python -m dev.demo
+
+bench: $(STAMP) ## benchmarks on a fresh dev server of their own (BENCH_ARGS=--quick; see bench/README.md)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+faults: $(STAMP) ## 1,000 lifecycles under injected faults, then every rule checked (FAULTS_ARGS=--help; faults/README.md)
+	$(BIN)/python -m faults $(FAULTS_ARGS)
 
 clean: ## remove .venv and caches (keeps .data; see clean-data)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info

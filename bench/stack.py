@@ -140,6 +140,7 @@ class BenchStack:
                 # Metrics exporters off: their fixed ports (9464/9465) may belong to `make run`.
                 "SESSIONFLOW_WORKER_METRICS_ADDRESS": "",
                 "SESSIONFLOW_WORKER_APP_METRICS_PORT": "0",
+                "SESSIONFLOW_WORKER_HEALTH_ADDRESS": "",
                 "SESSIONFLOW_API_HOST": self.api.host,
                 "SESSIONFLOW_API_PORT": str(self.api.port),
             }

@@ -112,6 +112,9 @@ MAX_RECEIPT_LAG = timedelta(minutes=5)
 BLOCKED_MONEY_RETRY = timedelta(hours=6)
 # Patch id: histories recorded before the fix replay the old overwrite (found by `make bench`).
 OUTCOME_SURVIVES_SESSION_END = "outcome-survives-session-end"
+# Patch id: a refund whose answer was lost (the retry found the money already back) is announced;
+# histories recorded before the fix replay without the notice (found by `make faults`).
+REFUND_ANNOUNCED_AFTER_LOST_ANSWER = "refund-announced-after-lost-answer"
 
 RequestT = TypeVar("RequestT")
 ResultT = TypeVar("ResultT")
@@ -453,22 +456,26 @@ class SessionWorkflow:
             return
         payment.amount_paid_minor = min(payment.amount_paid_minor, result.captured_minor)
         payment.amount_refunded_minor = max(payment.amount_refunded_minor, result.refunded_total_minor)
-        if result.refund_id is not None:
-            payment.refunds.append(
-                RefundRecord(
-                    number=number,
-                    refund_id=result.refund_id,
-                    amount_minor=result.amount_minor,
-                    at=workflow.now(),
-                )
-            )
-            self._notify(
-                NotificationType.REFUND_ISSUED,
-                Audience.BOTH,
-                number,
-                amount_minor=result.amount_minor,
-                currency=payment.currency,
-            )
+        announced = sum(record.amount_minor for record in payment.refunds)
+        amount = result.amount_minor
+        if result.refund_id is None and result.refunded_total_minor > announced:
+            # An earlier try of this request refunded and its answer was lost: the retry found the
+            # money already back (refund_id None). The client must still hear about it.
+            if not workflow.patched(REFUND_ANNOUNCED_AFTER_LOST_ANSWER):
+                return
+            amount = result.refunded_total_minor - announced
+        elif result.refund_id is None:
+            return
+        payment.refunds.append(
+            RefundRecord(number=number, refund_id=result.refund_id, amount_minor=amount, at=workflow.now())
+        )
+        self._notify(
+            NotificationType.REFUND_ISSUED,
+            Audience.BOTH,
+            number,
+            amount_minor=amount,
+            currency=payment.currency,
+        )
 
     async def _void(self) -> None:
         payment = self._payment

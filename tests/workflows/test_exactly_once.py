@@ -104,6 +104,7 @@ def spawn_worker(
         # No fixed metrics ports: a `make run` worker or another test run may hold them.
         "SESSIONFLOW_WORKER_METRICS_ADDRESS": "",
         "SESSIONFLOW_WORKER_APP_METRICS_PORT": "0",
+        "SESSIONFLOW_WORKER_HEALTH_ADDRESS": "",
     }
     with log.open("wb") as sink:
         return subprocess.Popen(
