@@ -23,9 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import sys
-import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -37,12 +35,15 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from bench.lanes import percentile, run_lanes
 from settings import LOCAL_API_TOKEN, Settings, is_loopback
 
 MAX_REQUESTS = 5000
 MAX_CONCURRENCY = 500
 THERAPISTS = 10
 """Bookings are spread over this many therapists (each has one practice workflow)."""
+# httpx's own timeout (60 s) fires first; this only bounds a request that hangs past it.
+REQUEST_TIMEOUT_SECONDS = 90.0
 RESULTS = Path(__file__).parent / "results" / "api_latency.json"
 ATTENDANCE_LEAD_SECONDS = 10.0
 ATTENDANCE_BOOKING_RATE_GUESS = 10.0
@@ -63,45 +64,28 @@ class Phase:
     statuses: dict[str, int]
 
 
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile of already sorted values."""
-    rank = max(1, math.ceil(q * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
 async def run_phase(
     name: str, count: int, concurrency: int, send: Callable[[int], Awaitable[httpx.Response]]
 ) -> Phase:
     """Send ``count`` requests, at most ``concurrency`` in flight; time each one."""
-    latencies: list[float] = []
     statuses: Counter[str] = Counter()
-    next_index = 0
 
-    async def lane() -> None:
-        nonlocal next_index
-        while next_index < count:
-            index = next_index
-            next_index += 1
-            began = time.perf_counter()
-            try:
-                response = await send(index)
-                statuses[str(response.status_code)] += 1
-            except httpx.HTTPError as exc:
-                statuses[type(exc).__name__] += 1
-            latencies.append(time.perf_counter() - began)
+    async def item(index: int) -> None:
+        try:
+            response = await send(index)
+        except httpx.HTTPError as exc:
+            statuses[type(exc).__name__] += 1
+            raise
+        statuses[str(response.status_code)] += 1
 
-    began = time.perf_counter()
-    async with asyncio.TaskGroup() as lanes:
-        for _ in range(min(concurrency, count)):
-            lanes.create_task(lane())
-    elapsed = time.perf_counter() - began
-    ordered = sorted(latencies)
+    phase = await run_lanes(name, count, concurrency, item, timeout=REQUEST_TIMEOUT_SECONDS)
+    ordered = phase.latencies or (0.0,)
     return Phase(
         name=name,
         requests=count,
         concurrency=concurrency,
-        seconds=round(elapsed, 3),
-        throughput_per_second=round(count / elapsed, 1),
+        seconds=round(phase.seconds, 3),
+        throughput_per_second=round(count / phase.seconds, 1) if phase.seconds else 0.0,
         p50_ms=round(percentile(ordered, 0.50) * 1000, 2),
         p95_ms=round(percentile(ordered, 0.95) * 1000, 2),
         p99_ms=round(percentile(ordered, 0.99) * 1000, 2),

@@ -1,15 +1,20 @@
 """Closed-loop load: ``concurrency`` lanes each take the next item until ``count`` are done, timing
-each one. Percentiles are nearest-rank, the same as ``bench.api_latency``."""
+each one. Percentiles are nearest-rank (``bench.api_latency`` reports with the same lanes)."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from bench.api_latency import percentile
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of already sorted values."""
+    rank = max(1, math.ceil(q * len(sorted_values)))
+    return sorted_values[rank - 1]
 
 
 @dataclass(frozen=True)
