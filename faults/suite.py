@@ -40,6 +40,7 @@ from faults.report import Report
 from faults.scripts import LifecyclePath, Script, compressed_policy, generate
 from faults.stack import FaultStack, StackOptions
 from workflows.session import SessionWorkflow
+from workflows.session_client import session_handle
 
 # Stripe's failures, as the issue lists them: 500, 429, 409, delays past the client timeout and
 # connections dropped after the commit.
@@ -270,7 +271,7 @@ async def _running_states(client: Client, evidence: list[WorkflowEvidence]) -> d
     states: dict[str, SessionState] = {}
     for item in evidence:
         if item.workflow_type == "SessionWorkflow" and item.status == "RUNNING":
-            handle = client.get_workflow_handle_for(SessionWorkflow.run, item.workflow_id)
+            handle = session_handle(client, session_id_of(item.workflow_id))
             for _ in range(5):
                 try:
                     states[session_id_of(item.workflow_id)] = await asyncio.wait_for(
