@@ -34,6 +34,7 @@ RULE_CODES: dict[str, str] = {
     "consent_required": "a follow-up needs the client's explicit agreement (client_agreed)",
     "not_allowed": "only the therapist or an admin may file this",
     "no_saved_card": "a therapist-booked follow-up needs the client's saved card",
+    "slot_duration_out_of_range": "a weekly slot cannot be reserved for a session of this length",
     "relationship_ended": "the relationship with this client has ended (restart it first)",
     "request_id_reused": "this request id was used for a different request",
 }

@@ -51,6 +51,11 @@ def _format_time(value: time) -> str:
     return value.strftime("%H:%M:%S" if value.second or value.microsecond else "%H:%M")
 
 
+SLOT_MIN_MINUTES = 15
+SLOT_MAX_MINUTES = 240
+"""A reserved weekly slot's length; a session outside it cannot have its time reserved."""
+
+
 class WeeklySlotRule(BaseModel):
     """A weekly wall-clock interval in the therapist's zone; the zone itself is held by the owner."""
 
@@ -60,7 +65,7 @@ class WeeklySlotRule(BaseModel):
     """0 = Monday … 6 = Sunday, as ``date.weekday()``."""
     local_time: time
     """Wall-clock start in the therapist's zone (naive)."""
-    duration_minutes: int = Field(ge=15, le=240)
+    duration_minutes: int = Field(ge=SLOT_MIN_MINUTES, le=SLOT_MAX_MINUTES)
 
     @field_validator("local_time")
     @classmethod

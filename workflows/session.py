@@ -83,7 +83,7 @@ with workflow.unsafe.imports_passed_through():
         ReserveSlot,
         ReserveSlotCall,
     )
-    from domain.slots import WeeklySlotRule, same_time_next_week
+    from domain.slots import SLOT_MAX_MINUTES, SLOT_MIN_MINUTES, WeeklySlotRule, same_time_next_week
     from domain.state import (
         CancellationRecord,
         PaymentLedger,
@@ -824,6 +824,14 @@ class SessionWorkflow:
                 follow_up_start=self._follow_up_start(update),
                 max_booking_horizon=self._policy.max_booking_horizon,
             )
+            minutes = self._booking.duration_minutes
+            if update.reserve_slot and not SLOT_MIN_MINUTES <= minutes <= SLOT_MAX_MINUTES:
+                # Refused here, before history: built in the handler, the rule would fail the task.
+                raise RuleViolation(
+                    "slot_duration_out_of_range",
+                    f"a reserved slot lasts {SLOT_MIN_MINUTES}-{SLOT_MAX_MINUTES} minutes; "
+                    f"this session lasts {minutes}",
+                )
         except RuleViolation as violation:
             raise _refused(violation) from violation
 

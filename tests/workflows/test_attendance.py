@@ -20,6 +20,7 @@ from domain.booking import SessionBooking
 from domain.errors import RuleViolation
 from domain.ids import practice_workflow_id
 from domain.notifications import NotificationType
+from domain.policy import SessionPolicy
 from domain.practice import (
     ClientsQuery,
     EndReason,
@@ -49,7 +50,7 @@ from tests.workflows.support import (
 from workflows.practice import PracticeWorkflow
 from workflows.practice_client import practice_handle, practice_update
 from workflows.session import SessionWorkflow
-from workflows.session_client import awaiting_updates, session_handle
+from workflows.session_client import awaiting_updates, book_session, session_handle
 
 LONDON = ZoneInfo("Europe/London")
 SECOND = timedelta(seconds=1)
@@ -538,3 +539,28 @@ async def test_a_follow_up_at_a_time_another_client_holds_is_refused(
     for workflow_id in (handle.id, practice_workflow_id(session.therapist_id)):
         stored = (await raw_history(env, workflow_id)).SerializeToString()
         assert other.slot_id.encode() not in stored, f"{workflow_id}: the slot id readable at rest"
+
+
+async def test_reserving_a_slot_for_a_session_no_slot_can_hold_is_refused_before_history(
+    env: WorkflowEnvironment, worker: Worker
+) -> None:
+    """A policy may allow a 10-minute session; a weekly slot is 15–240 minutes. Found by the fault
+    suite: built inside the accepted update, the slot rule failed the workflow task instead."""
+    policy = SessionPolicy(min_duration=timedelta(minutes=5))
+    session = make_booking(start=real_now() + 72 * HOUR, duration_minutes=10)
+    handle = await book_session(
+        env.client, session, task_queue=worker.task_queue, now=real_now(), policy=policy
+    )
+    await advance_to(env, handle, session.start - 47 * HOUR)
+    await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    await advance_to(env, handle, session.end + SECOND)
+    await wait_for_state(handle, lambda s: s.status is SessionStatus.AWAITING_UPDATE, "the session's end")
+
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await file(handle, ATTENDED_NO_REBOOK.model_copy(update={"reserve_slot": True}))
+    filed = await file(handle, ATTENDED_NO_REBOOK)
+
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "slot_duration_out_of_range"
+    assert filed.status is SessionStatus.ATTENDED
+    assert (await event_types(handle)).count("WORKFLOW_EXECUTION_UPDATE_ACCEPTED") == 1
