@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import uvicorn
 from fastapi import FastAPI
 
 from api import errors
 from api.models import Health
 from api.routes import codec
+from api.serve import serve
 from observability.http import RequestObservabilityMiddleware
-from observability.logging import configure_logging
 from settings import Settings
 from workflows.codec import build_codec
 
@@ -50,12 +49,4 @@ def create_codec_app(settings: Settings | None = None) -> FastAPI:
 
 
 def main() -> None:
-    settings = Settings()
-    configure_logging(settings)
-    uvicorn.run(
-        create_codec_app(settings),
-        host=settings.api_host,
-        port=settings.api_port,
-        log_level="info",
-        log_config=None,
-    )
+    serve(create_codec_app)
