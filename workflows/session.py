@@ -1,22 +1,25 @@
 """SessionWorkflow: one booked session, from booking to the attendance update.
 
-Reads like the policy: wait for the charge time, charge the saved card, retry or wait for the
-client on a decline, settle refunds and voids after a cancellation, and mark the session
-``awaiting_update`` once it has ended. Commands arrive as updates with validators (rejections never
-enter history); Stripe webhook facts arrive as signals deduplicated by event id.
+Every rule lives in ``domain.session`` (the session as a state machine) and
+``domain.session_commands`` (what a person may ask of it); this workflow holds one
+:class:`~domain.session.Session` and carries out what they decide: it sleeps until the next step is
+due, calls Stripe and the therapist's practice, starts the follow-up and sends notifications.
 
-Updates only decide (they are synchronous and never wait on Stripe); the main loop does the
-money work the decisions leave owed — charge, refund, void — so a Stripe outage never blocks a
-cancellation, and facts arriving in any order converge on the same end state.
+Commands arrive as updates whose validators run the same check as their handlers (a refusal never
+enters history); Stripe webhook facts arrive as signals deduplicated by event id. Updates only
+decide (they never wait on Stripe); the main loop does the money work they leave owed, so a Stripe
+outage never blocks a cancellation, and facts arriving in any order converge on one end state.
+
+A decision taken when a timer fires uses the instant the timer was for, never a clock read after
+it: a worker answering a query for a run it has not cached can resolve the timer with the previous
+task's clock, and a decision on that clock would not replay (faults/evidence/README.md).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from enum import Enum
-from typing import Any, TypeVar
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
@@ -24,16 +27,12 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notifications import NotificationActivities
     from activities.payments import PaymentActivities
     from activities.practice import PracticeActivities
-    from domain.attendance import (
-        AttendanceRecord,
-        AttendanceResult,
-        AttendanceUpdate,
-        ContinueChoice,
-        check_attendance_update,
-    )
+    from domain import session as machine
+    from domain import session_attendance as attendance
+    from domain import session_commands as commands
+    from domain.attendance import AttendanceResult, AttendanceUpdate
     from domain.booking import SessionBooking
     from domain.commands import (
         CancelRequest,
@@ -43,827 +42,298 @@ with workflow.unsafe.imports_passed_through():
         RescheduleRequest,
         RescheduleResult,
     )
-    from domain.errors import RuleViolation
-    from domain.ids import follow_up_session_id, session_workflow_id
-    from domain.ledger import (
-        apply_refunded_amount,
-        apply_succeeded_intent,
-        awaits_money,
-        mark_paid,
-        may_hold_open_intent,
-        record_charge,
-    )
-    from domain.notifications import Audience, Notification, NotificationType, notification_event_id
-    from domain.payments import (
-        ChargeOutcome,
-        ChargeRequest,
-        ChargeResult,
-        PaymentEvent,
-        RefundRequest,
-        VoidRequest,
-    )
-    from domain.policy import (
-        auto_cancel_at,
-        cancellation_status,
-        charge_due_after_move,
-        charge_still_owed,
-        check_can_change,
-        first_charge_at,
-        is_late_client_move,
-        refund_owed,
-    )
-    from domain.practice import (
-        BookingTimeQuery,
-        CancelFutureSessionsCall,
-        CheckBookingTimeCall,
-        EndRelationship,
-        EndRelationshipCall,
-        ReleaseSlots,
-        ReleaseSlotsCall,
-        ReserveSlot,
-        ReserveSlotCall,
-    )
-    from domain.slots import SLOT_MAX_MINUTES, SLOT_MIN_MINUTES, WeeklySlotRule, same_time_next_week
-    from domain.state import (
-        CancellationRecord,
-        PaymentLedger,
-        RefundRecord,
-        RescheduleRecord,
-        SessionState,
-        SessionWorkflowInput,
-    )
-    from domain.status import Actor, BookingKind, PaymentStatus, SessionStatus
-    from workflows.activity_options import (
-        NOTIFICATION_RETRY_POLICY,
-        NOTIFICATION_SCHEDULE_TO_CLOSE,
-        NOTIFICATION_START_TO_CLOSE,
-        PRACTICE_RETRY_POLICY,
-        PRACTICE_START_TO_CLOSE,
-        STRIPE_RETRY_POLICY,
-        STRIPE_SCHEDULE_TO_CLOSE,
-        STRIPE_START_TO_CLOSE,
-    )
+    from domain.ids import session_workflow_id
+    from domain.payments import PaymentEvent
+    from domain.session import NextStep, Notice, Step
+    from domain.session_attendance import AttendanceEffects, AttendancePlan
+    from domain.state import SessionState, SessionWorkflowInput
+    from domain.status import SessionStatus
+    from workflows.calls import call_practice, call_stripe, checked, deliver, failure_type
     from workflows.search_attributes import CLIENT_ID, SESSION_START, SESSION_STATUS, THERAPIST_ID
 
-# A request's receipt time, stamped by our API, is trusted only this far behind the workflow's
-# clock (the workflow task may run after the timer that makes it late); otherwise it is now.
-MAX_RECEIPT_LAG = timedelta(minutes=5)
-# After Stripe refuses a refund or a void, try again this much later (or on any new fact).
-BLOCKED_MONEY_RETRY = timedelta(hours=6)
 # Patch id: histories recorded before the fix replay the old overwrite (found by `make bench`).
 OUTCOME_SURVIVES_SESSION_END = "outcome-survives-session-end"
 # Patch id: a refund whose answer was lost (the retry found the money already back) is announced;
 # histories recorded before the fix replay without the notice (found by `make faults`).
 REFUND_ANNOUNCED_AFTER_LOST_ANSWER = "refund-announced-after-lost-answer"
 
-RequestT = TypeVar("RequestT")
-ResultT = TypeVar("ResultT")
-
-
-class _Step(Enum):
-    CHARGE = "charge"
-    AUTO_CANCEL = "auto_cancel"
-    SESSION_END = "session_end"
-    RETRY_MONEY = "retry_money"
-    REMIND = "attendance_reminder"
-    COMPLETE = "complete"
-
-
-_OUTCOME_STATUSES = frozenset({SessionStatus.ATTENDED, SessionStatus.CLIENT_NO_SHOW})
-# A late payment fact never moves a session that has taken place back to a payment status.
-_AFTER_THE_SESSION = _OUTCOME_STATUSES | {SessionStatus.AWAITING_UPDATE, SessionStatus.COMPLETED}
-
-
-def _refused(violation: RuleViolation) -> ApplicationError:
-    return ApplicationError(violation.message, type=violation.code, non_retryable=True)
-
 
 @workflow.defn(name="SessionWorkflow")
 class SessionWorkflow:
     @workflow.init
     def __init__(self, workflow_input: SessionWorkflowInput) -> None:
-        booking = workflow_input.booking
-        self._booking = booking
-        self._policy = workflow_input.policy
-        self._start = booking.start
-        self._payment = PaymentLedger(
-            amount_minor=booking.amount_minor,
-            currency=booking.currency,
-            payment_method_id=booking.payment_method_id,
-        )
-        if booking.kind is BookingKind.INITIAL_PREPAID:
-            self._payment.payment_intent_id = booking.prepaid_payment_intent_id
-            mark_paid(self._payment)
-            self._status = SessionStatus.PAID
-        else:
-            booked_at = workflow_input.booked_at or workflow.now()
-            self._payment.next_charge_at = first_charge_at(
-                booking.kind, booking.start, booked_at, self._policy
-            )
-            self._status = SessionStatus.SCHEDULED
-        self._cancellation: CancellationRecord | None = None
-        self._reschedules: list[RescheduleRecord] = []
-        self._seen_event_ids: set[str] = set()
-        # In arrival order (not a set) so adopting one after a lost attempt is deterministic.
-        self._succeeded_intents: list[str] = []
-        self._blocked_until: datetime | None = None
-        self._attendance: AttendanceRecord | None = None
-        self._attendance_result: AttendanceResult | None = None
-        self._filing = False
-        self._reminders_sent = 0
+        self._session = machine.open_session(workflow_input, workflow.now())
         # Notifications are sent without holding up the session; all are awaited before it ends.
         self._outbox: list[asyncio.Task[None]] = []
+        # Set by handlers: the main loop re-plans (and restarts its timer) only when something moved.
         self._changed = False
 
     # ----------------------------------------------------------------------------- main loop
 
     @workflow.run
     async def run(self, workflow_input: SessionWorkflowInput) -> SessionState:
+        session = self._session
         self._publish_status()
-        while not self._finished():
+        while not machine.is_finished(session):
             self._changed = False
-            if self._money_owed() and self._blocked_until is None:
-                await self._settle_money()
-                continue
-            step = self._next_step()
-            if step is None:
+            plan = machine.next_step(session)
+            if plan is None:
                 await workflow.wait_condition(lambda: self._changed)
                 continue
-            at, kind = step
-            if await self._sleep_until(at, kind):
-                await self._take(kind)
+            due = await self._sleep_until(plan)
+            if due is not None:
+                await self._take(plan.step, due)
         await workflow.wait_condition(
             lambda: workflow.all_handlers_finished() and all(task.done() for task in self._outbox)
         )
-        return self._snapshot()
+        return session.snapshot()
 
-    def _finished(self) -> bool:
-        closed = self._status.is_cancelled or self._status is SessionStatus.COMPLETED
-        return closed and not self._money_owed() and not self._charge_owed()
+    async def _sleep_until(self, plan: NextStep) -> datetime | None:
+        """Wait for the step; the instant it is taken at, or None when a handler moved the session
+        first (re-plan)."""
+        if plan.at is None:
+            return workflow.now()
+        delay = plan.at - workflow.now()
+        if delay > timedelta(0):
+            try:
+                await workflow.wait_condition(
+                    lambda: self._changed, timeout=delay, timeout_summary=plan.step.value
+                )
+            except TimeoutError:
+                pass
+            else:
+                return None
+        return max(workflow.now(), plan.at)
 
-    def _next_step(self) -> tuple[datetime, _Step] | None:
-        payment = self._payment
-        if self._blocked_until is not None:
-            return self._blocked_until, _Step.RETRY_MONEY
-        if self._charge_owed():
-            if payment.retry_now:
-                return workflow.now(), _Step.CHARGE
-            if payment.next_charge_at is not None:
-                return payment.next_charge_at, _Step.CHARGE
-            return auto_cancel_at(self._start, self._policy), _Step.AUTO_CANCEL
-        if self._status in (SessionStatus.PAID, SessionStatus.SCHEDULED):
-            return self._end(), _Step.SESSION_END
-        if self._status in _OUTCOME_STATUSES and self._attendance_result is not None:
-            return workflow.now(), _Step.COMPLETE
-        reminders = self._policy.attendance_reminder_offsets
-        if self._status is SessionStatus.AWAITING_UPDATE and self._reminders_sent < len(reminders):
-            return self._end() + reminders[self._reminders_sent], _Step.REMIND
-        # Awaiting the attendance update after the last reminder: nothing is assumed, ever.
-        return None
-
-    async def _sleep_until(self, at: datetime, step: _Step) -> bool:
-        """Wait for ``at``; False when a handler changed something first (recompute the plan)."""
-        if self._changed:
-            return False
-        delay = at - workflow.now()
-        if delay <= timedelta(0):
-            return True
-        try:
-            await workflow.wait_condition(lambda: self._changed, timeout=delay, timeout_summary=step.value)
-        except TimeoutError:
-            return True
-        return False
-
-    async def _take(self, step: _Step) -> None:
-        if step is _Step.CHARGE:
-            await self._charge()
-        elif step is _Step.AUTO_CANCEL:
-            self._auto_cancel()
-        elif step is _Step.RETRY_MONEY:
-            self._unblock()
-        elif step is _Step.REMIND:
-            self._reminders_sent += 1
-            self._notify(
-                NotificationType.ATTENDANCE_UPDATE_DUE,
-                Audience.THERAPIST,
-                self._reminders_sent,
-                reminder_number=self._reminders_sent,
-            )
-        elif step is _Step.COMPLETE:
-            self._set_status(SessionStatus.COMPLETED)
-        elif not (self._status in _OUTCOME_STATUSES and workflow.patched(OUTCOME_SURVIVES_SESSION_END)):
+    async def _take(self, step: Step, now: datetime) -> None:
+        session = self._session
+        if step is Step.REFUND:
+            await self._refund()
+        elif step is Step.VOID:
+            await self._void()
+        elif step is Step.CHARGE:
+            await self._charge(now)
+        elif step is Step.AUTO_CANCEL:
+            self._notify(machine.auto_cancel(session), now)
+            if session.status is SessionStatus.CANCELLED_UNPAID:
+                workflow.logger.info("session cancelled unpaid", extra={"session_id": session.session_id})
+        elif step is Step.RETRY_MONEY:
+            machine.unblock(session)
+        elif step is Step.REMIND:
+            self._notify([machine.remind(session)], now)
+        elif step is Step.COMPLETE:
+            machine.complete(session)
+        elif step is Step.SESSION_END and not (
+            machine.outcome_filed(session) and workflow.patched(OUTCOME_SURVIVES_SESSION_END)
+        ):
             # An attendance update filed as the end timer fired (one workflow task) keeps its
             # outcome: overwriting it with awaiting_update left the session open forever.
-            self._set_status(SessionStatus.AWAITING_UPDATE)
+            machine.end_session(session)
+        self._publish_status()
 
-    def _end(self) -> datetime:
-        return self._start + self._booking.duration
+    # ----------------------------------------------------------------------------- money
 
-    # ----------------------------------------------------------------------------- charging
-
-    def _discretionary_refund(self) -> bool:
-        return self._cancellation is not None and self._cancellation.discretionary_refund
-
-    def _charge_owed(self) -> bool:
-        payment = self._payment
-        if payment.status in (PaymentStatus.PAID, PaymentStatus.VOIDED, PaymentStatus.NOT_COLLECTED):
-            return False
-        return charge_still_owed(self._status, self._discretionary_refund())
-
-    async def _charge(self) -> None:
-        payment = self._payment
-        assert payment.payment_method_id is not None  # every unpaid booking kind carries one
-        attempt = len(payment.attempts) + 1
-        attempted_at = workflow.now()
-        start_when_attempted = self._start
-        payment.status = PaymentStatus.PROCESSING
-        payment.last_attempted_payment_method_id = payment.payment_method_id
-        payment.retry_now = False
-        if not self._status.is_cancelled:
-            self._set_status(SessionStatus.PAYMENT_DUE)
-        request = ChargeRequest(
-            session_id=self._booking.session_id,
-            attempt=attempt,
-            amount_minor=payment.amount_minor,
-            currency=payment.currency,
-            customer_id=self._booking.stripe_customer_id,
-            payment_method_id=payment.payment_method_id,
-            payment_intent_id=payment.payment_intent_id,
-        )
+    async def _charge(self, now: datetime) -> None:
+        session = self._session
+        pending = machine.begin_charge(session, now)
+        self._publish_status()
+        attempt = pending.request.attempt
         try:
-            result = await self._stripe(PaymentActivities.charge, request, f"charge attempt {attempt}")
+            result = await call_stripe(PaymentActivities.charge, pending.request, f"charge attempt {attempt}")
         except ActivityError as failure:
-            result = ChargeResult(outcome=ChargeOutcome.FAILED, code=_failure_type(failure))
+            result = machine.unreachable_charge(failure_type(failure))
             workflow.logger.warning(
                 "charge attempt could not be made",
-                extra={"session_id": self._booking.session_id, "attempt": attempt},
+                extra={"session_id": session.session_id, "attempt": attempt},
             )
-        record_charge(
-            payment, attempt=attempt, at=attempted_at, result=result, start=self._start, policy=self._policy
-        )
-        for intent_id in self._succeeded_intents:
-            # A webhook that arrived during the attempt (or for an intent whose id the attempt
-            # never learnt) settles it.
-            if apply_succeeded_intent(payment, intent_id):
-                break
-        if awaits_money(payment) and payment.payment_method_id != request.payment_method_id:
-            payment.retry_now = True  # a new card arrived while this attempt was in flight
-        if payment.status is PaymentStatus.DECLINED_SOFT and self._start != start_when_attempted:
-            self._follow_moved_start(start_when_attempted, attempted_at)
-        if not self._charge_owed():
-            payment.next_charge_at = None  # cancelled while the attempt was in flight
-            payment.retry_now = False
-        self._status_from_payment()
-        self._notify_charge(attempt, result)
+        notices = machine.finish_charge(session, pending, result)
+        self._publish_status()
+        self._notify(notices)
         workflow.logger.info(
             "charge attempt finished",
             extra={
-                "session_id": self._booking.session_id,
+                "session_id": session.session_id,
                 "attempt": attempt,
                 "outcome": result.outcome.value,
                 "decline_code": result.decline_code,
             },
         )
 
-    def _follow_moved_start(self, old_start: datetime, attempted_at: datetime) -> None:
-        """The session was moved while an attempt was in flight and it was declined: the next
-        attempt follows the new start, as if the move had come just after the decline."""
-        move = self._reschedules[-1]
-        self._payment.next_charge_at = charge_due_after_move(
-            requested_by=move.requested_by,
-            old_start=old_start,
-            new_start=self._start,
-            current_due=self._payment.next_charge_at,
-            received_at=max(move.at, attempted_at),
-            last_attempt_at=attempted_at,
-            policy=self._policy,
-        )
-
-    def _notify_charge(self, attempt: int, result: ChargeResult) -> None:
-        payment = self._payment
-        if payment.status is PaymentStatus.PAID:
-            self._notify(
-                NotificationType.CHARGE_SUCCEEDED,
-                Audience.BOTH,
-                attempt,
-                amount_minor=payment.amount_paid_minor,
-                currency=payment.currency,
-            )
-        elif payment.status is PaymentStatus.REQUIRES_ACTION:
-            self._notify(
-                NotificationType.ACTION_REQUIRED,
-                Audience.CLIENT,
-                attempt,
-                payment_intent_client_secret=payment.client_secret,
-                amount_minor=payment.amount_minor,
-                currency=payment.currency,
-            )
-        else:
-            codes = {"outcome": result.outcome.value}
-            for key, value in (
-                ("code", result.code),
-                ("decline_code", result.decline_code),
-                ("decline_kind", result.decline_kind.value if result.decline_kind else None),
-            ):
-                if value:
-                    codes[key] = value.lower()
-            self._notify(NotificationType.CHARGE_FAILED, Audience.BOTH, attempt, codes=codes)
-
-    def _status_from_payment(self) -> None:
-        if self._status.is_cancelled or self._status in _AFTER_THE_SESSION:
-            return
-        status = {
-            PaymentStatus.PAID: SessionStatus.PAID,
-            PaymentStatus.REQUIRES_ACTION: SessionStatus.AWAITING_CLIENT_ACTION,
-            PaymentStatus.DECLINED_SOFT: SessionStatus.PAYMENT_FAILED,
-            PaymentStatus.DECLINED_HARD: SessionStatus.PAYMENT_FAILED,
-            PaymentStatus.NOT_DUE: SessionStatus.SCHEDULED,
-        }.get(self._payment.status)
-        if status is not None:
-            self._set_status(status)
-
-    def _auto_cancel(self) -> None:
-        payment = self._payment
-        payment.next_charge_at = None
-        payment.client_secret = None
-        if self._status is SessionStatus.CANCELLED_LATE:
-            # A late cancellation's charge could not be collected before the session time; its
-            # pending PaymentIntent is voided next.
-            payment.status = PaymentStatus.NOT_COLLECTED
-            return
-        self._set_status(SessionStatus.CANCELLED_UNPAID)
-        self._notify(NotificationType.AUTO_CANCELLED, Audience.BOTH, 1)
-        workflow.logger.info("session cancelled unpaid", extra={"session_id": self._booking.session_id})
-
-    # ----------------------------------------------------------------------------- refunds, voids
-
-    def _refund_target(self) -> int:
-        payment = self._payment
-        if payment.status is not PaymentStatus.PAID:
-            return 0
-        if self._attendance is not None and self._attendance.update.refund:
-            return payment.amount_paid_minor  # a discretionary refund filed with the attendance update
-        return refund_owed(self._status, self._discretionary_refund(), payment.amount_paid_minor)
-
-    def _refund_due(self) -> int:
-        return max(0, self._refund_target() - self._payment.amount_refunded_minor)
-
-    def _void_due(self) -> bool:
-        return self._status.is_cancelled and not self._charge_owed() and may_hold_open_intent(self._payment)
-
-    def _money_owed(self) -> bool:
-        return self._refund_due() > 0 or self._void_due()
-
-    async def _settle_money(self) -> None:
-        if self._refund_due() > 0:
-            await self._refund()
-        elif self._void_due():
-            await self._void()
-
-    def _block(self, reason: str) -> None:
-        """Stripe refused: keep the session open and visible, try again later or on news."""
-        self._payment.blocked_reason = reason
-        self._blocked_until = workflow.now() + BLOCKED_MONEY_RETRY
-        workflow.logger.error(
-            "money work refused by Stripe; will retry",
-            extra={"session_id": self._booking.session_id, "reason": reason},
-        )
-
-    def _unblock(self) -> None:
-        self._blocked_until = None
-        self._payment.blocked_reason = None
-
     async def _refund(self) -> None:
-        payment = self._payment
-        assert payment.payment_intent_id is not None
-        # Every request gets its own key: a refused one is never replayed from Stripe's cache,
-        # and the activity refunds only what the charge has not refunded yet.
-        payment.refund_requests += 1
-        number = payment.refund_requests
+        session = self._session
+        request = machine.begin_refund(session)
         try:
-            result = await self._stripe(
-                PaymentActivities.refund,
-                RefundRequest(
-                    session_id=self._booking.session_id,
-                    refund_number=number,
-                    payment_intent_id=payment.payment_intent_id,
-                    target_refunded_minor=self._refund_target(),
-                ),
-                f"refund {number}",
-            )
+            result = await call_stripe(PaymentActivities.refund, request, f"refund {request.refund_number}")
         except ActivityError as failure:
-            self._block(f"refund: {_failure_type(failure)}")
+            self._block(f"refund: {failure_type(failure)}")
             return
-        payment.amount_paid_minor = min(payment.amount_paid_minor, result.captured_minor)
-        payment.amount_refunded_minor = max(payment.amount_refunded_minor, result.refunded_total_minor)
-        announced = sum(record.amount_minor for record in payment.refunds)
-        amount = result.amount_minor
-        if result.refund_id is None and result.refunded_total_minor > announced:
-            # An earlier try of this request refunded and its answer was lost: the retry found the
-            # money already back (refund_id None). The client must still hear about it.
-            if not workflow.patched(REFUND_ANNOUNCED_AFTER_LOST_ANSWER):
-                return
-            amount = result.refunded_total_minor - announced
-        elif result.refund_id is None:
+        announcement = machine.apply_refund_result(session, result)
+        if announcement is None or (
+            announcement.lost_answer and not workflow.patched(REFUND_ANNOUNCED_AFTER_LOST_ANSWER)
+        ):
             return
-        payment.refunds.append(
-            RefundRecord(number=number, refund_id=result.refund_id, amount_minor=amount, at=workflow.now())
-        )
-        self._notify(
-            NotificationType.REFUND_ISSUED,
-            Audience.BOTH,
-            number,
-            amount_minor=amount,
-            currency=payment.currency,
-        )
+        now = workflow.now()
+        self._notify([machine.announce_refund(session, request, result, announcement.amount_minor, now)])
 
     async def _void(self) -> None:
-        payment = self._payment
-        payment.void_requests += 1
+        session = self._session
+        request = machine.begin_void(session)
         try:
-            result = await self._stripe(
-                PaymentActivities.void,
-                VoidRequest(
-                    session_id=self._booking.session_id,
-                    request_number=payment.void_requests,
-                    customer_id=self._booking.stripe_customer_id,
-                    payment_intent_id=payment.payment_intent_id,
-                ),
-                "void pending payment",
-            )
+            result = await call_stripe(PaymentActivities.void, request, "void pending payment")
         except ActivityError as failure:
-            self._block(f"void: {_failure_type(failure)}")
+            self._block(f"void: {failure_type(failure)}")
             return
-        if payment.status is PaymentStatus.PAID:
-            return  # a webhook reported the payment while the void was in flight: refund next
-        if result.payment_intent_id is not None:
-            payment.payment_intent_id = result.payment_intent_id
-        if result.payment_intent_status == "succeeded":
-            mark_paid(payment)  # the client paid before the void arrived: refunded next round
-        elif result.voided:
-            payment.status = PaymentStatus.VOIDED
-            payment.voided = True
-            payment.client_secret = None
-        else:
-            self._block(f"void: payment intent is {result.payment_intent_status}")
+        refused = machine.apply_void_result(session, result)
+        if refused is not None:
+            self._block(refused)
+
+    def _block(self, reason: str) -> None:
+        machine.block(self._session, reason, workflow.now())
+        workflow.logger.error(
+            "money work refused by Stripe; will retry",
+            extra={"session_id": self._session.session_id, "reason": reason},
+        )
 
     # ----------------------------------------------------------------------------- updates
 
-    def _receipt_time(self, claimed: datetime | None) -> datetime:
-        """When a request counts as received: our API's stamp, unless it is implausible."""
-        now = workflow.now()
-        if claimed is None or claimed > now or now - claimed > MAX_RECEIPT_LAG:
-            return now
-        return claimed
+    def _received(self, claimed: datetime | None) -> datetime:
+        return commands.receipt_time(claimed, workflow.now())
 
     @workflow.update
     def cancel(self, request: CancelRequest) -> CancelResult:
-        received_at = self._receipt_time(request.received_at)
-        self._check_can_change(workflow.now(), "cancel")
-        payment = self._payment
-        status = cancellation_status(
-            request.requested_by,
-            self._start,
-            received_at,
-            self._policy,
-            charge_kept_by_late_move=payment.charge_kept_by_late_move,
-        )
-        self._cancellation = CancellationRecord(
-            requested_by=request.requested_by,
-            recorded_by=request.recorded_by,
-            reason=request.reason,
-            at=received_at,
-            discretionary_refund=request.discretionary_refund,
-        )
-        self._set_status(status)
-        if not self._charge_owed():
-            payment.next_charge_at = None
-            payment.retry_now = False
-        self._unblock()
+        session = self._session
+        received_at = self._received(request.received_at)
+        result, notice = checked(lambda: commands.cancel(session, request, received_at, workflow.now()))
+        self._publish_status()
         self._changed = True
-        refund = max(
-            0,
-            refund_owed(status, request.discretionary_refund, payment.amount_paid_minor)
-            - payment.amount_refunded_minor,
-        )
-        self._notify(
-            NotificationType.SESSION_CANCELLED,
-            Audience.BOTH,
-            1,
-            codes={
-                "status": status.value,
-                "requested_by": request.requested_by.value,
-                "reason": request.reason.value,
-            },
-        )
+        self._notify([notice])
         workflow.logger.info(
-            "session cancelled", extra={"session_id": self._booking.session_id, "status": status.value}
+            "session cancelled", extra={"session_id": session.session_id, "status": result.status.value}
         )
-        return CancelResult.for_cancellation(
-            session_id=self._booking.session_id,
-            status=status,
-            discretionary_refund=request.discretionary_refund,
-            refund_minor=refund,
-            charge_in_flight=payment.status is PaymentStatus.PROCESSING,
-        )
+        return result
 
     @cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
-        # The start is judged on our own clock: a receipt stamp only decides the 48-hour notice.
-        self._check_can_change(workflow.now(), "cancel")
+        checked(lambda: commands.check_cancel(self._session, workflow.now()))
 
     @workflow.update
     def reschedule(self, request: RescheduleRequest) -> RescheduleResult:
-        received_at = self._receipt_time(request.received_at)
-        self._check_move(request, received_at)
-        old_start, new_start = self._start, request.new_start
-        payment = self._payment
-        client_charged_at_once = self._booking.kind is BookingKind.CLIENT_FOLLOW_UP and not payment.attempts
-        if (
-            payment.status in (PaymentStatus.NOT_DUE, PaymentStatus.DECLINED_SOFT)
-            and not client_charged_at_once
-        ):
-            payment.next_charge_at = charge_due_after_move(
-                requested_by=request.requested_by,
-                old_start=old_start,
-                new_start=new_start,
-                current_due=payment.next_charge_at,
-                received_at=received_at,
-                last_attempt_at=payment.attempts[-1].at if payment.attempts else None,
-                policy=self._policy,
-            )
-        if is_late_client_move(request.requested_by, old_start, received_at, self._policy):
-            payment.charge_kept_by_late_move = True
-        elif request.requested_by is not Actor.CLIENT:
-            # The therapist (or an admin) chose the new time: the client's notice starts afresh.
-            payment.charge_kept_by_late_move = False
-        self._start = new_start
-        self._reschedules.append(
-            RescheduleRecord(
-                requested_by=request.requested_by, at=received_at, old_start=old_start, new_start=new_start
-            )
-        )
-        workflow.upsert_search_attributes([SESSION_START.value_set(new_start)])
+        received_at = self._received(request.received_at)
+        result = checked(lambda: commands.reschedule(self._session, request, received_at, workflow.now()))
+        workflow.upsert_search_attributes([SESSION_START.value_set(result.start)])
         self._changed = True
-        return RescheduleResult(
-            session_id=self._booking.session_id,
-            status=self._status,
-            start=new_start,
-            payment_carried=payment.status is PaymentStatus.PAID,
-            next_charge_at=payment.next_charge_at,
-        )
+        return result
 
     @reschedule.validator
     def _validate_reschedule(self, request: RescheduleRequest) -> None:
-        self._check_move(request, self._receipt_time(request.received_at))
+        checked(lambda: commands.check_reschedule(self._session, request, workflow.now()))
 
     @workflow.update
     def update_payment_method(self, update: PaymentMethodUpdate) -> PaymentMethodUpdateResult:
-        self._check_payment_method_update()
-        payment = self._payment
-        payment.payment_method_id = update.payment_method_id
-        # Only a different card is tried at once: re-trying the declined one off-schedule would
-        # just decline again (and repeated retries draw card-network penalties).
-        retrying = (
-            awaits_money(payment) and update.payment_method_id != payment.last_attempted_payment_method_id
-        )
-        if retrying:
-            payment.retry_now = True
+        result = checked(lambda: commands.update_payment_method(self._session, update, workflow.now()))
+        if result.retrying_now:
             self._changed = True
-        return PaymentMethodUpdateResult(
-            session_id=self._booking.session_id, status=self._status, retrying_now=retrying
-        )
+        return result
 
     @update_payment_method.validator
     def _validate_payment_method(self, update: PaymentMethodUpdate) -> None:
-        self._check_payment_method_update()
-
-    def _check_can_change(self, received_at: datetime, action: str) -> None:
-        try:
-            check_can_change(self._status, self._start, received_at, action)
-        except RuleViolation as violation:
-            raise _refused(violation) from violation
-
-    def _check_move(self, request: RescheduleRequest, received_at: datetime) -> None:
-        now = workflow.now()
-        self._check_can_change(now, "reschedule")
-        if request.new_start <= now:
-            raise _refused(RuleViolation("start_in_past", "the new start must be in the future"))
-        if request.new_start == self._start:
-            raise _refused(RuleViolation("same_start", "the session already starts at that time"))
-        if request.new_start - now > self._policy.max_booking_horizon:
-            raise _refused(RuleViolation("start_too_far", "the new start is too far ahead"))
-
-    def _check_payment_method_update(self) -> None:
-        if self._payment.status is PaymentStatus.PAID:
-            raise _refused(RuleViolation("already_paid", "the session is already paid"))
-        if not self._charge_owed():
-            raise _refused(RuleViolation("nothing_to_charge", "the session has nothing left to charge"))
-        if workflow.now() >= self._start:
-            raise _refused(RuleViolation("session_started", "the session has started"))
-
-    # ----------------------------------------------------------------------------- attendance
+        checked(lambda: commands.check_payment_method_update(self._session, workflow.now()))
 
     @workflow.update
     async def file_attendance(self, update: AttendanceUpdate) -> AttendanceResult:
-        """The therapist's attendance update: record it, then book, reserve, release or end."""
-        received_at = self._receipt_time(update.received_at)
-        self._check_attendance(update, received_at)
-        booking = self._booking
-        follow_up_start = self._follow_up_start(update)
-        # Refuses a second filing (another request id) while this one awaits the practice.
-        self._filing = True
+        """The therapist's attendance update: claim its time, record it, then carry it out."""
+        session = self._session
+        received_at = self._received(update.received_at)
+        checked(lambda: attendance.begin_filing(session, update, received_at))
+        effects = AttendanceEffects()
         try:
             # Another client's reserved time refuses the whole update before anything is recorded.
-            reserved_slot_id = await self._claim_time(update, follow_up_start)
+            effects.reserved_slot_id = await self._claim_time(update)
         except BaseException:
-            self._filing = False
+            attendance.abandon_filing(session)
             raise
-        self._attendance = AttendanceRecord(update=update, at=received_at)
-        self._filing = False
-        self._set_status(update.outcome.status)
+        plan = attendance.record_attendance(session, update, received_at)
+        self._publish_status()
         self._changed = True
-        # From here the update is recorded: an effect that fails is reported, and the session
-        # still completes (a stuck session would hide it from every list).
-        incomplete: list[str] = []
-        released: list[str] = []
-        follow_up_id: str | None = None
-        if follow_up_start is not None:
-            try:
-                follow_up_id = await self._book_follow_up(follow_up_start)
-            except (ApplicationError, ActivityError):
-                incomplete.append("book_follow_up")
-        if update.continue_sessions is ContinueChoice.NO and not update.reserve_slot:
-            # "No, I don't want to rebook" releases the client's reserved slot (the seed page).
-            try:
-                outcome = await self._practice(
-                    PracticeActivities.release_slots,
-                    ReleaseSlotsCall(
-                        therapist_id=booking.therapist_id,
-                        timezone=booking.therapist_timezone,
-                        request_id=f"{booking.session_id}:attendance:release",
-                        command=ReleaseSlots(client_id=booking.client_id),
-                    ),
-                )
-                released.extend(outcome.released_slot_ids)
-            except (ApplicationError, ActivityError):
-                incomplete.append("release_slots")
-        cancelled: list[str] = []
-        if update.end_relationship:
-            assert update.end_reason is not None  # the validator requires it
-            try:
-                ended = await self._practice(
-                    PracticeActivities.end_relationship,
-                    EndRelationshipCall(
-                        therapist_id=booking.therapist_id,
-                        timezone=booking.therapist_timezone,
-                        request_id=f"{booking.session_id}:attendance:end",
-                        command=EndRelationship(client_id=booking.client_id, reason=update.end_reason),
-                    ),
-                )
-                released.extend(ended.released_slot_ids)
-                self._notify(
-                    NotificationType.RELATIONSHIP_ENDED,
-                    Audience.THERAPIST,
-                    1,
-                    codes={"reason": update.end_reason.value},
-                )
-            except (ApplicationError, ActivityError):
-                incomplete.append("end_relationship")
-            if update.cancel_future_sessions:
-                try:
-                    future = await self._practice(
-                        PracticeActivities.cancel_future_sessions,
-                        CancelFutureSessionsCall(
-                            therapist_id=booking.therapist_id,
-                            client_id=booking.client_id,
-                            request_id=f"{booking.session_id}:attendance:cancel-future",
-                            after=self._start,
-                        ),
-                    )
-                    cancelled = list(future.session_ids)
-                except (ApplicationError, ActivityError):
-                    incomplete.append("cancel_future_sessions")
-        for slot_id in released:
-            self._notify(NotificationType.SLOT_RELEASED, Audience.BOTH, slot_id, slot_id=slot_id)
-        if incomplete:
+        # From here the update stands: an effect that fails is reported, and the session still
+        # completes (a stuck session would hide it from every list).
+        await self._carry_out(update, plan, effects)
+        if effects.incomplete:
             workflow.logger.error(
                 "attendance effects incomplete",
-                extra={"session_id": booking.session_id, "effects": ",".join(incomplete)},
+                extra={"session_id": session.session_id, "effects": ",".join(effects.incomplete)},
             )
-        self._attendance_result = AttendanceResult(
-            session_id=booking.session_id,
-            status=self._status,
-            follow_up_session_id=follow_up_id,
-            follow_up_start=follow_up_start,
-            reserved_slot_id=reserved_slot_id,
-            released_slot_ids=released,
-            slot_released=bool(released),
-            relationship_ended=update.end_relationship,
-            cancelled_session_ids=cancelled,
-            refund_minor=self._refund_due(),
-            incomplete_effects=incomplete,
-        )
+        result = attendance.finish_attendance(session, update, plan, effects)
         self._changed = True
         workflow.logger.info(
             "attendance update filed",
             extra={
-                "session_id": booking.session_id,
+                "session_id": session.session_id,
                 "outcome": update.outcome.value,
-                "rebooked": bool(follow_up_id),
+                "rebooked": bool(effects.follow_up_session_id),
             },
         )
-        return self._attendance_result
-
-    async def _claim_time(self, update: AttendanceUpdate, follow_up_start: datetime | None) -> str | None:
-        """Reserve the weekly slot if asked, else check the follow-up's time is free of other
-        clients' slots; returns the reserved slot's id. Raises the practice's refusal."""
-        booking = self._booking
-        if update.reserve_slot:
-            rule = WeeklySlotRule.from_start(
-                follow_up_start or self._start, booking.therapist_timezone, booking.duration_minutes
-            )
-            reserved = await self._practice(
-                PracticeActivities.reserve_slot,
-                ReserveSlotCall(
-                    therapist_id=booking.therapist_id,
-                    timezone=booking.therapist_timezone,
-                    request_id=f"{booking.session_id}:attendance:reserve",
-                    command=ReserveSlot(client_id=booking.client_id, rule=rule),
-                ),
-            )
-            # A replaced slot of the same client is a move, not a removal: no banner for it.
-            return str(reserved.slot_id)
-        if follow_up_start is not None:
-            await self._practice(
-                PracticeActivities.check_booking_time,
-                CheckBookingTimeCall(
-                    therapist_id=booking.therapist_id,
-                    query=BookingTimeQuery(
-                        client_id=booking.client_id,
-                        start=follow_up_start,
-                        end=follow_up_start + booking.duration,
-                    ),
-                ),
-            )
-        return None
+        return result
 
     @file_attendance.validator
     def _validate_attendance(self, update: AttendanceUpdate) -> None:
-        self._check_attendance(update, self._receipt_time(update.received_at))
+        session = self._session
+        checked(lambda: attendance.check_attendance(session, update, self._received(update.received_at)))
 
-    def _check_attendance(self, update: AttendanceUpdate, received_at: datetime) -> None:
-        try:
-            check_attendance_update(
-                update,
-                session_start=self._start,
-                now=received_at,
-                status=self._status,
-                already_filed=self._attendance is not None or self._filing,
-                has_saved_card=self._payment.payment_method_id is not None,
-                follow_up_start=self._follow_up_start(update),
-                max_booking_horizon=self._policy.max_booking_horizon,
+    async def _claim_time(self, update: AttendanceUpdate) -> str | None:
+        """Reserve the weekly slot if asked, else check the follow-up's time is free of other
+        clients' slots; the reserved slot's id. Raises the practice's refusal."""
+        session = self._session
+        if rule := attendance.reserved_slot_rule(session, update):
+            call = attendance.reserve_slot_call(session, rule)
+            reserved = await call_practice(PracticeActivities.reserve_slot, call)
+            # A replaced slot of the same client is a move, not a removal: no banner for it.
+            return str(reserved.slot_id)
+        if start := attendance.follow_up_start(session, update):
+            await call_practice(
+                PracticeActivities.check_booking_time, attendance.booking_time_call(session, start)
             )
-            minutes = self._booking.duration_minutes
-            if update.reserve_slot and not SLOT_MIN_MINUTES <= minutes <= SLOT_MAX_MINUTES:
-                # Refused here, before history: built in the handler, the rule would fail the task.
-                raise RuleViolation(
-                    "slot_duration_out_of_range",
-                    f"a reserved slot lasts {SLOT_MIN_MINUTES}-{SLOT_MAX_MINUTES} minutes; "
-                    f"this session lasts {minutes}",
-                )
-        except RuleViolation as violation:
-            raise _refused(violation) from violation
-
-    def _follow_up_start(self, update: AttendanceUpdate) -> datetime | None:
-        if update.continue_sessions is ContinueChoice.SAME_TIME:
-            return same_time_next_week(self._start, self._booking.therapist_timezone)
-        if update.continue_sessions is ContinueChoice.DIFFERENT_TIME:
-            return update.new_start
         return None
 
+    async def _carry_out(
+        self, update: AttendanceUpdate, plan: AttendancePlan, effects: AttendanceEffects
+    ) -> None:
+        session = self._session
+        if plan.follow_up_start is not None:
+            try:
+                effects.follow_up_session_id = await self._book_follow_up(plan.follow_up_start)
+            except (ApplicationError, ActivityError):
+                effects.incomplete.append("book_follow_up")
+        if plan.release_slots:
+            call = attendance.release_slots_call(session)
+            if released := await self._effect(PracticeActivities.release_slots, call, effects):
+                effects.released_slot_ids.extend(released.released_slot_ids)
+        if plan.end_relationship:
+            end_call = attendance.end_relationship_call(session, update)
+            if ended := await self._effect(PracticeActivities.end_relationship, end_call, effects):
+                effects.released_slot_ids.extend(ended.released_slot_ids)
+                self._notify([attendance.relationship_ended_notice(update)])
+        if plan.cancel_future_sessions:
+            cancel_call = attendance.cancel_future_sessions_call(session)
+            if future := await self._effect(PracticeActivities.cancel_future_sessions, cancel_call, effects):
+                effects.cancelled_session_ids.extend(future.session_ids)
+        self._notify(attendance.slot_released_notices(effects.released_slot_ids))
+
+    async def _effect(self, activity: Any, call: Any, effects: AttendanceEffects) -> Any:
+        """One practice effect of a recorded update; a failure is reported, never raised."""
+        try:
+            return await call_practice(activity, call)
+        except (ApplicationError, ActivityError):
+            effects.incomplete.append(activity.__name__)
+            return None
+
     async def _book_follow_up(self, start: datetime) -> str:
-        """A new session, booked by the therapist with the client's recorded agreement."""
-        booking = self._booking
-        follow_up_id = follow_up_session_id(booking.session_id)
-        follow_up = SessionBooking(
-            session_id=follow_up_id,
-            therapist_id=booking.therapist_id,
-            client_id=booking.client_id,
-            kind=BookingKind.THERAPIST_FOLLOW_UP,
-            start=start,
-            duration_minutes=booking.duration_minutes,
-            therapist_timezone=booking.therapist_timezone,
-            amount_minor=booking.amount_minor,
-            currency=booking.currency,
-            stripe_customer_id=booking.stripe_customer_id,
-            payment_method_id=self._payment.payment_method_id,
-            client_agreed=True,
-            previous_session_id=booking.session_id,
-        )
+        session = self._session
+        follow_up = attendance.follow_up_input(session, start, workflow.now())
+        follow_up_id = follow_up.booking.session_id
         await workflow.start_child_workflow(
             SessionWorkflow.run,
-            SessionWorkflowInput(booking=follow_up, policy=self._policy, booked_at=workflow.now()),
+            follow_up,
             id=session_workflow_id(follow_up_id),
             # The follow-up lives its own life: this session completes long before it happens.
             parent_close_policy=ParentClosePolicy.ABANDON,
@@ -871,162 +341,54 @@ class SessionWorkflow:
             search_attributes=TypedSearchAttributes(
                 [
                     SearchAttributePair(SESSION_STATUS, SessionStatus.SCHEDULED.value),
-                    SearchAttributePair(THERAPIST_ID, booking.therapist_id),
-                    SearchAttributePair(CLIENT_ID, booking.client_id),
+                    SearchAttributePair(THERAPIST_ID, session.therapist_id),
+                    SearchAttributePair(CLIENT_ID, session.client_id),
                     SearchAttributePair(SESSION_START, start),
                 ]
             ),
-            static_summary=f"follow-up of session {booking.session_id}",
+            static_summary=f"follow-up of session {session.session_id}",
         )
-        self._notify(NotificationType.FOLLOW_UP_BOOKED, Audience.BOTH, 1, related_session_id=follow_up_id)
+        self._notify([attendance.follow_up_notice(follow_up_id)])
         return follow_up_id
 
-    async def _stripe(
-        self,
-        activity: Callable[[PaymentActivities, RequestT], Awaitable[ResultT]],
-        request: RequestT,
-        summary: str,
-    ) -> ResultT:
-        """One Stripe call: timeouts keep every retry well inside the idempotency key's lifetime."""
-        return await workflow.execute_activity_method(
-            activity,
-            request,
-            start_to_close_timeout=STRIPE_START_TO_CLOSE,
-            schedule_to_close_timeout=STRIPE_SCHEDULE_TO_CLOSE,
-            retry_policy=STRIPE_RETRY_POLICY,
-            summary=summary,
-        )
+    # ----------------------------------------------------------------------------- effects
 
-    async def _practice(self, activity: Any, call: Any) -> Any:
-        """One call into the therapist's PracticeWorkflow (a workflow cannot update another)."""
-        try:
-            return await workflow.execute_activity_method(
-                activity,
-                call,
-                start_to_close_timeout=PRACTICE_START_TO_CLOSE,
-                retry_policy=PRACTICE_RETRY_POLICY,
-            )
-        except ActivityError as failure:
-            cause = failure.cause
-            if isinstance(cause, ApplicationError) and cause.non_retryable:
-                # A rule of the practice refused it (e.g. slot_conflict): refuse the update with it.
-                raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from failure
-            raise
+    def _notify(self, notices: list[Notice], occurred_at: datetime | None = None) -> None:
+        for notice in notices:
+            try:
+                notification = notice.to_notification(self._session, occurred_at or workflow.now())
+            except ValueError:
+                # An unexpected code must not wedge the session: a missing notification is logged.
+                workflow.logger.error(
+                    "notification could not be built",
+                    extra={"session_id": self._session.session_id, "type": notice.type.value},
+                )
+                continue
+            self._outbox.append(asyncio.create_task(deliver(notification)))
 
-    # ----------------------------------------------------------------------------- notifications
-
-    def _notify(self, kind: NotificationType, audience: Audience, sequence: int | str, **fields: Any) -> None:
-        booking = self._booking
-        try:
-            notification = Notification(
-                event_id=notification_event_id(booking.session_id, kind, sequence),
-                type=kind,
-                audience=audience,
-                session_id=booking.session_id,
-                therapist_id=booking.therapist_id,
-                client_id=booking.client_id,
-                occurred_at=workflow.now(),
-                **fields,
-            )
-        except ValueError:
-            # An unexpected code must not wedge the session: a missing notification is logged.
-            workflow.logger.error(
-                "notification could not be built",
-                extra={"session_id": booking.session_id, "type": kind.value},
-            )
-            return
-        self._outbox.append(asyncio.create_task(self._deliver(notification)))
-
-    async def _deliver(self, notification: Notification) -> None:
-        try:
-            await workflow.execute_activity_method(
-                NotificationActivities.deliver,
-                notification,
-                start_to_close_timeout=NOTIFICATION_START_TO_CLOSE,
-                schedule_to_close_timeout=NOTIFICATION_SCHEDULE_TO_CLOSE,
-                retry_policy=NOTIFICATION_RETRY_POLICY,
-                summary=notification.type.value,
-            )
-        except ActivityError:
-            workflow.logger.error(
-                "notification not delivered",
-                extra={"session_id": self._booking.session_id, "event_id": notification.event_id},
-            )
+    def _publish_status(self) -> None:
+        # Each upsert is a billed Action: only when the visible status really changes.
+        status = self._session.status.value
+        if workflow.info().typed_search_attributes.get(SESSION_STATUS) != status:
+            workflow.upsert_search_attributes([SESSION_STATUS.value_set(status)])
 
     # ----------------------------------------------------------------------------- facts, reads
 
     @workflow.signal
     def payment_event(self, event: PaymentEvent) -> None:
         """A Stripe webhook fact; duplicates and stale events change nothing."""
-        if event.event_id in self._seen_event_ids:
-            return
-        self._seen_event_ids.add(event.event_id)
-        changed = self._blocked_until is not None  # news is a reason to retry refused money work
-        self._unblock()
-        if event.type == "payment_intent.succeeded":
-            if event.payment_intent_id not in self._succeeded_intents:
-                self._succeeded_intents.append(event.payment_intent_id)
-            if apply_succeeded_intent(self._payment, event.payment_intent_id):
-                self._status_from_payment()
-                self._notify(
-                    NotificationType.CHARGE_SUCCEEDED,
-                    Audience.BOTH,
-                    f"{len(self._payment.attempts)}-on-session",
-                    amount_minor=self._payment.amount_paid_minor,
-                    currency=self._payment.currency,
-                )
-                changed = True
-        elif event.type == "charge.refunded" and event.amount_refunded_minor is not None:
-            before = self._payment.amount_refunded_minor
-            apply_refunded_amount(self._payment, event.payment_intent_id, event.amount_refunded_minor)
-            # Only what is still owed after a cancellation depends on the refunded amount.
-            grew = self._payment.amount_refunded_minor != before
-            changed = changed or (grew and self._status.is_cancelled)
+        outcome = machine.apply_payment_event(self._session, event)
+        self._publish_status()
+        self._notify(outcome.notices)
         # Waking the main loop restarts its timer (a billed Action): only for facts that matter.
-        if changed:
+        if outcome.wakes:
             self._changed = True
 
     @workflow.query
     def state(self) -> SessionState:
-        return self._snapshot()
+        return self._session.snapshot()
 
     @workflow.query
     def booking(self) -> SessionBooking:
         """The booking as it was made (for idempotent re-booking checks)."""
-        return self._booking
-
-    def _snapshot(self) -> SessionState:
-        booking = self._booking
-        return SessionState(
-            session_id=booking.session_id,
-            therapist_id=booking.therapist_id,
-            client_id=booking.client_id,
-            kind=booking.kind,
-            status=self._status,
-            start=self._start,
-            end=self._end(),
-            therapist_timezone=booking.therapist_timezone,
-            payment=self._payment.model_copy(deep=True),
-            cancellation=self._cancellation,
-            reschedules=list(self._reschedules),
-            attendance=self._attendance,
-            attendance_result=self._attendance_result,
-            reminders_sent=self._reminders_sent,
-        )
-
-    def _set_status(self, status: SessionStatus) -> None:
-        self._status = status
-        self._publish_status()
-
-    def _publish_status(self) -> None:
-        # Each upsert is a billed Action: only when the visible status really changes.
-        current = workflow.info().typed_search_attributes.get(SESSION_STATUS)
-        if current != self._status.value:
-            workflow.upsert_search_attributes([SESSION_STATUS.value_set(self._status.value)])
-
-
-def _failure_type(failure: ActivityError) -> str:
-    cause = failure.cause
-    if isinstance(cause, ApplicationError) and cause.type:
-        return cause.type
-    return type(cause).__name__ if cause is not None else "ActivityError"
+        return self._session.booking

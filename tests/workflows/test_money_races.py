@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 
 from dev.stripe_standin import FaultRule, StripeStandIn
 from domain.commands import CancelRequest, PaymentMethodUpdate, RescheduleRequest
+from domain.session import BLOCKED_MONEY_RETRY
 from domain.status import Actor, BookingKind, CancelReason, PaymentStatus, SessionStatus
 from tests.workflows.support import (
     HOUR,
@@ -35,7 +36,7 @@ from tests.workflows.support import (
     virtual_now,
     wait_for_state,
 )
-from workflows.session import BLOCKED_MONEY_RETRY, SessionWorkflow
+from workflows.session import SessionWorkflow
 
 SECOND = timedelta(seconds=1)
 DAY = timedelta(days=1)

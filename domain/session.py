@@ -1,0 +1,530 @@
+"""One session as a pure state machine: what it waits for, what money it owes, how facts move it.
+
+``SessionWorkflow`` holds one :class:`Session` and carries out what these functions decide: it
+sleeps until :func:`next_step` says, calls Stripe with the requests built here, and sends the
+:class:`Notice` values they return. Every function takes the instant it decides on as an argument
+(never a clock), mutates the session and returns what the workflow must do next, so each rule is
+tested at unit speed (``tests/unit/test_session_machine.py``, ``tests/unit/test_session_properties.py``).
+
+The commands a person sends (cancel, reschedule, new card, attendance update) live in
+``domain.session_commands``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import Field
+
+from domain.booking import SessionBooking
+from domain.ledger import (
+    apply_refunded_amount,
+    apply_succeeded_intent,
+    awaits_money,
+    mark_paid,
+    may_hold_open_intent,
+    record_charge,
+)
+from domain.notifications import Audience, Notification, NotificationType, notification_event_id
+from domain.payments import (
+    ChargeOutcome,
+    ChargeRequest,
+    ChargeResult,
+    PaymentEvent,
+    RefundRequest,
+    RefundResult,
+    VoidRequest,
+    VoidResult,
+)
+from domain.policy import (
+    SessionPolicy,
+    auto_cancel_at,
+    charge_due_after_move,
+    charge_still_owed,
+    first_charge_at,
+    refund_owed,
+)
+from domain.state import PaymentLedger, RefundRecord, SessionState, SessionWorkflowInput
+from domain.status import BookingKind, PaymentStatus, SessionStatus
+
+BLOCKED_MONEY_RETRY = timedelta(hours=6)
+"""After Stripe refuses a refund or a void, try again this much later (or on any new fact)."""
+
+OUTCOME_STATUSES = frozenset({SessionStatus.ATTENDED, SessionStatus.CLIENT_NO_SHOW})
+# A late payment fact never moves a session that has taken place back to a payment status.
+_AFTER_THE_SESSION = OUTCOME_STATUSES | {SessionStatus.AWAITING_UPDATE, SessionStatus.COMPLETED}
+
+_SESSION_STATUS_FOR_PAYMENT = {
+    PaymentStatus.PAID: SessionStatus.PAID,
+    PaymentStatus.REQUIRES_ACTION: SessionStatus.AWAITING_CLIENT_ACTION,
+    PaymentStatus.DECLINED_SOFT: SessionStatus.PAYMENT_FAILED,
+    PaymentStatus.DECLINED_HARD: SessionStatus.PAYMENT_FAILED,
+    PaymentStatus.NOT_DUE: SessionStatus.SCHEDULED,
+}
+
+
+class Session(SessionState):
+    """The whole state of one session as its workflow holds it.
+
+    :class:`SessionState` is its public part (the ``state`` query, the workflow's result, the
+    API's read); the fields below are the machine's own and are never serialised.
+    """
+
+    booking: SessionBooking = Field(exclude=True)
+    """The booking as it was made (a move changes ``start``, never this)."""
+    policy: SessionPolicy = Field(exclude=True)
+    seen_event_ids: set[str] = Field(default_factory=set, exclude=True)
+    """Stripe event ids already applied: a redelivered webhook changes nothing."""
+    succeeded_intents: list[str] = Field(default_factory=list, exclude=True)
+    """In arrival order (not a set) so adopting one after a lost attempt is deterministic."""
+    blocked_until: datetime | None = Field(default=None, exclude=True)
+    """Stripe refused a refund or void: money work waits until then (or until news arrives)."""
+    filing: bool = Field(default=False, exclude=True)
+    """An attendance update is being filed (awaiting the practice): a second one is refused."""
+
+    def snapshot(self) -> SessionState:
+        """The public state, detached from the machine's (a query must not share its objects)."""
+        return SessionState.model_validate(self.model_dump())
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A notification the workflow must send: what, to whom, and which repeat of it."""
+
+    type: NotificationType
+    audience: Audience
+    sequence: int | str
+    """Tells repeats of one type apart in the event id; from session state, never the clock."""
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def to_notification(self, session: Session, occurred_at: datetime) -> Notification:
+        """The event for the backend; raises ``ValueError`` for a code the event cannot carry."""
+        return Notification(
+            event_id=notification_event_id(session.session_id, self.type, self.sequence),
+            type=self.type,
+            audience=self.audience,
+            session_id=session.session_id,
+            therapist_id=session.therapist_id,
+            client_id=session.client_id,
+            occurred_at=occurred_at,
+            **self.fields,
+        )
+
+
+class Step(StrEnum):
+    """What the session does next; also the summary of the timer that waits for it."""
+
+    CHARGE = "charge"
+    AUTO_CANCEL = "auto_cancel"
+    SESSION_END = "session_end"
+    RETRY_MONEY = "retry_money"
+    REMIND = "attendance_reminder"
+    COMPLETE = "complete"
+    REFUND = "refund"
+    VOID = "void"
+
+
+@dataclass(frozen=True)
+class NextStep:
+    step: Step
+    at: datetime | None
+    """When it is due; ``None``: at once."""
+
+
+@dataclass(frozen=True)
+class PendingCharge:
+    """A charge attempt under way: what was asked, when, and for which start."""
+
+    request: ChargeRequest
+    attempted_at: datetime
+    start: datetime
+
+
+@dataclass(frozen=True)
+class FactOutcome:
+    wakes: bool
+    """The fact changes what the session waits for (waking it restarts its timer: an Action)."""
+    notices: list[Notice] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RefundAnnouncement:
+    amount_minor: int
+    lost_answer: bool
+    """An earlier try refunded and its answer was lost: the retry found the money already back."""
+
+
+# --------------------------------------------------------------------------------- opening
+
+
+def open_session(workflow_input: SessionWorkflowInput, now: datetime) -> Session:
+    """The session as booked: paid at checkout, or with its first charge planned."""
+    booking = workflow_input.booking
+    policy = workflow_input.policy
+    payment = PaymentLedger(
+        amount_minor=booking.amount_minor,
+        currency=booking.currency,
+        payment_method_id=booking.payment_method_id,
+    )
+    if booking.kind is BookingKind.INITIAL_PREPAID:
+        payment.payment_intent_id = booking.prepaid_payment_intent_id
+        mark_paid(payment)
+        status = SessionStatus.PAID
+    else:
+        booked_at = workflow_input.booked_at or now
+        payment.next_charge_at = first_charge_at(booking.kind, booking.start, booked_at, policy)
+        status = SessionStatus.SCHEDULED
+    return Session(
+        session_id=booking.session_id,
+        therapist_id=booking.therapist_id,
+        client_id=booking.client_id,
+        kind=booking.kind,
+        status=status,
+        start=booking.start,
+        end=booking.start + booking.duration,
+        therapist_timezone=booking.therapist_timezone,
+        payment=payment,
+        booking=booking,
+        policy=policy,
+    )
+
+
+# --------------------------------------------------------------------------------- what is owed
+
+
+def discretionary_refund(session: Session) -> bool:
+    return session.cancellation is not None and session.cancellation.discretionary_refund
+
+
+def charge_owed(session: Session) -> bool:
+    """The session must still collect its payment: live and unpaid, or a late cancellation's."""
+    if session.payment.status in (PaymentStatus.PAID, PaymentStatus.VOIDED, PaymentStatus.NOT_COLLECTED):
+        return False
+    return charge_still_owed(session.status, discretionary_refund(session))
+
+
+def refund_target(session: Session) -> int:
+    """How much of the taken payment must be back with the client, in total."""
+    payment = session.payment
+    if payment.status is not PaymentStatus.PAID:
+        return 0
+    if session.attendance is not None and session.attendance.update.refund:
+        return payment.amount_paid_minor  # a discretionary refund filed with the attendance update
+    return refund_owed(session.status, discretionary_refund(session), payment.amount_paid_minor)
+
+
+def refund_due(session: Session) -> int:
+    return max(0, refund_target(session) - session.payment.amount_refunded_minor)
+
+
+def void_due(session: Session) -> bool:
+    """A cancelled session that owes no charge voids any PaymentIntent the client could still pay."""
+    return session.status.is_cancelled and not charge_owed(session) and may_hold_open_intent(session.payment)
+
+
+def money_owed(session: Session) -> bool:
+    return refund_due(session) > 0 or void_due(session)
+
+
+def is_finished(session: Session) -> bool:
+    closed = session.status.is_cancelled or session.status is SessionStatus.COMPLETED
+    return closed and not money_owed(session) and not charge_owed(session)
+
+
+def outcome_filed(session: Session) -> bool:
+    return session.status in OUTCOME_STATUSES
+
+
+def next_step(session: Session) -> NextStep | None:
+    """What the session waits for next; ``None``: only a command or a fact can move it.
+
+    Awaiting the attendance update after the last reminder, nothing is assumed, ever.
+    """
+    payment = session.payment
+    if session.blocked_until is None and money_owed(session):
+        return NextStep(Step.REFUND if refund_due(session) > 0 else Step.VOID, None)
+    if session.blocked_until is not None:
+        return NextStep(Step.RETRY_MONEY, session.blocked_until)
+    if charge_owed(session):
+        if payment.retry_now:
+            return NextStep(Step.CHARGE, None)
+        if payment.next_charge_at is not None:
+            return NextStep(Step.CHARGE, payment.next_charge_at)
+        return NextStep(Step.AUTO_CANCEL, auto_cancel_at(session.start, session.policy))
+    if session.status in (SessionStatus.PAID, SessionStatus.SCHEDULED):
+        return NextStep(Step.SESSION_END, session.end)
+    if outcome_filed(session) and session.attendance_result is not None:
+        return NextStep(Step.COMPLETE, None)
+    reminders = session.policy.attendance_reminder_offsets
+    if session.status is SessionStatus.AWAITING_UPDATE and session.reminders_sent < len(reminders):
+        return NextStep(Step.REMIND, session.end + reminders[session.reminders_sent])
+    return None
+
+
+# --------------------------------------------------------------------------------- status
+
+
+def follow_payment(session: Session) -> None:
+    """The session's status after its payment moved; a closed or past session keeps its own."""
+    if session.status.is_cancelled or session.status in _AFTER_THE_SESSION:
+        return
+    status = _SESSION_STATUS_FOR_PAYMENT.get(session.payment.status)
+    if status is not None:
+        session.status = status
+
+
+def end_session(session: Session) -> None:
+    """The session's time is over: it awaits the therapist's attendance update."""
+    session.status = SessionStatus.AWAITING_UPDATE
+
+
+def complete(session: Session) -> None:
+    session.status = SessionStatus.COMPLETED
+
+
+def remind(session: Session) -> Notice:
+    session.reminders_sent += 1
+    number = session.reminders_sent
+    return Notice(
+        NotificationType.ATTENDANCE_UPDATE_DUE, Audience.THERAPIST, number, {"reminder_number": number}
+    )
+
+
+def auto_cancel(session: Session) -> list[Notice]:
+    """Still unpaid at start − 1 h: cancelled unpaid (a late cancellation's charge is given up)."""
+    payment = session.payment
+    payment.next_charge_at = None
+    payment.client_secret = None
+    if session.status is SessionStatus.CANCELLED_LATE:
+        # Its pending PaymentIntent is voided next.
+        payment.status = PaymentStatus.NOT_COLLECTED
+        return []
+    session.status = SessionStatus.CANCELLED_UNPAID
+    return [Notice(NotificationType.AUTO_CANCELLED, Audience.BOTH, 1)]
+
+
+# --------------------------------------------------------------------------------- charging
+
+
+def begin_charge(session: Session, now: datetime) -> PendingCharge:
+    """Start a charge attempt on the saved card (a new business attempt, a new idempotency key)."""
+    payment = session.payment
+    assert payment.payment_method_id is not None  # every unpaid booking kind carries one
+    attempt = len(payment.attempts) + 1
+    payment.status = PaymentStatus.PROCESSING
+    payment.last_attempted_payment_method_id = payment.payment_method_id
+    payment.retry_now = False
+    if not session.status.is_cancelled:
+        session.status = SessionStatus.PAYMENT_DUE
+    request = ChargeRequest(
+        session_id=session.session_id,
+        attempt=attempt,
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+        customer_id=session.booking.stripe_customer_id,
+        payment_method_id=payment.payment_method_id,
+        payment_intent_id=payment.payment_intent_id,
+    )
+    return PendingCharge(request=request, attempted_at=now, start=session.start)
+
+
+def finish_charge(session: Session, pending: PendingCharge, result: ChargeResult) -> list[Notice]:
+    """Apply an attempt's outcome and whatever arrived while it was in flight."""
+    payment = session.payment
+    attempt = pending.request.attempt
+    record_charge(
+        payment,
+        attempt=attempt,
+        at=pending.attempted_at,
+        result=result,
+        start=session.start,
+        policy=session.policy,
+    )
+    for intent_id in session.succeeded_intents:
+        # A webhook that arrived during the attempt (or for an intent whose id the attempt never
+        # learnt) settles it.
+        if apply_succeeded_intent(payment, intent_id):
+            break
+    if awaits_money(payment) and payment.payment_method_id != pending.request.payment_method_id:
+        payment.retry_now = True  # a new card arrived while this attempt was in flight
+    if payment.status is PaymentStatus.DECLINED_SOFT and session.start != pending.start:
+        _follow_moved_start(session, pending)
+    if not charge_owed(session):
+        payment.next_charge_at = None  # cancelled while the attempt was in flight
+        payment.retry_now = False
+    follow_payment(session)
+    return [_charge_notice(payment, attempt, result)]
+
+
+def _follow_moved_start(session: Session, pending: PendingCharge) -> None:
+    """Moved while an attempt was in flight, and it was declined: the next attempt follows the new
+    start, as if the move had come just after the decline."""
+    move = session.reschedules[-1]
+    session.payment.next_charge_at = charge_due_after_move(
+        requested_by=move.requested_by,
+        old_start=pending.start,
+        new_start=session.start,
+        current_due=session.payment.next_charge_at,
+        received_at=max(move.at, pending.attempted_at),
+        last_attempt_at=pending.attempted_at,
+        policy=session.policy,
+    )
+
+
+def _charge_notice(payment: PaymentLedger, attempt: int, result: ChargeResult) -> Notice:
+    if payment.status is PaymentStatus.PAID:
+        return Notice(
+            NotificationType.CHARGE_SUCCEEDED,
+            Audience.BOTH,
+            attempt,
+            {"amount_minor": payment.amount_paid_minor, "currency": payment.currency},
+        )
+    if payment.status is PaymentStatus.REQUIRES_ACTION:
+        return Notice(
+            NotificationType.ACTION_REQUIRED,
+            Audience.CLIENT,
+            attempt,
+            {
+                "payment_intent_client_secret": payment.client_secret,
+                "amount_minor": payment.amount_minor,
+                "currency": payment.currency,
+            },
+        )
+    codes = {"outcome": result.outcome.value}
+    for key, value in (
+        ("code", result.code),
+        ("decline_code", result.decline_code),
+        ("decline_kind", result.decline_kind.value if result.decline_kind else None),
+    ):
+        if value:
+            codes[key] = value.lower()
+    return Notice(NotificationType.CHARGE_FAILED, Audience.BOTH, attempt, {"codes": codes})
+
+
+def unreachable_charge(failure_type: str) -> ChargeResult:
+    """The result recorded when the attempt could not be made at all (Stripe kept failing)."""
+    return ChargeResult(outcome=ChargeOutcome.FAILED, code=failure_type)
+
+
+# --------------------------------------------------------------------------------- refunds, voids
+
+
+def begin_refund(session: Session) -> RefundRequest:
+    """A refund request of its own: a refused one is never replayed from Stripe's cache, and the
+    activity refunds only what the charge has not refunded yet."""
+    payment = session.payment
+    assert payment.payment_intent_id is not None  # only a paid session owes a refund
+    payment.refund_requests += 1
+    return RefundRequest(
+        session_id=session.session_id,
+        refund_number=payment.refund_requests,
+        payment_intent_id=payment.payment_intent_id,
+        target_refunded_minor=refund_target(session),
+    )
+
+
+def apply_refund_result(session: Session, result: RefundResult) -> RefundAnnouncement | None:
+    """Record what Stripe now holds; what the client must hear about, if anything."""
+    payment = session.payment
+    payment.amount_paid_minor = min(payment.amount_paid_minor, result.captured_minor)
+    payment.amount_refunded_minor = max(payment.amount_refunded_minor, result.refunded_total_minor)
+    announced = sum(record.amount_minor for record in payment.refunds)
+    if result.refund_id is None and result.refunded_total_minor > announced:
+        return RefundAnnouncement(amount_minor=result.refunded_total_minor - announced, lost_answer=True)
+    if result.refund_id is None:
+        return None
+    return RefundAnnouncement(amount_minor=result.amount_minor, lost_answer=False)
+
+
+def announce_refund(
+    session: Session, request: RefundRequest, result: RefundResult, amount_minor: int, at: datetime
+) -> Notice:
+    payment = session.payment
+    number = request.refund_number
+    payment.refunds.append(
+        RefundRecord(number=number, refund_id=result.refund_id, amount_minor=amount_minor, at=at)
+    )
+    return Notice(
+        NotificationType.REFUND_ISSUED,
+        Audience.BOTH,
+        number,
+        {"amount_minor": amount_minor, "currency": payment.currency},
+    )
+
+
+def begin_void(session: Session) -> VoidRequest:
+    payment = session.payment
+    payment.void_requests += 1
+    return VoidRequest(
+        session_id=session.session_id,
+        request_number=payment.void_requests,
+        customer_id=session.booking.stripe_customer_id,
+        payment_intent_id=payment.payment_intent_id,
+    )
+
+
+def apply_void_result(session: Session, result: VoidResult) -> str | None:
+    """Record the void's outcome; the reason to block money work when Stripe would not void."""
+    payment = session.payment
+    if payment.status is PaymentStatus.PAID:
+        return None  # a webhook reported the payment while the void was in flight: refund next
+    if result.payment_intent_id is not None:
+        payment.payment_intent_id = result.payment_intent_id
+    if result.payment_intent_status == "succeeded":
+        mark_paid(payment)  # the client paid before the void arrived: refunded next round
+    elif result.voided:
+        payment.status = PaymentStatus.VOIDED
+        payment.voided = True
+        payment.client_secret = None
+    else:
+        return f"void: payment intent is {result.payment_intent_status}"
+    return None
+
+
+def block(session: Session, reason: str, now: datetime) -> None:
+    """Stripe refused: keep the session open and visible, try again later or on news."""
+    session.payment.blocked_reason = reason
+    session.blocked_until = now + BLOCKED_MONEY_RETRY
+
+
+def unblock(session: Session) -> None:
+    session.blocked_until = None
+    session.payment.blocked_reason = None
+
+
+# --------------------------------------------------------------------------------- facts
+
+
+def apply_payment_event(session: Session, event: PaymentEvent) -> FactOutcome:
+    """A Stripe webhook fact; duplicates and stale events change nothing."""
+    if event.event_id in session.seen_event_ids:
+        return FactOutcome(wakes=False)
+    session.seen_event_ids.add(event.event_id)
+    wakes = session.blocked_until is not None  # news is a reason to retry refused money work
+    unblock(session)
+    payment = session.payment
+    notices: list[Notice] = []
+    if event.type == "payment_intent.succeeded":
+        if event.payment_intent_id not in session.succeeded_intents:
+            session.succeeded_intents.append(event.payment_intent_id)
+        if apply_succeeded_intent(payment, event.payment_intent_id):
+            follow_payment(session)
+            notices.append(
+                Notice(
+                    NotificationType.CHARGE_SUCCEEDED,
+                    Audience.BOTH,
+                    f"{len(payment.attempts)}-on-session",
+                    {"amount_minor": payment.amount_paid_minor, "currency": payment.currency},
+                )
+            )
+            wakes = True
+    elif event.type == "charge.refunded" and event.amount_refunded_minor is not None:
+        before = payment.amount_refunded_minor
+        apply_refunded_amount(payment, event.payment_intent_id, event.amount_refunded_minor)
+        # Only what is still owed after a cancellation depends on the refunded amount.
+        grew = payment.amount_refunded_minor != before
+        wakes = wakes or (grew and session.status.is_cancelled)
+    return FactOutcome(wakes=wakes, notices=notices)

@@ -1,0 +1,247 @@
+"""The therapist's attendance update on one session, as pure rules.
+
+Filing goes in three steps, each decided here and carried out by ``SessionWorkflow``: claim the
+time (reserve the weekly slot, or check the follow-up's time is free of other clients' slots —
+a refusal there refuses the whole update before anything is recorded), record the update (from
+then on it stands), and carry out its effects in order: book the follow-up, release the client's
+slot ("no, I don't want to rebook" without "reserve"), end the relationship, cancel the client's
+future sessions. An effect that fails is reported in the result, never undone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from domain.attendance import (
+    AttendanceRecord,
+    AttendanceResult,
+    AttendanceUpdate,
+    ContinueChoice,
+    check_attendance_update,
+)
+from domain.booking import SessionBooking
+from domain.errors import RuleViolation
+from domain.ids import follow_up_session_id
+from domain.notifications import Audience, NotificationType
+from domain.practice import (
+    BookingTimeQuery,
+    CancelFutureSessionsCall,
+    CheckBookingTimeCall,
+    EndRelationship,
+    EndRelationshipCall,
+    ReleaseSlots,
+    ReleaseSlotsCall,
+    ReserveSlot,
+    ReserveSlotCall,
+)
+from domain.session import Notice, Session, refund_due
+from domain.slots import SLOT_MAX_MINUTES, SLOT_MIN_MINUTES, WeeklySlotRule, same_time_next_week
+from domain.state import SessionWorkflowInput
+from domain.status import BookingKind
+
+
+@dataclass(frozen=True)
+class AttendancePlan:
+    """What a recorded attendance update asks the workflow to carry out, in this order."""
+
+    follow_up_start: datetime | None
+    """Book a follow-up here (the client agreed)."""
+    release_slots: bool
+    """"No, I don't want to rebook" without "reserve" releases the client's reserved slot."""
+    end_relationship: bool
+    cancel_future_sessions: bool
+
+
+@dataclass
+class AttendanceEffects:
+    """What carrying out the plan achieved (filled in by the workflow)."""
+
+    reserved_slot_id: str | None = None
+    follow_up_session_id: str | None = None
+    released_slot_ids: list[str] = field(default_factory=list)
+    cancelled_session_ids: list[str] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)
+    """Effects that failed: the update stands, ops can redo them."""
+
+
+def follow_up_start(session: Session, update: AttendanceUpdate) -> datetime | None:
+    """Where a rebooking lands: the same local time next week in the therapist's zone, or the
+    chosen time."""
+    if update.continue_sessions is ContinueChoice.SAME_TIME:
+        return same_time_next_week(session.start, session.therapist_timezone)
+    if update.continue_sessions is ContinueChoice.DIFFERENT_TIME:
+        return update.new_start
+    return None
+
+
+def check_attendance(session: Session, update: AttendanceUpdate, received_at: datetime) -> None:
+    check_attendance_update(
+        update,
+        session_start=session.start,
+        now=received_at,
+        status=session.status,
+        already_filed=session.attendance is not None or session.filing,
+        has_saved_card=session.payment.payment_method_id is not None,
+        follow_up_start=follow_up_start(session, update),
+        max_booking_horizon=session.policy.max_booking_horizon,
+    )
+    minutes = session.booking.duration_minutes
+    if update.reserve_slot and not SLOT_MIN_MINUTES <= minutes <= SLOT_MAX_MINUTES:
+        # Refused before history: a rule built in the handler would fail the workflow task.
+        raise RuleViolation(
+            "slot_duration_out_of_range",
+            f"a reserved slot lasts {SLOT_MIN_MINUTES}-{SLOT_MAX_MINUTES} minutes; "
+            f"this session lasts {minutes}",
+        )
+
+
+def reserved_slot_rule(session: Session, update: AttendanceUpdate) -> WeeklySlotRule | None:
+    """The weekly slot the update reserves: the follow-up's weekly time, or this session's."""
+    if not update.reserve_slot:
+        return None
+    start = follow_up_start(session, update) or session.start
+    return WeeklySlotRule.from_start(start, session.therapist_timezone, session.booking.duration_minutes)
+
+
+def begin_filing(session: Session, update: AttendanceUpdate, received_at: datetime) -> None:
+    """The update passed its checks and now claims its time; a second filing is refused meanwhile."""
+    check_attendance(session, update, received_at)
+    session.filing = True
+
+
+def abandon_filing(session: Session) -> None:
+    """The practice refused the time: nothing is recorded and the update can be filed again."""
+    session.filing = False
+
+
+def record_attendance(session: Session, update: AttendanceUpdate, received_at: datetime) -> AttendancePlan:
+    """Record the update (from here it stands) and say what is to be carried out."""
+    session.attendance = AttendanceRecord(update=update, at=received_at)
+    session.filing = False
+    session.status = update.outcome.status
+    return AttendancePlan(
+        follow_up_start=follow_up_start(session, update),
+        release_slots=update.continue_sessions is ContinueChoice.NO and not update.reserve_slot,
+        end_relationship=update.end_relationship,
+        cancel_future_sessions=update.end_relationship and update.cancel_future_sessions,
+    )
+
+
+def follow_up_input(session: Session, start: datetime, now: datetime) -> SessionWorkflowInput:
+    """A new session, booked by the therapist with the client's recorded agreement."""
+    booking = session.booking
+    follow_up = SessionBooking(
+        session_id=follow_up_session_id(session.session_id),
+        therapist_id=booking.therapist_id,
+        client_id=booking.client_id,
+        kind=BookingKind.THERAPIST_FOLLOW_UP,
+        start=start,
+        duration_minutes=booking.duration_minutes,
+        therapist_timezone=booking.therapist_timezone,
+        amount_minor=booking.amount_minor,
+        currency=booking.currency,
+        stripe_customer_id=booking.stripe_customer_id,
+        payment_method_id=session.payment.payment_method_id,
+        client_agreed=True,
+        previous_session_id=booking.session_id,
+    )
+    return SessionWorkflowInput(booking=follow_up, policy=session.policy, booked_at=now)
+
+
+def follow_up_notice(follow_up_session_id: str) -> Notice:
+    return Notice(
+        NotificationType.FOLLOW_UP_BOOKED, Audience.BOTH, 1, {"related_session_id": follow_up_session_id}
+    )
+
+
+def relationship_ended_notice(update: AttendanceUpdate) -> Notice:
+    assert update.end_reason is not None  # the update's shape requires it when ending
+    return Notice(
+        NotificationType.RELATIONSHIP_ENDED,
+        Audience.THERAPIST,
+        1,
+        {"codes": {"reason": update.end_reason.value}},
+    )
+
+
+def slot_released_notices(slot_ids: list[str]) -> list[Notice]:
+    return [
+        Notice(NotificationType.SLOT_RELEASED, Audience.BOTH, slot_id, {"slot_id": slot_id})
+        for slot_id in slot_ids
+    ]
+
+
+def finish_attendance(
+    session: Session, update: AttendanceUpdate, plan: AttendancePlan, effects: AttendanceEffects
+) -> AttendanceResult:
+    released = effects.released_slot_ids
+    session.attendance_result = AttendanceResult(
+        session_id=session.session_id,
+        status=session.status,
+        follow_up_session_id=effects.follow_up_session_id,
+        follow_up_start=plan.follow_up_start,
+        reserved_slot_id=effects.reserved_slot_id,
+        released_slot_ids=released,
+        slot_released=bool(released),
+        relationship_ended=update.end_relationship,
+        cancelled_session_ids=effects.cancelled_session_ids,
+        refund_minor=refund_due(session),
+        incomplete_effects=effects.incomplete,
+    )
+    return session.attendance_result
+
+
+# --------------------------------------------------------------------------------- practice calls
+# Request ids derive from the session: a retried activity (or a replayed workflow) asks the
+# practice the same request, which returns its first outcome.
+
+
+def _request_id(session: Session, effect: str) -> str:
+    return f"{session.session_id}:attendance:{effect}"
+
+
+def reserve_slot_call(session: Session, rule: WeeklySlotRule) -> ReserveSlotCall:
+    return ReserveSlotCall(
+        therapist_id=session.therapist_id,
+        timezone=session.therapist_timezone,
+        request_id=_request_id(session, "reserve"),
+        command=ReserveSlot(client_id=session.client_id, rule=rule),
+    )
+
+
+def booking_time_call(session: Session, start: datetime) -> CheckBookingTimeCall:
+    return CheckBookingTimeCall(
+        therapist_id=session.therapist_id,
+        query=BookingTimeQuery(
+            client_id=session.client_id, start=start, end=start + session.booking.duration
+        ),
+    )
+
+
+def release_slots_call(session: Session) -> ReleaseSlotsCall:
+    return ReleaseSlotsCall(
+        therapist_id=session.therapist_id,
+        timezone=session.therapist_timezone,
+        request_id=_request_id(session, "release"),
+        command=ReleaseSlots(client_id=session.client_id),
+    )
+
+
+def end_relationship_call(session: Session, update: AttendanceUpdate) -> EndRelationshipCall:
+    assert update.end_reason is not None  # the update's shape requires it when ending
+    return EndRelationshipCall(
+        therapist_id=session.therapist_id,
+        timezone=session.therapist_timezone,
+        request_id=_request_id(session, "end"),
+        command=EndRelationship(client_id=session.client_id, reason=update.end_reason),
+    )
+
+
+def cancel_future_sessions_call(session: Session) -> CancelFutureSessionsCall:
+    return CancelFutureSessionsCall(
+        therapist_id=session.therapist_id,
+        client_id=session.client_id,
+        request_id=_request_id(session, "cancel-future"),
+        after=session.start,
+    )

@@ -1,0 +1,281 @@
+"""A pure simulation of one session: the state machine of ``domain.session`` driven the way
+``SessionWorkflow`` drives it, against a model of the session's single Stripe PaymentIntent.
+
+No server, no clock: each step is taken at the instant it was due, each command at the instant
+it arrives. The simulated Stripe behaves as ``activities.payments`` reports it (one PaymentIntent
+per session, found again after a lost answer; a refund brings the total up to a target; a void
+cancels what can still be paid), and it counts every capture and refund, so a property can check
+what really happened to the client's money.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from domain import session as machine
+from domain import session_attendance as attendance
+from domain import session_commands as commands
+from domain.attendance import AttendanceUpdate
+from domain.commands import CancelRequest, PaymentMethodUpdate, RescheduleRequest
+from domain.errors import RuleViolation
+from domain.payments import ChargeOutcome, ChargeResult, PaymentEvent, RefundResult, VoidResult
+from domain.session import Session, Step
+from domain.session_attendance import AttendanceEffects
+from domain.status import DeclineKind, SessionStatus
+
+ChargeScript = Literal["ok", "soft", "hard", "sca", "outage", "outage_after_capture"]
+INTENT_ID = "pi_sim"
+OPEN = frozenset({"requires_payment_method", "requires_confirmation", "requires_action"})
+
+
+@dataclass
+class SimulatedStripe:
+    """The session's one PaymentIntent, and every movement of money on it."""
+
+    amount: int
+    charges: list[ChargeScript] = field(default_factory=list)
+    refund_outages: int = 0
+    intent_status: str | None = None
+    captures: int = 0
+    captured: int = 0
+    refunded: int = 0
+    confirm_calls: int = 0
+
+    def charge(self, request_intent: str | None) -> ChargeResult | None:
+        """None: the call failed for good (the workflow records an unreachable attempt)."""
+        if self.intent_status is not None and self.intent_status not in OPEN:
+            # Already paid (on-session) or cancelled: reported, never charged again.
+            outcome = ChargeOutcome.SUCCEEDED if self.intent_status == "succeeded" else ChargeOutcome.FAILED
+            return ChargeResult(
+                outcome=outcome, payment_intent_id=INTENT_ID, payment_intent_status=self.intent_status
+            )
+        self.confirm_calls += 1
+        script = self.charges.pop(0) if self.charges else "ok"
+        if script in ("ok", "outage_after_capture"):
+            self._capture()
+            if script == "outage_after_capture":
+                return None
+            return ChargeResult(outcome=ChargeOutcome.SUCCEEDED, payment_intent_id=INTENT_ID)
+        if script == "outage":
+            self.intent_status = self.intent_status or "requires_payment_method"
+            return None
+        if script == "sca":
+            self.intent_status = "requires_action"
+            return ChargeResult(
+                outcome=ChargeOutcome.REQUIRES_ACTION,
+                payment_intent_id=INTENT_ID,
+                client_secret="pi_sim_secret_1",
+                decline_kind=DeclineKind.AUTHENTICATION_REQUIRED,
+                code="authentication_required",
+            )
+        self.intent_status = "requires_payment_method"
+        kind = DeclineKind.SOFT if script == "soft" else DeclineKind.HARD
+        code = "insufficient_funds" if script == "soft" else "expired_card"
+        return ChargeResult(
+            outcome=ChargeOutcome.DECLINED,
+            payment_intent_id=INTENT_ID,
+            decline_kind=kind,
+            code="card_declined",
+            decline_code=code,
+        )
+
+    def pay_on_session(self) -> bool:
+        """The client pays the open PaymentIntent themselves; True when money moved."""
+        if self.intent_status not in OPEN:
+            return False
+        self._capture()
+        return True
+
+    def refund(self, target: int) -> RefundResult | None:
+        if self.refund_outages:
+            self.refund_outages -= 1
+            return None
+        amount = max(0, min(target, self.captured) - self.refunded)
+        self.refunded += amount
+        return RefundResult(
+            refund_id=f"re_{self.refunded}" if amount else None,
+            amount_minor=amount,
+            refunded_total_minor=self.refunded,
+            captured_minor=self.captured,
+        )
+
+    def void(self) -> VoidResult:
+        if self.intent_status is None:
+            return VoidResult(voided=True, payment_intent_status="none")
+        if self.intent_status in OPEN:
+            self.intent_status = "canceled"
+        return VoidResult(
+            voided=self.intent_status == "canceled",
+            payment_intent_id=INTENT_ID,
+            payment_intent_status=self.intent_status,
+        )
+
+    def _capture(self) -> None:
+        self.intent_status = "succeeded"
+        self.captures += 1
+        self.captured = self.amount
+
+    @property
+    def kept(self) -> int:
+        return self.captured - self.refunded
+
+
+@dataclass(frozen=True)
+class Cancel:
+    request: CancelRequest
+
+
+@dataclass(frozen=True)
+class Move:
+    request: RescheduleRequest
+
+
+@dataclass(frozen=True)
+class NewCard:
+    update: PaymentMethodUpdate
+
+
+@dataclass(frozen=True)
+class PaysOnSession:
+    """The client pays on-session; Stripe's webhook may arrive more than once."""
+
+    deliveries: int = 1
+
+
+@dataclass(frozen=True)
+class Attendance:
+    update: AttendanceUpdate
+
+
+Command = Cancel | Move | NewCard | PaysOnSession | Attendance
+
+
+@dataclass
+class Trace:
+    """What a run did, for the properties to check."""
+
+    accepted: list[tuple[datetime, Command]] = field(default_factory=list)
+    refused: list[tuple[datetime, Command, str]] = field(default_factory=list)
+    statuses: list[SessionStatus] = field(default_factory=list)
+    stale_fact_moves: list[tuple[SessionStatus, SessionStatus]] = field(default_factory=list)
+    charged_while_paid: int = 0
+    events: int = 0
+
+
+MAX_STEPS = 60
+SETTLED = frozenset(
+    {
+        SessionStatus.PAID,
+        SessionStatus.AWAITING_UPDATE,
+        SessionStatus.ATTENDED,
+        SessionStatus.CLIENT_NO_SHOW,
+        SessionStatus.COMPLETED,
+    }
+)
+
+
+class Simulation:
+    def __init__(self, session: Session, stripe: SimulatedStripe) -> None:
+        self.session = session
+        self.stripe = stripe
+        self.trace = Trace(statuses=[session.status])
+
+    def run(self, commands_at: list[tuple[datetime, Command]]) -> Trace:
+        """Apply the commands at their instants, taking every step due before each; then let the
+        session run on until it finishes or waits for a person."""
+        pending = sorted(commands_at, key=lambda item: item[0])
+        for _ in range(MAX_STEPS + len(pending)):
+            if machine.is_finished(self.session):
+                break
+            plan = machine.next_step(self.session)
+            if pending and (plan is None or (plan.at is not None and pending[0][0] < plan.at)):
+                at, command = pending.pop(0)
+                self._command(at, command)
+            elif plan is not None:
+                self._take(plan.step, plan.at or self._now())
+            else:
+                break
+        return self.trace
+
+    # The instant an immediate step is taken at: the latest instant the session has seen.
+    def _now(self) -> datetime:
+        instants = [self.session.payment.attempts[-1].at] if self.session.payment.attempts else []
+        instants += [at for at, _ in self.trace.accepted]
+        instants += [at for at, _, _ in self.trace.refused]
+        return max(instants, default=self.session.start - timedelta(days=30))
+
+    def _record(self) -> None:
+        if self.trace.statuses[-1] != self.session.status:
+            self.trace.statuses.append(self.session.status)
+
+    def _take(self, step: Step, now: datetime) -> None:
+        session = self.session
+        if step is Step.CHARGE:
+            if session.payment.amount_paid_minor:
+                self.trace.charged_while_paid += 1
+            pending = machine.begin_charge(session, now)
+            result = self.stripe.charge(pending.request.payment_intent_id)
+            machine.finish_charge(session, pending, result or machine.unreachable_charge("ActivityError"))
+        elif step is Step.REFUND:
+            request = machine.begin_refund(session)
+            refund = self.stripe.refund(request.target_refunded_minor)
+            if refund is None:
+                machine.block(session, "refund: APIConnectionError", now)
+            else:
+                announced = machine.apply_refund_result(session, refund)
+                if announced is not None:
+                    machine.announce_refund(session, request, refund, announced.amount_minor, now)
+        elif step is Step.VOID:
+            machine.begin_void(session)
+            reason = machine.apply_void_result(session, self.stripe.void())
+            if reason is not None:
+                machine.block(session, reason, now)
+        elif step is Step.AUTO_CANCEL:
+            machine.auto_cancel(session)
+        elif step is Step.RETRY_MONEY:
+            machine.unblock(session)
+        elif step is Step.REMIND:
+            machine.remind(session)
+        elif step is Step.COMPLETE:
+            machine.complete(session)
+        elif step is Step.SESSION_END and not machine.outcome_filed(session):
+            machine.end_session(session)
+        self._record()
+
+    def _command(self, at: datetime, command: Command) -> None:
+        session = self.session
+        try:
+            if isinstance(command, Cancel):
+                commands.cancel(session, command.request, at, at)
+            elif isinstance(command, Move):
+                commands.reschedule(session, command.request, at, at)
+            elif isinstance(command, NewCard):
+                commands.update_payment_method(session, command.update, at)
+            elif isinstance(command, Attendance):
+                attendance.begin_filing(session, command.update, at)
+                plan = attendance.record_attendance(session, command.update, at)
+                attendance.finish_attendance(session, command.update, plan, AttendanceEffects())
+            elif self.stripe.pay_on_session():
+                self._deliver_success(command.deliveries)
+        except RuleViolation as violation:
+            self.trace.refused.append((at, command, violation.code))
+            return
+        self.trace.accepted.append((at, command))
+        self._record()
+
+    def _deliver_success(self, deliveries: int) -> None:
+        """The webhook, delivered ``deliveries`` times with one event id."""
+        self.trace.events += 1
+        event = PaymentEvent(
+            event_id=f"evt_paid_{self.trace.events}",
+            type="payment_intent.succeeded",
+            payment_intent_id=INTENT_ID,
+            created=self._now(),
+        )
+        for _ in range(deliveries):
+            before = self.session.status
+            machine.apply_payment_event(self.session, event)
+            if (before.is_cancelled or before in SETTLED) and self.session.status != before:
+                self.trace.stale_fact_moves.append((before, self.session.status))

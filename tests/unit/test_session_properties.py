@@ -1,0 +1,204 @@
+"""Properties of the session state machine over random lives: random bookings, commands and
+payment facts at random instants, against a simulated Stripe (``session_sim``).
+
+Whatever happens, in any order: the client's card is charged at most once; nothing is refunded
+beyond what was captured; a client's free cancellation ends with nothing kept; a late one keeps
+the fee unless a therapist or admin waived it; a therapist's or admin's keeps nothing; a stale or
+repeated payment fact never moves a session backwards.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import get_args
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from domain import session as machine
+from domain.attendance import AttendanceOutcome, AttendanceUpdate
+from domain.booking import SessionBooking
+from domain.commands import CancelRequest, PaymentMethodUpdate, RescheduleRequest
+from domain.policy import is_free_cancellation
+from domain.state import SessionWorkflowInput
+from domain.status import Actor, BookingKind, CancelReason, PaymentStatus, SessionStatus
+from tests.unit.session_sim import (
+    Attendance,
+    Cancel,
+    ChargeScript,
+    Command,
+    Move,
+    NewCard,
+    PaysOnSession,
+    SimulatedStripe,
+    Simulation,
+    Trace,
+)
+
+BOOKED_AT = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+PRICE = 6000
+H = timedelta(hours=1)
+
+kinds = st.sampled_from(list(BookingKind))
+charge_scripts: st.SearchStrategy[list[ChargeScript]] = st.lists(
+    st.sampled_from(list(get_args(ChargeScript))), max_size=4
+)
+
+
+@st.composite
+def instants(draw: st.DrawFn, start: datetime) -> datetime:
+    anchor = draw(st.sampled_from(["booking", "deadline", "start", "anywhere"]))
+    if anchor == "anywhere":
+        return BOOKED_AT + timedelta(seconds=draw(st.integers(0, 20 * 24 * 3600)))
+    base = {"booking": BOOKED_AT, "deadline": start - 48 * H, "start": start}[anchor]
+    return max(BOOKED_AT, base + timedelta(seconds=draw(st.integers(-90, 90))))
+
+
+@st.composite
+def commands_for(draw: st.DrawFn, start: datetime) -> Command:
+    kind = draw(st.sampled_from(["cancel", "move", "card", "pays", "attendance"]))
+    if kind == "cancel":
+        requested_by = draw(st.sampled_from(list(Actor)))
+        waive = requested_by is Actor.CLIENT and draw(st.booleans())
+        return Cancel(
+            CancelRequest(
+                requested_by=requested_by,
+                reason=CancelReason.OTHER,
+                submitted_by=Actor.THERAPIST if waive else None,
+                discretionary_refund=waive,
+            )
+        )
+    if kind == "move":
+        new_start = start + timedelta(hours=draw(st.integers(-72, 14 * 24)))
+        return Move(RescheduleRequest(requested_by=draw(st.sampled_from(list(Actor))), new_start=new_start))
+    if kind == "card":
+        return NewCard(
+            PaymentMethodUpdate(payment_method_id=draw(st.sampled_from(["pm_new", "pm_card_visa"])))
+        )
+    if kind == "pays":
+        return PaysOnSession(deliveries=draw(st.integers(1, 3)))
+    return Attendance(
+        AttendanceUpdate(outcome=draw(st.sampled_from(list(AttendanceOutcome))), refund=draw(st.booleans()))
+    )
+
+
+@st.composite
+def lives(draw: st.DrawFn) -> tuple[Simulation, list[tuple[datetime, Command]]]:
+    kind = draw(kinds)
+    start = BOOKED_AT + timedelta(minutes=draw(st.integers(10, 10 * 24 * 60)))
+    booking = SessionBooking(
+        session_id="ses_prop",
+        therapist_id="thr_prop",
+        client_id="cli_prop",
+        kind=kind,
+        start=start,
+        amount_minor=PRICE,
+        currency="gbp",
+        stripe_customer_id="cus_prop",
+        payment_method_id=None if kind is BookingKind.INITIAL_PREPAID else "pm_card_visa",
+        prepaid_payment_intent_id="pi_sim" if kind is BookingKind.INITIAL_PREPAID else None,
+        client_agreed=True,
+    )
+    session = machine.open_session(SessionWorkflowInput(booking=booking, booked_at=BOOKED_AT), BOOKED_AT)
+    stripe = SimulatedStripe(
+        amount=PRICE, charges=draw(charge_scripts), refund_outages=draw(st.integers(0, 2))
+    )
+    if kind is BookingKind.INITIAL_PREPAID:
+        stripe.intent_status, stripe.captures, stripe.captured = "succeeded", 1, PRICE
+    timed = draw(st.lists(st.tuples(instants(start), commands_for(start)), max_size=6))
+    return Simulation(session, stripe), timed
+
+
+def run(life: tuple[Simulation, list[tuple[datetime, Command]]]) -> tuple[Simulation, Trace]:
+    simulation, timed = life
+    return simulation, simulation.run(timed)
+
+
+PROPERTY_SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPERTY_SETTINGS
+@given(lives())
+def test_the_card_is_charged_at_most_once(life: tuple[Simulation, list[tuple[datetime, Command]]]) -> None:
+    simulation, trace = run(life)
+    assert simulation.stripe.captures <= 1
+    assert trace.charged_while_paid == 0
+    succeeded = [a for a in simulation.session.payment.attempts if a.outcome.value == "succeeded"]
+    assert len(succeeded) <= 1
+
+
+@PROPERTY_SETTINGS
+@given(lives())
+def test_refunds_never_exceed_what_was_captured(
+    life: tuple[Simulation, list[tuple[datetime, Command]]],
+) -> None:
+    simulation, _ = run(life)
+    payment = simulation.session.payment
+    assert simulation.stripe.refunded <= simulation.stripe.captured
+    assert payment.amount_refunded_minor <= max(payment.amount_paid_minor, simulation.stripe.captured)
+    assert sum(record.amount_minor for record in payment.refunds) <= simulation.stripe.captured
+
+
+@PROPERTY_SETTINGS
+@given(lives())
+def test_what_a_cancellation_keeps_follows_who_cancelled_and_when(
+    life: tuple[Simulation, list[tuple[datetime, Command]]],
+) -> None:
+    simulation, _ = run(life)
+    session, stripe = simulation.session, simulation.stripe
+    if not session.status.is_cancelled or not machine.is_finished(session):
+        return
+    assert session.payment.status is not PaymentStatus.PROCESSING
+    # Nothing the client could still pay is left open once the session is closed.
+    assert stripe.intent_status in (None, "succeeded", "canceled")
+    cancellation = session.cancellation
+    if session.status is SessionStatus.CANCELLED_FREE:
+        assert cancellation is not None and cancellation.requested_by is Actor.CLIENT
+        assert stripe.kept == 0
+    elif session.status in (SessionStatus.CANCELLED_BY_THERAPIST, SessionStatus.CANCELLED_UNPAID):
+        assert stripe.kept == 0
+    elif session.status is SessionStatus.CANCELLED_LATE:
+        assert cancellation is not None
+        if cancellation.discretionary_refund:
+            assert stripe.kept == 0
+        elif stripe.captures:
+            assert stripe.kept == PRICE
+
+
+@PROPERTY_SETTINGS
+@given(lives())
+def test_a_free_cancellation_was_received_strictly_before_the_deadline(
+    life: tuple[Simulation, list[tuple[datetime, Command]]],
+) -> None:
+    simulation, _ = run(life)
+    session = simulation.session
+    if session.status is SessionStatus.CANCELLED_FREE:
+        assert session.cancellation is not None
+        assert is_free_cancellation(session.start, session.cancellation.at)
+        assert session.cancellation.at < session.start - 48 * H
+        assert not session.payment.charge_kept_by_late_move
+
+
+@PROPERTY_SETTINGS
+@given(lives())
+def test_no_status_moves_backwards_on_a_stale_fact(
+    life: tuple[Simulation, list[tuple[datetime, Command]]],
+) -> None:
+    _, trace = run(life)
+    assert trace.stale_fact_moves == []
+    # A closed session stays closed, and a completed one stays completed.
+    closed_at = next((i for i, s in enumerate(trace.statuses) if s.is_cancelled), None)
+    if closed_at is not None:
+        assert all(status.is_cancelled for status in trace.statuses[closed_at:])
+        assert len(set(trace.statuses[closed_at:])) == 1
+    if SessionStatus.COMPLETED in trace.statuses:
+        assert trace.statuses[-1] is SessionStatus.COMPLETED
+
+
+@PROPERTY_SETTINGS
+@given(lives())
+def test_a_session_that_took_place_was_paid(life: tuple[Simulation, list[tuple[datetime, Command]]]) -> None:
+    simulation, trace = run(life)
+    if any(status in (SessionStatus.ATTENDED, SessionStatus.CLIENT_NO_SHOW) for status in trace.statuses):
+        assert simulation.stripe.captures == 1
+        assert simulation.session.payment.status is PaymentStatus.PAID

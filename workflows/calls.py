@@ -1,0 +1,99 @@
+"""How workflow code calls its activities and reports refusals: one place for the timeouts, retry
+policies and error mapping every call needs, so a workflow reads as what it does."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.notifications import NotificationActivities
+    from activities.payments import PaymentActivities
+    from domain.errors import RuleViolation
+    from domain.notifications import Notification
+    from workflows.activity_options import (
+        NOTIFICATION_RETRY_POLICY,
+        NOTIFICATION_SCHEDULE_TO_CLOSE,
+        NOTIFICATION_START_TO_CLOSE,
+        PRACTICE_RETRY_POLICY,
+        PRACTICE_START_TO_CLOSE,
+        STRIPE_RETRY_POLICY,
+        STRIPE_SCHEDULE_TO_CLOSE,
+        STRIPE_START_TO_CLOSE,
+    )
+
+RequestT = TypeVar("RequestT")
+ResultT = TypeVar("ResultT")
+
+
+def refused(violation: RuleViolation) -> ApplicationError:
+    """A rule's refusal as an update failure: the rule's stable code is the error type."""
+    return ApplicationError(violation.message, type=violation.code, non_retryable=True)
+
+
+def checked(decide: Callable[[], ResultT]) -> ResultT:
+    """Run a rule; its refusal becomes the update's failure."""
+    try:
+        return decide()
+    except RuleViolation as violation:
+        raise refused(violation) from violation
+
+
+def failure_type(failure: ActivityError) -> str:
+    """What made an activity fail for good, as a code safe to record and log."""
+    cause = failure.cause
+    if isinstance(cause, ApplicationError) and cause.type:
+        return cause.type
+    return type(cause).__name__ if cause is not None else "ActivityError"
+
+
+async def call_stripe(
+    activity: Callable[[PaymentActivities, RequestT], Awaitable[ResultT]], request: RequestT, summary: str
+) -> ResultT:
+    """One Stripe call: timeouts keep every retry well inside the idempotency key's lifetime."""
+    return await workflow.execute_activity_method(
+        activity,
+        request,
+        start_to_close_timeout=STRIPE_START_TO_CLOSE,
+        schedule_to_close_timeout=STRIPE_SCHEDULE_TO_CLOSE,
+        retry_policy=STRIPE_RETRY_POLICY,
+        summary=summary,
+    )
+
+
+async def call_practice(activity: Any, call: Any) -> Any:
+    """One call into the therapist's PracticeWorkflow (a workflow cannot update another)."""
+    try:
+        return await workflow.execute_activity_method(
+            activity,
+            call,
+            start_to_close_timeout=PRACTICE_START_TO_CLOSE,
+            retry_policy=PRACTICE_RETRY_POLICY,
+        )
+    except ActivityError as failure:
+        cause = failure.cause
+        if isinstance(cause, ApplicationError) and cause.non_retryable:
+            # A rule of the practice refused it (e.g. slot_conflict): refuse the update with it.
+            raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from failure
+        raise
+
+
+async def deliver(notification: Notification) -> None:
+    """Send one notification; a delivery that fails for good is logged, never raised."""
+    try:
+        await workflow.execute_activity_method(
+            NotificationActivities.deliver,
+            notification,
+            start_to_close_timeout=NOTIFICATION_START_TO_CLOSE,
+            schedule_to_close_timeout=NOTIFICATION_SCHEDULE_TO_CLOSE,
+            retry_policy=NOTIFICATION_RETRY_POLICY,
+            summary=notification.type.value,
+        )
+    except ActivityError:
+        workflow.logger.error(
+            "notification not delivered",
+            extra={"session_id": notification.session_id, "event_id": notification.event_id},
+        )
