@@ -48,8 +48,9 @@ class PaymentLedger(BaseModel):
     refunds: list[RefundRecord] = Field(default_factory=list)
     last_attempted_payment_method_id: str | None = None
     refund_requests: int = 0
-    void_requests: int = 0
     """Refund requests made (each with its own idempotency key), successful or not."""
+    void_requests: int = 0
+    """Void requests made (the second and later get keys of their own), successful or not."""
     voided: bool = False
     charge_kept_by_late_move: bool = False
     """The client moved the session with 48 h notice or less: its charge stands (rule 6)."""

@@ -20,6 +20,7 @@ SCANNED = sorted(
         ROOT / "workflows" / "session.py",
         ROOT / "workflows" / "practice.py",
         ROOT / "workflows" / "activity_options.py",
+        ROOT / "workflows" / "calls.py",
         ROOT / "workflows" / "search_attributes.py",
     ]
 )

@@ -1,0 +1,411 @@
+"""The session state machine (``domain.session`` and its commands) at unit speed, read against the
+README's rules: what the session waits for, what each command and fact decides, what money is owed.
+The workflow tests run the same paths on a real server; these pin every branch without one.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from domain import session as machine
+from domain import session_attendance as attendance
+from domain import session_commands as commands
+from domain.attendance import AttendanceOutcome, AttendanceUpdate, ContinueChoice
+from domain.booking import SessionBooking
+from domain.commands import CancelRequest, PaymentMethodUpdate, RescheduleRequest
+from domain.errors import RuleViolation
+from domain.notifications import NotificationType
+from domain.payments import ChargeOutcome, ChargeResult, PaymentEvent, RefundResult, VoidResult
+from domain.session import NextStep, Session, Step
+from domain.session_attendance import AttendanceEffects
+from domain.state import SessionState, SessionWorkflowInput
+from domain.status import Actor, BookingKind, CancelReason, DeclineKind, PaymentStatus, SessionStatus
+
+H = timedelta(hours=1)
+SECOND = timedelta(seconds=1)
+START = datetime(2027, 6, 15, 17, 0, tzinfo=UTC)
+BOOKED = START - 10 * 24 * H
+PRICE = 6000
+
+
+def book(kind: BookingKind = BookingKind.THERAPIST_FOLLOW_UP, *, booked_at: datetime = BOOKED) -> Session:
+    prepaid = kind is BookingKind.INITIAL_PREPAID
+    booking = SessionBooking(
+        session_id="ses_unit",
+        therapist_id="thr_unit",
+        client_id="cli_unit",
+        kind=kind,
+        start=START,
+        amount_minor=PRICE,
+        currency="gbp",
+        stripe_customer_id="cus_unit",
+        payment_method_id=None if prepaid else "pm_card_visa",
+        prepaid_payment_intent_id="pi_checkout" if prepaid else None,
+        client_agreed=True,
+    )
+    return machine.open_session(SessionWorkflowInput(booking=booking, booked_at=booked_at), booked_at)
+
+
+def charge(session: Session, at: datetime, result: ChargeResult) -> list[machine.Notice]:
+    return machine.finish_charge(session, machine.begin_charge(session, at), result)
+
+
+SUCCEEDED = ChargeResult(outcome=ChargeOutcome.SUCCEEDED, payment_intent_id="pi_1")
+SOFT = ChargeResult(
+    outcome=ChargeOutcome.DECLINED,
+    payment_intent_id="pi_1",
+    decline_kind=DeclineKind.SOFT,
+    code="card_declined",
+    decline_code="insufficient_funds",
+)
+HARD = SOFT.model_copy(update={"decline_kind": DeclineKind.HARD, "decline_code": "expired_card"})
+
+
+def cancel(session: Session, by: Actor, at: datetime, **fields: object) -> machine.Notice:
+    request = CancelRequest.model_validate({"requested_by": by, "reason": CancelReason.OTHER, **fields})
+    _, notice = commands.cancel(session, request, at, at)
+    return notice
+
+
+# ----------------------------------------------------------------------------- what it waits for
+
+
+def test_a_therapist_follow_up_waits_for_its_charge_at_start_minus_48h() -> None:
+    assert machine.next_step(book()) == NextStep(Step.CHARGE, START - 48 * H)
+
+
+def test_a_client_booking_is_charged_at_booking() -> None:
+    assert machine.next_step(book(BookingKind.CLIENT_FOLLOW_UP)) == NextStep(Step.CHARGE, BOOKED)
+
+
+def test_a_prepaid_session_waits_for_its_end() -> None:
+    session = book(BookingKind.INITIAL_PREPAID)
+    assert session.status is SessionStatus.PAID
+    assert machine.next_step(session) == NextStep(Step.SESSION_END, START + 50 * timedelta(minutes=1))
+
+
+def test_after_the_end_it_reminds_the_therapist_then_waits_for_ever() -> None:
+    session = book(BookingKind.INITIAL_PREPAID)
+    machine.end_session(session)
+    end = session.end
+    assert machine.next_step(session) == NextStep(Step.REMIND, end + 24 * H)
+    assert machine.remind(session).fields == {"reminder_number": 1}
+    assert machine.next_step(session) == NextStep(Step.REMIND, end + 72 * H)
+    machine.remind(session)
+    assert machine.next_step(session) is None  # nothing is assumed, ever
+    assert not machine.is_finished(session)
+
+
+def test_money_owed_comes_before_any_timer_and_a_refusal_waits_six_hours() -> None:
+    session = book(BookingKind.INITIAL_PREPAID)
+    cancel(session, Actor.THERAPIST, START - 72 * H)
+    assert machine.next_step(session) == NextStep(Step.REFUND, None)
+    machine.block(session, "refund: APIConnectionError", START - 72 * H)
+    assert machine.next_step(session) == NextStep(Step.RETRY_MONEY, START - 66 * H)
+    assert session.payment.blocked_reason == "refund: APIConnectionError"
+
+
+# ----------------------------------------------------------------------------- charging
+
+
+def test_a_soft_decline_at_the_due_instant_is_retried_at_minus_24h() -> None:
+    session = book()
+    charge(session, START - 48 * H, SOFT)
+    assert session.status is SessionStatus.PAYMENT_FAILED
+    assert machine.next_step(session) == NextStep(Step.CHARGE, START - 24 * H)
+
+
+def test_a_decision_on_a_clock_behind_the_due_instant_would_retry_at_once() -> None:
+    """Why the workflow passes ``max(now, due)``: on the previous task's clock, the −48 h slot
+    still looks ahead and the retry lands on it — an immediate second attempt."""
+    session = book()
+    charge(session, START - 48 * H - SECOND, SOFT)
+    assert machine.next_step(session) == NextStep(Step.CHARGE, START - 48 * H)
+
+
+def test_a_hard_decline_waits_for_a_new_card_then_charges_at_once() -> None:
+    session = book()
+    notices = charge(session, START - 48 * H, HARD)
+    assert notices[0].type is NotificationType.CHARGE_FAILED
+    assert notices[0].fields["codes"]["decline_kind"] == "hard"
+    assert machine.next_step(session) == NextStep(Step.AUTO_CANCEL, START - H)
+    result = commands.update_payment_method(
+        session, PaymentMethodUpdate(payment_method_id="pm_new"), START - 40 * H
+    )
+    assert result.retrying_now
+    assert machine.next_step(session) == NextStep(Step.CHARGE, None)
+
+
+def test_the_same_declined_card_given_again_is_not_retried_off_schedule() -> None:
+    session = book()
+    charge(session, START - 48 * H, HARD)
+    same = PaymentMethodUpdate(payment_method_id="pm_card_visa")
+    assert not commands.update_payment_method(session, same, START - 40 * H).retrying_now
+
+
+def test_a_new_card_is_refused_once_paid_or_started() -> None:
+    session = book()
+    cancel(session, Actor.THERAPIST, START - 72 * H)
+    with pytest.raises(RuleViolation) as refused:
+        commands.check_payment_method_update(session, START - 60 * H)
+    assert refused.value.code == "nothing_to_charge"
+    paid = book()
+    charge(paid, START - 48 * H, SUCCEEDED)
+    with pytest.raises(RuleViolation) as already:
+        commands.check_payment_method_update(paid, START - 47 * H)
+    assert already.value.code == "already_paid"
+
+
+def test_unpaid_at_start_minus_1h_is_cancelled_unpaid_and_both_are_told() -> None:
+    session = book()
+    charge(session, START - 48 * H, HARD)
+    notices = machine.auto_cancel(session)
+    assert session.status is SessionStatus.CANCELLED_UNPAID
+    assert [n.type for n in notices] == [NotificationType.AUTO_CANCELLED]
+    assert machine.next_step(session) == NextStep(Step.VOID, None)  # the open intent goes
+
+
+def test_a_webhook_during_the_attempt_settles_it() -> None:
+    session = book()
+    pending = machine.begin_charge(session, START - 48 * H)
+    event = PaymentEvent(
+        event_id="evt_1", type="payment_intent.succeeded", payment_intent_id="pi_1", created=START - 48 * H
+    )
+    assert not machine.apply_payment_event(session, event).notices  # in flight: it reports for itself
+    machine.finish_charge(
+        session, pending, ChargeResult(outcome=ChargeOutcome.REQUIRES_ACTION, payment_intent_id="pi_1")
+    )
+    assert session.payment.status is PaymentStatus.PAID
+    assert session.status is SessionStatus.PAID
+
+
+def test_a_repeated_or_late_payment_fact_changes_nothing() -> None:
+    session = book()
+    charge(
+        session, START - 48 * H, ChargeResult(outcome=ChargeOutcome.REQUIRES_ACTION, payment_intent_id="pi_1")
+    )
+    event = PaymentEvent(
+        event_id="evt_1", type="payment_intent.succeeded", payment_intent_id="pi_1", created=START - 47 * H
+    )
+    first = machine.apply_payment_event(session, event)
+    assert first.wakes and [n.sequence for n in first.notices] == ["1-on-session"]
+    again = machine.apply_payment_event(session, event)
+    assert not again.wakes and not again.notices
+    machine.end_session(session)
+    other = event.model_copy(update={"event_id": "evt_2"})
+    machine.apply_payment_event(session, other)
+    assert session.status is SessionStatus.AWAITING_UPDATE
+
+
+# ----------------------------------------------------------------------------- cancellations
+
+
+def test_a_client_cancelling_one_second_before_the_deadline_is_free() -> None:
+    session = book()
+    notice = cancel(session, Actor.CLIENT, START - 48 * H - SECOND)
+    assert session.status is SessionStatus.CANCELLED_FREE
+    assert notice.fields["codes"]["status"] == "cancelled_free"
+    assert machine.is_finished(session)  # nothing charged, nothing to void
+
+
+def test_a_client_cancelling_at_the_deadline_is_late_and_the_charge_stands() -> None:
+    session = book()
+    cancel(session, Actor.CLIENT, START - 48 * H)
+    assert session.status is SessionStatus.CANCELLED_LATE
+    assert machine.next_step(session) == NextStep(Step.CHARGE, START - 48 * H)
+    charge(session, START - 48 * H, SUCCEEDED)
+    assert machine.refund_due(session) == 0
+    assert machine.is_finished(session)
+
+
+def test_a_waived_late_cancellation_collects_nothing_and_refunds_what_was_taken() -> None:
+    unpaid = book()
+    cancel(unpaid, Actor.CLIENT, START - 30 * H, submitted_by=Actor.THERAPIST, discretionary_refund=True)
+    assert not machine.charge_owed(unpaid)
+    paid = book(BookingKind.INITIAL_PREPAID)
+    request = CancelRequest(
+        requested_by=Actor.CLIENT,
+        reason=CancelReason.OTHER,
+        submitted_by=Actor.ADMIN,
+        discretionary_refund=True,
+    )
+    result, _ = commands.cancel(paid, request, START - 30 * H, START - 30 * H)
+    assert result.refund_minor == PRICE and not result.free and result.discretionary_refund
+
+
+@pytest.mark.parametrize("by", [Actor.THERAPIST, Actor.ADMIN])
+def test_a_therapist_or_admin_cancellation_refunds_in_full(by: Actor) -> None:
+    session = book(BookingKind.INITIAL_PREPAID)
+    cancel(session, by, START - 2 * H)
+    assert session.status is SessionStatus.CANCELLED_BY_THERAPIST
+    request = machine.begin_refund(session)
+    assert request.target_refunded_minor == PRICE
+    result = RefundResult(
+        refund_id="re_1", amount_minor=PRICE, refunded_total_minor=PRICE, captured_minor=PRICE
+    )
+    announcement = machine.apply_refund_result(session, result)
+    assert announcement == machine.RefundAnnouncement(amount_minor=PRICE, lost_answer=False)
+    assert machine.is_finished(session)
+
+
+def test_a_refund_whose_answer_was_lost_is_still_announced_once() -> None:
+    session = book(BookingKind.INITIAL_PREPAID)
+    cancel(session, Actor.THERAPIST, START - 2 * H)
+    request = machine.begin_refund(session)
+    found = RefundResult(refund_id=None, amount_minor=0, refunded_total_minor=PRICE, captured_minor=PRICE)
+    announcement = machine.apply_refund_result(session, found)
+    assert announcement == machine.RefundAnnouncement(amount_minor=PRICE, lost_answer=True)
+    machine.announce_refund(session, request, found, PRICE, START - 2 * H)
+    assert machine.apply_refund_result(session, found) is None
+
+
+def test_nothing_is_cancelled_or_moved_once_started_or_cancelled() -> None:
+    session = book()
+    with pytest.raises(RuleViolation) as cancelled_late:
+        commands.check_cancel(session, START)
+    assert cancelled_late.value.code == "session_started"
+    move = RescheduleRequest(requested_by=Actor.CLIENT, new_start=START + 24 * H)
+    with pytest.raises(RuleViolation) as moved_late:
+        commands.check_reschedule(session, move, START)
+    assert moved_late.value.code == "session_started"
+    cancel(session, Actor.CLIENT, START - 72 * H)
+    with pytest.raises(RuleViolation) as again:
+        commands.check_cancel(session, START - 71 * H)
+    assert again.value.code == "session_cancelled"
+
+
+def test_a_void_stripe_will_not_do_blocks_and_a_paid_intent_is_refunded_instead() -> None:
+    session = book()
+    charge(session, START - 48 * H, HARD)
+    cancel(session, Actor.THERAPIST, START - 30 * H)
+    assert machine.next_step(session) == NextStep(Step.VOID, None)
+    machine.begin_void(session)
+    paid_meanwhile = VoidResult(voided=False, payment_intent_id="pi_1", payment_intent_status="succeeded")
+    assert machine.apply_void_result(session, paid_meanwhile) is None
+    assert machine.next_step(session) == NextStep(Step.REFUND, None)
+    stuck = book()
+    charge(stuck, START - 48 * H, HARD)
+    cancel(stuck, Actor.THERAPIST, START - 30 * H)
+    machine.begin_void(stuck)
+    processing = VoidResult(voided=False, payment_intent_id="pi_1", payment_intent_status="processing")
+    assert machine.apply_void_result(stuck, processing) == "void: payment intent is processing"
+
+
+# ----------------------------------------------------------------------------- rearrangements
+
+
+def test_a_paid_session_moved_keeps_its_payment() -> None:
+    session = book()
+    charge(session, START - 48 * H, SUCCEEDED)
+    move = RescheduleRequest(requested_by=Actor.THERAPIST, new_start=START + 7 * 24 * H)
+    result = commands.reschedule(session, move, START - 47 * H, START - 47 * H)
+    assert result.payment_carried and result.next_charge_at is None
+    assert session.end == START + 7 * 24 * H + session.booking.duration
+
+
+def test_an_unpaid_session_moved_is_charged_48h_before_its_new_start() -> None:
+    session = book()
+    later = START + 7 * 24 * H
+    move = RescheduleRequest(requested_by=Actor.CLIENT, new_start=later)
+    assert (
+        commands.reschedule(session, move, START - 5 * 24 * H, START - 5 * 24 * H).next_charge_at
+        == later - 48 * H
+    )
+
+
+def test_a_clients_late_move_keeps_the_charge_and_a_later_cancellation_is_late() -> None:
+    session = book()
+    move = RescheduleRequest(requested_by=Actor.CLIENT, new_start=START + 7 * 24 * H)
+    commands.reschedule(session, move, START - 40 * H, START - 40 * H)
+    assert session.payment.next_charge_at == START - 48 * H  # the charge that was due stays due
+    cancel(session, Actor.CLIENT, START - 39 * H)
+    assert session.status is SessionStatus.CANCELLED_LATE
+
+
+def test_a_receipt_stamp_is_trusted_only_a_little_behind_the_clock() -> None:
+    now = START - 48 * H + 2 * SECOND
+    assert commands.receipt_time(START - 48 * H - SECOND, now) == START - 48 * H - SECOND
+    assert commands.receipt_time(now - 6 * 60 * SECOND, now) == now
+    assert commands.receipt_time(now + SECOND, now) == now
+    assert commands.receipt_time(None, now) == now
+
+
+# ----------------------------------------------------------------------------- attendance
+
+
+def paid_and_over() -> Session:
+    session = book(BookingKind.INITIAL_PREPAID)
+    machine.end_session(session)
+    return session
+
+
+def test_the_attendance_update_is_recorded_then_completes() -> None:
+    session = paid_and_over()
+    update = AttendanceUpdate(outcome=AttendanceOutcome.ATTENDED)
+    attendance.begin_filing(session, update, session.end)
+    with pytest.raises(RuleViolation) as twice:
+        attendance.check_attendance(session, update, session.end)
+    assert twice.value.code == "already_filed"
+    plan = attendance.record_attendance(session, update, session.end)
+    assert plan.release_slots and plan.follow_up_start is None and not plan.end_relationship
+    result = attendance.finish_attendance(
+        session, update, plan, AttendanceEffects(released_slot_ids=["slot_a"])
+    )
+    assert result.slot_released and result.status is SessionStatus.ATTENDED
+    assert machine.next_step(session) == NextStep(Step.COMPLETE, None)
+
+
+def test_a_refused_claim_leaves_the_update_fileable() -> None:
+    session = paid_and_over()
+    update = AttendanceUpdate(outcome=AttendanceOutcome.ATTENDED, reserve_slot=True)
+    attendance.begin_filing(session, update, session.end)
+    attendance.abandon_filing(session)
+    attendance.check_attendance(session, update, session.end)  # no already_filed
+
+
+def test_a_waived_no_show_is_refunded() -> None:
+    session = paid_and_over()
+    update = AttendanceUpdate(outcome=AttendanceOutcome.CLIENT_NO_SHOW, refund=True)
+    plan = attendance.record_attendance(session, update, session.end)
+    assert attendance.finish_attendance(session, update, plan, AttendanceEffects()).refund_minor == PRICE
+    assert machine.next_step(session) == NextStep(Step.REFUND, None)
+
+
+def test_the_same_time_next_week_follow_up_is_booked_by_the_therapist_on_the_saved_card() -> None:
+    session = book()
+    charge(session, START - 48 * H, SUCCEEDED)
+    machine.end_session(session)
+    update = AttendanceUpdate(
+        outcome=AttendanceOutcome.ATTENDED, continue_sessions=ContinueChoice.SAME_TIME, client_agreed=True
+    )
+    plan = attendance.record_attendance(session, update, session.end)
+    assert plan.follow_up_start == START + 7 * 24 * H and not plan.release_slots
+    follow_up = attendance.follow_up_input(session, START + 7 * 24 * H, session.end)
+    assert follow_up.booking.kind is BookingKind.THERAPIST_FOLLOW_UP
+    assert follow_up.booking.payment_method_id == "pm_card_visa"
+    assert follow_up.booking.previous_session_id == session.session_id
+
+
+def test_a_slot_cannot_be_reserved_for_a_session_no_slot_can_hold() -> None:
+    session = paid_and_over()
+    session.booking = session.booking.model_copy(update={"duration_minutes": 10})
+    with pytest.raises(RuleViolation) as refused:
+        attendance.check_attendance(
+            session, AttendanceUpdate(outcome=AttendanceOutcome.ATTENDED, reserve_slot=True), session.end
+        )
+    assert refused.value.code == "slot_duration_out_of_range"
+
+
+# ----------------------------------------------------------------------------- the public state
+
+
+def test_the_public_state_hides_the_machines_own_fields_and_is_detached() -> None:
+    session = book()
+    session.seen_event_ids.add("evt_1")
+    snapshot = session.snapshot()
+    assert type(snapshot) is SessionState
+    assert "seen_event_ids" not in snapshot.model_dump() and "booking" not in session.model_dump()
+    snapshot.payment.amount_paid_minor = PRICE
+    assert session.payment.amount_paid_minor == 0
