@@ -1,7 +1,10 @@
-"""Records the histories of workflow tests for the replay test when asked to.
+"""Records the histories of new workflow test paths for the replay test when asked to.
 
-``SESSIONFLOW_RECORD_HISTORIES=1 make test`` (or pytest) rewrites ``tests/histories/*.json``; the
-replay test then proves the current code replays every recorded path without nondeterminism.
+``SESSIONFLOW_RECORD_HISTORIES=1 .venv/bin/python -m pytest tests/workflows/test_x.py`` writes the
+history of each workflow a test started to ``tests/histories/`` — only where no file exists yet.
+A recorded history is never rewritten: it is the proof that sessions already running on the old
+code keep working, so a change that fails to replay one needs ``workflow.patched``, not a new
+recording.
 """
 
 from __future__ import annotations
@@ -32,4 +35,6 @@ async def record_histories(request: pytest.FixtureRequest) -> AsyncIterator[None
         history = await asyncio.wait_for(handle.fetch_history(), WAIT)
         name = request.node.name.removeprefix("test_")
         path = HISTORIES / f"{name}{'' if index == 0 else f'-{index}'}.json"
+        if path.exists():
+            continue
         path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
