@@ -18,15 +18,40 @@ from domain import session as machine
 from domain import session_attendance as attendance
 from domain import session_commands as commands
 from domain.attendance import AttendanceUpdate
+from domain.booking import SessionBooking
 from domain.commands import CancelRequest, PaymentMethodUpdate, RescheduleRequest
 from domain.errors import RuleViolation
 from domain.payments import ChargeOutcome, ChargeResult, PaymentEvent, RefundResult, VoidResult
 from domain.session import Session, Step
 from domain.session_attendance import AttendanceEffects
-from domain.status import DeclineKind, SessionStatus
+from domain.state import SessionWorkflowInput
+from domain.status import BookingKind, DeclineKind, SessionStatus
+
+INTENT_ID = "pi_sim"
+
+PRICE = 6000
+
+
+def open_session(kind: BookingKind, start: datetime, booked_at: datetime) -> Session:
+    """A session booked at ``booked_at`` (a prepaid one paid at checkout with ``pi_sim``)."""
+    prepaid = kind is BookingKind.INITIAL_PREPAID
+    booking = SessionBooking(
+        session_id="ses_sim",
+        therapist_id="thr_sim",
+        client_id="cli_sim",
+        kind=kind,
+        start=start,
+        amount_minor=PRICE,
+        currency="gbp",
+        stripe_customer_id="cus_sim",
+        payment_method_id=None if prepaid else "pm_card_visa",
+        prepaid_payment_intent_id=INTENT_ID if prepaid else None,
+        client_agreed=True,
+    )
+    return machine.open_session(SessionWorkflowInput(booking=booking, booked_at=booked_at), booked_at)
+
 
 ChargeScript = Literal["ok", "soft", "hard", "sca", "outage", "outage_after_capture"]
-INTENT_ID = "pi_sim"
 OPEN = frozenset({"requires_payment_method", "requires_confirmation", "requires_action"})
 
 

@@ -13,39 +13,24 @@ from domain import session as machine
 from domain import session_attendance as attendance
 from domain import session_commands as commands
 from domain.attendance import AttendanceOutcome, AttendanceUpdate, ContinueChoice
-from domain.booking import SessionBooking
 from domain.commands import CancelRequest, PaymentMethodUpdate, RescheduleRequest
 from domain.errors import RuleViolation
 from domain.notifications import NotificationType
 from domain.payments import ChargeOutcome, ChargeResult, PaymentEvent, RefundResult, VoidResult
 from domain.session import NextStep, Session, Step
 from domain.session_attendance import AttendanceEffects
-from domain.state import SessionState, SessionWorkflowInput
+from domain.state import SessionState
 from domain.status import Actor, BookingKind, CancelReason, DeclineKind, PaymentStatus, SessionStatus
+from tests.unit.session_sim import PRICE, open_session
 
 H = timedelta(hours=1)
 SECOND = timedelta(seconds=1)
 START = datetime(2027, 6, 15, 17, 0, tzinfo=UTC)
 BOOKED = START - 10 * 24 * H
-PRICE = 6000
 
 
-def book(kind: BookingKind = BookingKind.THERAPIST_FOLLOW_UP, *, booked_at: datetime = BOOKED) -> Session:
-    prepaid = kind is BookingKind.INITIAL_PREPAID
-    booking = SessionBooking(
-        session_id="ses_unit",
-        therapist_id="thr_unit",
-        client_id="cli_unit",
-        kind=kind,
-        start=START,
-        amount_minor=PRICE,
-        currency="gbp",
-        stripe_customer_id="cus_unit",
-        payment_method_id=None if prepaid else "pm_card_visa",
-        prepaid_payment_intent_id="pi_checkout" if prepaid else None,
-        client_agreed=True,
-    )
-    return machine.open_session(SessionWorkflowInput(booking=booking, booked_at=booked_at), booked_at)
+def book(kind: BookingKind = BookingKind.THERAPIST_FOLLOW_UP) -> Session:
+    return open_session(kind, START, BOOKED)
 
 
 def charge(session: Session, at: datetime, result: ChargeResult) -> list[machine.Notice]:

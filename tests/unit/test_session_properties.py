@@ -17,12 +17,11 @@ from hypothesis import strategies as st
 
 from domain import session as machine
 from domain.attendance import AttendanceOutcome, AttendanceUpdate
-from domain.booking import SessionBooking
 from domain.commands import CancelRequest, PaymentMethodUpdate, RescheduleRequest
 from domain.policy import is_free_cancellation
-from domain.state import SessionWorkflowInput
 from domain.status import Actor, BookingKind, CancelReason, PaymentStatus, SessionStatus
 from tests.unit.session_sim import (
+    PRICE,
     Attendance,
     Cancel,
     ChargeScript,
@@ -33,10 +32,10 @@ from tests.unit.session_sim import (
     SimulatedStripe,
     Simulation,
     Trace,
+    open_session,
 )
 
 BOOKED_AT = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
-PRICE = 6000
 H = timedelta(hours=1)
 
 kinds = st.sampled_from(list(BookingKind))
@@ -86,20 +85,7 @@ def commands_for(draw: st.DrawFn, start: datetime) -> Command:
 def lives(draw: st.DrawFn) -> tuple[Simulation, list[tuple[datetime, Command]]]:
     kind = draw(kinds)
     start = BOOKED_AT + timedelta(minutes=draw(st.integers(10, 10 * 24 * 60)))
-    booking = SessionBooking(
-        session_id="ses_prop",
-        therapist_id="thr_prop",
-        client_id="cli_prop",
-        kind=kind,
-        start=start,
-        amount_minor=PRICE,
-        currency="gbp",
-        stripe_customer_id="cus_prop",
-        payment_method_id=None if kind is BookingKind.INITIAL_PREPAID else "pm_card_visa",
-        prepaid_payment_intent_id="pi_sim" if kind is BookingKind.INITIAL_PREPAID else None,
-        client_agreed=True,
-    )
-    session = machine.open_session(SessionWorkflowInput(booking=booking, booked_at=BOOKED_AT), BOOKED_AT)
+    session = open_session(kind, start, BOOKED_AT)
     stripe = SimulatedStripe(
         amount=PRICE, charges=draw(charge_scripts), refund_outages=draw(st.integers(0, 2))
     )
