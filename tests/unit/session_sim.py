@@ -170,11 +170,16 @@ class PaysOnSession:
 
 
 @dataclass(frozen=True)
+class DashboardRefund:
+    """Someone refunds the whole charge in Stripe's dashboard; the webhook reports it."""
+
+
+@dataclass(frozen=True)
 class Attendance:
     update: AttendanceUpdate
 
 
-Command = Cancel | Move | NewCard | PaysOnSession | Attendance
+Command = Cancel | Move | NewCard | PaysOnSession | DashboardRefund | Attendance
 
 
 @dataclass
@@ -187,6 +192,7 @@ class Trace:
     stale_fact_moves: list[tuple[SessionStatus, SessionStatus]] = field(default_factory=list)
     charged_while_paid: int = 0
     events: int = 0
+    refunded_elsewhere: bool = False
 
 
 MAX_STEPS = 60
@@ -282,6 +288,8 @@ class Simulation:
                 attendance.begin_filing(session, command.update, at)
                 plan = attendance.record_attendance(session, command.update, at)
                 attendance.finish_attendance(session, command.update, plan, AttendanceEffects())
+            elif isinstance(command, DashboardRefund):
+                self._refund_elsewhere()
             elif self.stripe.pay_on_session():
                 self._deliver_success(command.deliveries)
         except RuleViolation as violation:
@@ -304,3 +312,18 @@ class Simulation:
             machine.apply_payment_event(self.session, event)
             if (before.is_cancelled or before in SETTLED) and self.session.status != before:
                 self.trace.stale_fact_moves.append((before, self.session.status))
+
+    def _refund_elsewhere(self) -> None:
+        if not self.stripe.captured or self.stripe.refunded == self.stripe.captured:
+            return
+        self.stripe.refunded = self.stripe.captured
+        self.trace.refunded_elsewhere = True
+        self.trace.events += 1
+        event = PaymentEvent(
+            event_id=f"evt_refunded_{self.trace.events}",
+            type="charge.refunded",
+            payment_intent_id=INTENT_ID,
+            created=self._now(),
+            amount_refunded_minor=self.stripe.refunded,
+        )
+        machine.apply_payment_event(self.session, event)
