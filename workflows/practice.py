@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
+    from contract.practice import PRACTICE_WORKFLOW_TYPE
     from domain import practice as rules
     from domain.errors import RuleViolation
     from domain.practice import (
@@ -57,7 +58,7 @@ def _current_update() -> tuple[str, str]:
     return info.id, info.name
 
 
-@workflow.defn(name="PracticeWorkflow")
+@workflow.defn(name=PRACTICE_WORKFLOW_TYPE)
 class PracticeWorkflow:
     @workflow.init
     def __init__(self, workflow_input: PracticeWorkflowInput) -> None:

@@ -27,6 +27,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.notifications import NotificationActivities
     from activities.payments import PaymentActivities
     from activities.practice import PracticeActivities
+    from contract.ids import session_workflow_id
+    from contract.search_attributes import CLIENT_ID, SESSION_START, SESSION_STATUS, THERAPIST_ID
+    from contract.session import SESSION_WORKFLOW_TYPE
     from domain.attendance import (
         AttendanceRecord,
         AttendanceResult,
@@ -44,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
         RescheduleResult,
     )
     from domain.errors import RuleViolation
-    from domain.ids import follow_up_session_id, session_workflow_id
+    from domain.ids import follow_up_session_id
     from domain.ledger import (
         apply_refunded_amount,
         apply_succeeded_intent,
@@ -103,7 +106,6 @@ with workflow.unsafe.imports_passed_through():
         STRIPE_SCHEDULE_TO_CLOSE,
         STRIPE_START_TO_CLOSE,
     )
-    from workflows.search_attributes import CLIENT_ID, SESSION_START, SESSION_STATUS, THERAPIST_ID
 
 # A request's receipt time, stamped by our API, is trusted only this far behind the workflow's
 # clock (the workflow task may run after the timer that makes it late); otherwise it is now.
@@ -138,7 +140,7 @@ def _refused(violation: RuleViolation) -> ApplicationError:
     return ApplicationError(violation.message, type=violation.code, non_retryable=True)
 
 
-@workflow.defn(name="SessionWorkflow")
+@workflow.defn(name=SESSION_WORKFLOW_TYPE)
 class SessionWorkflow:
     @workflow.init
     def __init__(self, workflow_input: SessionWorkflowInput) -> None:
