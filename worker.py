@@ -22,12 +22,12 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.notifications import NotificationActivities
 from activities.payments import PaymentActivities
 from activities.practice import PracticeActivities
-from activities.stripe_client import build_stripe_client
 from observability.health import WorkerHealth, start_health_server
 from observability.logging import configure_logging
 from observability.metrics import start_app_metrics_server, temporal_runtime
 from settings import Settings
-from workflows.converter import connect
+from stripe_client import build_stripe_client
+from temporal_client.converter import connect
 from workflows.practice import PracticeWorkflow
 from workflows.session import SessionWorkflow
 
@@ -68,7 +68,7 @@ def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
 
 # Deterministic by construction and checked (tests/unit/test_workflow_determinism.py): passed
 # through, they are imported once per process instead of once per workflow run.
-OWN_WORKFLOW_MODULES = ("workflows", "domain", "activities", "settings", "observability")
+OWN_WORKFLOW_MODULES = ("workflows", "contract", "domain", "activities", "settings", "observability")
 
 
 def workflow_runner(settings: Settings) -> SandboxedWorkflowRunner:

@@ -8,24 +8,25 @@ update id: an activity retry returns the first outcome instead of applying the c
 A rule of the practice refusing a command (``slot_conflict``, ``relationship_ended``) comes back
 as a non-retryable ``ApplicationError`` of the same type, so the session can refuse with it.
 
-This module deliberately does not import ``workflows.session`` (the session workflow imports it):
-sessions are addressed by workflow id and update name.
+Workflows are addressed by their contract (``contract``) through ``temporal_client``, never by
+their classes: the session workflow imports this module, so this module imports no workflow.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC
 from typing import TypeVar
 
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
-from temporalio.workflow import UpdateMethodMultiParam
 
-from domain.commands import CancelRequest, CancelResult
-from domain.ids import session_id_from_workflow_id, session_workflow_id
+from contract.messages import Update
+from contract.practice import (
+    PRACTICE_END_RELATIONSHIP,
+    PRACTICE_REGISTER_CLIENT,
+    PRACTICE_RELEASE_SLOTS,
+    PRACTICE_RESERVE_SLOT,
+)
 from domain.practice import (
     BookingTimeCheck,
     CancelFutureSessionsCall,
@@ -40,57 +41,16 @@ from domain.practice import (
     SlotReserved,
     SlotsReleased,
 )
-from domain.status import Actor, CancelReason, SessionStatus
-from workflows.practice import PracticeWorkflow
-from workflows.practice_client import booking_time_conflict, practice_update
-from workflows.search_attributes import CLIENT_ID, SESSION_START, SESSION_STATUS, THERAPIST_ID
+from temporal_client.practice_client import booking_time_conflict, practice_update
+from temporal_client.session_client import cancel_future_sessions
 
-__all__ = [
-    "CANCELLABLE_STATUSES",
-    "CancelFutureSessionsCall",
-    "EndRelationshipCall",
-    "FutureSessionsCancelled",
-    "PracticeActivities",
-    "RegisterClientCall",
-    "ReleaseSlotsCall",
-    "ReserveSlotCall",
-    "cancel_future_sessions",
-    "future_sessions_query",
-]
+__all__ = ["PracticeActivities"]
 
 ArgT = TypeVar("ArgT")
 ResultT = TypeVar("ResultT")
 
-SESSION_WORKFLOW_TYPE = "SessionWorkflow"
-SESSION_CANCEL_UPDATE = "cancel"
-CANCELLABLE_STATUSES = (
-    SessionStatus.SCHEDULED,
-    SessionStatus.PAYMENT_DUE,
-    SessionStatus.PAID,
-    SessionStatus.PAYMENT_FAILED,
-    SessionStatus.AWAITING_CLIENT_ACTION,
-)
-"""Statuses of a booked session that has not started and is not cancelled."""
 PRACTICE_REFUSED = "practice_update_failed"
 """Type of the error for a practice refusal that carried no rule code (should not happen)."""
-
-
-def future_sessions_query(call: CancelFutureSessionsCall) -> str:
-    """The visibility query for the client's open sessions starting after ``call.after``.
-
-    Ids are opaque (``[A-Za-z0-9_-]``, validated by the model), so quoting them is safe.
-    """
-    statuses = ", ".join(f"'{status.value}'" for status in CANCELLABLE_STATUSES)
-    after = call.after.astimezone(UTC).isoformat()
-    return (
-        f"WorkflowType = '{SESSION_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'"
-        f" AND {THERAPIST_ID.name} = '{call.therapist_id}' AND {CLIENT_ID.name} = '{call.client_id}'"
-        f" AND {SESSION_STATUS.name} IN ({statuses}) AND {SESSION_START.name} > '{after}'"
-    )
-
-
-def _already_closed(error: RPCError) -> bool:
-    return error.status is RPCStatusCode.NOT_FOUND or "already completed" in error.message
 
 
 class PracticeActivities:
@@ -104,7 +64,7 @@ class PracticeActivities:
         self,
         therapist_id: str,
         timezone: str,
-        update: UpdateMethodMultiParam[[PracticeWorkflow, ArgT], ResultT],
+        update: Update[ArgT, ResultT],
         command: ArgT,
         request_id: str,
     ) -> ResultT:
@@ -141,31 +101,31 @@ class PracticeActivities:
     @activity.defn(name="practice_register_client")
     async def register_client(self, call: RegisterClientCall) -> ClientRegistered:
         return await self._update(
-            call.therapist_id, call.timezone, PracticeWorkflow.register_client, call.command, call.request_id
+            call.therapist_id, call.timezone, PRACTICE_REGISTER_CLIENT, call.command, call.request_id
         )
 
     @activity.defn(name="practice_reserve_slot")
     async def reserve_slot(self, call: ReserveSlotCall) -> SlotReserved:
         return await self._update(
-            call.therapist_id, call.timezone, PracticeWorkflow.reserve_slot, call.command, call.request_id
+            call.therapist_id, call.timezone, PRACTICE_RESERVE_SLOT, call.command, call.request_id
         )
 
     @activity.defn(name="practice_release_slots")
     async def release_slots(self, call: ReleaseSlotsCall) -> SlotsReleased:
         return await self._update(
-            call.therapist_id, call.timezone, PracticeWorkflow.release_slots, call.command, call.request_id
+            call.therapist_id, call.timezone, PRACTICE_RELEASE_SLOTS, call.command, call.request_id
         )
 
     @activity.defn(name="practice_end_relationship")
     async def end_relationship(self, call: EndRelationshipCall) -> RelationshipEnded:
         return await self._update(
-            call.therapist_id, call.timezone, PracticeWorkflow.end_relationship, call.command, call.request_id
+            call.therapist_id, call.timezone, PRACTICE_END_RELATIONSHIP, call.command, call.request_id
         )
 
     @activity.defn(name="practice_cancel_future_sessions")
     async def cancel_future_sessions(self, call: CancelFutureSessionsCall) -> FutureSessionsCancelled:
         """Cancel the client's future sessions with this therapist as the therapist's cancellations
-        (see ``cancel_future_sessions``), heartbeating after each session."""
+        (``temporal_client.session_client.cancel_future_sessions``), heartbeating after each one."""
         found: list[str] = []
         result = await cancel_future_sessions(
             self._client, call, on_session=lambda session_id: _progress(found, session_id)
@@ -184,46 +144,3 @@ class PracticeActivities:
 def _progress(found: list[str], session_id: str) -> None:
     found.append(session_id)
     activity.heartbeat(session_id)
-
-
-async def cancel_future_sessions(
-    client: Client,
-    call: CancelFutureSessionsCall,
-    *,
-    on_session: Callable[[str], None] | None = None,
-) -> FutureSessionsCancelled:
-    """Cancel the client's future sessions with this therapist as the therapist's cancellations.
-
-    Shared by the activity (a session's attendance update) and the API (ending a relationship).
-    Sessions that refuse (started or cancelled meanwhile) or have closed are left alone. Each
-    cancel's update id is ``{request_id}:{session_id}``, so a retry never cancels twice.
-    Visibility is eventually consistent: a session booked a moment ago may be missed.
-    ``on_session`` is called with each session id before it is cancelled (the activity heartbeats).
-    """
-    session_ids = sorted(
-        [
-            session_id_from_workflow_id(execution.id)
-            async for execution in client.list_workflows(future_sessions_query(call))
-        ]
-    )
-    request = CancelRequest(requested_by=Actor.THERAPIST, reason=CancelReason.OTHER)
-    cancelled: list[str] = []
-    for session_id in session_ids:
-        if on_session is not None:
-            on_session(session_id)
-        handle = client.get_workflow_handle(session_workflow_id(session_id))
-        try:
-            await handle.execute_update(
-                SESSION_CANCEL_UPDATE,
-                request,
-                id=f"{call.request_id}:{session_id}",
-                result_type=CancelResult,
-            )
-        except WorkflowUpdateFailedError:
-            continue  # refused: it has started, or was cancelled meanwhile
-        except RPCError as error:
-            if _already_closed(error):
-                continue
-            raise
-        cancelled.append(session_id)
-    return FutureSessionsCancelled(session_ids=cancelled)

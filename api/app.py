@@ -13,7 +13,7 @@ from api.routes import codec, health, ops, sessions, therapists, webhooks
 from domain.errors import RULE_CODES
 from observability.http import RequestObservabilityMiddleware, metrics_endpoint
 from settings import Settings
-from workflows.converter import connect
+from temporal_client.converter import connect
 
 DESCRIPTION = """\
 Sessionflow runs every booked therapy session as a durable workflow: the 48-hour cancellation

@@ -18,7 +18,7 @@ from api.routes import codec
 from api.serve import serve
 from observability.http import RequestObservabilityMiddleware
 from settings import Settings
-from workflows.codec import build_codec
+from temporal_client.codec import build_codec
 
 
 def create_codec_app(settings: Settings | None = None) -> FastAPI:

@@ -15,7 +15,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from bench.minimal import BareUpdateWorkflow, MinimalWorkflow, noop
 from settings import Settings
-from workflows.converter import connect
+from temporal_client.converter import connect
 
 
 def workflow_runner(settings: Settings) -> SandboxedWorkflowRunner:

@@ -18,11 +18,11 @@ from temporalio.client import Client
 from bench.lanes import Phase, run_lanes
 from bench.lifecycle import REAL_SESSION_MINUTES, actions_of, make_booking, therapists_for
 from bench.stack import BenchStack, usage
+from contract.ids import session_workflow_id
 from domain.commands import CancelRequest
-from domain.ids import session_workflow_id
 from domain.status import Actor, CancelReason, SessionStatus
+from temporal_client.session_client import book_session, session_handle
 from workflows.session import SessionWorkflow
-from workflows.session_client import book_session, session_handle
 
 ITEM_TIMEOUT = 300.0
 SETTLE_SECONDS = 5.0

@@ -33,14 +33,15 @@ from bench.actions import count_actions
 from bench.lanes import Phase, run_lanes
 from bench.sink import TimingSink
 from bench.stack import Usage, usage
+from contract.ids import practice_workflow_id, session_workflow_id
 from domain.attendance import AttendanceOutcome, AttendanceUpdate, ContinueChoice
 from domain.booking import SessionBooking
-from domain.ids import follow_up_session_id, practice_workflow_id, session_workflow_id
+from domain.ids import follow_up_session_id
 from domain.notifications import NotificationType
 from domain.policy import SessionPolicy
 from domain.status import BookingKind
+from temporal_client.session_client import book_session, session_handle
 from workflows.session import SessionWorkflow
-from workflows.session_client import book_session, session_handle
 
 SESSION_MINUTES = 1  # the shortest session a booking can carry (whole minutes)
 REAL_SESSION_MINUTES = 50  # sessions booked under the default policy (minimum 15 minutes)

@@ -38,7 +38,7 @@ from dev.stack import (
     wait_until,
 )
 from settings import Settings
-from workflows.converter import connect
+from temporal_client.converter import connect
 
 HOST = "127.0.0.1"
 NAMESPACE = "default"

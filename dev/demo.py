@@ -22,18 +22,21 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 from temporalio.testing import TimeSkipper, TimeSkippingConfig
 
+from contract.ids import session_workflow_id
+from contract.session import SESSION_CANCEL, SESSION_FILE_ATTENDANCE, SESSION_STATE, SessionHandle
+from contract.visibility import sessions_query
 from domain.attendance import AttendanceOutcome, AttendanceUpdate, ContinueChoice
 from domain.booking import SessionBooking
 from domain.commands import CancelRequest
 from domain.state import SessionState
 from domain.status import Actor, BookingKind, CancelReason, SessionStatus
 from settings import Settings
-from workflows.converter import connect
-from workflows.session import SessionWorkflow
-from workflows.session_client import book_session
+from temporal_client.converter import connect
+from temporal_client.messages import execute_update, query_workflow
+from temporal_client.session_client import book_session
 
 HOURS_48 = timedelta(hours=48)
 WAIT_SECONDS = 90.0
@@ -44,7 +47,7 @@ class DemoSession:
     label: str
     story: str
     booking: SessionBooking
-    handle: WorkflowHandle[SessionWorkflow, SessionState] | None = None
+    handle: SessionHandle | None = None
     last_status: SessionStatus | None = None
 
 
@@ -94,7 +97,7 @@ async def watch(session: DemoSession, until: set[SessionStatus], started: float)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + WAIT_SECONDS
     while True:
-        state = await session.handle.query(SessionWorkflow.state)
+        state = await query_workflow(session.handle, SESSION_STATE)
         if state.status is not session.last_status:
             session.last_status = state.status
             say(f"  [{loop.time() - started:5.1f}s] {session.label}: {describe(state)}")
@@ -156,8 +159,9 @@ async def run_demo() -> None:
     a, b, c = sessions
 
     assert b.handle is not None
-    cancelled = await b.handle.execute_update(
-        SessionWorkflow.cancel,
+    cancelled = await execute_update(
+        b.handle,
+        SESSION_CANCEL,
         CancelRequest(requested_by=Actor.CLIENT, reason=CancelReason.SCHEDULING_CONFLICT),
         id=f"demo-{run}-cancel-b",
     )
@@ -191,12 +195,13 @@ async def run_demo() -> None:
     say("\nFinal state, read back from Temporal:")
     for session in sessions:
         assert session.handle is not None
-        state = await session.handle.query(SessionWorkflow.state)
+        state = await query_workflow(session.handle, SESSION_STATE)
         intent = state.payment.payment_intent_id or "-"
         say(f"  {session.label} {state.session_id:<16} {describe(state)} payment_intent={intent}")
     say("\nInspect any of them:")
-    say(f"  .venv/bin/temporal workflow show --workflow-id session-{sessions[2].booking.session_id}")
-    say("  .venv/bin/temporal workflow list --query \"SessionStatus = 'paid'\"")
+    workflow_id = session_workflow_id(sessions[2].booking.session_id)
+    say(f"  .venv/bin/temporal workflow show --workflow-id {workflow_id}")
+    say(f'  .venv/bin/temporal workflow list --query "{sessions_query(statuses=[SessionStatus.PAID])}"')
     say("  Temporal UI: http://127.0.0.1:8233")
 
 
@@ -215,7 +220,9 @@ async def after_the_session(client: Client, session: DemoSession, started: float
         client_agreed=True,
         reserve_slot=True,
     )
-    result = await session.handle.execute_update(SessionWorkflow.file_attendance, update)
+    result = await execute_update(
+        session.handle, SESSION_FILE_ATTENDANCE, update, id=f"demo-{session.booking.session_id}-attendance"
+    )
     follow_up_start = result.follow_up_start
     when = (
         follow_up_start.astimezone(ZoneInfo(session.booking.therapist_timezone)) if follow_up_start else None

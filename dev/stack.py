@@ -37,8 +37,8 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 
+from contract.search_attributes import ALL_SEARCH_ATTRIBUTES
 from settings import LOCAL_API_TOKEN, LOCAL_API_TOKEN_SHA256, Settings, is_loopback
-from workflows.search_attributes import ALL_SEARCH_ATTRIBUTES
 
 READY_TIMEOUT_SECONDS = 30.0
 POLL_INTERVAL_SECONDS = 0.25

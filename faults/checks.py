@@ -22,14 +22,15 @@ from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.service import RPCError
 from temporalio.worker import Replayer
 
-from domain.ids import SESSION_WORKFLOW_PREFIX
+from contract.ids import SESSION_WORKFLOW_PREFIX
+from contract.session import SESSION_WORKFLOW_TYPE
 from domain.notifications import Notification, NotificationType
 from domain.policy import SessionPolicy, cancellation_status
 from domain.state import SessionState
 from domain.status import BookingKind, SessionStatus
 from faults.driver import LifecycleRecord
 from faults.scripts import AMOUNT_MINOR, Expected, LifecyclePath, expected_outcome
-from workflows.converter import DATA_CONVERTER
+from temporal_client.converter import DATA_CONVERTER
 from workflows.practice import PracticeWorkflow
 from workflows.session import SessionWorkflow
 
@@ -163,7 +164,7 @@ async def _read_history(evidence: WorkflowEvidence) -> None:
                 evidence.task_failure_message = f"{type(failure).__name__}: {failure}"[:300]
         elif (
             event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
-            and evidence.workflow_type == "SessionWorkflow"
+            and evidence.workflow_type == SESSION_WORKFLOW_TYPE
         ):
             payloads = list(event.workflow_execution_completed_event_attributes.result.payloads)
             [evidence.result] = await DATA_CONVERTER.decode(payloads, [SessionState])
@@ -376,7 +377,7 @@ def judge_workflows(evidence: list[WorkflowEvidence], known_sessions: set[str], 
             judgement.add(subject, f"workflow {item.workflow_type} ended {item.status}")
         for cause, count in item.task_failures.items():
             judgement.add(subject, f"{count} workflow task failures ({cause}): {item.task_failure_message}")
-        if item.workflow_type == "SessionWorkflow" and subject not in known_sessions:
+        if item.workflow_type == SESSION_WORKFLOW_TYPE and subject not in known_sessions:
             judgement.add(subject, "a session workflow no script booked")
 
 
@@ -384,7 +385,7 @@ def states_of(evidence: list[WorkflowEvidence]) -> dict[str, SessionState]:
     return {
         session_id_of(item.workflow_id): item.result
         for item in evidence
-        if item.workflow_type == "SessionWorkflow" and item.result is not None
+        if item.workflow_type == SESSION_WORKFLOW_TYPE and item.result is not None
     }
 
 
@@ -393,7 +394,7 @@ def session_statuses(evidence: list[WorkflowEvidence]) -> dict[str, str]:
     return {
         session_id_of(item.workflow_id): item.status
         for item in evidence
-        if item.workflow_type == "SessionWorkflow"
+        if item.workflow_type == SESSION_WORKFLOW_TYPE
     }
 
 

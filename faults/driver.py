@@ -18,13 +18,21 @@ from typing import Any, TypeVar
 
 import stripe
 from temporalio.client import (
-    WorkflowHandle,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from contract.messages import Update
+from contract.session import (
+    SESSION_CANCEL,
+    SESSION_FILE_ATTENDANCE,
+    SESSION_RESCHEDULE,
+    SESSION_STATE,
+    SESSION_UPDATE_PAYMENT_METHOD,
+    SessionHandle,
+)
 from domain.attendance import AttendanceOutcome, AttendanceResult, AttendanceUpdate, ContinueChoice
 from domain.booking import SessionBooking
 from domain.commands import (
@@ -41,11 +49,12 @@ from domain.state import SessionState
 from domain.status import Actor, BookingKind, CancelReason, PaymentStatus
 from faults.scripts import AMOUNT_MINOR, CURRENCY, LifecyclePath, Script
 from faults.stack import STRIPE_KEY, FaultStack
-from workflows.session import SessionWorkflow
-from workflows.session_client import book_session, session_handle
+from temporal_client.messages import execute_update, query_workflow
+from temporal_client.session_client import book_session, session_handle
 
 T = TypeVar("T")
-SessionHandle = WorkflowHandle[SessionWorkflow, SessionState]
+ArgT = TypeVar("ArgT")
+ResultT = TypeVar("ResultT")
 
 RPC_ATTEMPT_SECONDS = 15.0
 """One Temporal call; longer than a server restart's usual gap is not needed: it is retried."""
@@ -264,7 +273,7 @@ class LifecycleDriver:
             new_card = f"pm_card_visa_{session_id}_new"
             record.payment_method_result = await self._update(
                 handle,
-                SessionWorkflow.update_payment_method,
+                SESSION_UPDATE_PAYMENT_METHOD,
                 PaymentMethodUpdate(payment_method_id=new_card),
                 f"{session_id}:new-card",
                 record,
@@ -328,7 +337,7 @@ class LifecycleDriver:
         record.state_queries += 1
         try:
             state: SessionState = await asyncio.wait_for(
-                handle.query(SessionWorkflow.state, rpc_timeout=timedelta(seconds=5)), 8
+                query_workflow(handle, SESSION_STATE, rpc_timeout=timedelta(seconds=5)), 8
             )
         except (RPCError, TimeoutError):
             return None  # server restarting or no worker for a moment: the next round asks again
@@ -405,18 +414,22 @@ class LifecycleDriver:
     async def _update(
         self,
         handle: SessionHandle,
-        update: Any,
-        argument: Any,
+        update: Update[ArgT, ResultT],
+        argument: ArgT,
         update_id: str,
         record: LifecycleRecord,
         *,
         not_yet_until: datetime | None = None,
-    ) -> Any:
+    ) -> ResultT:
         while True:
             try:
                 return await self._retrying(
-                    lambda: handle.execute_update(
-                        update, argument, id=update_id, rpc_timeout=timedelta(seconds=RPC_ATTEMPT_SECONDS - 2)
+                    lambda: execute_update(
+                        handle,
+                        update,
+                        argument,
+                        id=update_id,
+                        rpc_timeout=timedelta(seconds=RPC_ATTEMPT_SECONDS - 2),
                     ),
                     update_id.split(":", 1)[1],
                     record,
@@ -448,7 +461,7 @@ class LifecycleDriver:
             received_at=received_at,
         )
         record.cancel_result = await self._update(
-            handle, SessionWorkflow.cancel, request, f"{record.script.session_id}:cancel", record
+            handle, SESSION_CANCEL, request, f"{record.script.session_id}:cancel", record
         )
 
     async def _reschedule(
@@ -456,7 +469,7 @@ class LifecycleDriver:
     ) -> None:
         request = RescheduleRequest(requested_by=actor, new_start=new_start, received_at=now())
         record.reschedule_result = await self._update(
-            handle, SessionWorkflow.reschedule, request, f"{record.script.session_id}:move", record
+            handle, SESSION_RESCHEDULE, request, f"{record.script.session_id}:move", record
         )
         record.start = new_start
 
@@ -480,7 +493,7 @@ class LifecycleDriver:
         )
         result: AttendanceResult = await self._update(
             handle,
-            SessionWorkflow.file_attendance,
+            SESSION_FILE_ATTENDANCE,
             update,
             f"{script.session_id}:attendance",
             record,
@@ -496,7 +509,7 @@ class LifecycleDriver:
                 requested_by=Actor.THERAPIST, reason=CancelReason.SCHEDULING_CONFLICT, received_at=now()
             )
             record.follow_up_cancel = await self._update(
-                follow_up, SessionWorkflow.cancel, request, f"{result.follow_up_session_id}:cancel", record
+                follow_up, SESSION_CANCEL, request, f"{result.follow_up_session_id}:cancel", record
             )
 
 

@@ -40,7 +40,7 @@ from dev.stack import (
 from domain.notifications import Notification
 from faults.relay import WebhookRelay
 from faults.sink import FaultySink, NotificationLog, OutageMode
-from workflows.converter import DATA_CONVERTER
+from temporal_client.converter import DATA_CONVERTER
 
 HOST = "127.0.0.1"
 # The ports `make run`, the benchmarks and the usual dev tools hold: never picked, even if free now.

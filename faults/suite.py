@@ -17,6 +17,8 @@ from typing import IO
 
 from temporalio.client import Client
 
+from contract.session import SESSION_STATE, SESSION_WORKFLOW_TYPE
+from contract.visibility import sessions_query
 from domain.notifications import Notification
 from domain.state import SessionState
 from faults import chaos
@@ -39,8 +41,8 @@ from faults.driver import LifecycleDriver, LifecycleRecord
 from faults.report import Report
 from faults.scripts import LifecyclePath, Script, compressed_policy, generate
 from faults.stack import FaultStack, StackOptions
-from workflows.session import SessionWorkflow
-from workflows.session_client import session_handle
+from temporal_client.messages import query_workflow
+from temporal_client.session_client import session_handle
 
 # Stripe's failures, as the issue lists them: 500, 429, 409, delays past the client timeout and
 # connections dropped after the commit.
@@ -84,7 +86,7 @@ class RunState:
 
 # Restarted workers (and, in the strict sandbox, every new run) load code from disk: an edit to these
 # during a run mixes versions (and breaks replay), so the suite notices and says so.
-WATCHED_SOURCES = ("workflows", "domain", "activities")
+WATCHED_SOURCES = ("workflows", "domain", "contract", "activities", "temporal_client")
 
 
 def source_fingerprint(root: Path) -> dict[str, int]:
@@ -244,9 +246,7 @@ async def _settle(stack: FaultStack, options: SuiteOptions, run: RunState, out: 
     deadline = loop.time() + options.settle_seconds
     running: int | None = None
     while loop.time() < deadline:
-        running = await _count(
-            stack.client, "WorkflowType = 'SessionWorkflow' AND ExecutionStatus = 'Running'"
-        )
+        running = await _count(stack.client, sessions_query(running=True))
         if running is not None and running <= expected_running:
             break
         await asyncio.sleep(1.0)
@@ -270,12 +270,12 @@ async def _count(client: Client, query: str) -> int | None:
 async def _running_states(client: Client, evidence: list[WorkflowEvidence]) -> dict[str, SessionState]:
     states: dict[str, SessionState] = {}
     for item in evidence:
-        if item.workflow_type == "SessionWorkflow" and item.status == "RUNNING":
+        if item.workflow_type == SESSION_WORKFLOW_TYPE and item.status == "RUNNING":
             handle = session_handle(client, session_id_of(item.workflow_id))
             for _ in range(5):
                 try:
                     states[session_id_of(item.workflow_id)] = await asyncio.wait_for(
-                        handle.query(SessionWorkflow.state, rpc_timeout=timedelta(seconds=10)), 15
+                        query_workflow(handle, SESSION_STATE, rpc_timeout=timedelta(seconds=10)), 15
                     )
                     break
                 except Exception:  # the next try; a session never answering is judged missing
@@ -341,7 +341,7 @@ async def _check(stack: FaultStack, options: SuiteOptions, run: RunState, report
 
     sink_requests = stack.sink.requests
     paths = Counter(record.script.path.value for record in run.records)
-    session_evidence = [item for item in evidence if item.workflow_type == "SessionWorkflow"]
+    session_evidence = [item for item in evidence if item.workflow_type == SESSION_WORKFLOW_TYPE]
     succeeded = sum(len(charges) for charges in stripe_side.succeeded_charges.values())
     report.counts = {
         "lifecycles": len(run.records),

@@ -1,12 +1,15 @@
 """``sessionflow``: the operations CLI.
 
-    sessionflow api | codec | worker | stack [ARGS...]
+    sessionflow api | codec | worker
     sessionflow sessions list [--status S] [--therapist T] [--limit N]
     sessionflow sessions show SESSION_ID
     sessionflow replay [--workflow-id ID ...] [--query VISIBILITY_QUERY] [--file PATH ...]
 
-Everything connects with ``workflows.converter.connect(Settings())``, so ``SESSIONFLOW_*``
+Everything connects with ``temporal_client.converter.connect(Settings())``, so ``SESSIONFLOW_*``
 variables pick the server, namespace and payload keys exactly as for the worker.
+
+The CLI ships in the image, the development code (``dev``: the local stack, the Stripe stand-in)
+does not: the local stack is ``make run`` (``python -m dev.stack``) from a checkout.
 """
 
 from __future__ import annotations
@@ -25,22 +28,23 @@ from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
-from domain.ids import is_opaque_id, session_id_from_workflow_id
+from contract.ids import session_id_from_workflow_id
+from contract.search_attributes import SESSION_START, SESSION_STATUS
+from contract.visibility import RUNNING, sessions_query
+from domain.ids import is_opaque_id
 from domain.status import SessionStatus
 from settings import Settings
-from workflows.codec import build_data_converter
-from workflows.converter import connect
+from temporal_client.codec import build_data_converter
+from temporal_client.converter import connect
 from workflows.practice import PracticeWorkflow
-from workflows.search_attributes import SESSION_START, SESSION_STATUS
 from workflows.session import SessionWorkflow
 
 app = typer.Typer(name="sessionflow", help="Run and inspect Sessionflow.", no_args_is_help=True)
 sessions_app = typer.Typer(help="Read sessions from Temporal.", no_args_is_help=True)
 app.add_typer(sessions_app, name="sessions")
 
+# Replaying needs the workflow code itself: the one reason the CLI imports workflows.
 REPLAYED_WORKFLOWS: list[type] = [SessionWorkflow, PracticeWorkflow]
-# What a rollout check replays by default: every session and practice still running.
-RUNNING = "ExecutionStatus = 'Running'"
 
 T = TypeVar("T")
 
@@ -82,23 +86,10 @@ def worker() -> None:
     main()
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def stack(ctx: typer.Context) -> None:
-    """The local stack (= python -m dev.stack); extra arguments are passed on."""
-    from dev.stack import main
-
-    raise typer.Exit(main(list(ctx.args)))
-
-
 def _visibility_query(status: SessionStatus | None, therapist: str | None) -> str:
-    clauses = ["WorkflowType = 'SessionWorkflow'"]
-    if status is not None:
-        clauses.append(f"SessionStatus = '{SessionStatus(status).value}'")
-    if therapist is not None:
-        if not is_opaque_id(therapist):
-            raise typer.BadParameter("1-64 characters of [A-Za-z0-9_-]", param_hint="--therapist")
-        clauses.append(f"TherapistId = '{therapist}'")
-    return " AND ".join(clauses)
+    if therapist is not None and not is_opaque_id(therapist):
+        raise typer.BadParameter("1-64 characters of [A-Za-z0-9_-]", param_hint="--therapist")
+    return sessions_query(therapist_id=therapist, statuses=[] if status is None else [status])
 
 
 def _when(value: datetime | None) -> str:
@@ -133,7 +124,7 @@ def list_sessions(
 
 
 async def _show(session_id: str) -> list[str]:
-    from workflows.timeline import session_timeline
+    from temporal_client.timeline import session_timeline
 
     client = await connect(Settings())
     timeline = await session_timeline(client, session_id)

@@ -17,12 +17,12 @@ from temporalio.client import Client
 from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
 from temporalio.worker import Worker
 
+from contract.search_attributes import ALL_SEARCH_ATTRIBUTES
 from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
 from settings import STANDIN_API_KEY, Settings
+from temporal_client.converter import DATA_CONVERTER
 from worker import build_notifier, build_worker
-from workflows.converter import DATA_CONVERTER
-from workflows.search_attributes import ALL_SEARCH_ATTRIBUTES
 
 TEMPORAL_CLI = Path(sys.executable).parent / "temporal"
 NOTIFY_SECRET = "nsec_tests_only"
@@ -81,7 +81,7 @@ def settings(standin: StripeStandIn, notification_sink: NotificationSink) -> Set
 
 @pytest.fixture
 def stripe_client(settings: Settings) -> stripe.StripeClient:
-    from activities.stripe_client import build_stripe_client
+    from stripe_client import build_stripe_client
 
     return build_stripe_client(settings)
 

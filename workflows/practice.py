@@ -14,11 +14,11 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
+    from contract.practice import PRACTICE_WORKFLOW_TYPE
     from domain import practice as rules
     from domain.errors import RuleViolation
     from domain.practice import (
@@ -41,14 +41,11 @@ with workflow.unsafe.imports_passed_through():
         SlotReserved,
         SlotsReleased,
     )
+    from workflows.calls import refused
 
 __all__ = ["PracticeWorkflow", "PracticeWorkflowInput"]
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
-
-
-def _refused(violation: RuleViolation) -> ApplicationError:
-    return ApplicationError(violation.message, type=violation.code, non_retryable=True)
 
 
 def _current_update() -> tuple[str, str]:
@@ -57,7 +54,7 @@ def _current_update() -> tuple[str, str]:
     return info.id, info.name
 
 
-@workflow.defn(name="PracticeWorkflow")
+@workflow.defn(name=PRACTICE_WORKFLOW_TYPE)
 class PracticeWorkflow:
     @workflow.init
     def __init__(self, workflow_input: PracticeWorkflowInput) -> None:
@@ -96,7 +93,7 @@ class PracticeWorkflow:
                 return result_type.model_validate(recorded)
             result = apply()
         except RuleViolation as violation:
-            raise _refused(violation) from violation
+            raise refused(violation) from violation
         rules.remember_outcome(self._state, request_id, update, result)
         return result
 
@@ -109,7 +106,7 @@ class PracticeWorkflow:
             if check is not None:
                 check()
         except RuleViolation as violation:
-            raise _refused(violation) from violation
+            raise refused(violation) from violation
 
     # ----------------------------------------------------------------------------- updates
 

@@ -29,6 +29,9 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
     from activities.practice import PracticeActivities
+    from contract.ids import session_workflow_id
+    from contract.search_attributes import CLIENT_ID, SESSION_START, SESSION_STATUS, THERAPIST_ID
+    from contract.session import SESSION_WORKFLOW_TYPE
     from domain import session as machine
     from domain import session_attendance as attendance
     from domain import session_commands as commands
@@ -42,14 +45,12 @@ with workflow.unsafe.imports_passed_through():
         RescheduleRequest,
         RescheduleResult,
     )
-    from domain.ids import session_workflow_id
     from domain.payments import PaymentEvent
     from domain.session import NextStep, Notice, Step
     from domain.session_attendance import AttendanceEffects, AttendancePlan
     from domain.state import SessionState, SessionWorkflowInput
     from domain.status import SessionStatus
     from workflows.calls import call_practice, call_stripe, checked, deliver, failure_type
-    from workflows.search_attributes import CLIENT_ID, SESSION_START, SESSION_STATUS, THERAPIST_ID
 
 # Patch id: histories recorded before the fix replay the old overwrite (found by `make bench`).
 OUTCOME_SURVIVES_SESSION_END = "outcome-survives-session-end"
@@ -58,7 +59,7 @@ OUTCOME_SURVIVES_SESSION_END = "outcome-survives-session-end"
 REFUND_ANNOUNCED_AFTER_LOST_ANSWER = "refund-announced-after-lost-answer"
 
 
-@workflow.defn(name="SessionWorkflow")
+@workflow.defn(name=SESSION_WORKFLOW_TYPE)
 class SessionWorkflow:
     @workflow.init
     def __init__(self, workflow_input: SessionWorkflowInput) -> None:

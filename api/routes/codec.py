@@ -25,7 +25,7 @@ from temporalio.api.common.v1 import Payload
 from api.auth import bearer_scheme, require_ops_token
 from api.errors import ErrorBody, error_response
 from settings import LOCAL_API_TOKEN_SHA256, LOCAL_CODEC_KEY_ID
-from workflows.codec import EncryptionCodec, PayloadDecryptionError, build_codec
+from temporal_client.codec import EncryptionCodec, PayloadDecryptionError, build_codec
 
 PREFIX = "/codec"
 UI_ORIGINS = ("http://127.0.0.1:8233", "http://localhost:8233")

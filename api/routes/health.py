@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from api.deps import TemporalClient
 from api.errors import error_response
 from api.models import Health
-from workflows.rpc_timeouts import READY_CHECK_TIMEOUT
+from temporal_client.rpc_timeouts import READY_CHECK_TIMEOUT
 
 router = APIRouter(tags=["health"])
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from api.auth import OpsAuthenticated
 from api.deps import SessionId, TemporalClient
 from api.routes.sessions import ERRORS
-from workflows.timeline import SessionTimeline, session_timeline
+from temporal_client.timeline import SessionTimeline, session_timeline
 
 router = APIRouter(tags=["ops"], dependencies=[OpsAuthenticated], responses=ERRORS)
 

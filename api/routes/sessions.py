@@ -24,6 +24,17 @@ from api.models import (
     PaymentMethodBody,
     RescheduleBody,
 )
+from contract.ids import session_workflow_id
+from contract.session import (
+    SESSION_BOOKING,
+    SESSION_CANCEL,
+    SESSION_FILE_ATTENDANCE,
+    SESSION_RESCHEDULE,
+    SESSION_STATE,
+    SESSION_UPDATE_PAYMENT_METHOD,
+    SESSION_WORKFLOW_TYPE,
+    SessionHandle,
+)
 from domain.attendance import AttendanceResult, AttendanceUpdate
 from domain.booking import SessionBooking
 from domain.commands import (
@@ -35,14 +46,13 @@ from domain.commands import (
     RescheduleResult,
 )
 from domain.errors import RuleViolation
-from domain.ids import session_workflow_id
 from domain.policy import DEFAULT_POLICY
 from domain.practice import BookingTimeQuery
 from domain.state import SessionState
-from workflows.practice_client import booking_time_conflict
-from workflows.rpc_timeouts import QUERY_RPC_TIMEOUT, UPDATE_RPC_TIMEOUT
-from workflows.session import SessionWorkflow
-from workflows.session_client import SessionHandle, book_session, initial_status, session_handle
+from temporal_client.messages import execute_update, query_workflow
+from temporal_client.practice_client import booking_time_conflict
+from temporal_client.rpc_timeouts import QUERY_RPC_TIMEOUT
+from temporal_client.session_client import book_session, initial_status, session_handle
 
 ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorBody, "description": "missing or wrong bearer token"},
@@ -111,17 +121,16 @@ async def _booked_already(handle: SessionHandle, booking: SessionBooking) -> boo
         if error.status == RPCStatusCode.NOT_FOUND:
             return False
         raise
-    existing = await handle.query(SessionWorkflow.booking, rpc_timeout=QUERY_RPC_TIMEOUT)
+    existing = await query_workflow(handle, SESSION_BOOKING)
     if existing != booking:
-        raise WorkflowAlreadyStartedError(handle.id, "SessionWorkflow")  # api.errors: 409 session_exists
+        raise WorkflowAlreadyStartedError(handle.id, SESSION_WORKFLOW_TYPE)  # api.errors: 409 session_exists
     return True
 
 
 @router.get("/{session_id}")
 async def read(session_id: SessionId, client: TemporalClient) -> SessionState:
     """The session as it stands: status, times, payment, cancellation, attendance, follow-up."""
-    handle = session_handle(client, session_id)
-    return await handle.query(SessionWorkflow.state, rpc_timeout=QUERY_RPC_TIMEOUT)
+    return await query_workflow(session_handle(client, session_id), SESSION_STATE)
 
 
 @router.post("/{session_id}/cancel")
@@ -137,11 +146,11 @@ async def cancel(
     The result says whether it was `free`, what is refunded (`refund_minor`), whether the charge
     is kept (`charge_kept`) or still in flight at Stripe (`charge_in_flight`)."""
     request = _command(CancelRequest, **body.model_dump(), received_at=_now())
-    return await session_handle(client, session_id).execute_update(
-        SessionWorkflow.cancel,
+    return await execute_update(
+        session_handle(client, session_id),
+        SESSION_CANCEL,
         request,
         id=request_id(key, "cancel", session_id, body=body),
-        rpc_timeout=UPDATE_RPC_TIMEOUT,
     )
 
 
@@ -156,11 +165,8 @@ async def reschedule(
     request = _command(RescheduleRequest, **body.model_dump(), received_at=_now())
     handle = session_handle(client, session_id)
     await _refuse_reserved_time(client, handle, request.new_start)
-    return await handle.execute_update(
-        SessionWorkflow.reschedule,
-        request,
-        id=request_id(key, "reschedule", session_id, body=body),
-        rpc_timeout=UPDATE_RPC_TIMEOUT,
+    return await execute_update(
+        handle, SESSION_RESCHEDULE, request, id=request_id(key, "reschedule", session_id, body=body)
     )
 
 
@@ -176,7 +182,7 @@ async def _refuse_reserved_time(client: Client, handle: SessionHandle, new_start
         return  # year 9999 in a zone behind UTC: far out of range either way
     if not _now() < start < _now() + DEFAULT_POLICY.max_booking_horizon:
         return
-    booking = await handle.query(SessionWorkflow.booking, rpc_timeout=QUERY_RPC_TIMEOUT)
+    booking = await query_workflow(handle, SESSION_BOOKING)
     new_time = BookingTimeQuery(client_id=booking.client_id, start=start, end=start + booking.duration)
     conflict = await booking_time_conflict(client, booking.therapist_id, new_time)
     if conflict is not None:
@@ -195,11 +201,11 @@ async def file_attendance(
     Effects that could not be completed after the update was recorded are listed in
     `incomplete_effects`; `slot_released` tells the UI to show the released-slot banner."""
     update = _command(AttendanceUpdate, **body.model_dump(), received_at=_now())
-    return await session_handle(client, session_id).execute_update(
-        SessionWorkflow.file_attendance,
+    return await execute_update(
+        session_handle(client, session_id),
+        SESSION_FILE_ATTENDANCE,
         update,
         id=request_id(key, "attendance", session_id, body=body),
-        rpc_timeout=UPDATE_RPC_TIMEOUT,
     )
 
 
@@ -210,9 +216,9 @@ async def update_payment_method(
     """The client saved a new card (a Stripe `pm_…` id). After a declined charge it is tried at
     once (`retrying_now`); otherwise it is used for the charge when due."""
     update = _command(PaymentMethodUpdate, payment_method_id=body.payment_method_id)
-    return await session_handle(client, session_id).execute_update(
-        SessionWorkflow.update_payment_method,
+    return await execute_update(
+        session_handle(client, session_id),
+        SESSION_UPDATE_PAYMENT_METHOD,
         update,
         id=request_id(key, "payment_method", session_id, body=body),
-        rpc_timeout=UPDATE_RPC_TIMEOUT,
     )

@@ -16,12 +16,19 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.practice import cancel_future_sessions
 from api.auth import Authenticated
 from api.deps import AppSettings, ClientId, IdempotencyKey, TemporalClient, TherapistId
 from api.idempotency import request_id
 from api.models import EndRelationshipBody, RelationshipEndedResponse, ReserveSlotBody
 from api.routes.sessions import ERRORS
+from contract.practice import (
+    PRACTICE_CLIENTS,
+    PRACTICE_END_RELATIONSHIP,
+    PRACTICE_OCCURRENCES,
+    PRACTICE_RELEASE_SLOTS,
+    PRACTICE_RESERVE_SLOT,
+    PRACTICE_RESTART_RELATIONSHIP,
+)
 from domain.practice import (
     CancelFutureSessionsCall,
     ClientsList,
@@ -36,10 +43,9 @@ from domain.practice import (
     SlotReserved,
     SlotsReleased,
 )
-from workflows.practice import PracticeWorkflow
-from workflows.practice_client import practice_handle, practice_update
-from workflows.rpc_timeouts import QUERY_RPC_TIMEOUT, UPDATE_RPC_TIMEOUT
-from workflows.session_client import awaiting_updates
+from temporal_client.messages import execute_update, query_workflow
+from temporal_client.practice_client import practice_handle, practice_update
+from temporal_client.session_client import awaiting_updates, cancel_future_sessions
 
 router = APIRouter(
     prefix="/v1/therapists/{therapist_id}",
@@ -73,9 +79,7 @@ async def list_clients(
 ) -> ClientsList:
     """The therapist's clients; ended relationships only with `include_inactive=true`."""
     try:
-        return await practice_handle(client, therapist_id).query(
-            PracticeWorkflow.clients, query, rpc_timeout=QUERY_RPC_TIMEOUT
-        )
+        return await query_workflow(practice_handle(client, therapist_id), PRACTICE_CLIENTS, query)
     except RPCError as error:
         if _not_found(error):
             return ClientsList()
@@ -98,7 +102,7 @@ async def reserve_slot(
         client,
         therapist_id,
         body.timezone,
-        PracticeWorkflow.reserve_slot,
+        PRACTICE_RESERVE_SLOT,
         ReserveSlot(client_id=body.client_id, rule=body.rule()),
         request_id=request_id(key, "reserve_slot", therapist_id, body=body),
         task_queue=settings.task_queue,
@@ -111,11 +115,11 @@ async def release_slots(
 ) -> SlotsReleased:
     """Release the client's reserved slot; `released_slot_ids` is empty when there was none."""
     try:
-        return await practice_handle(client, therapist_id).execute_update(
-            PracticeWorkflow.release_slots,
+        return await execute_update(
+            practice_handle(client, therapist_id),
+            PRACTICE_RELEASE_SLOTS,
             ReleaseSlots(client_id=client_id),
             id=request_id(key, "release_slots", therapist_id, client_id),
-            rpc_timeout=UPDATE_RPC_TIMEOUT,
         )
     except RPCError as error:
         if _not_found(error):
@@ -129,9 +133,7 @@ async def slot_occurrences(
 ) -> SlotOccurrences:
     """Every reserved slot's occurrences on the local dates `[start_date, end_date]`, as UTC."""
     try:
-        return await practice_handle(client, therapist_id).query(
-            PracticeWorkflow.occurrences, query, rpc_timeout=QUERY_RPC_TIMEOUT
-        )
+        return await query_workflow(practice_handle(client, therapist_id), PRACTICE_OCCURRENCES, query)
     except RPCError as error:
         if _not_found(error):
             return SlotOccurrences()
@@ -157,7 +159,7 @@ async def end_relationship(
         client,
         therapist_id,
         body.timezone,
-        PracticeWorkflow.end_relationship,
+        PRACTICE_END_RELATIONSHIP,
         EndRelationship(client_id=client_id, reason=body.reason),
         request_id=scoped,
         task_queue=settings.task_queue,
@@ -182,11 +184,11 @@ async def restart_relationship(
 ) -> RelationshipRestarted:
     """Make an ended relationship active again (its slot is not restored: reserve one anew)."""
     try:
-        return await practice_handle(client, therapist_id).execute_update(
-            PracticeWorkflow.restart_relationship,
+        return await execute_update(
+            practice_handle(client, therapist_id),
+            PRACTICE_RESTART_RELATIONSHIP,
             RestartRelationship(client_id=client_id),
             id=request_id(key, "restart_relationship", therapist_id, client_id),
-            rpc_timeout=UPDATE_RPC_TIMEOUT,
         )
     except RPCError as error:
         if _not_found(error):

@@ -21,15 +21,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.stripe_client import build_stripe_client
 from api.deps import AppSettings, TemporalClient
 from api.errors import RETRY_AFTER_SECONDS, ErrorBody, error_response
 from api.stripe_confirmation import StripeUnavailable, confirmed_event
+from contract.session import SESSION_PAYMENT_EVENT
 from domain.ids import is_opaque_id
 from domain.payments import payment_event_from_stripe
 from settings import Settings
-from workflows.session import SessionWorkflow
-from workflows.session_client import session_handle
+from stripe_client import build_stripe_client
+from temporal_client.messages import signal_workflow
+from temporal_client.session_client import session_handle
 
 log = logging.getLogger("sessionflow.api.stripe")
 
@@ -231,8 +232,8 @@ async def stripe_webhook(
 
     session_id, fact = mapped
     try:
-        await session_handle(client, session_id).signal(
-            SessionWorkflow.payment_event, fact, rpc_timeout=SIGNAL_RPC_TIMEOUT
+        await signal_workflow(
+            session_handle(client, session_id), SESSION_PAYMENT_EVENT, fact, rpc_timeout=SIGNAL_RPC_TIMEOUT
         )
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:

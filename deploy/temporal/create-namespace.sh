@@ -1,6 +1,6 @@
 #!/bin/sh
 # Creates the Sessionflow namespace and registers its custom search attributes
-# (workflows/search_attributes.py) once the frontend answers. Safe to rerun: it only adds what is
+# (contract/search_attributes.py) once the frontend answers. Safe to rerun: it only adds what is
 # missing, and a search attribute that exists keeps its type.
 set -eu
 

@@ -14,9 +14,9 @@ from temporalio.worker import Worker
 
 from api.app import create_app
 from settings import Settings
+from temporal_client.converter import DATA_CONVERTER
 from tests.api.serving import serving
 from tests.workflows.support import WAIT, unique
-from workflows.converter import DATA_CONVERTER
 
 
 def wire(payloads: list[Payload]) -> dict[str, Any]:

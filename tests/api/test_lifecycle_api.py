@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
+from temporal_client.session_client import session_handle
 from tests.api.polling import poll, wait_for_status
 from tests.workflows.support import HOUR, WAIT, advance_to, make_booking, real_now
-from workflows.session_client import session_handle
 
 SECOND = timedelta(seconds=1)
 

@@ -21,8 +21,8 @@ from temporalio.testing import WorkflowEnvironment
 from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
 from domain.status import SessionStatus
+from temporal_client.session_client import session_handle
 from tests.workflows.support import HOUR, advance_to, make_booking, real_now, wait_for_state
-from workflows.session_client import session_handle
 
 SECOND = HOUR / 3600
 

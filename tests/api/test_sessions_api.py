@@ -12,8 +12,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.status import BookingKind
+from temporal_client.session_client import book_session
 from tests.workflows.support import HOUR, make_booking, real_now, unique
-from workflows.session_client import book_session
 
 MINUTE = timedelta(minutes=1)
 

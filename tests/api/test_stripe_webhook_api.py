@@ -298,7 +298,7 @@ class _Unreachable:
     def __init__(self) -> None:
         self.signals = 0
 
-    def get_workflow_handle_for(self, *_: object, **__: object) -> _Unreachable:
+    def get_workflow_handle(self, *_: object, **__: object) -> _Unreachable:
         return self
 
     async def signal(self, *_: object, **__: object) -> None:

@@ -230,7 +230,7 @@ def test_every_sessionflow_variable_is_a_setting_and_each_service_configures_val
 def test_the_namespace_job_registers_every_search_attribute() -> None:
     from temporalio.common import SearchAttributeIndexedValueType
 
-    from workflows.search_attributes import ALL_SEARCH_ATTRIBUTES
+    from contract.search_attributes import ALL_SEARCH_ATTRIBUTES
 
     script = (ROOT / "deploy" / "temporal" / "create-namespace.sh").read_text()
     names = {"KEYWORD": "Keyword", "DATETIME": "Datetime"}

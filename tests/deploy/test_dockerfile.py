@@ -4,6 +4,7 @@ from the hashed lock, bytecode compiled, non-root, tini as PID 1, no bytecode sw
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,16 +67,28 @@ def test_the_runtime_runs_as_a_numeric_non_root_user_under_tini() -> None:
     assert runtime["ENTRYPOINT"].startswith('["/usr/bin/tini", "--", "sessionflow"')
 
 
-def test_every_source_package_the_wheel_needs_is_copied() -> None:
-    copied = " ".join(rest for keyword, rest in stages()[0] if keyword == "COPY")
-    text = (ROOT / "pyproject.toml").read_text()
-    packages = re.search(r"packages = \[(.*?)\]", text)
-    assert packages
-    top_level = {name.strip().strip('"').split(".")[0] for name in packages.group(1).split(",")}
-    for package in top_level:
-        assert f"{package}/" in copied, f"deploy/Dockerfile does not copy {package}/"
-    for module in ("worker.py", "settings.py", "pyproject.toml"):
-        assert module in copied
+def copied_sources() -> set[str]:
+    """What the build stage copies from the context (every COPY's sources, not its destination)."""
+    sources: set[str] = set()
+    for keyword, rest in stages()[0]:
+        if keyword == "COPY" and not rest.startswith("--from"):
+            sources.update(rest.split()[:-1])
+    return sources
+
+
+def test_the_build_copies_exactly_what_the_wheel_ships() -> None:
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    packages = {f"{name.split('.')[0]}/" for name in setuptools["packages"]}
+    modules = {f"{name}.py" for name in setuptools["py-modules"]}
+    copied = copied_sources() - {"deploy/requirements.lock", "deploy/build-requirements.lock"}
+    assert copied == packages | modules | {"pyproject.toml"}
+
+
+def test_development_code_is_neither_in_the_context_nor_copied() -> None:
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    for development in ("dev", "bench", "faults", "tests"):
+        assert development in ignored
+        assert f"{development}/" not in copied_sources()
 
 
 def test_dockerignore_keeps_secrets_and_local_state_out_of_the_context() -> None:

@@ -21,9 +21,9 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from api.codec_app import create_codec_app
 from domain.status import BookingKind, SessionStatus
 from settings import Settings
+from temporal_client.converter import temporal_tls
 from tests.workflows.support import HOUR, make_booking, real_now, start, wait_for_state
 from worker import OWN_WORKFLOW_MODULES, build_worker, deployment_config
-from workflows.converter import temporal_tls
 
 REAL_KEYS = f"k1:{base64.b64encode(bytes(range(32))).decode()}"
 TOKEN = "a-real-token"

@@ -13,10 +13,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.status import SessionStatus
+from temporal_client.codec import EncryptionCodec, with_codec
+from temporal_client.converter import DATA_CONVERTER
+from temporal_client.timeline import timeline_from_history
 from tests.workflows.support import HOUR, WAIT, make_booking, real_now, start, wait_for_state
-from workflows.codec import EncryptionCodec, with_codec
-from workflows.converter import DATA_CONVERTER
-from workflows.timeline import timeline_from_history
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 NEW_CARD = HISTORIES / "a_new_card_after_a_hard_decline_is_charged_at_once.json"

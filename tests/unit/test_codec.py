@@ -11,8 +11,8 @@ from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload
 
 from settings import LOCAL_CODEC_KEY, LOCAL_CODEC_KEY_ID, Settings
-from workflows.codec import ENCODING, KEY_ID_METADATA, EncryptionCodec, PayloadDecryptionError
-from workflows.converter import DATA_CONVERTER
+from temporal_client.codec import ENCODING, KEY_ID_METADATA, EncryptionCodec, PayloadDecryptionError
+from temporal_client.converter import DATA_CONVERTER
 
 OLD, NEW = os.urandom(32), os.urandom(32)
 PLAIN = Payload(

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.imports import imported_modules
+
 DOMAIN = Path(__file__).resolve().parents[2] / "domain"
 MODULES = sorted(DOMAIN.rglob("*.py"))
 
@@ -23,28 +25,6 @@ FORBIDDEN_MODULES = frozenset(
 """Frameworks and SDKs, and the stdlib modules that read the environment, the clock or randomness."""
 ALLOWED_THIRD_PARTY = frozenset({"pydantic", "pydantic_core", "domain"})
 CLOCK_READS = frozenset({"now", "utcnow", "today"})
-
-
-def imported_modules(tree: ast.AST) -> set[str]:
-    """Absolute module names imported by a module, including ``__import__``/``import_module``."""
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module)
-        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
-            func = node.func
-            called = (
-                func.id
-                if isinstance(func, ast.Name)
-                else func.attr
-                if isinstance(func, ast.Attribute)
-                else ""
-            )
-            if called in {"__import__", "import_module"} and isinstance(node.args[0].value, str):
-                names.add(node.args[0].value)
-    return names
 
 
 def forbidden_imports(tree: ast.AST) -> list[str]:

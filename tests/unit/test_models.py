@@ -11,15 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from contract.ids import SESSION_WORKFLOW_PREFIX, session_id_from_workflow_id, session_workflow_id
 from domain.booking import BookableMinutes, SessionBooking, check_booking
 from domain.commands import CancelRequest, CancelResult, PaymentMethodUpdate, RescheduleRequest
 from domain.errors import RuleViolation
-from domain.ids import (
-    SESSION_WORKFLOW_PREFIX,
-    is_opaque_id,
-    session_id_from_workflow_id,
-    session_workflow_id,
-)
+from domain.ids import is_opaque_id
 from domain.money import SUPPORTED_CURRENCIES
 from domain.payments import (
     ChargeOutcome,

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from pydantic import ValidationError
 
+from contract.ids import practice_workflow_id
 from domain.errors import RuleViolation
-from domain.ids import practice_workflow_id
 from domain.practice import (
     MAX_RELEASED_SLOTS,
     MAX_REMEMBERED_REQUESTS,

@@ -13,7 +13,7 @@ RAISERS = {"RuleViolation"}
 
 def raised_codes() -> dict[str, str]:
     found: dict[str, str] = {}
-    for package in ("domain", "workflows", "activities", "api"):
+    for package in ("domain", "contract", "workflows", "activities", "temporal_client", "api"):
         for path in (ROOT / package).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text())):
                 if not (isinstance(node, ast.Call) and node.args):

@@ -20,8 +20,8 @@ from dev.stripe_standin import StripeStandIn
 from domain.booking import SessionBooking
 from domain.state import SessionState
 from domain.status import BookingKind, SessionStatus
+from temporal_client.session_client import book_session
 from workflows.session import SessionWorkflow
-from workflows.session_client import book_session
 
 HOUR = timedelta(hours=1)
 WAIT = 20.0

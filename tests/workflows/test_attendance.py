@@ -13,12 +13,13 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from contract.ids import practice_workflow_id
+from contract.practice import PRACTICE_RESERVE_SLOT, PRACTICE_RESTART_RELATIONSHIP
 from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
 from domain.attendance import AttendanceOutcome, AttendanceResult, AttendanceUpdate, ContinueChoice
 from domain.booking import SessionBooking
 from domain.errors import RuleViolation
-from domain.ids import practice_workflow_id
 from domain.notifications import NotificationType
 from domain.policy import SessionPolicy
 from domain.practice import (
@@ -31,6 +32,8 @@ from domain.practice import (
 )
 from domain.slots import WeeklySlotRule
 from domain.status import BookingKind, PaymentStatus, SessionStatus
+from temporal_client.practice_client import practice_handle, practice_update
+from temporal_client.session_client import awaiting_updates, book_session, session_handle
 from tests.workflows.support import (
     HOUR,
     WAIT,
@@ -48,9 +51,7 @@ from tests.workflows.support import (
     wait_for_state,
 )
 from workflows.practice import PracticeWorkflow
-from workflows.practice_client import practice_handle, practice_update
 from workflows.session import SessionWorkflow
-from workflows.session_client import awaiting_updates, book_session, session_handle
 
 LONDON = ZoneInfo("Europe/London")
 SECOND = timedelta(seconds=1)
@@ -86,7 +87,7 @@ async def reserve(
             env.client,
             session.therapist_id,
             session.therapist_timezone,
-            PracticeWorkflow.reserve_slot,
+            PRACTICE_RESERVE_SLOT,
             ReserveSlot(client_id=client_id, rule=rule),
             request_id=unique("req"),
             task_queue=worker.task_queue,
@@ -318,7 +319,7 @@ async def test_ending_hides_the_client_releases_the_slot_and_the_client_can_stil
             env.client,
             session.therapist_id,
             session.therapist_timezone,
-            PracticeWorkflow.restart_relationship,
+            PRACTICE_RESTART_RELATIONSHIP,
             RestartRelationship(client_id=session.client_id),
             request_id=unique("req"),
             task_queue=worker.task_queue,

@@ -9,6 +9,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from contract.search_attributes import SESSION_STATUS, THERAPIST_ID
 from dev.stripe_standin import StripeStandIn
 from domain.status import BookingKind, PaymentStatus, SessionStatus
 from tests.workflows.support import (
@@ -23,7 +24,6 @@ from tests.workflows.support import (
     succeeded_charges,
     wait_for_state,
 )
-from workflows.search_attributes import SESSION_STATUS, THERAPIST_ID
 
 SECOND = timedelta(seconds=1)
 

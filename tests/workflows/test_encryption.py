@@ -14,8 +14,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from domain.ids import practice_workflow_id
+from contract.ids import practice_workflow_id
 from domain.status import SessionStatus
+from temporal_client.codec import ENCODING, KEY_ID_METADATA
 from tests.workflows.support import (
     HOUR,
     WAIT,
@@ -26,7 +27,6 @@ from tests.workflows.support import (
     start,
     wait_for_state,
 )
-from workflows.codec import ENCODING, KEY_ID_METADATA
 
 
 def payloads_in(message: Message) -> Iterator[Payload]:

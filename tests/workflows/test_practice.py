@@ -15,10 +15,18 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
-from temporalio.workflow import UpdateMethodMultiParam
 
 from activities.practice import PracticeActivities
-from domain.ids import practice_workflow_id
+from contract.ids import practice_workflow_id
+from contract.messages import Update
+from contract.practice import (
+    PRACTICE_END_RELATIONSHIP,
+    PRACTICE_REGISTER_CLIENT,
+    PRACTICE_RELEASE_SLOTS,
+    PRACTICE_RESERVE_SLOT,
+    PRACTICE_RESTART_RELATIONSHIP,
+)
+from contract.search_attributes import ALL_SEARCH_ATTRIBUTES
 from domain.practice import (
     CancelFutureSessionsCall,
     ClientRegistered,
@@ -37,12 +45,11 @@ from domain.practice import (
 )
 from domain.slots import WeeklySlotRule
 from domain.status import Actor, SessionStatus
+from temporal_client.converter import DATA_CONVERTER
+from temporal_client.practice_client import practice_handle, practice_update
 from tests.conftest import TEMPORAL_CLI
 from tests.workflows.support import HOUR, WAIT, make_booking, real_now, start, state_of, unique
-from workflows.converter import DATA_CONVERTER
 from workflows.practice import PracticeWorkflow
-from workflows.practice_client import practice_handle, practice_update
-from workflows.search_attributes import ALL_SEARCH_ATTRIBUTES
 
 ZONE = "Europe/London"
 DAY = 24 * HOUR
@@ -58,7 +65,7 @@ ResultT = TypeVar("ResultT")
 async def send(
     client: Client,
     therapist_id: str,
-    update: UpdateMethodMultiParam[[PracticeWorkflow, ArgT], ResultT],
+    update: Update[ArgT, ResultT],
     arg: ArgT,
     task_queue: str,
     request_id: str | None = None,
@@ -80,7 +87,7 @@ async def send(
 async def refused(
     client: Client,
     therapist_id: str,
-    update: UpdateMethodMultiParam[[PracticeWorkflow, ArgT], Any],
+    update: Update[ArgT, Any],
     arg: ArgT,
     task_queue: str,
 ) -> ApplicationError:
@@ -120,7 +127,7 @@ async def test_the_first_command_starts_the_practice_lazily(client: Client, work
     registered = await send(
         client,
         therapist,
-        PracticeWorkflow.register_client,
+        PRACTICE_REGISTER_CLIENT,
         RegisterClient(client_id="cli_a"),
         worker.task_queue,
     )
@@ -134,7 +141,7 @@ async def test_the_first_command_starts_the_practice_lazily(client: Client, work
     await send(
         client,
         therapist,
-        PracticeWorkflow.register_client,
+        PRACTICE_REGISTER_CLIENT,
         RegisterClient(client_id="cli_b"),
         worker.task_queue,
     )
@@ -151,26 +158,22 @@ async def test_no_rebook_releases_the_slot_it_can_be_added_back_and_a_conflictin
     held = await send(
         client,
         therapist,
-        PracticeWorkflow.reserve_slot,
+        PRACTICE_RESERVE_SLOT,
         ReserveSlot(client_id="cli_a", rule=TUESDAY_6PM),
         queue,
     )
 
     # "No, I don't want to rebook" without "reserve": the slot goes, and the result says which.
-    released = await send(
-        client, therapist, PracticeWorkflow.release_slots, ReleaseSlots(client_id="cli_a"), queue
-    )
+    released = await send(client, therapist, PRACTICE_RELEASE_SLOTS, ReleaseSlots(client_id="cli_a"), queue)
     assert released.released_slot_ids == [held.slot_id]
-    again = await send(
-        client, therapist, PracticeWorkflow.release_slots, ReleaseSlots(client_id="cli_a"), queue
-    )
+    again = await send(client, therapist, PRACTICE_RELEASE_SLOTS, ReleaseSlots(client_id="cli_a"), queue)
     assert again.released_slot_ids == []  # nothing to release: no banner
 
     # "You can manually add the reserved slot back."
     added_back = await send(
         client,
         therapist,
-        PracticeWorkflow.reserve_slot,
+        PRACTICE_RESERVE_SLOT,
         ReserveSlot(client_id="cli_a", rule=TUESDAY_6PM),
         queue,
     )
@@ -181,7 +184,7 @@ async def test_no_rebook_releases_the_slot_it_can_be_added_back_and_a_conflictin
     conflict = await refused(
         client,
         therapist,
-        PracticeWorkflow.reserve_slot,
+        PRACTICE_RESERVE_SLOT,
         ReserveSlot(client_id="cli_b", rule=TUESDAY_6_30PM),
         queue,
     )
@@ -215,11 +218,11 @@ async def test_ending_hides_the_client_releases_the_slot_and_a_restart_brings_it
     client: Client, worker: Worker
 ) -> None:
     therapist, queue = unique("thr"), worker.task_queue
-    await send(client, therapist, PracticeWorkflow.register_client, RegisterClient(client_id="cli_b"), queue)
+    await send(client, therapist, PRACTICE_REGISTER_CLIENT, RegisterClient(client_id="cli_b"), queue)
     held = await send(
         client,
         therapist,
-        PracticeWorkflow.reserve_slot,
+        PRACTICE_RESERVE_SLOT,
         ReserveSlot(client_id="cli_a", rule=TUESDAY_6PM),
         queue,
     )
@@ -227,7 +230,7 @@ async def test_ending_hides_the_client_releases_the_slot_and_a_restart_brings_it
     ended = await send(
         client,
         therapist,
-        PracticeWorkflow.end_relationship,
+        PRACTICE_END_RELATIONSHIP,
         EndRelationship(client_id="cli_a", reason=EndReason.TREATMENT_COMPLETE),
         queue,
     )
@@ -239,21 +242,21 @@ async def test_ending_hides_the_client_releases_the_slot_and_a_restart_brings_it
     ended_refusal = await refused(
         client,
         therapist,
-        PracticeWorkflow.reserve_slot,
+        PRACTICE_RESERVE_SLOT,
         ReserveSlot(client_id="cli_a", rule=TUESDAY_6PM),
         queue,
     )
     assert ended_refusal.type == "relationship_ended"
     # The client may still book (rule 10): registering an ended client records nothing.
     registered = await send(
-        client, therapist, PracticeWorkflow.register_client, RegisterClient(client_id="cli_a"), queue
+        client, therapist, PRACTICE_REGISTER_CLIENT, RegisterClient(client_id="cli_a"), queue
     )
     assert registered.status is RelationshipStatus.ENDED
 
     restarted = await send(
         client,
         therapist,
-        PracticeWorkflow.restart_relationship,
+        PRACTICE_RESTART_RELATIONSHIP,
         RestartRelationship(client_id="cli_a"),
         queue,
     )
@@ -274,17 +277,17 @@ async def test_a_repeated_request_id_returns_the_first_outcome(client: Client, w
     first = await send(
         client,
         therapist,
-        PracticeWorkflow.reserve_slot,
+        PRACTICE_RESERVE_SLOT,
         ReserveSlot(client_id="cli_a", rule=TUESDAY_6PM),
         queue,
         request_id=request_id,
     )
-    await send(client, therapist, PracticeWorkflow.release_slots, ReleaseSlots(client_id="cli_a"), queue)
+    await send(client, therapist, PRACTICE_RELEASE_SLOTS, ReleaseSlots(client_id="cli_a"), queue)
 
     repeated = await send(
         client,
         therapist,
-        PracticeWorkflow.reserve_slot,
+        PRACTICE_RESERVE_SLOT,
         ReserveSlot(client_id="cli_a", rule=TUESDAY_6PM),
         queue,
         request_id=request_id,
@@ -376,7 +379,7 @@ async def test_the_practice_continues_as_new_with_its_state_and_dedupe() -> None
             first = await send(
                 client,
                 therapist,
-                PracticeWorkflow.reserve_slot,
+                PRACTICE_RESERVE_SLOT,
                 ReserveSlot(client_id="cli_0", rule=TUESDAY_6PM),
                 queue,
                 request_id=first_request,
@@ -388,14 +391,14 @@ async def test_the_practice_continues_as_new_with_its_state_and_dedupe() -> None
                 await send(
                     client,
                     therapist,
-                    PracticeWorkflow.reserve_slot,
+                    PRACTICE_RESERVE_SLOT,
                     ReserveSlot(client_id=f"cli_{number}", rule=rule),
                     queue,
                 )
             await send(
                 client,
                 therapist,
-                PracticeWorkflow.end_relationship,
+                PRACTICE_END_RELATIONSHIP,
                 EndRelationship(client_id="cli_1", reason=EndReason.NO_CONTACT),
                 queue,
             )
@@ -420,7 +423,7 @@ async def test_the_practice_continues_as_new_with_its_state_and_dedupe() -> None
             repeated = await send(
                 client,
                 therapist,
-                PracticeWorkflow.reserve_slot,
+                PRACTICE_RESERVE_SLOT,
                 ReserveSlot(
                     client_id="cli_0", rule=WeeklySlotRule(weekday=5, local_time=time(9), duration_minutes=50)
                 ),

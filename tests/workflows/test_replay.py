@@ -13,7 +13,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from workflows.converter import DATA_CONVERTER
+from temporal_client.converter import DATA_CONVERTER
 from workflows.practice import PracticeWorkflow
 from workflows.session import SessionWorkflow
 

@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from contract.search_attributes import SESSION_START
 from dev.stripe_standin import StripeStandIn
 from domain.commands import RescheduleRequest, RescheduleResult
 from domain.status import Actor, SessionStatus
@@ -29,7 +30,6 @@ from tests.workflows.support import (
     succeeded_charges,
     wait_for_state,
 )
-from workflows.search_attributes import SESSION_START
 from workflows.session import SessionWorkflow
 
 SECOND = timedelta(seconds=1)

@@ -1,4 +1,5 @@
-"""Builds the one async Stripe client a worker uses."""
+"""Builds the one async Stripe client a process uses: the worker's payment activities, the API's
+webhook confirmation."""
 
 from __future__ import annotations
 

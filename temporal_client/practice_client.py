@@ -7,29 +7,28 @@ update id, so a repeated request returns the first outcome, also after continue-
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
+from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.workflow import UpdateMethodMultiParam
 
-from domain.ids import practice_workflow_id
+from contract.ids import practice_workflow_id
+from contract.messages import Update
+from contract.practice import PRACTICE_BOOKING_TIME, PRACTICE_WORKFLOW_TYPE, PracticeHandle
 from domain.practice import BookingTimeQuery, PracticeWorkflowInput
-from workflows.practice import PracticeWorkflow
-from workflows.rpc_timeouts import QUERY_RPC_TIMEOUT, UPDATE_RPC_TIMEOUT
+from temporal_client.messages import query_workflow
+from temporal_client.rpc_timeouts import UPDATE_RPC_TIMEOUT
 
 ArgT = TypeVar("ArgT")
 ResultT = TypeVar("ResultT")
-
-PracticeHandle = WorkflowHandle[PracticeWorkflow, None]
 
 
 async def practice_update(
     client: Client,
     therapist_id: str,
     timezone: str,
-    update: UpdateMethodMultiParam[[PracticeWorkflow, ArgT], ResultT],
+    update: Update[ArgT, ResultT],
     arg: ArgT,
     *,
     request_id: str,
@@ -41,27 +40,35 @@ async def practice_update(
     Raises ``WorkflowUpdateFailedError`` whose ``cause`` is an ``ApplicationError`` typed with the
     rule's code (e.g. ``slot_conflict``) when the practice refuses the command.
     """
-    start = WithStartWorkflowOperation(
-        PracticeWorkflow.run,
+    start: WithStartWorkflowOperation[Any, None] = WithStartWorkflowOperation(
+        PRACTICE_WORKFLOW_TYPE,
         PracticeWorkflowInput(therapist_id=therapist_id, timezone=timezone),
         id=practice_workflow_id(therapist_id),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         task_queue=task_queue,
         static_summary=f"practice {therapist_id}",
     )
-    return await client.execute_update_with_start_workflow(
-        update, arg, id=request_id, start_workflow_operation=start, rpc_timeout=UPDATE_RPC_TIMEOUT
+    result: ResultT = await client.execute_update_with_start_workflow(
+        update.name,
+        arg,
+        id=request_id,
+        start_workflow_operation=start,
+        result_type=update.result_type,
+        rpc_timeout=UPDATE_RPC_TIMEOUT,
     )
+    return result
 
 
-async def booking_time_conflict(client: Client, therapist_id: str, query: BookingTimeQuery) -> str | None:
-    """The id of another client's reserved slot that ``query``'s time falls into, if any.
+async def booking_time_conflict(
+    client: Client, therapist_id: str, booking_time: BookingTimeQuery
+) -> str | None:
+    """The id of another client's reserved slot that ``booking_time`` falls into, if any.
 
     A therapist whose practice has never been started has no slots: nothing conflicts.
     """
     try:
-        check = await practice_handle(client, therapist_id).query(
-            PracticeWorkflow.booking_time, query, rpc_timeout=QUERY_RPC_TIMEOUT
+        check = await query_workflow(
+            practice_handle(client, therapist_id), PRACTICE_BOOKING_TIME, booking_time
         )
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
@@ -72,4 +79,4 @@ async def booking_time_conflict(client: Client, therapist_id: str, query: Bookin
 
 def practice_handle(client: Client, therapist_id: str) -> PracticeHandle:
     """The therapist's practice (latest run), for queries; it exists once a command was sent."""
-    return client.get_workflow_handle_for(PracticeWorkflow.run, practice_workflow_id(therapist_id))
+    return client.get_workflow_handle(practice_workflow_id(therapist_id), result_type=type(None))

@@ -28,7 +28,15 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter, WorkflowSerializationContext, decode_typed_search_attributes
 
-from domain.ids import session_workflow_id
+from contract.ids import SESSION_WORKFLOW_PREFIX, session_workflow_id
+from contract.search_attributes import SESSION_START, SESSION_STATUS
+from contract.session import (
+    SESSION_CANCEL,
+    SESSION_FILE_ATTENDANCE,
+    SESSION_PAYMENT_EVENT,
+    SESSION_RESCHEDULE,
+    SESSION_UPDATE_PAYMENT_METHOD,
+)
 
 log = logging.getLogger("sessionflow.timeline")
 
@@ -124,9 +132,9 @@ _ACTIVITY_RESULT_FIELDS: dict[str, FieldSpec] = {
 }
 
 _UPDATE_INPUT_FIELDS: dict[str, FieldSpec] = {
-    "cancel": ("requested_by", "submitted_by", "reason", "discretionary_refund", "received_at"),
-    "reschedule": ("requested_by", "new_start", "received_at"),
-    "file_attendance": (
+    SESSION_CANCEL.name: ("requested_by", "submitted_by", "reason", "discretionary_refund", "received_at"),
+    SESSION_RESCHEDULE.name: ("requested_by", "new_start", "received_at"),
+    SESSION_FILE_ATTENDANCE.name: (
         "submitted_by",
         "outcome",
         "continue_sessions",
@@ -139,13 +147,20 @@ _UPDATE_INPUT_FIELDS: dict[str, FieldSpec] = {
         "refund",
         "received_at",
     ),
-    "update_payment_method": ("payment_method_id",),
+    SESSION_UPDATE_PAYMENT_METHOD.name: ("payment_method_id",),
 }
 
 _UPDATE_RESULT_FIELDS: dict[str, FieldSpec] = {
-    "cancel": ("status", "free", "refund_minor", "charge_kept", "discretionary_refund", "charge_in_flight"),
-    "reschedule": ("status", "start", "payment_carried", "next_charge_at"),
-    "file_attendance": (
+    SESSION_CANCEL.name: (
+        "status",
+        "free",
+        "refund_minor",
+        "charge_kept",
+        "discretionary_refund",
+        "charge_in_flight",
+    ),
+    SESSION_RESCHEDULE.name: ("status", "start", "payment_carried", "next_charge_at"),
+    SESSION_FILE_ATTENDANCE.name: (
         "status",
         "follow_up_session_id",
         "follow_up_start",
@@ -157,11 +172,11 @@ _UPDATE_RESULT_FIELDS: dict[str, FieldSpec] = {
         "refund_minor",
         "incomplete_effects",
     ),
-    "update_payment_method": ("status", "retrying_now"),
+    SESSION_UPDATE_PAYMENT_METHOD.name: ("status", "retrying_now"),
 }
 
 _SIGNAL_FIELDS: dict[str, FieldSpec] = {
-    "payment_event": (
+    SESSION_PAYMENT_EVENT.name: (
         ("type", "event_type"),
         "event_id",
         "payment_intent_id",
@@ -413,7 +428,9 @@ async def _map_event(
         )
         detail = {}
         for pair in attributes:
-            name = {"SessionStatus": "status", "SessionStart": "start"}.get(pair.key.name, pair.key.name)
+            name = {SESSION_STATUS.name: "status", SESSION_START.name: "start"}.get(
+                pair.key.name, pair.key.name
+            )
             detail[name] = _scalar(pair.value)
         return "status_changed", detail
 
@@ -422,7 +439,7 @@ async def _map_event(
         child_id = child.workflow_execution.workflow_id
         return "child_session_started", {
             "workflow_id": child_id,
-            "session_id": child_id.removeprefix("session-"),
+            "session_id": child_id.removeprefix(SESSION_WORKFLOW_PREFIX),
         }
     if kind == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED:
         failed = event.start_child_workflow_execution_failed_event_attributes

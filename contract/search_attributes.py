@@ -1,7 +1,8 @@
 """Custom search attributes: the contract between workflows, the API's lists and ops queries.
 
 They hold opaque ids, status codes and instants only, never personal data: search attributes are
-stored unencrypted by the Temporal server.
+stored unencrypted by the Temporal server. Registered on the namespace by the dev stack, the tests
+and deploy/temporal/create-namespace.sh under exactly these names and types.
 """
 
 from temporalio.common import SearchAttributeKey

@@ -1,7 +1,7 @@
 """The one data converter used by the worker, every client, the tests and the replayer, and the
 one way to connect to Temporal with it.
 
-Every payload is encrypted (``workflows.codec``). ``connect`` uses the keys from the settings;
+Every payload is encrypted (``temporal_client.codec``). ``connect`` uses the keys from the settings;
 ``DATA_CONVERTER`` is the same converter with the default (local-only) key, for the tests, the
 replayer of recorded histories and anything else that runs against a local dev server.
 """
@@ -15,7 +15,7 @@ from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from settings import LOCAL_CODEC_KEY, LOCAL_CODEC_KEY_ID, Settings
-from workflows.codec import EncryptionCodec, build_data_converter, with_codec
+from temporal_client.codec import EncryptionCodec, build_data_converter, with_codec
 
 DATA_CONVERTER = with_codec(EncryptionCodec({LOCAL_CODEC_KEY_ID: LOCAL_CODEC_KEY}, LOCAL_CODEC_KEY_ID))
 

@@ -1,0 +1,35 @@
+"""The workflow ids derived from the opaque domain ids.
+
+A workflow id is how every caller finds a running workflow and how Temporal refuses a second one
+for the same session or therapist, so its format never changes.
+"""
+
+from __future__ import annotations
+
+from domain.ids import is_opaque_id
+
+SESSION_WORKFLOW_PREFIX = "session-"
+PRACTICE_WORKFLOW_PREFIX = "practice-"
+
+
+def session_workflow_id(session_id: str) -> str:
+    """The one workflow id of a session; stable across continue-as-new and resets."""
+    if not is_opaque_id(session_id):
+        raise ValueError("session id must be 1-64 characters of [A-Za-z0-9_-]")
+    return f"{SESSION_WORKFLOW_PREFIX}{session_id}"
+
+
+def practice_workflow_id(therapist_id: str) -> str:
+    """The one workflow id of a therapist's practice; stable across continue-as-new."""
+    if not is_opaque_id(therapist_id):
+        raise ValueError("therapist id must be 1-64 characters of [A-Za-z0-9_-]")
+    return f"{PRACTICE_WORKFLOW_PREFIX}{therapist_id}"
+
+
+def session_id_from_workflow_id(workflow_id: str) -> str:
+    if not workflow_id.startswith(SESSION_WORKFLOW_PREFIX):
+        raise ValueError("not a session workflow id")
+    session_id = workflow_id.removeprefix(SESSION_WORKFLOW_PREFIX)
+    if not is_opaque_id(session_id):
+        raise ValueError("not a session workflow id")
+    return session_id

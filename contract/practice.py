@@ -1,0 +1,58 @@
+"""The practice workflow (one per therapist) as its callers see it: type name, handle, updates,
+queries. tests/unit/test_contract.py fails when ``PracticeWorkflow`` and this module disagree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.client import WorkflowHandle
+
+from contract.messages import NO_ARGUMENT, Query, Update
+from domain.practice import (
+    BookingTimeCheck,
+    BookingTimeQuery,
+    ClientRegistered,
+    ClientsList,
+    ClientsQuery,
+    EndRelationship,
+    OccurrencesQuery,
+    PracticeState,
+    RegisterClient,
+    RelationshipEnded,
+    RelationshipRestarted,
+    ReleaseSlots,
+    ReserveSlot,
+    RestartRelationship,
+    SlotOccurrences,
+    SlotReserved,
+    SlotsReleased,
+)
+
+PRACTICE_WORKFLOW_TYPE = "PracticeWorkflow"
+
+PracticeHandle = WorkflowHandle[Any, None]
+"""A practice workflow's handle (it never returns: it continues as new)."""
+
+PRACTICE_REGISTER_CLIENT = Update("register_client", RegisterClient, ClientRegistered)
+PRACTICE_RESERVE_SLOT = Update("reserve_slot", ReserveSlot, SlotReserved)
+PRACTICE_RELEASE_SLOTS = Update("release_slots", ReleaseSlots, SlotsReleased)
+PRACTICE_END_RELATIONSHIP = Update("end_relationship", EndRelationship, RelationshipEnded)
+PRACTICE_RESTART_RELATIONSHIP = Update("restart_relationship", RestartRelationship, RelationshipRestarted)
+PRACTICE_CLIENTS = Query("clients", ClientsQuery, ClientsList)
+PRACTICE_OCCURRENCES = Query("occurrences", OccurrencesQuery, SlotOccurrences)
+PRACTICE_BOOKING_TIME = Query("booking_time", BookingTimeQuery, BookingTimeCheck)
+PRACTICE_STATE = Query("state", NO_ARGUMENT, PracticeState)
+
+PRACTICE_UPDATES: tuple[Update[Any, Any], ...] = (
+    PRACTICE_REGISTER_CLIENT,
+    PRACTICE_RESERVE_SLOT,
+    PRACTICE_RELEASE_SLOTS,
+    PRACTICE_END_RELATIONSHIP,
+    PRACTICE_RESTART_RELATIONSHIP,
+)
+PRACTICE_QUERIES: tuple[Query[Any, Any], ...] = (
+    PRACTICE_CLIENTS,
+    PRACTICE_OCCURRENCES,
+    PRACTICE_BOOKING_TIME,
+    PRACTICE_STATE,
+)

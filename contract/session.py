@@ -1,0 +1,51 @@
+"""The session workflow as its callers see it: type name, handle type, updates, signal, queries.
+
+The handler names are the ``SessionWorkflow`` methods' names (``@workflow.update`` without a
+name); tests/unit/test_contract.py fails when the workflow and this module disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.client import WorkflowHandle
+
+from contract.messages import NO_ARGUMENT, Query, Signal, Update
+from domain.attendance import AttendanceResult, AttendanceUpdate
+from domain.booking import SessionBooking
+from domain.commands import (
+    CancelRequest,
+    CancelResult,
+    PaymentMethodUpdate,
+    PaymentMethodUpdateResult,
+    RescheduleRequest,
+    RescheduleResult,
+)
+from domain.payments import PaymentEvent
+from domain.state import SessionState
+
+SESSION_WORKFLOW_TYPE = "SessionWorkflow"
+
+SessionHandle = WorkflowHandle[Any, SessionState]
+"""A session workflow's handle; its result is the final ``SessionState``."""
+
+SESSION_CANCEL = Update("cancel", CancelRequest, CancelResult)
+SESSION_RESCHEDULE = Update("reschedule", RescheduleRequest, RescheduleResult)
+SESSION_UPDATE_PAYMENT_METHOD = Update(
+    "update_payment_method", PaymentMethodUpdate, PaymentMethodUpdateResult
+)
+SESSION_FILE_ATTENDANCE = Update("file_attendance", AttendanceUpdate, AttendanceResult)
+SESSION_PAYMENT_EVENT = Signal("payment_event", PaymentEvent)
+"""A Stripe webhook fact (deduplicated by event id in the workflow)."""
+SESSION_STATE = Query("state", NO_ARGUMENT, SessionState)
+SESSION_BOOKING = Query("booking", NO_ARGUMENT, SessionBooking)
+"""The booking as it was made (for idempotent re-booking checks)."""
+
+SESSION_UPDATES: tuple[Update[Any, Any], ...] = (
+    SESSION_CANCEL,
+    SESSION_RESCHEDULE,
+    SESSION_UPDATE_PAYMENT_METHOD,
+    SESSION_FILE_ATTENDANCE,
+)
+SESSION_SIGNALS: tuple[Signal[Any], ...] = (SESSION_PAYMENT_EVENT,)
+SESSION_QUERIES: tuple[Query[Any, Any], ...] = (SESSION_STATE, SESSION_BOOKING)

@@ -1,0 +1,180 @@
+"""How clients (API, activities, demo, tests, ops tools) start, address, list and cancel session
+workflows, by the contract's names (``contract.session``) rather than the workflow class."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from contract.ids import session_id_from_workflow_id, session_workflow_id
+from contract.practice import PRACTICE_REGISTER_CLIENT
+from contract.search_attributes import CLIENT_ID, SESSION_START, SESSION_STATUS, THERAPIST_ID
+from contract.session import SESSION_CANCEL, SESSION_WORKFLOW_TYPE, SessionHandle
+from contract.visibility import sessions_query
+from domain.booking import SessionBooking, check_booking
+from domain.commands import CancelRequest
+from domain.errors import RuleViolation
+from domain.policy import DEFAULT_POLICY, SessionPolicy
+from domain.practice import CancelFutureSessionsCall, FutureSessionsCancelled, RegisterClient
+from domain.state import SessionState, SessionWorkflowInput
+from domain.status import Actor, BookingKind, CancelReason, SessionStatus
+from temporal_client.messages import execute_update
+from temporal_client.practice_client import practice_update
+from temporal_client.rpc_timeouts import QUERY_RPC_TIMEOUT
+
+CANCELLABLE_STATUSES = (
+    SessionStatus.SCHEDULED,
+    SessionStatus.PAYMENT_DUE,
+    SessionStatus.PAID,
+    SessionStatus.PAYMENT_FAILED,
+    SessionStatus.AWAITING_CLIENT_ACTION,
+)
+"""Statuses of a booked session that has not started and is not cancelled."""
+
+
+def initial_status(booking: SessionBooking) -> SessionStatus:
+    if booking.kind is BookingKind.INITIAL_PREPAID:
+        return SessionStatus.PAID
+    return SessionStatus.SCHEDULED
+
+
+async def book_session(
+    client: Client,
+    booking: SessionBooking,
+    *,
+    task_queue: str,
+    now: datetime,
+    policy: SessionPolicy = DEFAULT_POLICY,
+) -> SessionHandle:
+    """Validate a booking against the clock and start its workflow.
+
+    Search attributes are set at start (free) rather than upserted by the workflow (an Action).
+    Raises ``RuleViolation`` for a booking the rules refuse and
+    ``temporalio.exceptions.WorkflowAlreadyStartedError`` when the session id is taken.
+    """
+    check_booking(booking, now, policy)
+    # The client joins the therapist's client list (an ended relationship stays ended: a client
+    # may book again without the therapist restarting it), and the practice refuses the time if it
+    # is in another client's reserved slot — one serialised step, so a reservation racing this
+    # booking cannot slip between a check and the start. Registered first, so a retried booking
+    # whose start failed still lists the client; deduplicated by the session id.
+    try:
+        await practice_update(
+            client,
+            booking.therapist_id,
+            booking.therapist_timezone,
+            PRACTICE_REGISTER_CLIENT,
+            RegisterClient(client_id=booking.client_id, start=booking.start, end=booking.end),
+            request_id=f"{booking.session_id}:register",
+            task_queue=task_queue,
+        )
+    except WorkflowUpdateFailedError as failure:
+        cause = failure.cause
+        if isinstance(cause, ApplicationError) and cause.type == "slot_conflict":
+            raise RuleViolation("slot_conflict", cause.message) from None
+        raise
+    handle: SessionHandle = await client.start_workflow(
+        SESSION_WORKFLOW_TYPE,
+        SessionWorkflowInput(booking=booking, policy=policy, booked_at=now),
+        id=session_workflow_id(booking.session_id),
+        task_queue=task_queue,
+        result_type=SessionState,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(SESSION_STATUS, initial_status(booking).value),
+                SearchAttributePair(THERAPIST_ID, booking.therapist_id),
+                SearchAttributePair(CLIENT_ID, booking.client_id),
+                SearchAttributePair(SESSION_START, booking.start),
+            ]
+        ),
+        static_summary=f"session {booking.session_id}",
+    )
+    return handle
+
+
+async def awaiting_updates(client: Client, therapist_id: str) -> list[str]:
+    """The therapist's "Awaiting Updates" list: session ids whose attendance update is due.
+
+    Read from Temporal visibility (eventually consistent by a moment), oldest session first.
+    """
+    query = sessions_query(therapist_id=therapist_id, statuses=[SessionStatus.AWAITING_UPDATE])
+    # Sorted here: ORDER BY needs advanced visibility, which the SQLite dev server lacks.
+    found = [
+        (execution.typed_search_attributes.get(SESSION_START), execution.id)
+        async for execution in client.list_workflows(query, rpc_timeout=QUERY_RPC_TIMEOUT)
+    ]
+    found.sort(key=lambda item: (item[0] is None, item[0] or datetime.min.replace(tzinfo=UTC), item[1]))
+    return [session_id_from_workflow_id(workflow_id) for _, workflow_id in found]
+
+
+def session_handle(client: Client, session_id: str) -> SessionHandle:
+    return client.get_workflow_handle(session_workflow_id(session_id), result_type=SessionState)
+
+
+def future_sessions_query(call: CancelFutureSessionsCall) -> str:
+    """The visibility query for the client's open sessions starting after ``call.after``."""
+    return sessions_query(
+        running=True,
+        therapist_id=call.therapist_id,
+        client_id=call.client_id,
+        statuses=CANCELLABLE_STATUSES,
+        starts_after=call.after,
+    )
+
+
+def _already_closed(error: RPCError) -> bool:
+    return error.status is RPCStatusCode.NOT_FOUND or "already completed" in error.message
+
+
+async def cancel_future_sessions(
+    client: Client,
+    call: CancelFutureSessionsCall,
+    *,
+    on_session: Callable[[str], None] | None = None,
+) -> FutureSessionsCancelled:
+    """Cancel the client's future sessions with this therapist as the therapist's cancellations.
+
+    Shared by the activity (a session's attendance update) and the API (ending a relationship).
+    Sessions that refuse (started or cancelled meanwhile) or have closed are left alone. Each
+    cancel's update id is ``{request_id}:{session_id}``, so a retry never cancels twice.
+    Visibility is eventually consistent: a session booked a moment ago may be missed.
+    ``on_session`` is called with each session id before it is cancelled (the activity heartbeats).
+    """
+    session_ids = sorted(
+        [
+            session_id_from_workflow_id(execution.id)
+            async for execution in client.list_workflows(future_sessions_query(call))
+        ]
+    )
+    request = CancelRequest(requested_by=Actor.THERAPIST, reason=CancelReason.OTHER)
+    cancelled: list[str] = []
+    for session_id in session_ids:
+        if on_session is not None:
+            on_session(session_id)
+        try:
+            await execute_update(
+                session_handle(client, session_id),
+                SESSION_CANCEL,
+                request,
+                id=f"{call.request_id}:{session_id}",
+            )
+        except WorkflowUpdateFailedError:
+            continue  # refused: it has started, or was cancelled meanwhile
+        except RPCError as error:
+            if _already_closed(error):
+                continue
+            raise
+        cancelled.append(session_id)
+    return FutureSessionsCancelled(session_ids=cancelled)

@@ -1,0 +1,138 @@
+"""``contract/`` says what the workflows really accept, and its names never change.
+
+Callers address updates, signals and queries by the contract's definitions (a name plus types),
+not by the workflow methods, so nothing else would notice a workflow renaming a handler or
+changing its types: these checks compare both against the workflows' own Temporal definitions.
+The literal values are pinned too: running workflows, their histories and the visibility store
+hold them, so a rename would orphan every session already started.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from temporalio.workflow import _Definition
+
+from contract import ids, practice, session
+from contract.messages import NO_ARGUMENT, Query, Signal, Update
+from contract.search_attributes import ALL_SEARCH_ATTRIBUTES
+from contract.visibility import RUNNING, sessions_query
+from domain.status import SessionStatus
+from workflows.practice import PracticeWorkflow
+from workflows.session import SessionWorkflow
+
+WORKFLOWS: list[
+    tuple[type, str, tuple[Update[Any, Any], ...], tuple[Signal[Any], ...], tuple[Query[Any, Any], ...]]
+]
+WORKFLOWS = [
+    (
+        SessionWorkflow,
+        session.SESSION_WORKFLOW_TYPE,
+        session.SESSION_UPDATES,
+        session.SESSION_SIGNALS,
+        session.SESSION_QUERIES,
+    ),
+    (
+        PracticeWorkflow,
+        practice.PRACTICE_WORKFLOW_TYPE,
+        practice.PRACTICE_UPDATES,
+        (),
+        practice.PRACTICE_QUERIES,
+    ),
+]
+
+
+def definition(workflow_class: type) -> _Definition:
+    return _Definition.must_from_class(workflow_class)
+
+
+def arg_types(arg_type: type) -> list[type]:
+    return [] if arg_type is NO_ARGUMENT else [arg_type]
+
+
+@pytest.mark.parametrize(("workflow_class", "type_name", "updates", "signals", "queries"), WORKFLOWS)
+def test_the_contract_matches_the_workflow_definition(
+    workflow_class: type,
+    type_name: str,
+    updates: tuple[Update[Any, Any], ...],
+    signals: tuple[Signal[Any], ...],
+    queries: tuple[Query[Any, Any], ...],
+) -> None:
+    defn = definition(workflow_class)
+    assert defn.name == type_name
+    assert {name: (handler.arg_types, handler.ret_type) for name, handler in defn.updates.items()} == {
+        update.name: (arg_types(update.arg_type), update.result_type) for update in updates
+    }
+    assert {name: handler.arg_types for name, handler in defn.signals.items()} == {
+        signal.name: arg_types(signal.arg_type) for signal in signals
+    }
+    # The SDK's own queries (``__stack_trace`` …) are not ours to declare.
+    assert {
+        name: (handler.arg_types, handler.ret_type)
+        for name, handler in defn.queries.items()
+        if name is not None and not name.startswith("__")
+    } == {query.name: (arg_types(query.arg_type), query.result_type) for query in queries}
+
+
+def test_the_names_running_workflows_depend_on_never_change() -> None:
+    assert (session.SESSION_WORKFLOW_TYPE, practice.PRACTICE_WORKFLOW_TYPE) == (
+        "SessionWorkflow",
+        "PracticeWorkflow",
+    )
+    assert [update.name for update in session.SESSION_UPDATES] == [
+        "cancel",
+        "reschedule",
+        "update_payment_method",
+        "file_attendance",
+    ]
+    assert [signal.name for signal in session.SESSION_SIGNALS] == ["payment_event"]
+    assert [query.name for query in session.SESSION_QUERIES] == ["state", "booking"]
+    assert [update.name for update in practice.PRACTICE_UPDATES] == [
+        "register_client",
+        "reserve_slot",
+        "release_slots",
+        "end_relationship",
+        "restart_relationship",
+    ]
+    assert [query.name for query in practice.PRACTICE_QUERIES] == [
+        "clients",
+        "occurrences",
+        "booking_time",
+        "state",
+    ]
+    assert [(key.name, key.indexed_value_type.name) for key in ALL_SEARCH_ATTRIBUTES] == [
+        ("SessionStatus", "KEYWORD"),
+        ("TherapistId", "KEYWORD"),
+        ("ClientId", "KEYWORD"),
+        ("SessionStart", "DATETIME"),
+    ]
+    assert ids.session_workflow_id("ses_1") == "session-ses_1"
+    assert ids.practice_workflow_id("thr_1") == "practice-thr_1"
+
+
+def test_visibility_queries_are_built_from_the_contract_names() -> None:
+    assert sessions_query() == "WorkflowType = 'SessionWorkflow'"
+    assert sessions_query(therapist_id="thr_1", statuses=[SessionStatus.AWAITING_UPDATE]) == (
+        "WorkflowType = 'SessionWorkflow' AND TherapistId = 'thr_1' AND SessionStatus = 'awaiting_update'"
+    )
+    after = datetime(2027, 3, 1, 9, tzinfo=UTC)
+    assert sessions_query(
+        running=True,
+        therapist_id="thr_1",
+        client_id="cli_1",
+        statuses=[SessionStatus.SCHEDULED, SessionStatus.PAID],
+        starts_after=after,
+    ) == (
+        f"WorkflowType = 'SessionWorkflow' AND {RUNNING} AND TherapistId = 'thr_1' AND ClientId = 'cli_1'"
+        " AND SessionStatus IN ('scheduled', 'paid') AND SessionStart > '2027-03-01T09:00:00+00:00'"
+    )
+
+
+@pytest.mark.parametrize("bad", ["thr' OR WorkflowType != '", "", "x" * 65, "thr 1"])
+def test_visibility_queries_refuse_an_id_that_could_break_out_of_its_quotes(bad: str) -> None:
+    with pytest.raises(ValueError, match="therapist id"):
+        sessions_query(therapist_id=bad)
+    with pytest.raises(ValueError, match="client id"):
+        sessions_query(client_id=bad)
