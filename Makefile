@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every package of the development environment, pinned with hashes (deploy/lock.sh refreshes it).
+DEV_LOCK := requirements-dev.lock
 # Where `make run` keeps Temporal's SQLite file and the logs (Settings.data_dir).
 DATA_DIR ?= $(or $(SESSIONFLOW_DATA_DIR),.data)
 # The whole tree (tests included; .venv and build are excluded in pyproject.toml).
@@ -12,25 +14,33 @@ MYPY_PATHS := .
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint fmt run demo bench faults clean clean-data
+.PHONY: help venv test unit lint fmt lock run demo bench faults clean clean-data
 
 help: ## list the targets
 	@echo "Sessionflow — make targets:"
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-venv: $(STAMP) ## create .venv and install the project with its dev extras
+venv: $(STAMP) ## create .venv: the hash-checked dev lock, then the project itself (editable)
 
-# Re-installs whenever pyproject.toml changes.
-$(STAMP): pyproject.toml
+# Re-installs whenever the lock or pyproject.toml changes. Only hashed, pinned packages: CI and a
+# newcomer get the same versions. The project goes in without dependencies (all came from the
+# lock) and without build isolation (setuptools is in the lock too). `pip check` catches a lock
+# that pyproject.toml has outgrown.
+$(STAMP): pyproject.toml $(DEV_LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e '.[dev]'
+	$(BIN)/python -m pip install --require-hashes -r $(DEV_LOCK)
+	$(BIN)/python -m pip install --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check || { echo "$(DEV_LOCK) misses a dependency: run deploy/lock.sh"; exit 1; }
 	touch $@
 
-test: $(STAMP) ## ruff, mypy, then the whole pytest suite
+test: $(STAMP) ## ruff check, ruff format --check, mypy, then the whole pytest suite
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy $(MYPY_PATHS)
 	$(BIN)/python -m pytest
+
+unit: $(STAMP) ## only the tests that need no server (pytest -m unit): seconds, no Temporal dev server
+	$(BIN)/python -m pytest -m unit
 
 lint: $(STAMP) ## ruff check, ruff format --check and mypy
 	$(BIN)/ruff check .
@@ -40,6 +50,11 @@ lint: $(STAMP) ## ruff check, ruff format --check and mypy
 fmt: $(STAMP) ## ruff format and ruff's safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Needs only .venv's python (for uv), not the stamp: the lock may be the thing that is stale.
+lock: ## refresh requirements-dev.lock and deploy/'s locks from pyproject.toml (deploy/lock.sh)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	deploy/lock.sh
 
 run: $(STAMP) ## Temporal dev server + Stripe stand-in + worker, until Ctrl-C (RUN_ARGS=--help)
 	$(BIN)/python -m dev.stack $(RUN_ARGS)

@@ -108,8 +108,7 @@ class Settings(BaseSettings):
     worker_build_id: str = ""
     worker_versioning_behavior: Literal["auto_upgrade", "pinned"] = "auto_upgrade"
 
-    # Notifications go to the backend as signed JSON POSTs; by default to the local sink that
-    # `make run` starts. An empty URL disables delivery (the activity logs and drops them).
+    # The HTTP API: where it listens and which bearer tokens it accepts (only their digests).
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535)
     api_token_sha256: tuple[str, ...] = (LOCAL_API_TOKEN_SHA256,)
@@ -118,6 +117,8 @@ class Settings(BaseSettings):
     """Digests of the ops tokens: when set, only these read histories and use the codec endpoint
     (the backend's tokens then cannot decrypt anything); empty: the API tokens are accepted."""
 
+    # Notifications go to the backend as signed JSON POSTs; by default to the local sink that
+    # `make run` starts. An empty URL disables delivery (the activity logs and drops them).
     notify_url: str = "http://127.0.0.1:12112/notifications"
     notify_secret: SecretStr = SecretStr(LOCAL_NOTIFY_SECRET)
     notify_timeout_seconds: float = Field(default=5.0, gt=0, le=60)

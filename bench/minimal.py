@@ -1,6 +1,6 @@
 """The engine's own baseline: the smallest workflows that still exercise what a session does.
 
-``MinimalWorkflow`` is a start plus one no-op activity (DESIGN's "minimal workflow");
+``MinimalWorkflow`` is a start plus one no-op activity (the engine's ceiling in workflows/s);
 ``BareUpdateWorkflow`` parks on a condition and answers a no-op update, so an update round trip can
 be timed with nothing of ours inside it. Kept tiny and free of project imports because the
 sandbox re-imports this module for every workflow run.

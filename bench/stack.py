@@ -127,7 +127,7 @@ class BenchStack:
         """What a worker or API process needs to point at this stack and at nothing else."""
         env = child_env()
         # Production images compile bytecode at build time; without a cache the sandbox recompiles
-        # the workflow module on every run (DESIGN: −25 % throughput). Some machines set this.
+        # the workflow module on every run (~25 % of throughput on this machine). Some machines set this.
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env.update(
             {

@@ -1,6 +1,9 @@
 #!/bin/sh
-# Regenerates the image's locks from pyproject.toml, with hashes, for every platform (--universal)
-# on Python 3.11. Run after changing [project] dependencies; pass --upgrade to move pins forward.
+# Regenerates every lock from pyproject.toml, with hashes, for every platform (--universal) on
+# Python 3.11: the image's (deploy/requirements.lock, deploy/build-requirements.lock) and the
+# development environment's (requirements-dev.lock: runtime + the dev extra + the build backend,
+# which `make venv` installs). Run after changing [project] dependencies or the dev extra; pass
+# --upgrade to move pins forward.
 #   deploy/lock.sh [--upgrade]
 set -eu
 cd "$(dirname "$0")/.."
@@ -13,3 +16,6 @@ compile() {
 }
 compile pyproject.toml -o deploy/requirements.lock "$@"
 compile deploy/build-requirements.in -o deploy/build-requirements.lock "$@"
+# Constrained by the image's locks, just written: tests run the versions the image ships.
+compile pyproject.toml --extra dev deploy/build-requirements.in \
+  -c deploy/requirements.lock -c deploy/build-requirements.lock -o requirements-dev.lock "$@"

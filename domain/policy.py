@@ -1,4 +1,4 @@
-"""The cancellation and charge policy (DESIGN rules 1–6) as pure functions of instants.
+"""The cancellation and charge policy (README rules 1–6) as pure functions of instants.
 
 "48 hours" is elapsed time: every comparison is between timezone-aware instants, so a daylight
 saving change between the cancellation and the session neither adds nor removes an hour.

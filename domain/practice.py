@@ -1,4 +1,4 @@
-"""A therapist's practice: client relationships and reserved weekly slots (DESIGN rules 9, 10).
+"""A therapist's practice: client relationships and reserved weekly slots (README rules 9, 10).
 
 Pure transitions over one ``PracticeState``: each takes the state, a command and ``now``, mutates
 the state and returns the command's result, or raises ``RuleViolation`` (stable code) and leaves

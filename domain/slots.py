@@ -1,4 +1,4 @@
-"""Reserved slots (DESIGN rule 9): weekly wall-clock rules in the therapist's zone.
+"""Reserved slots (README rule 9): weekly wall-clock rules in the therapist's zone.
 
 A slot is "Tuesdays at 18:00 in Europe/London", not "every 168 hours from an instant": adding
 7×24 h to a UTC instant drifts by an hour at every DST change. So each occurrence is resolved

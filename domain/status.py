@@ -57,7 +57,7 @@ class Actor(StrEnum):
 
 
 class BookingKind(StrEnum):
-    """How a session came to be booked; decides when it is charged (DESIGN rule 2)."""
+    """How a session came to be booked; decides when it is charged (README rule 2)."""
 
     INITIAL_PREPAID = "initial_prepaid"
     """The client's first session, paid at checkout; its PaymentIntent is passed in."""
@@ -81,7 +81,7 @@ class CancelReason(StrEnum):
 
 
 class DeclineKind(StrEnum):
-    """What a card decline asks of us (DESIGN rule 3)."""
+    """What a card decline asks of us (README rule 3)."""
 
     SOFT = "soft"
     """Insufficient funds, try again later, processing error: retry at the next attempt time."""

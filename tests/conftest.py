@@ -1,6 +1,11 @@
 """Shared fixtures: one real Temporal dev server (per-workflow time skipping), one loopback
 Stripe stand-in and one notification sink for the whole run; each test gets its own task queue
-and worker."""
+and worker. Each is started only when a selected test asks for it, so ``make unit`` (``-m unit``)
+starts none of them.
+
+Markers are given by directory here, not by decorating tests: a test under ``UNIT_PATHS`` that
+asks for none of ``SERVER_FIXTURES`` is ``unit``; every other test is ``integration``.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +30,23 @@ from temporal_client.converter import DATA_CONVERTER
 from worker import build_notifier, build_worker
 
 TEMPORAL_CLI = Path(sys.executable).parent / "temporal"
+ROOT = Path(__file__).resolve().parents[1]
+
+UNIT_PATHS = (
+    "tests/unit/",
+    "tests/deploy/",
+    "tests/ops/",
+    "tests/bench/",
+    "tests/faults/test_checks.py",
+    # The Replayer runs recorded histories in-process: no server.
+    "tests/workflows/test_replay.py",
+)
+"""Where tests need no server (pure rules, files checked against schemas, replays): fast enough
+to run on every change. A directory that starts servers or processes of its own (the fault suite,
+the stand-in's tests, the API tests) is never listed here."""
+SERVER_FIXTURES = frozenset({"env", "standin", "notification_sink"})
+"""Fixtures that start a server: a test asking for one, directly or through another fixture, is
+``integration`` wherever it lives."""
 NOTIFY_SECRET = "nsec_tests_only"
 
 TEMPORAL_DEV_SERVER_ARGS = [
@@ -34,6 +56,29 @@ TEMPORAL_DEV_SERVER_ARGS = [
     "--dynamic-config-value",
     "system.forceSearchAttributesCacheRefreshOnRead=true",
 ]
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Under ``-m unit`` alone, test files outside ``UNIT_PATHS`` cannot hold a unit test, so they
+    are not even imported (the API app, schemathesis …): a few seconds of ``make unit``."""
+    if config.getoption("markexpr") != "unit" or not collection_path.is_relative_to(ROOT / "tests"):
+        return None
+    where = collection_path.relative_to(ROOT).as_posix()
+    if collection_path.is_dir():
+        where += "/"
+        return not any(path.startswith(where) or where.startswith(path) for path in UNIT_PATHS)
+    if collection_path.name.startswith("test_"):
+        return not where.startswith(UNIT_PATHS)
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        where = item.path.relative_to(ROOT).as_posix()
+        servers = SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        item.add_marker(
+            pytest.mark.unit if where.startswith(UNIT_PATHS) and not servers else pytest.mark.integration
+        )
 
 
 @pytest_asyncio.fixture(scope="session")

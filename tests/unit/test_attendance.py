@@ -1,4 +1,4 @@
-"""The attendance update's rules (DESIGN rules 7, 8, 10) as a pure function."""
+"""The attendance update's rules (README rules 7, 8, 10) as a pure function."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DESIGN rule 1: a client cancellation is free iff ``received_at < start − 48 h`` (elapsed time).
+"""README rule 1: a client cancellation is free iff ``received_at < start − 48 h`` (elapsed time).
 
 The instant ``start − 48 h`` itself is late. "48 hours" is elapsed time, so across a daylight
 saving change the deadline is *not* the same wall-clock time two days earlier.

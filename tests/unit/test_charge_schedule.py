@@ -1,4 +1,4 @@
-"""DESIGN rules 2–6 as pure functions: when to charge, retry, auto-cancel, refund and refuse."""
+"""README rules 2–6 as pure functions: when to charge, retry, auto-cancel, refund and refuse."""
 
 from __future__ import annotations
 

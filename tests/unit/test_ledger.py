@@ -1,4 +1,4 @@
-"""How charge results and webhook facts move a session's payment ledger (DESIGN rule 3)."""
+"""How charge results and webhook facts move a session's payment ledger (README rule 3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A therapist's practice: relationships and reserved slots as pure transitions (DESIGN rules 9, 10)."""
+"""A therapist's practice: relationships and reserved slots as pure transitions (README rules 9, 10)."""
 
 from __future__ import annotations
 

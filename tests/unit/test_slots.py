@@ -1,4 +1,4 @@
-"""Reserved slots keep their wall-clock time across DST and never overlap one another (DESIGN rule 9)."""
+"""Reserved slots keep their wall-clock time across DST and never overlap one another (README rule 9)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""Records the histories of new workflow test paths for the replay test when asked to.
+"""Records the histories of new workflow tests for the replay test when asked to.
 
-``SESSIONFLOW_RECORD_HISTORIES=1 .venv/bin/python -m pytest tests/workflows/test_x.py`` writes the
-history of each workflow a test started to ``tests/histories/`` — only where no file exists yet.
-A recorded history is never rewritten: it is the proof that sessions already running on the old
-code keep working, so a change that fails to replay one needs ``workflow.patched``, not a new
-recording.
+``SESSIONFLOW_RECORD_HISTORIES=1 .venv/bin/python -m pytest tests/workflows/test_x.py::test_new_path``
+writes ``tests/histories/new_path.json`` for each workflow the test started. A history already
+there is never re-recorded (nor deleted): it is what a running session of that path looks like,
+and the replay test proves every later change still replays it. A changed path is a new test with
+a new name, so it gets a new history next to the old one.
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ async def record_histories(request: pytest.FixtureRequest) -> AsyncIterator[None
     if not RECORD:
         return
     HISTORIES.mkdir(exist_ok=True)
+    name = request.node.name.removeprefix("test_")
     for index, handle in enumerate(STARTED):
-        history = await asyncio.wait_for(handle.fetch_history(), WAIT)
-        name = request.node.name.removeprefix("test_")
         path = HISTORIES / f"{name}{'' if index == 0 else f'-{index}'}.json"
         if path.exists():
             continue
+        history = await asyncio.wait_for(handle.fetch_history(), WAIT)
         path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")

@@ -1,4 +1,4 @@
-"""The seed page, line by line: the attendance update and what it sets off (DESIGN rules 7–10)."""
+"""README rules 7–10, one by one: the attendance update and what it sets off."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Cancellations by client, therapist and admin under the 48-hour rule (DESIGN rules 1, 4, 5)."""
+"""Cancellations by client, therapist and admin under the 48-hour rule (README rules 1, 4, 5)."""
 
 from __future__ import annotations
 

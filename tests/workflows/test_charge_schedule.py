@@ -1,4 +1,4 @@
-"""When a session is charged (DESIGN rule 2), on a real dev server with time skipping."""
+"""When a session is charged (README rule 2), on a real dev server with time skipping."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Failed charges (DESIGN rule 3): soft declines retried at −24 h and −12 h, SCA sent on-session,
+"""Failed charges (README rule 3): soft declines retried at −24 h and −12 h, SCA sent on-session,
 hard declines waiting for a new card, auto-cancellation at −1 h; webhook facts deduplicated."""
 
 from __future__ import annotations

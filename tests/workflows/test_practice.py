@@ -1,5 +1,5 @@
 """The therapist's practice workflow: relationships, reserved slots, dedupe, continue-as-new
-(DESIGN rules 9, 10 and "Temporal design"), against the real dev server."""
+(README rules 9, 10; PracticeWorkflow in workflows/README.md), against the real dev server."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rearrangements (DESIGN rule 6): a paid session keeps its payment; an unpaid one's charge
+"""Rearrangements (README rule 6): a paid session keeps its payment; an unpaid one's charge
 follows the new start; a client's late move keeps the charge."""
 
 from __future__ import annotations
