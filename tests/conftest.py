@@ -44,6 +44,8 @@ UNIT_PATHS = (
 """Where tests need no server (pure rules, files checked against schemas, replays): fast enough
 to run on every change. A directory that starts servers or processes of its own (the fault suite,
 the stand-in's tests, the API tests) is never listed here."""
+PROCESS_TESTS = ("tests/deploy/test_wheel.py",)
+"""Under ``UNIT_PATHS`` but building a wheel and running processes from it: ``integration``."""
 SERVER_FIXTURES = frozenset({"env", "standin", "notification_sink"})
 """Fixtures that start a server: a test asking for one, directly or through another fixture, is
 ``integration`` wherever it lives."""
@@ -68,7 +70,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
         where += "/"
         return not any(path.startswith(where) or where.startswith(path) for path in UNIT_PATHS)
     if collection_path.name.startswith("test_"):
-        return not where.startswith(UNIT_PATHS)
+        return not where.startswith(UNIT_PATHS) or where.startswith(PROCESS_TESTS)
     return None
 
 
@@ -77,7 +79,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         where = item.path.relative_to(ROOT).as_posix()
         servers = SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ()))
         item.add_marker(
-            pytest.mark.unit if where.startswith(UNIT_PATHS) and not servers else pytest.mark.integration
+            pytest.mark.unit
+            if where.startswith(UNIT_PATHS) and not where.startswith(PROCESS_TESTS) and not servers
+            else pytest.mark.integration
         )
 
 

@@ -106,7 +106,7 @@ def run(life: tuple[Simulation, list[tuple[datetime, Command]]]) -> tuple[Simula
     return simulation, simulation.run(timed)
 
 
-PROPERTY_SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY_SETTINGS
