@@ -5,7 +5,10 @@ stored unencrypted by the Temporal server. Registered on the namespace by the de
 and deploy/temporal/create-namespace.sh under exactly these names and types.
 """
 
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+
+from domain.booking import SessionBooking
+from domain.session import initial_status
 
 SESSION_STATUS = SearchAttributeKey.for_keyword("SessionStatus")
 THERAPIST_ID = SearchAttributeKey.for_keyword("TherapistId")
@@ -13,3 +16,15 @@ CLIENT_ID = SearchAttributeKey.for_keyword("ClientId")
 SESSION_START = SearchAttributeKey.for_datetime("SessionStart")
 
 ALL_SEARCH_ATTRIBUTES = (SESSION_STATUS, THERAPIST_ID, CLIENT_ID, SESSION_START)
+
+
+def session_search_attributes(booking: SessionBooking) -> TypedSearchAttributes:
+    """What a session's workflow starts with (set at start, unlike an upsert, it costs no Action)."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(SESSION_STATUS, initial_status(booking).value),
+            SearchAttributePair(THERAPIST_ID, booking.therapist_id),
+            SearchAttributePair(CLIENT_ID, booking.client_id),
+            SearchAttributePair(SESSION_START, booking.start),
+        ]
+    )

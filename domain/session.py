@@ -84,6 +84,8 @@ class Session(SessionState):
     """Stripe refused a refund or void: money work waits until then (or until news arrives)."""
     filing: bool = Field(default=False, exclude=True)
     """An attendance update is being filed (awaiting the practice): a second one is refused."""
+    clock_floor: datetime | None = Field(default=None, exclude=True)
+    """The instant of the last timer that fired: the session's clock is never behind it."""
 
     def snapshot(self) -> SessionState:
         """The public state, detached from the machine's (a query must not share its objects)."""
@@ -160,6 +162,13 @@ class RefundAnnouncement:
 # --------------------------------------------------------------------------------- opening
 
 
+def initial_status(booking: SessionBooking) -> SessionStatus:
+    """A session paid at checkout starts ``paid``; every other starts ``scheduled``."""
+    if booking.kind is BookingKind.INITIAL_PREPAID:
+        return SessionStatus.PAID
+    return SessionStatus.SCHEDULED
+
+
 def open_session(workflow_input: SessionWorkflowInput, now: datetime) -> Session:
     """The session as booked: paid at checkout, or with its first charge planned."""
     booking = workflow_input.booking
@@ -172,17 +181,15 @@ def open_session(workflow_input: SessionWorkflowInput, now: datetime) -> Session
     if booking.kind is BookingKind.INITIAL_PREPAID:
         payment.payment_intent_id = booking.prepaid_payment_intent_id
         mark_paid(payment)
-        status = SessionStatus.PAID
     else:
         booked_at = workflow_input.booked_at or now
         payment.next_charge_at = first_charge_at(booking.kind, booking.start, booked_at, policy)
-        status = SessionStatus.SCHEDULED
     return Session(
         session_id=booking.session_id,
         therapist_id=booking.therapist_id,
         client_id=booking.client_id,
         kind=booking.kind,
-        status=status,
+        status=initial_status(booking),
         start=booking.start,
         end=booking.start + booking.duration,
         therapist_timezone=booking.therapist_timezone,
@@ -190,6 +197,25 @@ def open_session(workflow_input: SessionWorkflowInput, now: datetime) -> Session
         booking=booking,
         policy=policy,
     )
+
+
+# --------------------------------------------------------------------------------- time
+
+
+def clock(session: Session, now: datetime) -> datetime:
+    """The instant the session decides on: ``now``, never behind a timer that has already fired.
+
+    A worker answering a query for a run it has not cached can apply a fired timer with the
+    previous workflow task's clock; a decision on that clock would not replay. With a correct
+    clock this is ``now`` itself, so recorded histories replay unchanged.
+    """
+    if session.clock_floor is None:
+        return now
+    return max(now, session.clock_floor)
+
+
+def timer_fired(session: Session, due: datetime) -> None:
+    session.clock_floor = due if session.clock_floor is None else max(session.clock_floor, due)
 
 
 # --------------------------------------------------------------------------------- what is owed

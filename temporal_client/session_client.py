@@ -8,8 +8,6 @@ from datetime import UTC, datetime
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
@@ -18,7 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from contract.ids import session_id_from_workflow_id, session_workflow_id
 from contract.practice import PRACTICE_REGISTER_CLIENT
-from contract.search_attributes import CLIENT_ID, SESSION_START, SESSION_STATUS, THERAPIST_ID
+from contract.search_attributes import SESSION_START, session_search_attributes
 from contract.session import SESSION_CANCEL, SESSION_WORKFLOW_TYPE, SessionHandle
 from contract.visibility import sessions_query
 from domain.booking import SessionBooking, check_booking
@@ -27,7 +25,7 @@ from domain.errors import RuleViolation
 from domain.policy import DEFAULT_POLICY, SessionPolicy
 from domain.practice import CancelFutureSessionsCall, FutureSessionsCancelled, RegisterClient
 from domain.state import SessionState, SessionWorkflowInput
-from domain.status import Actor, BookingKind, CancelReason, SessionStatus
+from domain.status import Actor, CancelReason, SessionStatus
 from temporal_client.messages import execute_update
 from temporal_client.practice_client import practice_update
 from temporal_client.rpc_timeouts import QUERY_RPC_TIMEOUT
@@ -40,12 +38,6 @@ CANCELLABLE_STATUSES = (
     SessionStatus.AWAITING_CLIENT_ACTION,
 )
 """Statuses of a booked session that has not started and is not cancelled."""
-
-
-def initial_status(booking: SessionBooking) -> SessionStatus:
-    if booking.kind is BookingKind.INITIAL_PREPAID:
-        return SessionStatus.PAID
-    return SessionStatus.SCHEDULED
 
 
 async def book_session(
@@ -91,14 +83,7 @@ async def book_session(
         result_type=SessionState,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(SESSION_STATUS, initial_status(booking).value),
-                SearchAttributePair(THERAPIST_ID, booking.therapist_id),
-                SearchAttributePair(CLIENT_ID, booking.client_id),
-                SearchAttributePair(SESSION_START, booking.start),
-            ]
-        ),
+        search_attributes=session_search_attributes(booking),
         static_summary=f"session {booking.session_id}",
     )
     return handle

@@ -1,18 +1,14 @@
 """SessionWorkflow: one booked session, from booking to the attendance update.
 
-Every rule lives in ``domain.session`` (the session as a state machine) and
-``domain.session_commands`` (what a person may ask of it); this workflow holds one
-:class:`~domain.session.Session` and carries out what they decide: it sleeps until the next step is
-due, calls Stripe and the therapist's practice, starts the follow-up and sends notifications.
+Every rule lives in ``domain.session`` (the session as a state machine), ``domain.session_commands``
+and ``domain.session_attendance`` (what a person may ask of it). This workflow holds one
+:class:`~domain.session.Session` and carries out what they decide: it sleeps until the next step,
+calls Stripe and the therapist's practice, starts the follow-up and sends notifications.
 
-Commands arrive as updates whose validators run the same check as their handlers (a refusal never
-enters history); Stripe webhook facts arrive as signals deduplicated by event id. Updates only
-decide (they never wait on Stripe); the main loop does the money work they leave owed, so a Stripe
-outage never blocks a cancellation, and facts arriving in any order converge on one end state.
-
-A decision taken when a timer fires uses the instant the timer was for, never a clock read after
-it: a worker answering a query for a run it has not cached can resolve the timer with the previous
-task's clock, and a decision on that clock would not replay (faults/evidence/README.md).
+Commands are updates whose validators run the same check as their handlers (a refusal never enters
+history); Stripe webhook facts are signals deduplicated by event id. Updates only decide; the main
+loop does the money work they leave owed, so a Stripe outage never blocks a cancellation. A step
+taken when a timer fires decides on the instant the timer was for (``domain.session.clock``).
 """
 
 from __future__ import annotations
@@ -22,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
@@ -30,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
     from activities.practice import PracticeActivities
     from contract.ids import session_workflow_id
-    from contract.search_attributes import CLIENT_ID, SESSION_START, SESSION_STATUS, THERAPIST_ID
+    from contract.search_attributes import SESSION_START, SESSION_STATUS, session_search_attributes
     from contract.session import SESSION_WORKFLOW_TYPE
     from domain import session as machine
     from domain import session_attendance as attendance
@@ -57,6 +53,14 @@ OUTCOME_SURVIVES_SESSION_END = "outcome-survives-session-end"
 # Patch id: a refund whose answer was lost (the retry found the money already back) is announced;
 # histories recorded before the fix replay without the notice (found by `make faults`).
 REFUND_ANNOUNCED_AFTER_LOST_ANSWER = "refund-announced-after-lost-answer"
+
+
+# The attendance update's effects on the practice, by the code a failed one is reported under.
+_PRACTICE_EFFECTS = {
+    "release_slots": PracticeActivities.release_slots,
+    "end_relationship": PracticeActivities.end_relationship,
+    "cancel_future_sessions": PracticeActivities.cancel_future_sessions,
+}
 
 
 @workflow.defn(name=SESSION_WORKFLOW_TYPE)
@@ -93,8 +97,8 @@ class SessionWorkflow:
         """Wait for the step; the instant it is taken at, or None when a handler moved the session
         first (re-plan)."""
         if plan.at is None:
-            return workflow.now()
-        delay = plan.at - workflow.now()
+            return self._now()
+        delay = plan.at - self._now()
         if delay > timedelta(0):
             try:
                 await workflow.wait_condition(
@@ -104,7 +108,11 @@ class SessionWorkflow:
                 pass
             else:
                 return None
-        return max(workflow.now(), plan.at)
+        machine.timer_fired(self._session, plan.at)
+        return self._now()
+
+    def _now(self) -> datetime:
+        return machine.clock(self._session, workflow.now())
 
     async def _take(self, step: Step, now: datetime) -> None:
         session = self._session
@@ -115,7 +123,9 @@ class SessionWorkflow:
         elif step is Step.CHARGE:
             await self._charge(now)
         elif step is Step.AUTO_CANCEL:
-            self._notify(machine.auto_cancel(session), now)
+            notices = machine.auto_cancel(session)
+            self._publish_status()
+            self._notify(notices, now)
             if session.status is SessionStatus.CANCELLED_UNPAID:
                 workflow.logger.info("session cancelled unpaid", extra={"session_id": session.session_id})
         elif step is Step.RETRY_MONEY:
@@ -173,7 +183,7 @@ class SessionWorkflow:
             announcement.lost_answer and not workflow.patched(REFUND_ANNOUNCED_AFTER_LOST_ANSWER)
         ):
             return
-        now = workflow.now()
+        now = self._now()
         self._notify([machine.announce_refund(session, request, result, announcement.amount_minor, now)])
 
     async def _void(self) -> None:
@@ -189,7 +199,7 @@ class SessionWorkflow:
             self._block(refused)
 
     def _block(self, reason: str) -> None:
-        machine.block(self._session, reason, workflow.now())
+        machine.block(self._session, reason, self._now())
         workflow.logger.error(
             "money work refused by Stripe; will retry",
             extra={"session_id": self._session.session_id, "reason": reason},
@@ -198,13 +208,13 @@ class SessionWorkflow:
     # ----------------------------------------------------------------------------- updates
 
     def _received(self, claimed: datetime | None) -> datetime:
-        return commands.receipt_time(claimed, workflow.now())
+        return commands.receipt_time(claimed, self._now())
 
     @workflow.update
     def cancel(self, request: CancelRequest) -> CancelResult:
         session = self._session
         received_at = self._received(request.received_at)
-        result, notice = checked(lambda: commands.cancel(session, request, received_at, workflow.now()))
+        result, notice = checked(lambda: commands.cancel(session, request, received_at, self._now()))
         self._publish_status()
         self._changed = True
         self._notify([notice])
@@ -215,30 +225,30 @@ class SessionWorkflow:
 
     @cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
-        checked(lambda: commands.check_cancel(self._session, workflow.now()))
+        checked(lambda: commands.check_cancel(self._session, self._now()))
 
     @workflow.update
     def reschedule(self, request: RescheduleRequest) -> RescheduleResult:
         received_at = self._received(request.received_at)
-        result = checked(lambda: commands.reschedule(self._session, request, received_at, workflow.now()))
+        result = checked(lambda: commands.reschedule(self._session, request, received_at, self._now()))
         workflow.upsert_search_attributes([SESSION_START.value_set(result.start)])
         self._changed = True
         return result
 
     @reschedule.validator
     def _validate_reschedule(self, request: RescheduleRequest) -> None:
-        checked(lambda: commands.check_reschedule(self._session, request, workflow.now()))
+        checked(lambda: commands.check_reschedule(self._session, request, self._now()))
 
     @workflow.update
     def update_payment_method(self, update: PaymentMethodUpdate) -> PaymentMethodUpdateResult:
-        result = checked(lambda: commands.update_payment_method(self._session, update, workflow.now()))
+        result = checked(lambda: commands.update_payment_method(self._session, update, self._now()))
         if result.retrying_now:
             self._changed = True
         return result
 
     @update_payment_method.validator
     def _validate_payment_method(self, update: PaymentMethodUpdate) -> None:
-        checked(lambda: commands.check_payment_method_update(self._session, workflow.now()))
+        checked(lambda: commands.check_payment_method_update(self._session, self._now()))
 
     @workflow.update
     async def file_attendance(self, update: AttendanceUpdate) -> AttendanceResult:
@@ -307,30 +317,31 @@ class SessionWorkflow:
                 effects.incomplete.append("book_follow_up")
         if plan.release_slots:
             call = attendance.release_slots_call(session)
-            if released := await self._effect(PracticeActivities.release_slots, call, effects):
+            if released := await self._effect("release_slots", call, effects):
                 effects.released_slot_ids.extend(released.released_slot_ids)
         if plan.end_relationship:
             end_call = attendance.end_relationship_call(session, update)
-            if ended := await self._effect(PracticeActivities.end_relationship, end_call, effects):
+            if ended := await self._effect("end_relationship", end_call, effects):
                 effects.released_slot_ids.extend(ended.released_slot_ids)
                 self._notify([attendance.relationship_ended_notice(update)])
         if plan.cancel_future_sessions:
             cancel_call = attendance.cancel_future_sessions_call(session)
-            if future := await self._effect(PracticeActivities.cancel_future_sessions, cancel_call, effects):
+            if future := await self._effect("cancel_future_sessions", cancel_call, effects):
                 effects.cancelled_session_ids.extend(future.session_ids)
         self._notify(attendance.slot_released_notices(effects.released_slot_ids))
 
-    async def _effect(self, activity: Any, call: Any, effects: AttendanceEffects) -> Any:
-        """One practice effect of a recorded update; a failure is reported, never raised."""
+    async def _effect(self, code: str, call: Any, effects: AttendanceEffects) -> Any:
+        """One practice effect of a recorded update; a failure is reported (``code``, part of the
+        result's ``incomplete_effects``), never raised."""
         try:
-            return await call_practice(activity, call)
+            return await call_practice(_PRACTICE_EFFECTS[code], call)
         except (ApplicationError, ActivityError):
-            effects.incomplete.append(activity.__name__)
+            effects.incomplete.append(code)
             return None
 
     async def _book_follow_up(self, start: datetime) -> str:
         session = self._session
-        follow_up = attendance.follow_up_input(session, start, workflow.now())
+        follow_up = attendance.follow_up_input(session, start, self._now())
         follow_up_id = follow_up.booking.session_id
         await workflow.start_child_workflow(
             SessionWorkflow.run,
@@ -339,14 +350,7 @@ class SessionWorkflow:
             # The follow-up lives its own life: this session completes long before it happens.
             parent_close_policy=ParentClosePolicy.ABANDON,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(SESSION_STATUS, SessionStatus.SCHEDULED.value),
-                    SearchAttributePair(THERAPIST_ID, session.therapist_id),
-                    SearchAttributePair(CLIENT_ID, session.client_id),
-                    SearchAttributePair(SESSION_START, start),
-                ]
-            ),
+            search_attributes=session_search_attributes(follow_up.booking),
             static_summary=f"follow-up of session {session.session_id}",
         )
         self._notify([attendance.follow_up_notice(follow_up_id)])
@@ -357,7 +361,7 @@ class SessionWorkflow:
     def _notify(self, notices: list[Notice], occurred_at: datetime | None = None) -> None:
         for notice in notices:
             try:
-                notification = notice.to_notification(self._session, occurred_at or workflow.now())
+                notification = notice.to_notification(self._session, occurred_at or self._now())
             except ValueError:
                 # An unexpected code must not wedge the session: a missing notification is logged.
                 workflow.logger.error(

@@ -48,11 +48,12 @@ from domain.commands import (
 from domain.errors import RuleViolation
 from domain.policy import DEFAULT_POLICY
 from domain.practice import BookingTimeQuery
+from domain.session import initial_status
 from domain.state import SessionState
 from temporal_client.messages import execute_update, query_workflow
 from temporal_client.practice_client import booking_time_conflict
 from temporal_client.rpc_timeouts import QUERY_RPC_TIMEOUT
-from temporal_client.session_client import book_session, initial_status, session_handle
+from temporal_client.session_client import book_session, session_handle
 
 ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorBody, "description": "missing or wrong bearer token"},

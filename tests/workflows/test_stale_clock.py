@@ -1,5 +1,5 @@
 """A query that reaches a worker without the run cached, just as a timer fires, must not change
-what the session decides (DESIGN "Decide on the due instant"; faults/evidence/README.md).
+what the session decides (workflows/README.md, "Decide on the due instant"; faults/evidence/README.md).
 
 The race, provoked deterministically on a real dev server:
 
@@ -38,12 +38,11 @@ from temporalio.api.enums.v1 import EventType, TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from contract.ids import session_workflow_id
-from contract.search_attributes import CLIENT_ID, SESSION_START, SESSION_STATUS, THERAPIST_ID
+from contract.search_attributes import session_search_attributes
 from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
 from domain.booking import SessionBooking
@@ -52,7 +51,6 @@ from domain.state import SessionState, SessionWorkflowInput
 from domain.status import PaymentStatus
 from settings import Settings
 from temporal_client.converter import DATA_CONVERTER
-from temporal_client.session_client import initial_status
 from tests.conftest import NOTIFY_SECRET
 from tests.workflows.support import (
     HOUR,
@@ -142,14 +140,7 @@ async def start_session(
         id=session_workflow_id(booking.session_id),
         task_queue=task_queue,
         execution_timeout=EXECUTION_TIMEOUT,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(SESSION_STATUS, initial_status(booking).value),
-                SearchAttributePair(THERAPIST_ID, booking.therapist_id),
-                SearchAttributePair(CLIENT_ID, booking.client_id),
-                SearchAttributePair(SESSION_START, booking.start),
-            ]
-        ),
+        search_attributes=session_search_attributes(booking),
     )
     handle = await asyncio.wait_for(start, WAIT)
     STARTED.append(handle)
