@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import stripe
@@ -16,6 +20,7 @@ from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
 from domain.booking import SessionBooking
 from domain.state import SessionState
@@ -193,3 +198,34 @@ async def raw_history(env: WorkflowEnvironment, workflow_id: str) -> History:
         token = response.next_page_token
         if not token:
             return history
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def spawn_worker(
+    env: WorkflowEnvironment,
+    task_queue: str,
+    standin: StripeStandIn,
+    log: Path,
+    *,
+    sink: NotificationSink | None = None,
+    notify_secret: str = "",
+) -> subprocess.Popen[bytes]:
+    """A real ``python -m worker`` process on the test's task queue (one a test can SIGKILL)."""
+    environment = {
+        **os.environ,
+        "SESSIONFLOW_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "SESSIONFLOW_TASK_QUEUE": task_queue,
+        "SESSIONFLOW_STRIPE_API_BASE": standin.url,
+        # No fixed ports: a `make run` worker or another test run may hold them.
+        "SESSIONFLOW_WORKER_METRICS_ADDRESS": "",
+        "SESSIONFLOW_WORKER_APP_METRICS_PORT": "0",
+        "SESSIONFLOW_WORKER_HEALTH_ADDRESS": "",
+    }
+    if sink is not None:
+        environment |= {"SESSIONFLOW_NOTIFY_URL": sink.url, "SESSIONFLOW_NOTIFY_SECRET": notify_secret}
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "worker"], cwd=REPO, env=environment, stdout=out, stderr=subprocess.STDOUT
+        )

@@ -4,10 +4,7 @@ lost responses, a worker killed mid-charge (idempotency keys from business state
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +22,7 @@ from tests.workflows.support import (
     intents_for,
     make_booking,
     real_now,
+    spawn_worker,
     start,
     succeeded_charges,
     wait_for_state,
@@ -32,7 +30,6 @@ from tests.workflows.support import (
 from worker import build_worker
 
 CREATE_INTENT = r"^/v1/payment_intents$"
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -91,25 +88,6 @@ async def test_rate_limits_are_retried_by_temporal(
 
     assert [r.status for r in charge_requests(faults, booking.session_id)] == [429, 200]
     assert len(succeeded_charges(faults, booking.session_id)) == 1
-
-
-def spawn_worker(
-    env: WorkflowEnvironment, task_queue: str, standin: StripeStandIn, log: Path
-) -> subprocess.Popen[bytes]:
-    environment = {
-        **os.environ,
-        "SESSIONFLOW_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-        "SESSIONFLOW_TASK_QUEUE": task_queue,
-        "SESSIONFLOW_STRIPE_API_BASE": standin.url,
-        # No fixed metrics ports: a `make run` worker or another test run may hold them.
-        "SESSIONFLOW_WORKER_METRICS_ADDRESS": "",
-        "SESSIONFLOW_WORKER_APP_METRICS_PORT": "0",
-        "SESSIONFLOW_WORKER_HEALTH_ADDRESS": "",
-    }
-    with log.open("wb") as sink:
-        return subprocess.Popen(
-            [sys.executable, "-m", "worker"], cwd=REPO, env=environment, stdout=sink, stderr=subprocess.STDOUT
-        )
 
 
 async def wait_for_request_held_by_stripe(standin: StripeStandIn, session_id: str) -> None:

@@ -25,10 +25,8 @@ starts the −24 h timer instead — the nondeterminism in faults/evidence/.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,13 +57,13 @@ from tests.workflows.support import (
     SessionHandle,
     make_booking,
     real_now,
+    spawn_worker,
     wait_for_state,
 )
 from worker import build_notifier, build_worker
 from workflows.practice import PracticeWorkflow
 from workflows.session import SessionWorkflow
 
-REPO = Path(__file__).resolve().parents[2]
 SOFT_DECLINE = "pm_card_chargeDeclinedInsufficientFunds"
 LEAD = timedelta(seconds=6)
 """From booking to the charge instant. Worker A's first workflow task and the kill fit inside, and
@@ -78,27 +76,6 @@ STICKY_TIMEOUT = 10.0
 SLOW = WAIT + 2 * STICKY_TIMEOUT
 """Bound for the waits that sit out the sticky timeouts (the query, the timer's workflow task)."""
 EXECUTION_TIMEOUT = timedelta(minutes=5)
-
-
-def spawn_worker(
-    env: WorkflowEnvironment, task_queue: str, standin: StripeStandIn, sink: NotificationSink, log: Path
-) -> subprocess.Popen[bytes]:
-    environment = {
-        **os.environ,
-        "SESSIONFLOW_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-        "SESSIONFLOW_TASK_QUEUE": task_queue,
-        "SESSIONFLOW_STRIPE_API_BASE": standin.url,
-        "SESSIONFLOW_NOTIFY_URL": sink.url,
-        "SESSIONFLOW_NOTIFY_SECRET": NOTIFY_SECRET,
-        # No fixed ports: a `make run` worker or another test run may hold them.
-        "SESSIONFLOW_WORKER_METRICS_ADDRESS": "",
-        "SESSIONFLOW_WORKER_APP_METRICS_PORT": "0",
-        "SESSIONFLOW_WORKER_HEALTH_ADDRESS": "",
-    }
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "worker"], cwd=REPO, env=environment, stdout=out, stderr=subprocess.STDOUT
-        )
 
 
 async def wait_until_polling(client: Client, task_queue: str, process: subprocess.Popen[bytes]) -> None:
@@ -171,7 +148,14 @@ async def test_a_query_on_a_cold_worker_as_the_charge_timer_fires_does_not_chang
     tmp_path: Path,
 ) -> None:
     client = env.client
-    worker_a = spawn_worker(env, task_queue, standin, notification_sink, tmp_path / "worker-a.log")
+    worker_a = spawn_worker(
+        env,
+        task_queue,
+        standin,
+        tmp_path / "worker-a.log",
+        sink=notification_sink,
+        notify_secret=NOTIFY_SECRET,
+    )
     try:
         await wait_until_polling(client, task_queue, worker_a)
         booked_at = real_now()
