@@ -100,6 +100,7 @@ def build_worker(
         activities=[
             payments.charge,
             payments.void,
+            payments.read,
             payments.refund,
             notifier.deliver,
             practice.register_client,

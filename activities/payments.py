@@ -18,6 +18,8 @@ from domain.payments import (
     ChargeOutcome,
     ChargeRequest,
     ChargeResult,
+    PaymentRead,
+    PaymentReadRequest,
     RefundRequest,
     RefundResult,
     VoidRequest,
@@ -113,6 +115,20 @@ class PaymentActivities:
         raise ApplicationError(
             "too many PaymentIntents to search for the session's", type="LookupTooLong", non_retryable=True
         )
+
+    @activity.defn(name="read_payment")
+    async def read(self, request: PaymentReadRequest) -> PaymentRead:
+        """Read-only, so any retry is safe; a payment made on-session shows here before its webhook."""
+        try:
+            intent_id = request.payment_intent_id or await self._find_session_intent(
+                request.session_id, request.customer_id
+            )
+            if intent_id is None:
+                return PaymentRead(payment_intent_status="none")
+            current = await self._stripe.v1.payment_intents.retrieve_async(intent_id)
+        except NON_RETRYABLE_STRIPE_ERRORS as refused:
+            raise _non_retryable(refused) from refused
+        return PaymentRead(payment_intent_id=current.id, payment_intent_status=current.status)
 
     @activity.defn(name="void_payment")
     async def void(self, request: VoidRequest) -> VoidResult:

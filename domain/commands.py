@@ -91,6 +91,10 @@ class CancelResult(_Command):
     charge_in_flight: bool = False
     """A charge attempt was under way: if it succeeds, it is refunded as ``status`` says (the
     session's state shows the outcome); ``refund_minor`` counts only money already taken."""
+    refund_when_paid_minor: int = 0
+    """What goes back to the client if a payment still under way lands after this cancellation (a
+    charge attempt in flight, or an on-session payment the client may complete before the open
+    PaymentIntent is voided): the whole amount, unless the charge stands (a late cancellation)."""
     discretionary_refund: bool = False
     """A late client cancellation whose charge a therapist or admin waived: refunded (or never
     collected) although not ``free``."""
@@ -104,6 +108,7 @@ class CancelResult(_Command):
         discretionary_refund: bool,
         refund_minor: int,
         charge_in_flight: bool,
+        refund_when_paid_minor: int = 0,
     ) -> CancelResult:
         """The result of a cancellation that ended in ``status`` (the workflow builds it here, so
         ``free``, ``charge_kept`` and ``discretionary_refund`` always agree with each other)."""
@@ -115,6 +120,7 @@ class CancelResult(_Command):
             refund_minor=refund_minor,
             charge_kept=late and not discretionary_refund,
             charge_in_flight=charge_in_flight,
+            refund_when_paid_minor=refund_when_paid_minor,
             discretionary_refund=late and discretionary_refund,
         )
 

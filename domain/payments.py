@@ -92,6 +92,21 @@ class VoidResult(_Payload):
     ``none`` when no PaymentIntent exists for the session."""
 
 
+class PaymentReadRequest(_Payload):
+    """Where the session's PaymentIntent stands now (read before giving up on an unpaid session)."""
+
+    session_id: OpaqueId
+    customer_id: StripeId
+    payment_intent_id: StripeId | None = None
+    """``None`` when a charge attempt's answer was lost: the activity looks the intent up."""
+
+
+class PaymentRead(_Payload):
+    payment_intent_id: StripeId | None = None
+    payment_intent_status: str
+    """Stripe's status (``succeeded`` when the client paid); ``none`` when no PaymentIntent exists."""
+
+
 class RefundRequest(_Payload):
     """Bring the session's refunds up to ``target_refunded_minor`` in total.
 

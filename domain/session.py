@@ -34,6 +34,8 @@ from domain.payments import (
     ChargeRequest,
     ChargeResult,
     PaymentEvent,
+    PaymentRead,
+    PaymentReadRequest,
     RefundRequest,
     RefundResult,
     VoidRequest,
@@ -319,6 +321,31 @@ def remind(session: Session) -> Notice:
     )
 
 
+def may_have_been_paid(session: Session) -> bool:
+    """An unpaid session whose PaymentIntent the client may have paid on-session (its webhook not
+    yet in): read it before the auto-cancel, so a payment that landed wins."""
+    return charge_owed(session) and may_hold_open_intent(session.payment)
+
+
+def payment_read_request(session: Session) -> PaymentReadRequest:
+    return PaymentReadRequest(
+        session_id=session.session_id,
+        customer_id=session.booking.stripe_customer_id,
+        payment_intent_id=session.payment.payment_intent_id,
+    )
+
+
+def apply_payment_read(session: Session, read: PaymentRead) -> list[Notice]:
+    """A PaymentIntent found paid settles the session, as its webhook would have (the same notice
+    and event id, so the webhook arriving later changes nothing)."""
+    if read.payment_intent_status != "succeeded" or read.payment_intent_id is None:
+        return []
+    if not apply_succeeded_intent(session.payment, read.payment_intent_id):
+        return []
+    follow_payment(session)
+    return [_on_session_payment_notice(session.payment)]
+
+
 def auto_cancel(session: Session) -> list[Notice]:
     """Still unpaid at start − 1 h: cancelled unpaid (a late cancellation's charge is given up)."""
     payment = session.payment
@@ -430,6 +457,15 @@ def _charge_notice(payment: PaymentLedger, attempt: int, result: ChargeResult) -
     return Notice(NotificationType.CHARGE_FAILED, Audience.BOTH, attempt, {"codes": codes})
 
 
+def _on_session_payment_notice(payment: PaymentLedger) -> Notice:
+    return Notice(
+        NotificationType.CHARGE_SUCCEEDED,
+        Audience.BOTH,
+        f"{len(payment.attempts)}-on-session",
+        {"amount_minor": payment.amount_paid_minor, "currency": payment.currency},
+    )
+
+
 def unreachable_charge(failure_type: str) -> ChargeResult:
     """The result recorded when the attempt could not be made at all (Stripe kept failing)."""
     return ChargeResult(outcome=ChargeOutcome.FAILED, code=failure_type)
@@ -538,14 +574,7 @@ def apply_payment_event(session: Session, event: PaymentEvent) -> FactOutcome:
             session.succeeded_intents.append(event.payment_intent_id)
         if apply_succeeded_intent(payment, event.payment_intent_id):
             follow_payment(session)
-            notices.append(
-                Notice(
-                    NotificationType.CHARGE_SUCCEEDED,
-                    Audience.BOTH,
-                    f"{len(payment.attempts)}-on-session",
-                    {"amount_minor": payment.amount_paid_minor, "currency": payment.currency},
-                )
-            )
+            notices.append(_on_session_payment_notice(payment))
             wakes = True
     elif event.type == "charge.refunded" and event.amount_refunded_minor is not None:
         before = payment.amount_refunded_minor

@@ -25,8 +25,9 @@ from domain.policy import (
     charge_due_after_move,
     check_can_change,
     is_late_client_move,
+    refund_owed,
 )
-from domain.session import Notice, Session, charge_owed, refund_due, unblock
+from domain.session import Notice, Session, charge_owed, discretionary_refund, refund_due, unblock
 from domain.state import CancellationRecord, RescheduleRecord
 from domain.status import Actor, BookingKind, PaymentStatus
 
@@ -93,8 +94,16 @@ def cancel(
         discretionary_refund=request.discretionary_refund,
         refund_minor=refund_due(session),
         charge_in_flight=payment.status is PaymentStatus.PROCESSING,
+        refund_when_paid_minor=_refund_if_payment_lands(session),
     )
     return result, notice
+
+
+def _refund_if_payment_lands(session: Session) -> int:
+    payment = session.payment
+    if payment.status not in (PaymentStatus.PROCESSING, PaymentStatus.REQUIRES_ACTION):
+        return 0
+    return refund_owed(session.status, discretionary_refund(session), payment.amount_minor)
 
 
 # --------------------------------------------------------------------------------- reschedule

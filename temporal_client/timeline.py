@@ -92,6 +92,7 @@ _ACTIVITY_INPUT_FIELDS: dict[str, FieldSpec] = {
     "charge_session": ("attempt", "amount_minor", "currency", "payment_method_id", "payment_intent_id"),
     "refund_payment": ("refund_number", "payment_intent_id", "target_refunded_minor"),
     "void_payment": ("request_number", "payment_intent_id"),
+    "read_payment": ("payment_intent_id",),
     "deliver_notification": (
         ("type", "notification_type"),
         "event_id",
@@ -122,6 +123,7 @@ _ACTIVITY_RESULT_FIELDS: dict[str, FieldSpec] = {
     ),
     "refund_payment": ("refund_id", "amount_minor", "refunded_total_minor", "captured_minor"),
     "void_payment": ("voided", "payment_intent_id", "payment_intent_status"),
+    "read_payment": ("payment_intent_id", "payment_intent_status"),
     "deliver_notification": ("event_id", "status_code"),
     "practice_reserve_slot": ("slot_id", "already_reserved", "replaced_slot_id"),
     "practice_release_slots": ("released_slot_ids",),

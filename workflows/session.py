@@ -14,6 +14,7 @@ taken when a timer fires decides on the instant the timer was for (``domain.sess
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,12 +48,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.state import SessionState, SessionWorkflowInput
     from domain.status import SessionStatus
     from workflows.calls import call_practice, call_stripe, checked, deliver, failure_type
-
-# Patch id: histories recorded before the fix replay the old overwrite (found by `make bench`).
-OUTCOME_SURVIVES_SESSION_END = "outcome-survives-session-end"
-# Patch id: a refund whose answer was lost (the retry found the money already back) is announced;
-# histories recorded before the fix replay without the notice (found by `make faults`).
-REFUND_ANNOUNCED_AFTER_LOST_ANSWER = "refund-announced-after-lost-answer"
+    from workflows.patches import (
+        AUTO_CANCEL_READS_PAYMENT,
+        OUTCOME_SURVIVES_SESSION_END,
+        REFUND_ANNOUNCED_AFTER_LOST_ANSWER,
+    )
 
 
 # The attendance update's effects on the practice, by the code a failed one is reported under.
@@ -123,11 +123,17 @@ class SessionWorkflow:
         elif step is Step.CHARGE:
             await self._charge(now)
         elif step is Step.AUTO_CANCEL:
+            if (
+                machine.may_have_been_paid(session)
+                and workflow.patched(AUTO_CANCEL_READS_PAYMENT)
+                and await self._paid_or_moved_meanwhile()
+            ):
+                return
             notices = machine.auto_cancel(session)
             self._publish_status()
             self._notify(notices, now)
             if session.status is SessionStatus.CANCELLED_UNPAID:
-                workflow.logger.info("session cancelled unpaid", extra={"session_id": session.session_id})
+                self._log(logging.INFO, "session cancelled unpaid")
         elif step is Step.RETRY_MONEY:
             machine.unblock(session)
         elif step is Step.REMIND:
@@ -153,22 +159,33 @@ class SessionWorkflow:
             result = await call_stripe(PaymentActivities.charge, pending.request, f"charge attempt {attempt}")
         except ActivityError as failure:
             result = machine.unreachable_charge(failure_type(failure))
-            workflow.logger.warning(
-                "charge attempt could not be made",
-                extra={"session_id": session.session_id, "attempt": attempt},
-            )
+            self._log(logging.WARNING, "charge attempt could not be made", attempt=attempt)
         notices = machine.finish_charge(session, pending, result)
         self._publish_status()
         self._notify(notices)
-        workflow.logger.info(
+        self._log(
+            logging.INFO,
             "charge attempt finished",
-            extra={
-                "session_id": session.session_id,
-                "attempt": attempt,
-                "outcome": result.outcome.value,
-                "decline_code": result.decline_code,
-            },
+            attempt=attempt,
+            outcome=result.outcome.value,
+            decline_code=result.decline_code,
         )
+
+    async def _paid_or_moved_meanwhile(self) -> bool:
+        """Read the PaymentIntent before the auto-cancel; True when the session is no longer owed a
+        charge (paid on-session, or a command or fact arrived during the read): re-plan."""
+        session = self._session
+        request = machine.payment_read_request(session)
+        try:
+            read = await call_stripe(PaymentActivities.read, request, "read payment")
+        except ActivityError as failure:
+            # Stripe unreachable: cancel as before; a payment the void then finds is refunded.
+            self._log(logging.WARNING, "payment unread before the auto-cancel", reason=failure_type(failure))
+        else:
+            notices = machine.apply_payment_read(session, read)
+            self._publish_status()
+            self._notify(notices)
+        return not machine.charge_owed(session)
 
     async def _refund(self) -> None:
         session = self._session
@@ -200,10 +217,7 @@ class SessionWorkflow:
 
     def _block(self, reason: str) -> None:
         machine.block(self._session, reason, self._now())
-        workflow.logger.error(
-            "money work refused by Stripe; will retry",
-            extra={"session_id": self._session.session_id, "reason": reason},
-        )
+        self._log(logging.ERROR, "money work refused by Stripe; will retry", reason=reason)
 
     # ----------------------------------------------------------------------------- updates
 
@@ -218,9 +232,7 @@ class SessionWorkflow:
         self._publish_status()
         self._changed = True
         self._notify([notice])
-        workflow.logger.info(
-            "session cancelled", extra={"session_id": session.session_id, "status": result.status.value}
-        )
+        self._log(logging.INFO, "session cancelled", status=result.status.value)
         return result
 
     @cancel.validator
@@ -270,20 +282,11 @@ class SessionWorkflow:
         # completes (a stuck session would hide it from every list).
         await self._carry_out(update, plan, effects)
         if effects.incomplete:
-            workflow.logger.error(
-                "attendance effects incomplete",
-                extra={"session_id": session.session_id, "effects": ",".join(effects.incomplete)},
-            )
+            self._log(logging.ERROR, "attendance effects incomplete", effects=",".join(effects.incomplete))
         result = attendance.finish_attendance(session, update, plan, effects)
         self._changed = True
-        workflow.logger.info(
-            "attendance update filed",
-            extra={
-                "session_id": session.session_id,
-                "outcome": update.outcome.value,
-                "rebooked": bool(effects.follow_up_session_id),
-            },
-        )
+        rebooked = bool(effects.follow_up_session_id)
+        self._log(logging.INFO, "attendance update filed", outcome=update.outcome.value, rebooked=rebooked)
         return result
 
     @file_attendance.validator
@@ -364,12 +367,13 @@ class SessionWorkflow:
                 notification = notice.to_notification(self._session, occurred_at or self._now())
             except ValueError:
                 # An unexpected code must not wedge the session: a missing notification is logged.
-                workflow.logger.error(
-                    "notification could not be built",
-                    extra={"session_id": self._session.session_id, "type": notice.type.value},
-                )
+                self._log(logging.ERROR, "notification could not be built", type=notice.type.value)
                 continue
             self._outbox.append(asyncio.create_task(deliver(notification)))
+
+    def _log(self, level: int, message: str, **fields: object) -> None:
+        # Opaque ids and codes only: never a name, a note or a free-text reason.
+        workflow.logger.log(level, message, extra={"session_id": self._session.session_id, **fields})
 
     def _publish_status(self) -> None:
         # Each upsert is a billed Action: only when the visible status really changes.

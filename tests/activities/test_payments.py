@@ -14,7 +14,14 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.payments import PaymentActivities
 from dev.stripe_standin import FaultRule, StripeStandIn
-from domain.payments import ChargeOutcome, ChargeRequest, RefundRequest, VoidRequest
+from domain.payments import (
+    ChargeOutcome,
+    ChargeRequest,
+    PaymentRead,
+    PaymentReadRequest,
+    RefundRequest,
+    VoidRequest,
+)
 from domain.status import DeclineKind
 from tests.workflows.support import unique
 
@@ -236,3 +243,27 @@ async def test_stripe_sees_opaque_ids_only(payments: PaymentActivities, standin:
         "confirm",
         "metadata",
     }
+
+
+async def test_reading_the_payment_finds_one_made_on_session_even_without_its_id(
+    payments: PaymentActivities, standin: StripeStandIn
+) -> None:
+    request = charge_request("pm_card_authenticationRequired")
+    pending = await ActivityEnvironment().run(payments.charge, request)
+    assert pending.payment_intent_id is not None
+    read = PaymentReadRequest(session_id=request.session_id, customer_id=request.customer_id)
+
+    before = await ActivityEnvironment().run(payments.read, read)
+    standin.authenticate_on_session(pending.payment_intent_id)
+    after = await ActivityEnvironment().run(payments.read, read)  # looked up by metadata.session_id
+
+    # Off-session, the bank's authentication request leaves the intent waiting for the client.
+    assert before.payment_intent_id == pending.payment_intent_id
+    assert before.payment_intent_status != "succeeded"
+    assert after == PaymentRead(
+        payment_intent_id=pending.payment_intent_id, payment_intent_status="succeeded"
+    )
+    nothing = PaymentReadRequest(session_id=unique("ses"), customer_id=request.customer_id)
+    assert await ActivityEnvironment().run(payments.read, nothing) == PaymentRead(
+        payment_intent_status="none"
+    )

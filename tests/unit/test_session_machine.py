@@ -16,7 +16,7 @@ from domain.attendance import AttendanceOutcome, AttendanceUpdate, ContinueChoic
 from domain.commands import CancelRequest, PaymentMethodUpdate, RescheduleRequest
 from domain.errors import RuleViolation
 from domain.notifications import NotificationType
-from domain.payments import ChargeOutcome, ChargeResult, PaymentEvent, RefundResult, VoidResult
+from domain.payments import ChargeOutcome, ChargeResult, PaymentEvent, PaymentRead, RefundResult, VoidResult
 from domain.session import NextStep, Session, Step
 from domain.session_attendance import AttendanceEffects
 from domain.state import SessionState
@@ -394,3 +394,52 @@ def test_the_public_state_hides_the_machines_own_fields_and_is_detached() -> Non
     assert "seen_event_ids" not in snapshot.model_dump() and "booking" not in session.model_dump()
     snapshot.payment.amount_paid_minor = PRICE
     assert session.payment.amount_paid_minor == 0
+
+
+def test_the_auto_cancel_reads_the_payment_first_and_a_payment_that_landed_wins() -> None:
+    session = book()
+    charge(
+        session, START - 48 * H, ChargeResult(outcome=ChargeOutcome.REQUIRES_ACTION, payment_intent_id="pi_1")
+    )
+    assert machine.next_step(session) == NextStep(Step.AUTO_CANCEL, START - H)
+    assert machine.may_have_been_paid(session)
+    assert machine.payment_read_request(session).payment_intent_id == "pi_1"
+    still_open = PaymentRead(payment_intent_id="pi_1", payment_intent_status="requires_action")
+    assert machine.apply_payment_read(session, still_open) == []
+    notices = machine.apply_payment_read(
+        session, PaymentRead(payment_intent_id="pi_1", payment_intent_status="succeeded")
+    )
+    assert session.status is SessionStatus.PAID and not machine.charge_owed(session)
+    assert [(n.type, n.sequence) for n in notices] == [(NotificationType.CHARGE_SUCCEEDED, "1-on-session")]
+    event = PaymentEvent(
+        event_id="evt_late", type="payment_intent.succeeded", payment_intent_id="pi_1", created=START - H
+    )
+    assert machine.apply_payment_event(session, event).notices == []  # the webhook, late: nothing new
+
+
+def test_a_session_no_payment_could_exist_for_is_auto_cancelled_without_a_read() -> None:
+    session = book()
+    charge(session, START - 48 * H, HARD.model_copy(update={"payment_intent_id": None}))
+    assert not machine.may_have_been_paid(session)
+
+
+def test_a_cancellation_while_a_payment_is_under_way_says_what_goes_back_if_it_lands() -> None:
+    in_flight = book()
+    machine.begin_charge(in_flight, START - 48 * H)
+    request = CancelRequest(requested_by=Actor.THERAPIST, reason=CancelReason.OTHER)
+    result, _ = commands.cancel(in_flight, request, START - 47 * H, START - 47 * H)
+    assert result.charge_in_flight and result.refund_minor == 0 and result.refund_when_paid_minor == PRICE
+
+    awaiting_client = book()
+    charge(
+        awaiting_client,
+        START - 48 * H,
+        ChargeResult(outcome=ChargeOutcome.REQUIRES_ACTION, payment_intent_id="pi_1"),
+    )
+    late = CancelRequest(requested_by=Actor.CLIENT, reason=CancelReason.OTHER)
+    result, _ = commands.cancel(awaiting_client, late, START - 30 * H, START - 30 * H)
+    assert result.charge_kept and result.refund_when_paid_minor == 0  # a late cancellation's charge stands
+
+    nothing_under_way = book()
+    free, _ = commands.cancel(nothing_under_way, late, START - 72 * H, START - 72 * H)
+    assert free.free and free.refund_when_paid_minor == 0

@@ -208,3 +208,30 @@ async def test_duplicated_and_stale_webhooks_do_not_move_a_session_backwards(
     assert after.payment.status is PaymentStatus.PAID
     # No-op facts never woke the workflow: only the charge timer and the session-end timer ran.
     assert (await event_types(handle)).count("TIMER_STARTED") == 2
+
+
+async def test_a_payment_made_on_session_just_before_the_auto_cancel_wins(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
+) -> None:
+    """The client completes the on-session payment shortly before start − 1 h and Stripe's webhook
+    has not arrived yet: the auto-cancel reads the PaymentIntent first, and the payment wins."""
+    booking = make_booking(start=real_now() + 72 * HOUR, payment_method="pm_card_authenticationRequired")
+    handle = await start(env.client, booking, worker.task_queue)
+    await advance_to(env, handle, booking.start - 48 * HOUR + SECOND)
+    waiting = await wait_for_state(
+        handle, lambda s: s.status is SessionStatus.AWAITING_CLIENT_ACTION, "the SCA decline"
+    )
+    assert waiting.payment.payment_intent_id is not None
+    standin.authenticate_on_session(waiting.payment.payment_intent_id)  # no webhook (yet)
+
+    await advance_to(env, handle, booking.start - HOUR + SECOND)
+    settled = await wait_for_state(
+        handle,
+        lambda s: s.status in (SessionStatus.PAID, SessionStatus.CANCELLED_UNPAID),
+        "the auto-cancel time",
+    )
+
+    assert settled.status is SessionStatus.PAID
+    assert settled.payment.status is PaymentStatus.PAID
+    assert settled.payment.refunds == [] and settled.payment.refund_requests == 0
+    assert len(succeeded_charges(standin, booking.session_id)) == 1

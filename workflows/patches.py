@@ -1,0 +1,16 @@
+"""The ``workflow.patched`` ids of SessionWorkflow: each marks a change to the commands of sessions
+already running. A history recorded before the change replays the old path (no marker); a run that
+passes the gate records the marker and takes the new one. Ids are never reused or removed while a
+history that needs them may still run.
+"""
+
+OUTCOME_SURVIVES_SESSION_END = "outcome-survives-session-end"
+"""An attendance update filed as the end timer fires keeps its outcome (found by `make bench`)."""
+
+REFUND_ANNOUNCED_AFTER_LOST_ANSWER = "refund-announced-after-lost-answer"
+"""A refund whose answer was lost (the retry found the money already back) is announced (found by
+`make faults`)."""
+
+AUTO_CANCEL_READS_PAYMENT = "auto-cancel-reads-payment"
+"""The auto-cancel reads the PaymentIntent first: a payment made on-session just before it, whose
+webhook has not arrived, wins."""
