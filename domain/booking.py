@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -12,6 +12,7 @@ from domain.errors import RuleViolation
 from domain.ids import OpaqueId, StripeId
 from domain.money import AmountMinor, Currency
 from domain.policy import DEFAULT_POLICY, SessionPolicy
+from domain.slots import resolve_local
 from domain.status import Actor, BookingKind
 
 _MINUTE = timedelta(minutes=1)
@@ -54,6 +55,10 @@ class SessionBooking(BaseModel):
     client_agreed: bool = False
     """The client explicitly agreed to a therapist-booked session (recorded by the backend)."""
     previous_session_id: OpaqueId | None = None
+    wall_clock_start: time | None = None
+    """The weekly wall-clock time (therapist's zone, no offset) this session stands for, when its
+    start was shifted out of a DST gap: a Sunday 01:30 slot is held at 02:30 on the spring-forward
+    night, and "same time next week" and a reservation from it keep 01:30. Absent: the start's own."""
 
     @field_validator("therapist_timezone")
     @classmethod
@@ -64,6 +69,22 @@ class SessionBooking(BaseModel):
             # OSError: a directory of the zone database such as "Europe" (IsADirectoryError).
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
         return value
+
+    @model_validator(mode="after")
+    def _wall_clock_start_is_the_starts(self) -> SessionBooking:
+        wall = self.wall_clock_start
+        if wall is None:
+            return self
+        if wall.tzinfo is not None:
+            raise ValueError(
+                "wall_clock_start is a wall-clock time in the therapist's zone: give it no offset"
+            )
+        local_day = self.start.astimezone(ZoneInfo(self.therapist_timezone)).date()
+        if resolve_local(local_day, wall, self.therapist_timezone) != self.start:
+            raise ValueError(
+                "wall_clock_start must be the start's own wall-clock time, or the one a DST gap moved it from"
+            )
+        return self
 
     @model_validator(mode="after")
     def _payment_source_matches_kind(self) -> SessionBooking:

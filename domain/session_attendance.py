@@ -11,7 +11,7 @@ future sessions. An effect that fails is reported in the result, never undone.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 
 from domain.attendance import (
     AttendanceRecord,
@@ -36,7 +36,7 @@ from domain.practice import (
     ReserveSlotCall,
 )
 from domain.session import Notice, Session, refund_due
-from domain.slots import SLOT_MAX_MINUTES, SLOT_MIN_MINUTES, WeeklySlotRule, same_time_next_week
+from domain.slots import SLOT_MAX_MINUTES, SLOT_MIN_MINUTES, WeeklySlotRule, same_time_next_week, wall_time
 from domain.state import SessionWorkflowInput
 from domain.status import BookingKind
 
@@ -47,6 +47,9 @@ class AttendancePlan:
 
     follow_up_start: datetime | None
     """Book a follow-up here (the client agreed)."""
+    follow_up_weekly_time: time | None
+    """"Same time next week": the weekly time the follow-up stands for (kept when a DST gap
+    shifts its start)."""
     release_slots: bool
     """"No, I don't want to rebook" without "reserve" releases the client's reserved slot."""
     end_relationship: bool
@@ -65,11 +68,20 @@ class AttendanceEffects:
     """Effects that failed: the update stands, ops can redo them."""
 
 
+def weekly_time(session: Session) -> time:
+    """The wall-clock time the session stands for each week in the therapist's zone: the time its
+    booking was shifted from by a DST gap, unless it has been moved since; else its start's own."""
+    booked = session.booking.wall_clock_start
+    if booked is not None and not session.reschedules:
+        return booked
+    return wall_time(session.start, session.therapist_timezone)
+
+
 def follow_up_start(session: Session, update: AttendanceUpdate) -> datetime | None:
     """Where a rebooking lands: the same local time next week in the therapist's zone, or the
     chosen time."""
     if update.continue_sessions is ContinueChoice.SAME_TIME:
-        return same_time_next_week(session.start, session.therapist_timezone)
+        return same_time_next_week(session.start, session.therapist_timezone, weekly_time(session))
     if update.continue_sessions is ContinueChoice.DIFFERENT_TIME:
         return update.new_start
     return None
@@ -101,7 +113,9 @@ def reserved_slot_rule(session: Session, update: AttendanceUpdate) -> WeeklySlot
     if not update.reserve_slot:
         return None
     start = follow_up_start(session, update) or session.start
-    return WeeklySlotRule.from_start(start, session.therapist_timezone, session.booking.duration_minutes)
+    # A different time's rule is that time's own; otherwise the weekly time this session stands for.
+    at = None if update.continue_sessions is ContinueChoice.DIFFERENT_TIME else weekly_time(session)
+    return WeeklySlotRule.from_start(start, session.therapist_timezone, session.booking.duration_minutes, at)
 
 
 def begin_filing(session: Session, update: AttendanceUpdate, received_at: datetime) -> None:
@@ -120,17 +134,24 @@ def record_attendance(session: Session, update: AttendanceUpdate, received_at: d
     session.attendance = AttendanceRecord(update=update, at=received_at)
     session.filing = False
     session.status = update.outcome.status
+    same_time = update.continue_sessions is ContinueChoice.SAME_TIME
     return AttendancePlan(
         follow_up_start=follow_up_start(session, update),
+        follow_up_weekly_time=weekly_time(session) if same_time else None,
         release_slots=update.continue_sessions is ContinueChoice.NO and not update.reserve_slot,
         end_relationship=update.end_relationship,
         cancel_future_sessions=update.end_relationship and update.cancel_future_sessions,
     )
 
 
-def follow_up_input(session: Session, start: datetime, now: datetime) -> SessionWorkflowInput:
-    """A new session, booked by the therapist with the client's recorded agreement."""
+def follow_up_input(session: Session, plan: AttendancePlan, now: datetime) -> SessionWorkflowInput:
+    """A new session, booked by the therapist with the client's recorded agreement. The weekly time
+    it stands for is recorded only where a DST gap shifted its start."""
+    start, weekly = plan.follow_up_start, plan.follow_up_weekly_time
+    assert start is not None  # only a plan that rebooks books a follow-up
     booking = session.booking
+    zone = booking.therapist_timezone
+    shifted = weekly is not None and weekly != wall_time(start, zone)
     follow_up = SessionBooking(
         session_id=follow_up_session_id(session.session_id),
         therapist_id=booking.therapist_id,
@@ -145,6 +166,7 @@ def follow_up_input(session: Session, start: datetime, now: datetime) -> Session
         payment_method_id=session.payment.payment_method_id,
         client_agreed=True,
         previous_session_id=booking.session_id,
+        wall_clock_start=weekly if shifted else None,
     )
     return SessionWorkflowInput(booking=follow_up, policy=session.policy, booked_at=now)
 

@@ -91,11 +91,15 @@ class WeeklySlotRule(BaseModel):
         return f"{WEEKDAY_NAMES[self.weekday]} {_format_time(self.local_time)}, {self.duration_minutes} min"
 
     @classmethod
-    def from_start(cls, start: datetime, zone: str, duration_minutes: int) -> WeeklySlotRule:
-        """The rule repeating ``start`` weekly at its local weekday and wall-clock time in ``zone``."""
+    def from_start(
+        cls, start: datetime, zone: str, duration_minutes: int, at: time | None = None
+    ) -> WeeklySlotRule:
+        """The rule repeating ``start`` weekly at its local weekday and wall-clock time in ``zone``
+        (``at`` when the start was shifted out of a DST gap: the rule keeps the time it stands for)."""
         _require_aware(start)
         local = start.astimezone(_zone(zone))
-        return cls(weekday=local.weekday(), local_time=local.time(), duration_minutes=duration_minutes)
+        local_time = local.time() if at is None else at
+        return cls(weekday=local.weekday(), local_time=local_time, duration_minutes=duration_minutes)
 
 
 def resolve_local(day: date, local_time: time, zone: str) -> datetime:
@@ -136,16 +140,23 @@ def occurrences(
     return result
 
 
-def same_time_next_week(start: datetime, zone: str) -> datetime:
+def wall_time(start: datetime, zone: str) -> time:
+    """The wall-clock time of ``start`` in ``zone`` (naive)."""
+    _require_aware(start)
+    return start.astimezone(_zone(zone)).time().replace(fold=0)
+
+
+def same_time_next_week(start: datetime, zone: str, at: time | None = None) -> datetime:
     """The same local wall-clock time 7 calendar days later in ``zone``, as a UTC instant.
 
-    Elapsed time is 7 days ± the DST change in between. The wall time is read from ``start``, so a
-    start that was itself shifted out of a gap stays shifted; expand the ``WeeklySlotRule`` with
-    ``occurrences`` to get back to the rule's own time.
+    Elapsed time is 7 days ± the DST change in between. The wall time is ``at`` when given — the
+    weekly time a session stands for, which differs from its start's own wall time only when that
+    start was shifted out of a DST gap (01:30 on the spring-forward night is held at 02:30, and
+    next week is 01:30 again) — else read from ``start``.
     """
     _require_aware(start)
     local = start.astimezone(_zone(zone))
-    return resolve_local(local.date() + _WEEK, local.time(), zone)
+    return resolve_local(local.date() + _WEEK, local.time() if at is None else at, zone)
 
 
 def rules_overlap(a: WeeklySlotRule, b: WeeklySlotRule) -> bool:

@@ -315,7 +315,7 @@ class SessionWorkflow:
         session = self._session
         if plan.follow_up_start is not None:
             try:
-                effects.follow_up_session_id = await self._book_follow_up(plan.follow_up_start)
+                effects.follow_up_session_id = await self._book_follow_up(plan)
             except (ApplicationError, ActivityError):
                 effects.incomplete.append("book_follow_up")
         if plan.release_slots:
@@ -342,9 +342,9 @@ class SessionWorkflow:
             effects.incomplete.append(code)
             return None
 
-    async def _book_follow_up(self, start: datetime) -> str:
+    async def _book_follow_up(self, plan: AttendancePlan) -> str:
         session = self._session
-        follow_up = attendance.follow_up_input(session, start, self._now())
+        follow_up = attendance.follow_up_input(session, plan, self._now())
         follow_up_id = follow_up.booking.session_id
         await workflow.start_child_workflow(
             SessionWorkflow.run,

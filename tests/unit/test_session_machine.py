@@ -367,7 +367,7 @@ def test_the_same_time_next_week_follow_up_is_booked_by_the_therapist_on_the_sav
     )
     plan = attendance.record_attendance(session, update, session.end)
     assert plan.follow_up_start == START + 7 * 24 * H and not plan.release_slots
-    follow_up = attendance.follow_up_input(session, START + 7 * 24 * H, session.end)
+    follow_up = attendance.follow_up_input(session, plan, session.end)
     assert follow_up.booking.kind is BookingKind.THERAPIST_FOLLOW_UP
     assert follow_up.booking.payment_method_id == "pm_card_visa"
     assert follow_up.booking.previous_session_id == session.session_id
