@@ -34,7 +34,7 @@ from contract.visibility import RUNNING, sessions_query
 from domain.ids import is_opaque_id
 from domain.status import SessionStatus
 from settings import Settings
-from temporal_client.codec import build_data_converter
+from temporal_client.codec import build_data_converter, payload_key_ids
 from temporal_client.converter import connect
 from workflows.practice import PracticeWorkflow
 from workflows.session import SessionWorkflow
@@ -42,6 +42,8 @@ from workflows.session import SessionWorkflow
 app = typer.Typer(name="sessionflow", help="Run and inspect Sessionflow.", no_args_is_help=True)
 sessions_app = typer.Typer(help="Read sessions from Temporal.", no_args_is_help=True)
 app.add_typer(sessions_app, name="sessions")
+keys_app = typer.Typer(help="Payload encryption keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 # Replaying needs the workflow code itself: the one reason the CLI imports workflows.
 REPLAYED_WORKFLOWS: list[type] = [SessionWorkflow, PracticeWorkflow]
@@ -226,6 +228,39 @@ def replay(
             typer.echo(f"FAIL  {name}: {failure}")
     typer.echo(f"{len(outcomes) - failed} replayed, {failed} failed")
     if failed:
+        raise typer.Exit(1)
+
+
+async def _executions_needing(key_id: str, query: str | None) -> list[str]:
+    client: Client = await connect(Settings())
+    needing: list[str] = []
+    async for execution in client.list_workflows(query or None):
+        handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+        history = await handle.fetch_history()
+        if any(key_id in payload_key_ids(event) for event in history.events):
+            status = execution.status.name if execution.status is not None else "UNKNOWN"
+            needing.append(f"{execution.id}\t{execution.run_id}\t{status}")
+    return needing
+
+
+@keys_app.command("in-use")
+def keys_in_use(
+    key_id: Annotated[str, typer.Argument(help="the codec key id to retire")],
+    query: Annotated[
+        str | None,
+        typer.Option(
+            "--query", help="only the executions this visibility query finds (default: all retained)"
+        ),
+    ] = None,
+) -> None:
+    """List the executions (running, or closed and still retained) whose history holds a payload
+    encrypted with KEY_ID; exit 1 if there is any. A key is retired only once this finds none: a
+    session booked a year ahead, or waiting for its attendance update, needs its key to replay."""
+    needing = _run(_executions_needing(key_id, query))
+    for line in needing:
+        typer.echo(line)
+    typer.echo(f"{len(needing)} execution(s) still need key {key_id}")
+    if needing:
         raise typer.Exit(1)
 
 

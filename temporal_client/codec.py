@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
@@ -113,3 +115,29 @@ def build_codec(settings: Settings) -> EncryptionCodec:
 
 def build_data_converter(settings: Settings) -> DataConverter:
     return with_codec(build_codec(settings))
+
+
+def payload_key_ids(message: Message) -> set[str]:
+    """The codec key ids of every encrypted payload inside ``message`` (e.g. a history event):
+    what a history still needs to decrypt. Walks nested messages, repeated fields and maps."""
+    found: set[str] = set()
+    pending: list[Message] = [message]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, Payload):
+            key_id = current.metadata.get(KEY_ID_METADATA)
+            if key_id is not None:
+                found.add(key_id.decode(errors="replace"))
+            continue
+        for field, value in current.ListFields():
+            entry = field.message_type
+            if field.type != FieldDescriptor.TYPE_MESSAGE or entry is None:
+                continue
+            if entry.GetOptions().map_entry:
+                if entry.fields_by_name["value"].type == FieldDescriptor.TYPE_MESSAGE:
+                    pending.extend(value.values())
+            elif field.is_repeated:
+                pending.extend(value)
+            else:
+                pending.append(value)
+    return found

@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from temporalio.api.common.v1 import Memo, Payload, Payloads
+from temporalio.api.history.v1 import HistoryEvent, WorkflowExecutionStartedEventAttributes
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from typer.testing import CliRunner, Result
 
+from domain.state import SessionWorkflowInput
 from ops.cli import app
-from tests.workflows.support import HOUR, WAIT, make_booking, real_now, start, wait_for_state
+from settings import Settings
+from temporal_client.codec import EncryptionCodec, build_data_converter, payload_key_ids
+from tests.workflows.support import HOUR, WAIT, make_booking, real_now, start, unique, wait_for_state
+from workflows.session import SessionWorkflow
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 RECORDED = HISTORIES / "attendance_is_recorded_and_the_session_completes.json"
@@ -132,3 +140,54 @@ def test_an_unreachable_temporal_is_one_line_not_a_traceback(monkeypatch: pytest
     assert result.exit_code == 2
     assert "cannot reach Temporal at 127.0.0.1:9" in result.output
     assert "Traceback" not in result.output
+
+
+async def test_keys_in_use_finds_every_execution_whose_history_a_key_encrypted(
+    cli_env: None, env: WorkflowEnvironment
+) -> None:
+    settings = Settings()
+    encrypted = await Client.connect(
+        env.client.service_client.config.target_host,
+        namespace=env.client.namespace,
+        data_converter=build_data_converter(settings),
+    )
+    booking = make_booking(start=real_now() + 300 * 24 * HOUR)  # booked far ahead: its key must live
+    handle = await encrypted.start_workflow(
+        SessionWorkflow.run,
+        SessionWorkflowInput(booking=booking),
+        id=f"session-{booking.session_id}",
+        task_queue=unique("no-worker"),  # never runs: the start event alone holds encrypted payloads
+        execution_timeout=timedelta(minutes=5),
+    )
+    query = f"WorkflowId = '{handle.id}'"
+    try:
+        deadline = asyncio.get_running_loop().time() + WAIT
+        while True:  # visibility is eventually consistent
+            needed = await asyncio.to_thread(
+                runner.invoke, app, ["keys", "in-use", settings.codec_current_key_id, "--query", query]
+            )
+            if handle.id in needed.output:
+                break
+            assert asyncio.get_running_loop().time() < deadline, needed.output
+            await asyncio.sleep(0.2)
+        assert needed.exit_code == 1, needed.output
+        assert "1 execution(s) still need key" in needed.output
+
+        other = await asyncio.to_thread(runner.invoke, app, ["keys", "in-use", "k-retired", "--query", query])
+        assert other.exit_code == 0 and "0 execution(s) still need key k-retired" in other.output
+    finally:
+        await handle.terminate("test over")
+
+
+async def test_payload_key_ids_walks_nested_repeated_and_map_fields() -> None:
+    codec = EncryptionCodec({"k-old": bytes(32), "k-new": bytes(range(32))}, "k-old")
+    old = (await codec.encode([Payload(data=b"old")]))[0]
+    codec = EncryptionCodec({"k-old": bytes(32), "k-new": bytes(range(32))}, "k-new")
+    new = (await codec.encode([Payload(data=b"new")]))[0]
+    event = HistoryEvent(
+        workflow_execution_started_event_attributes=WorkflowExecutionStartedEventAttributes(
+            input=Payloads(payloads=[old]), memo=Memo(fields={"note": new})
+        )
+    )
+    assert payload_key_ids(event) == {"k-old", "k-new"}
+    assert payload_key_ids(HistoryEvent()) == set()
