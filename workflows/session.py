@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from temporalio import workflow
@@ -56,11 +57,13 @@ REFUND_ANNOUNCED_AFTER_LOST_ANSWER = "refund-announced-after-lost-answer"
 
 
 # The attendance update's effects on the practice, by the code a failed one is reported under.
-_PRACTICE_EFFECTS = {
-    "release_slots": PracticeActivities.release_slots,
-    "end_relationship": PracticeActivities.end_relationship,
-    "cancel_future_sessions": PracticeActivities.cancel_future_sessions,
-}
+_PRACTICE_EFFECTS = MappingProxyType(
+    {
+        "release_slots": PracticeActivities.release_slots,
+        "end_relationship": PracticeActivities.end_relationship,
+        "cancel_future_sessions": PracticeActivities.cancel_future_sessions,
+    }
+)
 
 
 @workflow.defn(name=SESSION_WORKFLOW_TYPE)
