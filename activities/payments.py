@@ -37,7 +37,7 @@ NON_RETRYABLE_STRIPE_ERRORS: tuple[type[stripe.StripeError], ...] = (
     stripe.PermissionError,
     stripe.SignatureVerificationError,
 )
-NON_RETRYABLE_ERROR_TYPES = [error.__name__ for error in NON_RETRYABLE_STRIPE_ERRORS]
+NON_RETRYABLE_ERROR_TYPES = tuple(error.__name__ for error in NON_RETRYABLE_STRIPE_ERRORS)
 
 _MAX_LOOKUP_PAGES = 20
 _CONFIRMABLE = frozenset({"requires_payment_method", "requires_confirmation", "requires_action"})

@@ -7,6 +7,7 @@ outcome and changes nothing.
 from __future__ import annotations
 
 from datetime import datetime
+from types import MappingProxyType
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -19,7 +20,7 @@ class _Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
-_AUTHORITY = {Actor.CLIENT: 0, Actor.THERAPIST: 1, Actor.ADMIN: 2}
+_AUTHORITY = MappingProxyType({Actor.CLIENT: 0, Actor.THERAPIST: 1, Actor.ADMIN: 2})
 
 
 class CancelRequest(_Command):

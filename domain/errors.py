@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 
 class RuleViolation(ValueError):
     """Raised by a pure rule when a request must be refused.
@@ -16,28 +19,30 @@ class RuleViolation(ValueError):
         self.message = message
 
 
-RULE_CODES: dict[str, str] = {
-    "start_in_past": "the (new) start time has already passed",
-    "start_too_far": "the (new) start is further ahead than bookings may be made",
-    "duration_out_of_range": "the session's length is outside what the policy allows",
-    "slot_conflict": "the time falls in another client's reserved weekly slot (the message names it)",
-    "session_exists": "a different booking already has this session id",
-    "session_started": "the session has started: it can no longer be cancelled or moved",
-    "session_cancelled": "the session is cancelled: nothing more can change",
-    "session_closed": "the session's workflow has finished: nothing more can change",
-    "same_start": "the session already starts at that time",
-    "already_paid": "the session is paid: a new card is not needed",
-    "nothing_to_charge": "no charge is due, so a new card would not be used",
-    "session_not_started": "the attendance update opens when the session starts",
-    "payment_pending": "the attendance update waits until the session's payment is settled",
-    "already_filed": "the attendance update was filed already (its first outcome stands)",
-    "consent_required": "a follow-up needs the client's explicit agreement (client_agreed)",
-    "not_allowed": "only the therapist or an admin may file this",
-    "no_saved_card": "a therapist-booked follow-up needs the client's saved card",
-    "slot_duration_out_of_range": "a weekly slot cannot be reserved for a session of this length",
-    "relationship_ended": "the relationship with this client has ended (restart it first)",
-    "request_id_reused": "this request id was used for a different request",
-}
+RULE_CODES: Mapping[str, str] = MappingProxyType(
+    {
+        "start_in_past": "the (new) start time has already passed",
+        "start_too_far": "the (new) start is further ahead than bookings may be made",
+        "duration_out_of_range": "the session's length is outside what the policy allows",
+        "slot_conflict": "the time falls in another client's reserved weekly slot (the message names it)",
+        "session_exists": "a different booking already has this session id",
+        "session_started": "the session has started: it can no longer be cancelled or moved",
+        "session_cancelled": "the session is cancelled: nothing more can change",
+        "session_closed": "the session's workflow has finished: nothing more can change",
+        "same_start": "the session already starts at that time",
+        "already_paid": "the session is paid: a new card is not needed",
+        "nothing_to_charge": "no charge is due, so a new card would not be used",
+        "session_not_started": "the attendance update opens when the session starts",
+        "payment_pending": "the attendance update waits until the session's payment is settled",
+        "already_filed": "the attendance update was filed already (its first outcome stands)",
+        "consent_required": "a follow-up needs the client's explicit agreement (client_agreed)",
+        "not_allowed": "only the therapist or an admin may file this",
+        "no_saved_card": "a therapist-booked follow-up needs the client's saved card",
+        "slot_duration_out_of_range": "a weekly slot cannot be reserved for a session of this length",
+        "relationship_ended": "the relationship with this client has ended (restart it first)",
+        "request_id_reused": "this request id was used for a different request",
+    }
+)
 """Every code a rule refuses a request with (the API's 409 ``code``), and what it means.
 
 A UI can branch on the code and show ``message``; the table is served in the OpenAPI page.

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import Field
@@ -59,13 +60,15 @@ OUTCOME_STATUSES = frozenset({SessionStatus.ATTENDED, SessionStatus.CLIENT_NO_SH
 # A late payment fact never moves a session that has taken place back to a payment status.
 _AFTER_THE_SESSION = OUTCOME_STATUSES | {SessionStatus.AWAITING_UPDATE, SessionStatus.COMPLETED}
 
-_SESSION_STATUS_FOR_PAYMENT = {
-    PaymentStatus.PAID: SessionStatus.PAID,
-    PaymentStatus.REQUIRES_ACTION: SessionStatus.AWAITING_CLIENT_ACTION,
-    PaymentStatus.DECLINED_SOFT: SessionStatus.PAYMENT_FAILED,
-    PaymentStatus.DECLINED_HARD: SessionStatus.PAYMENT_FAILED,
-    PaymentStatus.NOT_DUE: SessionStatus.SCHEDULED,
-}
+_SESSION_STATUS_FOR_PAYMENT = MappingProxyType(
+    {
+        PaymentStatus.PAID: SessionStatus.PAID,
+        PaymentStatus.REQUIRES_ACTION: SessionStatus.AWAITING_CLIENT_ACTION,
+        PaymentStatus.DECLINED_SOFT: SessionStatus.PAYMENT_FAILED,
+        PaymentStatus.DECLINED_HARD: SessionStatus.PAYMENT_FAILED,
+        PaymentStatus.NOT_DUE: SessionStatus.SCHEDULED,
+    }
+)
 
 
 class Session(SessionState):

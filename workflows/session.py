@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from temporalio import workflow
@@ -56,11 +57,13 @@ with workflow.unsafe.imports_passed_through():
 
 
 # The attendance update's effects on the practice, by the code a failed one is reported under.
-_PRACTICE_EFFECTS = {
-    "release_slots": PracticeActivities.release_slots,
-    "end_relationship": PracticeActivities.end_relationship,
-    "cancel_future_sessions": PracticeActivities.cancel_future_sessions,
-}
+_PRACTICE_EFFECTS = MappingProxyType(
+    {
+        "release_slots": PracticeActivities.release_slots,
+        "end_relationship": PracticeActivities.end_relationship,
+        "cancel_future_sessions": PracticeActivities.cancel_future_sessions,
+    }
+)
 
 
 @workflow.defn(name=SESSION_WORKFLOW_TYPE)
