@@ -27,6 +27,7 @@ from contract.practice import (
     PRACTICE_RELEASE_SLOTS,
     PRACTICE_RESERVE_SLOT,
 )
+from domain.errors import RuleViolation
 from domain.practice import (
     BookingTimeCheck,
     CancelFutureSessionsCall,
@@ -78,6 +79,9 @@ class PracticeActivities:
                 request_id=request_id,
                 task_queue=self._task_queue,
             )
+        except RuleViolation as violation:
+            # e.g. practice_closed: retrying cannot help until ops act.
+            raise ApplicationError(violation.message, type=violation.code, non_retryable=True) from violation
         except WorkflowUpdateFailedError as failed:
             # The practice refused (its validator or handler): the same request will be refused
             # again, so do not retry; pass the rule's code on as the error type.

@@ -41,6 +41,7 @@ RULE_CODES: Mapping[str, str] = MappingProxyType(
         "slot_duration_out_of_range": "a weekly slot cannot be reserved for a session of this length",
         "relationship_ended": "the relationship with this client has ended (restart it first)",
         "request_id_reused": "this request id was used for a different request",
+        "practice_closed": "the therapist's practice has closed: ops restore it (`sessionflow practice`)",
     }
 )
 """Every code a rule refuses a request with (the API's 409 ``code``), and what it means.

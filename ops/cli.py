@@ -25,6 +25,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
@@ -32,10 +33,12 @@ from contract.ids import session_id_from_workflow_id
 from contract.search_attributes import SESSION_START, SESSION_STATUS
 from contract.visibility import RUNNING, sessions_query
 from domain.ids import is_opaque_id
+from domain.practice import PracticeState
 from domain.status import SessionStatus
 from settings import Settings
 from temporal_client.codec import build_data_converter, payload_key_ids
 from temporal_client.converter import connect
+from temporal_client.practice_client import restore_practice
 from workflows.practice import PracticeWorkflow
 from workflows.session import SessionWorkflow
 
@@ -44,6 +47,8 @@ sessions_app = typer.Typer(help="Read sessions from Temporal.", no_args_is_help=
 app.add_typer(sessions_app, name="sessions")
 keys_app = typer.Typer(help="Payload encryption keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+practice_app = typer.Typer(help="Therapists' practices.", no_args_is_help=True)
+app.add_typer(practice_app, name="practice")
 
 # Replaying needs the workflow code itself: the one reason the CLI imports workflows.
 REPLAYED_WORKFLOWS: list[type] = [SessionWorkflow, PracticeWorkflow]
@@ -229,6 +234,33 @@ def replay(
     typer.echo(f"{len(outcomes) - failed} replayed, {failed} failed")
     if failed:
         raise typer.Exit(1)
+
+
+async def _restore(therapist_id: str, state: PracticeState | None) -> PracticeState:
+    settings = Settings()
+    client: Client = await connect(settings)
+    try:
+        return await restore_practice(client, therapist_id, task_queue=settings.task_queue, state=state)
+    except WorkflowAlreadyStartedError:
+        raise typer.BadParameter(f"practice-{therapist_id} is running: there is nothing to restore") from None
+
+
+@practice_app.command("restore")
+def restore(
+    therapist_id: Annotated[str, typer.Argument(help="the therapist whose closed practice to restart")],
+    state_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-file", exists=True, dir_okay=False, help="a PracticeState as JSON (a migration)"
+        ),
+    ] = None,
+) -> None:
+    """Start a closed practice again with the state its last run held (or --from-file): the only way
+    a practice starts over after it closed. Needs a worker running to read the closed run."""
+    given = None if state_file is None else PracticeState.model_validate_json(state_file.read_text())
+    state = _run(_restore(therapist_id, given))
+    active = sum(1 for slot in state.slots.values() if slot.active)
+    typer.echo(f"restored practice-{therapist_id}: {len(state.relationships)} relationships, {active} slots")
 
 
 async def _executions_needing(key_id: str, query: str | None) -> list[str]:

@@ -10,13 +10,15 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from temporalio.client import Client, WithStartWorkflowOperation
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contract.ids import practice_workflow_id
 from contract.messages import Update
-from contract.practice import PRACTICE_BOOKING_TIME, PRACTICE_WORKFLOW_TYPE, PracticeHandle
-from domain.practice import BookingTimeQuery, PracticeWorkflowInput
+from contract.practice import PRACTICE_BOOKING_TIME, PRACTICE_STATE, PRACTICE_WORKFLOW_TYPE, PracticeHandle
+from domain.errors import RuleViolation
+from domain.practice import BookingTimeQuery, PracticeState, PracticeWorkflowInput
 from temporal_client.messages import query_workflow
 from temporal_client.rpc_timeouts import UPDATE_RPC_TIMEOUT
 
@@ -38,25 +40,45 @@ async def practice_update(
 
     ``timezone`` is used only when this call starts the practice (later runs keep their own).
     Raises ``WorkflowUpdateFailedError`` whose ``cause`` is an ``ApplicationError`` typed with the
-    rule's code (e.g. ``slot_conflict``) when the practice refuses the command.
+    rule's code (e.g. ``slot_conflict``) when the practice refuses the command, and
+    ``RuleViolation("practice_closed")`` when the practice's last run closed (never replaced here).
     """
     start: WithStartWorkflowOperation[Any, None] = WithStartWorkflowOperation(
         PRACTICE_WORKFLOW_TYPE,
         PracticeWorkflowInput(therapist_id=therapist_id, timezone=timezone),
         id=practice_workflow_id(therapist_id),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        # A closed practice holds slots and ended relationships: never start an empty one in its
+        # place (restore_practice does that deliberately).
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         task_queue=task_queue,
         static_summary=f"practice {therapist_id}",
     )
-    result: ResultT = await client.execute_update_with_start_workflow(
-        update.name,
-        arg,
-        id=request_id,
-        start_workflow_operation=start,
-        result_type=update.result_type,
-        rpc_timeout=UPDATE_RPC_TIMEOUT,
-    )
+    try:
+        result: ResultT = await client.execute_update_with_start_workflow(
+            update.name,
+            arg,
+            id=request_id,
+            start_workflow_operation=start,
+            result_type=update.result_type,
+            rpc_timeout=UPDATE_RPC_TIMEOUT,
+        )
+    except WorkflowAlreadyStartedError as closed:
+        raise _practice_closed(therapist_id) from closed
+    except RPCError as error:
+        # With USE_EXISTING, "already exists" can only mean a closed run the reuse policy refused.
+        if error.status is RPCStatusCode.ALREADY_EXISTS:
+            raise _practice_closed(therapist_id) from error
+        raise
     return result
+
+
+def _practice_closed(therapist_id: str) -> RuleViolation:
+    return RuleViolation(
+        "practice_closed",
+        f"the practice of therapist {therapist_id} has closed; ops must restore it before it can change "
+        "(sessionflow practice restore)",
+    )
 
 
 async def booking_time_conflict(
@@ -80,3 +102,26 @@ async def booking_time_conflict(
 def practice_handle(client: Client, therapist_id: str) -> PracticeHandle:
     """The therapist's practice (latest run), for queries; it exists once a command was sent."""
     return client.get_workflow_handle(practice_workflow_id(therapist_id), result_type=type(None))
+
+
+async def restore_practice(
+    client: Client, therapist_id: str, *, task_queue: str, state: PracticeState | None = None
+) -> PracticeState:
+    """Start a closed practice again with its state: by default the state its last run held (a
+    worker replays the closed run to answer), or ``state`` (a migration). The only way a practice
+    starts over after it closed; refused while a run is still running."""
+    if state is None:
+        state = await query_workflow(practice_handle(client, therapist_id), PRACTICE_STATE)
+    if state.therapist_id != therapist_id:
+        raise ValueError("the state belongs to another therapist's practice")
+    await client.start_workflow(
+        PRACTICE_WORKFLOW_TYPE,
+        PracticeWorkflowInput(therapist_id=therapist_id, timezone=state.timezone, state=state),
+        id=practice_workflow_id(therapist_id),
+        task_queue=task_queue,
+        # Deliberately: this run replaces a closed one. A running one is never replaced (FAIL).
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        static_summary=f"practice {therapist_id} (restored)",
+    )
+    return state

@@ -5,21 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
 from temporalio.api.common.v1 import Memo, Payload, Payloads
 from temporalio.api.history.v1 import HistoryEvent, WorkflowExecutionStartedEventAttributes
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from typer.testing import CliRunner, Result
 
+from contract.practice import PRACTICE_RESERVE_SLOT
+from domain.practice import ReserveSlot
+from domain.slots import WeeklySlotRule
 from domain.state import SessionWorkflowInput
 from ops.cli import app
 from settings import Settings
 from temporal_client.codec import EncryptionCodec, build_data_converter, payload_key_ids
+from temporal_client.practice_client import practice_handle, practice_update
 from tests.workflows.support import HOUR, WAIT, make_booking, real_now, start, unique, wait_for_state
 from workflows.session import SessionWorkflow
 
@@ -191,3 +195,34 @@ async def test_payload_key_ids_walks_nested_repeated_and_map_fields() -> None:
     )
     assert payload_key_ids(event) == {"k-old", "k-new"}
     assert payload_key_ids(HistoryEvent()) == set()
+
+
+async def test_practice_restore_restarts_a_closed_practice_with_its_state(
+    cli_env: None, env: WorkflowEnvironment, worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SESSIONFLOW_TASK_QUEUE", worker.task_queue)
+    therapist = unique("thr")
+    rule = WeeklySlotRule(weekday=2, local_time=time(9, 0), duration_minutes=50)
+    await asyncio.wait_for(
+        practice_update(
+            env.client,
+            therapist,
+            "Europe/London",
+            PRACTICE_RESERVE_SLOT,
+            ReserveSlot(client_id="cli_a", rule=rule),
+            request_id=unique("req"),
+            task_queue=worker.task_queue,
+        ),
+        WAIT,
+    )
+    await asyncio.wait_for(practice_handle(env.client, therapist).terminate("drill"), WAIT)
+
+    restored = await asyncio.to_thread(invoke, "practice", "restore", therapist)
+
+    assert restored.exit_code == 0, restored.output
+    assert f"restored practice-{therapist}: 1 relationships, 1 slots" in restored.output
+    running = await asyncio.wait_for(practice_handle(env.client, therapist).describe(), WAIT)
+    assert running.status is WorkflowExecutionStatus.RUNNING
+    again = await asyncio.to_thread(runner.invoke, app, ["practice", "restore", therapist])
+    said = " ".join(again.output.replace("│", " ").split())  # typer wraps the error in a box
+    assert again.exit_code == 2 and "is running: there is nothing to restore" in said

@@ -27,6 +27,7 @@ from contract.practice import (
     PRACTICE_RESTART_RELATIONSHIP,
 )
 from contract.search_attributes import ALL_SEARCH_ATTRIBUTES
+from domain.errors import RuleViolation
 from domain.practice import (
     CancelFutureSessionsCall,
     ClientRegistered,
@@ -46,7 +47,7 @@ from domain.practice import (
 from domain.slots import WeeklySlotRule
 from domain.status import Actor, SessionStatus
 from temporal_client.converter import DATA_CONVERTER
-from temporal_client.practice_client import practice_handle, practice_update
+from temporal_client.practice_client import practice_handle, practice_update, restore_practice
 from tests.conftest import TEMPORAL_CLI
 from tests.workflows.support import HOUR, WAIT, make_booking, real_now, start, state_of, unique
 from workflows.practice import PracticeWorkflow
@@ -434,3 +435,31 @@ async def test_the_practice_continues_as_new_with_its_state_and_dedupe() -> None
             after = await practice_state(client, therapist)
             assert active_slots(after) == active_slots(state)
             assert after.slots[first.slot_id].rule == TUESDAY_6PM
+
+
+async def test_a_closed_practice_is_never_silently_replaced_and_ops_restore_it(
+    client: Client, worker: Worker
+) -> None:
+    """A practice run that closed (an operator's terminate, a workflow failure) holds the
+    therapist's reserved slots and ended relationships: the next command must not start an empty
+    practice in its place. It is refused as ``practice_closed`` until ops restore the state."""
+    therapist, queue = unique("thr"), worker.task_queue
+    held = await send(
+        client, therapist, PRACTICE_RESERVE_SLOT, ReserveSlot(client_id="cli_a", rule=TUESDAY_6PM), queue
+    )
+    handle = practice_handle(client, therapist)
+    await asyncio.wait_for(handle.terminate("an operator's mistake"), WAIT)
+
+    with pytest.raises(RuleViolation) as closed:
+        await send(
+            client, therapist, PRACTICE_RESERVE_SLOT, ReserveSlot(client_id="cli_b", rule=TUESDAY_6PM), queue
+        )
+    assert closed.value.code == "practice_closed"
+
+    restored = await asyncio.wait_for(restore_practice(client, therapist, task_queue=queue), WAIT)
+    assert restored.slots[held.slot_id].client_id == "cli_a"
+    conflict = await refused(
+        client, therapist, PRACTICE_RESERVE_SLOT, ReserveSlot(client_id="cli_b", rule=TUESDAY_6PM), queue
+    )
+    assert conflict.type == "slot_conflict"  # the restored practice still holds cli_a's slot
+    assert active_slots(await practice_state(client, therapist)) == {held.slot_id: "cli_a"}
