@@ -87,10 +87,11 @@ def build_worker(
     stripe_client: stripe.StripeClient,
     settings: Settings | None = None,
     notifier: NotificationActivities | None = None,
+    practice: PracticeActivities | None = None,
 ) -> Worker:
     settings = settings or Settings()
     payments = PaymentActivities(stripe_client)
-    practice = PracticeActivities(client, task_queue)
+    practice = practice or PracticeActivities(client, task_queue)
     notifier = notifier or build_notifier(settings)
     return Worker(
         client,

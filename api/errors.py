@@ -48,6 +48,9 @@ def _update_failed(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, WorkflowUpdateFailedError)
     cause = exc.cause
     if isinstance(cause, ApplicationError) and cause.type:
+        # `practice_unavailable` too is a 409, not a 503: the update failed after acceptance, so
+        # the same Idempotency-Key (the update id) would get the same failure back; it is filed
+        # again with a new key.
         return error_response(status.HTTP_409_CONFLICT, cause.type, cause.message)
     log.error("update failed without a rule code")
     return error_response(

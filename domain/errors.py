@@ -42,6 +42,10 @@ RULE_CODES: Mapping[str, str] = MappingProxyType(
         "relationship_ended": "the relationship with this client has ended (restart it first)",
         "request_id_reused": "this request id was used for a different request",
         "practice_closed": "the therapist's practice has closed: ops restore it (`sessionflow practice`)",
+        "practice_unavailable": (
+            "the therapist's practice did not answer in time: nothing was recorded; "
+            "file the update again (with a new Idempotency-Key)"
+        ),
     }
 )
 """Every code a rule refuses a request with (the API's 409 ``code``), and what it means.

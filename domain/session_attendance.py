@@ -125,8 +125,19 @@ def begin_filing(session: Session, update: AttendanceUpdate, received_at: dateti
 
 
 def abandon_filing(session: Session) -> None:
-    """The practice refused the time: nothing is recorded and the update can be filed again."""
+    """The practice refused the time or did not answer: nothing is recorded and the update can be
+    filed again."""
     session.filing = False
+
+
+def practice_unavailable() -> RuleViolation:
+    """A practice call that did not answer within its bound (its worker down, its workflow stuck).
+    Before the update is recorded it refuses the update (and the filing is abandoned, so it can be
+    filed again); after, the effect is reported in ``incomplete_effects``."""
+    return RuleViolation(
+        "practice_unavailable",
+        "the therapist's practice did not answer in time; nothing was recorded, file it again",
+    )
 
 
 def record_attendance(session: Session, update: AttendanceUpdate, received_at: datetime) -> AttendancePlan:

@@ -27,7 +27,7 @@ from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
 from settings import STANDIN_API_KEY, Settings
 from temporal_client.converter import DATA_CONVERTER
-from worker import build_notifier, build_worker
+from tests.workflows.support import running_worker
 
 TEMPORAL_CLI = Path(sys.executable).parent / "temporal"
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,15 +149,8 @@ def client(env: WorkflowEnvironment) -> Client:
 async def worker(
     env: WorkflowEnvironment, task_queue: str, stripe_client: stripe.StripeClient, settings: Settings
 ) -> AsyncIterator[Worker]:
-    notifier = build_notifier(settings)
-    running = build_worker(
-        env.client, task_queue=task_queue, stripe_client=stripe_client, settings=settings, notifier=notifier
-    )
-    try:
-        async with running:
-            yield running
-    finally:
-        await notifier.aclose()
+    async with running_worker(env.client, task_queue, stripe_client, settings) as running:
+        yield running
 
 
 __all__ = ["STANDIN_API_KEY"]

@@ -38,12 +38,24 @@ NOTIFICATION_RETRY_POLICY = RetryPolicy(
     non_retryable_error_types=[NOTIFICATION_REJECTED],
 )
 
-# A call into the therapist's PracticeWorkflow: a Temporal round trip, not an outside service.
-PRACTICE_START_TO_CLOSE = timedelta(seconds=30)
-# Retried until it lands (the practice workflow is ours and durable); a rule refusal such as a
-# slot conflict comes back as a non-retryable ApplicationError raised by the activity itself.
+# A call into the therapist's PracticeWorkflow: a Temporal round trip answering in milliseconds (a
+# practice started lazily included), not an outside service; one attempt that has not answered in
+# 4 s is lost, and the next one is tried.
+PRACTICE_START_TO_CLOSE = timedelta(seconds=4)
+# Every practice call is awaited inside the attendance update's handler, and the API waits on that
+# update for UPDATE_RPC_TIMEOUT (30 s, temporal_client/rpc_timeouts.py). A practice that has not
+# answered in 8 s is down (its worker stopped, its workflow task failing), not slow: the claim is
+# then refused (`practice_unavailable`, nothing recorded, the update can be filed again) and an
+# effect after the update is recorded is reported in `incomplete_effects`. The worst update awaits
+# at most three of these in a row (release + end relationship + cancel future sessions; a claim
+# excludes all three), 24 s, so the API still answers within its own deadline.
+PRACTICE_SCHEDULE_TO_CLOSE = timedelta(seconds=8)
+# Bounded by PRACTICE_SCHEDULE_TO_CLOSE and by attempts (1 s, then 2 s between them); a rule
+# refusal such as a slot conflict comes back as a non-retryable ApplicationError raised by the
+# activity itself and is never retried.
 PRACTICE_RETRY_POLICY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
+    maximum_interval=timedelta(seconds=2),
+    maximum_attempts=3,
 )

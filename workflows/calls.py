@@ -14,11 +14,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
     from domain.errors import RuleViolation
     from domain.notifications import Notification
+    from domain.session_attendance import practice_unavailable
     from workflows.activity_options import (
         NOTIFICATION_RETRY_POLICY,
         NOTIFICATION_SCHEDULE_TO_CLOSE,
         NOTIFICATION_START_TO_CLOSE,
         PRACTICE_RETRY_POLICY,
+        PRACTICE_SCHEDULE_TO_CLOSE,
         PRACTICE_START_TO_CLOSE,
         STRIPE_RETRY_POLICY,
         STRIPE_SCHEDULE_TO_CLOSE,
@@ -65,12 +67,16 @@ async def call_stripe(
 
 
 async def call_practice(activity: Any, call: Any) -> Any:
-    """One call into the therapist's PracticeWorkflow (a workflow cannot update another)."""
+    """One call into the therapist's PracticeWorkflow (a workflow cannot update another), bounded
+    by PRACTICE_SCHEDULE_TO_CLOSE: it is awaited inside an update handler. Raises an
+    ``ApplicationError`` typed with the practice's refusal code, or ``practice_unavailable`` when
+    the practice did not answer within the bound."""
     try:
         return await workflow.execute_activity_method(
             activity,
             call,
             start_to_close_timeout=PRACTICE_START_TO_CLOSE,
+            schedule_to_close_timeout=PRACTICE_SCHEDULE_TO_CLOSE,
             retry_policy=PRACTICE_RETRY_POLICY,
         )
     except ActivityError as failure:
@@ -78,7 +84,9 @@ async def call_practice(activity: Any, call: Any) -> Any:
         if isinstance(cause, ApplicationError) and cause.non_retryable:
             # A rule of the practice refused it (e.g. slot_conflict): refuse the update with it.
             raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from failure
-        raise
+        # Timed out or out of attempts: the practice did not answer (its worker down, its workflow
+        # stuck). An update handler must never wait on it for ever.
+        raise refused(practice_unavailable()) from failure
 
 
 async def deliver(notification: Notification) -> None:

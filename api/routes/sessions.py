@@ -200,7 +200,9 @@ async def file_attendance(
     `end_reason`, optionally `cancel_future_sessions`); an optional `refund`. A follow-up is booked
     only with `client_agreed: true` (else `409 consent_required`); its id is in the result.
     Effects that could not be completed after the update was recorded are listed in
-    `incomplete_effects`; `slot_released` tells the UI to show the released-slot banner."""
+    `incomplete_effects`; `slot_released` tells the UI to show the released-slot banner. A practice
+    that does not answer the slot or time claim within 8 s refuses it with `409
+    practice_unavailable` (nothing recorded): file again with a new `Idempotency-Key`."""
     update = _command(AttendanceUpdate, **body.model_dump(), received_at=_now())
     return await execute_update(
         session_handle(client, session_id),

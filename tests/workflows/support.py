@@ -7,7 +7,8 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,17 @@ from temporalio.api.history.v1 import History
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from activities.practice import PracticeActivities
 from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
 from domain.booking import SessionBooking
 from domain.state import SessionState
 from domain.status import BookingKind, SessionStatus
+from settings import Settings
 from temporal_client.session_client import book_session
+from worker import build_notifier, build_worker
 from workflows.session import SessionWorkflow
 
 HOUR = timedelta(hours=1)
@@ -33,6 +38,32 @@ WAIT = 20.0
 """Real seconds any single wait may take before the test fails instead of hanging."""
 
 SessionHandle = WorkflowHandle[SessionWorkflow, SessionState]
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client,
+    task_queue: str,
+    stripe_client: stripe.StripeClient,
+    settings: Settings,
+    practice: PracticeActivities | None = None,
+) -> AsyncIterator[Worker]:
+    """A real worker on ``task_queue`` with its own notifier; ``practice`` replaces its practice
+    activities (e.g. a practice that never answers)."""
+    notifier = build_notifier(settings)
+    running = build_worker(
+        client,
+        task_queue=task_queue,
+        stripe_client=stripe_client,
+        settings=settings,
+        notifier=notifier,
+        practice=practice,
+    )
+    try:
+        async with running:
+            yield running
+    finally:
+        await notifier.aclose()
 
 
 def unique(prefix: str) -> str:

@@ -7,13 +7,16 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import stripe
 from pydantic import ValidationError
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.practice import PracticeActivities
 from contract.ids import practice_workflow_id
+from contract.messages import ArgT, ResultT, Update
 from contract.practice import PRACTICE_RESERVE_SLOT, PRACTICE_RESTART_RELATIONSHIP
 from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
@@ -32,6 +35,7 @@ from domain.practice import (
 )
 from domain.slots import WeeklySlotRule
 from domain.status import BookingKind, PaymentStatus, SessionStatus
+from settings import Settings
 from temporal_client.practice_client import practice_handle, practice_update
 from temporal_client.session_client import awaiting_updates, book_session, session_handle
 from tests.workflows.support import (
@@ -44,6 +48,7 @@ from tests.workflows.support import (
     raw_history,
     real_now,
     result_of,
+    running_worker,
     start,
     state_of,
     succeeded_charges,
@@ -565,3 +570,67 @@ async def test_reserving_a_slot_for_a_session_no_slot_can_hold_is_refused_before
     assert isinstance(cause, ApplicationError) and cause.type == "slot_duration_out_of_range"
     assert filed.status is SessionStatus.ATTENDED
     assert (await event_types(handle)).count("WORKFLOW_EXECUTION_UPDATE_ACCEPTED") == 1
+
+
+class SilentPractice(PracticeActivities):
+    """A practice that never answers (its worker down, its workflow stuck): every update sent into
+    it by an activity waits for ever. The booking's own registration goes through the test's
+    client, not these activities, so it still lands."""
+
+    async def _update(
+        self,
+        therapist_id: str,
+        timezone: str,
+        update: Update[ArgT, ResultT],
+        command: ArgT,
+        request_id: str,
+    ) -> ResultT:
+        await asyncio.Event().wait()
+        raise AssertionError("never answered")
+
+
+async def test_a_practice_that_never_answers_refuses_the_claim_in_time_and_it_can_be_filed_again(
+    env: WorkflowEnvironment, task_queue: str, stripe_client: stripe.StripeClient, settings: Settings
+) -> None:
+    update = ATTENDED_NO_REBOOK.model_copy(update={"reserve_slot": True})
+    first_id = unique("attendance")
+    silent = SilentPractice(env.client, task_queue)
+    async with running_worker(env.client, task_queue, stripe_client, settings, silent) as worker:
+        _session, handle = await ended_session(env, worker)
+
+        # Bounded by WAIT (20 s): without a bound on the claim this update never completed.
+        with pytest.raises(WorkflowUpdateFailedError) as failed:
+            await asyncio.wait_for(
+                handle.execute_update(SessionWorkflow.file_attendance, update, id=first_id), WAIT
+            )
+
+        cause = failed.value.cause
+        assert isinstance(cause, ApplicationError) and cause.type == "practice_unavailable"
+        assert (await state_of(handle)).status is SessionStatus.AWAITING_UPDATE
+
+    # Nothing was recorded and the filing was abandoned: once the practice answers, it files.
+    async with running_worker(env.client, task_queue, stripe_client, settings):
+        # The same request id is the same update: its first outcome comes back (hence the API's
+        # 409, filed again with a new Idempotency-Key, rather than a 503 retried with the same).
+        with pytest.raises(WorkflowUpdateFailedError) as again:
+            await asyncio.wait_for(
+                handle.execute_update(SessionWorkflow.file_attendance, update, id=first_id), WAIT
+            )
+        assert isinstance(again.value.cause, ApplicationError)
+        assert again.value.cause.type == "practice_unavailable"
+        result = await file(handle, update)
+        assert result.reserved_slot_id is not None and not result.incomplete_effects
+        assert (await result_of(handle)).status is SessionStatus.COMPLETED
+
+
+async def test_an_effect_the_practice_never_answers_is_reported_incomplete_in_time(
+    env: WorkflowEnvironment, task_queue: str, stripe_client: stripe.StripeClient, settings: Settings
+) -> None:
+    silent = SilentPractice(env.client, task_queue)
+    async with running_worker(env.client, task_queue, stripe_client, settings, silent) as worker:
+        _session, handle = await ended_session(env, worker)
+
+        result = await file(handle, ATTENDED_NO_REBOOK)
+
+        assert result.incomplete_effects == ["release_slots"]
+        assert (await result_of(handle)).status is SessionStatus.COMPLETED
