@@ -12,6 +12,8 @@ DATA_DIR ?= $(or $(SESSIONFLOW_DATA_DIR),.data)
 MYPY_PATHS := .
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Zone rules from the pinned tzdata package only, never the host's (settings.pin_zone_data too).
+export PYTHONTZPATH :=
 
 .DEFAULT_GOAL := help
 .PHONY: help venv test unit lint fmt lock run demo bench faults clean clean-data

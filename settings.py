@@ -2,6 +2,11 @@
 
 Every variable is prefixed ``SESSIONFLOW_`` (``SESSIONFLOW_TEMPORAL_ADDRESS`` …). Settings are
 read when a process starts (``Settings()``), never at import time, so tests can build their own.
+
+One thing does happen at import: :func:`pin_zone_data`. Every process of ours (worker, API, codec
+server, ops CLI and its replayer, ``make run``'s stack and its children, the tests) imports this
+module before it resolves a time zone, so this is the one place that makes them all read the
+pinned ``tzdata`` package instead of the host's zone files.
 """
 
 from __future__ import annotations
@@ -9,13 +14,43 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import os
+import zoneinfo
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+import tzdata  # type: ignore[import-untyped]  # no stubs: only IANA_VERSION is read
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def pin_zone_data() -> None:
+    """Resolve IANA zones from the pinned ``tzdata`` package only, never from the host's files.
+
+    ``zoneinfo`` searches the host's database (``/usr/share/zoneinfo`` …) before the ``tzdata``
+    package, so two hosts with different releases would turn one wall-clock time into different
+    instants (America/Vancouver, December 2026: -08:00 in 2025b, -07:00 from 2026a on). An empty
+    search path leaves only the package, whose version the locks pin. ``PYTHONTZPATH`` is set too,
+    so child processes (``make run``'s) and any fresh import of ``zoneinfo`` get the same empty
+    path. Instances built before this are dropped from ``ZoneInfo``'s cache. Not in ``domain``:
+    the domain stays free of process-wide side effects, and the workflow sandbox forbids
+    ``reset_tzpath`` (``zoneinfo`` is passed through, so the sandbox sees this process's setting).
+    """
+    os.environ["PYTHONTZPATH"] = ""
+    if zoneinfo.TZPATH:
+        zoneinfo.reset_tzpath([])
+        zoneinfo.ZoneInfo.clear_cache()
+
+
+pin_zone_data()
+
+
+def zone_data_version() -> str:
+    """The IANA release of the zone data in force (the pinned ``tzdata`` package), e.g. "2026f"."""
+    return str(tzdata.IANA_VERSION)
+
 
 STANDIN_API_KEY = "sk_test_standin"
 REAL_STRIPE_API_BASE = "https://api.stripe.com"

@@ -201,6 +201,7 @@ def open_session(workflow_input: SessionWorkflowInput, now: datetime) -> Session
         payment=payment,
         booking=booking,
         policy=policy,
+        tzdata_version=workflow_input.tzdata_version,
     )
 
 

@@ -179,7 +179,11 @@ def follow_up_input(session: Session, plan: AttendancePlan, now: datetime) -> Se
         previous_session_id=booking.session_id,
         wall_clock_start=weekly if shifted else None,
     )
-    return SessionWorkflowInput(booking=follow_up, policy=session.policy, booked_at=now)
+    # The parent's recorded release, copied: workflow code must not read the zone data's version
+    # (a replay on a worker with another release would build a different input).
+    return SessionWorkflowInput(
+        booking=follow_up, policy=session.policy, booked_at=now, tzdata_version=session.tzdata_version
+    )
 
 
 def follow_up_notice(follow_up_session_id: str) -> Notice:

@@ -90,6 +90,9 @@ class SessionState(BaseModel):
     attendance: AttendanceRecord | None = None
     attendance_result: AttendanceResult | None = None
     reminders_sent: int = 0
+    tzdata_version: str | None = None
+    """The IANA zone data release in force when the session was booked (None: booked before it
+    was recorded). Its instants are UTC and never move with a later release (README)."""
 
 
 class SessionWorkflowInput(BaseModel):
@@ -102,3 +105,6 @@ class SessionWorkflowInput(BaseModel):
     booked_at: datetime | None = None
     """When the booking was accepted (validated against this clock); the workflow's start time
     when absent. Charges due "at once" are due from here, even if the worker was slow to start."""
+    tzdata_version: str | None = None
+    """The IANA zone data release the booking was validated with (``settings.zone_data_version``,
+    filled by ``book_session``); absent in inputs recorded before it existed."""

@@ -26,6 +26,7 @@ from domain.policy import DEFAULT_POLICY, SessionPolicy
 from domain.practice import CancelFutureSessionsCall, FutureSessionsCancelled, RegisterClient
 from domain.state import SessionState, SessionWorkflowInput
 from domain.status import Actor, CancelReason, SessionStatus
+from settings import zone_data_version
 from temporal_client.messages import execute_update
 from temporal_client.practice_client import practice_update
 from temporal_client.rpc_timeouts import QUERY_RPC_TIMEOUT
@@ -77,7 +78,9 @@ async def book_session(
         raise
     handle: SessionHandle = await client.start_workflow(
         SESSION_WORKFLOW_TYPE,
-        SessionWorkflowInput(booking=booking, policy=policy, booked_at=now),
+        SessionWorkflowInput(
+            booking=booking, policy=policy, booked_at=now, tzdata_version=zone_data_version()
+        ),
         id=session_workflow_id(booking.session_id),
         task_queue=task_queue,
         result_type=SessionState,

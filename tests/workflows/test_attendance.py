@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import stripe
+import tzdata  # type: ignore[import-untyped]
 from pydantic import ValidationError
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -181,6 +182,30 @@ async def test_rebooking_the_same_time_keeps_18_00_london_across_the_clock_chang
     assert booked.kind is BookingKind.THERAPIST_FOLLOW_UP and booked.status is SessionStatus.SCHEDULED
     assert booked.payment.next_charge_at == result.follow_up_start - 48 * HOUR
     assert (await result_of(handle)).status is SessionStatus.COMPLETED
+
+
+async def test_same_time_next_week_in_vancouver_uses_the_pinned_zone_data(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
+) -> None:
+    """British Columbia is on permanent UTC-7 from 2026 (tzdata 2026a): 12:00 in December is 19:00Z.
+
+    A host database older than that (2025b) says -08:00 (20:00Z); every process reads the pinned
+    package instead (settings.pin_zone_data), and the booking records the release it used.
+    """
+    vancouver = "America/Vancouver"
+    start_at = datetime(2026, 12, 10, 19, 0, tzinfo=UTC)  # 12:00 at -07:00
+    _session, handle = await ended_session(env, worker, start=start_at, therapist_timezone=vancouver)
+
+    result = await file(handle, SAME_TIME_AGREED)
+
+    assert result.follow_up_start == datetime(2026, 12, 17, 19, 0, tzinfo=UTC)
+    assert result.follow_up_session_id is not None
+    parent, follow_up = (
+        await state_of(handle),
+        await state_of(session_handle(env.client, result.follow_up_session_id)),
+    )
+    assert parent.tzdata_version == follow_up.tzdata_version == tzdata.IANA_VERSION
+    assert follow_up.therapist_timezone == vancouver
 
 
 async def test_the_follow_up_is_charged_under_the_same_rules(
