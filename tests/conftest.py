@@ -44,8 +44,12 @@ UNIT_PATHS = (
 """Where tests need no server (pure rules, files checked against schemas, replays): fast enough
 to run on every change. A directory that starts servers or processes of its own (the fault suite,
 the stand-in's tests, the API tests) is never listed here."""
-PROCESS_TESTS = ("tests/deploy/test_wheel.py",)
-"""Under ``UNIT_PATHS`` but building a wheel and running processes from it: ``integration``."""
+PROCESS_TESTS = (
+    "tests/deploy/test_wheel.py",
+    "tests/unit/test_tz_pin.py::test_every_entry_point_resolves_zones_from_the_pinned_data",
+)
+"""Under ``UNIT_PATHS`` but starting processes (a wheel built and run, each entry point imported
+in a fresh interpreter): ``integration``. File paths, or test ids for part of a file."""
 SERVER_FIXTURES = frozenset({"env", "standin", "notification_sink"})
 """Fixtures that start a server: a test asking for one, directly or through another fixture, is
 ``integration`` wherever it lives."""
@@ -80,7 +84,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         servers = SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ()))
         item.add_marker(
             pytest.mark.unit
-            if where.startswith(UNIT_PATHS) and not where.startswith(PROCESS_TESTS) and not servers
+            if where.startswith(UNIT_PATHS) and not item.nodeid.startswith(PROCESS_TESTS) and not servers
             else pytest.mark.integration
         )
 
