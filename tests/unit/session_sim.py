@@ -68,7 +68,7 @@ class SimulatedStripe:
     refunded: int = 0
     confirm_calls: int = 0
 
-    def charge(self, request_intent: str | None) -> ChargeResult | None:
+    def charge(self) -> ChargeResult | None:
         """None: the call failed for good (the workflow records an unreachable attempt)."""
         if self.intent_status is not None and self.intent_status not in OPEN:
             # Already paid (on-session) or cancelled: reported, never charged again.
@@ -212,6 +212,8 @@ class Simulation:
         self.session = session
         self.stripe = stripe
         self.trace = Trace(statuses=[session.status])
+        self.now = session.start - timedelta(days=30)
+        """The simulation's clock: the latest instant a step or a command happened at."""
 
     def run(self, commands_at: list[tuple[datetime, Command]]) -> Trace:
         """Apply the commands at their instants, taking every step due before each; then let the
@@ -223,19 +225,15 @@ class Simulation:
             plan = machine.next_step(self.session)
             if pending and (plan is None or (plan.at is not None and pending[0][0] < plan.at)):
                 at, command = pending.pop(0)
+                self.now = max(self.now, at)
                 self._command(at, command)
             elif plan is not None:
-                self._take(plan.step, plan.at or self._now())
+                # An immediate step is taken at the latest instant the session has seen.
+                self.now = max(self.now, plan.at or self.now)
+                self._take(plan.step, self.now)
             else:
                 break
         return self.trace
-
-    # The instant an immediate step is taken at: the latest instant the session has seen.
-    def _now(self) -> datetime:
-        instants = [self.session.payment.attempts[-1].at] if self.session.payment.attempts else []
-        instants += [at for at, _ in self.trace.accepted]
-        instants += [at for at, _, _ in self.trace.refused]
-        return max(instants, default=self.session.start - timedelta(days=30))
 
     def _record(self) -> None:
         if self.trace.statuses[-1] != self.session.status:
@@ -247,7 +245,7 @@ class Simulation:
             if session.payment.amount_paid_minor:
                 self.trace.charged_while_paid += 1
             pending = machine.begin_charge(session, now)
-            result = self.stripe.charge(pending.request.payment_intent_id)
+            result = self.stripe.charge()
             machine.finish_charge(session, pending, result or machine.unreachable_charge("ActivityError"))
         elif step is Step.REFUND:
             request = machine.begin_refund(session)
@@ -305,7 +303,7 @@ class Simulation:
             event_id=f"evt_paid_{self.trace.events}",
             type="payment_intent.succeeded",
             payment_intent_id=INTENT_ID,
-            created=self._now(),
+            created=self.now,
         )
         for _ in range(deliveries):
             before = self.session.status
@@ -323,7 +321,7 @@ class Simulation:
             event_id=f"evt_refunded_{self.trace.events}",
             type="charge.refunded",
             payment_intent_id=INTENT_ID,
-            created=self._now(),
+            created=self.now,
             amount_refunded_minor=self.stripe.refunded,
         )
         machine.apply_payment_event(self.session, event)
