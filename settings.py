@@ -137,10 +137,13 @@ class Settings(BaseSettings):
     graceful_shutdown_seconds: float = Field(default=30.0, ge=0, le=3600)
     # The worker's /healthz (event loop alive) and /readyz (polling, Temporal answers); empty: off.
     worker_health_address: str = "127.0.0.1:9466"
-    # Worker versioning: both set turns it on (a Worker Deployment Version); both empty keeps the
-    # worker unversioned, as the dev server and tests need.
-    worker_deployment_name: str = ""
-    worker_build_id: str = ""
+    # Worker versioning: a deployment name turns it on (a Worker Deployment Version per build);
+    # empty keeps the worker unversioned, as the dev server and tests need. The build id comes from
+    # the image (deploy/Dockerfile bakes `--build-arg SESSIONFLOW_BUILD_ID`, the image tag, into
+    # this variable), never from a manifest: a manifest's copy goes stale on the next image.
+    worker_deployment_name: str = Field(default="", pattern=r"^[^.\s]*$", max_length=255)
+    worker_build_id: str = Field(default="", pattern=r"^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$")
+    """The image tag's grammar (Docker's), so the tag itself can be the build id."""
     worker_versioning_behavior: Literal["auto_upgrade", "pinned"] = "auto_upgrade"
 
     # The HTTP API: where it listens and which bearer tokens it accepts (only their digests).
@@ -255,10 +258,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _deployment_settings(self) -> Settings:
-        if bool(self.worker_deployment_name) != bool(self.worker_build_id):
+        # A build id alone is only a label (every process of an image carries it); a deployment name
+        # without one would register no version at all, so the worker refuses to start.
+        if self.worker_deployment_name and not self.worker_build_id:
             raise ValueError(
-                "worker versioning needs both SESSIONFLOW_WORKER_DEPLOYMENT_NAME and "
-                "SESSIONFLOW_WORKER_BUILD_ID, or neither"
+                "worker versioning (SESSIONFLOW_WORKER_DEPLOYMENT_NAME) needs a build id, and this "
+                "image has none: build it with --build-arg SESSIONFLOW_BUILD_ID=<image tag> "
+                "(deploy/README.md), or set SESSIONFLOW_WORKER_BUILD_ID"
             )
         for kind in ("workflow", "activity"):
             low, initial, high = (

@@ -141,7 +141,9 @@ async def run_worker(settings: Settings) -> None:
         settings=settings,
         notifier=notifier,
     )
-    health = WorkerHealth(client)
+    versioning = deployment_config(settings)
+    # Versioned: ready only while this build is the current version (it gets no tasks otherwise).
+    health = WorkerHealth(client, version=None if versioning is None else versioning.version)
     health_server = await start_health_server(settings.worker_health_address, health)
     stop = asyncio.Event()
 

@@ -4,6 +4,7 @@
     sessionflow sessions list [--status S] [--therapist T] [--limit N]
     sessionflow sessions show SESSION_ID
     sessionflow replay [--workflow-id ID ...] [--query VISIBILITY_QUERY] [--file PATH ...]
+    sessionflow versions show | promote BUILD_ID [--wait-seconds N]
 
 Everything connects with ``temporal_client.converter.connect(Settings())``, so ``SESSIONFLOW_*``
 variables pick the server, namespace and payload keys exactly as for the worker.
@@ -17,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 from collections.abc import Coroutine
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -38,6 +40,7 @@ from domain.status import SessionStatus
 from settings import Settings
 from temporal_client.codec import build_data_converter, payload_key_ids
 from temporal_client.converter import connect
+from temporal_client.deployments import PromotionTimeout, Routing, describe_routing, promote
 from temporal_client.practice_client import restore_practice
 from workflows.practice import PracticeWorkflow
 from workflows.session import SessionWorkflow
@@ -49,6 +52,8 @@ keys_app = typer.Typer(help="Payload encryption keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 practice_app = typer.Typer(help="Therapists' practices.", no_args_is_help=True)
 app.add_typer(practice_app, name="practice")
+versions_app = typer.Typer(help="Worker versions: which build gets the tasks.", no_args_is_help=True)
+app.add_typer(versions_app, name="versions")
 
 # Replaying needs the workflow code itself: the one reason the CLI imports workflows.
 REPLAYED_WORKFLOWS: list[type] = [SessionWorkflow, PracticeWorkflow]
@@ -294,6 +299,71 @@ def keys_in_use(
     typer.echo(f"{len(needing)} execution(s) still need key {key_id}")
     if needing:
         raise typer.Exit(1)
+
+
+DeploymentOption = Annotated[
+    str | None,
+    typer.Option(
+        "--deployment-name", help="the Worker Deployment (default: SESSIONFLOW_WORKER_DEPLOYMENT_NAME)"
+    ),
+]
+RPC_TIMEOUT = timedelta(seconds=10)
+
+
+def _deployment_name(given: str | None) -> str:
+    name = given or Settings().worker_deployment_name
+    if not name:
+        raise typer.BadParameter(
+            "no Worker Deployment: pass --deployment-name or set SESSIONFLOW_WORKER_DEPLOYMENT_NAME",
+            param_hint="--deployment-name",
+        )
+    return name
+
+
+async def _routing(deployment_name: str) -> Routing | None:
+    client: Client = await connect(Settings())
+    return await describe_routing(client, deployment_name, rpc_timeout=RPC_TIMEOUT)
+
+
+@versions_app.command("show")
+def show_versions(deployment_name: DeploymentOption = None) -> None:
+    """Print the deployment's current (and ramping) build and every build the server knows."""
+    name = _deployment_name(deployment_name)
+    routing = _run(_routing(name))
+    if routing is None:
+        typer.echo(f"no worker deployment {name}: no versioned worker has polled yet", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"current\t{routing.current_build_id or 'unversioned'}")
+    if routing.ramping_build_id:
+        typer.echo(f"ramping\t{routing.ramping_build_id}\t{routing.ramping_percentage:g}%")
+    for build_id in routing.build_ids:
+        typer.echo(f"known\t{build_id}")
+
+
+async def _promote(deployment_name: str, build_id: str, wait: timedelta) -> str | None:
+    client: Client = await connect(Settings())
+    identity = f"sessionflow versions promote@{socket.gethostname()}"
+    return await promote(client, deployment_name, build_id, identity=identity, wait=wait)
+
+
+@versions_app.command("promote")
+def promote_version(
+    build_id: Annotated[str, typer.Argument(help="the build to make current: the new image's tag")],
+    deployment_name: DeploymentOption = None,
+    wait_seconds: Annotated[
+        float, typer.Option("--wait-seconds", min=0, help="how long to wait for the build's workers to poll")
+    ] = 300,
+) -> None:
+    """Make BUILD_ID the current version once its workers poll: the release step after
+    `kubectl apply` (deploy/README.md). Until it runs, the new pods are not ready and the rollout
+    keeps every old pod working. Exit 1 if the build has no pollers within --wait-seconds."""
+    name = _deployment_name(deployment_name)
+    try:
+        previous = _run(_promote(name, build_id, timedelta(seconds=wait_seconds)))
+    except PromotionTimeout as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{name}: current version {build_id} (was {previous or 'unversioned'})")
 
 
 if __name__ == "__main__":

@@ -3,25 +3,16 @@ from the hashed lock, bytecode compiled, non-root, tini as PID 1, no bytecode sw
 
 from __future__ import annotations
 
-import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
+from settings import Settings
+from tests.deploy.support import image_environment, instructions
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "deploy" / "Dockerfile").read_text()
-
-
-def instructions(text: str) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
-    joined = re.sub(
-        r"\\\n", " ", "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
-    )
-    result = []
-    for line in joined.splitlines():
-        if line.strip():
-            keyword, _, rest = line.strip().partition(" ")
-            result.append((keyword.upper(), rest.strip()))
-    return result
 
 
 def stages() -> list[list[tuple[str, str]]]:
@@ -94,3 +85,29 @@ def test_development_code_is_neither_in_the_context_nor_copied() -> None:
 def test_dockerignore_keeps_secrets_and_local_state_out_of_the_context() -> None:
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".git", ".venv", ".data", "deploy/.env", "**/.env"} <= ignored
+
+
+def test_the_image_carries_its_build_id_from_the_build_arg() -> None:
+    built = image_environment({"SESSIONFLOW_BUILD_ID": "3f2a9c1d0e4b"})
+    assert built["SESSIONFLOW_WORKER_BUILD_ID"] == "3f2a9c1d0e4b"
+    runtime = stages()[-1]
+    assert ("LABEL", "org.opencontainers.image.version=${SESSIONFLOW_BUILD_ID}") in runtime
+    # Without the argument the image has no build id (not a made-up one such as "latest" or "dev"):
+    # a versioned worker refuses to start from it.
+    assert image_environment({})["SESSIONFLOW_WORKER_BUILD_ID"] == ""
+
+
+def test_the_build_id_is_declared_after_every_expensive_layer() -> None:
+    """A new build id (every commit) must not invalidate the dependency install or the compileall:
+    the argument is declared only in the runtime stage, after its last RUN and COPY."""
+    for stage in stages()[:-1]:
+        assert all("SESSIONFLOW_BUILD_ID" not in rest for _, rest in stage)
+    runtime = stages()[-1]
+    declared = runtime.index(("ARG", "SESSIONFLOW_BUILD_ID="))
+    assert all(keyword not in ("RUN", "COPY") for keyword, _ in runtime[declared:])
+
+
+@pytest.mark.parametrize("build_id", ["0.1.0", "v2026.12.04-3f2a9c1", "3f2a9c1d0e4b"])
+def test_image_tags_are_valid_build_ids(build_id: str) -> None:
+    settings = Settings(worker_deployment_name="sessionflow", worker_build_id=build_id)
+    assert settings.worker_versioned and settings.worker_build_id == build_id

@@ -7,15 +7,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
 import yaml
+from pydantic import ValidationError
 
+from observability.health import version_readiness
 from settings import Settings
-from tests.deploy.support import FIELDS, settings_from_environment
+from temporal_client.deployments import Routing
+from tests.deploy.support import FIELDS, image_environment, settings_from_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -23,6 +28,8 @@ KUBERNETES_VERSION = "1.33.0"
 """The oldest minor still in upstream support when this was written; the manifests use nothing newer."""
 
 WORKER_PROBE_PATHS = {"/healthz", "/readyz"}  # observability/health.py
+IMAGE_TAG = "3f2a9c1d0e4b"
+"""The tag CI builds and deploys, passed as ``--build-arg SESSIONFLOW_BUILD_ID`` too."""
 
 
 def documents(path: Path) -> list[dict[str, Any]]:
@@ -91,10 +98,13 @@ def test_configmap_and_secret_keys_are_real_settings() -> None:
     assert not secret_like, f"secrets in the ConfigMap: {sorted(secret_like)}"
 
 
-def pod_settings(deployment: dict[str, Any]) -> Settings:
-    """The Settings a pod of this Deployment builds: ConfigMap, then the Secret filled in, then env."""
+def pod_settings(deployment: dict[str, Any], build_args: dict[str, str] | None = None) -> Settings:
+    """The Settings a pod of this Deployment builds: the image's ENV (built with ``build_args``,
+    by default the CI build of ``IMAGE_TAG``), then the ConfigMap, the Secret filled in, then env."""
     (configmap,) = by_kind("ConfigMap").values()
-    environment: dict[str, str] = dict(configmap["data"])
+    args = {"SESSIONFLOW_BUILD_ID": IMAGE_TAG} if build_args is None else build_args
+    environment: dict[str, str] = image_environment(args)
+    environment.update(configmap["data"])
     environment.update(
         {
             "SESSIONFLOW_CODEC_KEYS": f"k1:{base64.b64encode(bytes(32)).decode()}",
@@ -120,13 +130,35 @@ def test_each_deployment_reads_config_and_secret_and_its_settings_validate(name:
     assert not settings.temporal_tls_enabled  # an empty API key counts as unset
 
 
-def test_the_worker_is_versioned_by_deployment_name_and_build_id_matching_the_image_tag() -> None:
+def test_the_worker_is_versioned_with_the_build_id_of_its_image() -> None:
     settings = pod_settings(by_kind("Deployment")["sessionflow-worker"])
     assert settings.worker_versioned
     assert settings.worker_deployment_name == "sessionflow"
-    assert settings.worker_build_id == kustomization()["images"][0]["newTag"]
+    assert settings.worker_build_id == IMAGE_TAG
     assert settings.worker_versioning_behavior == "auto_upgrade"
+    # The API runs the same image: it carries the build id as a label and stays unversioned.
     assert not pod_settings(by_kind("Deployment")["sessionflow-api"]).worker_versioned
+
+
+def test_no_manifest_hard_codes_a_build_id() -> None:
+    (configmap,) = by_kind("ConfigMap").values()
+    (secret,) = documents(K8S / "secret.example.yaml")
+    assert "SESSIONFLOW_WORKER_BUILD_ID" not in {*configmap["data"], *secret["stringData"]}
+    for name, deployment in by_kind("Deployment").items():
+        names = {item["name"] for item in container(deployment).get("env", [])}
+        assert "SESSIONFLOW_WORKER_BUILD_ID" not in names, name
+    tag = kustomization()["images"][0]["newTag"]
+    assert settings_for_tag(tag).worker_build_id == tag  # a new tag is a new version, no other edit
+
+
+def settings_for_tag(tag: str) -> Settings:
+    return pod_settings(by_kind("Deployment")["sessionflow-worker"], {"SESSIONFLOW_BUILD_ID": tag})
+
+
+def test_a_versioned_worker_refuses_an_image_built_without_a_build_id() -> None:
+    with pytest.raises(ValidationError, match="--build-arg SESSIONFLOW_BUILD_ID"):
+        pod_settings(by_kind("Deployment")["sessionflow-worker"], build_args={})
+    assert not pod_settings(by_kind("Deployment")["sessionflow-api"], build_args={}).worker_versioned
 
 
 def test_worker_grace_period_is_longer_than_its_graceful_shutdown() -> None:
@@ -204,3 +236,107 @@ def test_the_api_service_selects_the_api_pods_on_a_named_port() -> None:
     assert service["spec"]["selector"] == api["spec"]["selector"]["matchLabels"]
     port_names = {port["name"] for port in container(api)["ports"]}
     assert all(port["targetPort"] in port_names for port in service["spec"]["ports"])
+
+
+# The rollout, simulated: the Deployment controller's rolling-update arithmetic (kubernetes
+# pkg/controller/deployment/rolling.go: scale the new ReplicaSet up to replicas + maxSurge, scale
+# old pods down only while replicas - maxUnavailable stay available, unavailable old pods first)
+# with a pod counted available exactly when observability.health says its version is ready.
+
+
+@dataclass
+class Pod:
+    build_id: str
+
+
+def surge_and_unavailable(deployment: dict[str, Any]) -> tuple[int, int]:
+    replicas: int = deployment["spec"]["replicas"]
+    rolling = deployment["spec"]["strategy"]["rollingUpdate"]
+
+    def absolute(value: int | str, round_up: bool) -> int:
+        if isinstance(value, int):
+            return value
+        share = replicas * int(value.rstrip("%")) / 100
+        return math.ceil(share) if round_up else math.floor(share)
+
+    return absolute(rolling["maxSurge"], round_up=True), absolute(rolling["maxUnavailable"], round_up=False)
+
+
+def simulate_rollout(
+    deployment: dict[str, Any], *, promote: bool, readiness: str = "version"
+) -> tuple[list[int], bool]:
+    """Roll build "old" (current) to "new": per controller step, how many pods poll the version
+    that receives the tasks; and whether the rollout completed. ``promote``: the release step runs
+    as soon as the new pods poll. ``readiness="polling"``: a pod is ready once it polls (what the
+    probe said before versioning was checked)."""
+    replicas = deployment["spec"]["replicas"]
+    surge, unavailable = surge_and_unavailable(deployment)
+    current = "old"
+    old, new = [Pod("old") for _ in range(replicas)], list[Pod]()
+
+    def ready(pod: Pod) -> bool:
+        if readiness == "polling":
+            return True
+        return version_readiness(Routing(current_build_id=current), pod.build_id)[0]
+
+    serving: list[int] = []
+    for _ in range(50):
+        before = (len(old), len(new), current)
+        new += [
+            Pod("new")
+            for _ in range(max(0, min(replicas + surge - len(old) - len(new), replicas - len(new))))
+        ]
+        serving.append(sum(pod.build_id == current for pod in old + new))
+        if promote and new:
+            current = "new"
+            serving.append(sum(pod.build_id == current for pod in old + new))
+        scale_down = len(old) + len(new) - (replicas - unavailable) - sum(not ready(pod) for pod in new)
+        for pod in [pod for pod in old if not ready(pod)] + [pod for pod in old if ready(pod)]:
+            available = sum(ready(p) for p in old + new)
+            if scale_down <= 0 or (ready(pod) and available <= replicas - unavailable):
+                break
+            old.remove(pod)
+            scale_down -= 1
+        serving.append(sum(pod.build_id == current for pod in old + new))
+        if (len(old), len(new), current) == before:
+            break
+    return serving, not old and len(new) == replicas
+
+
+def test_a_promoted_rollout_keeps_every_poller_of_the_version_that_gets_the_tasks() -> None:
+    worker = by_kind("Deployment")["sessionflow-worker"]
+    replicas = worker["spec"]["replicas"]
+    serving, completed = simulate_rollout(worker, promote=True)
+    assert completed
+    assert min(serving) >= replicas, serving
+
+
+def test_an_unpromoted_rollout_waits_with_the_old_build_still_working() -> None:
+    worker = by_kind("Deployment")["sessionflow-worker"]
+    serving, completed = simulate_rollout(worker, promote=False)
+    assert not completed
+    assert min(serving) >= worker["spec"]["replicas"], serving
+
+
+def test_the_simulation_reproduces_the_hazard_of_the_old_rollout() -> None:
+    """What the manifests did before: maxSurge 1 and a probe ready on polling. The old pods are
+    removed while the new version is not current, and nothing polls the version that gets tasks;
+    with maxSurge 1 and the version check, promotion leaves one pod for all the work."""
+    worker = json.loads(json.dumps(by_kind("Deployment")["sessionflow-worker"]))
+    worker["spec"]["strategy"]["rollingUpdate"]["maxSurge"] = 1
+    serving, _ = simulate_rollout(worker, promote=False, readiness="polling")
+    assert serving[-1] == 0
+    serving, _ = simulate_rollout(worker, promote=True)
+    assert min(serving) < worker["spec"]["replicas"]
+
+
+def test_the_worker_rollout_is_blue_green_behind_readiness() -> None:
+    worker = by_kind("Deployment")["sessionflow-worker"]
+    strategy = worker["spec"]["strategy"]
+    assert strategy["type"] == "RollingUpdate"
+    assert strategy["rollingUpdate"] == {"maxSurge": "100%", "maxUnavailable": 0}
+    assert container(worker)["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    # Long enough for the replay gate and the promotion (deploy/README.md) after `kubectl apply`.
+    assert worker["spec"]["progressDeadlineSeconds"] >= 900
+    # PINNED would strand sessions on the old build once its pods are removed.
+    assert pod_settings(worker).worker_versioning_behavior == "auto_upgrade"

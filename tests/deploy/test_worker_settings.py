@@ -101,7 +101,7 @@ async def test_sessions_run_in_either_sandbox_and_fast_passes_our_modules_throug
     ("behavior", "expected"),
     [("auto_upgrade", VersioningBehavior.AUTO_UPGRADE), ("pinned", VersioningBehavior.PINNED)],
 )
-def test_versioning_needs_both_name_and_build_id_and_defaults_to_auto_upgrade(
+def test_versioning_is_on_with_a_deployment_name_and_a_build_id_and_defaults_to_auto_upgrade(
     behavior: str, expected: VersioningBehavior
 ) -> None:
     settings = Settings(
@@ -114,9 +114,29 @@ def test_versioning_needs_both_name_and_build_id_and_defaults_to_auto_upgrade(
     assert (
         Settings(worker_deployment_name="d", worker_build_id="b").worker_versioning_behavior == "auto_upgrade"
     )
-    for half in ({"worker_deployment_name": "sessionflow"}, {"worker_build_id": "abc123"}):
-        with pytest.raises(ValidationError, match="both"):
-            Settings.model_validate(half)
+    with pytest.raises(ValidationError, match="--build-arg SESSIONFLOW_BUILD_ID"):
+        Settings.model_validate({"worker_deployment_name": "sessionflow"})
+    # Every process of an image carries its build id; without a deployment name it is only a label.
+    labelled = Settings.model_validate({"worker_build_id": "abc123"})
+    assert not labelled.worker_versioned and deployment_config(labelled) is None
+
+
+@pytest.mark.parametrize(
+    "field_values",
+    [
+        # The server cannot promote a version of a dotted deployment name ("d.b" + "." + build id
+        # is ambiguous): refused at start instead of at the first promotion.
+        {"worker_deployment_name": "session.flow", "worker_build_id": "b1"},
+        {"worker_deployment_name": "sessionflow", "worker_build_id": "has space"},
+        {"worker_deployment_name": "sessionflow", "worker_build_id": "-leading-dash"},
+        {"worker_deployment_name": "sessionflow", "worker_build_id": "x" * 129},
+    ],
+)
+def test_names_and_build_ids_that_cannot_be_a_version_or_an_image_tag_are_refused(
+    field_values: dict[str, str],
+) -> None:
+    with pytest.raises(ValidationError):
+        Settings.model_validate(field_values)
 
 
 async def test_a_versioned_worker_is_built_with_its_deployment_config(
