@@ -27,6 +27,8 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_serializer,
+    field_validator,
     model_validator,
 )
 
@@ -34,8 +36,16 @@ from domain.errors import RuleViolation
 from domain.ids import OpaqueId
 from domain.slots import MAX_RANGE_DAYS, WeeklySlotRule, check_no_conflict, occurrences
 
+OUTCOME_RETENTION = timedelta(hours=48)
+"""How long a processed request's outcome is remembered, so a repeat returns it (also across
+continue-as-new). Twice the longest retry window of any caller: the API honours an
+``Idempotency-Key`` for 24 h (README), and a session's activity retries a practice call for at most
+8 s (``workflows/activity_options.py``: ``PRACTICE_SCHEDULE_TO_CLOSE``)."""
 MAX_REMEMBERED_REQUESTS = 2000
-"""Request ids (and their outcomes) kept for dedupe across continue-as-new."""
+"""Safety cap on remembered outcomes, far above any real rate (a busy therapist sends tens of
+requests in ``OUTCOME_RETENTION``). Only a burst reaches it; the oldest outcomes are then forgotten
+before their time and the workflow reports it (log and metric). Worst case, 128-character
+``Idempotency-Key`` s and slot results, ~0.9 MB carried; typical ~0.5 MB."""
 MAX_RELEASED_SLOTS = 200
 """Released slots kept for the record; older ones are dropped so the carried state stays bounded."""
 
@@ -126,6 +136,63 @@ class RecordedOutcome(BaseModel):
 
     update: str
     result: dict[str, Any]
+    recorded_at: datetime | None = None
+    """When it was processed (the workflow's clock). None: carried from a run that kept outcomes by
+    count; it is dated the first time the practice prunes (``forget_expired_outcomes``)."""
+
+
+# A relationship's status, since, ended_at and end_reason follow from its history (every
+# transition below appends the event that explains it). Carried as JSON, a relationship that does
+# follow from its history is only its history, ``[[at, kind], [at, kind, reason], ...]`` under its
+# client id: ~3x smaller, nothing lost. Any other (a state given by ops) is carried in full.
+
+
+def _follows_from_history(client_id: str, relationship: Relationship) -> bool:
+    if relationship.client_id != client_id or not relationship.history:
+        return False
+    status, since, ended_at, end_reason = RelationshipStatus.ACTIVE, relationship.history[0].at, None, None
+    for event in relationship.history:
+        if event.kind == "ended":
+            status, ended_at, end_reason = RelationshipStatus.ENDED, event.at, event.reason
+        else:
+            if event.reason is not None:
+                return False
+            status, since, ended_at, end_reason = RelationshipStatus.ACTIVE, event.at, None, None
+    return (status, since, ended_at, end_reason) == (
+        relationship.status,
+        relationship.since,
+        relationship.ended_at,
+        relationship.end_reason,
+    )
+
+
+def _compact(client_id: str, relationship: Relationship) -> Any:
+    if not _follows_from_history(client_id, relationship):
+        return relationship.model_dump(mode="json")
+    return [
+        [event.at.isoformat(), event.kind]
+        if event.reason is None
+        else [event.at.isoformat(), event.kind, event.reason]
+        for event in relationship.history
+    ]
+
+
+def _expanded(client_id: str, carried: Any) -> Any:
+    if not isinstance(carried, list) or not carried:
+        return carried  # the full form: validated as it is
+    history = [
+        RelationshipEvent(at=event[0], kind=event[1], reason=event[2] if len(event) > 2 else None)
+        for event in carried
+    ]
+    relationship = Relationship(client_id=client_id, since=history[0].at, history=history)
+    for event in history:
+        if event.kind == "ended":
+            relationship.status, relationship.ended_at = RelationshipStatus.ENDED, event.at
+            relationship.end_reason = event.reason
+        else:
+            relationship.status, relationship.since = RelationshipStatus.ACTIVE, event.at
+            relationship.ended_at = relationship.end_reason = None
+    return relationship
 
 
 class PracticeState(BaseModel):
@@ -138,10 +205,23 @@ class PracticeState(BaseModel):
     """The therapist's IANA zone: reserved slots are wall-clock rules in it."""
     relationships: dict[str, Relationship] = Field(default_factory=dict)
     slots: dict[str, ReservedSlot] = Field(default_factory=dict)
-    processed_request_ids: list[str] = Field(default_factory=list)
-    """The last ``MAX_REMEMBERED_REQUESTS`` request ids processed, oldest first."""
     outcomes: dict[str, RecordedOutcome] = Field(default_factory=dict)
-    """The outcome of each id in ``processed_request_ids``."""
+    """Request id → outcome, oldest first, for ``OUTCOME_RETENTION`` (at most
+    ``MAX_REMEMBERED_REQUESTS``). Runs before that carried ``processed_request_ids`` as well: it is
+    ignored on load (the order is the dict's)."""
+
+    @field_serializer("relationships", when_used="json")
+    def _carry_relationships_compactly(self, relationships: dict[str, Relationship]) -> dict[str, Any]:
+        return {
+            client_id: _compact(client_id, relationship) for client_id, relationship in relationships.items()
+        }
+
+    @field_validator("relationships", mode="before")
+    @classmethod
+    def _expand_compact_relationships(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return {client_id: _expanded(client_id, carried) for client_id, carried in value.items()}
 
 
 def new_practice_state(therapist_id: str, timezone: str) -> PracticeState:
@@ -532,14 +612,35 @@ def recorded_outcome(state: PracticeState, request_id: str, update: str) -> dict
     return recorded.result
 
 
-def remember_outcome(state: PracticeState, request_id: str, update: str, result: BaseModel) -> None:
-    """Record a processed request's outcome, keeping only the last ``MAX_REMEMBERED_REQUESTS``."""
+def remember_outcome(
+    state: PracticeState, request_id: str, update: str, result: BaseModel, now: datetime
+) -> int:
+    """Record a processed request's outcome at ``now`` and forget those past ``OUTCOME_RETENTION``.
+
+    Returns how many outcomes the safety cap (``MAX_REMEMBERED_REQUESTS``) forgot before their
+    retention ended: 0 unless a burst reached it, which the caller reports.
+    """
+    forget_expired_outcomes(state, now)
     if request_id in state.outcomes:
-        return
-    state.processed_request_ids.append(request_id)
-    state.outcomes[request_id] = RecordedOutcome(update=update, result=result.model_dump(mode="json"))
-    overflow = len(state.processed_request_ids) - MAX_REMEMBERED_REQUESTS
-    if overflow > 0:
-        for forgotten in state.processed_request_ids[:overflow]:
-            state.outcomes.pop(forgotten, None)
-        del state.processed_request_ids[:overflow]
+        return 0
+    state.outcomes[request_id] = RecordedOutcome(
+        update=update, result=result.model_dump(mode="json"), recorded_at=now
+    )
+    overflow = max(0, len(state.outcomes) - MAX_REMEMBERED_REQUESTS)
+    for forgotten in list(state.outcomes)[:overflow]:
+        del state.outcomes[forgotten]
+    return overflow
+
+
+def forget_expired_outcomes(state: PracticeState, now: datetime) -> None:
+    """Forget outcomes recorded more than ``OUTCOME_RETENTION`` before ``now``.
+
+    An outcome carried without its time (from a run that kept outcomes by count) is dated ``now``:
+    its age is unknown, so it is kept a full retention from the first time it is seen here.
+    """
+    cutoff = now - OUTCOME_RETENTION
+    for request_id, recorded in list(state.outcomes.items()):
+        if recorded.recorded_at is None:
+            state.outcomes[request_id] = recorded.model_copy(update={"recorded_at": now})
+        elif recorded.recorded_at < cutoff:
+            del state.outcomes[request_id]

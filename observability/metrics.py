@@ -6,6 +6,8 @@ Worker process, two endpoints:
   own metrics (``temporal_workflow_task_execution_latency``, ``temporal_activity_execution_latency``,
   ``temporal_request``, …), exported by the Rust core through ``temporal_runtime(settings)``,
   the runtime of the client the worker uses.
+  Workflow code adds its own there through ``workflow.metric_meter()`` (``contract.metrics``:
+  ``sessionflow_practice_state_bytes``, ``sessionflow_practice_outcomes_forgotten_early``).
 * ``settings.worker_app_metrics_port`` (default ``9465``, same host): our counters below, served
   by ``prometheus_client``. The activities increment them; labels are opaque codes only.
 
@@ -19,6 +21,7 @@ import logging
 from prometheus_client import Counter, Histogram, start_http_server
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from contract.metrics import HISTOGRAM_BUCKETS
 from settings import Settings
 
 log = logging.getLogger("sessionflow.metrics")
@@ -55,7 +58,14 @@ def temporal_runtime(settings: Settings) -> Runtime | None:
         return None
     try:
         return Runtime(
-            telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.worker_metrics_address))
+            telemetry=TelemetryConfig(
+                metrics=PrometheusConfig(
+                    bind_address=settings.worker_metrics_address,
+                    histogram_bucket_overrides={
+                        name: list(bounds) for name, bounds in HISTOGRAM_BUCKETS.items()
+                    },
+                )
+            )
         )
     except ValueError as error:  # "Failed starting Prometheus exporter: Address already in use"
         log.error(

@@ -4,13 +4,20 @@ An entity workflow: it is started lazily by the first update-with-start, seriali
 to the therapist's relationships and slots (so two clients can never reserve overlapping times),
 and waits — no timers, no polling — until the server suggests continuing as new, then carries its
 state into the next run. Commands are updates with validators (rejections never enter history);
-the caller's request id is the update id, and outcomes are remembered in the state so a request
-repeated after continue-as-new still returns its first outcome.
+the caller's request id is the update id, and outcomes are remembered in the state for
+``OUTCOME_RETENTION`` (48 h) so a request repeated after continue-as-new still returns its first
+outcome. The carried state's size is recorded (``sessionflow_practice_state_bytes``) at
+continue-as-new and as requests change it: after the first change of a run, then after every
+``SIZE_EVERY_CHANGES`` changes or ``SIZE_EVERY`` of workflow time, whichever comes first.
+Measuring serialises the whole state (~9 ms at 1,000 clients, ~45 ms at 5,000 on this 2-core
+machine), so it is not done for every request of a burst; a practice's state grows by well under
+1 KB per request, so the figure never lags by much.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from temporalio import workflow
@@ -18,6 +25,12 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
+    from contract.metrics import (
+        PRACTICE_OUTCOMES_FORGOTTEN_EARLY,
+        PRACTICE_OUTCOMES_FORGOTTEN_EARLY_HELP,
+        PRACTICE_STATE_BYTES,
+        PRACTICE_STATE_BYTES_HELP,
+    )
     from contract.practice import PRACTICE_WORKFLOW_TYPE
     from domain import practice as rules
     from domain.errors import RuleViolation
@@ -47,6 +60,9 @@ __all__ = ["PracticeWorkflow", "PracticeWorkflowInput"]
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
 
+SIZE_EVERY_CHANGES = 100
+SIZE_EVERY = timedelta(hours=1)
+
 
 def _current_update() -> tuple[str, str]:
     info = workflow.current_update_info()
@@ -62,6 +78,8 @@ class PracticeWorkflow:
             self._state = workflow_input.state
         else:
             self._state = rules.new_practice_state(workflow_input.therapist_id, workflow_input.timezone)
+        self._changes_unmeasured = 0
+        self._measured_at: datetime | None = None
 
     @workflow.run
     async def run(self, workflow_input: PracticeWorkflowInput) -> None:
@@ -69,11 +87,15 @@ class PracticeWorkflow:
         # every update, so hand over to a fresh run when the server says it is time.
         await workflow.wait_condition(lambda: workflow.info().is_continue_as_new_suggested())
         await workflow.wait_condition(workflow.all_handlers_finished)
+        rules.forget_expired_outcomes(self._state, workflow.now())
+        size = self._record_state_size()
         workflow.logger.info(
             "practice continues as new",
             extra={
                 "therapist_id": self._state.therapist_id,
                 "history_length": workflow.info().get_current_history_length(),
+                "state_bytes": size,
+                "outcomes": len(self._state.outcomes),
             },
         )
         workflow.continue_as_new(
@@ -94,8 +116,33 @@ class PracticeWorkflow:
             result = apply()
         except RuleViolation as violation:
             raise refused(violation) from violation
-        rules.remember_outcome(self._state, request_id, update, result)
+        forgotten = rules.remember_outcome(self._state, request_id, update, result, workflow.now())
+        if forgotten:
+            workflow.logger.warning(
+                "practice forgot request outcomes early: a burst reached the safety cap",
+                extra={"therapist_id": self._state.therapist_id, "forgotten": forgotten},
+            )
+            workflow.metric_meter().create_counter(
+                PRACTICE_OUTCOMES_FORGOTTEN_EARLY, PRACTICE_OUTCOMES_FORGOTTEN_EARLY_HELP
+            ).add(forgotten)
+        self._changes_unmeasured += 1
+        if not workflow.unsafe.is_replaying() and (
+            self._measured_at is None
+            or self._changes_unmeasured >= SIZE_EVERY_CHANGES
+            or workflow.now() - self._measured_at >= SIZE_EVERY
+        ):
+            self._record_state_size()
         return result
+
+    def _record_state_size(self) -> int:
+        """The state's serialised size (what continue-as-new carries), recorded as a metric. Neither
+        changes the workflow's commands; nothing is recorded while replaying."""
+        size = len(self._state.model_dump_json())
+        self._changes_unmeasured, self._measured_at = 0, workflow.now()
+        workflow.metric_meter().create_histogram(
+            PRACTICE_STATE_BYTES, PRACTICE_STATE_BYTES_HELP, "By"
+        ).record(size)
+        return size
 
     def _validate(self, check: Callable[[], None] | None = None) -> None:
         """Reject before history what the handler would refuse; a repeated request id passes."""

@@ -11,7 +11,6 @@ from contract.ids import practice_workflow_id
 from domain.errors import RuleViolation
 from domain.practice import (
     MAX_RELEASED_SLOTS,
-    MAX_REMEMBERED_REQUESTS,
     BookingTimeQuery,
     ClientRegistered,
     ClientsQuery,
@@ -294,11 +293,10 @@ def test_occurrences_query_range_is_bounded() -> None:
 # ----------------------------------------------------------------------------- dedupe, state
 
 
-def test_request_outcomes_are_remembered_bounded_and_tied_to_their_update(
-    state: PracticeState, ids: SlotIds
-) -> None:
+def test_request_outcomes_are_remembered_and_tied_to_their_update(state: PracticeState, ids: SlotIds) -> None:
+    """Kept by age (tests/unit/test_practice_outcomes.py)."""
     result = reserve(state, ids, "cli_a", TUESDAY_6PM)
-    remember_outcome(state, "req-1", "reserve_slot", result)
+    remember_outcome(state, "req-1", "reserve_slot", result, NOW)
 
     recorded = recorded_outcome(state, "req-1", "reserve_slot")
     assert recorded is not None and SlotReserved.model_validate(recorded) == result
@@ -307,18 +305,13 @@ def test_request_outcomes_are_remembered_bounded_and_tied_to_their_update(
         recorded_outcome(state, "req-1", "release_slots")
     assert reused.value.code == "request_id_reused"
 
-    for number in range(MAX_REMEMBERED_REQUESTS + 5):
-        remember_outcome(state, f"bulk-{number}", "register_client", result)
-    assert len(state.processed_request_ids) == len(state.outcomes) == MAX_REMEMBERED_REQUESTS
-    assert recorded_outcome(state, "req-1", "reserve_slot") is None
-    assert state.processed_request_ids[-1] == f"bulk-{MAX_REMEMBERED_REQUESTS + 4}"
-    assert set(state.processed_request_ids) == set(state.outcomes)
-
 
 def test_state_round_trips_through_json_for_continue_as_new(state: PracticeState, ids: SlotIds) -> None:
     reserve(state, ids, "cli_a", TUESDAY_6PM)
     end_relationship(state, EndRelationship(client_id="cli_b", reason=EndReason.NOT_A_FIT), NOW)
-    remember_outcome(state, "req-1", "register_client", ClientRegistered(client_id="cli_a", status="active"))
+    remember_outcome(
+        state, "req-1", "register_client", ClientRegistered(client_id="cli_a", status="active"), NOW
+    )
 
     carried = PracticeWorkflowInput(therapist_id="thr_1", timezone="Europe/London", state=state)
 

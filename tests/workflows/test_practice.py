@@ -417,7 +417,7 @@ async def test_the_practice_continues_as_new_with_its_state_and_dedupe() -> None
             assert state.relationships["cli_1"].status is RelationshipStatus.ENDED
             assert len(active_slots(state)) == 14
             assert active_slots(state)[first.slot_id] == "cli_0"
-            assert first_request in state.processed_request_ids
+            assert first_request in state.outcomes
 
             # The same request id after continue-as-new — even with another rule — returns the
             # first outcome and changes nothing.
