@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -429,11 +430,12 @@ class LifecycleDriver:
         while True:
             try:
                 return await self._retrying(
-                    lambda sent_id=attempt_id: execute_update(
+                    functools.partial(
+                        execute_update,
                         handle,
                         update,
                         argument,
-                        id=sent_id,
+                        id=attempt_id,
                         rpc_timeout=timedelta(seconds=RPC_ATTEMPT_SECONDS - 2),
                     ),
                     what,
