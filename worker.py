@@ -108,6 +108,8 @@ def build_worker(
             practice.check_booking_time,
             practice.reserve_slot,
             practice.release_slots,
+            practice.claim_time,
+            practice.release_time,
             practice.end_relationship,
             practice.cancel_future_sessions,
         ],

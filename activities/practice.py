@@ -22,9 +22,11 @@ from temporalio.exceptions import ApplicationError
 
 from contract.messages import Update
 from contract.practice import (
+    PRACTICE_CLAIM_TIME,
     PRACTICE_END_RELATIONSHIP,
     PRACTICE_REGISTER_CLIENT,
     PRACTICE_RELEASE_SLOTS,
+    PRACTICE_RELEASE_TIME,
     PRACTICE_RESERVE_SLOT,
 )
 from domain.errors import RuleViolation
@@ -32,15 +34,19 @@ from domain.practice import (
     BookingTimeCheck,
     CancelFutureSessionsCall,
     CheckBookingTimeCall,
+    ClaimTimeCall,
     ClientRegistered,
     EndRelationshipCall,
     FutureSessionsCancelled,
     RegisterClientCall,
     RelationshipEnded,
     ReleaseSlotsCall,
+    ReleaseTimeCall,
     ReserveSlotCall,
     SlotReserved,
     SlotsReleased,
+    TimeClaimed,
+    TimeReleased,
 )
 from temporal_client.practice_client import booking_time_conflict, practice_update
 from temporal_client.session_client import cancel_future_sessions
@@ -118,6 +124,19 @@ class PracticeActivities:
     async def release_slots(self, call: ReleaseSlotsCall) -> SlotsReleased:
         return await self._update(
             call.therapist_id, call.timezone, PRACTICE_RELEASE_SLOTS, call.command, call.request_id
+        )
+
+    @activity.defn(name="practice_claim_time")
+    async def claim_time(self, call: ClaimTimeCall) -> TimeClaimed:
+        """Claim a session's time (and the weekly slot, if asked) in one serialised step."""
+        return await self._update(
+            call.therapist_id, call.timezone, PRACTICE_CLAIM_TIME, call.command, call.request_id
+        )
+
+    @activity.defn(name="practice_release_time")
+    async def release_time(self, call: ReleaseTimeCall) -> TimeReleased:
+        return await self._update(
+            call.therapist_id, call.timezone, PRACTICE_RELEASE_TIME, call.command, call.request_id
         )
 
     @activity.defn(name="practice_end_relationship")

@@ -71,7 +71,12 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     parser.add_argument(
         "--api-requests", type=int, help="cancel and attendance requests (default 200; quick 50; 0 skips)"
     )
-    parser.add_argument("--per-therapist", type=int, default=10, help="lifecycle sessions per therapist")
+    parser.add_argument(
+        "--per-therapist",
+        type=int,
+        default=10,
+        help="warm-up sessions per therapist (the storm books one each: one session at a time)",
+    )
     parser.add_argument(
         "--charge-offset", type=float, help="seconds that stand for 48 h (default 10; quick 5)"
     )

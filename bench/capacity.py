@@ -76,7 +76,9 @@ async def run_capacity(
 
     async def park(index: int) -> float | None:
         start = first_start + timedelta(minutes=SPREAD_MINUTES * index)
-        therapists = therapists_for(sessions, per_therapist)
+        # At least six therapists, so one therapist's parked sessions (SPREAD_MINUTES × therapists
+        # apart) never overlap: the practice claims each session's time.
+        therapists = max(therapists_for(sessions, per_therapist), 6)
         booking = make_booking(prefix, index, start, therapists, REAL_SESSION_MINUTES)
         await book_session(client, booking, task_queue=task_queue, now=datetime.now(UTC))
         return None

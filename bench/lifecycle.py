@@ -185,7 +185,8 @@ async def run_lifecycle(
 
     async def warm(index: int) -> float | None:
         now = datetime.now(UTC)
-        start = now + timedelta(days=30, minutes=index)
+        # An hour apart: one therapist holds one session at a time (the practice claims each).
+        start = now + timedelta(days=30, hours=index)
         therapists = therapists_for(WARMUP_SESSIONS, per_therapist)
         booking = make_booking(f"lw{run}", index, start, therapists, REAL_SESSION_MINUTES)
         await book_session(client, booking, task_queue=task_queue, now=now)
@@ -207,7 +208,9 @@ async def run_lifecycle(
     async def book(index: int) -> float | None:
         await book_session(
             client,
-            make_booking(prefix, index, start, therapists_for(sessions, per_therapist)),
+            # Every session of the storm starts at one instant, so each has its own therapist: a
+            # therapist holds one session at a time (a second booking would be time_taken).
+            make_booking(prefix, index, start, therapists=sessions),
             task_queue=task_queue,
             now=datetime.now(UTC),
             policy=policy,
@@ -267,7 +270,7 @@ async def run_lifecycle(
     return Lifecycle(
         sessions=sessions,
         concurrency=concurrency,
-        per_therapist=per_therapist,
+        per_therapist=1,
         charge_offset_seconds=charge_offset.total_seconds(),
         book=booked,
         attendance=attended,
@@ -278,7 +281,7 @@ async def run_lifecycle(
         worker_rss_before=rss_before,
         worker_rss_parked=rss_parked,
         worker_rss_charged=rss_charged,
-        actions=await sample_actions(client, prefix, per_therapist),
+        actions=await sample_actions(client, prefix, 1),
     )
 
 

@@ -11,6 +11,7 @@ from contract.messages import NO_ARGUMENT, Query, Update
 from domain.practice import (
     BookingTimeCheck,
     BookingTimeQuery,
+    ClaimTime,
     ClientRegistered,
     ClientsList,
     ClientsQuery,
@@ -21,11 +22,14 @@ from domain.practice import (
     RelationshipEnded,
     RelationshipRestarted,
     ReleaseSlots,
+    ReleaseTime,
     ReserveSlot,
     RestartRelationship,
     SlotOccurrences,
     SlotReserved,
     SlotsReleased,
+    TimeClaimed,
+    TimeReleased,
 )
 
 PRACTICE_WORKFLOW_TYPE = "PracticeWorkflow"
@@ -38,6 +42,8 @@ PRACTICE_RESERVE_SLOT = Update("reserve_slot", ReserveSlot, SlotReserved)
 PRACTICE_RELEASE_SLOTS = Update("release_slots", ReleaseSlots, SlotsReleased)
 PRACTICE_END_RELATIONSHIP = Update("end_relationship", EndRelationship, RelationshipEnded)
 PRACTICE_RESTART_RELATIONSHIP = Update("restart_relationship", RestartRelationship, RelationshipRestarted)
+PRACTICE_CLAIM_TIME = Update("claim_time", ClaimTime, TimeClaimed)
+PRACTICE_RELEASE_TIME = Update("release_time", ReleaseTime, TimeReleased)
 PRACTICE_CLIENTS = Query("clients", ClientsQuery, ClientsList)
 PRACTICE_OCCURRENCES = Query("occurrences", OccurrencesQuery, SlotOccurrences)
 PRACTICE_BOOKING_TIME = Query("booking_time", BookingTimeQuery, BookingTimeCheck)
@@ -49,6 +55,8 @@ PRACTICE_UPDATES: tuple[Update[Any, Any], ...] = (
     PRACTICE_RELEASE_SLOTS,
     PRACTICE_END_RELATIONSHIP,
     PRACTICE_RESTART_RELATIONSHIP,
+    PRACTICE_CLAIM_TIME,
+    PRACTICE_RELEASE_TIME,
 )
 PRACTICE_QUERIES: tuple[Query[Any, Any], ...] = (
     PRACTICE_CLIENTS,

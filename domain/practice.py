@@ -35,6 +35,7 @@ from pydantic import (
 from domain.errors import RuleViolation
 from domain.ids import OpaqueId
 from domain.slots import MAX_RANGE_DAYS, WeeklySlotRule, check_no_conflict, occurrences
+from domain.time_claims import TimeClaim, check_claim, check_rule_against_claims, prune_ended
 
 OUTCOME_RETENTION = timedelta(hours=48)
 """How long a processed request's outcome is remembered, so a repeat returns it (also across
@@ -209,6 +210,9 @@ class PracticeState(BaseModel):
     """Request id → outcome, oldest first, for ``OUTCOME_RETENTION`` (at most
     ``MAX_REMEMBERED_REQUESTS``). Runs before that carried ``processed_request_ids`` as well: it is
     ignored on load (the order is the dict's)."""
+    claims: dict[str, TimeClaim] = Field(default_factory=dict)
+    """Each live session's booked time by session id (``domain.time_claims``); absent in
+    state carried from runs before claims were recorded."""
 
     @field_serializer("relationships", when_used="json")
     def _carry_relationships_compactly(self, relationships: dict[str, Relationship]) -> dict[str, Any]:
@@ -259,6 +263,9 @@ class RegisterClient(_Message):
 
     Checked here, inside the practice's serialised updates, so a booking and a reservation of the
     same time racing each other cannot both succeed."""
+    session_id: OpaqueId | None = None
+    """The booked session: its time is claimed (refused over another session's time); absent
+    in requests sent before claims were recorded."""
 
     @model_validator(mode="after")
     def _whole_time(self) -> RegisterClient:
@@ -266,7 +273,14 @@ class RegisterClient(_Message):
             raise ValueError("a booking time needs both start and end")
         if self.start is not None and self.end is not None and self.end <= self.start:
             raise ValueError("a booking time must end after it starts")
+        if self.session_id is not None and self.start is None:
+            raise ValueError("a session's registration claims its time: give start and end")
         return self
+
+    def claim(self) -> TimeClaim | None:
+        if self.session_id is None or self.start is None or self.end is None:
+            return None
+        return TimeClaim(session_id=self.session_id, client_id=self.client_id, start=self.start, end=self.end)
 
 
 class ClientRegistered(_Message):
@@ -319,6 +333,46 @@ class RestartRelationship(_Message):
 class RelationshipRestarted(_Message):
     client_id: OpaqueId
     was_ended: bool
+
+
+class ClaimTime(_Message):
+    """Claim a session's time (a follow-up, a move) and, with ``reserve``, the client's weekly slot,
+    in one serialised step: both are granted or neither."""
+
+    session_id: OpaqueId
+    client_id: OpaqueId
+    start: AwareDatetime
+    end: AwareDatetime
+    reserve: WeeklySlotRule | None = None
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> ClaimTime:
+        if self.end <= self.start:
+            raise ValueError("a claimed time must end after it starts")
+        return self
+
+    def claim(self) -> TimeClaim:
+        return TimeClaim(session_id=self.session_id, client_id=self.client_id, start=self.start, end=self.end)
+
+
+class TimeClaimed(_Message):
+    session_id: OpaqueId
+    start: datetime
+    end: datetime
+    reserved: SlotReserved | None = None
+    """The reservation made with the claim, when one was asked for."""
+
+
+class ReleaseTime(_Message):
+    """The session no longer holds its time (cancelled, or the request that claimed it refused)."""
+
+    session_id: OpaqueId
+
+
+class TimeReleased(_Message):
+    session_id: OpaqueId
+    released: bool
+    """False when the session held no claim (already released, ended, or never claimed)."""
 
 
 class ClientsQuery(_Message):
@@ -388,6 +442,20 @@ class RegisterClientCall(_Message):
     command: RegisterClient
 
 
+class ClaimTimeCall(_Message):
+    therapist_id: OpaqueId
+    timezone: IanaZone
+    request_id: RequestId
+    command: ClaimTime
+
+
+class ReleaseTimeCall(_Message):
+    therapist_id: OpaqueId
+    timezone: IanaZone
+    request_id: RequestId
+    command: ReleaseTime
+
+
 class CancelFutureSessionsCall(_Message):
     therapist_id: OpaqueId
     client_id: OpaqueId
@@ -442,26 +510,71 @@ def _prune_released_slots(state: PracticeState) -> None:
         del state.slots[slot.slot_id]
 
 
-def check_register_client(state: PracticeState, command: RegisterClient) -> None:
-    """Refuse a booking's time inside another client's reserved slot (rule 9)."""
+def check_register_client(state: PracticeState, command: RegisterClient, now: datetime) -> None:
+    """Refuse a booking's time inside another client's reserved slot (rule 9) or over another
+    session's booked time."""
     if command.start is None or command.end is None:
         return
-    check = check_booking_time(
-        state, BookingTimeQuery(client_id=command.client_id, start=command.start, end=command.end)
-    )
+    _check_free_of_slots(state, command.client_id, command.start, command.end)
+    if (claim := command.claim()) is not None:
+        check_claim(_live_claims(state, now), claim)
+
+
+def register_client(state: PracticeState, command: RegisterClient, now: datetime) -> ClientRegistered:
+    """Idempotent; an ended relationship stays ended (the client may still book, rule 10). A
+    session's registration claims its time."""
+    check_register_client(state, command, now)
+    relationship = _ensure_relationship(state, command.client_id, now)
+    if (claim := command.claim()) is not None:
+        _record_claim(state, claim, now)
+    return ClientRegistered(client_id=command.client_id, status=relationship.status)
+
+
+def _check_free_of_slots(state: PracticeState, client_id: str, start: datetime, end: datetime) -> None:
+    check = check_booking_time(state, BookingTimeQuery(client_id=client_id, start=start, end=end))
     if check.conflicting_slot_id is not None:
         raise RuleViolation("slot_conflict", f"the time overlaps reserved slot {check.conflicting_slot_id}")
 
 
-def register_client(state: PracticeState, command: RegisterClient, now: datetime) -> ClientRegistered:
-    """Idempotent; an ended relationship stays ended (the client may still book, rule 10)."""
-    check_register_client(state, command)
-    relationship = _ensure_relationship(state, command.client_id, now)
-    return ClientRegistered(client_id=command.client_id, status=relationship.status)
+def _live_claims(state: PracticeState, now: datetime) -> dict[str, TimeClaim]:
+    return {session_id: held for session_id, held in state.claims.items() if held.end > now}
 
 
-def check_reserve_slot(state: PracticeState, command: ReserveSlot) -> None:
-    """Refuse a reservation the rules do not allow; changes nothing (used by update validators)."""
+def _record_claim(state: PracticeState, claim: TimeClaim, now: datetime) -> None:
+    prune_ended(state.claims, now)
+    state.claims[claim.session_id] = claim
+
+
+def check_claim_time(state: PracticeState, command: ClaimTime, now: datetime) -> None:
+    """Refuse a claim the rules do not allow; changes nothing (used by the update's validator)."""
+    _check_free_of_slots(state, command.client_id, command.start, command.end)
+    live = _live_claims(state, now)
+    check_claim(live, command.claim())
+    if command.reserve is not None:
+        check_reserve_slot(state, ReserveSlot(client_id=command.client_id, rule=command.reserve), now)
+
+
+def claim_time(state: PracticeState, command: ClaimTime, now: datetime, *, slot_id: str) -> TimeClaimed:
+    """Claim the session's time (replacing its earlier one) and reserve the slot if asked."""
+    check_claim_time(state, command, now)
+    reserved = None
+    if command.reserve is not None:
+        reserve = ReserveSlot(client_id=command.client_id, rule=command.reserve)
+        reserved = reserve_slot(state, reserve, now, slot_id=slot_id)
+    _record_claim(state, command.claim(), now)
+    return TimeClaimed(session_id=command.session_id, start=command.start, end=command.end, reserved=reserved)
+
+
+def release_time(state: PracticeState, command: ReleaseTime, now: datetime) -> TimeReleased:
+    """Free the session's time; releasing a time not held changes nothing."""
+    released = state.claims.pop(command.session_id, None) is not None
+    prune_ended(state.claims, now)
+    return TimeReleased(session_id=command.session_id, released=released)
+
+
+def check_reserve_slot(state: PracticeState, command: ReserveSlot, now: datetime) -> None:
+    """Refuse a reservation the rules do not allow; changes nothing (used by update validators).
+    A weekly time may not cover another client's slot nor another client's booked session."""
     if _is_ended(state, command.client_id):
         raise RuleViolation(
             "relationship_ended",
@@ -473,6 +586,9 @@ def check_reserve_slot(state: PracticeState, command: ReserveSlot) -> None:
         if slot.active and slot.client_id != command.client_id
     }
     check_no_conflict(command.rule, others)
+    check_rule_against_claims(
+        command.rule, state.timezone, command.client_id, _live_claims(state, now).values()
+    )
 
 
 def reserve_slot(state: PracticeState, command: ReserveSlot, now: datetime, *, slot_id: str) -> SlotReserved:
@@ -480,7 +596,7 @@ def reserve_slot(state: PracticeState, command: ReserveSlot, now: datetime, *, s
 
     The same rule already held is returned unchanged; a different one is replaced.
     """
-    check_reserve_slot(state, command)
+    check_reserve_slot(state, command, now)
     current = active_slots_of(state, command.client_id)
     for slot in current:
         if slot.rule == command.rule:

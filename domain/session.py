@@ -91,6 +91,10 @@ class Session(SessionState):
     """An attendance update is being filed (awaiting the practice): a second one is refused."""
     clock_floor: datetime | None = Field(default=None, exclude=True)
     """The instant of the last timer that fired: the session's clock is never behind it."""
+    holds_time: bool = Field(default=False, exclude=True)
+    """The practice holds a claim on this session's time: a cancellation must release it."""
+    claims_made: int = Field(default=0, exclude=True)
+    """Time claims this session has sent the practice: each gets its own request id."""
 
     def snapshot(self) -> SessionState:
         """The public state, detached from the machine's (a query must not share its objects)."""
@@ -132,6 +136,7 @@ class Step(StrEnum):
     COMPLETE = "complete"
     REFUND = "refund"
     VOID = "void"
+    RELEASE_TIME = "release_time"
 
 
 @dataclass(frozen=True)
@@ -202,6 +207,7 @@ def open_session(workflow_input: SessionWorkflowInput, now: datetime) -> Session
         booking=booking,
         policy=policy,
         tzdata_version=workflow_input.tzdata_version,
+        holds_time=workflow_input.time_claimed,
     )
 
 
@@ -263,7 +269,23 @@ def money_owed(session: Session) -> bool:
 
 def is_finished(session: Session) -> bool:
     closed = session.status.is_cancelled or session.status is SessionStatus.COMPLETED
-    return closed and not money_owed(session) and not charge_owed(session)
+    return closed and not money_owed(session) and not charge_owed(session) and not time_to_release(session)
+
+
+def time_to_release(session: Session) -> bool:
+    """A cancelled session still holds its time at the practice (a session that took place needs
+    no release: its claim lapses when it ends)."""
+    return session.holds_time and session.status.is_cancelled
+
+
+def time_released(session: Session) -> None:
+    session.holds_time = False
+
+
+def next_claim_number(session: Session) -> int:
+    """The number of a new time claim (its request id), taken before the claim is sent."""
+    session.claims_made += 1
+    return session.claims_made
 
 
 def outcome_filed(session: Session) -> bool:
@@ -276,6 +298,8 @@ def next_step(session: Session) -> NextStep | None:
     Awaiting the attendance update after the last reminder, nothing is assumed, ever.
     """
     payment = session.payment
+    if time_to_release(session):
+        return NextStep(Step.RELEASE_TIME, None)
     if session.blocked_until is None and money_owed(session):
         return NextStep(Step.REFUND if refund_due(session) > 0 else Step.VOID, None)
     if session.blocked_until is not None:

@@ -61,6 +61,8 @@ class AttendanceEffects:
     """What carrying out the plan achieved (filled in by the workflow)."""
 
     reserved_slot_id: str | None = None
+    follow_up_time_claimed: bool = False
+    """The follow-up's time is claimed at the practice: the follow-up holds it, or it is freed."""
     follow_up_session_id: str | None = None
     released_slot_ids: list[str] = field(default_factory=list)
     cancelled_session_ids: list[str] = field(default_factory=list)
@@ -155,7 +157,9 @@ def record_attendance(session: Session, update: AttendanceUpdate, received_at: d
     )
 
 
-def follow_up_input(session: Session, plan: AttendancePlan, now: datetime) -> SessionWorkflowInput:
+def follow_up_input(
+    session: Session, plan: AttendancePlan, now: datetime, *, time_claimed: bool = False
+) -> SessionWorkflowInput:
     """A new session, booked by the therapist with the client's recorded agreement. The weekly time
     it stands for is recorded only where a DST gap shifted its start."""
     start, weekly = plan.follow_up_start, plan.follow_up_weekly_time
@@ -182,7 +186,11 @@ def follow_up_input(session: Session, plan: AttendancePlan, now: datetime) -> Se
     # The parent's recorded release, copied: workflow code must not read the zone data's version
     # (a replay on a worker with another release would build a different input).
     return SessionWorkflowInput(
-        booking=follow_up, policy=session.policy, booked_at=now, tzdata_version=session.tzdata_version
+        booking=follow_up,
+        policy=session.policy,
+        booked_at=now,
+        tzdata_version=session.tzdata_version,
+        time_claimed=time_claimed,
     )
 
 

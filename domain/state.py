@@ -108,3 +108,6 @@ class SessionWorkflowInput(BaseModel):
     tzdata_version: str | None = None
     """The IANA zone data release the booking was validated with (``settings.zone_data_version``,
     filled by ``book_session``); absent in inputs recorded before it existed."""
+    time_claimed: bool = False
+    """The session's time is claimed at the therapist's practice (``domain.time_claims``): a
+    cancellation releases it. False in inputs recorded before claims existed."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -65,6 +66,8 @@ NOTIFICATION_WAIT_SECONDS = 3.0
 """How long to wait for a notification before asking the workflow instead (the sink may be down)."""
 # Refusals that mean "not yet" for an attendance update (the charge is still settling, or the
 # server's clock has not quite reached the start), retried until the step's deadline.
+MAX_PRACTICE_UNAVAILABLE = 5
+"""A command the practice did not answer (``practice_unavailable``) is sent again this often."""
 NOT_YET = frozenset({"payment_pending", "session_not_started"})
 RETRYABLE_RPC = frozenset(
     {
@@ -421,17 +424,21 @@ class LifecycleDriver:
         *,
         not_yet_until: datetime | None = None,
     ) -> ResultT:
+        what = update_id.split(":", 1)[1]
+        attempt_id = update_id
+        unavailable = 0
         while True:
             try:
                 return await self._retrying(
-                    lambda: execute_update(
+                    functools.partial(
+                        execute_update,
                         handle,
                         update,
                         argument,
-                        id=update_id,
+                        id=attempt_id,
                         rpc_timeout=timedelta(seconds=RPC_ATTEMPT_SECONDS - 2),
                     ),
-                    update_id.split(":", 1)[1],
+                    what,
                     record,
                 )
             except WorkflowUpdateFailedError as refused:
@@ -441,7 +448,15 @@ class LifecycleDriver:
                     record.command_retries += 1
                     await asyncio.sleep(RETRY_PAUSE_SECONDS)
                     continue
-                raise StepFailed(f"{update_id.split(':', 1)[1]} refused: {code}") from refused
+                if code == "practice_unavailable" and unavailable < MAX_PRACTICE_UNAVAILABLE:
+                    # The practice did not answer in time (its worker was killed): nothing was
+                    # changed, and the API says to send it again under a new key.
+                    unavailable += 1
+                    record.command_retries += 1
+                    attempt_id = f"{update_id}~{unavailable}"
+                    await asyncio.sleep(RETRY_PAUSE_SECONDS)
+                    continue
+                raise StepFailed(f"{what} refused: {code}") from refused
 
     async def _cancel(
         self, handle: SessionHandle, record: LifecycleRecord, actor: Actor, discretionary: bool

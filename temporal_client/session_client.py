@@ -57,29 +57,39 @@ async def book_session(
     """
     check_booking(booking, now, policy)
     # The client joins the therapist's client list (an ended relationship stays ended: a client
-    # may book again without the therapist restarting it), and the practice refuses the time if it
-    # is in another client's reserved slot — one serialised step, so a reservation racing this
-    # booking cannot slip between a check and the start. Registered first, so a retried booking
-    # whose start failed still lists the client; deduplicated by the session id.
+    # may book again without the therapist restarting it), and the practice claims the session's
+    # time, refusing it in another client's reserved slot or over another session — one serialised
+    # step, so a reservation or a booking racing this one cannot slip between a check and the
+    # start. Registered first, so a retried booking whose start failed still lists the client;
+    # deduplicated by the session id (a retry is answered with the first outcome).
     try:
         await practice_update(
             client,
             booking.therapist_id,
             booking.therapist_timezone,
             PRACTICE_REGISTER_CLIENT,
-            RegisterClient(client_id=booking.client_id, start=booking.start, end=booking.end),
+            RegisterClient(
+                client_id=booking.client_id,
+                start=booking.start,
+                end=booking.end,
+                session_id=booking.session_id,
+            ),
             request_id=f"{booking.session_id}:register",
             task_queue=task_queue,
         )
     except WorkflowUpdateFailedError as failure:
         cause = failure.cause
-        if isinstance(cause, ApplicationError) and cause.type == "slot_conflict":
-            raise RuleViolation("slot_conflict", cause.message) from None
+        if isinstance(cause, ApplicationError) and cause.type in ("slot_conflict", "time_taken"):
+            raise RuleViolation(cause.type, cause.message) from None
         raise
     handle: SessionHandle = await client.start_workflow(
         SESSION_WORKFLOW_TYPE,
         SessionWorkflowInput(
-            booking=booking, policy=policy, booked_at=now, tzdata_version=zone_data_version()
+            booking=booking,
+            policy=policy,
+            booked_at=now,
+            tzdata_version=zone_data_version(),
+            time_claimed=True,
         ),
         id=session_workflow_id(booking.session_id),
         task_queue=task_queue,

@@ -108,6 +108,8 @@ _ACTIVITY_INPUT_FIELDS: dict[str, FieldSpec] = {
     "practice_release_slots": ("request_id",),
     "practice_end_relationship": ("request_id",),
     "practice_register_client": ("request_id",),
+    "practice_claim_time": ("request_id",),
+    "practice_release_time": ("request_id",),
     "practice_cancel_future_sessions": ("request_id", "after"),
 }
 
@@ -130,6 +132,8 @@ _ACTIVITY_RESULT_FIELDS: dict[str, FieldSpec] = {
     "practice_end_relationship": ("released_slot_ids", "already_ended"),
     "practice_register_client": ("status",),
     "practice_check_booking_time": ("conflicting_slot_id",),
+    "practice_claim_time": ("session_id", "start", "end"),
+    "practice_release_time": ("released",),
     "practice_cancel_future_sessions": ("session_ids",),
 }
 

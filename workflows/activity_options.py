@@ -59,3 +59,14 @@ PRACTICE_RETRY_POLICY = RetryPolicy(
     maximum_interval=timedelta(seconds=2),
     maximum_attempts=3,
 )
+
+PRACTICE_RELEASE_SCHEDULE_TO_CLOSE = timedelta(hours=1)
+# Freeing a cancelled session's time runs in the main loop (no caller waits on it), so it may wait
+# out a practice outage; one still unanswered after an hour is logged and left to lapse when the
+# session would have ended (the time stays blocked until then: an error ops see, never a double
+# booking).
+PRACTICE_RELEASE_RETRY_POLICY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+)

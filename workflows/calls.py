@@ -19,6 +19,8 @@ with workflow.unsafe.imports_passed_through():
         NOTIFICATION_RETRY_POLICY,
         NOTIFICATION_SCHEDULE_TO_CLOSE,
         NOTIFICATION_START_TO_CLOSE,
+        PRACTICE_RELEASE_RETRY_POLICY,
+        PRACTICE_RELEASE_SCHEDULE_TO_CLOSE,
         PRACTICE_RETRY_POLICY,
         PRACTICE_SCHEDULE_TO_CLOSE,
         PRACTICE_START_TO_CLOSE,
@@ -87,6 +89,18 @@ async def call_practice(activity: Any, call: Any) -> Any:
         # Timed out or out of attempts: the practice did not answer (its worker down, its workflow
         # stuck). An update handler must never wait on it for ever.
         raise refused(practice_unavailable()) from failure
+
+
+async def call_practice_patiently(activity: Any, call: Any) -> Any:
+    """A practice call nobody waits on (freeing a cancelled session's time), retried through an
+    outage for up to PRACTICE_RELEASE_SCHEDULE_TO_CLOSE. Raises ``ActivityError`` after that."""
+    return await workflow.execute_activity_method(
+        activity,
+        call,
+        start_to_close_timeout=PRACTICE_START_TO_CLOSE,
+        schedule_to_close_timeout=PRACTICE_RELEASE_SCHEDULE_TO_CLOSE,
+        retry_policy=PRACTICE_RELEASE_RETRY_POLICY,
+    )
 
 
 async def deliver(notification: Notification) -> None:

@@ -14,3 +14,12 @@ REFUND_ANNOUNCED_AFTER_LOST_ANSWER = "refund-announced-after-lost-answer"
 AUTO_CANCEL_READS_PAYMENT = "auto-cancel-reads-payment"
 """The auto-cancel reads the PaymentIntent first: a payment made on-session just before it, whose
 webhook has not arrived, wins."""
+
+MOVE_CLAIMS_TIME = "move-claims-time"
+"""A move claims its new time at the practice (one serialised update) before it is recorded,
+instead of the API's read of the practice beforehand: two moves or a move and a reservation of the
+same time can no longer both pass."""
+
+FOLLOW_UP_CLAIMS_TIME = "follow-up-claims-time"
+"""The attendance update claims the follow-up's time (with the weekly slot, if reserved) in one
+serialised practice update, instead of reading the practice (a query) and reserving separately."""

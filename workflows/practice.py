@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.practice import (
         BookingTimeCheck,
         BookingTimeQuery,
+        ClaimTime,
         ClientRegistered,
         ClientsList,
         ClientsQuery,
@@ -48,11 +49,14 @@ with workflow.unsafe.imports_passed_through():
         RelationshipEnded,
         RelationshipRestarted,
         ReleaseSlots,
+        ReleaseTime,
         ReserveSlot,
         RestartRelationship,
         SlotOccurrences,
         SlotReserved,
         SlotsReleased,
+        TimeClaimed,
+        TimeReleased,
     )
     from workflows.calls import refused
 
@@ -165,7 +169,7 @@ class PracticeWorkflow:
 
     @register_client.validator
     def _validate_register_client(self, command: RegisterClient) -> None:
-        self._validate(lambda: rules.check_register_client(self._state, command))
+        self._validate(lambda: rules.check_register_client(self._state, command, workflow.now()))
 
     @workflow.update
     def reserve_slot(self, command: ReserveSlot) -> SlotReserved:
@@ -187,7 +191,27 @@ class PracticeWorkflow:
 
     @reserve_slot.validator
     def _validate_reserve_slot(self, command: ReserveSlot) -> None:
-        self._validate(lambda: rules.check_reserve_slot(self._state, command))
+        self._validate(lambda: rules.check_reserve_slot(self._state, command, workflow.now()))
+
+    @workflow.update
+    def claim_time(self, command: ClaimTime) -> TimeClaimed:
+        def apply() -> TimeClaimed:
+            slot_id = rules.slot_id_from_hex(workflow.uuid4().hex)
+            return rules.claim_time(self._state, command, workflow.now(), slot_id=slot_id)
+
+        return self._process(TimeClaimed, apply)
+
+    @claim_time.validator
+    def _validate_claim_time(self, command: ClaimTime) -> None:
+        self._validate(lambda: rules.check_claim_time(self._state, command, workflow.now()))
+
+    @workflow.update
+    def release_time(self, command: ReleaseTime) -> TimeReleased:
+        return self._process(TimeReleased, lambda: rules.release_time(self._state, command, workflow.now()))
+
+    @release_time.validator
+    def _validate_release_time(self, command: ReleaseTime) -> None:
+        self._validate()
 
     @workflow.update
     def release_slots(self, command: ReleaseSlots) -> SlotsReleased:

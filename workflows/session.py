@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import session as machine
     from domain import session_attendance as attendance
     from domain import session_commands as commands
+    from domain import session_time
     from domain.attendance import AttendanceResult, AttendanceUpdate
     from domain.booking import SessionBooking
     from domain.commands import (
@@ -48,9 +49,18 @@ with workflow.unsafe.imports_passed_through():
     from domain.session_attendance import AttendanceEffects, AttendancePlan
     from domain.state import SessionState, SessionWorkflowInput
     from domain.status import SessionStatus
-    from workflows.calls import call_practice, call_stripe, checked, deliver, failure_type
+    from workflows.calls import (
+        call_practice,
+        call_practice_patiently,
+        call_stripe,
+        checked,
+        deliver,
+        failure_type,
+    )
     from workflows.patches import (
         AUTO_CANCEL_READS_PAYMENT,
+        FOLLOW_UP_CLAIMS_TIME,
+        MOVE_CLAIMS_TIME,
         OUTCOME_SURVIVES_SESSION_END,
         REFUND_ANNOUNCED_AFTER_LOST_ANSWER,
     )
@@ -62,6 +72,7 @@ _PRACTICE_EFFECTS = MappingProxyType(
         "release_slots": PracticeActivities.release_slots,
         "end_relationship": PracticeActivities.end_relationship,
         "cancel_future_sessions": PracticeActivities.cancel_future_sessions,
+        "release_follow_up_time": PracticeActivities.release_time,
     }
 )
 
@@ -119,7 +130,9 @@ class SessionWorkflow:
 
     async def _take(self, step: Step, now: datetime) -> None:
         session = self._session
-        if step is Step.REFUND:
+        if step is Step.RELEASE_TIME:
+            await self._release_time()
+        elif step is Step.REFUND:
             await self._refund()
         elif step is Step.VOID:
             await self._void()
@@ -222,6 +235,20 @@ class SessionWorkflow:
         machine.block(self._session, reason, self._now())
         self._log(logging.ERROR, "money work refused by Stripe; will retry", reason=reason)
 
+    async def _release_time(self) -> None:
+        """Free a cancelled session's time at the practice. Only sessions booked with a claim
+        (their input says so) or moved since take this step, so no running session's commands
+        change."""
+        try:
+            await call_practice_patiently(
+                PracticeActivities.release_time, session_time.release_call(self._session)
+            )
+        except ActivityError as failure:
+            self._log(
+                logging.ERROR, "session time not released; it lapses at the end", reason=failure_type(failure)
+            )
+        machine.time_released(self._session)
+
     # ----------------------------------------------------------------------------- updates
 
     def _received(self, claimed: datetime | None) -> datetime:
@@ -243,12 +270,47 @@ class SessionWorkflow:
         checked(lambda: commands.check_cancel(self._session, self._now()))
 
     @workflow.update
-    def reschedule(self, request: RescheduleRequest) -> RescheduleResult:
+    async def reschedule(self, request: RescheduleRequest) -> RescheduleResult:
+        session = self._session
         received_at = self._received(request.received_at)
-        result = checked(lambda: commands.reschedule(self._session, request, received_at, self._now()))
+        claimed = False
+        if workflow.patched(MOVE_CLAIMS_TIME):
+            # The new time is claimed in the practice's serialised updates (another session's time
+            # or another client's slot refuses it) before the move is recorded.
+            checked(lambda: commands.check_reschedule(session, request, self._now()))
+            number = machine.next_claim_number(session)
+            await call_practice(
+                PracticeActivities.claim_time,
+                session_time.move_claim_call(session, request.new_start, number),
+            )
+            claimed = True
+        try:
+            result = checked(lambda: commands.reschedule(session, request, received_at, self._now()))
+        except ApplicationError:
+            if claimed:
+                await self._restore_time()
+            raise
+        if claimed:
+            session.holds_time = True
         workflow.upsert_search_attributes([SESSION_START.value_set(result.start)])
         self._changed = True
         return result
+
+    async def _restore_time(self) -> None:
+        """A move claimed its new time and was then refused (the session changed meanwhile): hold
+        the session's own time again, or nothing if it no longer needs one."""
+        session = self._session
+        if session.status.is_cancelled:
+            session.holds_time = True  # the main loop releases it
+            self._changed = True
+            return
+        number = machine.next_claim_number(session)
+        try:
+            await call_practice(
+                PracticeActivities.claim_time, session_time.restore_claim_call(session, number)
+            )
+        except ApplicationError:
+            self._log(logging.ERROR, "session time not restored after a refused move")
 
     @reschedule.validator
     def _validate_reschedule(self, request: RescheduleRequest) -> None:
@@ -274,7 +336,7 @@ class SessionWorkflow:
         effects = AttendanceEffects()
         try:
             # Another client's reserved time refuses the whole update before anything is recorded.
-            effects.reserved_slot_id = await self._claim_time(update)
+            effects.reserved_slot_id = await self._claim_time(update, effects)
         except BaseException:
             attendance.abandon_filing(session)
             raise
@@ -297,10 +359,23 @@ class SessionWorkflow:
         session = self._session
         checked(lambda: attendance.check_attendance(session, update, self._received(update.received_at)))
 
-    async def _claim_time(self, update: AttendanceUpdate) -> str | None:
-        """Reserve the weekly slot if asked, else check the follow-up's time is free of other
-        clients' slots; the reserved slot's id. Raises the practice's refusal."""
+    async def _claim_time(self, update: AttendanceUpdate, effects: AttendanceEffects) -> str | None:
+        """Claim the follow-up's time and reserve the weekly slot, as asked; the reserved slot's
+        id. Raises the practice's refusal."""
         session = self._session
+        if workflow.patched(FOLLOW_UP_CLAIMS_TIME):
+            rule = attendance.reserved_slot_rule(session, update)
+            if start := attendance.follow_up_start(session, update):
+                claim = session_time.follow_up_claim_call(session, start, rule)
+                claimed = await call_practice(PracticeActivities.claim_time, claim)
+                effects.follow_up_time_claimed = True
+                return str(claimed.reserved.slot_id) if claimed.reserved is not None else None
+            if rule is not None:
+                reserved = await call_practice(
+                    PracticeActivities.reserve_slot, attendance.reserve_slot_call(session, rule)
+                )
+                return str(reserved.slot_id)
+            return None
         if rule := attendance.reserved_slot_rule(session, update):
             call = attendance.reserve_slot_call(session, rule)
             reserved = await call_practice(PracticeActivities.reserve_slot, call)
@@ -318,9 +393,14 @@ class SessionWorkflow:
         session = self._session
         if plan.follow_up_start is not None:
             try:
-                effects.follow_up_session_id = await self._book_follow_up(plan)
+                effects.follow_up_session_id = await self._book_follow_up(plan, effects)
             except (ApplicationError, ActivityError):
                 effects.incomplete.append("book_follow_up")
+                if effects.follow_up_time_claimed:
+                    # No follow-up holds the claimed time: free it for other bookings.
+                    await self._effect(
+                        "release_follow_up_time", session_time.follow_up_release_call(session), effects
+                    )
         if plan.release_slots:
             call = attendance.release_slots_call(session)
             if released := await self._effect("release_slots", call, effects):
@@ -345,9 +425,11 @@ class SessionWorkflow:
             effects.incomplete.append(code)
             return None
 
-    async def _book_follow_up(self, plan: AttendancePlan) -> str:
+    async def _book_follow_up(self, plan: AttendancePlan, effects: AttendanceEffects) -> str:
         session = self._session
-        follow_up = attendance.follow_up_input(session, plan, self._now())
+        follow_up = attendance.follow_up_input(
+            session, plan, self._now(), time_claimed=effects.follow_up_time_claimed
+        )
         follow_up_id = follow_up.booking.session_id
         await workflow.start_child_workflow(
             SessionWorkflow.run,

@@ -8,7 +8,6 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
-from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -45,13 +44,9 @@ from domain.commands import (
     RescheduleRequest,
     RescheduleResult,
 )
-from domain.errors import RuleViolation
-from domain.policy import DEFAULT_POLICY
-from domain.practice import BookingTimeQuery
 from domain.session import initial_status
 from domain.state import SessionState
 from temporal_client.messages import execute_update, query_workflow
-from temporal_client.practice_client import booking_time_conflict
 from temporal_client.rpc_timeouts import QUERY_RPC_TIMEOUT
 from temporal_client.session_client import book_session, session_handle
 
@@ -161,33 +156,17 @@ async def reschedule(
 ) -> RescheduleResult:
     """Move the session before it starts. A paid session keeps its payment (never charged
     twice); an unpaid one is charged 48 hours before its new start (at once if that has passed).
-    A client's move with 48 hours' notice or less keeps the charge that was due. Another client's
-    reserved slot refuses the new time (`409 slot_conflict`)."""
+    A client's move with 48 hours' notice or less keeps the charge that was due. The new time is
+    claimed at the therapist's practice: another client's reserved slot refuses it (`409
+    slot_conflict`), another session at that time too (`409 time_taken`); a practice that does not
+    answer within 8 s refuses it with `409 practice_unavailable` (nothing moved)."""
     request = _command(RescheduleRequest, **body.model_dump(), received_at=_now())
-    handle = session_handle(client, session_id)
-    await _refuse_reserved_time(client, handle, request.new_start)
     return await execute_update(
-        handle, SESSION_RESCHEDULE, request, id=request_id(key, "reschedule", session_id, body=body)
+        session_handle(client, session_id),
+        SESSION_RESCHEDULE,
+        request,
+        id=request_id(key, "reschedule", session_id, body=body),
     )
-
-
-async def _refuse_reserved_time(client: Client, handle: SessionHandle, new_start: datetime) -> None:
-    """Rule 9 holds for a move as for a booking: another client's reserved slot blocks the time.
-
-    A time outside the bookable range is left to the workflow's validator, which refuses it with
-    its own code (``start_in_past``, ``start_too_far``).
-    """
-    try:
-        start = new_start.astimezone(UTC)  # elapsed-time arithmetic, never wall-clock
-    except OverflowError:
-        return  # year 9999 in a zone behind UTC: far out of range either way
-    if not _now() < start < _now() + DEFAULT_POLICY.max_booking_horizon:
-        return
-    booking = await query_workflow(handle, SESSION_BOOKING)
-    new_time = BookingTimeQuery(client_id=booking.client_id, start=start, end=start + booking.duration)
-    conflict = await booking_time_conflict(client, booking.therapist_id, new_time)
-    if conflict is not None:
-        raise RuleViolation("slot_conflict", f"the new time overlaps reserved slot {conflict}")
 
 
 @router.post("/{session_id}/attendance")

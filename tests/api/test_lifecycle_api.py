@@ -113,7 +113,9 @@ async def test_a_session_from_booking_to_its_follow_up_through_the_api(
     assert accepted["detail"]["update_id"].startswith(f"{attendance_key['Idempotency-Key']}:attendance:")
     [completed] = of_kind(timeline, "update_completed", update="file_attendance")
     assert completed["detail"]["follow_up_session_id"] == follow_up_id
-    assert of_kind(timeline, "activity_completed", activity_type="practice_reserve_slot")
+    # The follow-up's time and its weekly slot were claimed in one practice update.
+    [claimed] = of_kind(timeline, "activity_completed", activity_type="practice_claim_time")
+    assert claimed["detail"]["session_id"] == follow_up_id
     assert of_kind(timeline, "child_session_started", session_id=follow_up_id)
     [done] = of_kind(timeline, "workflow_completed")
     assert done["detail"]["status"] == "completed" and done["detail"]["payment_status"] == "paid"

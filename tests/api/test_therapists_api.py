@@ -3,6 +3,7 @@ occurrences, ending and restarting relationships; refusals with their status and
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from typing import Any
 
@@ -29,8 +30,13 @@ def slot_body(client_id: str, **overrides: Any) -> dict[str, Any]:
     }
 
 
+_HOURS_AHEAD = itertools.count(100)
+
+
 async def book(http: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
-    body = make_booking(start=real_now() + 100 * HOUR, **overrides).model_dump(mode="json")
+    # Each booking at its own hour: one therapist holds one session at a time.
+    start = real_now() + next(_HOURS_AHEAD) * HOUR
+    body = make_booking(start=start, **overrides).model_dump(mode="json")
     booked = await http.post("/v1/sessions", json=body)
     assert booked.status_code == 201, booked.text
     return body

@@ -95,6 +95,8 @@ def test_the_names_running_workflows_depend_on_never_change() -> None:
         "release_slots",
         "end_relationship",
         "restart_relationship",
+        "claim_time",
+        "release_time",
     ]
     assert [query.name for query in practice.PRACTICE_QUERIES] == [
         "clients",

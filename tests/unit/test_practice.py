@@ -220,7 +220,7 @@ def test_reserving_for_an_ended_relationship_is_refused(state: PracticeState, id
     end_relationship(state, EndRelationship(client_id="cli_a", reason=EndReason.CLIENT_REQUEST), NOW)
 
     with pytest.raises(RuleViolation) as refused:
-        check_reserve_slot(state, ReserveSlot(client_id="cli_a", rule=TUESDAY_6PM))
+        check_reserve_slot(state, ReserveSlot(client_id="cli_a", rule=TUESDAY_6PM), NOW)
     assert refused.value.code == "relationship_ended"
     with pytest.raises(RuleViolation):
         reserve(state, ids, "cli_a", TUESDAY_6PM)

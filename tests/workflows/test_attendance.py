@@ -18,7 +18,7 @@ from temporalio.worker import Worker
 from activities.practice import PracticeActivities
 from contract.ids import practice_workflow_id
 from contract.messages import ArgT, ResultT, Update
-from contract.practice import PRACTICE_RESERVE_SLOT, PRACTICE_RESTART_RELATIONSHIP
+from contract.practice import PRACTICE_RELEASE_TIME, PRACTICE_RESERVE_SLOT, PRACTICE_RESTART_RELATIONSHIP
 from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
 from domain.attendance import AttendanceOutcome, AttendanceResult, AttendanceUpdate, ContinueChoice
@@ -30,6 +30,7 @@ from domain.practice import (
     ClientsQuery,
     EndReason,
     RelationshipStatus,
+    ReleaseTime,
     ReserveSlot,
     RestartRelationship,
     SlotReserved,
@@ -95,6 +96,21 @@ async def reserve(
             session.therapist_timezone,
             PRACTICE_RESERVE_SLOT,
             ReserveSlot(client_id=client_id, rule=rule),
+            request_id=unique("req"),
+            task_queue=worker.task_queue,
+        ),
+        WAIT,
+    )
+
+
+async def release_own_time(env: WorkflowEnvironment, worker: Worker, session: SessionBooking) -> None:
+    await asyncio.wait_for(
+        practice_update(
+            env.client,
+            session.therapist_id,
+            session.therapist_timezone,
+            PRACTICE_RELEASE_TIME,
+            ReleaseTime(session_id=session.session_id),
             request_id=unique("req"),
             task_queue=worker.task_queue,
         ),
@@ -300,6 +316,10 @@ async def test_reserving_a_time_another_client_holds_is_refused_naming_the_slot(
     env: WorkflowEnvironment, worker: Worker
 ) -> None:
     session, handle = await ended_session(env, worker)
+    # The session's own clock was fast-forwarded past its end, the practice's was not: its time is
+    # released as the practice would forget it once it ended, so the other client's weekly slot
+    # can be reserved at the same weekly time.
+    await release_own_time(env, worker, session)
     other = await reserve(env, worker, session, unique("cli"), session.start + 7 * 24 * HOUR)
 
     with pytest.raises(WorkflowUpdateFailedError) as refused:
@@ -441,7 +461,10 @@ async def test_the_awaiting_updates_list_shows_ended_sessions_until_their_update
 ) -> None:
     therapist = unique("thr")
     first_session, first = await ended_session(env, worker, therapist_id=therapist)
-    second_session, _ = await ended_session(env, worker, therapist_id=therapist)
+    # One therapist holds one session at a time: the second is the next hour.
+    second_session, _ = await ended_session(
+        env, worker, therapist_id=therapist, start=first_session.start + HOUR
+    )
 
     listed = await asyncio.wait_for(awaiting_updates(env.client, therapist), WAIT)
     await file(first, ATTENDED_NO_REBOOK)

@@ -347,7 +347,12 @@ async def test_cancel_future_sessions_cancels_the_clients_later_sessions_as_the_
 
     before_cutoff = await start(client, booking(client_x, 3), worker.task_queue)
     later = [await start(client, booking(client_x, days), worker.task_queue) for days in (6, 9)]
-    other_client = await start(client, booking(client_y, 6), worker.task_queue)
+    # One therapist holds one session at a time: the other client's is an hour later that day.
+    other_client = await start(
+        client,
+        make_booking(start=now + 6 * DAY + HOUR, therapist_id=therapist, client_id=client_y),
+        worker.task_queue,
+    )
     await wait_until_listed(client, f"TherapistId = '{therapist}'", 4)
 
     activities = PracticeActivities(client, worker.task_queue)
