@@ -279,10 +279,16 @@ class SessionWorkflow:
             # or another client's slot refuses it) before the move is recorded.
             checked(lambda: commands.check_reschedule(session, request, self._now()))
             number = machine.next_claim_number(session)
-            await call_practice(
-                PracticeActivities.claim_time,
-                session_time.move_claim_call(session, request.new_start, number),
-            )
+            try:
+                await call_practice(
+                    PracticeActivities.claim_time,
+                    session_time.move_claim_call(session, request.new_start, number),
+                )
+            except ApplicationError as failure:
+                if failure.type == "practice_unavailable":
+                    # The claim may have landed with its answer lost: hold the current time again.
+                    await self._restore_time()
+                raise
             claimed = True
         try:
             result = checked(lambda: commands.reschedule(session, request, received_at, self._now()))
