@@ -14,3 +14,8 @@ REFUND_ANNOUNCED_AFTER_LOST_ANSWER = "refund-announced-after-lost-answer"
 AUTO_CANCEL_READS_PAYMENT = "auto-cancel-reads-payment"
 """The auto-cancel reads the PaymentIntent first: a payment made on-session just before it, whose
 webhook has not arrived, wins."""
+
+CHARGE_OUTAGE_IS_NOT_A_DECLINE = "charge-outage-is-not-a-decline"
+"""A charge that never reached Stripe (timeouts, 5xx, 429 until the call's budget ran out) is
+tried again soon with the same key, uses no decline attempt and sends no ``charge_failed``; before,
+it was recorded as a failed attempt and the client was told (issue 11, hazard 4)."""
