@@ -496,13 +496,9 @@ def _on_session_payment_notice(payment: PaymentLedger) -> Notice:
 
 def refused_charge(failure_type: str) -> ChargeResult:
     """The result recorded when Stripe refused the request itself (invalid request, bad key…): a
-    fault for ops that a retry with the same key cannot fix. Also what a charge that could not
-    reach Stripe was recorded as before ``charge_unreachable`` (histories still replay it)."""
+    fault for ops that a retry with the same key cannot fix. Also what a try that could not reach
+    Stripe was recorded as before ``charge_unreachable``: histories from then replay it."""
     return ChargeResult(outcome=ChargeOutcome.FAILED, code=failure_type)
-
-
-unreachable_charge = refused_charge
-"""The old name, for callers written before outages were told apart from refusals."""
 
 
 def charge_unreachable(
