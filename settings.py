@@ -107,6 +107,15 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr = SecretStr(STANDIN_WEBHOOK_SECRET)
     stripe_http_timeout_seconds: float = Field(default=8.0, gt=0, le=60)
     stripe_max_network_retries: int = Field(default=1, ge=0, le=5)
+    # Stripe calls run on their own task queue (``<task_queue>-stripe``) whose rate the Temporal
+    # server enforces across every worker: at charge storms (sessions start on the hour, so their
+    # charges fall due together) the fleet never exceeds Stripe's rate limit, however many workers
+    # scale out. Stripe allows 25 requests/s in test mode (100 in live mode); a charge is 1–3
+    # requests, so 10 calls/s. The worker sets it for the queue on every poll: all workers must
+    # agree on it.
+    stripe_activities_per_second: float = Field(default=10.0, gt=0, le=1000)
+    stripe_max_concurrent_activities: int = Field(default=20, ge=1)
+    """Stripe calls one worker runs at once (each holds an HTTP connection for up to its timeout)."""
 
     data_dir: Path = Path(".data")
     log_format: Literal["console", "json"] = "console"

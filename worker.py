@@ -1,6 +1,8 @@
-"""The Sessionflow worker: runs SessionWorkflow, the payment and notification activities on one queue.
+"""The Sessionflow worker: SessionWorkflow, PracticeWorkflow and their activities on the task
+queue, and the Stripe activities on the Stripe task queue (``<task_queue>-stripe``) under a
+server-side rate limit.
 
-``build_worker`` is shared by the production entry point, the dev stack and the tests, so all of
+``build_workers`` is shared by the production entry point, the dev stack and the tests, so all of
 them run exactly the same registration and the same tuning from ``Settings``.
 """
 
@@ -9,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import stripe
@@ -22,6 +25,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.notifications import NotificationActivities
 from activities.payments import PaymentActivities
 from activities.practice import PracticeActivities
+from contract.ids import stripe_task_queue
 from observability.health import WorkerHealth, start_health_server
 from observability.logging import configure_logging
 from observability.metrics import start_app_metrics_server, temporal_runtime
@@ -99,10 +103,10 @@ def build_worker(
         workflows=list(WORKFLOWS),
         workflow_runner=workflow_runner(settings),
         activities=[
-            payments.charge,
-            payments.void,
-            payments.read,
-            payments.refund,
+            # Still served here: Stripe calls scheduled on this queue before the Stripe queue
+            # existed (sessions running through the deploy) must complete. New ones go to the
+            # Stripe queue.
+            *payment_activities(payments),
             notifier.deliver,
             practice.register_client,
             practice.check_booking_time,
@@ -132,11 +136,61 @@ def build_worker(
     )
 
 
+def payment_activities(payments: PaymentActivities) -> list[Callable[..., Any]]:
+    return [payments.charge, payments.void, payments.read, payments.refund]
+
+
+def build_stripe_worker(
+    client: Client, *, task_queue: str, stripe_client: stripe.StripeClient, settings: Settings | None = None
+) -> Worker:
+    """The Stripe activities on ``stripe_task_queue(task_queue)``, rate-limited by the server for
+    the whole fleet (``max_task_queue_activities_per_second``); no workflows."""
+    settings = settings or Settings()
+    return Worker(
+        client,
+        task_queue=stripe_task_queue(task_queue),
+        activities=payment_activities(PaymentActivities(stripe_client)),
+        max_concurrent_activities=settings.stripe_max_concurrent_activities,
+        max_task_queue_activities_per_second=settings.stripe_activities_per_second,
+        activity_task_poller_behavior=PollerBehaviorAutoscaling(
+            minimum=settings.activity_task_pollers_minimum,
+            maximum=settings.activity_task_pollers_maximum,
+            initial=settings.activity_task_pollers_initial,
+        ),
+        graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
+        deployment_config=deployment_config(settings),
+    )
+
+
+def build_workers(
+    client: Client,
+    *,
+    task_queue: str,
+    stripe_client: stripe.StripeClient,
+    settings: Settings | None = None,
+    notifier: NotificationActivities | None = None,
+    practice: PracticeActivities | None = None,
+) -> list[Worker]:
+    """Everything one worker process runs: the main worker and the Stripe worker."""
+    settings = settings or Settings()
+    return [
+        build_worker(
+            client,
+            task_queue=task_queue,
+            stripe_client=stripe_client,
+            settings=settings,
+            notifier=notifier,
+            practice=practice,
+        ),
+        build_stripe_worker(client, task_queue=task_queue, stripe_client=stripe_client, settings=settings),
+    ]
+
+
 async def run_worker(settings: Settings) -> None:
     client = await connect(settings, runtime=temporal_runtime(settings))
     start_app_metrics_server(settings)
     notifier = build_notifier(settings)
-    worker = build_worker(
+    worker, stripe_worker = build_workers(
         client,
         task_queue=settings.task_queue,
         stripe_client=build_stripe_client(settings),
@@ -158,12 +212,14 @@ async def run_worker(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, begin_shutdown)
     try:
-        async with worker:
+        async with worker, stripe_worker:
             health.worker = worker
             log.info(
                 "worker polling",
                 extra={
                     "task_queue": settings.task_queue,
+                    "stripe_task_queue": stripe_worker.task_queue,
+                    "stripe_activities_per_second": settings.stripe_activities_per_second,
                     "temporal": settings.temporal_address,
                     "deployment": settings.worker_deployment_name or None,
                     "build_id": settings.worker_build_id or None,

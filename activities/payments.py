@@ -8,6 +8,8 @@ same idempotency key. Metadata carries opaque ids only.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import stripe
@@ -27,7 +29,7 @@ from domain.payments import (
 )
 from domain.policy import classify_decline
 from domain.status import DeclineKind
-from observability.metrics import CHARGES, DECLINES, REFUNDS
+from observability.metrics import CHARGES, DECLINES, REFUNDS, STRIPE_UNAVAILABLE
 
 # Errors that a retry with the same key cannot fix: a bug or a configuration fault.
 NON_RETRYABLE_STRIPE_ERRORS: tuple[type[stripe.StripeError], ...] = (
@@ -42,6 +44,18 @@ NON_RETRYABLE_ERROR_TYPES = tuple(error.__name__ for error in NON_RETRYABLE_STRI
 _MAX_LOOKUP_PAGES = 20
 _CONFIRMABLE = frozenset({"requires_payment_method", "requires_confirmation", "requires_action"})
 _VOIDABLE = _CONFIRMABLE | {"requires_capture"}
+
+
+@contextmanager
+def _counting_outages(operation: str) -> Iterator[None]:
+    """Count each failure Temporal will retry (Stripe unreachable or overloaded), for ops."""
+    try:
+        yield
+    except NON_RETRYABLE_STRIPE_ERRORS:
+        raise
+    except (stripe.StripeError, OSError, TimeoutError) as error:
+        STRIPE_UNAVAILABLE.labels(operation=operation, error=type(error).__name__).inc()
+        raise
 
 
 def _non_retryable(error: stripe.StripeError) -> ApplicationError:
@@ -68,7 +82,8 @@ class PaymentActivities:
     @activity.defn(name="charge_session")
     async def charge(self, request: ChargeRequest) -> ChargeResult:
         try:
-            intent = await self._confirm_or_create(request)
+            with _counting_outages("charge"):
+                intent = await self._confirm_or_create(request)
         except stripe.CardError as declined:
             return _counted(_declined_result(declined, request))
         except NON_RETRYABLE_STRIPE_ERRORS as refused:
@@ -78,9 +93,10 @@ class PaymentActivities:
     async def _confirm_or_create(self, request: ChargeRequest) -> stripe.PaymentIntent:
         options: Any = {"idempotency_key": request.idempotency_key}
         intent_id = request.payment_intent_id
-        if intent_id is None and request.attempt > 1:
-            # An earlier attempt may have created the PaymentIntent and lost the answer for good
-            # (its activity timed out): find it rather than create a second one.
+        if request.may_have_created_intent:
+            # An earlier attempt (or this one, under a key Stripe may have forgotten) may have
+            # created the PaymentIntent and lost the answer for good: find it by its metadata
+            # rather than create a second one.
             intent_id = await self._find_session_intent(request.session_id, request.customer_id)
         if intent_id is None:
             params: Any = {
@@ -120,12 +136,13 @@ class PaymentActivities:
     async def read(self, request: PaymentReadRequest) -> PaymentRead:
         """Read-only, so any retry is safe; a payment made on-session shows here before its webhook."""
         try:
-            intent_id = request.payment_intent_id or await self._find_session_intent(
-                request.session_id, request.customer_id
-            )
-            if intent_id is None:
-                return PaymentRead(payment_intent_status="none")
-            current = await self._stripe.v1.payment_intents.retrieve_async(intent_id)
+            with _counting_outages("read"):
+                intent_id = request.payment_intent_id or await self._find_session_intent(
+                    request.session_id, request.customer_id
+                )
+                if intent_id is None:
+                    return PaymentRead(payment_intent_status="none")
+                current = await self._stripe.v1.payment_intents.retrieve_async(intent_id)
         except NON_RETRYABLE_STRIPE_ERRORS as refused:
             raise _non_retryable(refused) from refused
         return PaymentRead(payment_intent_id=current.id, payment_intent_status=current.status)

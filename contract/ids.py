@@ -33,3 +33,14 @@ def session_id_from_workflow_id(workflow_id: str) -> str:
     if not is_opaque_id(session_id):
         raise ValueError("not a session workflow id")
     return session_id
+
+
+STRIPE_TASK_QUEUE_SUFFIX = "-stripe"
+
+
+def stripe_task_queue(task_queue: str) -> str:
+    """Where a workflow on ``task_queue`` sends its Stripe calls: a queue of their own, which the
+    worker for ``task_queue`` also polls, under a server-side rate limit (``worker.py``). Derived
+    rather than configured: workflow code cannot read settings, and a name carried in each
+    session's input would pin year-long sessions to it."""
+    return f"{task_queue}{STRIPE_TASK_QUEUE_SUFFIX}"

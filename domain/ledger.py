@@ -94,6 +94,6 @@ def may_hold_open_intent(ledger: PaymentLedger) -> bool:
     before the session closes. A failed attempt may have created one without telling us."""
     if ledger.voided or ledger.status in (PaymentStatus.PAID, PaymentStatus.VOIDED):
         return False
-    if ledger.payment_intent_id is not None:
+    if ledger.payment_intent_id is not None or ledger.unanswered_charge:
         return True
     return any(attempt.outcome is ChargeOutcome.FAILED for attempt in ledger.attempts)

@@ -17,8 +17,11 @@ from domain.money import AmountMinor, Currency
 from domain.status import DeclineKind
 
 
-def charge_idempotency_key(session_id: str, attempt: int) -> str:
-    return f"session:{session_id}:charge:{attempt}"
+def charge_idempotency_key(session_id: str, attempt: int, key_generation: int = 0) -> str:
+    """One key per business attempt; a later generation of it only after Stripe may have forgotten
+    the first (a retry after a long outage), and only after looking the PaymentIntent up."""
+    key = f"session:{session_id}:charge:{attempt}"
+    return key if key_generation == 0 else f"{key}:{key_generation}"
 
 
 def refund_idempotency_key(session_id: str, refund_number: int) -> str:
@@ -45,10 +48,19 @@ class ChargeRequest(_Payload):
     payment_method_id: StripeId
     payment_intent_id: StripeId | None = None
     """Known after the first attempt: later attempts re-confirm the same PaymentIntent."""
+    key_generation: int = Field(default=0, ge=0)
+    """0: the attempt's own key. More: tried again after Stripe was unreachable for longer than it
+    keeps keys (or with another card); the activity looks the PaymentIntent up before creating."""
 
     @property
     def idempotency_key(self) -> str:
-        return charge_idempotency_key(self.session_id, self.attempt)
+        return charge_idempotency_key(self.session_id, self.attempt, self.key_generation)
+
+    @property
+    def may_have_created_intent(self) -> bool:
+        """An earlier try (an attempt, or this attempt under an older key) may have created the
+        session's PaymentIntent without us learning its id."""
+        return self.payment_intent_id is None and (self.attempt > 1 or self.key_generation > 0)
 
 
 class ChargeOutcome(StrEnum):

@@ -6,6 +6,7 @@ saving change between the cancellation and the session neither adds nor removes 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +16,7 @@ from domain.errors import RuleViolation
 from domain.status import Actor, BookingKind, DeclineKind, SessionStatus
 
 HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
 
 
 class SessionPolicy(BaseModel):
@@ -33,6 +35,27 @@ class SessionPolicy(BaseModel):
     min_duration: timedelta = timedelta(minutes=15)
     max_duration: timedelta = timedelta(hours=4)
     max_booking_horizon: timedelta = timedelta(days=366)
+    charge_spread_window: timedelta = Field(default=timedelta(0), ge=timedelta(0))
+    """The scheduled charge falls this long at most *after* ``start − 48 h``, at an offset fixed
+    by the session id (:func:`charge_spread_offset`): sessions start on the hour or half hour, so
+    their charges would otherwise all hit Stripe in the same second. Never before: until that
+    instant the client may still cancel free. 0 (the model's default, and what every session
+    booked before the field existed carries) charges exactly at ``start − 48 h``; bookings get
+    :data:`DEFAULT_POLICY`'s 10 minutes."""
+    stripe_outage_retry_delays: tuple[timedelta, ...] = (
+        5 * MINUTE,
+        15 * MINUTE,
+        30 * MINUTE,
+        1 * HOUR,
+        2 * HOUR,
+    )
+    """A charge that could not reach Stripe (its call's whole retry budget spent on timeouts,
+    5xx, 429…) is tried again after these delays, the last one repeating: an outage is not a
+    decline, so it uses no decline attempt and the client hears nothing."""
+    charge_key_reuse_limit: timedelta = Field(default=20 * HOUR, gt=timedelta(0))
+    """A retry after an outage reuses the attempt's idempotency key only while it starts within
+    this of the key's first use: with the call's own budget (1 h) it stays inside the 24 h Stripe
+    keeps keys for. Later tries look the PaymentIntent up by metadata first, under a new key."""
 
     @model_validator(mode="after")
     def _offsets_are_ordered(self) -> SessionPolicy:
@@ -43,6 +66,13 @@ class SessionPolicy(BaseModel):
             raise ValueError("charge_attempt_offsets must be strictly decreasing")
         if offsets[-1] <= self.auto_cancel_before:
             raise ValueError("the last charge attempt must come before the auto-cancel time")
+        next_boundary = offsets[1] if len(offsets) > 1 else self.auto_cancel_before
+        if self.charge_spread_window >= offsets[0] - next_boundary:
+            raise ValueError("charge_spread_window must end before the first retry (or auto-cancel) time")
+        if not self.stripe_outage_retry_delays or any(
+            delay <= timedelta(0) for delay in self.stripe_outage_retry_delays
+        ):
+            raise ValueError("stripe_outage_retry_delays needs at least one positive delay")
         reminders = self.attendance_reminder_offsets
         if any(offset <= timedelta(0) for offset in reminders) or list(reminders) != sorted(set(reminders)):
             raise ValueError("attendance_reminder_offsets must be positive and strictly increasing")
@@ -51,7 +81,10 @@ class SessionPolicy(BaseModel):
         return self
 
 
-DEFAULT_POLICY = SessionPolicy()
+DEFAULT_POLICY = SessionPolicy(charge_spread_window=10 * MINUTE)
+"""What the API books with. Its 10-minute charge spread lets the Stripe task queue's rate limit
+(``SESSIONFLOW_STRIPE_ACTIVITIES_PER_SECOND``, 10/s: 6,000 calls in the window) absorb the charges
+of every session starting at one time, and only ever moves a charge later than ``start − 48 h``."""
 
 
 def _require_aware(*instants: datetime) -> None:
@@ -84,8 +117,22 @@ def is_free_cancellation(
     return _as_utc(received_at) < cancellation_deadline(start, policy)
 
 
-def scheduled_charge_at(start: datetime, policy: SessionPolicy = DEFAULT_POLICY) -> datetime:
-    return _as_utc(start) - policy.charge_attempt_offsets[0]
+def charge_spread_offset(session_id: str, policy: SessionPolicy = DEFAULT_POLICY) -> timedelta:
+    """Where in the spread window this session's scheduled charge falls: a whole second in
+    ``[0, charge_spread_window)`` from a stable hash of the id (the same on every worker, every
+    replay and every Python; ``hash()`` is salted per process)."""
+    window = int(policy.charge_spread_window.total_seconds())
+    if window <= 0:
+        return timedelta(0)
+    digest = hashlib.sha256(session_id.encode()).digest()
+    return timedelta(seconds=int.from_bytes(digest[:8], "big") % window)
+
+
+def scheduled_charge_at(
+    start: datetime, policy: SessionPolicy = DEFAULT_POLICY, spread: timedelta = timedelta(0)
+) -> datetime:
+    """``start − 48 h``, moved ``spread`` later (:func:`charge_spread_offset`), never earlier."""
+    return _as_utc(start) - policy.charge_attempt_offsets[0] + max(spread, timedelta(0))
 
 
 def auto_cancel_at(start: datetime, policy: SessionPolicy = DEFAULT_POLICY) -> datetime:
@@ -93,7 +140,11 @@ def auto_cancel_at(start: datetime, policy: SessionPolicy = DEFAULT_POLICY) -> d
 
 
 def first_charge_at(
-    kind: BookingKind, start: datetime, booked_at: datetime, policy: SessionPolicy = DEFAULT_POLICY
+    kind: BookingKind,
+    start: datetime,
+    booked_at: datetime,
+    policy: SessionPolicy = DEFAULT_POLICY,
+    spread: timedelta = timedelta(0),
 ) -> datetime | None:
     """When the first charge is due (rule 2); ``None`` when the session was paid at booking.
 
@@ -105,7 +156,7 @@ def first_charge_at(
         return None
     if kind is BookingKind.CLIENT_FOLLOW_UP:
         return booked_at
-    return max(scheduled_charge_at(start, policy), booked_at)
+    return max(scheduled_charge_at(start, policy, spread), booked_at)
 
 
 def next_retry_at(
@@ -124,6 +175,16 @@ def next_retry_at(
         if last_attempt_at < slot < deadline:
             return slot
     return None
+
+
+def outage_retry_at(
+    failed_at: datetime, unreachable_tries: int, policy: SessionPolicy = DEFAULT_POLICY
+) -> datetime:
+    """When a charge that could not reach Stripe is tried again, after its ``unreachable_tries``-th
+    such try (1 for the first). Not bounded by the auto-cancel time: a session is never cancelled
+    unpaid because Stripe could not be reached."""
+    delays = policy.stripe_outage_retry_delays
+    return _as_utc(failed_at) + delays[min(max(unreachable_tries, 1), len(delays)) - 1]
 
 
 def classify_decline(code: str | None, decline_code: str | None, advice_code: str | None) -> DeclineKind:
@@ -242,6 +303,7 @@ def charge_due_after_move(
     received_at: datetime,
     last_attempt_at: datetime | None = None,
     policy: SessionPolicy = DEFAULT_POLICY,
+    spread: timedelta = timedelta(0),
 ) -> datetime | None:
     """When an unpaid session's next charge falls due after a rearrangement (rule 6).
 
@@ -254,8 +316,8 @@ def charge_due_after_move(
     """
     if is_late_client_move(requested_by, old_start, received_at, policy):
         return received_at if current_due is None else min(current_due, received_at)
-    if scheduled_charge_at(new_start, policy) <= received_at:
+    if scheduled_charge_at(new_start, policy, spread) <= received_at:
         return received_at
     if last_attempt_at is None:
-        return scheduled_charge_at(new_start, policy)
+        return scheduled_charge_at(new_start, policy, spread)
     return next_retry_at(new_start, last_attempt_at, policy)

@@ -46,8 +46,10 @@ from domain.policy import (
     SessionPolicy,
     auto_cancel_at,
     charge_due_after_move,
+    charge_spread_offset,
     charge_still_owed,
     first_charge_at,
+    outage_retry_at,
     refund_owed,
 )
 from domain.state import PaymentLedger, RefundRecord, SessionState, SessionWorkflowInput
@@ -193,7 +195,8 @@ def open_session(workflow_input: SessionWorkflowInput, now: datetime) -> Session
         mark_paid(payment)
     else:
         booked_at = workflow_input.booked_at or now
-        payment.next_charge_at = first_charge_at(booking.kind, booking.start, booked_at, policy)
+        spread = charge_spread_offset(booking.session_id, policy)
+        payment.next_charge_at = first_charge_at(booking.kind, booking.start, booked_at, policy, spread)
     return Session(
         session_id=booking.session_id,
         therapist_id=booking.therapist_id,
@@ -395,6 +398,7 @@ def begin_charge(session: Session, now: datetime) -> PendingCharge:
     payment = session.payment
     assert payment.payment_method_id is not None  # every unpaid booking kind carries one
     attempt = len(payment.attempts) + 1
+    _choose_charge_key(session, now)
     payment.status = PaymentStatus.PROCESSING
     payment.last_attempted_payment_method_id = payment.payment_method_id
     payment.retry_now = False
@@ -408,14 +412,33 @@ def begin_charge(session: Session, now: datetime) -> PendingCharge:
         customer_id=session.booking.stripe_customer_id,
         payment_method_id=payment.payment_method_id,
         payment_intent_id=payment.payment_intent_id,
+        key_generation=payment.charge_key_generation,
     )
     return PendingCharge(request=request, attempted_at=now, start=session.start)
+
+
+def _choose_charge_key(session: Session, now: datetime) -> None:
+    """The key this try sends. A new attempt gets its own; a try again after Stripe was unreachable
+    reuses it, so a charge that did go through replays instead of charging twice — unless Stripe
+    may have forgotten it (``charge_key_reuse_limit`` after its first use) or the card changed
+    (same key, other parameters: Stripe refuses). Then a new generation of the key, and the
+    activity looks the PaymentIntent up before creating one."""
+    payment = session.payment
+    if payment.unreachable_tries == 0 or payment.charge_key_first_used_at is None:
+        payment.charge_key_generation = 0
+        payment.charge_key_first_used_at = now
+        return
+    key_too_old = now - payment.charge_key_first_used_at >= session.policy.charge_key_reuse_limit
+    if key_too_old or payment.payment_method_id != payment.last_attempted_payment_method_id:
+        payment.charge_key_generation += 1
+        payment.charge_key_first_used_at = now
 
 
 def finish_charge(session: Session, pending: PendingCharge, result: ChargeResult) -> list[Notice]:
     """Apply an attempt's outcome and whatever arrived while it was in flight."""
     payment = session.payment
     attempt = pending.request.attempt
+    _stripe_answered(payment)
     record_charge(
         payment,
         attempt=attempt,
@@ -452,6 +475,7 @@ def _follow_moved_start(session: Session, pending: PendingCharge) -> None:
         received_at=max(move.at, pending.attempted_at),
         last_attempt_at=pending.attempted_at,
         policy=session.policy,
+        spread=charge_spread_offset(session.session_id, session.policy),
     )
 
 
@@ -494,9 +518,66 @@ def _on_session_payment_notice(payment: PaymentLedger) -> Notice:
     )
 
 
-def unreachable_charge(failure_type: str) -> ChargeResult:
-    """The result recorded when the attempt could not be made at all (Stripe kept failing)."""
+def refused_charge(failure_type: str) -> ChargeResult:
+    """The result recorded when Stripe refused the request itself (invalid request, bad key…): a
+    fault for ops that a retry with the same key cannot fix. Also what a try that could not reach
+    Stripe was recorded as before ``charge_unreachable``: histories from then replay it."""
     return ChargeResult(outcome=ChargeOutcome.FAILED, code=failure_type)
+
+
+def charge_unreachable(
+    session: Session, pending: PendingCharge, failure_type: str, now: datetime
+) -> list[Notice]:
+    """The try never got an answer from Stripe: its call spent its whole retry budget on timeouts,
+    5xx, 429 or dropped connections. An outage is not a decline: no decline attempt is used, the
+    client hears nothing, and the same attempt is tried again soon (``outage_retry_at``, in
+    ``payment.next_charge_at``) under the same key (``_choose_charge_key``). The auto-cancel waits
+    meanwhile: a session is never cancelled unpaid because Stripe could not be reached.
+
+    Returns the notices owed: none, unless a webhook already reported the PaymentIntent an
+    unanswered try created (the charge went through after all)."""
+    payment = session.payment
+    payment.unreachable_tries += 1
+    payment.unreachable_since = payment.unreachable_since or pending.attempted_at
+    payment.unreachable_reason = failure_type
+    payment.unanswered_charge = True
+    payment.retry_now = False
+    reported = _reported_succeeded(session)
+    if reported is not None:
+        # A webhook reported the PaymentIntent a try created (routed here by its metadata, so it
+        # is this session's): the charge went through after all.
+        settled = ChargeResult(
+            outcome=ChargeOutcome.SUCCEEDED, payment_intent_id=reported, payment_intent_status="succeeded"
+        )
+        return finish_charge(session, pending, settled)
+    if not charge_owed(session):
+        payment.next_charge_at = None  # cancelled meanwhile: a void (which looks it up) follows
+        return []
+    if payment.payment_method_id != pending.request.payment_method_id:
+        payment.next_charge_at = now  # a new card arrived during the try: no reason to wait
+    else:
+        payment.next_charge_at = outage_retry_at(now, payment.unreachable_tries, session.policy)
+    return []
+
+
+def charge_in_outage(session: Session) -> bool:
+    """The session's charge is waiting for Stripe to come back (not for the client)."""
+    return session.payment.unreachable_tries > 0
+
+
+def _reported_succeeded(session: Session) -> str | None:
+    known = session.payment.payment_intent_id
+    if known is not None:
+        return known if known in session.succeeded_intents else None
+    return session.succeeded_intents[0] if session.succeeded_intents else None
+
+
+def _stripe_answered(payment: PaymentLedger) -> None:
+    payment.unreachable_tries = 0
+    payment.unreachable_since = None
+    payment.unreachable_reason = None
+    payment.charge_key_generation = 0
+    payment.charge_key_first_used_at = None
 
 
 # --------------------------------------------------------------------------------- refunds, voids
@@ -603,6 +684,11 @@ def apply_payment_event(session: Session, event: PaymentEvent) -> FactOutcome:
         if apply_succeeded_intent(payment, event.payment_intent_id):
             follow_payment(session)
             notices.append(_on_session_payment_notice(payment))
+            wakes = True
+        elif charge_in_outage(session) and payment.status is PaymentStatus.PROCESSING:
+            # Stripe is answering again and an unanswered try went through: try now (the same
+            # key replays it, or the lookup finds it) instead of at the outage retry time.
+            payment.retry_now = True
             wakes = True
     elif event.type == "charge.refunded" and event.amount_refunded_minor is not None:
         before = payment.amount_refunded_minor

@@ -23,6 +23,7 @@ from domain.notifications import Audience, NotificationType
 from domain.policy import (
     cancellation_status,
     charge_due_after_move,
+    charge_spread_offset,
     check_can_change,
     is_late_client_move,
     refund_owed,
@@ -137,6 +138,7 @@ def reschedule(
             received_at=received_at,
             last_attempt_at=payment.attempts[-1].at if payment.attempts else None,
             policy=session.policy,
+            spread=charge_spread_offset(session.session_id, session.policy),
         )
     if is_late_client_move(request.requested_by, old_start, received_at, session.policy):
         payment.charge_kept_by_late_move = True

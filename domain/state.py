@@ -56,6 +56,20 @@ class PaymentLedger(BaseModel):
     """The client moved the session with 48 h notice or less: its charge stands (rule 6)."""
     blocked_reason: str | None = None
     """Stripe refused a refund or void: retried later; ops can see why here."""
+    unreachable_tries: int = 0
+    """Tries of the current charge attempt that never got an answer from Stripe (its call's whole
+    retry budget spent on timeouts, 5xx, 429…). Not a decline: 0 again once Stripe answers."""
+    unreachable_since: datetime | None = None
+    """When the first of those tries began; ``None`` once Stripe answered."""
+    unreachable_reason: str | None = None
+    """The last such failure's type (``TimeoutError``, ``APIError``…), for ops."""
+    charge_key_generation: int = 0
+    """Which key of the current attempt is in use (``domain.payments.charge_idempotency_key``)."""
+    charge_key_first_used_at: datetime | None = None
+    """When the current attempt's key was first sent: it is reused only within the policy's
+    ``charge_key_reuse_limit`` of this."""
+    unanswered_charge: bool = False
+    """Some try never got an answer: a PaymentIntent may exist whose id we never learnt."""
 
 
 class CancellationRecord(BaseModel):

@@ -31,6 +31,14 @@ CHARGES = Counter(
 )
 DECLINES = Counter("sessionflow_declines", "Charge attempts declined, by decline kind.", ["kind"])
 REFUNDS = Counter("sessionflow_refunds", "Refunds created at Stripe.")
+STRIPE_UNAVAILABLE = Counter(
+    "sessionflow_stripe_unavailable",
+    "Stripe calls (one activity attempt each) that failed without an answer Temporal should keep: "
+    "connection errors, timeouts, 5xx, 429, 409; by operation and error type. Retried with the "
+    "same key; a sustained rate is an outage (the workflows' sessionflow_stripe_unreachable, on "
+    "the SDK's endpoint, counts calls whose whole retry budget ran out).",
+    ["operation", "error"],
+)
 NOTIFICATIONS = Counter(
     "sessionflow_notifications",
     "Notifications delivered to the backend, by type (reminders: attendance_update_due).",

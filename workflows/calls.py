@@ -12,6 +12,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.notifications import NotificationActivities
     from activities.payments import PaymentActivities
+    from contract.ids import stripe_task_queue
     from domain.errors import RuleViolation
     from domain.notifications import Notification
     from domain.session_attendance import practice_unavailable
@@ -54,13 +55,33 @@ def failure_type(failure: ActivityError) -> str:
     return type(cause).__name__ if cause is not None else "ActivityError"
 
 
+def stripe_unreachable(failure: ActivityError) -> bool:
+    """True when the call never got an answer from Stripe: its budget ran out on timeouts, 5xx,
+    429, 409 or dropped connections (an outage). False when Stripe answered with a refusal a retry
+    cannot fix (a non-retryable ``ApplicationError``: invalid request, bad key…)."""
+    cause = failure.cause
+    return not (isinstance(cause, ApplicationError) and cause.non_retryable)
+
+
+def count_stripe_unreachable(operation: str, failure: ActivityError) -> None:
+    """Ops' signal of an outage: Stripe calls whose whole retry budget ran out, by operation and
+    the last failure's type (``sessionflow_stripe_unreachable`` on the SDK's metrics endpoint).
+    The workflow's meter skips replays, so each one is counted once."""
+    workflow.metric_meter().create_counter(
+        "sessionflow_stripe_unreachable",
+        "Stripe calls that got no answer within their whole retry budget, by operation.",
+    ).add(1, {"operation": operation, "reason": failure_type(failure)})
+
+
 async def call_stripe(
     activity: Callable[[PaymentActivities, RequestT], Awaitable[ResultT]], request: RequestT, summary: str
 ) -> ResultT:
-    """One Stripe call: timeouts keep every retry well inside the idempotency key's lifetime."""
+    """One Stripe call, on the Stripe task queue (rate-limited by the server for every worker at
+    once): timeouts keep every retry well inside the idempotency key's lifetime."""
     return await workflow.execute_activity_method(
         activity,
         request,
+        task_queue=stripe_task_queue(workflow.info().task_queue),
         start_to_close_timeout=STRIPE_START_TO_CLOSE,
         schedule_to_close_timeout=STRIPE_SCHEDULE_TO_CLOSE,
         retry_policy=STRIPE_RETRY_POLICY,

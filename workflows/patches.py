@@ -23,3 +23,8 @@ same time can no longer both pass."""
 FOLLOW_UP_CLAIMS_TIME = "follow-up-claims-time"
 """The attendance update claims the follow-up's time (with the weekly slot, if reserved) in one
 serialised practice update, instead of reading the practice (a query) and reserving separately."""
+
+CHARGE_OUTAGE_IS_NOT_A_DECLINE = "charge-outage-is-not-a-decline"
+"""A charge that never reached Stripe (timeouts, 5xx, 429 until the call's budget ran out) is
+tried again soon with the same key, uses no decline attempt and sends no ``charge_failed``; before,
+it was recorded as a failed attempt and the client was told (issue 11, hazard 4)."""

@@ -54,11 +54,14 @@ with workflow.unsafe.imports_passed_through():
         call_practice_patiently,
         call_stripe,
         checked,
+        count_stripe_unreachable,
         deliver,
         failure_type,
+        stripe_unreachable,
     )
     from workflows.patches import (
         AUTO_CANCEL_READS_PAYMENT,
+        CHARGE_OUTAGE_IS_NOT_A_DECLINE,
         FOLLOW_UP_CLAIMS_TIME,
         MOVE_CLAIMS_TIME,
         OUTCOME_SURVIVES_SESSION_END,
@@ -174,8 +177,23 @@ class SessionWorkflow:
         try:
             result = await call_stripe(PaymentActivities.charge, pending.request, f"charge attempt {attempt}")
         except ActivityError as failure:
-            result = machine.unreachable_charge(failure_type(failure))
-            self._log(logging.WARNING, "charge attempt could not be made", attempt=attempt)
+            reason = failure_type(failure)
+            if stripe_unreachable(failure):
+                count_stripe_unreachable("charge", failure)
+                if workflow.patched(CHARGE_OUTAGE_IS_NOT_A_DECLINE):
+                    # An outage is not a decline: no attempt used, no word to the client.
+                    self._notify(machine.charge_unreachable(session, pending, reason, self._now()))
+                    self._publish_status()
+                    self._log(
+                        logging.ERROR,
+                        "Stripe unreachable: charge attempt to be tried again",
+                        attempt=attempt,
+                        reason=reason,
+                        tries=session.payment.unreachable_tries,
+                    )
+                    return
+            result = machine.refused_charge(reason)
+            self._log(logging.WARNING, "charge attempt could not be made", attempt=attempt, reason=reason)
         notices = machine.finish_charge(session, pending, result)
         self._publish_status()
         self._notify(notices)
@@ -195,6 +213,8 @@ class SessionWorkflow:
         try:
             read = await call_stripe(PaymentActivities.read, request, "read payment")
         except ActivityError as failure:
+            if stripe_unreachable(failure):
+                count_stripe_unreachable("read", failure)
             # Stripe unreachable: cancel as before; a payment the void then finds is refunded.
             self._log(logging.WARNING, "payment unread before the auto-cancel", reason=failure_type(failure))
         else:
@@ -209,6 +229,8 @@ class SessionWorkflow:
         try:
             result = await call_stripe(PaymentActivities.refund, request, f"refund {request.refund_number}")
         except ActivityError as failure:
+            if stripe_unreachable(failure):
+                count_stripe_unreachable("refund", failure)
             self._block(f"refund: {failure_type(failure)}")
             return
         announcement = machine.apply_refund_result(session, result)
@@ -225,6 +247,8 @@ class SessionWorkflow:
         try:
             result = await call_stripe(PaymentActivities.void, request, "void pending payment")
         except ActivityError as failure:
+            if stripe_unreachable(failure):
+                count_stripe_unreachable("void", failure)
             self._block(f"void: {failure_type(failure)}")
             return
         refused = machine.apply_void_result(session, result)

@@ -23,7 +23,7 @@ from domain.status import BookingKind, SessionStatus
 from settings import Settings
 from temporal_client.converter import temporal_tls
 from tests.workflows.support import HOUR, make_booking, real_now, start, wait_for_state
-from worker import OWN_WORKFLOW_MODULES, build_worker, deployment_config
+from worker import OWN_WORKFLOW_MODULES, build_stripe_worker, build_worker, deployment_config
 
 REAL_KEYS = f"k1:{base64.b64encode(bytes(range(32))).decode()}"
 TOKEN = "a-real-token"
@@ -91,10 +91,31 @@ async def test_sessions_run_in_either_sandbox_and_fast_passes_our_modules_throug
     assert passed is (sandbox == "fast")
 
     booking = make_booking(BookingKind.CLIENT_FOLLOW_UP, start=real_now() + 30 * HOUR)  # charged at once
-    async with worker:
+    stripe_worker = build_stripe_worker(env.client, task_queue=task_queue, stripe_client=stripe_client)
+    async with worker, stripe_worker:
         handle = await start(env.client, booking, task_queue)
         paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
     assert paid.payment.amount_paid_minor == booking.amount_minor
+
+
+async def test_stripe_calls_have_a_queue_of_their_own_rate_limited_from_settings(
+    env: WorkflowEnvironment, task_queue: str, stripe_client: stripe.StripeClient, settings: Settings
+) -> None:
+    tuned = settings.model_copy(
+        update={"stripe_activities_per_second": 4.5, "stripe_max_concurrent_activities": 7}
+    )
+    stripe_worker = build_stripe_worker(
+        env.client, task_queue=task_queue, stripe_client=stripe_client, settings=tuned
+    )
+    config = stripe_worker.config()
+
+    assert stripe_worker.task_queue == f"{task_queue}-stripe"
+    assert config.get("max_task_queue_activities_per_second") == 4.5  # enforced by the server
+    assert config.get("max_concurrent_activities") == 7
+    assert not config.get("workflows")
+    names = {getattr(activity, "__temporal_activity_definition").name for activity in config["activities"]}
+    assert names == {"charge_session", "void_payment", "read_payment", "refund_payment"}
+    assert Settings().stripe_activities_per_second == 10.0
 
 
 @pytest.mark.parametrize(

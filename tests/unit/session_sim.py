@@ -21,6 +21,7 @@ from domain.attendance import AttendanceUpdate
 from domain.booking import SessionBooking
 from domain.commands import CancelRequest, PaymentMethodUpdate, RescheduleRequest
 from domain.errors import RuleViolation
+from domain.notifications import NotificationType
 from domain.payments import ChargeOutcome, ChargeResult, PaymentEvent, RefundResult, VoidResult
 from domain.session import Session, Step
 from domain.session_attendance import AttendanceEffects
@@ -69,7 +70,7 @@ class SimulatedStripe:
     confirm_calls: int = 0
 
     def charge(self) -> ChargeResult | None:
-        """None: the call failed for good (the workflow records an unreachable attempt)."""
+        """None: the call got no answer within its budget (the workflow tries again later)."""
         if self.intent_status is not None and self.intent_status not in OPEN:
             # Already paid (on-session) or cancelled: reported, never charged again.
             outcome = ChargeOutcome.SUCCEEDED if self.intent_status == "succeeded" else ChargeOutcome.FAILED
@@ -191,6 +192,9 @@ class Trace:
     statuses: list[SessionStatus] = field(default_factory=list)
     stale_fact_moves: list[tuple[SessionStatus, SessionStatus]] = field(default_factory=list)
     charged_while_paid: int = 0
+    outages: int = 0
+    notices: list[NotificationType] = field(default_factory=list)
+    """What the charge steps told people (the other notices are checked by the machine's tests)."""
     events: int = 0
     refunded_elsewhere: bool = False
 
@@ -246,7 +250,13 @@ class Simulation:
                 self.trace.charged_while_paid += 1
             pending = machine.begin_charge(session, now)
             result = self.stripe.charge()
-            machine.finish_charge(session, pending, result or machine.unreachable_charge("ActivityError"))
+            if result is None:
+                # As SessionWorkflow._charge does: an outage is not a decline.
+                notices = machine.charge_unreachable(session, pending, "TimeoutError", now)
+                self.trace.outages += 1
+            else:
+                notices = machine.finish_charge(session, pending, result)
+            self.trace.notices.extend(notice.type for notice in notices)
         elif step is Step.REFUND:
             request = machine.begin_refund(session)
             refund = self.stripe.refund(request.target_refunded_minor)

@@ -17,14 +17,16 @@ from domain.commands import CancelRequest, PaymentMethodUpdate, RescheduleReques
 from domain.errors import RuleViolation
 from domain.notifications import NotificationType
 from domain.payments import ChargeOutcome, ChargeResult, PaymentEvent, PaymentRead, RefundResult, VoidResult
+from domain.policy import DEFAULT_POLICY, SessionPolicy, charge_spread_offset
 from domain.session import NextStep, Session, Step
 from domain.session_attendance import AttendanceEffects
-from domain.state import SessionState
+from domain.state import SessionState, SessionWorkflowInput
 from domain.status import Actor, BookingKind, CancelReason, DeclineKind, PaymentStatus, SessionStatus
 from tests.unit.session_sim import PRICE, open_session
 
 H = timedelta(hours=1)
 SECOND = timedelta(seconds=1)
+MINUTE = timedelta(minutes=1)
 START = datetime(2027, 6, 15, 17, 0, tzinfo=UTC)
 BOOKED = START - 10 * 24 * H
 
@@ -443,3 +445,181 @@ def test_a_cancellation_while_a_payment_is_under_way_says_what_goes_back_if_it_l
     nothing_under_way = book()
     free, _ = commands.cancel(nothing_under_way, late, START - 72 * H, START - 72 * H)
     assert free.free and free.refund_when_paid_minor == 0
+
+
+# ----------------------------------------------------------------------------- Stripe unreachable
+
+
+def unreachable(session: Session, at: datetime, failure: str = "TimeoutError") -> list[machine.Notice]:
+    """A try whose Stripe call got no answer within its whole budget, given up an hour later."""
+    pending = machine.begin_charge(session, at)
+    return machine.charge_unreachable(session, pending, failure, at + H)
+
+
+def test_an_outage_uses_no_attempt_tells_nobody_and_is_tried_again_in_5_minutes() -> None:
+    session = book()
+    due = START - 48 * H
+
+    notices = unreachable(session, due, "APIError")
+
+    assert notices == []
+    payment = session.payment
+    assert payment.attempts == []
+    assert session.status is SessionStatus.PAYMENT_DUE and payment.status is PaymentStatus.PROCESSING
+    assert (payment.unreachable_tries, payment.unreachable_since) == (1, due)
+    assert payment.unreachable_reason == "APIError"
+    assert machine.next_step(session) == NextStep(Step.CHARGE, due + H + 5 * MINUTE)
+
+
+def test_the_retry_after_an_outage_sends_the_same_key_and_a_decline_then_counts_as_attempt_1() -> None:
+    session = book()
+    first = machine.begin_charge(session, START - 48 * H)
+    machine.charge_unreachable(session, first, "TimeoutError", START - 47 * H)
+
+    again = machine.begin_charge(session, START - 47 * H + 5 * MINUTE)
+    notices = machine.finish_charge(session, again, SOFT)
+
+    assert again.request.idempotency_key == first.request.idempotency_key == "session:ses_sim:charge:1"
+    assert not again.request.may_have_created_intent
+    assert [a.number for a in session.payment.attempts] == [1]
+    assert [n.type for n in notices] == [NotificationType.CHARGE_FAILED]  # a real decline is told
+    assert session.payment.unreachable_tries == 0 and session.payment.unreachable_since is None
+    assert session.payment.next_charge_at == START - 24 * H
+
+
+def test_outage_retries_back_off_to_every_two_hours() -> None:
+    session = book()
+    at = START - 48 * H
+    gaps = []
+    for _ in range(7):
+        unreachable(session, at)
+        retry = session.payment.next_charge_at
+        assert retry is not None
+        gaps.append(retry - (at + H))
+        at = retry
+    assert gaps == [5 * MINUTE, 15 * MINUTE, 30 * MINUTE, H, 2 * H, 2 * H, 2 * H]
+
+
+def test_the_auto_cancel_waits_while_stripe_is_unreachable() -> None:
+    session = book()
+    unreachable(session, START - 2 * H)  # given up at start − 1 h: the auto-cancel time
+
+    plan = machine.next_step(session)
+
+    assert plan == NextStep(Step.CHARGE, START - H + 5 * MINUTE)
+    assert session.status is SessionStatus.PAYMENT_DUE
+
+
+def test_past_the_key_reuse_limit_a_new_key_is_used_after_looking_the_intent_up() -> None:
+    session = book()
+    at = START - 48 * H
+    unreachable(session, at)
+    limit = session.policy.charge_key_reuse_limit
+    assert machine.begin_charge(session, at + limit - SECOND).request.key_generation == 0
+    machine.charge_unreachable(session, machine.begin_charge(session, at + limit - SECOND), "x", at + limit)
+
+    late = machine.begin_charge(session, at + limit)
+
+    assert late.request.key_generation == 1
+    assert late.request.idempotency_key == "session:ses_sim:charge:1:1"
+    assert late.request.may_have_created_intent  # the activity lists the customer's intents first
+    machine.charge_unreachable(session, late, "x", at + limit + H)
+    assert machine.begin_charge(session, at + limit + 2 * H).request.key_generation == 1  # its own 20 h
+
+
+def test_a_new_card_during_an_outage_gets_a_new_key_and_is_tried_at_once() -> None:
+    session = book()
+    pending = machine.begin_charge(session, START - 48 * H)
+    commands.update_payment_method(session, PaymentMethodUpdate(payment_method_id="pm_new"), START - 48 * H)
+    machine.charge_unreachable(session, pending, "TimeoutError", START - 47 * H)
+
+    assert machine.next_step(session) == NextStep(Step.CHARGE, START - 47 * H)
+    retry = machine.begin_charge(session, START - 47 * H)
+    assert retry.request.payment_method_id == "pm_new"
+    assert retry.request.key_generation == 1  # the same key with other parameters: Stripe refuses
+
+
+def test_a_free_cancellation_during_an_outage_voids_whatever_an_unanswered_try_created() -> None:
+    session = book(BookingKind.CLIENT_FOLLOW_UP)
+    unreachable(session, BOOKED)
+
+    cancel(session, Actor.CLIENT, BOOKED + 2 * H)
+
+    assert session.status is SessionStatus.CANCELLED_FREE
+    assert machine.next_step(session) == NextStep(Step.VOID, None)
+    assert machine.begin_void(session).payment_intent_id is None  # looked up by its metadata
+
+
+def test_a_payment_webhook_during_an_outage_tries_again_at_once_and_settles_with_one_notice() -> None:
+    session = book()
+    unreachable(session, START - 48 * H)
+    event = PaymentEvent(
+        event_id="evt_1", type="payment_intent.succeeded", payment_intent_id="pi_1", created=START - 47 * H
+    )
+
+    outcome = machine.apply_payment_event(session, event)
+
+    assert outcome.wakes and outcome.notices == []
+    assert machine.next_step(session) == NextStep(Step.CHARGE, None)
+    notices = unreachable(session, START - 47 * H)  # even if Stripe is still flaky for us
+    assert session.status is SessionStatus.PAID and session.payment.payment_intent_id == "pi_1"
+    assert [(n.type, n.sequence) for n in notices] == [(NotificationType.CHARGE_SUCCEEDED, 1)]
+
+
+# ----------------------------------------------------------------------------- charge spread
+
+
+def spread_policy(window: timedelta) -> SessionPolicy:
+    return SessionPolicy(charge_spread_window=window)
+
+
+def test_the_scheduled_charge_is_spread_after_start_minus_48h_never_before() -> None:
+    window = 10 * MINUTE
+    offsets = {charge_spread_offset(f"ses_{n}", spread_policy(window)) for n in range(200)}
+
+    assert all(timedelta(0) <= offset < window for offset in offsets)
+    assert len(offsets) > 150  # spread, not bunched
+    assert charge_spread_offset("ses_1", spread_policy(window)) == charge_spread_offset(
+        "ses_1", spread_policy(window)
+    )
+    assert charge_spread_offset("ses_1", spread_policy(timedelta(0))) == timedelta(0)
+    assert DEFAULT_POLICY.charge_spread_window == window
+    assert SessionPolicy().charge_spread_window == timedelta(0)  # what older histories carry
+
+
+def test_a_spread_session_is_charged_at_its_offset_and_a_cancel_before_it_is_still_late() -> None:
+    policy = spread_policy(10 * MINUTE)
+    session = machine.open_session(
+        SessionWorkflowInput(booking=book().booking, policy=policy, booked_at=BOOKED), BOOKED
+    )
+    offset = charge_spread_offset(session.session_id, policy)
+    assert offset > SECOND
+    assert machine.next_step(session) == NextStep(Step.CHARGE, START - 48 * H + offset)
+
+    cancel(session, Actor.CLIENT, START - 48 * H + offset / 2)
+
+    assert session.status is SessionStatus.CANCELLED_LATE  # 48 h notice is 48 h, spread or not
+    assert machine.next_step(session) == NextStep(Step.CHARGE, START - 48 * H + offset)
+
+
+def test_a_spread_session_moved_is_charged_at_the_same_offset_after_its_new_deadline() -> None:
+    policy = spread_policy(10 * MINUTE)
+    session = machine.open_session(
+        SessionWorkflowInput(booking=book().booking, policy=policy, booked_at=BOOKED), BOOKED
+    )
+    offset = charge_spread_offset(session.session_id, policy)
+    new_start = START + 7 * 24 * H
+    commands.reschedule(
+        session,
+        RescheduleRequest(requested_by=Actor.THERAPIST, new_start=new_start),
+        BOOKED + H,
+        BOOKED + H,
+    )
+    assert machine.next_step(session) == NextStep(Step.CHARGE, new_start - 48 * H + offset)
+
+
+def test_the_spread_window_must_end_before_the_first_retry() -> None:
+    with pytest.raises(ValueError, match="charge_spread_window"):
+        SessionPolicy(charge_spread_window=24 * H)
+    with pytest.raises(ValueError, match="stripe_outage_retry_delays"):
+        SessionPolicy(stripe_outage_retry_delays=())

@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from domain import session as machine
 from domain.attendance import AttendanceOutcome, AttendanceUpdate
 from domain.commands import CancelRequest, PaymentMethodUpdate, RescheduleRequest
+from domain.notifications import NotificationType
+from domain.payments import ChargeOutcome
 from domain.policy import is_free_cancellation
 from domain.status import Actor, BookingKind, CancelReason, PaymentStatus, SessionStatus
 from tests.unit.session_sim import (
@@ -229,3 +231,28 @@ def test_a_client_cancellation_is_free_only_strictly_before_the_deadline(
         # could not be charged by start − 1 h — its open PaymentIntent voided.
         assert stripe.refunded == 0
         assert stripe.captures == 1 or stripe.intent_status in (None, "canceled")
+
+
+@PROPERTY_SETTINGS
+@given(lives())
+def test_an_outage_is_never_a_decline(life: tuple[Simulation, list[tuple[datetime, Command]]]) -> None:
+    """Only a card decline is a decline: a charge that got no answer from Stripe uses no attempt
+    and tells nobody the charge failed; every ``charge_failed`` is a decline Stripe gave."""
+    simulation, trace = run(life)
+    attempts = simulation.session.payment.attempts
+    assert all(attempt.outcome is not ChargeOutcome.FAILED for attempt in attempts)
+    declined = [attempt for attempt in attempts if attempt.outcome is ChargeOutcome.DECLINED]
+    assert trace.notices.count(NotificationType.CHARGE_FAILED) == len(declined)
+
+
+@PROPERTY_SETTINGS
+@given(lives())
+def test_a_session_is_never_cancelled_unpaid_while_stripe_is_unreachable(
+    life: tuple[Simulation, list[tuple[datetime, Command]]],
+) -> None:
+    simulation, _ = run(life)
+    session = simulation.session
+    if session.status is SessionStatus.CANCELLED_UNPAID:
+        # Cancelled for a decline (or an authentication the client never gave) Stripe answered.
+        assert session.payment.unreachable_tries == 0
+        assert session.payment.attempts and session.payment.attempts[-1].decline_kind is not None

@@ -26,11 +26,12 @@ from activities.practice import PracticeActivities
 from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
 from domain.booking import SessionBooking
+from domain.policy import DEFAULT_POLICY, SessionPolicy
 from domain.state import SessionState
 from domain.status import BookingKind, SessionStatus
 from settings import Settings
 from temporal_client.session_client import book_session
-from worker import build_notifier, build_worker
+from worker import build_notifier, build_workers
 from workflows.session import SessionWorkflow
 
 HOUR = timedelta(hours=1)
@@ -38,6 +39,10 @@ WAIT = 20.0
 """Real seconds any single wait may take before the test fails instead of hanging."""
 
 SessionHandle = WorkflowHandle[SessionWorkflow, SessionState]
+
+TEST_POLICY = DEFAULT_POLICY.model_copy(update={"charge_spread_window": timedelta(0)})
+"""The API's policy with the scheduled charge exactly at start − 48 h, so a test knows the instant
+to fast-forward to; the spread itself is tested in ``test_charge_outage.py``."""
 
 
 @asynccontextmanager
@@ -48,10 +53,10 @@ async def running_worker(
     settings: Settings,
     practice: PracticeActivities | None = None,
 ) -> AsyncIterator[Worker]:
-    """A real worker on ``task_queue`` with its own notifier; ``practice`` replaces its practice
-    activities (e.g. a practice that never answers)."""
+    """A real worker on ``task_queue`` (and its Stripe worker on the Stripe task queue) with its own
+    notifier; ``practice`` replaces its practice activities (e.g. a practice that never answers)."""
     notifier = build_notifier(settings)
-    running = build_worker(
+    running, stripe_worker = build_workers(
         client,
         task_queue=task_queue,
         stripe_client=stripe_client,
@@ -60,7 +65,7 @@ async def running_worker(
         practice=practice,
     )
     try:
-        async with running:
+        async with running, stripe_worker:
             yield running
     finally:
         await notifier.aclose()
@@ -106,8 +111,10 @@ STARTED: list[SessionHandle] = []
 """Handles started by the running test, so their histories can be recorded for replay tests."""
 
 
-async def start(client: Client, booking: SessionBooking, task_queue: str) -> SessionHandle:
-    handle = await book_session(client, booking, task_queue=task_queue, now=real_now())
+async def start(
+    client: Client, booking: SessionBooking, task_queue: str, policy: SessionPolicy = TEST_POLICY
+) -> SessionHandle:
+    handle = await book_session(client, booking, task_queue=task_queue, now=real_now(), policy=policy)
     STARTED.append(handle)
     return handle
 

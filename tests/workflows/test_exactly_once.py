@@ -22,12 +22,12 @@ from tests.workflows.support import (
     intents_for,
     make_booking,
     real_now,
+    running_worker,
     spawn_worker,
     start,
     succeeded_charges,
     wait_for_state,
 )
-from worker import build_worker
 
 CREATE_INTENT = r"^/v1/payment_intents$"
 
@@ -118,9 +118,7 @@ async def test_a_worker_killed_during_the_charge_is_replaced_without_a_second_ch
         if first.poll() is None:
             first.kill()
 
-    async with build_worker(
-        env.client, task_queue=task_queue, stripe_client=stripe_client, settings=settings
-    ):
+    async with running_worker(env.client, task_queue, stripe_client, settings):
         # The activity's start-to-close timeout (20 s) hands the charge to this worker.
         paid = await wait_for_state(
             handle, lambda s: s.status is SessionStatus.PAID, "the charge", timeout=60

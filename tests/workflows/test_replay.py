@@ -36,6 +36,7 @@ def test_histories_cover_the_main_paths() -> None:
         "no_rebook_releases_the_clients_slot_and_says_so_and_it_can_be_added_back",
         "ending_can_cancel_the_clients_future_sessions_as_therapist_cancellations",
         "reminders_fire_at_the_configured_offsets_and_stop_after_the_update",
+        "a_stripe_outage_longer_than_the_retry_budget_is_not_a_decline",
     ):
         assert expected in names, f"no recorded history for {expected}"
 

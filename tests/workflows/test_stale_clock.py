@@ -44,7 +44,6 @@ from contract.search_attributes import session_search_attributes
 from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
 from domain.booking import SessionBooking
-from domain.policy import DEFAULT_POLICY
 from domain.state import SessionState, SessionWorkflowInput
 from domain.status import PaymentStatus
 from settings import Settings
@@ -53,6 +52,7 @@ from tests.conftest import NOTIFY_SECRET
 from tests.workflows.support import (
     HOUR,
     STARTED,
+    TEST_POLICY,
     WAIT,
     SessionHandle,
     make_booking,
@@ -60,7 +60,7 @@ from tests.workflows.support import (
     spawn_worker,
     wait_for_state,
 )
-from worker import build_notifier, build_worker
+from worker import build_notifier, build_workers
 from workflows.practice import PracticeWorkflow
 from workflows.session import SessionWorkflow
 
@@ -113,7 +113,7 @@ async def start_session(
     """As ``book_session`` starts it, with an execution timeout so it never outlives the run."""
     start = client.start_workflow(
         SessionWorkflow.run,
-        SessionWorkflowInput(booking=booking, policy=DEFAULT_POLICY, booked_at=now),
+        SessionWorkflowInput(booking=booking, policy=TEST_POLICY, booked_at=now),
         id=session_workflow_id(booking.session_id),
         task_queue=task_queue,
         execution_timeout=EXECUTION_TIMEOUT,
@@ -178,9 +178,10 @@ async def test_a_query_on_a_cold_worker_as_the_charge_timer_fires_does_not_chang
     )
     notifier = build_notifier(settings)
     try:
-        async with build_worker(
+        main_worker, stripe_worker = build_workers(
             client, task_queue=task_queue, stripe_client=stripe_client, settings=settings, notifier=notifier
-        ):
+        )
+        async with main_worker, stripe_worker:
             answer = await query
             answered_at = real_now()
             final = await wait_for_state(
