@@ -31,6 +31,7 @@ from contract.visibility import sessions_query
 from domain.attendance import AttendanceOutcome, AttendanceUpdate, ContinueChoice
 from domain.booking import SessionBooking
 from domain.commands import CancelRequest
+from domain.policy import SessionPolicy
 from domain.state import SessionState
 from domain.status import Actor, BookingKind, CancelReason, SessionStatus
 from settings import Settings
@@ -40,6 +41,8 @@ from temporal_client.session_client import book_session
 
 HOURS_48 = timedelta(hours=48)
 WAIT_SECONDS = 90.0
+UNSPREAD = SessionPolicy()
+"""The default rules without the charge spread (``DEFAULT_POLICY`` has 10 minutes)."""
 
 
 @dataclass
@@ -147,7 +150,11 @@ async def run_demo() -> None:
     say(f"Stripe stand-in {settings.stripe_api_base} · now {now:%Y-%m-%d %H:%M:%S}Z\n")
     say("Booking three therapist follow-ups (client agreed), each starting 48 h + a few seconds from now:")
     for session in sessions:
-        session.handle = await book_session(client, session.booking, task_queue=settings.task_queue, now=now)
+        # No charge spread: the API's policy moves a scheduled charge up to 10 minutes after
+        # start − 48 h to smooth a storm; the demo shows the charge at the instant itself.
+        session.handle = await book_session(
+            client, session.booking, task_queue=settings.task_queue, now=now, policy=UNSPREAD
+        )
         charge_at = session.booking.start - HOURS_48
         say(
             f"  {session.label} {session.booking.session_id:<16} "
