@@ -255,6 +255,7 @@ def judge_sessions(
             received,
             judgement,
         )
+        judge_no_cancellation_notice(session_id, expected, received, judgement)
         if script.path is LifecyclePath.SOFT_DECLINE_RETRY and len(state.payment.attempts) > 1:
             judgement.soft_retries_exercised += 1
         if record.follow_up_id is not None:
@@ -277,6 +278,7 @@ def judge_sessions(
                     received,
                     judgement,
                 )
+                judge_no_cancellation_notice(record.follow_up_id, follow_up_expected, received, judgement)
 
 
 def _judge_one(
@@ -344,6 +346,23 @@ def _judge_one(
         add(session_id, f"never notified: {', '.join(missing)}")
 
 
+CANCELLATION_NOTICES = frozenset({NotificationType.AUTO_CANCELLED, NotificationType.SESSION_CANCELLED})
+
+
+def judge_no_cancellation_notice(
+    session_id: str, expected: Expected, received: dict[str, list[Notification]], judgement: Judgement
+) -> None:
+    """A session the rules do not cancel never told anyone it was cancelled (an auto-cancel that
+    was undone by a payment found late is still a cancellation the client heard about)."""
+    if expected.status.is_cancelled:
+        return
+    told = sorted({n.type.value for n in received.get(session_id, []) if n.type in CANCELLATION_NOTICES})
+    if told:
+        judgement.add(
+            session_id, f"told it was cancelled ({', '.join(told)}), the rules demand {expected.status.value}"
+        )
+
+
 def judge_notifications(
     evidence: list[WorkflowEvidence], received: list[Notification], judgement: Judgement
 ) -> tuple[int, int]:
@@ -408,6 +427,7 @@ __all__ = [
     "Violation",
     "WorkflowEvidence",
     "gather_workflows",
+    "judge_no_cancellation_notice",
     "judge_notifications",
     "judge_sessions",
     "judge_workflows",

@@ -82,6 +82,9 @@ RETRYABLE_RPC = frozenset(
 )
 
 
+PAID = "paid"
+
+
 class StepFailed(Exception):
     """A scripted step could not be carried out: reported as a violation of its session."""
 
@@ -114,6 +117,7 @@ class LifecycleRecord:
     follow_up_cancel: CancelResult | None = None
     decline_observed: bool = False
     authenticated_intent: str | None = None
+    paid_on_session_at: datetime | None = None
     state_queries: int = 0
     command_retries: int = 0
     errors: list[str] = field(default_factory=list)
@@ -204,7 +208,10 @@ class LifecycleDriver:
             await sleep_until(start)
             return
 
-        await self._settle_payment(script, handle, record, booked_at, start)
+        if path is LifecyclePath.PAID_AT_THE_WIRE:
+            await self._pay_at_the_wire(script, handle, record, booked_at, start)
+        else:
+            await self._settle_payment(script, handle, record, booked_at, start)
 
         if path in (LifecyclePath.LATE_CANCEL, LifecyclePath.THERAPIST_CANCEL):
             # Well inside the 48-hour window (late for a client), well before the start.
@@ -288,6 +295,68 @@ class LifecycleDriver:
             lambda s: s.payment.status is PaymentStatus.PAID,
             until=start - self.hours(2),
         )
+
+    async def _pay_at_the_wire(
+        self,
+        script: Script,
+        handle: SessionHandle,
+        record: LifecycleRecord,
+        booked_at: datetime,
+        start: datetime,
+    ) -> None:
+        """The client pays on-session shortly before the auto-cancel at start − 1 h; Stripe's
+        ``payment_intent.succeeded`` webhook is held until the auto-cancel has been decided, so
+        only the workflow's own read of the PaymentIntent can see the payment in time."""
+        relay = self._stack.relay
+        assert relay is not None
+        release = relay.hold(script.session_id, {"payment_intent.succeeded"})
+        try:
+            charge_at = booked_at if script.kind is BookingKind.CLIENT_FOLLOW_UP else start - self.hours(48)
+            await sleep_until(charge_at)
+            secret = await self._action_required(handle, record, until=start - self.hours(8))
+            record.decline_observed = True
+            intent_id = secret.split("_secret_", 1)[0]
+            record.authenticated_intent = intent_id
+            await sleep_until(start - self.hours(script.pay_hours_before))
+            await self._stack.standin_control("POST", f"payment_intents/{intent_id}/authenticate")
+            # Paid before the auto-cancel's timer could fire (1.5–2 policy hours of margin): the
+            # outcome is decided by the workflow, not by the harness's timing.
+            self._require_before(start - self.hours(1), "the on-session payment")
+            record.paid_on_session_at = now()
+            await sleep_until(start - self.hours(1))
+            outcome = await self._auto_cancel_outcome(handle, record, until=start + self.hours(24))
+        finally:
+            release.set()  # the webhook goes on its way (to a session already decided)
+        if outcome != PAID:
+            paid_at = record.paid_on_session_at
+            raise StepFailed(
+                f"paid on-session at {paid_at.isoformat() if paid_at else '?'} (before start − 1 h, its "
+                f"webhook held), yet the session was not paid but {outcome}"
+            )
+
+    async def _auto_cancel_outcome(
+        self, handle: SessionHandle, record: LifecycleRecord, until: datetime
+    ) -> str:
+        """Once the auto-cancel instant has passed: ``paid`` (its read found the payment), or the
+        cancellation seen instead."""
+        found: list[str] = []
+
+        def from_notification(notification: Notification) -> bool:
+            if notification.type is NotificationType.CHARGE_SUCCEEDED:
+                found.append(PAID)
+            elif notification.type in (NotificationType.AUTO_CANCELLED, NotificationType.SESSION_CANCELLED):
+                found.append(f"{notification.type.value} (notification)")
+            return bool(found)
+
+        def from_state(state: SessionState) -> bool:
+            if state.payment.status is PaymentStatus.PAID:
+                found.append(PAID)
+            elif state.status.is_cancelled:
+                found.append(state.status.value)
+            return bool(found)
+
+        await self._observe(handle, record, from_notification, from_state, until=until)
+        return found[0]
 
     async def _action_required(self, handle: SessionHandle, record: LifecycleRecord, until: datetime) -> str:
         found: list[str] = []

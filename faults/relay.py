@@ -5,7 +5,9 @@ retries for days, delivers concurrently (so out of order) and sometimes twice. T
 that part: it acknowledges the stand-in at once, holds each event for a random time (so later
 events often overtake earlier ones), posts it to a random API replica, re-signing every attempt as
 Stripe does, retries 5xx and connection errors until a deadline (the API answers 503 while
-Temporal restarts), and posts a share of events a second time. Event bodies are forwarded byte for
+Temporal restarts), and posts a share of events a second time. A script may also hold one
+session's events of given types until it releases them (:meth:`WebhookRelay.hold`): a webhook
+arriving after a decision the workflow had to take without it. Event bodies are forwarded byte for
 byte: the signature covers them.
 """
 
@@ -15,7 +17,7 @@ import asyncio
 import contextlib
 import json
 import random
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +50,18 @@ class RelayCounts:
     """Posts the API refused with 4xx: never expected."""
     gave_up: int = 0
     """Events not acknowledged before the deadline: never expected."""
+    held_for_session: int = 0
+    """Events held back for one session until its script released them (:meth:`WebhookRelay.hold`)."""
     by_status: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SessionHold:
+    """A session's events of ``event_types`` wait until ``released`` is set (bounded by the relay's
+    delivery deadline): Stripe's webhook arriving minutes late, as it can."""
+
+    event_types: frozenset[str]
+    released: asyncio.Event
 
 
 class WebhookRelay:
@@ -75,6 +88,7 @@ class WebhookRelay:
         self._sequence = 0
         self._acknowledged_up_to: set[int] = set()
         self._jobs: set[asyncio.Task[None]] = set()
+        self._holds: dict[str, SessionHold] = {}
         self._http: httpx.AsyncClient | None = None
         self._server: uvicorn.Server | None = None
         self._serving: asyncio.Task[None] | None = None
@@ -103,6 +117,27 @@ class WebhookRelay:
                 await asyncio.wait_for(self._serving, 10)
         if self._http is not None:
             await self._http.aclose()
+
+    def hold(self, session_id: str, event_types: Iterable[str]) -> asyncio.Event:
+        """Hold ``session_id``'s events of ``event_types`` (by ``metadata.session_id``) until the
+        returned event is set; the caller must set it (at the latest the delivery deadline lets
+        them through). Register it before the events can be created."""
+        released = asyncio.Event()
+        self._holds[session_id] = SessionHold(frozenset(event_types), released)
+        return released
+
+    def _held_by(self, body: bytes) -> SessionHold | None:
+        if not self._holds:
+            return None
+        try:
+            event = json.loads(body)
+            metadata = event["data"]["object"].get("metadata") or {}
+            hold = self._holds.get(str(metadata.get("session_id")))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+        if hold is None or event.get("type") not in hold.event_types:
+            return None
+        return hold
 
     @property
     def pending(self) -> int:
@@ -151,6 +186,10 @@ class WebhookRelay:
     # --- delivery ----------------------------------------------------------------------------
 
     async def _relay(self, sequence: int, body: bytes) -> None:
+        if (hold := self._held_by(body)) is not None and not hold.released.is_set():
+            self.counts.held_for_session += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(hold.released.wait(), self._deadline)
         # Held for a random time so that later events often overtake earlier ones.
         await asyncio.sleep(self._rng.uniform(0, self._max_hold))
         if not await self._deliver(body):

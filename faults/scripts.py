@@ -37,6 +37,7 @@ class LifecyclePath(StrEnum):
     HARD_DECLINE_NEW_CARD = "hard_decline_new_card"
     RESCHEDULE = "reschedule"
     UNFILED = "unfiled"
+    PAID_AT_THE_WIRE = "paid_at_the_wire"
 
 
 WEIGHTS: dict[LifecyclePath, int] = {
@@ -51,6 +52,7 @@ WEIGHTS: dict[LifecyclePath, int] = {
     LifecyclePath.HARD_DECLINE_NEW_CARD: 9,
     LifecyclePath.RESCHEDULE: 12,
     LifecyclePath.UNFILED: 3,
+    LifecyclePath.PAID_AT_THE_WIRE: 6,
 }
 
 # The stand-in's card behaviours (dev/stripe_standin/behaviours.py) by the test pm id prefix.
@@ -99,6 +101,8 @@ class Script:
     refund: bool = False
     """A no-show's discretionary refund, filed with the attendance update."""
     move_hours: float = 0.0
+    pay_hours_before: float = 0.0
+    """``paid_at_the_wire``: the client pays on-session this many policy hours before the start."""
 
     @property
     def duration_minutes(self) -> int:
@@ -137,14 +141,17 @@ def _ids(rng: random.Random, index: int, seed: int) -> tuple[str, str, str, str]
 
 def generate(count: int, seed: int, concurrency: int, lifecycle_seconds: float) -> list[Script]:
     """``count`` scripts drawn from ``WEIGHTS`` with ``seed``; launches spread so that about
-    ``concurrency`` lifecycles (each ~``lifecycle_seconds``) run at once."""
+    ``concurrency`` lifecycles (each ~``lifecycle_seconds``) run at once. When ``count`` allows,
+    every path is played at least once (the first scripts, in a seeded order), so a reduced run
+    never loses a path to the draw."""
     rng = random.Random(seed)
     paths = list(WEIGHTS)
     weights = [WEIGHTS[path] for path in paths]
+    every_path = rng.sample(paths, k=len(paths)) if count >= len(paths) else []
     pace = lifecycle_seconds / max(1, concurrency)
     scripts = []
     for index in range(count):
-        path = rng.choices(paths, weights)[0]
+        path = every_path[index] if index < len(every_path) else rng.choices(paths, weights)[0]
         session_id, therapist_id, client_id, customer_id = _ids(rng, index, seed)
         launch = index * pace + rng.uniform(0, pace)
         scripts.append(_script(rng, index, path, session_id, therapist_id, client_id, customer_id, launch))
@@ -219,6 +226,8 @@ def _script(
         return replace(base, card="authentication_required")
     if path is LifecyclePath.HARD_DECLINE_NEW_CARD:
         return replace(base, card="lost_card")
+    if path is LifecyclePath.PAID_AT_THE_WIRE:
+        return _paid_at_the_wire(rng, base)
     if path is LifecyclePath.RESCHEDULE:
         after_paid = rng.random() < 0.5
         return replace(
@@ -230,6 +239,16 @@ def _script(
             move_hours=rng.uniform(4, 10),
         )
     return base
+
+
+def _paid_at_the_wire(rng: random.Random, base: Script) -> Script:
+    """SCA: the off-session charge needs the client, who pays on-session shortly before the
+    auto-cancel at start − 1 h while Stripe's ``payment_intent.succeeded`` webhook is held until
+    the auto-cancel has been decided. The payment lands 1.5–2 policy hours before start − 1 h (the
+    driver checks it landed before), so no fault can legitimately turn it into a cancellation: the
+    auto-cancel must read the PaymentIntent and find it paid."""
+    kind = rng.choice([BookingKind.THERAPIST_FOLLOW_UP, BookingKind.CLIENT_FOLLOW_UP])
+    return replace(base, kind=kind, card="authentication_required", pay_hours_before=rng.uniform(2.5, 3.0))
 
 
 @dataclass(frozen=True)

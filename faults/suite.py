@@ -373,6 +373,7 @@ async def _check(stack: FaultStack, options: SuiteOptions, run: RunState, report
             "sent_twice": relay.counts.duplicates_sent,
             "overtaken": relay.counts.overtaken,
             "retried_posts": relay.counts.retried_posts,
+            "held_for_a_session": relay.counts.held_for_session,
             "redelivered_at_end": run.redelivered_events,
         },
         "webhook_answers": dict(sorted(relay.counts.by_status.items())),

@@ -204,3 +204,42 @@ def test_notifications_must_all_arrive_and_repeat_identically() -> None:
     reasons = [violation.reason for violation in judgement.violations]
     assert "notification ses_a:charge_succeeded:1 redelivered with different content" in reasons
     assert "notification ses_a:refund_issued:1 scheduled but never delivered" in reasons
+
+
+def test_a_payment_made_at_the_wire_then_auto_cancelled_and_refunded_is_caught() -> None:
+    # What the suite sees without the auto-cancel's read: paid on-session at start − 2.5 h, the
+    # webhook held past start − 1 h, the session cancelled unpaid and the payment given back.
+    record = LifecycleRecord(
+        script(LifecyclePath.PAID_AT_THE_WIRE, card="authentication_required", pay_hours_before=2.5),
+        booked_at=BOOKED,
+    )
+    reasons = judge(
+        record,
+        state(SessionStatus.CANCELLED_UNPAID, paid=AMOUNT_MINOR, refunded=AMOUNT_MINOR),
+        "COMPLETED",
+        stripe(charges=1, refunded=AMOUNT_MINOR),
+        notified(
+            NotificationType.ACTION_REQUIRED,
+            NotificationType.AUTO_CANCELLED,
+            NotificationType.CHARGE_SUCCEEDED,
+            NotificationType.REFUND_ISSUED,
+        ),
+    )
+    assert "status cancelled_unpaid, the rules demand completed" in reasons
+    assert f"refunded {AMOUNT_MINOR} at Stripe, owed 0" in reasons
+    assert "told it was cancelled (auto_cancelled), the rules demand completed" in reasons
+
+
+def test_a_payment_made_at_the_wire_found_by_the_auto_cancel_passes() -> None:
+    record = LifecycleRecord(
+        script(LifecyclePath.PAID_AT_THE_WIRE, card="authentication_required", pay_hours_before=2.5),
+        booked_at=BOOKED,
+    )
+    reasons = judge(
+        record,
+        state(SessionStatus.COMPLETED, paid=AMOUNT_MINOR),
+        "COMPLETED",
+        stripe(charges=1),
+        notified(NotificationType.ACTION_REQUIRED, NotificationType.CHARGE_SUCCEEDED),
+    )
+    assert reasons == []

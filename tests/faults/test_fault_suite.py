@@ -4,8 +4,9 @@ The same code as ``make faults`` (``python -m faults``), on its own stack: a Tem
 on its own SQLite file and free ports (never 7233/8233 or the suite-wide test environment), the
 worker and two API replicas as processes, the Stripe stand-in, the notification sink and the
 webhook relay. One policy hour lasts one second, so lifecycles take about a minute; the run
-takes ~1.5 minutes on 2 idle cores. Every await inside is bounded (the suite's own deadlines, and
-``asyncio.wait_for`` around the whole run).
+takes ~1.5 minutes on 2 idle cores. The seeded mix includes ``paid_at_the_wire`` lifecycles (an
+on-session payment just before the auto-cancel, its webhook held until after it). Every await
+inside is bounded (the suite's own deadlines, and ``asyncio.wait_for`` around the whole run).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from faults.scripts import LifecyclePath
 from faults.suite import SuiteOptions, run_suite
 
 LIFECYCLES = 50
@@ -52,6 +54,10 @@ async def test_sessions_keep_their_money_guarantees_under_faults(tmp_path: Path)
     assert sum(counts["stripe_faults_injected"].values()) > 0
     webhooks = counts["webhooks_relayed"]
     assert webhooks["sent_twice"] > 0 and webhooks["overtaken"] > 0 and webhooks["redelivered_at_end"] > 0
+    assert set(counts["lifecycle_paths"]) == {path.value for path in LifecyclePath}
+    # Paid on-session just before the auto-cancel, its webhook held past it.
+    assert counts["lifecycle_paths"]["paid_at_the_wire"] >= 1
+    assert webhooks["held_for_a_session"] >= counts["lifecycle_paths"]["paid_at_the_wire"]
     assert counts["charges_succeeded"] > 0 and counts["refunds"] > 0
     assert counts["duplicates_found"] == 0
     assert counts["replay_failures"] == 0
