@@ -25,6 +25,8 @@ RULE_CODES: Mapping[str, str] = MappingProxyType(
         "start_too_far": "the (new) start is further ahead than bookings may be made",
         "duration_out_of_range": "the session's length is outside what the policy allows",
         "slot_conflict": "the time falls in another client's reserved weekly slot (the message names it)",
+        "session_released": "the session's time was released when it was cancelled: it cannot claim again",
+        "move_in_progress": "another move of this session is still being made: send it again once answered",
         "time_taken": "the therapist already has another session at that time, or a weekly slot would "
         "cover another client's booked session (the message names the session)",
         "session_exists": "a different booking already has this session id",

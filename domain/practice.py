@@ -213,6 +213,10 @@ class PracticeState(BaseModel):
     claims: dict[str, TimeClaim] = Field(default_factory=dict)
     """Each live session's booked time by session id (``domain.time_claims``); absent in
     state carried from runs before claims were recorded."""
+    released_sessions: dict[str, datetime] = Field(default_factory=dict)
+    """Session ids whose time was released (cancelled), with when: such a session never claims
+    again, so a claim that arrives after its release (sent before it, answered late) is refused.
+    Kept for ``OUTCOME_RETENTION``, far longer than any claim can be in flight."""
 
     @field_serializer("relationships", when_used="json")
     def _carry_relationships_compactly(self, relationships: dict[str, Relationship]) -> dict[str, Any]:
@@ -517,6 +521,7 @@ def check_register_client(state: PracticeState, command: RegisterClient, now: da
         return
     _check_free_of_slots(state, command.client_id, command.start, command.end)
     if (claim := command.claim()) is not None:
+        _check_not_released(state, claim.session_id)
         check_claim(_live_claims(state, now), claim)
 
 
@@ -545,8 +550,17 @@ def _record_claim(state: PracticeState, claim: TimeClaim, now: datetime) -> None
     state.claims[claim.session_id] = claim
 
 
+def _check_not_released(state: PracticeState, session_id: str) -> None:
+    if session_id in state.released_sessions:
+        raise RuleViolation(
+            "session_released",
+            f"session {session_id} released its time (it was cancelled): it cannot claim again",
+        )
+
+
 def check_claim_time(state: PracticeState, command: ClaimTime, now: datetime) -> None:
     """Refuse a claim the rules do not allow; changes nothing (used by the update's validator)."""
+    _check_not_released(state, command.session_id)
     _check_free_of_slots(state, command.client_id, command.start, command.end)
     live = _live_claims(state, now)
     check_claim(live, command.claim())
@@ -566,9 +580,14 @@ def claim_time(state: PracticeState, command: ClaimTime, now: datetime, *, slot_
 
 
 def release_time(state: PracticeState, command: ReleaseTime, now: datetime) -> TimeReleased:
-    """Free the session's time; releasing a time not held changes nothing."""
+    """Free the session's time for good (it was cancelled, or its follow-up never started); a
+    claim of it arriving later is refused. Releasing a time not held changes nothing else."""
     released = state.claims.pop(command.session_id, None) is not None
+    state.released_sessions.setdefault(command.session_id, now)
     prune_ended(state.claims, now)
+    cutoff = now - OUTCOME_RETENTION
+    for session_id in [done for done, at in state.released_sessions.items() if at < cutoff]:
+        del state.released_sessions[session_id]
     return TimeReleased(session_id=command.session_id, released=released)
 
 

@@ -97,6 +97,11 @@ class Session(SessionState):
     """The practice holds a claim on this session's time: a cancellation must release it."""
     claims_made: int = Field(default=0, exclude=True)
     """Time claims this session has sent the practice: each gets its own request id."""
+    moving: bool = Field(default=False, exclude=True)
+    """A move is claiming its new time at the practice: a second move is refused meanwhile."""
+    restore_pending: bool = Field(default=False, exclude=True)
+    """A refused move's claim may have landed, and holding the session's own time again could not
+    be confirmed: the main loop claims it again."""
 
     def snapshot(self) -> SessionState:
         """The public state, detached from the machine's (a query must not share its objects)."""
@@ -139,6 +144,7 @@ class Step(StrEnum):
     REFUND = "refund"
     VOID = "void"
     RELEASE_TIME = "release_time"
+    RESTORE_TIME = "restore_time"
 
 
 @dataclass(frozen=True)
@@ -283,6 +289,21 @@ def time_to_release(session: Session) -> bool:
 
 def time_released(session: Session) -> None:
     session.holds_time = False
+    session.restore_pending = False
+
+
+def time_to_restore(session: Session) -> bool:
+    """A refused move left the practice holding another time for this session (a cancelled one
+    releases instead)."""
+    return session.restore_pending and not session.status.is_cancelled
+
+
+def restore_later(session: Session) -> None:
+    session.restore_pending = True
+
+
+def time_restored(session: Session) -> None:
+    session.restore_pending = False
 
 
 def next_claim_number(session: Session) -> int:
@@ -303,6 +324,8 @@ def next_step(session: Session) -> NextStep | None:
     payment = session.payment
     if time_to_release(session):
         return NextStep(Step.RELEASE_TIME, None)
+    if time_to_restore(session):
+        return NextStep(Step.RESTORE_TIME, None)
     if session.blocked_until is None and money_owed(session):
         return NextStep(Step.REFUND if refund_due(session) > 0 else Step.VOID, None)
     if session.blocked_until is not None:

@@ -112,6 +112,9 @@ def _refund_if_payment_lands(session: Session) -> int:
 
 def check_reschedule(session: Session, request: RescheduleRequest, now: datetime) -> None:
     check_can_change(session.status, session.start, now, "reschedule")
+    if session.moving:
+        # Two moves claiming at once could leave the practice holding the other one's time.
+        raise RuleViolation("move_in_progress", "another move of this session is still being made")
     if request.new_start <= now:
         raise RuleViolation("start_in_past", "the new start must be in the future")
     if request.new_start == session.start:

@@ -48,11 +48,16 @@ def restore_claim_call(session: Session, number: int) -> ClaimTimeCall:
     return _claim_call(session, session.session_id, session.start, f"{session.session_id}:time:{number}")
 
 
-def follow_up_claim_call(session: Session, start: datetime, reserve: WeeklySlotRule | None) -> ClaimTimeCall:
+def follow_up_claim_call(
+    session: Session, start: datetime, reserve: WeeklySlotRule | None, number: int
+) -> ClaimTimeCall:
     """Claim the follow-up's time (the follow-up's id is fixed by this session), and the weekly
-    slot with it when the update reserves one: granted together or refused together."""
+    slot with it when the update reserves one: granted together or refused together. Each filing
+    sends its own request: one filed again after an unanswered claim must not get the first one's
+    outcome for another time."""
     follow_up_id = follow_up_session_id(session.session_id)
-    return _claim_call(session, follow_up_id, start, f"{session.session_id}:attendance:claim", reserve)
+    request_id = f"{session.session_id}:attendance:claim:{number}"
+    return _claim_call(session, follow_up_id, start, request_id, reserve)
 
 
 def follow_up_release_call(session: Session) -> ReleaseTimeCall:

@@ -135,6 +135,8 @@ class SessionWorkflow:
         session = self._session
         if step is Step.RELEASE_TIME:
             await self._release_time()
+        elif step is Step.RESTORE_TIME:
+            await self._restore_time_patiently()
         elif step is Step.REFUND:
             await self._refund()
         elif step is Step.VOID:
@@ -297,12 +299,17 @@ class SessionWorkflow:
     async def reschedule(self, request: RescheduleRequest) -> RescheduleResult:
         session = self._session
         received_at = self._received(request.received_at)
-        claimed = False
-        if workflow.patched(MOVE_CLAIMS_TIME):
-            # The new time is claimed in the practice's serialised updates (another session's time
-            # or another client's slot refuses it) before the move is recorded.
-            checked(lambda: commands.check_reschedule(session, request, self._now()))
+        if not workflow.patched(MOVE_CLAIMS_TIME):
+            return self._move(request, received_at)
+        # The new time is claimed in the practice's serialised updates (another session's time or
+        # another client's slot refuses it) before the move is recorded; one move at a time.
+        checked(lambda: commands.check_reschedule(session, request, self._now()))
+        session.moving = True
+        try:
             number = machine.next_claim_number(session)
+            # From here the practice may hold a time for this session (even if the answer is
+            # lost): a cancellation must release it.
+            session.holds_time = True
             try:
                 await call_practice(
                     PracticeActivities.claim_time,
@@ -313,25 +320,26 @@ class SessionWorkflow:
                     # The claim may have landed with its answer lost: hold the current time again.
                     await self._restore_time()
                 raise
-            claimed = True
-        try:
-            result = checked(lambda: commands.reschedule(session, request, received_at, self._now()))
-        except ApplicationError:
-            if claimed:
+            try:
+                return self._move(request, received_at)
+            except ApplicationError:
                 await self._restore_time()
-            raise
-        if claimed:
-            session.holds_time = True
+                raise
+        finally:
+            session.moving = False
+
+    def _move(self, request: RescheduleRequest, received_at: datetime) -> RescheduleResult:
+        result = checked(lambda: commands.reschedule(self._session, request, received_at, self._now()))
         workflow.upsert_search_attributes([SESSION_START.value_set(result.start)])
         self._changed = True
         return result
 
     async def _restore_time(self) -> None:
         """A move claimed its new time and was then refused (the session changed meanwhile): hold
-        the session's own time again, or nothing if it no longer needs one."""
+        the session's own time again. A cancelled session releases its time instead (main loop);
+        a claim the practice did not answer is retried from the main loop."""
         session = self._session
         if session.status.is_cancelled:
-            session.holds_time = True  # the main loop releases it
             self._changed = True
             return
         number = machine.next_claim_number(session)
@@ -339,8 +347,26 @@ class SessionWorkflow:
             await call_practice(
                 PracticeActivities.claim_time, session_time.restore_claim_call(session, number)
             )
-        except ApplicationError:
-            self._log(logging.ERROR, "session time not restored after a refused move")
+        except ApplicationError as failure:
+            if failure.type == "practice_unavailable":
+                machine.restore_later(session)
+                self._changed = True
+            else:
+                self._log(logging.ERROR, "session time taken during a refused move", reason=failure.type)
+
+    async def _restore_time_patiently(self) -> None:
+        """The main loop's retry of a refused move's restore (the practice did not answer)."""
+        session = self._session
+        number = machine.next_claim_number(session)
+        try:
+            await call_practice_patiently(
+                PracticeActivities.claim_time, session_time.restore_claim_call(session, number)
+            )
+        except ActivityError as failure:
+            self._log(
+                logging.ERROR, "session time not restored after a refused move", reason=failure_type(failure)
+            )
+        machine.time_restored(session)
 
     @reschedule.validator
     def _validate_reschedule(self, request: RescheduleRequest) -> None:
@@ -396,7 +422,8 @@ class SessionWorkflow:
         if workflow.patched(FOLLOW_UP_CLAIMS_TIME):
             rule = attendance.reserved_slot_rule(session, update)
             if start := attendance.follow_up_start(session, update):
-                claim = session_time.follow_up_claim_call(session, start, rule)
+                number = machine.next_claim_number(session)
+                claim = session_time.follow_up_claim_call(session, start, rule, number)
                 claimed = await call_practice(PracticeActivities.claim_time, claim)
                 effects.follow_up_time_claimed = True
                 return str(claimed.reserved.slot_id) if claimed.reserved is not None else None

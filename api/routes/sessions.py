@@ -159,7 +159,8 @@ async def reschedule(
     A client's move with 48 hours' notice or less keeps the charge that was due. The new time is
     claimed at the therapist's practice: another client's reserved slot refuses it (`409
     slot_conflict`), another session at that time too (`409 time_taken`); a practice that does not
-    answer within 8 s refuses it with `409 practice_unavailable` (nothing moved)."""
+    answer within 8 s refuses it with `409 practice_unavailable` (nothing moved), and a second move
+    sent while one is being made is `409 move_in_progress`."""
     request = _command(RescheduleRequest, **body.model_dump(), received_at=_now())
     return await execute_update(
         session_handle(client, session_id),

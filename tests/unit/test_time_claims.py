@@ -6,6 +6,10 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
+from domain import session as machine
+from domain import session_commands as commands
+from domain import session_time
+from domain.commands import RescheduleRequest
 from domain.errors import RuleViolation
 from domain.practice import (
     ClaimTime,
@@ -19,7 +23,10 @@ from domain.practice import (
     release_time,
     reserve_slot,
 )
+from domain.session import Session
 from domain.slots import WeeklySlotRule
+from domain.status import Actor, BookingKind
+from tests.unit.session_sim import open_session
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 MONDAY_6PM = datetime(2027, 3, 8, 18, 0, tzinfo=UTC)  # London is on GMT until 28 March
@@ -143,3 +150,70 @@ def test_state_carried_from_a_run_before_claims_loads_with_none() -> None:
     del carried["claims"]
 
     assert PracticeState.model_validate(carried).claims == {}
+
+
+# --------------------------------------------------------------------------------- the session's side
+
+
+def a_session() -> Session:
+    return open_session(BookingKind.THERAPIST_FOLLOW_UP, MONDAY_6PM + timedelta(days=7), NOW)
+
+
+def test_a_released_session_never_claims_again() -> None:
+    """A claim sent before the session was cancelled and answered after its release must not hold
+    the time for a session that will never take place."""
+    state = practice()
+    claim_time(state, claim("ses_a", "cli_a", MONDAY_6PM), NOW, slot_id=slot(1))
+    release_time(state, ReleaseTime(session_id="ses_a"), NOW)
+
+    with pytest.raises(RuleViolation) as late_claim:
+        claim_time(state, claim("ses_a", "cli_a", MONDAY_6PM + timedelta(hours=2)), NOW, slot_id=slot(2))
+    with pytest.raises(RuleViolation) as late_booking:
+        register_client(
+            state,
+            RegisterClient(client_id="cli_a", start=MONDAY_6PM, end=MONDAY_6PM + FIFTY, session_id="ses_a"),
+            NOW,
+        )
+    # Long after any claim could still be in flight, the record of the release is dropped.
+    release_time(state, ReleaseTime(session_id="ses_other"), NOW + timedelta(hours=49))
+
+    assert late_claim.value.code == late_booking.value.code == "session_released"
+    assert state.claims == {}
+    assert list(state.released_sessions) == ["ses_other"]
+
+
+def test_a_second_move_is_refused_while_the_first_claims_its_time() -> None:
+    session = a_session()
+    move = RescheduleRequest(requested_by=Actor.THERAPIST, new_start=session.start + timedelta(days=1))
+    commands.check_reschedule(session, move, NOW)
+
+    session.moving = True
+    with pytest.raises(RuleViolation) as refused:
+        commands.check_reschedule(session, move, NOW)
+
+    assert refused.value.code == "move_in_progress"
+
+
+def test_each_follow_up_claim_is_its_own_request() -> None:
+    """A filing abandoned after an unanswered claim, filed again for another time, must not be
+    answered with the first claim's outcome (the practice dedupes by request id)."""
+    session = a_session()
+    first = session_time.follow_up_claim_call(session, MONDAY_6PM, None, machine.next_claim_number(session))
+    again = session_time.follow_up_claim_call(
+        session, MONDAY_6PM + timedelta(hours=1), None, machine.next_claim_number(session)
+    )
+
+    assert first.request_id != again.request_id
+    assert first.command.session_id == again.command.session_id
+
+
+def test_a_refused_move_whose_restore_went_unanswered_is_restored_by_the_main_loop() -> None:
+    session = a_session()
+    session.payment.next_charge_at = None  # nothing else waits: the restore comes first anyway
+
+    machine.restore_later(session)
+    planned = machine.next_step(session)
+    machine.time_restored(session)
+
+    assert planned == machine.NextStep(machine.Step.RESTORE_TIME, None)
+    assert machine.next_step(session) != planned
