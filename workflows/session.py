@@ -320,9 +320,11 @@ class SessionWorkflow:
                     # The claim may have landed with its answer lost: hold the current time again.
                     await self._restore_time()
                 raise
+            session.moving = False  # claimed: the move is recorded (or refused) at once
             try:
                 return self._move(request, received_at)
             except ApplicationError:
+                session.moving = True  # no other move while the own time is claimed back
                 await self._restore_time()
                 raise
         finally:
