@@ -25,7 +25,8 @@ Every route but the health checks and the Stripe webhook (which Stripe signs ins
 `Idempotency-Key` header: a retried request returns the first outcome and changes nothing.
 Refusals by a rule are `409` with a machine-readable `code` and a `message` a UI can show.
 Malformed input is `422` with `fields` naming each one; unknown ids `404`; Temporal (or, for the
-webhook, Stripe) unreachable `503` with `Retry-After`.
+webhook, Stripe) unreachable `503` with `Retry-After`, and so is a session whose workflow is
+recovering from a failed or timed-out task (`session_busy`: send it again with the same key).
 
 | `409` code | meaning |
 |---|---|

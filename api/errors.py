@@ -1,8 +1,8 @@
 """Temporal and rule errors mapped to HTTP, in one place.
 
 Not found → 404; a rule refusing the request → 409 with its code; malformed input → 422 with the
-fields; Temporal unreachable → 503 with Retry-After. Only our own faults are 5xx, and no body
-ever carries a stack trace.
+fields; Temporal unreachable, or the session's workflow task failing for the moment → 503 with
+Retry-After. Only our own faults are 5xx, and no body ever carries a stack trace.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.errors import RuleViolation
+from temporal_client.rpc_errors import workflow_task_failing
 
 log = logging.getLogger("sessionflow.api")
 
@@ -81,6 +82,18 @@ def _rpc(_: Request, exc: Exception) -> JSONResponse:
         RPCStatusCode.RESOURCE_EXHAUSTED,
     ):
         return _unavailable()
+    if workflow_task_failing(exc):
+        # The session's workflow task is failing or timing out (a worker died mid-task): the
+        # server refuses updates and queries until a worker completes it. Nothing was recorded;
+        # the same Idempotency-Key is safe to send again. Logged: if it lasts, the session is
+        # wedged and ops must look (deploy/README.md).
+        log.warning("session workflow task failing; answered 503")
+        return error_response(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "session_busy",
+            "the session cannot take requests for a moment; retry shortly with the same Idempotency-Key",
+            **{"Retry-After": RETRY_AFTER_SECONDS},
+        )
     log.error("temporal rpc error", extra={"status": exc.status.name})
     return error_response(
         status.HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "the request could not be completed"

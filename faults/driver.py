@@ -51,6 +51,7 @@ from domain.status import Actor, BookingKind, CancelReason, PaymentStatus
 from faults.scripts import AMOUNT_MINOR, CURRENCY, LifecyclePath, Script
 from faults.stack import STRIPE_KEY, FaultStack
 from temporal_client.messages import execute_update, query_workflow
+from temporal_client.rpc_errors import workflow_task_failing
 from temporal_client.session_client import book_session, session_handle
 
 T = TypeVar("T")
@@ -458,11 +459,17 @@ class LifecycleDriver:
             try:
                 return await asyncio.wait_for(call(), RPC_ATTEMPT_SECONDS)
             except RPCError as exc:
-                if exc.status not in RETRYABLE_RPC:
+                if exc.status in RETRYABLE_RPC:
+                    failure = f"{exc.status.name if exc.status else 'rpc'}"
+                elif workflow_task_failing(exc):
+                    # The workflow's task is on its 3rd+ attempt (a killed worker, a sticky queue
+                    # nobody polls): refused, not admitted, until a worker completes the task. A
+                    # session wedged for good still fails the step at the deadline, with this text.
+                    failure = f"FAILED_PRECONDITION {exc.message}"
+                else:
                     raise StepFailed(
                         f"{what}: {exc.status.name if exc.status else 'rpc'} {exc.message}"
                     ) from exc
-                failure = f"{exc.status.name if exc.status else 'rpc'}"
             except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
                 failure = type(exc).__name__
             record.command_retries += 1

@@ -55,7 +55,11 @@ ERRORS: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorBody, "description": "no such session"},
     409: {"model": ErrorBody, "description": "a rule refused the request (see `code`)"},
     422: {"model": ErrorBody, "description": "malformed request (see `fields`)"},
-    503: {"model": ErrorBody, "description": "Temporal unreachable; retry after `Retry-After`"},
+    503: {
+        "model": ErrorBody,
+        "description": "Temporal unreachable, or the session's workflow recovering (`session_busy`); "
+        "retry after `Retry-After` with the same `Idempotency-Key`",
+    },
 }
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"], dependencies=[Authenticated], responses=ERRORS)
