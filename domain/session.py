@@ -53,7 +53,7 @@ from domain.policy import (
     refund_owed,
 )
 from domain.state import PaymentLedger, RefundRecord, SessionState, SessionWorkflowInput
-from domain.status import BookingKind, PaymentStatus, SessionStatus
+from domain.status import Actor, BookingKind, PaymentStatus, SessionStatus
 
 BLOCKED_MONEY_RETRY = timedelta(hours=6)
 """After Stripe refuses a refund or a void, try again this much later (or on any new fact)."""
@@ -97,6 +97,8 @@ class Session(SessionState):
     """The practice holds a claim on this session's time: a cancellation must release it."""
     claims_made: int = Field(default=0, exclude=True)
     """Time claims this session has sent the practice: each gets its own request id."""
+    charge_in_flight: bool = Field(default=False, exclude=True)
+    """A charge try is under way (between ``begin_charge`` and its answer or give-up)."""
 
     def snapshot(self) -> SessionState:
         """The public state, detached from the machine's (a query must not share its objects)."""
@@ -402,6 +404,7 @@ def begin_charge(session: Session, now: datetime) -> PendingCharge:
     payment.status = PaymentStatus.PROCESSING
     payment.last_attempted_payment_method_id = payment.payment_method_id
     payment.retry_now = False
+    session.charge_in_flight = True
     if not session.status.is_cancelled:
         session.status = SessionStatus.PAYMENT_DUE
     request = ChargeRequest(
@@ -438,6 +441,7 @@ def finish_charge(session: Session, pending: PendingCharge, result: ChargeResult
     """Apply an attempt's outcome and whatever arrived while it was in flight."""
     payment = session.payment
     attempt = pending.request.attempt
+    session.charge_in_flight = False
     _stripe_answered(payment)
     record_charge(
         payment,
@@ -537,6 +541,7 @@ def charge_unreachable(
     Returns the notices owed: none, unless a webhook already reported the PaymentIntent an
     unanswered try created (the charge went through after all)."""
     payment = session.payment
+    session.charge_in_flight = False
     payment.unreachable_tries += 1
     payment.unreachable_since = payment.unreachable_since or pending.attempted_at
     payment.unreachable_reason = failure_type
@@ -557,12 +562,60 @@ def charge_unreachable(
         payment.next_charge_at = now  # a new card arrived during the try: no reason to wait
     else:
         payment.next_charge_at = outage_retry_at(now, payment.unreachable_tries, session.policy)
+    if session.start != pending.start:
+        # Moved while the try was in flight (the move left the charge to it): follow the new start.
+        move = session.reschedules[-1]
+        payment.next_charge_at = charge_due_after_outage_move(
+            session,
+            retry_at=payment.next_charge_at,
+            old_start=pending.start,
+            new_start=session.start,
+            requested_by=move.requested_by,
+            received_at=max(move.at, pending.attempted_at),
+        )
     return []
 
 
 def charge_in_outage(session: Session) -> bool:
     """The session's charge is waiting for Stripe to come back (not for the client)."""
     return session.payment.unreachable_tries > 0
+
+
+def charge_waits_on_outage(session: Session) -> bool:
+    """The charge waits for its next try after Stripe went unanswered, none under way: a move now
+    moves it (a try in flight is followed when it gives up, in ``charge_unreachable``)."""
+    payment = session.payment
+    return (
+        charge_in_outage(session)
+        and payment.status is PaymentStatus.PROCESSING
+        and not session.charge_in_flight
+    )
+
+
+def charge_due_after_outage_move(
+    session: Session,
+    *,
+    retry_at: datetime,
+    old_start: datetime,
+    new_start: datetime,
+    requested_by: Actor,
+    received_at: datetime,
+) -> datetime:
+    """When a charge waiting on an outage is tried after a move: the later of its outage retry and
+    the time the move gives the charge (``charge_due_after_move``), so the client is never charged
+    before the new start − 48 h (+ spread) while that is still ahead."""
+    payment = session.payment
+    due = charge_due_after_move(
+        requested_by=requested_by,
+        old_start=old_start,
+        new_start=new_start,
+        current_due=retry_at,
+        received_at=received_at,
+        last_attempt_at=payment.attempts[-1].at if payment.attempts else None,
+        policy=session.policy,
+        spread=charge_spread_offset(session.session_id, session.policy),
+    )
+    return retry_at if due is None else max(retry_at, due)
 
 
 def _reported_succeeded(session: Session) -> str | None:

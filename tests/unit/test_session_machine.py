@@ -623,3 +623,43 @@ def test_the_spread_window_must_end_before_the_first_retry() -> None:
         SessionPolicy(charge_spread_window=24 * H)
     with pytest.raises(ValueError, match="stripe_outage_retry_delays"):
         SessionPolicy(stripe_outage_retry_delays=())
+
+
+# ----------------------------------------------------------------------------- review of the outage path
+
+
+def move(session: Session, new_start: datetime, at: datetime, by: Actor = Actor.THERAPIST) -> None:
+    commands.reschedule(session, RescheduleRequest(requested_by=by, new_start=new_start), at, at)
+
+
+def test_a_move_during_an_outage_moves_the_charge_to_the_new_start() -> None:
+    session = book()
+    unreachable(session, START - 48 * H)  # no answer; tried again at − 47 h + 5 min
+    new_start = START + 21 * 24 * H
+
+    move(session, new_start, START - 47 * H + MINUTE)
+
+    # Never before the new start − 48 h: until then the client may still cancel free.
+    assert machine.next_step(session) == NextStep(Step.CHARGE, new_start - 48 * H)
+    assert session.payment.next_charge_at == new_start - 48 * H
+
+
+def test_a_move_into_the_window_during_an_outage_keeps_the_outage_retry_time() -> None:
+    session = book()
+    unreachable(session, START - 48 * H)
+    retry = START - 47 * H + 5 * MINUTE
+
+    move(session, START - 10 * H, START - 47 * H + MINUTE)  # new start − 48 h has passed
+
+    assert machine.next_step(session) == NextStep(Step.CHARGE, retry)
+
+
+def test_a_move_while_an_unanswered_try_was_in_flight_is_followed_when_it_gives_up() -> None:
+    session = book()
+    pending = machine.begin_charge(session, START - 48 * H)
+    new_start = START + 21 * 24 * H
+    move(session, new_start, START - 48 * H + MINUTE)  # the try is still in flight: nothing yet
+
+    machine.charge_unreachable(session, pending, "TimeoutError", START - 47 * H)
+
+    assert machine.next_step(session) == NextStep(Step.CHARGE, new_start - 48 * H)
