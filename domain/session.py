@@ -52,7 +52,7 @@ from domain.policy import (
     outage_retry_at,
     refund_owed,
 )
-from domain.state import PaymentLedger, RefundRecord, SessionState, SessionWorkflowInput
+from domain.state import ExtraPayment, PaymentLedger, RefundRecord, SessionState, SessionWorkflowInput
 from domain.status import Actor, BookingKind, PaymentStatus, SessionStatus
 
 BLOCKED_MONEY_RETRY = timedelta(hours=6)
@@ -268,8 +268,13 @@ def void_due(session: Session) -> bool:
     return session.status.is_cancelled and not charge_owed(session) and may_hold_open_intent(session.payment)
 
 
+def extra_payment_due(session: Session) -> ExtraPayment | None:
+    """A second payment of the session not yet refunded in full (``note_extra_payments``)."""
+    return next((extra for extra in session.payment.extra_payments if not extra.refunded), None)
+
+
 def money_owed(session: Session) -> bool:
-    return refund_due(session) > 0 or void_due(session)
+    return refund_due(session) > 0 or void_due(session) or extra_payment_due(session) is not None
 
 
 def is_finished(session: Session) -> bool:
@@ -306,7 +311,8 @@ def next_step(session: Session) -> NextStep | None:
     if time_to_release(session):
         return NextStep(Step.RELEASE_TIME, None)
     if session.blocked_until is None and money_owed(session):
-        return NextStep(Step.REFUND if refund_due(session) > 0 else Step.VOID, None)
+        refunds = refund_due(session) > 0 or extra_payment_due(session) is not None
+        return NextStep(Step.REFUND if refunds else Step.VOID, None)
     if session.blocked_until is not None:
         return NextStep(Step.RETRY_MONEY, session.blocked_until)
     if charge_owed(session):
@@ -376,7 +382,25 @@ def apply_payment_read(session: Session, read: PaymentRead) -> list[Notice]:
     if not apply_succeeded_intent(session.payment, read.payment_intent_id):
         return []
     follow_payment(session)
+    note_extra_payments(session)
     return [_on_session_payment_notice(session.payment)]
+
+
+def note_extra_payments(session: Session) -> bool:
+    """Record every succeeded PaymentIntent of this paid session that it is not paid with (a try
+    that went unanswered went through, and a later try charged too): each is owed back in full.
+    True when one was added."""
+    payment = session.payment
+    if payment.status is not PaymentStatus.PAID:
+        return False
+    known = {extra.payment_intent_id for extra in payment.extra_payments}
+    added = False
+    for intent_id in session.succeeded_intents:
+        if intent_id != payment.payment_intent_id and intent_id not in known:
+            payment.extra_payments.append(ExtraPayment(payment_intent_id=intent_id))
+            known.add(intent_id)
+            added = True
+    return added
 
 
 def auto_cancel(session: Session) -> list[Notice]:
@@ -464,6 +488,7 @@ def finish_charge(session: Session, pending: PendingCharge, result: ChargeResult
         payment.next_charge_at = None  # cancelled while the attempt was in flight
         payment.retry_now = False
     follow_payment(session)
+    note_extra_payments(session)
     return [_charge_notice(payment, attempt, result)]
 
 
@@ -559,7 +584,9 @@ def charge_unreachable(
         payment.next_charge_at = None  # cancelled meanwhile: a void (which looks it up) follows
         return []
     if payment.payment_method_id != pending.request.payment_method_id:
-        payment.next_charge_at = now  # a new card arrived during the try: no reason to wait
+        # A new card arrived during the try: no reason to back off, but never at once — Stripe may
+        # still be processing the unanswered create, which the new key's lookup would then miss.
+        payment.next_charge_at = outage_retry_at(now, 1, session.policy)
     else:
         payment.next_charge_at = outage_retry_at(now, payment.unreachable_tries, session.policy)
     if session.start != pending.start:
@@ -638,10 +665,20 @@ def _stripe_answered(payment: PaymentLedger) -> None:
 
 def begin_refund(session: Session) -> RefundRequest:
     """A refund request of its own: a refused one is never replayed from Stripe's cache, and the
-    activity refunds only what the charge has not refunded yet."""
+    activity refunds only what the charge has not refunded yet. The session's own refund first,
+    then any second payment of it (in full)."""
     payment = session.payment
-    assert payment.payment_intent_id is not None  # only a paid session owes a refund
     payment.refund_requests += 1
+    extra = extra_payment_due(session) if refund_due(session) == 0 else None
+    if extra is not None:
+        return RefundRequest(
+            session_id=session.session_id,
+            refund_number=payment.refund_requests,
+            payment_intent_id=extra.payment_intent_id,
+            target_refunded_minor=payment.amount_minor,  # the activity caps it at what was captured
+            extra=True,
+        )
+    assert payment.payment_intent_id is not None  # only a paid session owes a refund
     return RefundRequest(
         session_id=session.session_id,
         refund_number=payment.refund_requests,
@@ -650,9 +687,23 @@ def begin_refund(session: Session) -> RefundRequest:
     )
 
 
-def apply_refund_result(session: Session, result: RefundResult) -> RefundAnnouncement | None:
+def _extra_payment(session: Session, payment_intent_id: str) -> ExtraPayment:
+    return next(e for e in session.payment.extra_payments if e.payment_intent_id == payment_intent_id)
+
+
+def apply_refund_result(
+    session: Session, request: RefundRequest, result: RefundResult
+) -> RefundAnnouncement | None:
     """Record what Stripe now holds; what the client must hear about, if anything."""
     payment = session.payment
+    if request.extra:
+        extra = _extra_payment(session, request.payment_intent_id)
+        extra.refunded_minor = max(extra.refunded_minor, result.refunded_total_minor)
+        extra.refunded = extra.refunded_minor >= result.captured_minor
+        unannounced = extra.refunded_minor - extra.announced_minor
+        if unannounced <= 0:
+            return None
+        return RefundAnnouncement(amount_minor=unannounced, lost_answer=result.refund_id is None)
     payment.amount_paid_minor = min(payment.amount_paid_minor, result.captured_minor)
     payment.amount_refunded_minor = max(payment.amount_refunded_minor, result.refunded_total_minor)
     announced = sum(record.amount_minor for record in payment.refunds)
@@ -668,9 +719,12 @@ def announce_refund(
 ) -> Notice:
     payment = session.payment
     number = request.refund_number
-    payment.refunds.append(
-        RefundRecord(number=number, refund_id=result.refund_id, amount_minor=amount_minor, at=at)
-    )
+    if request.extra:
+        _extra_payment(session, request.payment_intent_id).announced_minor += amount_minor
+    else:
+        payment.refunds.append(
+            RefundRecord(number=number, refund_id=result.refund_id, amount_minor=amount_minor, at=at)
+        )
     return Notice(
         NotificationType.REFUND_ISSUED,
         Audience.BOTH,
@@ -699,6 +753,7 @@ def apply_void_result(session: Session, result: VoidResult) -> str | None:
         payment.payment_intent_id = result.payment_intent_id
     if result.payment_intent_status == "succeeded":
         mark_paid(payment)  # the client paid before the void arrived: refunded next round
+        note_extra_payments(session)
     elif result.voided:
         payment.status = PaymentStatus.VOIDED
         payment.voided = True
@@ -738,6 +793,8 @@ def apply_payment_event(session: Session, event: PaymentEvent) -> FactOutcome:
             follow_payment(session)
             notices.append(_on_session_payment_notice(payment))
             wakes = True
+        if note_extra_payments(session):
+            wakes = True  # the client paid twice: the second payment is refunded next
         elif charge_in_outage(session) and payment.status is PaymentStatus.PROCESSING:
             # Stripe is answering again and an unanswered try went through: try now (the same
             # key replays it, or the lookup finds it) instead of at the outage retry time.

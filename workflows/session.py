@@ -226,6 +226,12 @@ class SessionWorkflow:
     async def _refund(self) -> None:
         session = self._session
         request = machine.begin_refund(session)
+        if request.extra:
+            self._log(
+                logging.ERROR,
+                "the session was paid twice: refunding the second payment in full",
+                payment_intent_id=request.payment_intent_id,
+            )
         try:
             result = await call_stripe(PaymentActivities.refund, request, f"refund {request.refund_number}")
         except ActivityError as failure:
@@ -233,7 +239,7 @@ class SessionWorkflow:
                 count_stripe_unreachable("refund", failure)
             self._block(f"refund: {failure_type(failure)}")
             return
-        announcement = machine.apply_refund_result(session, result)
+        announcement = machine.apply_refund_result(session, request, result)
         if announcement is None or (
             announcement.lost_answer and not workflow.patched(REFUND_ANNOUNCED_AFTER_LOST_ANSWER)
         ):

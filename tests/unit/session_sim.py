@@ -263,7 +263,7 @@ class Simulation:
             if refund is None:
                 machine.block(session, "refund: APIConnectionError", now)
             else:
-                announced = machine.apply_refund_result(session, refund)
+                announced = machine.apply_refund_result(session, request, refund)
                 if announced is not None:
                     machine.announce_refund(session, request, refund, announced.amount_minor, now)
         elif step is Step.VOID:

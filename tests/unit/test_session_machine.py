@@ -232,7 +232,7 @@ def test_a_therapist_or_admin_cancellation_refunds_in_full(by: Actor) -> None:
     result = RefundResult(
         refund_id="re_1", amount_minor=PRICE, refunded_total_minor=PRICE, captured_minor=PRICE
     )
-    announcement = machine.apply_refund_result(session, result)
+    announcement = machine.apply_refund_result(session, request, result)
     assert announcement == machine.RefundAnnouncement(amount_minor=PRICE, lost_answer=False)
     assert machine.is_finished(session)
 
@@ -242,10 +242,10 @@ def test_a_refund_whose_answer_was_lost_is_still_announced_once() -> None:
     cancel(session, Actor.THERAPIST, START - 2 * H)
     request = machine.begin_refund(session)
     found = RefundResult(refund_id=None, amount_minor=0, refunded_total_minor=PRICE, captured_minor=PRICE)
-    announcement = machine.apply_refund_result(session, found)
+    announcement = machine.apply_refund_result(session, request, found)
     assert announcement == machine.RefundAnnouncement(amount_minor=PRICE, lost_answer=True)
     machine.announce_refund(session, request, found, PRICE, START - 2 * H)
-    assert machine.apply_refund_result(session, found) is None
+    assert machine.apply_refund_result(session, request, found) is None
 
 
 def test_nothing_is_cancelled_or_moved_once_started_or_cancelled() -> None:
@@ -527,14 +527,16 @@ def test_past_the_key_reuse_limit_a_new_key_is_used_after_looking_the_intent_up(
     assert machine.begin_charge(session, at + limit + 2 * H).request.key_generation == 1  # its own 20 h
 
 
-def test_a_new_card_during_an_outage_gets_a_new_key_and_is_tried_at_once() -> None:
+def test_a_new_card_during_an_outage_gets_a_new_key_after_the_first_outage_delay() -> None:
     session = book()
     pending = machine.begin_charge(session, START - 48 * H)
     commands.update_payment_method(session, PaymentMethodUpdate(payment_method_id="pm_new"), START - 48 * H)
     machine.charge_unreachable(session, pending, "TimeoutError", START - 47 * H)
 
-    assert machine.next_step(session) == NextStep(Step.CHARGE, START - 47 * H)
-    retry = machine.begin_charge(session, START - 47 * H)
+    # Never at once: Stripe may still be processing the unanswered create, which a lookup made
+    # now would not find — a second PaymentIntent on the new card would follow.
+    assert machine.next_step(session) == NextStep(Step.CHARGE, START - 47 * H + 5 * MINUTE)
+    retry = machine.begin_charge(session, START - 47 * H + 5 * MINUTE)
     assert retry.request.payment_method_id == "pm_new"
     assert retry.request.key_generation == 1  # the same key with other parameters: Stripe refuses
 
@@ -663,3 +665,53 @@ def test_a_move_while_an_unanswered_try_was_in_flight_is_followed_when_it_gives_
     machine.charge_unreachable(session, pending, "TimeoutError", START - 47 * H)
 
     assert machine.next_step(session) == NextStep(Step.CHARGE, new_start - 48 * H)
+
+
+def succeeded(intent: str, at: datetime, n: int = 1) -> PaymentEvent:
+    return PaymentEvent(
+        event_id=f"evt_{n}", type="payment_intent.succeeded", payment_intent_id=intent, created=at
+    )
+
+
+def test_a_second_payment_of_the_session_is_refunded_in_full_and_announced() -> None:
+    session = book()
+    charge(session, START - 48 * H, SUCCEEDED.model_copy(update={"payment_intent_id": "pi_2"}))
+    assert session.status is SessionStatus.PAID
+
+    # The unanswered try's PaymentIntent went through after all: the client paid twice.
+    outcome = machine.apply_payment_event(session, succeeded("pi_1", START - 47 * H))
+
+    assert outcome.wakes
+    assert machine.next_step(session) == NextStep(Step.REFUND, None)
+    request = machine.begin_refund(session)
+    assert request.payment_intent_id == "pi_1" and request.target_refunded_minor == PRICE
+    assert request.idempotency_key == "session:ses_sim:refund:pi_1:1"
+    result = RefundResult(
+        refund_id="re_1", amount_minor=PRICE, refunded_total_minor=PRICE, captured_minor=PRICE
+    )
+    announced = machine.apply_refund_result(session, request, result)
+    assert announced is not None and announced.amount_minor == PRICE
+    notice = machine.announce_refund(session, request, result, announced.amount_minor, START - 47 * H)
+    assert notice.type is NotificationType.REFUND_ISSUED and notice.fields["amount_minor"] == PRICE
+    # The session's own payment is untouched, and nothing more is owed.
+    payment = session.payment
+    assert (payment.payment_intent_id, payment.amount_paid_minor, payment.amount_refunded_minor) == (
+        "pi_2",
+        PRICE,
+        0,
+    )
+    assert session.status is SessionStatus.PAID
+    assert machine.next_step(session) == NextStep(Step.SESSION_END, session.end)
+    # A redelivered or late webhook of it changes nothing.
+    machine.apply_payment_event(session, succeeded("pi_1", START - 46 * H, 2))
+    assert machine.next_step(session) == NextStep(Step.SESSION_END, session.end)
+
+
+def test_a_second_payment_reported_while_the_first_charge_was_in_flight_is_refunded() -> None:
+    session = book()
+    pending = machine.begin_charge(session, START - 48 * H)
+    machine.apply_payment_event(session, succeeded("pi_1", START - 48 * H))  # in flight: noted
+    machine.finish_charge(session, pending, SUCCEEDED.model_copy(update={"payment_intent_id": "pi_2"}))
+
+    assert machine.next_step(session) == NextStep(Step.REFUND, None)
+    assert machine.begin_refund(session).payment_intent_id == "pi_1"
