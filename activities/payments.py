@@ -41,6 +41,20 @@ NON_RETRYABLE_STRIPE_ERRORS: tuple[type[stripe.StripeError], ...] = (
 )
 NON_RETRYABLE_ERROR_TYPES = tuple(error.__name__ for error in NON_RETRYABLE_STRIPE_ERRORS)
 
+# What "Stripe did not answer" looks like from the activity: connection errors and timeouts (the
+# SDK's APIConnectionError; a bare OSError or TimeoutError is reported as StripeConnectionError),
+# 5xx and exhausted 409s (APIError), 429 (RateLimitError). Only these make an outage; any other
+# exception escaping an activity is a fault of ours (``workflows.calls.stripe_unreachable``).
+STRIPE_OUTAGE_ERRORS: tuple[type[stripe.StripeError], ...] = (
+    stripe.APIConnectionError,
+    stripe.APIError,
+    stripe.RateLimitError,
+)
+STRIPE_CONNECTION_ERROR = "StripeConnectionError"
+STRIPE_OUTAGE_ERROR_TYPES = frozenset(
+    {*(error.__name__ for error in STRIPE_OUTAGE_ERRORS), STRIPE_CONNECTION_ERROR}
+)
+
 _MAX_LOOKUP_PAGES = 20
 _CONFIRMABLE = frozenset({"requires_payment_method", "requires_confirmation", "requires_action"})
 _VOIDABLE = _CONFIRMABLE | {"requires_capture"}
@@ -53,9 +67,15 @@ def _counting_outages(operation: str) -> Iterator[None]:
         yield
     except NON_RETRYABLE_STRIPE_ERRORS:
         raise
-    except (stripe.StripeError, OSError, TimeoutError) as error:
+    except stripe.StripeError as error:
         STRIPE_UNAVAILABLE.labels(operation=operation, error=type(error).__name__).inc()
         raise
+    except (OSError, TimeoutError) as error:
+        STRIPE_UNAVAILABLE.labels(operation=operation, error=type(error).__name__).inc()
+        # Retried by Temporal like the SDK's connection errors, under one type the workflow knows.
+        raise ApplicationError(
+            f"no answer from Stripe ({type(error).__name__})", type=STRIPE_CONNECTION_ERROR
+        ) from error
 
 
 def _non_retryable(error: stripe.StripeError) -> ApplicationError:

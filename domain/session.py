@@ -243,8 +243,11 @@ def discretionary_refund(session: Session) -> bool:
 
 
 def charge_owed(session: Session) -> bool:
-    """The session must still collect its payment: live and unpaid, or a late cancellation's."""
+    """The session must still collect its payment: live and unpaid, or a late cancellation's
+    (unless the charge was given up to ops: ``payment.ops_blocked``)."""
     if session.payment.status in (PaymentStatus.PAID, PaymentStatus.VOIDED, PaymentStatus.NOT_COLLECTED):
+        return False
+    if session.payment.ops_blocked is not None:
         return False
     return charge_still_owed(session.status, discretionary_refund(session))
 
@@ -321,7 +324,7 @@ def next_step(session: Session) -> NextStep | None:
         if payment.next_charge_at is not None:
             return NextStep(Step.CHARGE, payment.next_charge_at)
         return NextStep(Step.AUTO_CANCEL, auto_cancel_at(session.start, session.policy))
-    if session.status in (SessionStatus.PAID, SessionStatus.SCHEDULED):
+    if session.status in (SessionStatus.PAID, SessionStatus.SCHEDULED) or went_ahead_unpaid(session):
         return NextStep(Step.SESSION_END, session.end)
     if outcome_filed(session) and session.attendance_result is not None:
         return NextStep(Step.COMPLETE, None)
@@ -403,9 +406,27 @@ def note_extra_payments(session: Session) -> bool:
     return added
 
 
-def auto_cancel(session: Session) -> list[Notice]:
-    """Still unpaid at start − 1 h: cancelled unpaid (a late cancellation's charge is given up)."""
+def went_ahead_unpaid(session: Session) -> bool:
+    """A live session whose charge was given up to ops: it takes place (and ends) as any other."""
+    return (
+        session.payment.ops_blocked is not None
+        and not session.status.is_cancelled
+        and session.status not in _AFTER_THE_SESSION
+    )
+
+
+def auto_cancel(session: Session, now: datetime) -> list[Notice]:
+    """Still unpaid at start − 1 h: cancelled unpaid (a late cancellation's charge is given up).
+
+    Never once the session has started: only an outage of ours can hold a charge past the start
+    (the attempt times all fall before it), and a session that took place is not cancelled
+    afterwards. It goes ahead; what is owed is left to ops and the therapist (``ops_blocked``)."""
     payment = session.payment
+    if now >= session.start and not session.status.is_cancelled:
+        payment.next_charge_at = None
+        payment.retry_now = False
+        payment.ops_blocked = "unpaid_at_start"
+        return []
     payment.next_charge_at = None
     payment.client_secret = None
     if session.status is SessionStatus.CANCELLED_LATE:
@@ -589,6 +610,11 @@ def charge_unreachable(
         payment.next_charge_at = outage_retry_at(now, 1, session.policy)
     else:
         payment.next_charge_at = outage_retry_at(now, payment.unreachable_tries, session.policy)
+    if payment.next_charge_at > session.end + session.policy.stripe_outage_retry_limit_after_end:
+        # Bounded: ops take over (an ERROR and a metric from the workflow); nothing loops for ever.
+        payment.next_charge_at = None
+        payment.ops_blocked = "stripe_unreachable"
+        return []
     if session.start != pending.start:
         # Moved while the try was in flight (the move left the charge to it): follow the new start.
         move = session.reschedules[-1]

@@ -84,6 +84,12 @@ class PaymentLedger(BaseModel):
     ``charge_key_reuse_limit`` of this."""
     unanswered_charge: bool = False
     """Some try never got an answer: a PaymentIntent may exist whose id we never learnt."""
+    ops_blocked: str | None = None
+    """The charge was given up and needs a person (ops, with the therapist), never the client's
+    fault: ``unpaid_at_start`` — the session's start came while its charge was still outstanding
+    because Stripe had been unreachable, so it went ahead (never cancelled unpaid once started);
+    ``stripe_unreachable`` — Stripe still unanswered ``stripe_outage_retry_limit_after_end``
+    after the session's end. No further charge is planned."""
     extra_payments: list[ExtraPayment] = Field(default_factory=list)
     """Succeeded PaymentIntents of this session besides ``payment_intent_id``: refunded in full."""
 

@@ -54,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
         call_practice_patiently,
         call_stripe,
         checked,
+        count_charge_given_up,
         count_stripe_unreachable,
         deliver,
         failure_type,
@@ -148,11 +149,13 @@ class SessionWorkflow:
                 and await self._paid_or_moved_meanwhile()
             ):
                 return
-            notices = machine.auto_cancel(session)
+            notices = machine.auto_cancel(session, now)
             self._publish_status()
             self._notify(notices, now)
             if session.status is SessionStatus.CANCELLED_UNPAID:
                 self._log(logging.INFO, "session cancelled unpaid")
+            elif session.payment.ops_blocked is not None:
+                self._charge_given_up()
         elif step is Step.RETRY_MONEY:
             machine.unblock(session)
         elif step is Step.REMIND:
@@ -191,6 +194,8 @@ class SessionWorkflow:
                         reason=reason,
                         tries=session.payment.unreachable_tries,
                     )
+                    if session.payment.ops_blocked is not None:
+                        self._charge_given_up()
                     return
             result = machine.refused_charge(reason)
             self._log(logging.WARNING, "charge attempt could not be made", attempt=attempt, reason=reason)
@@ -260,6 +265,12 @@ class SessionWorkflow:
         refused = machine.apply_void_result(session, result)
         if refused is not None:
             self._block(refused)
+
+    def _charge_given_up(self) -> None:
+        """The charge needs a person now (``payment.ops_blocked``): ops hear of it, loudly."""
+        reason = self._session.payment.ops_blocked or "unknown"
+        count_charge_given_up(reason)
+        self._log(logging.ERROR, "charge given up: the session needs ops", reason=reason)
 
     def _block(self, reason: str) -> None:
         machine.block(self._session, reason, self._now())

@@ -148,7 +148,7 @@ def test_a_new_card_is_refused_once_paid_or_started() -> None:
 def test_unpaid_at_start_minus_1h_is_cancelled_unpaid_and_both_are_told() -> None:
     session = book()
     charge(session, START - 48 * H, HARD)
-    notices = machine.auto_cancel(session)
+    notices = machine.auto_cancel(session, START - H)
     assert session.status is SessionStatus.CANCELLED_UNPAID
     assert [n.type for n in notices] == [NotificationType.AUTO_CANCELLED]
     assert machine.next_step(session) == NextStep(Step.VOID, None)  # the open intent goes
@@ -715,3 +715,44 @@ def test_a_second_payment_reported_while_the_first_charge_was_in_flight_is_refun
 
     assert machine.next_step(session) == NextStep(Step.REFUND, None)
     assert machine.begin_refund(session).payment_intent_id == "pi_1"
+
+
+def test_a_decline_after_an_outage_past_the_start_never_cancels_a_session_that_went_ahead() -> None:
+    session = book()
+    unreachable(session, START - 2 * H)  # tried again at start − 1 h + 5 min, then after the start
+    at = START + 10 * MINUTE
+
+    notices = charge(session, at, SOFT)  # Stripe answers at last, after the start: a decline
+
+    assert [n.type for n in notices] == [NotificationType.CHARGE_FAILED]  # told as any decline
+    plan = machine.next_step(session)
+    assert plan is not None
+    if plan.step is Step.AUTO_CANCEL:
+        assert machine.auto_cancel(session, at) == []
+        plan = machine.next_step(session)
+    assert not session.status.is_cancelled
+    assert session.payment.ops_blocked == "unpaid_at_start"  # ops and the therapist see it
+    assert plan == NextStep(Step.SESSION_END, session.end)
+    machine.end_session(session)
+    attendance.check_attendance(session, AttendanceUpdate(outcome=AttendanceOutcome.ATTENDED), session.end)
+
+
+def test_outage_retries_stop_some_hours_after_the_end_and_the_session_awaits_its_update() -> None:
+    session = book()
+    at = START - 48 * H
+    for _ in range(200):
+        plan = machine.next_step(session)
+        assert plan is not None
+        if plan.step is not Step.CHARGE:
+            break
+        at = plan.at or at
+        unreachable(session, at)
+    else:
+        pytest.fail("outage retries never stop")
+    payment = session.payment
+    assert payment.ops_blocked == "stripe_unreachable"
+    assert payment.next_charge_at is None
+    assert at <= session.end + session.policy.stripe_outage_retry_limit_after_end
+    assert plan == NextStep(Step.SESSION_END, session.end)
+    machine.end_session(session)
+    assert session.status is SessionStatus.AWAITING_UPDATE  # the update can be filed
