@@ -134,7 +134,10 @@ class PaymentActivities:
             # Already paid (e.g. on-session by the client) or cancelled: report, never re-charge.
             return current
         confirm: Any = {"payment_method": request.payment_method_id, "off_session": True}
-        return await self._stripe.v1.payment_intents.confirm_async(intent_id, confirm, options)
+        # A key of its own: the intent may have been created under this very key (an unanswered
+        # try of this attempt), and Stripe refuses one key for two different requests.
+        confirm_options: Any = {"idempotency_key": request.confirm_idempotency_key}
+        return await self._stripe.v1.payment_intents.confirm_async(intent_id, confirm, confirm_options)
 
     async def _find_session_intent(self, session_id: str, customer_id: str) -> str | None:
         # The list endpoint is read-after-write consistent (search is not); newest first, paged.

@@ -63,6 +63,11 @@ class ChargeRequest(_Payload):
         return charge_idempotency_key(self.session_id, self.attempt, self.key_generation)
 
     @property
+    def confirm_idempotency_key(self) -> str:
+        """The confirmation's own key: never the create's, which the same try may have used."""
+        return f"{self.idempotency_key}:confirm"
+
+    @property
     def may_have_created_intent(self) -> bool:
         """An earlier try (an attempt, or this attempt under an older key) may have created the
         session's PaymentIntent without us learning its id."""

@@ -482,8 +482,14 @@ def _choose_charge_key(session: Session, now: datetime) -> None:
         payment.charge_key_first_used_at = now
 
 
-def finish_charge(session: Session, pending: PendingCharge, result: ChargeResult) -> list[Notice]:
-    """Apply an attempt's outcome and whatever arrived while it was in flight."""
+def finish_charge(
+    session: Session, pending: PendingCharge, result: ChargeResult, *, tell_refusals: bool = False
+) -> list[Notice]:
+    """Apply an attempt's outcome and whatever arrived while it was in flight.
+
+    A request Stripe refused (``ChargeOutcome.FAILED``: an idempotency error, an invalid request,
+    a fault of ours) is not a card decline and is told to nobody — it is for ops (the workflow
+    logs an ERROR) — unless ``tell_refusals`` (histories from before this rule replay it)."""
     payment = session.payment
     attempt = pending.request.attempt
     session.charge_in_flight = False
@@ -510,6 +516,12 @@ def finish_charge(session: Session, pending: PendingCharge, result: ChargeResult
         payment.retry_now = False
     follow_payment(session)
     note_extra_payments(session)
+    if (
+        result.outcome is ChargeOutcome.FAILED
+        and payment.status is not PaymentStatus.PAID
+        and not tell_refusals
+    ):
+        return []
     return [_charge_notice(payment, attempt, result)]
 
 

@@ -44,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
         RescheduleRequest,
         RescheduleResult,
     )
-    from domain.payments import PaymentEvent
+    from domain.payments import ChargeOutcome, PaymentEvent
     from domain.session import NextStep, Notice, Step
     from domain.session_attendance import AttendanceEffects, AttendancePlan
     from domain.state import SessionState, SessionWorkflowInput
@@ -198,8 +198,13 @@ class SessionWorkflow:
                         self._charge_given_up()
                     return
             result = machine.refused_charge(reason)
-            self._log(logging.WARNING, "charge attempt could not be made", attempt=attempt, reason=reason)
-        notices = machine.finish_charge(session, pending, result)
+            self._log(logging.ERROR, "charge attempt could not be made", attempt=attempt, reason=reason)
+        # Stripe refusing our request (or a fault of ours) is not a card decline: since the outage
+        # patch it is told to nobody (ops see the ERROR); histories from before replay the notice.
+        tell_refusals = result.outcome is ChargeOutcome.FAILED and not workflow.patched(
+            CHARGE_OUTAGE_IS_NOT_A_DECLINE
+        )
+        notices = machine.finish_charge(session, pending, result, tell_refusals=tell_refusals)
         self._publish_status()
         self._notify(notices)
         self._log(

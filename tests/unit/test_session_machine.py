@@ -756,3 +756,21 @@ def test_outage_retries_stop_some_hours_after_the_end_and_the_session_awaits_its
     assert plan == NextStep(Step.SESSION_END, session.end)
     machine.end_session(session)
     assert session.status is SessionStatus.AWAITING_UPDATE  # the update can be filed
+
+
+def test_a_request_stripe_refused_is_never_told_as_a_card_decline() -> None:
+    session = book()
+    refused = machine.refused_charge("IdempotencyError")
+
+    notices = charge(session, START - 48 * H, refused)
+
+    assert notices == []  # ops see it (the workflow logs an ERROR); the client is told nothing
+    [attempt] = session.payment.attempts
+    assert (attempt.outcome, attempt.code) == (ChargeOutcome.FAILED, "IdempotencyError")
+    assert machine.next_step(session) == NextStep(Step.CHARGE, START - 24 * H)  # tried again
+    # Histories from before the rule replay the notice they sent.
+    told = book()
+    pending = machine.begin_charge(told, START - 48 * H)
+    assert [n.type for n in machine.finish_charge(told, pending, refused, tell_refusals=True)] == [
+        NotificationType.CHARGE_FAILED
+    ]
