@@ -113,11 +113,16 @@ class PaymentActivities:
     async def _confirm_or_create(self, request: ChargeRequest) -> stripe.PaymentIntent:
         options: Any = {"idempotency_key": request.idempotency_key}
         intent_id = request.payment_intent_id
+        confirm_key = request.idempotency_key
         if request.may_have_created_intent:
             # An earlier attempt (or this one, under a key Stripe may have forgotten) may have
             # created the PaymentIntent and lost the answer for good: find it by its metadata
             # rather than create a second one.
             intent_id = await self._find_session_intent(request.session_id, request.customer_id)
+            # What the lookup finds may have been created under this very key (an unanswered try
+            # of this attempt), and Stripe refuses one key for two different requests: the
+            # confirmation gets a key of its own. A known intent was never created under this key.
+            confirm_key = request.confirm_idempotency_key
         if intent_id is None:
             params: Any = {
                 "amount": request.amount_minor,
@@ -134,9 +139,7 @@ class PaymentActivities:
             # Already paid (e.g. on-session by the client) or cancelled: report, never re-charge.
             return current
         confirm: Any = {"payment_method": request.payment_method_id, "off_session": True}
-        # A key of its own: the intent may have been created under this very key (an unanswered
-        # try of this attempt), and Stripe refuses one key for two different requests.
-        confirm_options: Any = {"idempotency_key": request.confirm_idempotency_key}
+        confirm_options: Any = {"idempotency_key": confirm_key}
         return await self._stripe.v1.payment_intents.confirm_async(intent_id, confirm, confirm_options)
 
     async def _find_session_intent(self, session_id: str, customer_id: str) -> str | None:

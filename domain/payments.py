@@ -64,7 +64,8 @@ class ChargeRequest(_Payload):
 
     @property
     def confirm_idempotency_key(self) -> str:
-        """The confirmation's own key: never the create's, which the same try may have used."""
+        """The key of a confirmation of an intent found by lookup: never the create's, which an
+        unanswered try of the same attempt may have used for the intent found."""
         return f"{self.idempotency_key}:confirm"
 
     @property
