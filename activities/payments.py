@@ -41,6 +41,20 @@ NON_RETRYABLE_STRIPE_ERRORS: tuple[type[stripe.StripeError], ...] = (
 )
 NON_RETRYABLE_ERROR_TYPES = tuple(error.__name__ for error in NON_RETRYABLE_STRIPE_ERRORS)
 
+# What "Stripe did not answer" looks like from the activity: connection errors and timeouts (the
+# SDK's APIConnectionError; a bare OSError or TimeoutError is reported as StripeConnectionError),
+# 5xx and exhausted 409s (APIError), 429 (RateLimitError). Only these make an outage; any other
+# exception escaping an activity is a fault of ours (``workflows.calls.stripe_unreachable``).
+STRIPE_OUTAGE_ERRORS: tuple[type[stripe.StripeError], ...] = (
+    stripe.APIConnectionError,
+    stripe.APIError,
+    stripe.RateLimitError,
+)
+STRIPE_CONNECTION_ERROR = "StripeConnectionError"
+STRIPE_OUTAGE_ERROR_TYPES = frozenset(
+    {*(error.__name__ for error in STRIPE_OUTAGE_ERRORS), STRIPE_CONNECTION_ERROR}
+)
+
 _MAX_LOOKUP_PAGES = 20
 _CONFIRMABLE = frozenset({"requires_payment_method", "requires_confirmation", "requires_action"})
 _VOIDABLE = _CONFIRMABLE | {"requires_capture"}
@@ -53,9 +67,15 @@ def _counting_outages(operation: str) -> Iterator[None]:
         yield
     except NON_RETRYABLE_STRIPE_ERRORS:
         raise
-    except (stripe.StripeError, OSError, TimeoutError) as error:
+    except stripe.StripeError as error:
         STRIPE_UNAVAILABLE.labels(operation=operation, error=type(error).__name__).inc()
         raise
+    except (OSError, TimeoutError) as error:
+        STRIPE_UNAVAILABLE.labels(operation=operation, error=type(error).__name__).inc()
+        # Retried by Temporal like the SDK's connection errors, under one type the workflow knows.
+        raise ApplicationError(
+            f"no answer from Stripe ({type(error).__name__})", type=STRIPE_CONNECTION_ERROR
+        ) from error
 
 
 def _non_retryable(error: stripe.StripeError) -> ApplicationError:
@@ -93,11 +113,16 @@ class PaymentActivities:
     async def _confirm_or_create(self, request: ChargeRequest) -> stripe.PaymentIntent:
         options: Any = {"idempotency_key": request.idempotency_key}
         intent_id = request.payment_intent_id
+        confirm_key = request.idempotency_key
         if request.may_have_created_intent:
             # An earlier attempt (or this one, under a key Stripe may have forgotten) may have
             # created the PaymentIntent and lost the answer for good: find it by its metadata
             # rather than create a second one.
             intent_id = await self._find_session_intent(request.session_id, request.customer_id)
+            # What the lookup finds may have been created under this very key (an unanswered try
+            # of this attempt), and Stripe refuses one key for two different requests: the
+            # confirmation gets a key of its own. A known intent was never created under this key.
+            confirm_key = request.confirm_idempotency_key
         if intent_id is None:
             params: Any = {
                 "amount": request.amount_minor,
@@ -114,7 +139,8 @@ class PaymentActivities:
             # Already paid (e.g. on-session by the client) or cancelled: report, never re-charge.
             return current
         confirm: Any = {"payment_method": request.payment_method_id, "off_session": True}
-        return await self._stripe.v1.payment_intents.confirm_async(intent_id, confirm, options)
+        confirm_options: Any = {"idempotency_key": confirm_key}
+        return await self._stripe.v1.payment_intents.confirm_async(intent_id, confirm, confirm_options)
 
     async def _find_session_intent(self, session_id: str, customer_id: str) -> str | None:
         # The list endpoint is read-after-write consistent (search is not); newest first, paged.

@@ -28,6 +28,12 @@ def refund_idempotency_key(session_id: str, refund_number: int) -> str:
     return f"session:{session_id}:refund:{refund_number}"
 
 
+def extra_refund_idempotency_key(session_id: str, payment_intent_id: str, refund_number: int) -> str:
+    """A second payment's refund: named by its PaymentIntent, and by the request (a refused one is
+    never replayed from Stripe's cache)."""
+    return f"session:{session_id}:refund:{payment_intent_id}:{refund_number}"
+
+
 def void_idempotency_key(session_id: str, request_number: int = 1) -> str:
     # A retried void (after Stripe refused one) gets a new key, so a stored error is not replayed.
     return (
@@ -55,6 +61,12 @@ class ChargeRequest(_Payload):
     @property
     def idempotency_key(self) -> str:
         return charge_idempotency_key(self.session_id, self.attempt, self.key_generation)
+
+    @property
+    def confirm_idempotency_key(self) -> str:
+        """The key of a confirmation of an intent found by lookup: never the create's, which an
+        unanswered try of the same attempt may have used for the intent found."""
+        return f"{self.idempotency_key}:confirm"
 
     @property
     def may_have_created_intent(self) -> bool:
@@ -130,9 +142,14 @@ class RefundRequest(_Payload):
     refund_number: int = Field(ge=1)
     payment_intent_id: StripeId
     target_refunded_minor: AmountMinor
+    extra: bool = False
+    """The PaymentIntent is not the one the session is paid with but a second payment of it (two
+    tries went through in an outage): refunded in full, under a key that names it."""
 
     @property
     def idempotency_key(self) -> str:
+        if self.extra:
+            return extra_refund_idempotency_key(self.session_id, self.payment_intent_id, self.refund_number)
         return refund_idempotency_key(self.session_id, self.refund_number)
 
 

@@ -52,6 +52,10 @@ class SessionPolicy(BaseModel):
     """A charge that could not reach Stripe (its call's whole retry budget spent on timeouts,
     5xx, 429…) is tried again after these delays, the last one repeating: an outage is not a
     decline, so it uses no decline attempt and the client hears nothing."""
+    stripe_outage_retry_limit_after_end: timedelta = Field(default=6 * HOUR, ge=timedelta(0))
+    """Outage retries are planned only up to this long after the session's end: a charge Stripe
+    never answered by then is given up (``payment.ops_blocked = "stripe_unreachable"``, an ERROR
+    and a metric), so no session retries for ever nor refuses its attendance update for ever."""
     charge_key_reuse_limit: timedelta = Field(default=20 * HOUR, gt=timedelta(0))
     """A retry after an outage reuses the attempt's idempotency key only while it starts within
     this of the key's first use: with the call's own budget (1 h) it stays inside the 24 h Stripe

@@ -52,8 +52,8 @@ from domain.policy import (
     outage_retry_at,
     refund_owed,
 )
-from domain.state import PaymentLedger, RefundRecord, SessionState, SessionWorkflowInput
-from domain.status import BookingKind, PaymentStatus, SessionStatus
+from domain.state import ExtraPayment, PaymentLedger, RefundRecord, SessionState, SessionWorkflowInput
+from domain.status import Actor, BookingKind, PaymentStatus, SessionStatus
 
 BLOCKED_MONEY_RETRY = timedelta(hours=6)
 """After Stripe refuses a refund or a void, try again this much later (or on any new fact)."""
@@ -102,6 +102,8 @@ class Session(SessionState):
     restore_pending: bool = Field(default=False, exclude=True)
     """A refused move's claim may have landed, and holding the session's own time again could not
     be confirmed: the main loop claims it again."""
+    charge_in_flight: bool = Field(default=False, exclude=True)
+    """A charge try is under way (between ``begin_charge`` and its answer or give-up)."""
 
     def snapshot(self) -> SessionState:
         """The public state, detached from the machine's (a query must not share its objects)."""
@@ -247,8 +249,11 @@ def discretionary_refund(session: Session) -> bool:
 
 
 def charge_owed(session: Session) -> bool:
-    """The session must still collect its payment: live and unpaid, or a late cancellation's."""
+    """The session must still collect its payment: live and unpaid, or a late cancellation's
+    (unless the charge was given up to ops: ``payment.ops_blocked``)."""
     if session.payment.status in (PaymentStatus.PAID, PaymentStatus.VOIDED, PaymentStatus.NOT_COLLECTED):
+        return False
+    if session.payment.ops_blocked is not None:
         return False
     return charge_still_owed(session.status, discretionary_refund(session))
 
@@ -272,8 +277,13 @@ def void_due(session: Session) -> bool:
     return session.status.is_cancelled and not charge_owed(session) and may_hold_open_intent(session.payment)
 
 
+def extra_payment_due(session: Session) -> ExtraPayment | None:
+    """A second payment of the session not yet refunded in full (``note_extra_payments``)."""
+    return next((extra for extra in session.payment.extra_payments if not extra.refunded), None)
+
+
 def money_owed(session: Session) -> bool:
-    return refund_due(session) > 0 or void_due(session)
+    return refund_due(session) > 0 or void_due(session) or extra_payment_due(session) is not None
 
 
 def is_finished(session: Session) -> bool:
@@ -327,7 +337,8 @@ def next_step(session: Session) -> NextStep | None:
     if time_to_restore(session):
         return NextStep(Step.RESTORE_TIME, None)
     if session.blocked_until is None and money_owed(session):
-        return NextStep(Step.REFUND if refund_due(session) > 0 else Step.VOID, None)
+        refunds = refund_due(session) > 0 or extra_payment_due(session) is not None
+        return NextStep(Step.REFUND if refunds else Step.VOID, None)
     if session.blocked_until is not None:
         return NextStep(Step.RETRY_MONEY, session.blocked_until)
     if charge_owed(session):
@@ -336,7 +347,7 @@ def next_step(session: Session) -> NextStep | None:
         if payment.next_charge_at is not None:
             return NextStep(Step.CHARGE, payment.next_charge_at)
         return NextStep(Step.AUTO_CANCEL, auto_cancel_at(session.start, session.policy))
-    if session.status in (SessionStatus.PAID, SessionStatus.SCHEDULED):
+    if session.status in (SessionStatus.PAID, SessionStatus.SCHEDULED) or went_ahead_unpaid(session):
         return NextStep(Step.SESSION_END, session.end)
     if outcome_filed(session) and session.attendance_result is not None:
         return NextStep(Step.COMPLETE, None)
@@ -397,12 +408,48 @@ def apply_payment_read(session: Session, read: PaymentRead) -> list[Notice]:
     if not apply_succeeded_intent(session.payment, read.payment_intent_id):
         return []
     follow_payment(session)
+    note_extra_payments(session)
     return [_on_session_payment_notice(session.payment)]
 
 
-def auto_cancel(session: Session) -> list[Notice]:
-    """Still unpaid at start − 1 h: cancelled unpaid (a late cancellation's charge is given up)."""
+def note_extra_payments(session: Session) -> bool:
+    """Record every succeeded PaymentIntent of this paid session that it is not paid with (a try
+    that went unanswered went through, and a later try charged too): each is owed back in full.
+    True when one was added."""
     payment = session.payment
+    if payment.status is not PaymentStatus.PAID:
+        return False
+    known = {extra.payment_intent_id for extra in payment.extra_payments}
+    added = False
+    for intent_id in session.succeeded_intents:
+        if intent_id != payment.payment_intent_id and intent_id not in known:
+            payment.extra_payments.append(ExtraPayment(payment_intent_id=intent_id))
+            known.add(intent_id)
+            added = True
+    return added
+
+
+def went_ahead_unpaid(session: Session) -> bool:
+    """A live session whose charge was given up to ops: it takes place (and ends) as any other."""
+    return (
+        session.payment.ops_blocked is not None
+        and not session.status.is_cancelled
+        and session.status not in _AFTER_THE_SESSION
+    )
+
+
+def auto_cancel(session: Session, now: datetime) -> list[Notice]:
+    """Still unpaid at start − 1 h: cancelled unpaid (a late cancellation's charge is given up).
+
+    Never once the session has started: only an outage of ours can hold a charge past the start
+    (the attempt times all fall before it), and a session that took place is not cancelled
+    afterwards. It goes ahead; what is owed is left to ops and the therapist (``ops_blocked``)."""
+    payment = session.payment
+    if now >= session.start and not session.status.is_cancelled:
+        payment.next_charge_at = None
+        payment.retry_now = False
+        payment.ops_blocked = "unpaid_at_start"
+        return []
     payment.next_charge_at = None
     payment.client_secret = None
     if session.status is SessionStatus.CANCELLED_LATE:
@@ -425,6 +472,7 @@ def begin_charge(session: Session, now: datetime) -> PendingCharge:
     payment.status = PaymentStatus.PROCESSING
     payment.last_attempted_payment_method_id = payment.payment_method_id
     payment.retry_now = False
+    session.charge_in_flight = True
     if not session.status.is_cancelled:
         session.status = SessionStatus.PAYMENT_DUE
     request = ChargeRequest(
@@ -457,10 +505,17 @@ def _choose_charge_key(session: Session, now: datetime) -> None:
         payment.charge_key_first_used_at = now
 
 
-def finish_charge(session: Session, pending: PendingCharge, result: ChargeResult) -> list[Notice]:
-    """Apply an attempt's outcome and whatever arrived while it was in flight."""
+def finish_charge(
+    session: Session, pending: PendingCharge, result: ChargeResult, *, tell_refusals: bool = False
+) -> list[Notice]:
+    """Apply an attempt's outcome and whatever arrived while it was in flight.
+
+    A request Stripe refused (``ChargeOutcome.FAILED``: an idempotency error, an invalid request,
+    a fault of ours) is not a card decline and is told to nobody — it is for ops (the workflow
+    logs an ERROR) — unless ``tell_refusals`` (histories from before this rule replay it)."""
     payment = session.payment
     attempt = pending.request.attempt
+    session.charge_in_flight = False
     _stripe_answered(payment)
     record_charge(
         payment,
@@ -483,6 +538,13 @@ def finish_charge(session: Session, pending: PendingCharge, result: ChargeResult
         payment.next_charge_at = None  # cancelled while the attempt was in flight
         payment.retry_now = False
     follow_payment(session)
+    note_extra_payments(session)
+    if (
+        result.outcome is ChargeOutcome.FAILED
+        and payment.status is not PaymentStatus.PAID
+        and not tell_refusals
+    ):
+        return []
     return [_charge_notice(payment, attempt, result)]
 
 
@@ -560,6 +622,7 @@ def charge_unreachable(
     Returns the notices owed: none, unless a webhook already reported the PaymentIntent an
     unanswered try created (the charge went through after all)."""
     payment = session.payment
+    session.charge_in_flight = False
     payment.unreachable_tries += 1
     payment.unreachable_since = payment.unreachable_since or pending.attempted_at
     payment.unreachable_reason = failure_type
@@ -577,15 +640,70 @@ def charge_unreachable(
         payment.next_charge_at = None  # cancelled meanwhile: a void (which looks it up) follows
         return []
     if payment.payment_method_id != pending.request.payment_method_id:
-        payment.next_charge_at = now  # a new card arrived during the try: no reason to wait
+        # A new card arrived during the try: no reason to back off, but never at once — Stripe may
+        # still be processing the unanswered create, which the new key's lookup would then miss.
+        payment.next_charge_at = outage_retry_at(now, 1, session.policy)
     else:
         payment.next_charge_at = outage_retry_at(now, payment.unreachable_tries, session.policy)
+    if payment.next_charge_at > session.end + session.policy.stripe_outage_retry_limit_after_end:
+        # Bounded: ops take over (an ERROR and a metric from the workflow); nothing loops for ever.
+        payment.next_charge_at = None
+        payment.ops_blocked = "stripe_unreachable"
+        return []
+    if session.start != pending.start:
+        # Moved while the try was in flight (the move left the charge to it): follow the new start.
+        move = session.reschedules[-1]
+        payment.next_charge_at = charge_due_after_outage_move(
+            session,
+            retry_at=payment.next_charge_at,
+            old_start=pending.start,
+            new_start=session.start,
+            requested_by=move.requested_by,
+            received_at=max(move.at, pending.attempted_at),
+        )
     return []
 
 
 def charge_in_outage(session: Session) -> bool:
     """The session's charge is waiting for Stripe to come back (not for the client)."""
     return session.payment.unreachable_tries > 0
+
+
+def charge_waits_on_outage(session: Session) -> bool:
+    """The charge waits for its next try after Stripe went unanswered, none under way: a move now
+    moves it (a try in flight is followed when it gives up, in ``charge_unreachable``)."""
+    payment = session.payment
+    return (
+        charge_in_outage(session)
+        and payment.status is PaymentStatus.PROCESSING
+        and not session.charge_in_flight
+    )
+
+
+def charge_due_after_outage_move(
+    session: Session,
+    *,
+    retry_at: datetime,
+    old_start: datetime,
+    new_start: datetime,
+    requested_by: Actor,
+    received_at: datetime,
+) -> datetime:
+    """When a charge waiting on an outage is tried after a move: the later of its outage retry and
+    the time the move gives the charge (``charge_due_after_move``), so the client is never charged
+    before the new start − 48 h (+ spread) while that is still ahead."""
+    payment = session.payment
+    due = charge_due_after_move(
+        requested_by=requested_by,
+        old_start=old_start,
+        new_start=new_start,
+        current_due=retry_at,
+        received_at=received_at,
+        last_attempt_at=payment.attempts[-1].at if payment.attempts else None,
+        policy=session.policy,
+        spread=charge_spread_offset(session.session_id, session.policy),
+    )
+    return retry_at if due is None else max(retry_at, due)
 
 
 def _reported_succeeded(session: Session) -> str | None:
@@ -608,10 +726,20 @@ def _stripe_answered(payment: PaymentLedger) -> None:
 
 def begin_refund(session: Session) -> RefundRequest:
     """A refund request of its own: a refused one is never replayed from Stripe's cache, and the
-    activity refunds only what the charge has not refunded yet."""
+    activity refunds only what the charge has not refunded yet. The session's own refund first,
+    then any second payment of it (in full)."""
     payment = session.payment
-    assert payment.payment_intent_id is not None  # only a paid session owes a refund
     payment.refund_requests += 1
+    extra = extra_payment_due(session) if refund_due(session) == 0 else None
+    if extra is not None:
+        return RefundRequest(
+            session_id=session.session_id,
+            refund_number=payment.refund_requests,
+            payment_intent_id=extra.payment_intent_id,
+            target_refunded_minor=payment.amount_minor,  # the activity caps it at what was captured
+            extra=True,
+        )
+    assert payment.payment_intent_id is not None  # only a paid session owes a refund
     return RefundRequest(
         session_id=session.session_id,
         refund_number=payment.refund_requests,
@@ -620,9 +748,23 @@ def begin_refund(session: Session) -> RefundRequest:
     )
 
 
-def apply_refund_result(session: Session, result: RefundResult) -> RefundAnnouncement | None:
+def _extra_payment(session: Session, payment_intent_id: str) -> ExtraPayment:
+    return next(e for e in session.payment.extra_payments if e.payment_intent_id == payment_intent_id)
+
+
+def apply_refund_result(
+    session: Session, request: RefundRequest, result: RefundResult
+) -> RefundAnnouncement | None:
     """Record what Stripe now holds; what the client must hear about, if anything."""
     payment = session.payment
+    if request.extra:
+        extra = _extra_payment(session, request.payment_intent_id)
+        extra.refunded_minor = max(extra.refunded_minor, result.refunded_total_minor)
+        extra.refunded = extra.refunded_minor >= result.captured_minor
+        unannounced = extra.refunded_minor - extra.announced_minor
+        if unannounced <= 0:
+            return None
+        return RefundAnnouncement(amount_minor=unannounced, lost_answer=result.refund_id is None)
     payment.amount_paid_minor = min(payment.amount_paid_minor, result.captured_minor)
     payment.amount_refunded_minor = max(payment.amount_refunded_minor, result.refunded_total_minor)
     announced = sum(record.amount_minor for record in payment.refunds)
@@ -638,9 +780,12 @@ def announce_refund(
 ) -> Notice:
     payment = session.payment
     number = request.refund_number
-    payment.refunds.append(
-        RefundRecord(number=number, refund_id=result.refund_id, amount_minor=amount_minor, at=at)
-    )
+    if request.extra:
+        _extra_payment(session, request.payment_intent_id).announced_minor += amount_minor
+    else:
+        payment.refunds.append(
+            RefundRecord(number=number, refund_id=result.refund_id, amount_minor=amount_minor, at=at)
+        )
     return Notice(
         NotificationType.REFUND_ISSUED,
         Audience.BOTH,
@@ -669,6 +814,7 @@ def apply_void_result(session: Session, result: VoidResult) -> str | None:
         payment.payment_intent_id = result.payment_intent_id
     if result.payment_intent_status == "succeeded":
         mark_paid(payment)  # the client paid before the void arrived: refunded next round
+        note_extra_payments(session)
     elif result.voided:
         payment.status = PaymentStatus.VOIDED
         payment.voided = True
@@ -708,6 +854,8 @@ def apply_payment_event(session: Session, event: PaymentEvent) -> FactOutcome:
             follow_payment(session)
             notices.append(_on_session_payment_notice(payment))
             wakes = True
+        if note_extra_payments(session):
+            wakes = True  # the client paid twice: the second payment is refunded next
         elif charge_in_outage(session) and payment.status is PaymentStatus.PROCESSING:
             # Stripe is answering again and an unanswered try went through: try now (the same
             # key replays it, or the lookup finds it) instead of at the outage retry time.

@@ -28,7 +28,16 @@ from domain.policy import (
     is_late_client_move,
     refund_owed,
 )
-from domain.session import Notice, Session, charge_owed, discretionary_refund, refund_due, unblock
+from domain.session import (
+    Notice,
+    Session,
+    charge_due_after_outage_move,
+    charge_owed,
+    charge_waits_on_outage,
+    discretionary_refund,
+    refund_due,
+    unblock,
+)
 from domain.state import CancellationRecord, RescheduleRecord
 from domain.status import Actor, BookingKind, PaymentStatus
 
@@ -142,6 +151,17 @@ def reschedule(
             last_attempt_at=payment.attempts[-1].at if payment.attempts else None,
             policy=session.policy,
             spread=charge_spread_offset(session.session_id, session.policy),
+        )
+    elif payment.next_charge_at is not None and charge_waits_on_outage(session):
+        # Stripe went unanswered and the charge waits for its next try: it follows the new start
+        # too (never before the new start − 48 h while that is ahead).
+        payment.next_charge_at = charge_due_after_outage_move(
+            session,
+            retry_at=payment.next_charge_at,
+            old_start=old_start,
+            new_start=new_start,
+            requested_by=request.requested_by,
+            received_at=received_at,
         )
     if is_late_client_move(request.requested_by, old_start, received_at, session.policy):
         payment.charge_kept_by_late_move = True

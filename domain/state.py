@@ -31,6 +31,20 @@ class RefundRecord(BaseModel):
     at: datetime
 
 
+class ExtraPayment(BaseModel):
+    """A PaymentIntent of this session that succeeded although the session is paid with another
+    (a try that went unanswered in an outage went through, and a later one charged too): the
+    client paid twice, so it is refunded in full and announced as a refund."""
+
+    payment_intent_id: str
+    refunded_minor: int = 0
+    """Refunded on it so far, as Stripe last reported."""
+    announced_minor: int = 0
+    """Of that, announced to the client and therapist."""
+    refunded: bool = False
+    """Stripe reports it refunded in full: nothing more is owed on it."""
+
+
 class PaymentLedger(BaseModel):
     """Everything the session knows about its money; the workflow's single source for it."""
 
@@ -70,6 +84,14 @@ class PaymentLedger(BaseModel):
     ``charge_key_reuse_limit`` of this."""
     unanswered_charge: bool = False
     """Some try never got an answer: a PaymentIntent may exist whose id we never learnt."""
+    ops_blocked: str | None = None
+    """The charge was given up and needs a person (ops, with the therapist), never the client's
+    fault: ``unpaid_at_start`` — the session's start came while its charge was still outstanding
+    because Stripe had been unreachable, so it went ahead (never cancelled unpaid once started);
+    ``stripe_unreachable`` — Stripe still unanswered ``stripe_outage_retry_limit_after_end``
+    after the session's end. No further charge is planned."""
+    extra_payments: list[ExtraPayment] = Field(default_factory=list)
+    """Succeeded PaymentIntents of this session besides ``payment_intent_id``: refunded in full."""
 
 
 class CancellationRecord(BaseModel):

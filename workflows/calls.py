@@ -7,11 +7,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutType
+from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
     from activities.notifications import NotificationActivities
-    from activities.payments import PaymentActivities
+    from activities.payments import STRIPE_OUTAGE_ERROR_TYPES, PaymentActivities
     from contract.ids import stripe_task_queue
     from domain.errors import RuleViolation
     from domain.notifications import Notification
@@ -58,9 +59,32 @@ def failure_type(failure: ActivityError) -> str:
 def stripe_unreachable(failure: ActivityError) -> bool:
     """True when the call never got an answer from Stripe: its budget ran out on timeouts, 5xx,
     429, 409 or dropped connections (an outage). False when Stripe answered with a refusal a retry
-    cannot fix (a non-retryable ``ApplicationError``: invalid request, bad key…)."""
-    cause = failure.cause
-    return not (isinstance(cause, ApplicationError) and cause.non_retryable)
+    cannot fix (a non-retryable ``ApplicationError``: invalid request, bad key…) — and for a fault
+    of ours: an unexpected exception in the activity (a bug), or a budget that ran out before any
+    worker took the call (the Stripe task queue is not polled). A fault is recorded as a failed
+    attempt (bounded by the attempt times), never retried as an outage for ever."""
+    return _is_outage(failure.cause)
+
+
+def _is_outage(cause: BaseException | None) -> bool:
+    if isinstance(cause, ActivityTimeout):
+        if cause.type in (TimeoutType.START_TO_CLOSE, TimeoutType.HEARTBEAT):
+            return True  # an attempt hung waiting for Stripe
+        # The whole budget ran out: judge by the last attempt's failure. None means no attempt
+        # ever started, i.e. no worker polls the Stripe task queue: ours to fix, not Stripe's.
+        return _is_outage(cause.cause)
+    if isinstance(cause, ApplicationError):
+        return not cause.non_retryable and cause.type in STRIPE_OUTAGE_ERROR_TYPES
+    return False
+
+
+def count_charge_given_up(reason: str) -> None:
+    """A charge handed to ops (``payment.ops_blocked``): ``sessionflow_charge_given_up{reason}``."""
+    workflow.metric_meter().create_counter(
+        "sessionflow_charge_given_up",
+        "Session charges given up to ops: unpaid at the start after an outage, or Stripe unreachable "
+        "until hours after the end; by reason.",
+    ).add(1, {"reason": reason})
 
 
 def count_stripe_unreachable(operation: str, failure: ActivityError) -> None:

@@ -44,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
         RescheduleRequest,
         RescheduleResult,
     )
-    from domain.payments import PaymentEvent
+    from domain.payments import ChargeOutcome, PaymentEvent
     from domain.session import NextStep, Notice, Step
     from domain.session_attendance import AttendanceEffects, AttendancePlan
     from domain.state import SessionState, SessionWorkflowInput
@@ -54,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
         call_practice_patiently,
         call_stripe,
         checked,
+        count_charge_given_up,
         count_stripe_unreachable,
         deliver,
         failure_type,
@@ -150,11 +151,13 @@ class SessionWorkflow:
                 and await self._paid_or_moved_meanwhile()
             ):
                 return
-            notices = machine.auto_cancel(session)
+            notices = machine.auto_cancel(session, now)
             self._publish_status()
             self._notify(notices, now)
             if session.status is SessionStatus.CANCELLED_UNPAID:
                 self._log(logging.INFO, "session cancelled unpaid")
+            elif session.payment.ops_blocked is not None:
+                self._charge_given_up()
         elif step is Step.RETRY_MONEY:
             machine.unblock(session)
         elif step is Step.REMIND:
@@ -193,10 +196,17 @@ class SessionWorkflow:
                         reason=reason,
                         tries=session.payment.unreachable_tries,
                     )
+                    if session.payment.ops_blocked is not None:
+                        self._charge_given_up()
                     return
             result = machine.refused_charge(reason)
-            self._log(logging.WARNING, "charge attempt could not be made", attempt=attempt, reason=reason)
-        notices = machine.finish_charge(session, pending, result)
+            self._log(logging.ERROR, "charge attempt could not be made", attempt=attempt, reason=reason)
+        # Stripe refusing our request (or a fault of ours) is not a card decline: since the outage
+        # patch it is told to nobody (ops see the ERROR); histories from before replay the notice.
+        tell_refusals = result.outcome is ChargeOutcome.FAILED and not workflow.patched(
+            CHARGE_OUTAGE_IS_NOT_A_DECLINE
+        )
+        notices = machine.finish_charge(session, pending, result, tell_refusals=tell_refusals)
         self._publish_status()
         self._notify(notices)
         self._log(
@@ -228,6 +238,12 @@ class SessionWorkflow:
     async def _refund(self) -> None:
         session = self._session
         request = machine.begin_refund(session)
+        if request.extra:
+            self._log(
+                logging.ERROR,
+                "the session was paid twice: refunding the second payment in full",
+                payment_intent_id=request.payment_intent_id,
+            )
         try:
             result = await call_stripe(PaymentActivities.refund, request, f"refund {request.refund_number}")
         except ActivityError as failure:
@@ -235,7 +251,7 @@ class SessionWorkflow:
                 count_stripe_unreachable("refund", failure)
             self._block(f"refund: {failure_type(failure)}")
             return
-        announcement = machine.apply_refund_result(session, result)
+        announcement = machine.apply_refund_result(session, request, result)
         if announcement is None or (
             announcement.lost_answer and not workflow.patched(REFUND_ANNOUNCED_AFTER_LOST_ANSWER)
         ):
@@ -256,6 +272,12 @@ class SessionWorkflow:
         refused = machine.apply_void_result(session, result)
         if refused is not None:
             self._block(refused)
+
+    def _charge_given_up(self) -> None:
+        """The charge needs a person now (``payment.ops_blocked``): ops hear of it, loudly."""
+        reason = self._session.payment.ops_blocked or "unknown"
+        count_charge_given_up(reason)
+        self._log(logging.ERROR, "charge given up: the session needs ops", reason=reason)
 
     def _block(self, reason: str) -> None:
         machine.block(self._session, reason, self._now())

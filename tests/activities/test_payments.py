@@ -267,3 +267,21 @@ async def test_reading_the_payment_finds_one_made_on_session_even_without_its_id
     assert await ActivityEnvironment().run(payments.read, nothing) == PaymentRead(
         payment_intent_status="none"
     )
+
+
+async def test_an_intent_found_under_its_own_create_key_is_confirmed_under_a_key_of_its_own(
+    payments: PaymentActivities, standin: StripeStandIn
+) -> None:
+    # Attempt 2 created the PaymentIntent (no earlier attempt had) and its answer was lost.
+    request = charge_request("pm_card_chargeDeclinedInsufficientFunds", attempt=2)
+    created = await ActivityEnvironment().run(payments.charge, request)
+    standin.set_payment_method_behaviour(request.payment_method_id, "visa")
+
+    # The same try again: the lookup finds it; confirming it under the create's key would be
+    # refused by Stripe (same key, another request) and told as a failed charge.
+    result = await ActivityEnvironment().run(payments.charge, request)
+
+    assert result.outcome is ChargeOutcome.SUCCEEDED
+    assert result.payment_intent_id == created.payment_intent_id
+    keys = [r.idempotency_key for r in standin.requests if request.session_id in (r.idempotency_key or "")]
+    assert f"{request.idempotency_key}:confirm" in keys

@@ -263,7 +263,7 @@ class Simulation:
             if refund is None:
                 machine.block(session, "refund: APIConnectionError", now)
             else:
-                announced = machine.apply_refund_result(session, refund)
+                announced = machine.apply_refund_result(session, request, refund)
                 if announced is not None:
                     machine.announce_refund(session, request, refund, announced.amount_minor, now)
         elif step is Step.VOID:
@@ -272,7 +272,7 @@ class Simulation:
             if reason is not None:
                 machine.block(session, reason, now)
         elif step is Step.AUTO_CANCEL:
-            machine.auto_cancel(session)
+            machine.auto_cancel(session, now)
         elif step is Step.RETRY_MONEY:
             machine.unblock(session)
         elif step is Step.REMIND:

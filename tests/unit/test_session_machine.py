@@ -148,7 +148,7 @@ def test_a_new_card_is_refused_once_paid_or_started() -> None:
 def test_unpaid_at_start_minus_1h_is_cancelled_unpaid_and_both_are_told() -> None:
     session = book()
     charge(session, START - 48 * H, HARD)
-    notices = machine.auto_cancel(session)
+    notices = machine.auto_cancel(session, START - H)
     assert session.status is SessionStatus.CANCELLED_UNPAID
     assert [n.type for n in notices] == [NotificationType.AUTO_CANCELLED]
     assert machine.next_step(session) == NextStep(Step.VOID, None)  # the open intent goes
@@ -232,7 +232,7 @@ def test_a_therapist_or_admin_cancellation_refunds_in_full(by: Actor) -> None:
     result = RefundResult(
         refund_id="re_1", amount_minor=PRICE, refunded_total_minor=PRICE, captured_minor=PRICE
     )
-    announcement = machine.apply_refund_result(session, result)
+    announcement = machine.apply_refund_result(session, request, result)
     assert announcement == machine.RefundAnnouncement(amount_minor=PRICE, lost_answer=False)
     assert machine.is_finished(session)
 
@@ -242,10 +242,10 @@ def test_a_refund_whose_answer_was_lost_is_still_announced_once() -> None:
     cancel(session, Actor.THERAPIST, START - 2 * H)
     request = machine.begin_refund(session)
     found = RefundResult(refund_id=None, amount_minor=0, refunded_total_minor=PRICE, captured_minor=PRICE)
-    announcement = machine.apply_refund_result(session, found)
+    announcement = machine.apply_refund_result(session, request, found)
     assert announcement == machine.RefundAnnouncement(amount_minor=PRICE, lost_answer=True)
     machine.announce_refund(session, request, found, PRICE, START - 2 * H)
-    assert machine.apply_refund_result(session, found) is None
+    assert machine.apply_refund_result(session, request, found) is None
 
 
 def test_nothing_is_cancelled_or_moved_once_started_or_cancelled() -> None:
@@ -527,14 +527,16 @@ def test_past_the_key_reuse_limit_a_new_key_is_used_after_looking_the_intent_up(
     assert machine.begin_charge(session, at + limit + 2 * H).request.key_generation == 1  # its own 20 h
 
 
-def test_a_new_card_during_an_outage_gets_a_new_key_and_is_tried_at_once() -> None:
+def test_a_new_card_during_an_outage_gets_a_new_key_after_the_first_outage_delay() -> None:
     session = book()
     pending = machine.begin_charge(session, START - 48 * H)
     commands.update_payment_method(session, PaymentMethodUpdate(payment_method_id="pm_new"), START - 48 * H)
     machine.charge_unreachable(session, pending, "TimeoutError", START - 47 * H)
 
-    assert machine.next_step(session) == NextStep(Step.CHARGE, START - 47 * H)
-    retry = machine.begin_charge(session, START - 47 * H)
+    # Never at once: Stripe may still be processing the unanswered create, which a lookup made
+    # now would not find — a second PaymentIntent on the new card would follow.
+    assert machine.next_step(session) == NextStep(Step.CHARGE, START - 47 * H + 5 * MINUTE)
+    retry = machine.begin_charge(session, START - 47 * H + 5 * MINUTE)
     assert retry.request.payment_method_id == "pm_new"
     assert retry.request.key_generation == 1  # the same key with other parameters: Stripe refuses
 
@@ -623,3 +625,152 @@ def test_the_spread_window_must_end_before_the_first_retry() -> None:
         SessionPolicy(charge_spread_window=24 * H)
     with pytest.raises(ValueError, match="stripe_outage_retry_delays"):
         SessionPolicy(stripe_outage_retry_delays=())
+
+
+# ----------------------------------------------------------------------------- review of the outage path
+
+
+def move(session: Session, new_start: datetime, at: datetime, by: Actor = Actor.THERAPIST) -> None:
+    commands.reschedule(session, RescheduleRequest(requested_by=by, new_start=new_start), at, at)
+
+
+def test_a_move_during_an_outage_moves_the_charge_to_the_new_start() -> None:
+    session = book()
+    unreachable(session, START - 48 * H)  # no answer; tried again at − 47 h + 5 min
+    new_start = START + 21 * 24 * H
+
+    move(session, new_start, START - 47 * H + MINUTE)
+
+    # Never before the new start − 48 h: until then the client may still cancel free.
+    assert machine.next_step(session) == NextStep(Step.CHARGE, new_start - 48 * H)
+    assert session.payment.next_charge_at == new_start - 48 * H
+
+
+def test_a_move_into_the_window_during_an_outage_keeps_the_outage_retry_time() -> None:
+    session = book()
+    unreachable(session, START - 48 * H)
+    retry = START - 47 * H + 5 * MINUTE
+
+    move(session, START - 10 * H, START - 47 * H + MINUTE)  # new start − 48 h has passed
+
+    assert machine.next_step(session) == NextStep(Step.CHARGE, retry)
+
+
+def test_a_move_while_an_unanswered_try_was_in_flight_is_followed_when_it_gives_up() -> None:
+    session = book()
+    pending = machine.begin_charge(session, START - 48 * H)
+    new_start = START + 21 * 24 * H
+    move(session, new_start, START - 48 * H + MINUTE)  # the try is still in flight: nothing yet
+
+    machine.charge_unreachable(session, pending, "TimeoutError", START - 47 * H)
+
+    assert machine.next_step(session) == NextStep(Step.CHARGE, new_start - 48 * H)
+
+
+def succeeded(intent: str, at: datetime, n: int = 1) -> PaymentEvent:
+    return PaymentEvent(
+        event_id=f"evt_{n}", type="payment_intent.succeeded", payment_intent_id=intent, created=at
+    )
+
+
+def test_a_second_payment_of_the_session_is_refunded_in_full_and_announced() -> None:
+    session = book()
+    charge(session, START - 48 * H, SUCCEEDED.model_copy(update={"payment_intent_id": "pi_2"}))
+    assert session.status is SessionStatus.PAID
+
+    # The unanswered try's PaymentIntent went through after all: the client paid twice.
+    outcome = machine.apply_payment_event(session, succeeded("pi_1", START - 47 * H))
+
+    assert outcome.wakes
+    assert machine.next_step(session) == NextStep(Step.REFUND, None)
+    request = machine.begin_refund(session)
+    assert request.payment_intent_id == "pi_1" and request.target_refunded_minor == PRICE
+    assert request.idempotency_key == "session:ses_sim:refund:pi_1:1"
+    result = RefundResult(
+        refund_id="re_1", amount_minor=PRICE, refunded_total_minor=PRICE, captured_minor=PRICE
+    )
+    announced = machine.apply_refund_result(session, request, result)
+    assert announced is not None and announced.amount_minor == PRICE
+    notice = machine.announce_refund(session, request, result, announced.amount_minor, START - 47 * H)
+    assert notice.type is NotificationType.REFUND_ISSUED and notice.fields["amount_minor"] == PRICE
+    # The session's own payment is untouched, and nothing more is owed.
+    payment = session.payment
+    assert (payment.payment_intent_id, payment.amount_paid_minor, payment.amount_refunded_minor) == (
+        "pi_2",
+        PRICE,
+        0,
+    )
+    assert session.status is SessionStatus.PAID
+    assert machine.next_step(session) == NextStep(Step.SESSION_END, session.end)
+    # A redelivered or late webhook of it changes nothing.
+    machine.apply_payment_event(session, succeeded("pi_1", START - 46 * H, 2))
+    assert machine.next_step(session) == NextStep(Step.SESSION_END, session.end)
+
+
+def test_a_second_payment_reported_while_the_first_charge_was_in_flight_is_refunded() -> None:
+    session = book()
+    pending = machine.begin_charge(session, START - 48 * H)
+    machine.apply_payment_event(session, succeeded("pi_1", START - 48 * H))  # in flight: noted
+    machine.finish_charge(session, pending, SUCCEEDED.model_copy(update={"payment_intent_id": "pi_2"}))
+
+    assert machine.next_step(session) == NextStep(Step.REFUND, None)
+    assert machine.begin_refund(session).payment_intent_id == "pi_1"
+
+
+def test_a_decline_after_an_outage_past_the_start_never_cancels_a_session_that_went_ahead() -> None:
+    session = book()
+    unreachable(session, START - 2 * H)  # tried again at start − 1 h + 5 min, then after the start
+    at = START + 10 * MINUTE
+
+    notices = charge(session, at, SOFT)  # Stripe answers at last, after the start: a decline
+
+    assert [n.type for n in notices] == [NotificationType.CHARGE_FAILED]  # told as any decline
+    plan = machine.next_step(session)
+    assert plan is not None
+    if plan.step is Step.AUTO_CANCEL:
+        assert machine.auto_cancel(session, at) == []
+        plan = machine.next_step(session)
+    assert not session.status.is_cancelled
+    assert session.payment.ops_blocked == "unpaid_at_start"  # ops and the therapist see it
+    assert plan == NextStep(Step.SESSION_END, session.end)
+    machine.end_session(session)
+    attendance.check_attendance(session, AttendanceUpdate(outcome=AttendanceOutcome.ATTENDED), session.end)
+
+
+def test_outage_retries_stop_some_hours_after_the_end_and_the_session_awaits_its_update() -> None:
+    session = book()
+    at = START - 48 * H
+    for _ in range(200):
+        plan = machine.next_step(session)
+        assert plan is not None
+        if plan.step is not Step.CHARGE:
+            break
+        at = plan.at or at
+        unreachable(session, at)
+    else:
+        pytest.fail("outage retries never stop")
+    payment = session.payment
+    assert payment.ops_blocked == "stripe_unreachable"
+    assert payment.next_charge_at is None
+    assert at <= session.end + session.policy.stripe_outage_retry_limit_after_end
+    assert plan == NextStep(Step.SESSION_END, session.end)
+    machine.end_session(session)
+    assert session.status is SessionStatus.AWAITING_UPDATE  # the update can be filed
+
+
+def test_a_request_stripe_refused_is_never_told_as_a_card_decline() -> None:
+    session = book()
+    refused = machine.refused_charge("IdempotencyError")
+
+    notices = charge(session, START - 48 * H, refused)
+
+    assert notices == []  # ops see it (the workflow logs an ERROR); the client is told nothing
+    [attempt] = session.payment.attempts
+    assert (attempt.outcome, attempt.code) == (ChargeOutcome.FAILED, "IdempotencyError")
+    assert machine.next_step(session) == NextStep(Step.CHARGE, START - 24 * H)  # tried again
+    # Histories from before the rule replay the notice they sent.
+    told = book()
+    pending = machine.begin_charge(told, START - 48 * H)
+    assert [n.type for n in machine.finish_charge(told, pending, refused, tell_refusals=True)] == [
+        NotificationType.CHARGE_FAILED
+    ]
