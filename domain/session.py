@@ -438,14 +438,18 @@ def went_ahead_unpaid(session: Session) -> bool:
     )
 
 
-def auto_cancel(session: Session, now: datetime) -> list[Notice]:
+def auto_cancel(session: Session) -> list[Notice]:
     """Still unpaid at start − 1 h: cancelled unpaid (a late cancellation's charge is given up).
 
-    Never once the session has started: only an outage of ours can hold a charge past the start
-    (the attempt times all fall before it), and a session that took place is not cancelled
-    afterwards. It goes ahead; what is owed is left to ops and the therapist (``ops_blocked``)."""
+    Never a session whose last charge was attempted at or after its start: only an outage of ours
+    can hold a charge past the start (the attempt times all fall before it), and a session that
+    took place is not cancelled afterwards. It goes ahead; what is owed is left to ops and the
+    therapist (``ops_blocked``). Decided on that recorded instant, never on a clock: a task that
+    runs late (a worker down across start − 1 h) decides as the timer's instant would have."""
     payment = session.payment
-    if now >= session.start and not session.status.is_cancelled:
+    last_attempt = payment.attempts[-1].at if payment.attempts else None
+    went_ahead = last_attempt is not None and last_attempt >= session.start
+    if went_ahead and not session.status.is_cancelled:
         payment.next_charge_at = None
         payment.retry_now = False
         payment.ops_blocked = "unpaid_at_start"

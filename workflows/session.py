@@ -151,7 +151,7 @@ class SessionWorkflow:
                 and await self._paid_or_moved_meanwhile()
             ):
                 return
-            notices = machine.auto_cancel(session, now)
+            notices = machine.auto_cancel(session)
             self._publish_status()
             self._notify(notices, now)
             if session.status is SessionStatus.CANCELLED_UNPAID:

@@ -272,7 +272,7 @@ class Simulation:
             if reason is not None:
                 machine.block(session, reason, now)
         elif step is Step.AUTO_CANCEL:
-            machine.auto_cancel(session, now)
+            machine.auto_cancel(session)
         elif step is Step.RETRY_MONEY:
             machine.unblock(session)
         elif step is Step.REMIND:

@@ -148,10 +148,26 @@ def test_a_new_card_is_refused_once_paid_or_started() -> None:
 def test_unpaid_at_start_minus_1h_is_cancelled_unpaid_and_both_are_told() -> None:
     session = book()
     charge(session, START - 48 * H, HARD)
-    notices = machine.auto_cancel(session, START - H)
+    notices = machine.auto_cancel(session)
     assert session.status is SessionStatus.CANCELLED_UNPAID
     assert [n.type for n in notices] == [NotificationType.AUTO_CANCELLED]
     assert machine.next_step(session) == NextStep(Step.VOID, None)  # the open intent goes
+
+
+def test_an_auto_cancel_taken_late_decides_as_at_its_instant() -> None:
+    """Found by `make faults`: a worker down across start − 1 h ran the auto-cancel after the start,
+    and the session went ahead unpaid. When a task runs must not change the decision: only a
+    charge actually attempted after the start (an outage held it) lets the session go ahead."""
+    session = book()
+    charge(session, START - 48 * H, HARD)
+
+    # The timer was for START − 1 h; its task runs at START + 5 min. Nothing but the session's
+    # own recorded facts may decide.
+    notices = machine.auto_cancel(session)
+
+    assert session.status is SessionStatus.CANCELLED_UNPAID
+    assert [n.type for n in notices] == [NotificationType.AUTO_CANCELLED]
+    assert session.payment.ops_blocked is None
 
 
 def test_a_webhook_during_the_attempt_settles_it() -> None:
@@ -728,7 +744,7 @@ def test_a_decline_after_an_outage_past_the_start_never_cancels_a_session_that_w
     plan = machine.next_step(session)
     assert plan is not None
     if plan.step is Step.AUTO_CANCEL:
-        assert machine.auto_cancel(session, at) == []
+        assert machine.auto_cancel(session) == []
         plan = machine.next_step(session)
     assert not session.status.is_cancelled
     assert session.payment.ops_blocked == "unpaid_at_start"  # ops and the therapist see it
