@@ -126,13 +126,18 @@ def build_worker(
             maximum=settings.workflow_task_pollers_maximum,
             initial=settings.workflow_task_pollers_initial,
         ),
-        activity_task_poller_behavior=PollerBehaviorAutoscaling(
-            minimum=settings.activity_task_pollers_minimum,
-            maximum=settings.activity_task_pollers_maximum,
-            initial=settings.activity_task_pollers_initial,
-        ),
+        activity_task_poller_behavior=activity_pollers(settings),
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
         deployment_config=deployment_config(settings),
+    )
+
+
+def activity_pollers(settings: Settings) -> PollerBehaviorAutoscaling:
+    # Autoscaling pollers keep throughput and cut the long tails of a fixed poller count.
+    return PollerBehaviorAutoscaling(
+        minimum=settings.activity_task_pollers_minimum,
+        maximum=settings.activity_task_pollers_maximum,
+        initial=settings.activity_task_pollers_initial,
     )
 
 
@@ -152,11 +157,7 @@ def build_stripe_worker(
         activities=payment_activities(PaymentActivities(stripe_client)),
         max_concurrent_activities=settings.stripe_max_concurrent_activities,
         max_task_queue_activities_per_second=settings.stripe_activities_per_second,
-        activity_task_poller_behavior=PollerBehaviorAutoscaling(
-            minimum=settings.activity_task_pollers_minimum,
-            maximum=settings.activity_task_pollers_maximum,
-            initial=settings.activity_task_pollers_initial,
-        ),
+        activity_task_poller_behavior=activity_pollers(settings),
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
         deployment_config=deployment_config(settings),
     )
