@@ -62,7 +62,9 @@ def say(line: str) -> None:
 def booking(run: str, label: str, start: datetime, card: str) -> SessionBooking:
     return SessionBooking(
         session_id=f"demo-{run}-{label}",
-        therapist_id=f"demo-therapist-{run}",
+        # One therapist each: the three start seconds apart, and a therapist holds one session at a
+        # time (a second booking over it is refused as time_taken).
+        therapist_id=f"demo-therapist-{run}-{label}",
         client_id=f"demo-client-{run}-{label}",
         kind=BookingKind.THERAPIST_FOLLOW_UP,
         start=start,
