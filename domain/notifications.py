@@ -55,6 +55,7 @@ class NotificationSignatureError(ValueError):
 
 class NotificationType(StrEnum):
     CHARGE_SUCCEEDED = "charge_succeeded"
+    """The payment receipt (the client)."""
     CHARGE_FAILED = "charge_failed"
     ACTION_REQUIRED = "action_required"
     """The bank asked for the client: they pay on-session with the PaymentIntent's client secret."""
@@ -65,6 +66,25 @@ class NotificationType(StrEnum):
     SLOT_RELEASED = "slot_released"
     RELATIONSHIP_ENDED = "relationship_ended"
     SESSION_CANCELLED = "session_cancelled"
+    BOOKING_CONFIRMED = "booking_confirmed"
+    SESSION_RESCHEDULED = "session_rescheduled"
+    PAYMENT_RECOVERED = "payment_recovered"
+    """The therapist: a payment succeeded after a failure or action-required notice."""
+    PAYMENT_PENDING = "payment_pending"
+    """The therapist: the client must authenticate the payment (the client got action_required)."""
+    PAYMENT_REMINDER = "payment_reminder"
+    """The client: a later attempt instant passed with the payment or authentication outstanding."""
+    SLOT_RESERVED = "slot_reserved"
+
+
+class Channel(StrEnum):
+    """How the backend shows the event to its person."""
+
+    EMAIL = "email"
+    IN_APP = "in_app"
+    """A pop-up or banner in the dashboard of the person who just acted (e.g. a slot released)."""
+    DASHBOARD_NOTE = "dashboard_note"
+    """A dated note on the person's dashboard, never an e-mail (e.g. a relationship ended)."""
 
 
 class Audience(StrEnum):
@@ -97,6 +117,10 @@ class Notification(BaseModel):
     """``action_required`` only: lets the backend send the client to pay on-session. Never logged."""
     reminder_number: int | None = Field(default=None, ge=1)
     slot_id: EventId | None = None
+    channel: Channel = Channel.EMAIL
+    confirmation: bool = False
+    """True on the copy that confirms an action to the party who took it (a cancellation, a move,
+    a booking, the end of a relationship); False on the copy that tells the other party."""
 
     @model_validator(mode="after")
     def _client_secret_only_when_action_is_required(self) -> Self:

@@ -30,8 +30,11 @@ class SessionPolicy(BaseModel):
     """Before the start: the scheduled charge, then the retries after a soft decline."""
     auto_cancel_before: timedelta = Field(default=1 * HOUR, gt=timedelta(0))
     """Still unpaid this long before the start: the session is cancelled (``cancelled_unpaid``)."""
-    attendance_reminder_offsets: tuple[timedelta, ...] = (24 * HOUR, 72 * HOUR)
-    """After the session's end: remind the therapist to file the attendance update."""
+    attendance_reminder_offsets: tuple[timedelta, ...] = (24 * HOUR, 72 * HOUR, 7 * 24 * HOUR)
+    """After the session's end: remind the therapist to file the attendance update (the terms:
+    end + 24 h, + 72 h and + 7 days). Fixed into each session's input when it is booked, so a
+    session booked under the earlier default (24 h, 72 h) keeps its two reminders and its
+    commands: every recorded input carries the offsets explicitly."""
     min_duration: timedelta = timedelta(minutes=15)
     max_duration: timedelta = timedelta(hours=4)
     max_booking_horizon: timedelta = timedelta(days=366)

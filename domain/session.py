@@ -29,7 +29,7 @@ from domain.ledger import (
     may_hold_open_intent,
     record_charge,
 )
-from domain.notifications import Audience, Notification, NotificationType, notification_event_id
+from domain.notifications import Audience, Channel, Notification, NotificationType, notification_event_id
 from domain.payments import (
     ChargeOutcome,
     ChargeRequest,
@@ -49,6 +49,7 @@ from domain.policy import (
     charge_spread_offset,
     charge_still_owed,
     first_charge_at,
+    next_retry_at,
     outage_retry_at,
     refund_owed,
 )
@@ -104,6 +105,16 @@ class Session(SessionState):
     be confirmed: the main loop claims it again."""
     charge_in_flight: bool = Field(default=False, exclude=True)
     """A charge try is under way (between ``begin_charge`` and its answer or give-up)."""
+    terms_notices: bool = Field(default=False, exclude=True)
+    """The session tells each party what the marketplace's terms say they are told (issue 12):
+    set at the start of runs past ``workflow.patched("terms-notifications")``; False in sessions
+    booked before, which keep the notices (and commands) they were started with."""
+    payment_trouble_told: bool = Field(default=False, exclude=True)
+    """A ``charge_failed`` or ``action_required`` notice went out: a payment now is a recovery
+    the therapist hears of (``payment_recovered``)."""
+    payment_reminders_sent: int = Field(default=0, exclude=True)
+    payment_reminded_until: datetime | None = Field(default=None, exclude=True)
+    """The attempt instant of the last payment reminder: the next one is at a later instant."""
 
     def snapshot(self) -> SessionState:
         """The public state, detached from the machine's (a query must not share its objects)."""
@@ -117,8 +128,12 @@ class Notice:
     type: NotificationType
     audience: Audience
     sequence: int | str
-    """Tells repeats of one type apart in the event id; from session state, never the clock."""
+    """Tells repeats of one type apart in the event id; from session state, never the clock.
+    Two copies of one event (the other party's and the actor's confirmation) differ here too."""
     fields: dict[str, Any] = field(default_factory=dict)
+    channel: Channel = Channel.EMAIL
+    confirmation: bool = False
+    """The copy confirming an action to the party who took it."""
 
     def to_notification(self, session: Session, occurred_at: datetime) -> Notification:
         """The event for the backend; raises ``ValueError`` for a code the event cannot carry."""
@@ -130,6 +145,8 @@ class Notice:
             therapist_id=session.therapist_id,
             client_id=session.client_id,
             occurred_at=occurred_at,
+            channel=self.channel,
+            confirmation=self.confirmation,
             **self.fields,
         )
 
@@ -147,6 +164,7 @@ class Step(StrEnum):
     VOID = "void"
     RELEASE_TIME = "release_time"
     RESTORE_TIME = "restore_time"
+    PAYMENT_REMINDER = "payment_reminder"
 
 
 @dataclass(frozen=True)
@@ -163,6 +181,9 @@ class PendingCharge:
     request: ChargeRequest
     attempted_at: datetime
     start: datetime
+    at_attempt_instant: bool = False
+    """A scheduled retry at one of the later attempt instants (not a new card's try, not a try
+    again after an outage): its failure also reminds the client that payment is outstanding."""
 
 
 @dataclass(frozen=True)
@@ -346,6 +367,9 @@ def next_step(session: Session) -> NextStep | None:
             return NextStep(Step.CHARGE, None)
         if payment.next_charge_at is not None:
             return NextStep(Step.CHARGE, payment.next_charge_at)
+        reminder_at = payment_reminder_at(session)
+        if reminder_at is not None:
+            return NextStep(Step.PAYMENT_REMINDER, reminder_at)
         return NextStep(Step.AUTO_CANCEL, auto_cancel_at(session.start, session.policy))
     if session.status in (SessionStatus.PAID, SessionStatus.SCHEDULED) or went_ahead_unpaid(session):
         return NextStep(Step.SESSION_END, session.end)
@@ -386,6 +410,79 @@ def remind(session: Session) -> Notice:
     )
 
 
+def payment_reminder_at(session: Session) -> datetime | None:
+    """The next later attempt instant at which the client is reminded that only they can pay now:
+    authentication (SCA) is outstanding, or the card was declined for good and a new one is needed.
+    No charge is tried at those instants, so without this the client would hear nothing until the
+    auto-cancel. A soft decline is retried at them instead (``finish_charge`` reminds when the
+    retry fails). Only in sessions on the terms' notices; never for a cancelled session."""
+    payment = session.payment
+    if not session.terms_notices or session.status.is_cancelled or not payment.attempts:
+        return None
+    if payment.status not in (PaymentStatus.REQUIRES_ACTION, PaymentStatus.DECLINED_HARD):
+        return None
+    after = payment.attempts[-1].at
+    if session.payment_reminded_until is not None:
+        after = max(after, session.payment_reminded_until)
+    return next_retry_at(session.start, after, session.policy)
+
+
+def remind_payment(session: Session, due: datetime) -> Notice:
+    """A later attempt instant passed with the payment still outstanding: remind the client."""
+    session.payment_reminded_until = due
+    return _payment_reminder(session)
+
+
+def _payment_reminder(session: Session) -> Notice:
+    session.payment_reminders_sent += 1
+    number = session.payment_reminders_sent
+    payment = session.payment
+    return Notice(
+        NotificationType.PAYMENT_REMINDER,
+        Audience.CLIENT,
+        number,
+        {
+            "reminder_number": number,
+            "amount_minor": payment.amount_minor,
+            "currency": payment.currency,
+            "codes": {"action": _client_action(payment.status)},
+        },
+    )
+
+
+def _client_action(status: PaymentStatus) -> str:
+    """What the client can do about an outstanding payment: authenticate it (SCA), enter a new
+    card (declined for good), or pay now by the link (a soft decline that is retried anyway)."""
+    if status is PaymentStatus.REQUIRES_ACTION:
+        return "authenticate"
+    if status is PaymentStatus.DECLINED_HARD:
+        return "update_card"
+    return "pay_by_link"
+
+
+def booking_notices(session: Session) -> list[Notice]:
+    """Every booking is confirmed to both parties. A therapist-booked session (a follow-up from the
+    attendance update, or booked by hand) tells the client ``follow_up_booked``, the agreed
+    session they will be charged for, and confirms it to the therapist who booked it; a session
+    the client booked confirms it to the client and tells the therapist."""
+    if not session.terms_notices:
+        return []
+    booking = session.booking
+    money = {"amount_minor": booking.amount_minor, "currency": booking.currency}
+    if booking.kind is BookingKind.THERAPIST_FOLLOW_UP:
+        related = {"related_session_id": booking.previous_session_id} if booking.previous_session_id else {}
+        return [
+            Notice(NotificationType.FOLLOW_UP_BOOKED, Audience.CLIENT, 1, money | related),
+            Notice(
+                NotificationType.BOOKING_CONFIRMED, Audience.THERAPIST, "therapist", money, confirmation=True
+            ),
+        ]
+    return [
+        Notice(NotificationType.BOOKING_CONFIRMED, Audience.CLIENT, "client", money, confirmation=True),
+        Notice(NotificationType.BOOKING_CONFIRMED, Audience.THERAPIST, "therapist", money),
+    ]
+
+
 def may_have_been_paid(session: Session) -> bool:
     """An unpaid session whose PaymentIntent the client may have paid on-session (its webhook not
     yet in): read it before the auto-cancel, so a payment that landed wins."""
@@ -409,7 +506,7 @@ def apply_payment_read(session: Session, read: PaymentRead) -> list[Notice]:
         return []
     follow_payment(session)
     note_extra_payments(session)
-    return [_on_session_payment_notice(session.payment)]
+    return _on_session_payment_notices(session)
 
 
 def note_extra_payments(session: Session) -> bool:
@@ -472,6 +569,14 @@ def begin_charge(session: Session, now: datetime) -> PendingCharge:
     payment = session.payment
     assert payment.payment_method_id is not None  # every unpaid booking kind carries one
     attempt = len(payment.attempts) + 1
+    # A scheduled retry at a later attempt instant (planned from the last decline, no new card).
+    retries = {session.start - offset for offset in session.policy.charge_attempt_offsets[1:]}
+    at_attempt_instant = (
+        attempt > 1
+        and not payment.retry_now
+        and payment.unreachable_tries == 0
+        and payment.next_charge_at in retries
+    )
     _choose_charge_key(session, now)
     payment.status = PaymentStatus.PROCESSING
     payment.last_attempted_payment_method_id = payment.payment_method_id
@@ -489,7 +594,9 @@ def begin_charge(session: Session, now: datetime) -> PendingCharge:
         payment_intent_id=payment.payment_intent_id,
         key_generation=payment.charge_key_generation,
     )
-    return PendingCharge(request=request, attempted_at=now, start=session.start)
+    return PendingCharge(
+        request=request, attempted_at=now, start=session.start, at_attempt_instant=at_attempt_instant
+    )
 
 
 def _choose_charge_key(session: Session, now: datetime) -> None:
@@ -549,7 +656,12 @@ def finish_charge(
         and not tell_refusals
     ):
         return []
-    return [_charge_notice(payment, attempt, result)]
+    if not session.terms_notices:
+        return [_charge_notice(payment, attempt, result)]
+    notices = _terms_charge_notices(session, attempt, result)
+    if pending.at_attempt_instant and awaits_money(payment) and not session.status.is_cancelled:
+        notices.append(_payment_reminder(session))
+    return notices
 
 
 def _follow_moved_start(session: Session, pending: PendingCharge) -> None:
@@ -587,6 +699,10 @@ def _charge_notice(payment: PaymentLedger, attempt: int, result: ChargeResult) -
                 "currency": payment.currency,
             },
         )
+    return Notice(NotificationType.CHARGE_FAILED, Audience.BOTH, attempt, {"codes": _decline_codes(result)})
+
+
+def _decline_codes(result: ChargeResult) -> dict[str, str]:
     codes = {"outcome": result.outcome.value}
     for key, value in (
         ("code", result.code),
@@ -595,16 +711,73 @@ def _charge_notice(payment: PaymentLedger, attempt: int, result: ChargeResult) -
     ):
         if value:
             codes[key] = value.lower()
-    return Notice(NotificationType.CHARGE_FAILED, Audience.BOTH, attempt, {"codes": codes})
+    return codes
 
 
-def _on_session_payment_notice(payment: PaymentLedger) -> Notice:
-    return Notice(
-        NotificationType.CHARGE_SUCCEEDED,
-        Audience.BOTH,
-        f"{len(payment.attempts)}-on-session",
-        {"amount_minor": payment.amount_paid_minor, "currency": payment.currency},
-    )
+def _terms_charge_notices(session: Session, attempt: int, result: ChargeResult) -> list[Notice]:
+    """An attempt's outcome as the terms tell it: the receipt to the client (and a recovery to the
+    therapist after a failure or action notice); a decline to both, with its reason category, the
+    client's copy with what they can do; an authentication request to the client, and the
+    therapist told the payment is pending."""
+    payment = session.payment
+    if payment.status is PaymentStatus.PAID:
+        return _paid_notices(session, attempt)
+    session.payment_trouble_told = True
+    if payment.status is PaymentStatus.REQUIRES_ACTION:
+        return [
+            Notice(
+                NotificationType.ACTION_REQUIRED,
+                Audience.CLIENT,
+                attempt,
+                {
+                    "payment_intent_client_secret": payment.client_secret,
+                    "amount_minor": payment.amount_minor,
+                    "currency": payment.currency,
+                    "codes": {"action": _client_action(payment.status)},
+                },
+            ),
+            Notice(
+                NotificationType.PAYMENT_PENDING,
+                Audience.THERAPIST,
+                attempt,
+                {
+                    "amount_minor": payment.amount_minor,
+                    "currency": payment.currency,
+                    "codes": {"reason_category": "authentication_required"},
+                },
+            ),
+        ]
+    codes = _decline_codes(result)
+    codes["reason_category"] = result.decline_kind.value if result.decline_kind else "processing_error"
+    client_codes = codes | {"action": _client_action(payment.status)}
+    return [
+        Notice(NotificationType.CHARGE_FAILED, Audience.CLIENT, attempt, {"codes": client_codes}),
+        Notice(NotificationType.CHARGE_FAILED, Audience.THERAPIST, f"{attempt}-therapist", {"codes": codes}),
+    ]
+
+
+def _paid_notices(session: Session, sequence: int | str) -> list[Notice]:
+    payment = session.payment
+    money = {"amount_minor": payment.amount_paid_minor, "currency": payment.currency}
+    notices = [Notice(NotificationType.CHARGE_SUCCEEDED, Audience.CLIENT, sequence, money)]
+    if session.payment_trouble_told:
+        notices.append(Notice(NotificationType.PAYMENT_RECOVERED, Audience.THERAPIST, sequence, money))
+    return notices
+
+
+def _on_session_payment_notices(session: Session) -> list[Notice]:
+    payment = session.payment
+    sequence = f"{len(payment.attempts)}-on-session"
+    if session.terms_notices:
+        return _paid_notices(session, sequence)
+    return [
+        Notice(
+            NotificationType.CHARGE_SUCCEEDED,
+            Audience.BOTH,
+            sequence,
+            {"amount_minor": payment.amount_paid_minor, "currency": payment.currency},
+        )
+    ]
 
 
 def refused_charge(failure_type: str) -> ChargeResult:
@@ -792,7 +965,8 @@ def announce_refund(
         )
     return Notice(
         NotificationType.REFUND_ISSUED,
-        Audience.BOTH,
+        # The terms: a refund is the client's news (sessions from before told both).
+        Audience.CLIENT if session.terms_notices else Audience.BOTH,
         number,
         {"amount_minor": amount_minor, "currency": payment.currency},
     )
@@ -856,7 +1030,7 @@ def apply_payment_event(session: Session, event: PaymentEvent) -> FactOutcome:
             session.succeeded_intents.append(event.payment_intent_id)
         if apply_succeeded_intent(payment, event.payment_intent_id):
             follow_payment(session)
-            notices.append(_on_session_payment_notice(payment))
+            notices.extend(_on_session_payment_notices(session))
             wakes = True
         if note_extra_payments(session):
             wakes = True  # the client paid twice: the second payment is refunded next

@@ -23,7 +23,7 @@ from domain.attendance import (
 from domain.booking import SessionBooking
 from domain.errors import RuleViolation
 from domain.ids import follow_up_session_id
-from domain.notifications import Audience, NotificationType
+from domain.notifications import Audience, Channel, NotificationType
 from domain.practice import (
     BookingTimeQuery,
     CancelFutureSessionsCall,
@@ -194,26 +194,77 @@ def follow_up_input(
     )
 
 
-def follow_up_notice(follow_up_session_id: str) -> Notice:
-    return Notice(
-        NotificationType.FOLLOW_UP_BOOKED, Audience.BOTH, 1, {"related_session_id": follow_up_session_id}
-    )
+def follow_up_notices(session: Session, follow_up_session_id: str) -> list[Notice]:
+    """Sessions before the terms' notices announced the follow-up they booked; since, the
+    follow-up announces itself (``domain.session.booking_notices``: ``follow_up_booked`` to the
+    client, ``booking_confirmed`` to the therapist), as a session the therapist books by hand does."""
+    if session.terms_notices:
+        return []
+    return [
+        Notice(
+            NotificationType.FOLLOW_UP_BOOKED, Audience.BOTH, 1, {"related_session_id": follow_up_session_id}
+        )
+    ]
 
 
-def relationship_ended_notice(update: AttendanceUpdate) -> Notice:
+def relationship_ended_notices(session: Session, update: AttendanceUpdate) -> list[Notice]:
+    """The terms: the client is not e-mailed but sees a dated note on their dashboard (the
+    notification's ``occurred_at``); the therapist who ended it gets a confirmation in the app.
+    The reason is the therapist's record and never goes to the client. Before the terms' notices
+    only the therapist was told."""
     assert update.end_reason is not None  # the update's shape requires it when ending
-    return Notice(
+    therapists = Notice(
         NotificationType.RELATIONSHIP_ENDED,
         Audience.THERAPIST,
         1,
         {"codes": {"reason": update.end_reason.value}},
     )
+    if not session.terms_notices:
+        return [therapists]
+    confirmation = Notice(
+        therapists.type,
+        therapists.audience,
+        therapists.sequence,
+        therapists.fields,
+        channel=Channel.IN_APP,
+        confirmation=True,
+    )
+    note = Notice(
+        NotificationType.RELATIONSHIP_ENDED, Audience.CLIENT, "client-note", channel=Channel.DASHBOARD_NOTE
+    )
+    return [note, confirmation]
 
 
 def slot_released_notices(slot_ids: list[str]) -> list[Notice]:
+    """A released reserved slot is the therapist's calendar: the seed's in-app banner, shown to the
+    therapist only. The client is never told (they were, before: a defect, issue 12)."""
     return [
-        Notice(NotificationType.SLOT_RELEASED, Audience.BOTH, slot_id, {"slot_id": slot_id})
+        Notice(
+            NotificationType.SLOT_RELEASED,
+            Audience.THERAPIST,
+            slot_id,
+            {"slot_id": slot_id},
+            channel=Channel.IN_APP,
+            confirmation=True,
+        )
         for slot_id in slot_ids
+    ]
+
+
+def slot_reserved_notices(session: Session, slot_id: str | None) -> list[Notice]:
+    """The confirmation that the update reserved the client's weekly slot: to the therapist only,
+    in the app (sessions on the terms' notices)."""
+    if not session.terms_notices or slot_id is None:
+        return []
+    return [
+        Notice(
+            NotificationType.SLOT_RESERVED,
+            Audience.THERAPIST,
+            slot_id,
+            {"slot_id": slot_id},
+            channel=Channel.IN_APP,
+            confirmation=True,
+        )
     ]
 
 

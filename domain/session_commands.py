@@ -39,7 +39,7 @@ from domain.session import (
     unblock,
 )
 from domain.state import CancellationRecord, RescheduleRecord
-from domain.status import Actor, BookingKind, PaymentStatus
+from domain.status import Actor, BookingKind, PaymentStatus, SessionStatus
 
 MAX_RECEIPT_LAG = timedelta(minutes=5)
 """A request's receipt time, stamped by our API, is trusted only this far behind the workflow's
@@ -63,7 +63,7 @@ def check_cancel(session: Session, now: datetime) -> None:
 
 def cancel(
     session: Session, request: CancelRequest, received_at: datetime, now: datetime
-) -> tuple[CancelResult, Notice]:
+) -> tuple[CancelResult, list[Notice]]:
     """Who cancels and when decides what is kept; the money work follows in the main loop."""
     check_cancel(session, now)
     payment = session.payment
@@ -86,18 +86,15 @@ def cancel(
         payment.next_charge_at = None
         payment.retry_now = False
     unblock(session)
-    notice = Notice(
-        NotificationType.SESSION_CANCELLED,
-        Audience.BOTH,
-        1,
-        {
-            "codes": {
-                "status": status.value,
-                "requested_by": request.requested_by.value,
-                "reason": request.reason.value,
-            }
-        },
-    )
+    codes = {
+        "status": status.value,
+        "requested_by": request.requested_by.value,
+        "reason": request.reason.value,
+    }
+    if session.terms_notices:
+        notices = cancellation_notices(request.requested_by, status, codes)
+    else:
+        notices = [Notice(NotificationType.SESSION_CANCELLED, Audience.BOTH, 1, {"codes": codes})]
     result = CancelResult.for_cancellation(
         session_id=session.session_id,
         status=status,
@@ -106,7 +103,69 @@ def cancel(
         charge_in_flight=payment.status is PaymentStatus.PROCESSING,
         refund_when_paid_minor=_refund_if_payment_lands(session),
     )
-    return result, notice
+    return result, notices
+
+
+def other_party(actor: Actor) -> Audience:
+    """Who must hear of what ``actor`` did: the other party; both when an admin acted."""
+    if actor is Actor.CLIENT:
+        return Audience.THERAPIST
+    if actor is Actor.THERAPIST:
+        return Audience.CLIENT
+    return Audience.BOTH
+
+
+def actors_copy(actor: Actor) -> Audience | None:
+    """Who gets the confirmation of what ``actor`` did: the party themself (an admin gets none)."""
+    if actor is Actor.CLIENT:
+        return Audience.CLIENT
+    if actor is Actor.THERAPIST:
+        return Audience.THERAPIST
+    return None
+
+
+def cancellation_notices(requested_by: Actor, status: SessionStatus, codes: dict[str, str]) -> list[Notice]:
+    """The other party is told; whoever cancelled gets a confirmation. Both copies say whether the
+    cancellation was free or late (a late one keeps the charge)."""
+    codes = codes | {"cancellation": "late" if status is SessionStatus.CANCELLED_LATE else "free"}
+    notices = [Notice(NotificationType.SESSION_CANCELLED, other_party(requested_by), 1, {"codes": codes})]
+    if (actor := actors_copy(requested_by)) is not None:
+        notices.append(
+            Notice(
+                NotificationType.SESSION_CANCELLED,
+                actor,
+                "1-confirmation",
+                {"codes": codes},
+                confirmation=True,
+            )
+        )
+    return notices
+
+
+def reschedule_notices(session: Session) -> list[Notice]:
+    """After a move: the other party is told, whoever moved it gets a confirmation (sessions on
+    the terms' notices only; before, a move told nobody). The copies say whether the client's move
+    was late (its charge stands)."""
+    if not session.terms_notices or not session.reschedules:
+        return []
+    number = len(session.reschedules)
+    move = session.reschedules[-1]
+    late = is_late_client_move(move.requested_by, move.old_start, move.at, session.policy)
+    codes = {"requested_by": move.requested_by.value, "move": "late" if late else "free"}
+    notices = [
+        Notice(NotificationType.SESSION_RESCHEDULED, other_party(move.requested_by), number, {"codes": codes})
+    ]
+    if (actor := actors_copy(move.requested_by)) is not None:
+        notices.append(
+            Notice(
+                NotificationType.SESSION_RESCHEDULED,
+                actor,
+                f"{number}-confirmation",
+                {"codes": codes},
+                confirmation=True,
+            )
+        )
+    return notices
 
 
 def _refund_if_payment_lands(session: Session) -> int:

@@ -28,3 +28,12 @@ CHARGE_OUTAGE_IS_NOT_A_DECLINE = "charge-outage-is-not-a-decline"
 """A charge that never reached Stripe (timeouts, 5xx, 429 until the call's budget ran out) is
 tried again soon with the same key, uses no decline attempt and sends no ``charge_failed``; before,
 it was recorded as a failed attempt and the client was told (issue 11, hazard 4)."""
+
+TERMS_NOTIFICATIONS = "terms-notifications"
+"""Each party is told what the marketplace's terms say (issue 12 §1): the booking confirmed to
+both, a cancellation or a move to the other party with a confirmation to whoever acted, a decline
+to both (the client's copy with its action), action required and a pending payment, payment
+reminders at the later attempt instants (a new timer), a recovery to the therapist, a reserved
+slot's in-app confirmation, the relationship's end as the client's dashboard note. Checked once,
+at the start of the run: a session running before it keeps, for its whole life, the notices it
+was started with (its later commands replay unchanged)."""

@@ -67,6 +67,7 @@ with workflow.unsafe.imports_passed_through():
         MOVE_CLAIMS_TIME,
         OUTCOME_SURVIVES_SESSION_END,
         REFUND_ANNOUNCED_AFTER_LOST_ANSWER,
+        TERMS_NOTIFICATIONS,
     )
 
 
@@ -96,6 +97,10 @@ class SessionWorkflow:
     @workflow.run
     async def run(self, workflow_input: SessionWorkflowInput) -> SessionState:
         session = self._session
+        # Sessions booked from here on tell each party what the terms say (issue 12): a session
+        # that was running before replays without the marker and keeps the notices it had.
+        session.terms_notices = workflow.patched(TERMS_NOTIFICATIONS)
+        self._notify(machine.booking_notices(session), workflow_input.booked_at)
         self._publish_status()
         while not machine.is_finished(session):
             self._changed = False
@@ -162,6 +167,8 @@ class SessionWorkflow:
             machine.unblock(session)
         elif step is Step.REMIND:
             self._notify([machine.remind(session)], now)
+        elif step is Step.PAYMENT_REMINDER:
+            self._notify([machine.remind_payment(session, now)], now)
         elif step is Step.COMPLETE:
             machine.complete(session)
         elif step is Step.SESSION_END and not (
@@ -306,10 +313,10 @@ class SessionWorkflow:
     def cancel(self, request: CancelRequest) -> CancelResult:
         session = self._session
         received_at = self._received(request.received_at)
-        result, notice = checked(lambda: commands.cancel(session, request, received_at, self._now()))
+        result, notices = checked(lambda: commands.cancel(session, request, received_at, self._now()))
         self._publish_status()
         self._changed = True
-        self._notify([notice])
+        self._notify(notices)
         self._log(logging.INFO, "session cancelled", status=result.status.value)
         return result
 
@@ -356,6 +363,7 @@ class SessionWorkflow:
         result = checked(lambda: commands.reschedule(self._session, request, received_at, self._now()))
         workflow.upsert_search_attributes([SESSION_START.value_set(result.start)])
         self._changed = True
+        self._notify(commands.reschedule_notices(self._session))
         return result
 
     async def _restore_time(self) -> None:
@@ -490,12 +498,13 @@ class SessionWorkflow:
             end_call = attendance.end_relationship_call(session, update)
             if ended := await self._effect("end_relationship", end_call, effects):
                 effects.released_slot_ids.extend(ended.released_slot_ids)
-                self._notify([attendance.relationship_ended_notice(update)])
+                self._notify(attendance.relationship_ended_notices(session, update))
         if plan.cancel_future_sessions:
             cancel_call = attendance.cancel_future_sessions_call(session)
             if future := await self._effect("cancel_future_sessions", cancel_call, effects):
                 effects.cancelled_session_ids.extend(future.session_ids)
         self._notify(attendance.slot_released_notices(effects.released_slot_ids))
+        self._notify(attendance.slot_reserved_notices(session, effects.reserved_slot_id))
 
     async def _effect(self, code: str, call: Any, effects: AttendanceEffects) -> Any:
         """One practice effect of a recorded update; a failure is reported (``code``, part of the
@@ -522,7 +531,7 @@ class SessionWorkflow:
             search_attributes=session_search_attributes(follow_up.booking),
             static_summary=f"follow-up of session {session.session_id}",
         )
-        self._notify([attendance.follow_up_notice(follow_up_id)])
+        self._notify(attendance.follow_up_notices(session, follow_up_id))
         return follow_up_id
 
     # ----------------------------------------------------------------------------- effects

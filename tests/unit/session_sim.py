@@ -277,6 +277,8 @@ class Simulation:
             machine.unblock(session)
         elif step is Step.REMIND:
             machine.remind(session)
+        elif step is Step.PAYMENT_REMINDER:
+            self.trace.notices.append(machine.remind_payment(session, now).type)
         elif step is Step.COMPLETE:
             machine.complete(session)
         elif step is Step.SESSION_END and not machine.outcome_filed(session):

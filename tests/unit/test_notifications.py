@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from domain.notifications import (
     Audience,
+    Channel,
     DeliveryResult,
     Notification,
     NotificationSignatureError,
@@ -229,8 +230,15 @@ def test_the_vocabularies_are_the_agreed_strings() -> None:
         "slot_released",
         "relationship_ended",
         "session_cancelled",
+        "booking_confirmed",
+        "session_rescheduled",
+        "payment_recovered",
+        "payment_pending",
+        "payment_reminder",
+        "slot_reserved",
     ]
     assert [audience.value for audience in Audience] == ["client", "therapist", "both"]
+    assert [channel.value for channel in Channel] == ["email", "in_app", "dashboard_note"]
 
 
 @pytest.mark.parametrize(

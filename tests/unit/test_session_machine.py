@@ -52,7 +52,7 @@ HARD = SOFT.model_copy(update={"decline_kind": DeclineKind.HARD, "decline_code":
 
 def cancel(session: Session, by: Actor, at: datetime, **fields: object) -> machine.Notice:
     request = CancelRequest.model_validate({"requested_by": by, "reason": CancelReason.OTHER, **fields})
-    _, notice = commands.cancel(session, request, at, at)
+    _, [notice] = commands.cancel(session, request, at, at)  # before the terms' notices: one, to both
     return notice
 
 
@@ -80,6 +80,8 @@ def test_after_the_end_it_reminds_the_therapist_then_waits_for_ever() -> None:
     assert machine.next_step(session) == NextStep(Step.REMIND, end + 24 * H)
     assert machine.remind(session).fields == {"reminder_number": 1}
     assert machine.next_step(session) == NextStep(Step.REMIND, end + 72 * H)
+    machine.remind(session)
+    assert machine.next_step(session) == NextStep(Step.REMIND, end + 7 * 24 * H)  # the terms' third
     machine.remind(session)
     assert machine.next_step(session) is None  # nothing is assumed, ever
     assert not machine.is_finished(session)
