@@ -297,6 +297,10 @@ class ClientRegistered(_Message):
 class ReserveSlot(_Message):
     client_id: OpaqueId
     rule: WeeklySlotRule
+    announce: bool = False
+    """The therapist did this in the dashboard (the API sets it): the practice tells them in the
+    app (``domain.practice_notices``). A session's attendance update leaves it False and announces
+    its effects itself."""
 
 
 class SlotReserved(_Message):
@@ -311,6 +315,10 @@ class SlotReserved(_Message):
 
 class ReleaseSlots(_Message):
     client_id: OpaqueId
+    announce: bool = False
+    """The therapist did this in the dashboard (the API sets it): the practice tells them in the
+    app (``domain.practice_notices``). A session's attendance update leaves it False and announces
+    its effects itself."""
 
 
 class SlotsReleased(_Message):
@@ -322,6 +330,10 @@ class SlotsReleased(_Message):
 class EndRelationship(_Message):
     client_id: OpaqueId
     reason: EndReason
+    announce: bool = False
+    """The therapist did this in the dashboard (the API sets it): the practice tells them in the
+    app (``domain.practice_notices``). A session's attendance update leaves it False and announces
+    its effects itself."""
 
 
 class RelationshipEnded(_Message):

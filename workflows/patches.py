@@ -37,3 +37,9 @@ reminders at the later attempt instants (a new timer), a recovery to the therapi
 slot's in-app confirmation, the relationship's end as the client's dashboard note. Checked once,
 at the start of the run: a session running before it keeps, for its whole life, the notices it
 was started with (its later commands replay unchanged)."""
+
+PRACTICE_ANNOUNCES_DASHBOARD_ACTIONS = "practice-announces-dashboard-actions"
+"""PracticeWorkflow: a slot reserved or released, or a relationship ended, by the therapist in the
+dashboard (the API's commands, ``announce``) is told (issue 12 §1): the therapist in the app, the
+client a dated dashboard note when the relationship ends. Each is a new activity in a running
+practice."""

@@ -16,6 +16,7 @@ machine), so it is not done for every request of a burst; a practice's state gro
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -33,7 +34,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from contract.practice import PRACTICE_WORKFLOW_TYPE
     from domain import practice as rules
+    from domain import practice_notices as notices
     from domain.errors import RuleViolation
+    from domain.notifications import Notification
     from domain.practice import (
         BookingTimeCheck,
         BookingTimeQuery,
@@ -58,7 +61,8 @@ with workflow.unsafe.imports_passed_through():
         TimeClaimed,
         TimeReleased,
     )
-    from workflows.calls import refused
+    from workflows.calls import deliver, refused
+    from workflows.patches import PRACTICE_ANNOUNCES_DASHBOARD_ACTIONS
 
 __all__ = ["PracticeWorkflow", "PracticeWorkflowInput"]
 
@@ -84,13 +88,17 @@ class PracticeWorkflow:
             self._state = rules.new_practice_state(workflow_input.therapist_id, workflow_input.timezone)
         self._changes_unmeasured = 0
         self._measured_at: datetime | None = None
+        # Notifications of the therapist's dashboard actions, all delivered before continue-as-new.
+        self._outbox: list[asyncio.Task[None]] = []
 
     @workflow.run
     async def run(self, workflow_input: PracticeWorkflowInput) -> None:
         # Nothing to do between commands: the handlers do all the work. The history grows with
         # every update, so hand over to a fresh run when the server says it is time.
         await workflow.wait_condition(lambda: workflow.info().is_continue_as_new_suggested())
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and all(task.done() for task in self._outbox)
+        )
         rules.forget_expired_outcomes(self._state, workflow.now())
         size = self._record_state_size()
         workflow.logger.info(
@@ -148,6 +156,15 @@ class PracticeWorkflow:
         ).record(size)
         return size
 
+    def _announce(self, announce: bool, build: Callable[[], list[Notification]]) -> None:
+        """Tell the parties of a dashboard action (``announce``: the API's commands only). A new
+        command in running practices, hence the patch; a repeated request id announces the same
+        event ids again, which the backend drops."""
+        if not announce or not workflow.patched(PRACTICE_ANNOUNCES_DASHBOARD_ACTIONS):
+            return
+        for notification in build():
+            self._outbox.append(asyncio.create_task(deliver(notification)))
+
     def _validate(self, check: Callable[[], None] | None = None) -> None:
         """Reject before history what the handler would refuse; a repeated request id passes."""
         request_id, update = _current_update()
@@ -187,7 +204,13 @@ class PracticeWorkflow:
             )
             return result
 
-        return self._process(SlotReserved, apply)
+        result = self._process(SlotReserved, apply)
+        therapist_id = self._state.therapist_id
+        self._announce(
+            command.announce,
+            lambda: notices.slot_reserved_notifications(therapist_id, result, workflow.now()),
+        )
+        return result
 
     @reserve_slot.validator
     def _validate_reserve_slot(self, command: ReserveSlot) -> None:
@@ -215,7 +238,14 @@ class PracticeWorkflow:
 
     @workflow.update
     def release_slots(self, command: ReleaseSlots) -> SlotsReleased:
-        return self._process(SlotsReleased, lambda: rules.release_slots(self._state, command, workflow.now()))
+        result = self._process(
+            SlotsReleased, lambda: rules.release_slots(self._state, command, workflow.now())
+        )
+        therapist_id = self._state.therapist_id
+        self._announce(
+            command.announce, lambda: notices.slots_released_by(therapist_id, result, workflow.now())
+        )
+        return result
 
     @release_slots.validator
     def _validate_release_slots(self, command: ReleaseSlots) -> None:
@@ -223,9 +253,14 @@ class PracticeWorkflow:
 
     @workflow.update
     def end_relationship(self, command: EndRelationship) -> RelationshipEnded:
-        return self._process(
+        result = self._process(
             RelationshipEnded, lambda: rules.end_relationship(self._state, command, workflow.now())
         )
+        self._announce(
+            command.announce,
+            lambda: notices.relationship_ended_notifications(self._state, command, result, workflow.now()),
+        )
+        return result
 
     @end_relationship.validator
     def _validate_end_relationship(self, command: EndRelationship) -> None:

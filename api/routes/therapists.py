@@ -103,7 +103,7 @@ async def reserve_slot(
         therapist_id,
         body.timezone,
         PRACTICE_RESERVE_SLOT,
-        ReserveSlot(client_id=body.client_id, rule=body.rule()),
+        ReserveSlot(client_id=body.client_id, rule=body.rule(), announce=True),
         request_id=request_id(key, "reserve_slot", therapist_id, body=body),
         task_queue=settings.task_queue,
     )
@@ -118,7 +118,7 @@ async def release_slots(
         return await execute_update(
             practice_handle(client, therapist_id),
             PRACTICE_RELEASE_SLOTS,
-            ReleaseSlots(client_id=client_id),
+            ReleaseSlots(client_id=client_id, announce=True),
             id=request_id(key, "release_slots", therapist_id, client_id),
         )
     except RPCError as error:
@@ -160,7 +160,7 @@ async def end_relationship(
         therapist_id,
         body.timezone,
         PRACTICE_END_RELATIONSHIP,
-        EndRelationship(client_id=client_id, reason=body.reason),
+        EndRelationship(client_id=client_id, reason=body.reason, announce=True),
         request_id=scoped,
         task_queue=settings.task_queue,
     )

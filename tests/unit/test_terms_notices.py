@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from domain import practice, practice_notices
 from domain import session as machine
 from domain import session_attendance as attendance
 from domain import session_commands as commands
@@ -21,6 +22,7 @@ from domain.payments import ChargeOutcome, ChargeResult, PaymentEvent, RefundReq
 from domain.policy import DEFAULT_POLICY, SessionPolicy
 from domain.practice import EndReason
 from domain.session import NextStep, Notice, Session, Step
+from domain.slots import WeeklySlotRule
 from domain.status import Actor, BookingKind, CancelReason, DeclineKind, PaymentStatus
 from tests.unit.session_sim import PRICE, open_session
 
@@ -422,3 +424,68 @@ def test_a_session_booked_before_the_terms_keeps_its_old_notices() -> None:
     assert machine.next_step(sca) == NextStep(Step.AUTO_CANCEL, START - H)  # no new reminder timer
     moved = book(terms=False)
     assert move(moved, Actor.CLIENT, START - 72 * H, START + 24 * H) == []
+
+
+# ── the therapist's own dashboard actions on their practice ──────────────────────────────────
+
+
+def practice_with_slot() -> tuple[practice.PracticeState, practice.SlotReserved]:
+    state = practice.new_practice_state("thr_1", "Europe/London")
+    rule = WeeklySlotRule.from_start(START, "Europe/London", 50)
+    reserved = practice.reserve_slot(
+        state, practice.ReserveSlot(client_id="cli_1", rule=rule, announce=True), START, slot_id="slot_ab12"
+    )
+    return state, reserved
+
+
+def test_a_slot_reserved_in_the_dashboard_is_confirmed_to_the_therapist_in_app_only() -> None:
+    state, reserved = practice_with_slot()
+
+    [notification] = practice_notices.slot_reserved_notifications("thr_1", reserved, START)
+    again = practice.reserve_slot(
+        state, practice.ReserveSlot(client_id="cli_1", rule=reserved.rule), START, slot_id="slot_other"
+    )
+
+    assert (notification.type, notification.audience, notification.channel) == (
+        NotificationType.SLOT_RESERVED,
+        Audience.THERAPIST,
+        Channel.IN_APP,
+    )
+    assert notification.event_id == "thr_1:slot_reserved:slot_ab12" and notification.session_id is None
+    assert practice_notices.slot_reserved_notifications("thr_1", again, START) == []  # nothing changed
+
+
+def test_a_slot_released_in_the_dashboard_is_told_to_the_therapist_in_app_only() -> None:
+    state, _ = practice_with_slot()
+    released = practice.release_slots(state, practice.ReleaseSlots(client_id="cli_1"), START)
+
+    [notification] = practice_notices.slots_released_by("thr_1", released, START)
+
+    assert (notification.audience, notification.channel, notification.slot_id) == (
+        Audience.THERAPIST,
+        Channel.IN_APP,
+        "slot_ab12",
+    )
+
+
+def test_ending_in_the_dashboard_is_a_client_note_a_therapist_confirmation_and_the_slots_banner() -> None:
+    state, _ = practice_with_slot()
+    command = practice.EndRelationship(client_id="cli_1", reason=EndReason.NOT_A_FIT, announce=True)
+    ended = practice.end_relationship(state, command, START + H)
+
+    note, confirmation, released = practice_notices.relationship_ended_notifications(
+        state, command, ended, START + H
+    )
+    again = practice.end_relationship(state, command, START + 2 * H)
+
+    assert (note.audience, note.channel, note.codes, note.occurred_at) == (
+        Audience.CLIENT,
+        Channel.DASHBOARD_NOTE,
+        {},
+        START + H,
+    )
+    assert (confirmation.audience, confirmation.confirmation) == (Audience.THERAPIST, True)
+    assert confirmation.codes == {"reason": "not_a_fit"}
+    assert (released.type, released.audience) == (NotificationType.SLOT_RELEASED, Audience.THERAPIST)
+    assert note.event_id != confirmation.event_id
+    assert practice_notices.relationship_ended_notifications(state, command, again, START + 2 * H) == []

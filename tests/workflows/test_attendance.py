@@ -433,18 +433,22 @@ async def test_reminders_fire_at_the_configured_offsets_and_stop_after_the_updat
     await wait_for_state(reminded, lambda s: s.reminders_sent >= 1, "the first reminder")
     await advance_to(env, reminded, reminded_session.end + 72 * HOUR + SECOND)
     await wait_for_state(reminded, lambda s: s.reminders_sent >= 2, "the second reminder")
+    await advance_to(env, reminded, reminded_session.end + 7 * 24 * HOUR + SECOND)
+    await wait_for_state(
+        reminded, lambda s: s.reminders_sent >= 3, "the third reminder (the terms' + 7 days)"
+    )
     await advance_to(env, reminded, reminded_session.end + 30 * 24 * HOUR)
     await notification_sink.wait_for_async(
         lambda n: (
             n.type is NotificationType.ATTENDANCE_UPDATE_DUE and n.session_id == reminded_session.session_id
         ),
         WAIT,
-        count=2,
+        count=3,
     )
     sent_at = reminders_of(reminded_session.session_id)
-    assert sorted(sent_at) == [1, 2]  # and nothing is assumed after the last one
+    assert sorted(sent_at) == [1, 2, 3]  # and nothing is assumed after the last one
     assert (await state_of(reminded)).status is SessionStatus.AWAITING_UPDATE
-    for number, offset in ((1, 24 * HOUR), (2, 72 * HOUR)):
+    for number, offset in ((1, 24 * HOUR), (2, 72 * HOUR), (3, 7 * 24 * HOUR)):
         due = reminded_session.end + offset
         assert due <= sent_at[number] <= due + 5 * 60 * SECOND
 

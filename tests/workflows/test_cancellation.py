@@ -75,8 +75,12 @@ async def test_cancel_one_second_before_the_deadline_is_free_and_the_charge_neve
     assert intents_for(standin, booking.session_id) == []
     events = await event_types(handle)
     assert "TIMER_CANCELED" in events and "TIMER_FIRED" not in events
-    # The cancellation notice, and the session's time freed at the practice; no charge.
-    assert sorted(await scheduled_activities(handle)) == ["deliver_notification", "practice_release_time"]
+    # The booking's two notices (issue 12: follow_up_booked to the client, booking_confirmed to the
+    # therapist), the cancellation's two (the therapist told, the client's confirmation), and the
+    # session's time freed at the practice; no charge.
+    assert sorted(await scheduled_activities(handle)) == ["deliver_notification"] * 4 + [
+        "practice_release_time"
+    ]
 
 
 async def test_cancel_at_exactly_the_deadline_is_late_and_the_charge_stands(
