@@ -37,6 +37,12 @@ def test_histories_cover_the_main_paths() -> None:
         "ending_can_cancel_the_clients_future_sessions_as_therapist_cancellations",
         "reminders_fire_at_the_configured_offsets_and_stop_after_the_update",
         "a_stripe_outage_longer_than_the_retry_budget_is_not_a_decline",
+        # issue 12 §1: who is told what (behind the terms-notifications patches)
+        "a_therapist_cancelling_tells_the_client_and_confirms_to_the_therapist",
+        "action_required_goes_to_the_client_the_therapist_hears_it_is_pending_and_reminders_follow",
+        "a_follow_up_with_its_slot_tells_the_client_it_is_booked_and_confirms_both_to_the_therapist",
+        "the_therapist_is_reminded_of_the_attendance_update_at_24_hours_72_hours_and_7_days",
+        "ending_a_relationship_in_the_dashboard_is_a_dated_client_note_and_a_therapist_confirmation",
     ):
         assert expected in names, f"no recorded history for {expected}"
 
