@@ -161,7 +161,8 @@ class Notification(BaseModel):
     payment_intent_client_secret: Annotated[str, StringConstraints(pattern=CLIENT_SECRET_PATTERN)] | None = (
         Field(default=None, repr=False)
     )
-    """``action_required`` only: lets the backend send the client to pay on-session. Never logged."""
+    """``action_required`` and ``payment_reminder``, to the client only: lets the backend send the
+    client to pay on-session. Never logged."""
     reminder_number: int | None = Field(default=None, ge=1)
     slot_id: EventId | None = None
     # --- the session's time, for both parties (domain.local_times.session_times) ---
@@ -182,11 +183,20 @@ class Notification(BaseModel):
     """The last moment a client's cancellation is free is before this instant: start − 48 h (UTC)."""
 
     @model_validator(mode="after")
-    def _client_secret_only_when_action_is_required(self) -> Self:
+    def _client_secret_only_to_the_client_who_must_pay(self) -> Self:
         secret = self.payment_intent_client_secret
-        if secret is not None and self.type is not NotificationType.ACTION_REQUIRED:
-            raise ValueError("payment_intent_client_secret is only sent with action_required")
+        if secret is None:
+            return self
+        if self.type not in _CARRIES_CLIENT_SECRET:
+            raise ValueError(
+                "payment_intent_client_secret is only sent with action_required or payment_reminder"
+            )
+        if self.audience is not Audience.CLIENT:
+            raise ValueError("payment_intent_client_secret is only sent to the client")
         return self
+
+
+_CARRIES_CLIENT_SECRET = frozenset({NotificationType.ACTION_REQUIRED, NotificationType.PAYMENT_REMINDER})
 
 
 class DeliveryResult(BaseModel):

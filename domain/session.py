@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import Field
 
+from domain import notification_catalogue as catalogue
 from domain.booking import SessionBooking
 from domain.ledger import (
     apply_refunded_amount,
@@ -29,6 +30,7 @@ from domain.ledger import (
     may_hold_open_intent,
     record_charge,
 )
+from domain.local_times import CANCELLATION_POLICY_CODE, booking_terms, session_times
 from domain.notifications import Audience, Notification, NotificationType, notification_event_id
 from domain.payments import (
     ChargeOutcome,
@@ -121,7 +123,35 @@ class Notice:
     fields: dict[str, Any] = field(default_factory=dict)
 
     def to_notification(self, session: Session, occurred_at: datetime) -> Notification:
-        """The event for the backend; raises ``ValueError`` for a code the event cannot carry."""
+        """The event for the backend; raises ``ValueError`` for a code the event cannot carry.
+
+        The catalogue (``domain.notification_catalogue``) gives the copy's channel and says whether
+        it carries the session's times for both parties and the booking terms; these are filled in
+        from the session unless the notice gives them (``start``, ``previous_start`` and
+        ``charge_at`` for an event about another session, e.g. the follow-up that was booked).
+        """
+        fields = dict(self.fields)
+        start = fields.pop("start", session.start)
+        previous_start = fields.pop("previous_start", session.booking.previous_start)
+        item = catalogue.entry(self.type)
+        filled: dict[str, Any] = {
+            "channel": catalogue.channel_for(
+                self.type, self.audience, confirmation=bool(fields.get("confirmation"))
+            )
+        }
+        if item.session_times:
+            times = session_times(
+                start,
+                client_timezone=session.booking.client_timezone,
+                therapist_timezone=session.booking.therapist_timezone,
+                previous_start=previous_start,
+            )
+            filled |= dict(times)
+        if item.booking_terms:
+            charge_at = fields.pop("charge_at", session.payment.next_charge_at)
+            terms = booking_terms(start, charge_at, session.policy)
+            filled |= {"charge_at": terms.charge_at, "free_cancellation_until": terms.free_cancellation_until}
+            fields["codes"] = {**fields.get("codes", {}), CANCELLATION_POLICY_CODE: terms.cancellation_policy}
         return Notification(
             event_id=notification_event_id(session.session_id, self.type, self.sequence),
             type=self.type,
@@ -130,7 +160,7 @@ class Notice:
             therapist_id=session.therapist_id,
             client_id=session.client_id,
             occurred_at=occurred_at,
-            **self.fields,
+            **(filled | fields),
         )
 
 
@@ -214,6 +244,7 @@ def open_session(workflow_input: SessionWorkflowInput, now: datetime) -> Session
         start=booking.start,
         end=booking.start + booking.duration,
         therapist_timezone=booking.therapist_timezone,
+        client_timezone=booking.client_timezone,
         payment=payment,
         booking=booking,
         policy=policy,

@@ -24,6 +24,7 @@ from domain.booking import SessionBooking
 from domain.errors import RuleViolation
 from domain.ids import follow_up_session_id
 from domain.notifications import Audience, NotificationType
+from domain.policy import charge_spread_offset, first_charge_at
 from domain.practice import (
     BookingTimeQuery,
     CancelFutureSessionsCall,
@@ -175,12 +176,16 @@ def follow_up_input(
         start=start,
         duration_minutes=booking.duration_minutes,
         therapist_timezone=booking.therapist_timezone,
+        client_timezone=booking.client_timezone,
         amount_minor=booking.amount_minor,
         currency=booking.currency,
         stripe_customer_id=booking.stripe_customer_id,
         payment_method_id=session.payment.payment_method_id,
         client_agreed=True,
         previous_session_id=booking.session_id,
+        # This session's (current) start: the follow-up's notifications compare the client's
+        # local clock time with it. Only the child's input changes, never a command.
+        previous_start=session.start,
         wall_clock_start=weekly if shifted else None,
     )
     # The parent's recorded release, copied: workflow code must not read the zone data's version
@@ -194,9 +199,24 @@ def follow_up_input(
     )
 
 
-def follow_up_notice(follow_up_session_id: str) -> Notice:
+def follow_up_notice(follow_up: SessionWorkflowInput) -> Notice:
+    """``follow_up_booked``: the follow-up's start for both parties (compared with this session's),
+    when its card is charged and until when cancelling it is free."""
+    booking = follow_up.booking
+    booked_at = follow_up.booked_at or booking.start  # always set by follow_up_input
+    spread = charge_spread_offset(booking.session_id, follow_up.policy)
     return Notice(
-        NotificationType.FOLLOW_UP_BOOKED, Audience.BOTH, 1, {"related_session_id": follow_up_session_id}
+        NotificationType.FOLLOW_UP_BOOKED,
+        Audience.BOTH,
+        1,
+        {
+            "related_session_id": booking.session_id,
+            "start": booking.start,
+            "previous_start": booking.previous_start,
+            "charge_at": first_charge_at(booking.kind, booking.start, booked_at, follow_up.policy, spread),
+            "amount_minor": booking.amount_minor,
+            "currency": booking.currency,
+        },
     )
 
 

@@ -288,7 +288,7 @@ def test_ids_and_fields_refuse_what_is_not_an_id(overrides: dict[str, Any]) -> N
         Notification.model_validate(notification_data(**overrides))
 
 
-def test_the_client_secret_goes_only_with_action_required_and_never_into_repr() -> None:
+def test_the_client_secret_goes_only_to_the_client_who_must_pay_and_never_into_repr() -> None:
     secret = "pi_123_secret_abcDEF-xyz"
     action = Notification.model_validate(
         notification_data(
@@ -302,8 +302,17 @@ def test_the_client_secret_goes_only_with_action_required_and_never_into_repr() 
 
     assert action.payment_intent_client_secret == secret
     assert secret not in repr(action) and secret not in str(action)
-    with pytest.raises(ValidationError, match="only sent with action_required"):
+    with pytest.raises(ValidationError, match="only sent with action_required or payment_reminder"):
         Notification.model_validate(notification_data(payment_intent_client_secret=secret))
+    reminder = notification_data(
+        event_id="ses_1:payment_reminder:2", type="payment_reminder", audience="client", codes={}
+    )
+    assert Notification.model_validate({**reminder, "payment_intent_client_secret": secret})
+    for audience in ("therapist", "both"):
+        with pytest.raises(ValidationError, match="only sent to the client"):
+            Notification.model_validate(
+                {**reminder, "audience": audience, "payment_intent_client_secret": secret}
+            )
 
 
 def test_unknown_fields_are_ignored_so_older_and_newer_histories_still_read() -> None:
