@@ -30,6 +30,7 @@ from domain.notifications import (
     notification_event_id,
     webhook_secret,
 )
+from settings import LOCAL_NOTIFY_SECRET, Settings
 
 SECRET = "whsec_" + base64.b64encode(b"sessionflow unit test key").decode()
 EVENT_ID = "ses_1:charge_failed:1"
@@ -325,3 +326,20 @@ def test_the_delivery_result_keeps_the_event_id_and_the_status() -> None:
     assert DeliveryResult(event_id="ses_1:charge_failed:1", status_code=0).status_code == 0
     with pytest.raises(ValidationError):
         DeliveryResult(event_id="ses_1:charge_failed:1", status_code=600)
+
+
+# ── the secret in the settings ───────────────────────────────────────────────────────────────
+
+
+def test_the_notify_secret_setting_takes_the_standard_webhooks_form_and_a_plain_older_secret() -> None:
+    assert Settings().notify_secret.get_secret_value() == LOCAL_NOTIFY_SECRET
+    assert webhook_secret(LOCAL_NOTIFY_SECRET) == LOCAL_NOTIFY_SECRET  # already whsec_<base64>
+    for secret in (SECRET, "nsec_from_an_older_config"):
+        url = "https://backend.example/sessionflow/notifications"
+        assert Settings(notify_url=url, notify_secret=secret).notify_secret.get_secret_value() == secret
+
+
+@pytest.mark.parametrize("secret", ["whsec_", "whsec_not base64!", "whsec_abc"])
+def test_a_garbled_whsec_setting_is_refused_at_start_saying_what_the_form_is(secret: str) -> None:
+    with pytest.raises(ValidationError, match="whsec_ followed by the standard base64"):
+        Settings(notify_secret=secret)
