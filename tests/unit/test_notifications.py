@@ -343,3 +343,11 @@ def test_the_notify_secret_setting_takes_the_standard_webhooks_form_and_a_plain_
 def test_a_garbled_whsec_setting_is_refused_at_start_saying_what_the_form_is(secret: str) -> None:
     with pytest.raises(ValidationError, match="whsec_ followed by the standard base64"):
         Settings(notify_secret=secret)
+
+
+@pytest.mark.parametrize(
+    "secret", [LOCAL_NOTIFY_SECRET, "nsec_local_only"], ids=["built-in", "older-built-in"]
+)
+def test_the_built_in_secrets_are_refused_for_a_backend_beyond_this_machine(secret: str) -> None:
+    with pytest.raises(ValidationError, match="local sink only"):
+        Settings(notify_url="https://backend.example/notifications", notify_secret=secret)
