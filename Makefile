@@ -16,7 +16,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONTZPATH :=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test unit lint fmt lock run demo bench faults clean clean-data
+.PHONY: help venv test unit lint fmt schemas lock run demo bench faults clean clean-data
 
 help: ## list the targets
 	@echo "Sessionflow — make targets:"
@@ -52,6 +52,9 @@ lint: $(STAMP) ## ruff check, ruff format --check and mypy
 fmt: $(STAMP) ## ruff format and ruff's safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+schemas: $(STAMP) ## regenerate docs/notifications/schemas/*.json and the table in docs/notifications.md from the catalogue
+	$(BIN)/python -m dev.notification_schemas
 
 # Needs only .venv's python (for uv), not the stamp: the lock may be the thing that is stale.
 lock: ## refresh requirements-dev.lock and deploy/'s locks from pyproject.toml (deploy/lock.sh)

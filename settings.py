@@ -54,7 +54,10 @@ def zone_data_version() -> str:
 
 STANDIN_API_KEY = "sk_test_standin"
 REAL_STRIPE_API_BASE = "https://api.stripe.com"
-LOCAL_NOTIFY_SECRET = "nsec_local_only"
+LOCAL_NOTIFY_SECRET = "whsec_c2Vzc2lvbmZsb3cgbG9jYWwtb25seSBub3RpZnkga2V5ISE="
+"""The local sink's Standard Webhooks secret (``whsec_`` + base64 of the key); loopback only."""
+_LOCAL_NOTIFY_SECRETS = frozenset({LOCAL_NOTIFY_SECRET, "nsec_local_only"})
+"""The built-in secret, and the one it replaced (a configuration may still name it)."""
 STANDIN_WEBHOOK_SECRET = "whsec_standin_local_only"
 
 
@@ -238,8 +241,20 @@ class Settings(BaseSettings):
         secret = value.get_secret_value()
         if not secret:
             raise ValueError("the notification signing secret must not be empty")
+        # The Standard Webhooks form is whsec_<base64 key>. A plain secret (older configurations)
+        # is accepted: its UTF-8 bytes are the key (domain.notifications.webhook_secret).
+        if secret.startswith("whsec_"):
+            try:
+                key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+            except binascii.Error:
+                key = b""
+            if not key:
+                raise ValueError(
+                    "SESSIONFLOW_NOTIFY_SECRET must be whsec_ followed by the standard base64 of a "
+                    "non-empty key (or a plain secret, whose UTF-8 bytes are then the key)"
+                )
         url = info.data.get("notify_url") or ""  # validated first: it is declared first
-        if url and secret == LOCAL_NOTIFY_SECRET and not is_loopback(urlsplit(url).hostname or ""):
+        if url and secret in _LOCAL_NOTIFY_SECRETS and not is_loopback(urlsplit(url).hostname or ""):
             raise ValueError("the built-in secret is for the local sink only; set a real one")
         return value
 

@@ -1,8 +1,10 @@
-"""Deliver notification events to the marketplace backend as signed JSON POSTs.
+"""Deliver notification events to the marketplace backend as signed JSON POSTs (Standard Webhooks).
 
-The body is the notification's JSON, serialised once; the ``Sessionflow-Signature`` header signs
-those exact bytes with the current time of this attempt, and ``Sessionflow-Event-Id`` repeats the
-event id (fixed by business state) so the backend can drop duplicates. 2xx is delivered; a 4xx
+The body is the notification's JSON, serialised once; ``webhook-id`` is the event id (fixed by
+business state, so the backend can drop duplicates), ``webhook-timestamp`` the current time of this
+attempt, and ``webhook-signature`` signs id, timestamp and those exact bytes with the
+``standardwebhooks`` library, so the backend verifies with the same library's
+``Webhook(secret).verify(body, headers)``. 2xx is delivered; a 4xx
 other than 408/409/429 means the backend refused the payload — a bug a retry cannot fix — and
 raises a non-retryable ``NotificationRejected``; anything else (5xx, 408, 409, 429, a connection
 error, a timeout) raises so Temporal retries with the same event id. Logs carry ids and codes only,
@@ -11,24 +13,25 @@ never the client secret.
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
+from standardwebhooks import Webhook
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from domain.notifications import (
-    EVENT_ID_HEADER,
     NOTIFICATION_REJECTED,
-    SIGNATURE_HEADER,
+    WEBHOOK_ID_HEADER,
+    WEBHOOK_SIGNATURE_HEADER,
+    WEBHOOK_TIMESTAMP_HEADER,
     DeliveryResult,
     Notification,
-    sign_payload,
+    webhook_secret,
 )
 from observability.metrics import NOTIFICATIONS
 
-__all__ = ["RETRYABLE_4XX", "DeliveryResult", "NotificationActivities"]
+__all__ = ["RETRYABLE_4XX", "DeliveryResult", "NotificationActivities", "signed_headers"]
 
 NOTIFICATION_UNAVAILABLE = "NotificationEndpointUnavailable"
 # Client errors that say "not now" rather than "never": timeout, conflict, rate limit.
@@ -42,6 +45,19 @@ def _retry_after(response: httpx.Response) -> timedelta | None:
     if not value.isascii() or not value.isdigit() or int(value) == 0:
         return None  # absent, zero or an HTTP date: Temporal's backoff decides
     return min(timedelta(seconds=int(value)), MAX_RETRY_AFTER)
+
+
+def signed_headers(body: bytes, event_id: str, secret: str, sent_at: datetime) -> dict[str, str]:
+    """The Standard Webhooks headers of one delivery attempt of ``body`` at ``sent_at``.
+
+    ``secret`` is ``whsec_<base64>`` or a plain secret (derived: :func:`webhook_secret`).
+    """
+    signature = Webhook(webhook_secret(secret)).sign(event_id, sent_at, body)
+    return {
+        WEBHOOK_ID_HEADER: event_id,
+        WEBHOOK_TIMESTAMP_HEADER: str(int(sent_at.timestamp())),
+        WEBHOOK_SIGNATURE_HEADER: signature,
+    }
 
 
 def _log_fields(notification: Notification, **extra: object) -> dict[str, object]:
@@ -63,7 +79,8 @@ class NotificationActivities:
             raise ValueError("a notification endpoint needs a signing secret")
         self._http = http
         self._url = url
-        self._secret = secret
+        # Checked (and a plain secret derived) once, so a bad one fails the worker at start.
+        self._secret = webhook_secret(secret) if secret else ""
 
     @property
     def enabled(self) -> bool:
@@ -81,10 +98,11 @@ class NotificationActivities:
             )
             return DeliveryResult(event_id=notification.event_id, status_code=0)
         body = notification.model_dump_json().encode()
+        # Whole seconds: the timestamp header and the signed string carry the same value.
+        sent_at = datetime.now(UTC).replace(microsecond=0)
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign_payload(body, self._secret, int(time.time())),
-            EVENT_ID_HEADER: notification.event_id,
+            **signed_headers(body, notification.event_id, self._secret, sent_at),
         }
         try:
             response = await self._http.post(self._url, content=body, headers=headers)

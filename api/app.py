@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import errors
+from api import errors, notification_webhooks
 from api.routes import codec, health, ops, sessions, therapists, webhooks
 from domain.errors import RULE_CODES
 from observability.http import RequestObservabilityMiddleware, metrics_endpoint
@@ -55,4 +55,5 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     app.include_router(ops.router)
     codec.install(app, resolved.codec_ui_origins)
     app.include_router(webhooks.router)
+    notification_webhooks.install(app)
     return app

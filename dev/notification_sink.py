@@ -1,11 +1,13 @@
 """A loopback receiver for notification events: ``python -m dev.notification_sink`` (``make run``).
 
-It does what the marketplace backend must do with every POST: verify the ``Sessionflow-Signature``
-over the raw body (401 if it does not verify), parse the event, and drop repeats by event id (a
-repeat still gets 200, so the sender stops retrying). It writes one line per notification to its
-output — type, audience, ids and codes; never the client secret. Tests use :class:`NotificationSink`
-directly: it records every request, keeps the verified notifications in arrival order and can
-answer the next requests with an error to exercise Temporal's retries.
+It does what the marketplace backend must do with every POST: verify the Standard Webhooks headers
+(``webhook-id``, ``webhook-timestamp``, ``webhook-signature``) over the raw body with the
+``standardwebhooks`` library's ``Webhook.verify`` — the off-the-shelf check any backend uses; 401
+if it does not verify or is more than 5 minutes old or ahead — parse the event, and drop repeats
+by event id (a repeat still gets 200, so the sender stops retrying). It writes one line per
+notification to its output — type, audience, ids and codes; never the client secret. Tests use
+:class:`NotificationSink` directly: it records every request, keeps the verified notifications in
+arrival order and can answer the next requests with an error to exercise Temporal's retries.
 """
 
 from __future__ import annotations
@@ -25,14 +27,9 @@ from http.server import BaseHTTPRequestHandler
 from typing import IO, Any
 
 from pydantic import ValidationError
+from standardwebhooks import Webhook, WebhookVerificationError
 
-from domain.notifications import (
-    EVENT_ID_HEADER,
-    SIGNATURE_HEADER,
-    Notification,
-    NotificationSignatureError,
-    verify_signature,
-)
+from domain.notifications import WEBHOOK_ID_HEADER, Notification, webhook_secret
 from settings import LOCAL_NOTIFY_SECRET
 
 from .loopback import (
@@ -57,7 +54,7 @@ REDACTED = "(redacted)"
 class SinkRequest:
     """One POST as the sink saw it, whatever it answered."""
 
-    event_id: str | None  # the Sessionflow-Event-Id header
+    event_id: str | None  # the webhook-id header
     status: int
     verified: bool
     duplicate: bool = False
@@ -77,17 +74,16 @@ class NotificationSink(LoopbackHTTPService):
         port: int = 0,
         path: str = DEFAULT_PATH,
         out: IO[str] | None = None,
-        tolerance_seconds: int = 300,
     ) -> None:
         super().__init__(host, port)
         if not secret:
             raise ValueError("the notification sink needs the signing secret")
         if not path.startswith("/"):
             raise ValueError("the path must start with /")
-        self._secret = secret
+        # The library's own check (its tolerance is the convention's 5 minutes either way).
+        self._webhook = Webhook(webhook_secret(secret))
         self._path = path
         self._out = out
-        self._tolerance = tolerance_seconds
         self._cond = threading.Condition()
         self._received: list[Notification] = []
         self._requests: list[SinkRequest] = []
@@ -173,7 +169,7 @@ class NotificationSink(LoopbackHTTPService):
     # --- request handling (server threads) ----------------------------------------------------
 
     def _handle(self, path: str, headers: Message, body: bytes) -> tuple[int, dict[str, Any]]:
-        event_id: str | None = headers.get(EVENT_ID_HEADER)
+        event_id: str | None = headers.get(WEBHOOK_ID_HEADER)
         with self._cond:
             failure = self._failures.pop(0) if self._failures else None
         if failure is not None:
@@ -183,10 +179,9 @@ class NotificationSink(LoopbackHTTPService):
             self._record(SinkRequest(event_id, 404, verified=False))
             return 404, {"error": "not_found"}
         try:
-            verify_signature(
-                body, headers.get(SIGNATURE_HEADER), self._secret, int(time.time()), self._tolerance
-            )
-        except NotificationSignatureError as exc:
+            self._webhook.verify(body, dict(headers.items()), json_parse=False)
+        except (WebhookVerificationError, ValueError) as exc:
+            # ValueError: a garbled signature header (no "," or bad base64) the library trips on.
             self._record(SinkRequest(event_id, 401, verified=False))
             self._write(f"rejected event={event_id or '-'}: {exc}")
             return 401, {"error": "bad_signature"}
@@ -283,7 +278,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         default_port=12112,
     )
     parser.add_argument("--path", default=DEFAULT_PATH, help="the path notifications are POSTed to")
-    parser.add_argument("--secret", default=LOCAL_NOTIFY_SECRET, help="the signing secret")
+    parser.add_argument(
+        "--secret", default=LOCAL_NOTIFY_SECRET, help="the signing secret (whsec_<base64>, or plain: derived)"
+    )
     args = parse_service_args(parser, argv, NotificationSink._label)
     if not args.path.startswith("/"):
         parser.error("--path must start with /")

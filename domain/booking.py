@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -45,6 +45,12 @@ class SessionBooking(BaseModel):
     policy's range is ``check_booking``'s rule; a request body under the default policy declares
     ``BookableMinutes`` instead."""
     therapist_timezone: str = "Europe/London"
+    client_timezone: str = Field(
+        default="Europe/London",
+        description="the client's IANA zone; when absent, the therapist's zone",
+    )
+    """The client's IANA zone, for the local times notifications give them. Absent (as in every
+    booking and recorded history before it existed): the therapist's zone, not this default."""
     amount_minor: AmountMinor
     currency: Currency
     stripe_customer_id: StripeId
@@ -55,12 +61,24 @@ class SessionBooking(BaseModel):
     client_agreed: bool = False
     """The client explicitly agreed to a therapist-booked session (recorded by the backend)."""
     previous_session_id: OpaqueId | None = None
+    previous_start: AwareDatetime | None = None
+    """The start of the previous session of a weekly chain (a follow-up's parent): notifications
+    flag when the client's local clock time differs from it. Absent: no previous session known."""
     wall_clock_start: time | None = None
     """The weekly wall-clock time (therapist's zone, no offset) this session stands for, when its
     start was shifted out of a DST gap: a Sunday 01:30 slot is held at 02:30 on the spring-forward
     night, and "same time next week" and a reservation from it keep 01:30. Absent: the start's own."""
 
-    @field_validator("therapist_timezone")
+    @model_validator(mode="before")
+    @classmethod
+    def _client_zone_defaults_to_the_therapists(cls, data: Any) -> Any:
+        # Before validation, so a booking without it (an old workflow input, a body that leaves it
+        # out) reads as the therapist's zone, and equal bookings stay equal either way.
+        if isinstance(data, dict) and data.get("client_timezone") is None:
+            return {**data, "client_timezone": data.get("therapist_timezone", "Europe/London")}
+        return data
+
+    @field_validator("therapist_timezone", "client_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         try:

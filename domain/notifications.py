@@ -1,24 +1,29 @@
-"""Notification events for the marketplace backend, and the signature that authenticates them.
+"""Notification events for the marketplace backend, and how their deliveries are authenticated.
 
-Every effect a person must hear about (a charge, a decline, a refund, a reminder, a released slot…)
-becomes one :class:`Notification`, delivered to the backend as a signed JSON POST. Payloads carry
-ids and machine codes only: the backend renders the words, so no health data, names or free text
-ever leave Sessionflow — the models refuse anything that is not an id or a code.
+Every effect a person must hear about (a booking, a charge, a decline, a refund, a reminder, a
+released slot…) becomes one :class:`Notification`, delivered to the backend as a signed JSON POST.
+What each type is, who hears it, on which channel and when is the catalogue
+(``domain.notification_catalogue``, ``docs/notifications.md``). Payloads carry ids, instants and
+machine codes only: the backend renders the words, so no health data, names or free text ever
+leave Sessionflow — the models refuse anything that is not an id or a code.
 
 The event id is derived from business state (``{session or therapist id}:{type}:{sequence}``), never
 from an activity attempt or a fresh uuid, so every retry and every replay of the same effect carries
 the same id and the backend can drop duplicates.
 
-Signature (modelled on Stripe's webhooks): the header ``Sessionflow-Signature: t=<unix
-seconds>,v1=<hex>`` where ``<hex>`` is HMAC-SHA256, keyed with the shared secret, over
-``f"{t}.".encode() + raw_body``. The receiver verifies it on the raw bytes before parsing and
-refuses timestamps outside a tolerance, which bounds replays of a captured request.
+Delivery follows the Standard Webhooks convention (https://www.standardwebhooks.com): the headers
+``webhook-id`` (the event id), ``webhook-timestamp`` (unix seconds of this attempt) and
+``webhook-signature`` (``v1,<base64 HMAC-SHA256 over "{id}.{timestamp}.{raw body}">``), keyed with
+the secret in its ``whsec_<base64 key>`` form, so a backend verifies a delivery with any
+off-the-shelf Standard Webhooks library (``standardwebhooks`` on PyPI: ``Webhook(secret).verify``).
+The signing itself lives outside this pure package (``activities.notifications``); the secret's
+form is checked here (:func:`webhook_secret`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import base64
+import binascii
 import re
 from enum import StrEnum
 from typing import Annotated, Self
@@ -28,16 +33,25 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from domain.ids import OpaqueId, is_opaque_id
 from domain.money import Currency
 
-SIGNATURE_HEADER = "Sessionflow-Signature"
-EVENT_ID_HEADER = "Sessionflow-Event-Id"
-SIGNATURE_SCHEME = "v1"
-DEFAULT_TOLERANCE_SECONDS = 300
+WEBHOOK_ID_HEADER = "webhook-id"
+"""The event id: the same on every retry, so the backend drops repeats."""
+WEBHOOK_TIMESTAMP_HEADER = "webhook-timestamp"
+"""Unix seconds of this delivery attempt (a receiver refuses one more than 5 minutes off)."""
+WEBHOOK_SIGNATURE_HEADER = "webhook-signature"
+"""``v1,<base64>``: HMAC-SHA256 over ``{webhook-id}.{webhook-timestamp}.{raw body}``."""
+WEBHOOK_SECRET_PREFIX = "whsec_"
 NOTIFICATION_REJECTED = "NotificationRejected"
 """``ApplicationError.type`` of a delivery the backend refused (4xx): retrying cannot help."""
+
+CATALOGUE_VERSION = "1"
+"""The version of the notification catalogue (``domain.notification_catalogue``) this code emits:
+every notification carries it, and each event type's JSON Schema names it in its ``$id``. Bump it
+when a type, an audience, a channel or a field changes meaning (adding an optional field does not)."""
 
 EVENT_ID_PATTERN = r"^[A-Za-z0-9_:.-]{1,200}$"
 CODE_PATTERN = r"^[a-z0-9_.:-]{1,64}$"
 CLIENT_SECRET_PATTERN = r"^[A-Za-z0-9_-]{1,500}$"
+ZONE_PATTERN = r"^[A-Za-z0-9_+/-]{1,64}$"
 MAX_CODES = 16
 
 _EVENT_ID = re.compile(EVENT_ID_PATTERN)
@@ -48,15 +62,44 @@ EventId = Annotated[str, StringConstraints(pattern=EVENT_ID_PATTERN)]
 Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
 """A machine code such as ``insufficient_funds``: lower case, no spaces, at most 64 characters."""
 
+ZoneName = Annotated[str, StringConstraints(pattern=ZONE_PATTERN)]
+"""An IANA zone name such as ``America/New_York`` (validated as a zone where a booking is made)."""
+
 
 class NotificationSignatureError(ValueError):
-    """The signature header is missing, garbled, wrong or too old."""
+    """The signature headers are missing, garbled, wrong or too old."""
+
+
+def webhook_secret(secret: str) -> str:
+    """The signing secret in the Standard Webhooks form ``whsec_<base64 key>``.
+
+    A ``whsec_`` value must be the prefix and standard base64 of a non-empty key. A value without
+    the prefix (a plain secret from a configuration older than the Standard Webhooks delivery) is
+    accepted and derived: its UTF-8 bytes are the key, as they were the HMAC key of the old
+    ``Sessionflow-Signature`` header, and the backend is given ``whsec_`` + base64 of those bytes.
+    Raises ``ValueError`` for an empty secret or a ``whsec_`` value whose key does not decode.
+    """
+    if not secret:
+        raise ValueError("the notification signing secret is empty")
+    if not secret.startswith(WEBHOOK_SECRET_PREFIX):
+        return WEBHOOK_SECRET_PREFIX + base64.b64encode(secret.encode()).decode()
+    encoded = secret.removeprefix(WEBHOOK_SECRET_PREFIX)
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except binascii.Error:
+        raise ValueError(
+            "a whsec_ notification secret must be whsec_ followed by the standard base64 of the key"
+        ) from None
+    if not key:
+        raise ValueError("the notification signing secret's key is empty")
+    return secret
 
 
 class NotificationType(StrEnum):
     CHARGE_SUCCEEDED = "charge_succeeded"
-    """The payment receipt (the client)."""
+    """The payment receipt (the catalogue's "payment receipt")."""
     CHARGE_FAILED = "charge_failed"
+    """The payment failed, with its reason category (the catalogue's "payment failed")."""
     ACTION_REQUIRED = "action_required"
     """The bank asked for the client: they pay on-session with the PaymentIntent's client secret."""
     AUTO_CANCELLED = "auto_cancelled"
@@ -64,27 +107,17 @@ class NotificationType(StrEnum):
     ATTENDANCE_UPDATE_DUE = "attendance_update_due"
     FOLLOW_UP_BOOKED = "follow_up_booked"
     SLOT_RELEASED = "slot_released"
+    """A reserved weekly slot was removed."""
     RELATIONSHIP_ENDED = "relationship_ended"
     SESSION_CANCELLED = "session_cancelled"
     BOOKING_CONFIRMED = "booking_confirmed"
     SESSION_RESCHEDULED = "session_rescheduled"
     PAYMENT_RECOVERED = "payment_recovered"
-    """The therapist: a payment succeeded after a failure or action-required notice."""
     PAYMENT_PENDING = "payment_pending"
-    """The therapist: the client must authenticate the payment (the client got action_required)."""
+    """The therapist is told payment is pending while the client must authenticate."""
     PAYMENT_REMINDER = "payment_reminder"
-    """The client: a later attempt instant passed with the payment or authentication outstanding."""
     SLOT_RESERVED = "slot_reserved"
-
-
-class Channel(StrEnum):
-    """How the backend shows the event to its person."""
-
-    EMAIL = "email"
-    IN_APP = "in_app"
-    """A pop-up or banner in the dashboard of the person who just acted (e.g. a slot released)."""
-    DASHBOARD_NOTE = "dashboard_note"
-    """A dated note on the person's dashboard, never an e-mail (e.g. a relationship ended)."""
+    """A reserved weekly slot was added."""
 
 
 class Audience(StrEnum):
@@ -93,14 +126,28 @@ class Audience(StrEnum):
     BOTH = "both"
 
 
+class Channel(StrEnum):
+    """How the backend brings the event to the person (it renders the words)."""
+
+    EMAIL = "email"
+    IN_APP = "in_app"
+    """A pop-up in the therapist's app (reserved slots), not an e-mail."""
+    DASHBOARD_NOTE = "dashboard_note"
+    """A note on the client's dashboard with the date and time (an ended relationship)."""
+
+
 class Notification(BaseModel):
-    """One event for the backend to render and deliver to a person. Ids and codes only."""
+    """One event for the backend to render and deliver to a person. Ids, instants and codes only."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     event_id: EventId
     type: NotificationType
     audience: Audience
+    channel: Channel = Channel.EMAIL
+    confirmation: bool = False
+    """True: this copy confirms to the party who acted (e.g. the canceller), not news to them."""
+    catalogue_version: str = Field(default=CATALOGUE_VERSION, pattern=r"^[0-9]{1,6}$")
     session_id: OpaqueId | None = None
     therapist_id: OpaqueId
     client_id: OpaqueId | None = None
@@ -114,20 +161,42 @@ class Notification(BaseModel):
     payment_intent_client_secret: Annotated[str, StringConstraints(pattern=CLIENT_SECRET_PATTERN)] | None = (
         Field(default=None, repr=False)
     )
-    """``action_required`` only: lets the backend send the client to pay on-session. Never logged."""
+    """``action_required`` and ``payment_reminder``, to the client only: lets the backend send the
+    client to pay on-session. Never logged."""
     reminder_number: int | None = Field(default=None, ge=1)
     slot_id: EventId | None = None
-    channel: Channel = Channel.EMAIL
-    confirmation: bool = False
-    """True on the copy that confirms an action to the party who took it (a cancellation, a move,
-    a booking, the end of a relationship); False on the copy that tells the other party."""
+    # --- the session's time, for both parties (domain.local_times.session_times) ---
+    start: AwareDatetime | None = None
+    """The start of the session the event is about (the follow-up's, for ``follow_up_booked``), in UTC."""
+    start_local_client: AwareDatetime | None = None
+    """The same instant as the client's local date-time, with its offset."""
+    start_local_therapist: AwareDatetime | None = None
+    """The same instant as the therapist's local date-time, with its offset."""
+    client_timezone: ZoneName | None = None
+    therapist_timezone: ZoneName | None = None
+    client_local_time_changed: bool | None = None
+    """True when the client's local clock time of this start differs from their previous session's
+    in a weekly chain (a DST change in one zone and not the other); ``None``: no previous session."""
+    charge_at: AwareDatetime | None = None
+    """When the saved card is to be charged (UTC); absent when nothing is to be charged."""
+    free_cancellation_until: AwareDatetime | None = None
+    """The last moment a client's cancellation is free is before this instant: start − 48 h (UTC)."""
 
     @model_validator(mode="after")
-    def _client_secret_only_when_action_is_required(self) -> Self:
+    def _client_secret_only_to_the_client_who_must_pay(self) -> Self:
         secret = self.payment_intent_client_secret
-        if secret is not None and self.type is not NotificationType.ACTION_REQUIRED:
-            raise ValueError("payment_intent_client_secret is only sent with action_required")
+        if secret is None:
+            return self
+        if self.type not in _CARRIES_CLIENT_SECRET:
+            raise ValueError(
+                "payment_intent_client_secret is only sent with action_required or payment_reminder"
+            )
+        if self.audience is not Audience.CLIENT:
+            raise ValueError("payment_intent_client_secret is only sent to the client")
         return self
+
+
+_CARRIES_CLIENT_SECRET = frozenset({NotificationType.ACTION_REQUIRED, NotificationType.PAYMENT_REMINDER})
 
 
 class DeliveryResult(BaseModel):
@@ -151,56 +220,3 @@ def notification_event_id(session_or_therapist_id: str, type: NotificationType, 
     if str(sequence) == "" or _EVENT_ID.fullmatch(event_id) is None:
         raise ValueError("notification event ids are 1-200 characters of [A-Za-z0-9_:.-]")
     return event_id
-
-
-def _mac(body: bytes, secret: str, timestamp: int) -> str:
-    signed = f"{timestamp}.".encode() + body
-    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-
-
-def sign_payload(body: bytes, secret: str, timestamp: int) -> str:
-    """The value of :data:`SIGNATURE_HEADER` for ``body`` sent at ``timestamp`` (unix seconds)."""
-    if not secret:
-        raise ValueError("the notification signing secret is empty")
-    return f"t={timestamp},{SIGNATURE_SCHEME}={_mac(body, secret, timestamp)}"
-
-
-def _parse_header(header: str) -> tuple[int, list[str]]:
-    timestamp: int | None = None
-    signatures: list[str] = []
-    for item in header.split(","):
-        key, sep, value = item.strip().partition("=")
-        if not sep:
-            raise NotificationSignatureError("the signature header is garbled")
-        if key == "t":
-            if timestamp is not None or not value.isascii() or not value.isdigit():
-                raise NotificationSignatureError("the signature header has no valid timestamp")
-            timestamp = int(value)
-        elif key == SIGNATURE_SCHEME:
-            signatures.append(value)
-    if timestamp is None:
-        raise NotificationSignatureError("the signature header has no timestamp")
-    if not signatures:
-        raise NotificationSignatureError(f"the signature header has no {SIGNATURE_SCHEME} signature")
-    return timestamp, signatures
-
-
-def verify_signature(
-    body: bytes, header: str | None, secret: str, now: int, tolerance: int = DEFAULT_TOLERANCE_SECONDS
-) -> None:
-    """Raise :class:`NotificationSignatureError` unless ``header`` signs ``body`` within ``tolerance``.
-
-    ``body`` is the raw request body, before any parsing; ``now`` is the receiver's unix time. Any
-    one ``v1`` entry may match, so a sender can sign with an old and a new secret while rotating.
-    """
-    if not secret:
-        raise ValueError("the notification signing secret is empty")
-    if not header:
-        raise NotificationSignatureError(f"the {SIGNATURE_HEADER} header is missing")
-    timestamp, signatures = _parse_header(header)
-    if abs(now - timestamp) > tolerance:
-        raise NotificationSignatureError("the signature timestamp is outside the tolerance")
-    expected = _mac(body, secret, timestamp).encode()
-    # compare_digest on every candidate (no early exit on the first mismatch's content).
-    if not any(hmac.compare_digest(expected, candidate.encode()) for candidate in signatures):
-        raise NotificationSignatureError("the signature does not match the body")

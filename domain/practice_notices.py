@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from domain.notifications import Audience, Channel, Notification, NotificationType, notification_event_id
+from domain import notification_catalogue as catalogue
+from domain.notifications import Audience, Notification, NotificationType, notification_event_id
 from domain.practice import EndRelationship, PracticeState, RelationshipEnded, SlotReserved, SlotsReleased
 
 
@@ -28,7 +29,7 @@ def _slot_notification(
         client_id=client_id,
         occurred_at=now,
         slot_id=slot_id,
-        channel=Channel.IN_APP,
+        channel=catalogue.channel_for(type_, Audience.THERAPIST, confirmation=True),
         confirmation=True,
     )
 
@@ -80,13 +81,15 @@ def relationship_ended_notifications(
     note = Notification(
         event_id=notification_event_id(therapist_id, NotificationType.RELATIONSHIP_ENDED, f"{sequence}-note"),
         audience=Audience.CLIENT,
-        channel=Channel.DASHBOARD_NOTE,
+        channel=catalogue.channel_for(NotificationType.RELATIONSHIP_ENDED, Audience.CLIENT),
         **common,
     )
     confirmation = Notification(
         event_id=notification_event_id(therapist_id, NotificationType.RELATIONSHIP_ENDED, sequence),
         audience=Audience.THERAPIST,
-        channel=Channel.IN_APP,
+        channel=catalogue.channel_for(
+            NotificationType.RELATIONSHIP_ENDED, Audience.THERAPIST, confirmation=True
+        ),
         confirmation=True,
         codes={"reason": command.reason.value},
         **common,

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import Field
 
+from domain import notification_catalogue as catalogue
 from domain.booking import SessionBooking
 from domain.ledger import (
     apply_refunded_amount,
@@ -29,7 +30,8 @@ from domain.ledger import (
     may_hold_open_intent,
     record_charge,
 )
-from domain.notifications import Audience, Channel, Notification, NotificationType, notification_event_id
+from domain.local_times import CANCELLATION_POLICY_CODE, booking_terms, session_times
+from domain.notifications import Audience, Notification, NotificationType, notification_event_id
 from domain.payments import (
     ChargeOutcome,
     ChargeRequest,
@@ -131,12 +133,40 @@ class Notice:
     """Tells repeats of one type apart in the event id; from session state, never the clock.
     Two copies of one event (the other party's and the actor's confirmation) differ here too."""
     fields: dict[str, Any] = field(default_factory=dict)
-    channel: Channel = Channel.EMAIL
     confirmation: bool = False
-    """The copy confirming an action to the party who took it."""
+    """The copy confirming an action to the party who took it; its channel, like every copy's,
+    is the catalogue's (``domain.notification_catalogue``)."""
 
     def to_notification(self, session: Session, occurred_at: datetime) -> Notification:
-        """The event for the backend; raises ``ValueError`` for a code the event cannot carry."""
+        """The event for the backend; raises ``ValueError`` for a code the event cannot carry.
+
+        The catalogue (``domain.notification_catalogue``) gives the copy's channel and says whether
+        it carries the session's times for both parties and the booking terms; these are filled in
+        from the session unless the notice gives them (``start``, ``previous_start`` and
+        ``charge_at`` for an event about another session, e.g. the follow-up that was booked).
+        """
+        fields = dict(self.fields)
+        start = fields.pop("start", session.start)
+        previous_start = fields.pop("previous_start", session.booking.previous_start)
+        # A confirmation given as a field (as the catalogue's tests build copies) counts too.
+        confirmation = self.confirmation or bool(fields.pop("confirmation", False))
+        item = catalogue.entry(self.type)
+        filled: dict[str, Any] = {
+            "channel": catalogue.channel_for(self.type, self.audience, confirmation=confirmation)
+        }
+        if item.session_times:
+            times = session_times(
+                start,
+                client_timezone=session.booking.client_timezone,
+                therapist_timezone=session.booking.therapist_timezone,
+                previous_start=previous_start,
+            )
+            filled |= dict(times)
+        if item.booking_terms:
+            charge_at = fields.pop("charge_at", session.payment.next_charge_at)
+            terms = booking_terms(start, charge_at, session.policy)
+            filled |= {"charge_at": terms.charge_at, "free_cancellation_until": terms.free_cancellation_until}
+            fields["codes"] = {**fields.get("codes", {}), CANCELLATION_POLICY_CODE: terms.cancellation_policy}
         return Notification(
             event_id=notification_event_id(session.session_id, self.type, self.sequence),
             type=self.type,
@@ -145,9 +175,8 @@ class Notice:
             therapist_id=session.therapist_id,
             client_id=session.client_id,
             occurred_at=occurred_at,
-            channel=self.channel,
-            confirmation=self.confirmation,
-            **self.fields,
+            confirmation=confirmation,
+            **(filled | fields),
         )
 
 
@@ -235,6 +264,7 @@ def open_session(workflow_input: SessionWorkflowInput, now: datetime) -> Session
         start=booking.start,
         end=booking.start + booking.duration,
         therapist_timezone=booking.therapist_timezone,
+        client_timezone=booking.client_timezone,
         payment=payment,
         booking=booking,
         policy=policy,
@@ -437,17 +467,15 @@ def _payment_reminder(session: Session) -> Notice:
     session.payment_reminders_sent += 1
     number = session.payment_reminders_sent
     payment = session.payment
-    return Notice(
-        NotificationType.PAYMENT_REMINDER,
-        Audience.CLIENT,
-        number,
-        {
-            "reminder_number": number,
-            "amount_minor": payment.amount_minor,
-            "currency": payment.currency,
-            "codes": {"action": _client_action(payment.status)},
-        },
-    )
+    fields: dict[str, Any] = {
+        "reminder_number": number,
+        "amount_minor": payment.amount_minor,
+        "currency": payment.currency,
+        "codes": {"action": _client_action(payment.status)},
+    }
+    if payment.status is PaymentStatus.REQUIRES_ACTION and payment.client_secret is not None:
+        fields["payment_intent_client_secret"] = payment.client_secret  # to pay on-session now
+    return Notice(NotificationType.PAYMENT_REMINDER, Audience.CLIENT, number, fields)
 
 
 def _client_action(status: PaymentStatus) -> str:
@@ -468,18 +496,23 @@ def booking_notices(session: Session) -> list[Notice]:
     if not session.terms_notices:
         return []
     booking = session.booking
-    money = {"amount_minor": booking.amount_minor, "currency": booking.currency}
+    money: dict[str, Any] = {"amount_minor": booking.amount_minor, "currency": booking.currency}
+    confirmed = money | {"codes": {"booked_by": booking.booked_by.value, "kind": booking.kind.value}}
     if booking.kind is BookingKind.THERAPIST_FOLLOW_UP:
         related = {"related_session_id": booking.previous_session_id} if booking.previous_session_id else {}
         return [
             Notice(NotificationType.FOLLOW_UP_BOOKED, Audience.CLIENT, 1, money | related),
             Notice(
-                NotificationType.BOOKING_CONFIRMED, Audience.THERAPIST, "therapist", money, confirmation=True
+                NotificationType.BOOKING_CONFIRMED,
+                Audience.THERAPIST,
+                "therapist",
+                confirmed,
+                confirmation=True,
             ),
         ]
     return [
-        Notice(NotificationType.BOOKING_CONFIRMED, Audience.CLIENT, "client", money, confirmation=True),
-        Notice(NotificationType.BOOKING_CONFIRMED, Audience.THERAPIST, "therapist", money),
+        Notice(NotificationType.BOOKING_CONFIRMED, Audience.CLIENT, "client", confirmed, confirmation=True),
+        Notice(NotificationType.BOOKING_CONFIRMED, Audience.THERAPIST, "therapist", confirmed),
     ]
 
 
@@ -681,10 +714,13 @@ def _follow_moved_start(session: Session, pending: PendingCharge) -> None:
 
 
 def _charge_notice(payment: PaymentLedger, attempt: int, result: ChargeResult) -> Notice:
+    """The one notice of sessions from before the terms' notices. The receipt goes to the client
+    only even there: the catalogue's schema names no other audience, and an audience is not a
+    command (replay is unchanged)."""
     if payment.status is PaymentStatus.PAID:
         return Notice(
             NotificationType.CHARGE_SUCCEEDED,
-            Audience.BOTH,
+            Audience.CLIENT,
             attempt,
             {"amount_minor": payment.amount_paid_minor, "currency": payment.currency},
         )
@@ -733,22 +769,16 @@ def _terms_charge_notices(session: Session, attempt: int, result: ChargeResult) 
                     "payment_intent_client_secret": payment.client_secret,
                     "amount_minor": payment.amount_minor,
                     "currency": payment.currency,
-                    "codes": {"action": _client_action(payment.status)},
                 },
             ),
             Notice(
                 NotificationType.PAYMENT_PENDING,
                 Audience.THERAPIST,
                 attempt,
-                {
-                    "amount_minor": payment.amount_minor,
-                    "currency": payment.currency,
-                    "codes": {"reason_category": "authentication_required"},
-                },
+                {"amount_minor": payment.amount_minor, "currency": payment.currency},
             ),
         ]
-    codes = _decline_codes(result)
-    codes["reason_category"] = result.decline_kind.value if result.decline_kind else "processing_error"
+    codes = _decline_codes(result)  # decline_kind is the reason category (soft or hard)
     client_codes = codes | {"action": _client_action(payment.status)}
     return [
         Notice(NotificationType.CHARGE_FAILED, Audience.CLIENT, attempt, {"codes": client_codes}),
@@ -773,7 +803,7 @@ def _on_session_payment_notices(session: Session) -> list[Notice]:
     return [
         Notice(
             NotificationType.CHARGE_SUCCEEDED,
-            Audience.BOTH,
+            Audience.CLIENT,
             sequence,
             {"amount_minor": payment.amount_paid_minor, "currency": payment.currency},
         )
@@ -965,8 +995,9 @@ def announce_refund(
         )
     return Notice(
         NotificationType.REFUND_ISSUED,
-        # The terms: a refund is the client's news (sessions from before told both).
-        Audience.CLIENT if session.terms_notices else Audience.BOTH,
+        # The terms: a refund is the client's news (sessions from before told both; an audience is
+        # not a command, so they follow the catalogue too).
+        Audience.CLIENT,
         number,
         {"amount_minor": amount_minor, "currency": payment.currency},
     )

@@ -23,7 +23,8 @@ from domain.attendance import (
 from domain.booking import SessionBooking
 from domain.errors import RuleViolation
 from domain.ids import follow_up_session_id
-from domain.notifications import Audience, Channel, NotificationType
+from domain.notifications import Audience, NotificationType
+from domain.policy import charge_spread_offset, first_charge_at
 from domain.practice import (
     BookingTimeQuery,
     CancelFutureSessionsCall,
@@ -175,12 +176,16 @@ def follow_up_input(
         start=start,
         duration_minutes=booking.duration_minutes,
         therapist_timezone=booking.therapist_timezone,
+        client_timezone=booking.client_timezone,
         amount_minor=booking.amount_minor,
         currency=booking.currency,
         stripe_customer_id=booking.stripe_customer_id,
         payment_method_id=session.payment.payment_method_id,
         client_agreed=True,
         previous_session_id=booking.session_id,
+        # This session's (current) start: the follow-up's notifications compare the client's
+        # local clock time with it. Only the child's input changes, never a command.
+        previous_start=session.start,
         wall_clock_start=weekly if shifted else None,
     )
     # The parent's recorded release, copied: workflow code must not read the zone data's version
@@ -194,22 +199,40 @@ def follow_up_input(
     )
 
 
-def follow_up_notices(session: Session, follow_up_session_id: str) -> list[Notice]:
-    """Sessions before the terms' notices announced the follow-up they booked; since, the
+def follow_up_notices(session: Session, follow_up: SessionWorkflowInput) -> list[Notice]:
+    """Sessions before the terms' notices announce the follow-up they booked (to both); since, the
     follow-up announces itself (``domain.session.booking_notices``: ``follow_up_booked`` to the
     client, ``booking_confirmed`` to the therapist), as a session the therapist books by hand does."""
     if session.terms_notices:
         return []
-    return [
-        Notice(
-            NotificationType.FOLLOW_UP_BOOKED, Audience.BOTH, 1, {"related_session_id": follow_up_session_id}
-        )
-    ]
+    return [follow_up_notice(follow_up)]
+
+
+def follow_up_notice(follow_up: SessionWorkflowInput) -> Notice:
+    """``follow_up_booked``: the follow-up's start for both parties (compared with this session's),
+    when its card is charged and until when cancelling it is free."""
+    booking = follow_up.booking
+    booked_at = follow_up.booked_at or booking.start  # always set by follow_up_input
+    spread = charge_spread_offset(booking.session_id, follow_up.policy)
+    return Notice(
+        NotificationType.FOLLOW_UP_BOOKED,
+        Audience.CLIENT,  # the catalogue's audience (sessions from before told both)
+        1,
+        {
+            "related_session_id": booking.session_id,
+            "start": booking.start,
+            "previous_start": booking.previous_start,
+            "charge_at": first_charge_at(booking.kind, booking.start, booked_at, follow_up.policy, spread),
+            "amount_minor": booking.amount_minor,
+            "currency": booking.currency,
+        },
+    )
 
 
 def relationship_ended_notices(session: Session, update: AttendanceUpdate) -> list[Notice]:
     """The terms: the client is not e-mailed but sees a dated note on their dashboard (the
-    notification's ``occurred_at``); the therapist who ended it gets a confirmation in the app.
+    notification's ``occurred_at``; the catalogue's dashboard_note channel); the therapist who
+    ended it gets a confirmation.
     The reason is the therapist's record and never goes to the client. Before the terms' notices
     only the therapist was told."""
     assert update.end_reason is not None  # the update's shape requires it when ending
@@ -226,12 +249,9 @@ def relationship_ended_notices(session: Session, update: AttendanceUpdate) -> li
         therapists.audience,
         therapists.sequence,
         therapists.fields,
-        channel=Channel.IN_APP,
         confirmation=True,
     )
-    note = Notice(
-        NotificationType.RELATIONSHIP_ENDED, Audience.CLIENT, "client-note", channel=Channel.DASHBOARD_NOTE
-    )
+    note = Notice(NotificationType.RELATIONSHIP_ENDED, Audience.CLIENT, "client-note")
     return [note, confirmation]
 
 
@@ -244,7 +264,6 @@ def slot_released_notices(slot_ids: list[str]) -> list[Notice]:
             Audience.THERAPIST,
             slot_id,
             {"slot_id": slot_id},
-            channel=Channel.IN_APP,
             confirmation=True,
         )
         for slot_id in slot_ids
@@ -262,7 +281,6 @@ def slot_reserved_notices(session: Session, slot_id: str | None) -> list[Notice]
             Audience.THERAPIST,
             slot_id,
             {"slot_id": slot_id},
-            channel=Channel.IN_APP,
             confirmation=True,
         )
     ]

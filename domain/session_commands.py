@@ -127,7 +127,7 @@ def actors_copy(actor: Actor) -> Audience | None:
 def cancellation_notices(requested_by: Actor, status: SessionStatus, codes: dict[str, str]) -> list[Notice]:
     """The other party is told; whoever cancelled gets a confirmation. Both copies say whether the
     cancellation was free or late (a late one keeps the charge)."""
-    codes = codes | {"cancellation": "late" if status is SessionStatus.CANCELLED_LATE else "free"}
+    codes = codes | {"free": "false" if status is SessionStatus.CANCELLED_LATE else "true"}
     notices = [Notice(NotificationType.SESSION_CANCELLED, other_party(requested_by), 1, {"codes": codes})]
     if (actor := actors_copy(requested_by)) is not None:
         notices.append(
@@ -151,7 +151,7 @@ def reschedule_notices(session: Session) -> list[Notice]:
     number = len(session.reschedules)
     move = session.reschedules[-1]
     late = is_late_client_move(move.requested_by, move.old_start, move.at, session.policy)
-    codes = {"requested_by": move.requested_by.value, "move": "late" if late else "free"}
+    codes = {"requested_by": move.requested_by.value, "late": "true" if late else "false"}
     notices = [
         Notice(NotificationType.SESSION_RESCHEDULED, other_party(move.requested_by), number, {"codes": codes})
     ]

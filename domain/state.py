@@ -120,6 +120,8 @@ class SessionState(BaseModel):
     start: datetime
     end: datetime
     therapist_timezone: str
+    client_timezone: str | None = None
+    """The client's IANA zone (the booking's; None in states recorded before it existed)."""
     payment: PaymentLedger
     cancellation: CancellationRecord | None = None
     reschedules: list[RescheduleRecord] = Field(default_factory=list)

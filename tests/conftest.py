@@ -53,7 +53,7 @@ in a fresh interpreter): ``integration``. File paths, or test ids for part of a 
 SERVER_FIXTURES = frozenset({"env", "standin", "notification_sink"})
 """Fixtures that start a server: a test asking for one, directly or through another fixture, is
 ``integration`` wherever it lives."""
-NOTIFY_SECRET = "nsec_tests_only"
+NOTIFY_SECRET = "whsec_c2Vzc2lvbmZsb3cgdGVzdHMgb25seSBrZXk="  # Standard Webhooks form
 
 TEMPORAL_DEV_SERVER_ARGS = [
     "--dynamic-config-value",

@@ -531,7 +531,7 @@ class SessionWorkflow:
             search_attributes=session_search_attributes(follow_up.booking),
             static_summary=f"follow-up of session {session.session_id}",
         )
-        self._notify(attendance.follow_up_notices(session, follow_up_id))
+        self._notify(attendance.follow_up_notices(session, follow_up))
         return follow_up_id
 
     # ----------------------------------------------------------------------------- effects

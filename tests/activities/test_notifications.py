@@ -1,5 +1,6 @@
-"""Notification delivery over real HTTP to a loopback sink: the signature verifies, duplicates
-carry the same event id, a failing endpoint is retried by Temporal, a refusing one is not."""
+"""Notification delivery over real HTTP to a loopback sink: the Standard Webhooks signature verifies
+with the ``standardwebhooks`` library (and a tampered or stale delivery does not), duplicates carry
+the same event id, a failing endpoint is retried by Temporal, a refusing one is not."""
 
 from __future__ import annotations
 
@@ -25,27 +26,29 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     # This module also defines a workflow: the sandbox passes these through instead of re-importing.
     import httpx
+    from standardwebhooks import Webhook, WebhookVerificationError
     from temporalio.api.enums.v1 import EventType
     from temporalio.client import WorkflowFailureError
     from temporalio.exceptions import ActivityError, ApplicationError
     from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
     from temporalio.worker import Worker
 
-    from activities.notifications import NotificationActivities
+    from activities.notifications import NotificationActivities, signed_headers
     from dev.notification_sink import NotificationSink
     from domain.notifications import (
-        EVENT_ID_HEADER,
-        SIGNATURE_HEADER,
+        WEBHOOK_ID_HEADER,
+        WEBHOOK_SIGNATURE_HEADER,
+        WEBHOOK_TIMESTAMP_HEADER,
         Audience,
         DeliveryResult,
         Notification,
         NotificationType,
         notification_event_id,
-        sign_payload,
     )
     from workflows.activity_options import NOTIFICATION_RETRY_POLICY, NOTIFICATION_START_TO_CLOSE
 
-SECRET = "nsec_activity_test"
+SECRET = "whsec_c2Vzc2lvbmZsb3cgYWN0aXZpdHkgdGVzdCBrZXk="
+"""A Standard Webhooks secret: ``whsec_`` + base64 of the key."""
 WAIT = 30.0
 """Real seconds any single wait may take before the test fails instead of hanging."""
 
@@ -144,13 +147,59 @@ async def test_the_request_is_the_signed_json_of_the_notification(
 
     [(headers, body)] = seen
     assert headers["content-type"] == "application/json"
-    assert headers[EVENT_ID_HEADER.lower()] == notification.event_id
+    assert headers[WEBHOOK_ID_HEADER] == notification.event_id
     assert body == notification.model_dump_json().encode()
-    timestamp = int(headers[SIGNATURE_HEADER.lower()].split(",")[0].removeprefix("t="))
+    timestamp = int(headers[WEBHOOK_TIMESTAMP_HEADER])
     assert abs(timestamp - time.time()) < 60
-    assert headers[SIGNATURE_HEADER.lower()] == sign_payload(body, SECRET, timestamp)
+    expected = signed_headers(body, notification.event_id, SECRET, datetime.fromtimestamp(timestamp, UTC))
+    assert headers[WEBHOOK_SIGNATURE_HEADER] == expected[WEBHOOK_SIGNATURE_HEADER]
     # The backend needs the secret to send the client to pay on-session.
     assert json.loads(body)["payment_intent_client_secret"] == "pi_1_secret_abc"
+
+
+async def test_a_backend_verifies_a_real_delivery_with_the_standardwebhooks_library(
+    probe: tuple[list[tuple[dict[str, str], bytes]], str],
+) -> None:
+    """What the issue asks: any backend verifies with an off-the-shelf library, nothing of ours."""
+    notification = make_notification(
+        NotificationType.CHARGE_SUCCEEDED, codes={}, amount_minor=6000, currency="gbp"
+    )
+    seen, url = probe
+    async with httpx.AsyncClient(timeout=3.0) as client:
+        await ActivityEnvironment().run(NotificationActivities(client, url, SECRET).deliver, notification)
+    [(headers, body)] = seen
+
+    payload = Webhook(SECRET).verify(body, headers)
+
+    assert Notification.model_validate(payload) == notification
+    with pytest.raises(WebhookVerificationError):
+        Webhook(SECRET).verify(body.replace(b"6000", b"9000"), headers)
+
+
+async def test_the_sink_refuses_a_tampered_body_and_a_stale_timestamp_and_takes_the_real_one(
+    probe: tuple[list[tuple[dict[str, str], bytes]], str], sink: NotificationSink
+) -> None:
+    notification = make_notification()
+    seen, url = probe
+    async with httpx.AsyncClient(timeout=3.0) as client:
+        await ActivityEnvironment().run(NotificationActivities(client, url, SECRET).deliver, notification)
+        [(captured, body)] = seen
+        headers = {name: value for name, value in captured.items() if name.startswith("webhook-")}
+        tampered = body.replace(b"insufficient_funds", b"card_declined")
+        stale = signed_headers(body, notification.event_id, SECRET, datetime.now(UTC) - timedelta(minutes=6))
+        answers = [
+            (await client.post(sink.url, content=tampered, headers=headers)).status_code,
+            (await client.post(sink.url, content=body, headers=stale)).status_code,
+            (await client.post(sink.url, content=body, headers=headers)).status_code,
+        ]
+
+    assert answers == [401, 401, 200]
+    assert [(request.verified, request.status) for request in sink.requests] == [
+        (False, 401),
+        (False, 401),
+        (True, 200),
+    ]
+    assert sink.received == [notification]
 
 
 async def test_delivering_the_same_notification_twice_carries_the_same_event_id(
@@ -198,7 +247,7 @@ async def test_a_refusing_endpoint_raises_a_non_retryable_notification_rejected(
 async def test_a_wrong_secret_is_refused_by_the_sink_and_not_retried(
     http: httpx.AsyncClient, sink: NotificationSink
 ) -> None:
-    notifier = NotificationActivities(http, sink.url, "nsec_not_the_sinks")
+    notifier = NotificationActivities(http, sink.url, "whsec_bm90IHRoZSBzaW5rcw==")
 
     with pytest.raises(ApplicationError) as raised:
         await ActivityEnvironment().run(notifier.deliver, make_notification())
@@ -366,9 +415,9 @@ def test_wait_for_returns_the_matching_notifications_or_times_out(sink: Notifica
     def post_all() -> None:
         for notification in (other, wanted, wanted):
             body = notification.model_dump_json().encode()
+            sent_at = datetime.now(UTC).replace(microsecond=0)
             headers = {
-                SIGNATURE_HEADER: sign_payload(body, SECRET, int(time.time())),
-                EVENT_ID_HEADER: notification.event_id,
+                **signed_headers(body, notification.event_id, SECRET, sent_at),
                 "Content-Type": "application/json",
             }
             httpx.post(sink.url, content=body, headers=headers, timeout=3.0).raise_for_status()

@@ -1,32 +1,39 @@
-"""Notification events: the signature verifies only untouched, fresh bodies; ids are deterministic;
-payloads refuse anything that is not an id or a machine code."""
+"""Notification events: the Standard Webhooks signature verifies (with the ``standardwebhooks``
+library) only untouched, fresh bodies; ids are deterministic; payloads refuse anything that is not
+an id, an instant or a machine code."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from standardwebhooks import Webhook, WebhookVerificationError
 
+from activities.notifications import signed_headers
 from domain.notifications import (
+    WEBHOOK_ID_HEADER,
+    WEBHOOK_SIGNATURE_HEADER,
+    WEBHOOK_TIMESTAMP_HEADER,
     Audience,
     Channel,
     DeliveryResult,
     Notification,
-    NotificationSignatureError,
     NotificationType,
     notification_event_id,
-    sign_payload,
-    verify_signature,
+    webhook_secret,
 )
+from settings import LOCAL_NOTIFY_SECRET, Settings
 
-SECRET = "nsec_unit_test"
-NOW = 1_900_000_000
+SECRET = "whsec_" + base64.b64encode(b"sessionflow unit test key").decode()
+EVENT_ID = "ses_1:charge_failed:1"
 BODY = b'{"event_id":"ses_1:charge_failed:1","type":"charge_failed"}'
 
 
@@ -45,123 +52,109 @@ def notification_data(**overrides: Any) -> dict[str, Any]:
     return data
 
 
-# ── signature ────────────────────────────────────────────────────────────────────────────────
+# ── the Standard Webhooks signature ──────────────────────────────────────────────────────────
 
 
-def test_a_signed_body_verifies() -> None:
-    header = sign_payload(BODY, SECRET, NOW)
-
-    verify_signature(BODY, header, SECRET, now=NOW)
-    verify_signature(BODY, header, SECRET, now=NOW + 300)  # the tolerance's edge is still fresh
+def fresh() -> datetime:
+    # The library checks the timestamp against the real clock (5 minutes either way): sign "now".
+    return datetime.now(UTC).replace(microsecond=0)
 
 
-def test_the_header_is_the_timestamp_and_an_hmac_sha256_over_timestamp_dot_body() -> None:
-    header = sign_payload(BODY, SECRET, NOW)
+def test_a_delivery_signed_by_sessionflow_verifies_with_the_standardwebhooks_library() -> None:
+    headers = signed_headers(BODY, EVENT_ID, SECRET, fresh())
 
-    expected = hmac.new(SECRET.encode(), f"{NOW}.".encode() + BODY, hashlib.sha256).hexdigest()
-    assert header == f"t={NOW},v1={expected}"
+    assert Webhook(SECRET).verify(BODY, headers) == json.loads(BODY)
+
+
+def test_the_headers_are_the_event_id_the_timestamp_and_a_v1_hmac_over_id_timestamp_and_body() -> None:
+    sent_at = datetime(2030, 3, 17, 17, 46, 40, tzinfo=UTC)
+    headers = signed_headers(BODY, EVENT_ID, SECRET, sent_at)
+
+    key = base64.b64decode(SECRET.removeprefix("whsec_"))
+    mac = hmac.new(key, f"{EVENT_ID}.1900000000.".encode() + BODY, hashlib.sha256).digest()
+    assert headers == {
+        WEBHOOK_ID_HEADER: EVENT_ID,
+        WEBHOOK_TIMESTAMP_HEADER: "1900000000",
+        WEBHOOK_SIGNATURE_HEADER: "v1," + base64.b64encode(mac).decode(),
+    }
 
 
 @pytest.mark.parametrize(
     "tampered",
-    [BODY.replace(b"charge_failed", b"charge_succeeded"), BODY + b" ", BODY[:-1], b""],
-    ids=["changed", "appended", "truncated", "empty"],
+    [BODY + b" ", BODY.replace(b"charge_failed", b"charge_succeeded"), b""],
+    ids=["appended", "changed", "emptied"],
 )
 def test_a_tampered_body_is_refused(tampered: bytes) -> None:
-    header = sign_payload(BODY, SECRET, NOW)
+    headers = signed_headers(BODY, EVENT_ID, SECRET, fresh())
 
-    with pytest.raises(NotificationSignatureError, match="does not match"):
-        verify_signature(tampered, header, SECRET, now=NOW)
+    with pytest.raises(WebhookVerificationError, match="No matching signature"):
+        Webhook(SECRET).verify(tampered, headers)
+
+
+def test_another_event_id_under_the_same_signature_is_refused() -> None:
+    headers = signed_headers(BODY, EVENT_ID, SECRET, fresh())
+
+    with pytest.raises(WebhookVerificationError):
+        Webhook(SECRET).verify(BODY, {**headers, WEBHOOK_ID_HEADER: "ses_1:charge_failed:2"})
 
 
 def test_another_secret_is_refused() -> None:
-    header = sign_payload(BODY, "nsec_someone_else", NOW)
+    headers = signed_headers(BODY, EVENT_ID, "whsec_" + base64.b64encode(b"someone else").decode(), fresh())
 
-    with pytest.raises(NotificationSignatureError, match="does not match"):
-        verify_signature(BODY, header, SECRET, now=NOW)
-
-
-def test_a_changed_timestamp_is_refused() -> None:
-    signature = sign_payload(BODY, SECRET, NOW).split(",")[1]
-
-    with pytest.raises(NotificationSignatureError, match="does not match"):
-        verify_signature(BODY, f"t={NOW + 1},{signature}", SECRET, now=NOW)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(SECRET).verify(BODY, headers)
 
 
-@pytest.mark.parametrize("age", [301, 3600, -301], ids=["just-too-old", "an-hour-old", "from-the-future"])
-def test_a_timestamp_outside_the_tolerance_is_refused(age: int) -> None:
-    header = sign_payload(BODY, SECRET, NOW - age)
+@pytest.mark.parametrize("age", [timedelta(minutes=6), timedelta(minutes=-6)], ids=["old", "ahead"])
+def test_a_delivery_more_than_five_minutes_old_or_ahead_is_refused(age: timedelta) -> None:
+    headers = signed_headers(BODY, EVENT_ID, SECRET, fresh() - age)
 
-    with pytest.raises(NotificationSignatureError, match="tolerance"):
-        verify_signature(BODY, header, SECRET, now=NOW)
-
-
-def test_the_tolerance_is_configurable() -> None:
-    header = sign_payload(BODY, SECRET, NOW - 10)
-
-    verify_signature(BODY, header, SECRET, now=NOW, tolerance=10)
-    with pytest.raises(NotificationSignatureError, match="tolerance"):
-        verify_signature(BODY, header, SECRET, now=NOW, tolerance=9)
+    with pytest.raises(WebhookVerificationError, match=r"too old|too new"):
+        Webhook(SECRET).verify(BODY, headers)
 
 
-@pytest.mark.parametrize(
-    "header",
-    [
-        None,
-        "",
-        "garbage",
-        "v1=abc",
-        f"t={NOW}",
-        f"t=soon,v1={'0' * 64}",
-        f"t=-{NOW},v1={'0' * 64}",
-        f"t={NOW},t={NOW},v1={'0' * 64}",
-        f"t={NOW},v0={'0' * 64}",
-        f"t={NOW},v1",
-        f"t=١٢,v1={'0' * 64}",  # non-ASCII digits
-    ],
-)
-def test_a_missing_or_garbled_header_is_refused(header: str | None) -> None:
-    with pytest.raises(NotificationSignatureError):
-        verify_signature(BODY, header, SECRET, now=NOW)
+def test_a_delivery_without_the_headers_is_refused() -> None:
+    headers = signed_headers(BODY, EVENT_ID, SECRET, fresh())
+    for missing in headers:
+        with pytest.raises(WebhookVerificationError, match="Missing"):
+            Webhook(SECRET).verify(BODY, {k: v for k, v in headers.items() if k != missing})
 
 
-def test_any_v1_entry_may_match_so_secrets_can_rotate() -> None:
-    old = sign_payload(BODY, "nsec_old", NOW).split(",")[1]
-    new = sign_payload(BODY, SECRET, NOW).split(",")[1]
-
-    verify_signature(BODY, f"t={NOW},{old},{new}", SECRET, now=NOW)
-    verify_signature(BODY, f"t={NOW}, {new}, {old}", SECRET, now=NOW)
+def test_a_whsec_secret_is_used_as_given() -> None:
+    assert webhook_secret(SECRET) == SECRET
 
 
-def test_an_empty_secret_is_a_configuration_error_not_a_signature() -> None:
-    with pytest.raises(ValueError, match="empty"):
-        sign_payload(BODY, "", NOW)
-    with pytest.raises(ValueError, match="empty"):
-        verify_signature(BODY, sign_payload(BODY, SECRET, NOW), "", now=NOW)
+def test_a_plain_secret_from_an_older_configuration_is_derived_its_bytes_being_the_key() -> None:
+    derived = webhook_secret("nsec_old_config")
+
+    assert derived == "whsec_" + base64.b64encode(b"nsec_old_config").decode()
+    # The backend verifies with the derived value; the old HMAC key bytes are unchanged.
+    headers = signed_headers(BODY, EVENT_ID, "nsec_old_config", fresh())
+    Webhook(derived).verify(BODY, headers)
 
 
-@given(
-    body=st.binary(max_size=2048),
-    secret=st.text(min_size=1, max_size=64),
-    timestamp=st.integers(min_value=0, max_value=2**40),
-    skew=st.integers(min_value=-300, max_value=300),
-)
-def test_every_signed_body_verifies_within_the_tolerance(
-    body: bytes, secret: str, timestamp: int, skew: int
-) -> None:
-    verify_signature(body, sign_payload(body, secret, timestamp), secret, now=timestamp + skew)
+@pytest.mark.parametrize("secret", ["", "whsec_", "whsec_not base64!", "whsec_abc"])
+def test_an_empty_or_garbled_secret_is_a_configuration_error(secret: str) -> None:
+    with pytest.raises(ValueError):
+        webhook_secret(secret)
+
+
+@given(body=st.binary(max_size=2048), key=st.binary(min_size=1, max_size=64))
+def test_every_signed_body_verifies_with_the_library(body: bytes, key: bytes) -> None:
+    secret = "whsec_" + base64.b64encode(key).decode()
+    Webhook(secret).verify(body, signed_headers(body, EVENT_ID, secret, fresh()), json_parse=False)
 
 
 @given(body=st.binary(min_size=1, max_size=512), data=st.data())
 def test_flipping_any_bit_of_the_body_breaks_the_signature(body: bytes, data: st.DataObject) -> None:
-    header = sign_payload(body, SECRET, NOW)
+    headers = signed_headers(body, EVENT_ID, SECRET, fresh())
     index = data.draw(st.integers(min_value=0, max_value=len(body) - 1))
     bit = data.draw(st.integers(min_value=0, max_value=7))
     flipped = bytearray(body)
     flipped[index] ^= 1 << bit
 
-    with pytest.raises(NotificationSignatureError):
-        verify_signature(bytes(flipped), header, SECRET, now=NOW)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(SECRET).verify(bytes(flipped), headers, json_parse=False)
 
 
 # ── event ids ────────────────────────────────────────────────────────────────────────────────
@@ -237,6 +230,7 @@ def test_the_vocabularies_are_the_agreed_strings() -> None:
         "payment_reminder",
         "slot_reserved",
     ]
+    assert [channel.value for channel in Channel] == ["email", "in_app", "dashboard_note"]
     assert [audience.value for audience in Audience] == ["client", "therapist", "both"]
     assert [channel.value for channel in Channel] == ["email", "in_app", "dashboard_note"]
 
@@ -296,7 +290,7 @@ def test_ids_and_fields_refuse_what_is_not_an_id(overrides: dict[str, Any]) -> N
         Notification.model_validate(notification_data(**overrides))
 
 
-def test_the_client_secret_goes_only_with_action_required_and_never_into_repr() -> None:
+def test_the_client_secret_goes_only_to_the_client_who_must_pay_and_never_into_repr() -> None:
     secret = "pi_123_secret_abcDEF-xyz"
     action = Notification.model_validate(
         notification_data(
@@ -310,8 +304,17 @@ def test_the_client_secret_goes_only_with_action_required_and_never_into_repr() 
 
     assert action.payment_intent_client_secret == secret
     assert secret not in repr(action) and secret not in str(action)
-    with pytest.raises(ValidationError, match="only sent with action_required"):
+    with pytest.raises(ValidationError, match="only sent with action_required or payment_reminder"):
         Notification.model_validate(notification_data(payment_intent_client_secret=secret))
+    reminder = notification_data(
+        event_id="ses_1:payment_reminder:2", type="payment_reminder", audience="client", codes={}
+    )
+    assert Notification.model_validate({**reminder, "payment_intent_client_secret": secret})
+    for audience in ("therapist", "both"):
+        with pytest.raises(ValidationError, match="only sent to the client"):
+            Notification.model_validate(
+                {**reminder, "audience": audience, "payment_intent_client_secret": secret}
+            )
 
 
 def test_unknown_fields_are_ignored_so_older_and_newer_histories_still_read() -> None:
@@ -324,3 +327,28 @@ def test_the_delivery_result_keeps_the_event_id_and_the_status() -> None:
     assert DeliveryResult(event_id="ses_1:charge_failed:1", status_code=0).status_code == 0
     with pytest.raises(ValidationError):
         DeliveryResult(event_id="ses_1:charge_failed:1", status_code=600)
+
+
+# ── the secret in the settings ───────────────────────────────────────────────────────────────
+
+
+def test_the_notify_secret_setting_takes_the_standard_webhooks_form_and_a_plain_older_secret() -> None:
+    assert Settings().notify_secret.get_secret_value() == LOCAL_NOTIFY_SECRET
+    assert webhook_secret(LOCAL_NOTIFY_SECRET) == LOCAL_NOTIFY_SECRET  # already whsec_<base64>
+    for secret in (SECRET, "nsec_from_an_older_config"):
+        url = "https://backend.example/sessionflow/notifications"
+        assert Settings(notify_url=url, notify_secret=secret).notify_secret.get_secret_value() == secret
+
+
+@pytest.mark.parametrize("secret", ["whsec_", "whsec_not base64!", "whsec_abc"])
+def test_a_garbled_whsec_setting_is_refused_at_start_saying_what_the_form_is(secret: str) -> None:
+    with pytest.raises(ValidationError, match="whsec_ followed by the standard base64"):
+        Settings(notify_secret=secret)
+
+
+@pytest.mark.parametrize(
+    "secret", [LOCAL_NOTIFY_SECRET, "nsec_local_only"], ids=["built-in", "older-built-in"]
+)
+def test_the_built_in_secrets_are_refused_for_a_backend_beyond_this_machine(secret: str) -> None:
+    with pytest.raises(ValidationError, match="local sink only"):
+        Settings(notify_url="https://backend.example/notifications", notify_secret=secret)

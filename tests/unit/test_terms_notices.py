@@ -17,12 +17,13 @@ from domain import session_attendance as attendance
 from domain import session_commands as commands
 from domain.attendance import AttendanceOutcome, AttendanceUpdate
 from domain.commands import CancelRequest, RescheduleRequest
-from domain.notifications import Audience, Channel, NotificationType
+from domain.notifications import Audience, Channel, Notification, NotificationType
 from domain.payments import ChargeOutcome, ChargeResult, PaymentEvent, RefundRequest, RefundResult
 from domain.policy import DEFAULT_POLICY, SessionPolicy
 from domain.practice import EndReason
 from domain.session import NextStep, Notice, Session, Step
 from domain.slots import WeeklySlotRule
+from domain.state import SessionWorkflowInput
 from domain.status import Actor, BookingKind, CancelReason, DeclineKind, PaymentStatus
 from tests.unit.session_sim import PRICE, open_session
 
@@ -55,6 +56,11 @@ def book(kind: BookingKind = BookingKind.THERAPIST_FOLLOW_UP, *, terms: bool = T
 
 def charge(session: Session, at: datetime, result: ChargeResult) -> list[Notice]:
     return machine.finish_charge(session, machine.begin_charge(session, at), result)
+
+
+def delivered(notice: Notice) -> Notification:
+    """The notification as the backend receives it (its channel is the catalogue's)."""
+    return notice.to_notification(book(), START)
 
 
 def told(notices: list[Notice]) -> list[tuple[NotificationType, Audience, bool]]:
@@ -97,7 +103,11 @@ def test_a_follow_up_booked_by_the_attendance_update_is_announced_by_the_follow_
     parent = book(BookingKind.INITIAL_PREPAID)
 
     # The parent no longer announces it: the follow-up's own booking notices do (once, to the client).
-    assert attendance.follow_up_notices(parent, "ses_follow") == []
+    follow_up = SessionWorkflowInput(booking=book().booking, booked_at=BOOKED)
+    assert attendance.follow_up_notices(parent, follow_up) == []
+    before = book(BookingKind.INITIAL_PREPAID, terms=False)
+    [announced] = attendance.follow_up_notices(before, follow_up)  # sessions from before: as they did
+    assert (announced.type, announced.audience) == (NotificationType.FOLLOW_UP_BOOKED, Audience.CLIENT)
 
 
 # ── cancellations ────────────────────────────────────────────────────────────────────────────
@@ -110,7 +120,7 @@ def test_a_therapist_cancelling_tells_the_client_and_confirms_to_the_therapist()
         (NotificationType.SESSION_CANCELLED, Audience.CLIENT, False),
         (NotificationType.SESSION_CANCELLED, Audience.THERAPIST, True),
     ]
-    assert {n.fields["codes"]["cancellation"] for n in notices} == {"free"}
+    assert {n.fields["codes"]["free"] for n in notices} == {"true"}
     assert len({n.sequence for n in notices}) == 2  # two events, two ids
 
 
@@ -122,7 +132,7 @@ def test_a_client_cancelling_more_than_48_hours_ahead_is_told_it_was_free() -> N
         (NotificationType.SESSION_CANCELLED, Audience.CLIENT, True),
     ]
     [confirmation] = [n for n in notices if n.confirmation]
-    assert confirmation.fields["codes"]["cancellation"] == "free"
+    assert confirmation.fields["codes"]["free"] == "true"
 
 
 def test_a_client_cancelling_48_hours_ahead_or_less_is_told_it_was_late() -> None:
@@ -130,7 +140,7 @@ def test_a_client_cancelling_48_hours_ahead_or_less_is_told_it_was_late() -> Non
 
     [confirmation] = [n for n in notices if n.confirmation]
     assert confirmation.audience is Audience.CLIENT
-    assert confirmation.fields["codes"]["cancellation"] == "late"
+    assert confirmation.fields["codes"]["free"] == "false"
 
 
 def test_an_admin_cancelling_tells_both_parties_and_confirms_to_nobody() -> None:
@@ -167,13 +177,13 @@ def test_a_move_tells_the_other_party_and_confirms_to_whoever_moved_it() -> None
         (NotificationType.SESSION_RESCHEDULED, Audience.CLIENT, False),
         (NotificationType.SESSION_RESCHEDULED, Audience.THERAPIST, True),
     ]
-    assert {n.fields["codes"]["move"] for n in by_client} == {"free"}
+    assert {n.fields["codes"]["late"] for n in by_client} == {"false"}
 
 
 def test_a_clients_late_move_is_told_as_late() -> None:
     notices = move(book(), Actor.CLIENT, START - 30 * H, START + 24 * H)
 
-    assert {n.fields["codes"]["move"] for n in notices} == {"late"}
+    assert {n.fields["codes"]["late"] for n in notices} == {"true"}
 
 
 def test_each_move_has_its_own_events() -> None:
@@ -202,11 +212,11 @@ def test_a_decline_tells_both_with_its_reason_category_and_the_client_what_to_do
         (NotificationType.CHARGE_FAILED, Audience.THERAPIST, False),
     ]
     client, therapist = soft
-    assert client.fields["codes"]["reason_category"] == therapist.fields["codes"]["reason_category"] == "soft"
+    assert client.fields["codes"]["decline_kind"] == therapist.fields["codes"]["decline_kind"] == "soft"
     assert client.fields["codes"]["action"] == "pay_by_link"
     assert "action" not in therapist.fields["codes"]
     assert hard[0].fields["codes"] == hard[0].fields["codes"] | {
-        "reason_category": "hard",
+        "decline_kind": "hard",
         "action": "update_card",
     }
     assert len({n.sequence for n in soft}) == 2
@@ -356,13 +366,13 @@ def test_a_released_reserved_slot_is_told_to_the_therapist_in_app_and_never_to_t
     [notice] = attendance.slot_released_notices(["slot_ab12"])
 
     assert notice.audience is Audience.THERAPIST
-    assert notice.channel is Channel.IN_APP
+    assert delivered(notice).channel is Channel.IN_APP
 
 
 def test_a_reserved_slot_is_confirmed_to_the_therapist_in_app_only() -> None:
     [notice] = attendance.slot_reserved_notices(book(), "slot_ab12")
 
-    assert (notice.type, notice.audience, notice.channel) == (
+    assert (notice.type, notice.audience, delivered(notice).channel) == (
         NotificationType.SLOT_RESERVED,
         Audience.THERAPIST,
         Channel.IN_APP,
@@ -377,7 +387,7 @@ def test_an_ended_relationship_is_a_dated_client_dashboard_note_and_a_therapist_
 
     note, confirmation = attendance.relationship_ended_notices(book(), update)
 
-    assert (note.audience, note.channel, note.confirmation) == (
+    assert (note.audience, delivered(note).channel, note.confirmation) == (
         Audience.CLIENT,
         Channel.DASHBOARD_NOTE,
         False,
@@ -412,8 +422,9 @@ def test_a_session_booked_before_the_terms_keeps_its_old_notices() -> None:
     assert told(cancel(book(terms=False), Actor.THERAPIST, START - 72 * H)) == [
         (NotificationType.SESSION_CANCELLED, Audience.BOTH, False)
     ]
+    # The receipt is the client's even there (an audience is no command: replay is unchanged).
     assert told(charge(book(terms=False), START - 48 * H, PAID)) == [
-        (NotificationType.CHARGE_SUCCEEDED, Audience.BOTH, False)
+        (NotificationType.CHARGE_SUCCEEDED, Audience.CLIENT, False)
     ]
     assert told(charge(book(terms=False), START - 48 * H, SOFT)) == [
         (NotificationType.CHARGE_FAILED, Audience.BOTH, False)

@@ -137,7 +137,7 @@ async def test_a_therapist_cancelling_tells_the_client_and_confirms_to_the_thera
         (T.REFUND_ISSUED, CLIENT, False),
     }
     cancelled = [n for n in told if n.type is T.SESSION_CANCELLED]
-    assert {n.codes["cancellation"] for n in cancelled} == {"free"}
+    assert {n.codes["free"] for n in cancelled} == {"true"}
     assert {n.codes["requested_by"] for n in cancelled} == {"therapist"}
 
 
@@ -152,7 +152,7 @@ async def test_a_client_cancelling_48_hours_ahead_or_less_is_told_it_was_late(
     assert final.status is SessionStatus.CANCELLED_LATE
     cancelled = [n for n in heard(notification_sink, session_id) if n.type is T.SESSION_CANCELLED]
     assert lines(cancelled) == {(T.SESSION_CANCELLED, THERAPIST, False), (T.SESSION_CANCELLED, CLIENT, True)}
-    assert {n.codes["cancellation"] for n in cancelled} == {"late"}
+    assert {n.codes["free"] for n in cancelled} == {"false"}
     assert T.REFUND_ISSUED not in {n.type for n in heard(notification_sink, session_id)}
 
 
@@ -167,7 +167,7 @@ async def test_a_client_moving_a_session_tells_the_therapist_and_confirms_to_the
 
     moved = await wait_heard(notification_sink, booking.session_id, T.SESSION_RESCHEDULED, count=2)
     assert lines(moved) == {(T.SESSION_RESCHEDULED, THERAPIST, False), (T.SESSION_RESCHEDULED, CLIENT, True)}
-    assert {n.codes["move"] for n in moved} == {"free"}
+    assert {n.codes["late"] for n in moved} == {"false"}
 
 
 # ── payments ─────────────────────────────────────────────────────────────────────────────────
@@ -189,7 +189,7 @@ async def test_a_decline_tells_both_and_a_new_cards_payment_is_a_receipt_and_a_r
 
     client, therapist = sorted(failed, key=lambda n: n.audience != CLIENT)
     assert (client.audience, therapist.audience) == (CLIENT, THERAPIST)
-    assert client.codes["reason_category"] == therapist.codes["reason_category"] == "soft"
+    assert client.codes["decline_kind"] == therapist.codes["decline_kind"] == "soft"
     assert client.codes["decline_code"] == "insufficient_funds"
     assert client.codes["action"] == "pay_by_link" and "action" not in therapist.codes
     assert (receipt.audience, recovered.audience) == (CLIENT, THERAPIST)
