@@ -84,7 +84,7 @@ class CancelRequest(_Command):
             assert self.acting_party is not None
             raise PydanticCustomError(
                 "submitter_not_acting_party",
-                "a {role} files a cancellation as {role} (submitted_by), not as {submitted_by}",
+                "the acting party files a cancellation in their own role ({role}), not as {submitted_by}",
                 {"role": self.acting_party.role.value, "submitted_by": self.recorded_by.value},
             )
         return self
@@ -159,7 +159,7 @@ class RescheduleRequest(_Command):
             assert self.acting_party is not None
             raise PydanticCustomError(
                 "submitter_not_allowed",
-                "a {role} cannot move a session on behalf of a {requested_by}",
+                "the acting party ({role}) cannot move a session on behalf of the {requested_by}",
                 {"role": self.acting_party.role.value, "requested_by": self.requested_by.value},
             )
         return self
