@@ -141,7 +141,7 @@ class AttendanceUpdate(BaseModel):
             assert self.acting_party is not None
             raise PydanticCustomError(
                 "submitter_not_acting_party",
-                "the acting party files the attendance update in their own role ({role}), not as {submitted_by}",
+                "the acting party files the attendance update as {role}, not as {submitted_by}",
                 {"role": self.acting_party.role.value, "submitted_by": self.submitted_by.value},
             )
         return self

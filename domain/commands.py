@@ -84,7 +84,7 @@ class CancelRequest(_Command):
             assert self.acting_party is not None
             raise PydanticCustomError(
                 "submitter_not_acting_party",
-                "the acting party files a cancellation in their own role ({role}), not as {submitted_by}",
+                "the acting party files a cancellation as {role}, not as {submitted_by}",
                 {"role": self.acting_party.role.value, "submitted_by": self.recorded_by.value},
             )
         return self
