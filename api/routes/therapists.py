@@ -156,6 +156,7 @@ async def end_relationship(
     therapist_id: TherapistId,
     client_id: ClientId,
     body: EndRelationshipBody,
+    party: ActingParty,
     key: IdempotencyKey,
     client: TemporalClient,
     settings: AppSettings,
@@ -182,7 +183,11 @@ async def end_relationship(
         result = await cancel_future_sessions(
             client,
             CancelFutureSessionsCall(
-                therapist_id=therapist_id, client_id=client_id, request_id=scoped, after=_now()
+                therapist_id=therapist_id,
+                client_id=client_id,
+                request_id=scoped,
+                after=_now(),
+                acting_party=party,
             ),
         )
         cancelled = result.session_ids
