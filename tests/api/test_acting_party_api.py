@@ -309,3 +309,23 @@ async def test_a_preview_is_refused_as_the_command_would_be(http: httpx.AsyncCli
 
     assert again.status_code == 409 and again.json()["code"] == "session_cancelled"
     assert move.status_code == 409 and move.json()["code"] == "session_cancelled"
+
+
+async def test_a_move_preview_tells_when_the_card_is_charged_and_the_move_then_agrees(
+    http: httpx.AsyncClient,
+) -> None:
+    body = await booked(http, hours_ahead=100)
+    path = f"/v1/sessions/{body['session_id']}"
+    therapist = acting("therapist", body["therapist_id"])
+    later = (datetime.fromisoformat(body["start"]) + timedelta(days=7)).isoformat()
+    request = {"requested_by": "therapist", "new_start": later}
+
+    preview = await http.post(f"{path}/reschedule/preview", json=request, headers=therapist)
+    moved = await http.post(f"{path}/reschedule", json=request, headers={**key(), **therapist})
+
+    assert preview.status_code == 200, preview.text
+    told = preview.json()
+    assert told["late"] is False and told["charge_kept"] is False and told["charge_minor"] == 6000
+    assert datetime.fromisoformat(told["free_before"]) == datetime.fromisoformat(body["start"])
+    assert moved.status_code == 200 and moved.json() == told["outcome"]
+    assert told["charge_at"] == told["outcome"]["next_charge_at"]
