@@ -21,7 +21,15 @@ rule, the off-session charge of the saved card, retries and refunds, and the the
 attendance update with follow-ups, reserved weekly slots and ended relationships.
 
 Every route but the health checks and the Stripe webhook (which Stripe signs instead) needs
-`Authorization: Bearer <token>`. Every command carries an
+`Authorization: Bearer <token>`. Every `/v1/sessions` and `/v1/therapists` route needs
+`Acting-Party: client:<id>` | `therapist:<id>` | `admin:<id>` naming who is acting: it is checked
+against the session (its client, its therapist, or an admin; a therapist's practice: the therapist
+or an admin) and recorded with each command in the session's history. Anyone else gets exactly
+the `404` of a session that does not exist, so the API never confirms that someone else's session
+exists; a party whose role may not do this gets `409 not_allowed`. Before a cancel or a move,
+`POST …/cancel/preview` and `…/reschedule/preview` tell this party the consequence now — free or
+late, what is charged or refunded, until when it is free — decided by the command's own rule.
+Every command carries an
 `Idempotency-Key` header: a retried request returns the first outcome and changes nothing.
 Refusals by a rule are `409` with a machine-readable `code` and a `message` a UI can show.
 Malformed input is `422` with `fields` naming each one; unknown ids `404`; Temporal (or, for the

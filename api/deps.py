@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Header, Path, Request
 from temporalio.client import Client
 
+from domain.acting import ACTING_PARTY_PATTERN
+from domain.acting import ActingParty as Party
 from domain.ids import OPAQUE_ID_PATTERN
 from settings import Settings
 
@@ -39,3 +41,28 @@ IdempotencyKey = Annotated[
         ),
     ),
 ]
+
+
+def _acting_party(
+    value: Annotated[
+        str,
+        Header(
+            alias="Acting-Party",
+            pattern=ACTING_PARTY_PATTERN,
+            examples=["client:cli_1", "therapist:thr_1", "admin:adm_1"],
+            description=(
+                "who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque ids, as in "
+                "the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and "
+                "recorded with each command in the session's history (an admin's action is marked "
+                "as such). Someone who is not the session's client or therapist (nor an admin) gets "
+                "the same `404 not_found` as for a session that does not exist; a therapist's "
+                "practice answers only the therapist and admins. Missing or malformed: `422`."
+            ),
+        ),
+    ],
+) -> Party:
+    return Party.parse(value)  # the pattern has been checked: the parse cannot fail
+
+
+ActingParty = Annotated[Party, Depends(_acting_party)]
+"""The acting party of the request, from the ``Acting-Party`` header (a ``422`` when malformed)."""

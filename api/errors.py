@@ -18,6 +18,7 @@ from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeou
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain.acting import NOT_FOUND_CODE, NOT_FOUND_MESSAGE
 from domain.errors import RuleViolation
 from temporal_client.rpc_errors import workflow_task_failing
 
@@ -40,14 +41,25 @@ def error_response(status_code: int, code: str, message: str, **headers: str) ->
     )
 
 
+def not_found() -> JSONResponse:
+    """The one 404 of the session and therapist routes: for a session that does not exist and for
+    one the acting party is no party of alike — the same body, no ids — so the API never confirms
+    that someone else's therapy session exists."""
+    return error_response(status.HTTP_404_NOT_FOUND, NOT_FOUND_CODE, NOT_FOUND_MESSAGE)
+
+
 def _rule(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RuleViolation)
+    if exc.code == NOT_FOUND_CODE:
+        return not_found()
     return error_response(status.HTTP_409_CONFLICT, exc.code, exc.message)
 
 
 def _update_failed(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, WorkflowUpdateFailedError)
     cause = exc.cause
+    if isinstance(cause, ApplicationError) and cause.type == NOT_FOUND_CODE:
+        return not_found()  # the acting party is no party of this session (the update's validator)
     if isinstance(cause, ApplicationError) and cause.type:
         # `practice_unavailable` too is a 409, not a 503: the update failed after acceptance, so
         # the same Idempotency-Key (the update id) would get the same failure back; it is filed
@@ -72,7 +84,7 @@ def _rpc(_: Request, exc: Exception) -> JSONResponse:
             return error_response(
                 status.HTTP_409_CONFLICT, "session_closed", "the session is closed; nothing can change"
             )
-        return error_response(status.HTTP_404_NOT_FOUND, "not_found", "no such session")
+        return not_found()
     # A stalled cluster shows as CANCELLED (the deadline ran out in flight), an overloaded one as
     # RESOURCE_EXHAUSTED: both are "try again shortly", never the caller's fault.
     if exc.status in (

@@ -52,6 +52,7 @@ class CancelBody(_Body):
     requested_by: Actor
     reason: CancelReason
     submitted_by: Actor | None = None
+    """The acting party's role (the default); naming another role is a 422."""
     discretionary_refund: bool = False
 
 
@@ -70,7 +71,8 @@ class AttendanceBody(_Body):
     end_reason: EndReason | None = None
     cancel_future_sessions: bool = False
     refund: bool = False
-    submitted_by: Actor = Actor.THERAPIST
+    submitted_by: Actor | None = None
+    """The acting party's role (the default); naming another role is a 422."""
 
 
 class PaymentMethodBody(_Body):

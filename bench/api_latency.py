@@ -113,6 +113,11 @@ def booking(run_id: str, index: int, now: datetime) -> dict[str, Any]:
     }
 
 
+def _acting(role: str, party_id: str) -> dict[str, str]:
+    """The ``Acting-Party`` header: each request as the party who would send it."""
+    return {"Acting-Party": f"{role}:{party_id}"}
+
+
 async def bench(base_url: str, token: str, count: int, concurrency: int) -> dict[str, Any]:
     run_id = uuid.uuid4().hex[:10]
     now = datetime.now(UTC)
@@ -124,13 +129,19 @@ async def bench(base_url: str, token: str, count: int, concurrency: int) -> dict
             raise SystemExit(f"{base_url}/readyz answered {ready.status_code}: is `make run` up?")
 
         async def book(index: int) -> httpx.Response:
-            return await http.post("/v1/sessions", json=booking(run_id, index, now))
+            body = booking(run_id, index, now)
+            return await http.post(
+                "/v1/sessions", json=body, headers=_acting("therapist", body["therapist_id"])
+            )
 
         async def cancel(index: int) -> httpx.Response:
             return await http.post(
                 f"/v1/sessions/bench_{run_id}_{index}/cancel",
                 json={"requested_by": "client", "reason": "client_request"},
-                headers={"Idempotency-Key": f"bench-{run_id}-{index}-{uuid.uuid4().hex}"},
+                headers={
+                    "Idempotency-Key": f"bench-{run_id}-{index}-{uuid.uuid4().hex}",
+                    **_acting("client", booking(run_id, index, now)["client_id"]),
+                },
             )
 
         async def healthz(_: int) -> httpx.Response:
@@ -152,13 +163,18 @@ async def bench(base_url: str, token: str, count: int, concurrency: int) -> dict
                 "session_id": f"bench_{run_id}_a{index}",
                 "start": soon.isoformat(),
             }
-            return await http.post("/v1/sessions", json=body)
+            return await http.post(
+                "/v1/sessions", json=body, headers=_acting("therapist", body["therapist_id"])
+            )
 
         async def attend(index: int) -> httpx.Response:
             return await http.post(
                 f"/v1/sessions/bench_{run_id}_a{index}/attendance",
                 json={"outcome": "attended", "continue_sessions": "same_time", "client_agreed": True},
-                headers={"Idempotency-Key": f"bench-{run_id}-a{index}-{uuid.uuid4().hex}"},
+                headers={
+                    "Idempotency-Key": f"bench-{run_id}-a{index}-{uuid.uuid4().hex}",
+                    **_acting("therapist", booking(run_id, index, now)["therapist_id"]),
+                },
             )
 
         booked_soon = await run_phase("book soon (setup)", count, concurrency, book_soon)

@@ -14,10 +14,12 @@ from contract.messages import NO_ARGUMENT, Query, Signal, Update
 from domain.attendance import AttendanceResult, AttendanceUpdate
 from domain.booking import SessionBooking
 from domain.commands import (
+    CancelPreviewAnswer,
     CancelRequest,
     CancelResult,
     PaymentMethodUpdate,
     PaymentMethodUpdateResult,
+    ReschedulePreviewAnswer,
     RescheduleRequest,
     RescheduleResult,
 )
@@ -41,6 +43,11 @@ SESSION_STATE = Query("state", NO_ARGUMENT, SessionState)
 SESSION_BOOKING = Query("booking", NO_ARGUMENT, SessionBooking)
 """The booking as it was made (for idempotent re-booking checks)."""
 
+SESSION_CANCEL_PREVIEW = Query("cancel_preview", CancelRequest, CancelPreviewAnswer)
+"""What ``cancel`` would answer for this request at its receipt time (adds nothing to history)."""
+SESSION_RESCHEDULE_PREVIEW = Query("reschedule_preview", RescheduleRequest, ReschedulePreviewAnswer)
+"""What ``reschedule`` would answer for this request at its receipt time (adds nothing to history)."""
+
 SESSION_UPDATES: tuple[Update[Any, Any], ...] = (
     SESSION_CANCEL,
     SESSION_RESCHEDULE,
@@ -48,4 +55,9 @@ SESSION_UPDATES: tuple[Update[Any, Any], ...] = (
     SESSION_FILE_ATTENDANCE,
 )
 SESSION_SIGNALS: tuple[Signal[Any], ...] = (SESSION_PAYMENT_EVENT,)
-SESSION_QUERIES: tuple[Query[Any, Any], ...] = (SESSION_STATE, SESSION_BOOKING)
+SESSION_QUERIES: tuple[Query[Any, Any], ...] = (
+    SESSION_STATE,
+    SESSION_BOOKING,
+    SESSION_CANCEL_PREVIEW,
+    SESSION_RESCHEDULE_PREVIEW,
+)

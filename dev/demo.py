@@ -28,6 +28,7 @@ from temporalio.testing import TimeSkipper, TimeSkippingConfig
 from contract.ids import session_workflow_id
 from contract.session import SESSION_CANCEL, SESSION_FILE_ATTENDANCE, SESSION_STATE, SessionHandle
 from contract.visibility import sessions_query
+from domain.acting import ActingParty
 from domain.attendance import AttendanceOutcome, AttendanceUpdate, ContinueChoice
 from domain.booking import SessionBooking
 from domain.commands import CancelRequest
@@ -171,7 +172,11 @@ async def run_demo() -> None:
     cancelled = await execute_update(
         b.handle,
         SESSION_CANCEL,
-        CancelRequest(requested_by=Actor.CLIENT, reason=CancelReason.SCHEDULING_CONFLICT),
+        CancelRequest(
+            requested_by=Actor.CLIENT,
+            reason=CancelReason.SCHEDULING_CONFLICT,
+            acting_party=ActingParty(role=Actor.CLIENT, id=b.booking.client_id),  # recorded in B's history
+        ),
         id=f"demo-{run}-cancel-b",
     )
     say(
@@ -228,6 +233,7 @@ async def after_the_session(client: Client, session: DemoSession, started: float
         continue_sessions=ContinueChoice.SAME_TIME,
         client_agreed=True,
         reserve_slot=True,
+        acting_party=ActingParty(role=Actor.THERAPIST, id=session.booking.therapist_id),
     )
     result = await execute_update(
         session.handle, SESSION_FILE_ATTENDANCE, update, id=f"demo-{session.booking.session_id}-attendance"

@@ -604,7 +604,8 @@ def summary(config: StackConfig, children: Sequence[Child]) -> str:
     else:
         notifications = "disabled (SESSIONFLOW_NOTIFY_URL is empty)"
     token = (
-        f"{LOCAL_API_TOKEN}  (local only: curl -H 'Authorization: Bearer {LOCAL_API_TOKEN}' …)"
+        f"{LOCAL_API_TOKEN}  (local only: curl -H 'Authorization: Bearer {LOCAL_API_TOKEN}' "
+        "-H 'Acting-Party: admin:adm_1' …)"
         if config.local_token
         else "configured digests only (SESSIONFLOW_API_TOKEN_SHA256)"
     )

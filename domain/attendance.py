@@ -10,9 +10,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
+from domain.acting import ActingParty, files_as
 from domain.errors import RuleViolation
 from domain.ids import OpaqueId
 from domain.practice import EndReason
@@ -70,6 +79,10 @@ class AttendanceUpdate(BaseModel):
     """A discretionary refund of this session's payment (e.g. waiving a no-show)."""
     submitted_by: Actor = Actor.THERAPIST
     received_at: AwareDatetime | None = None
+    acting_party: ActingParty | None = None
+    """Who sent it (the API's ``Acting-Party``): the session's therapist or an admin, filing in
+    their own role (``submitted_by``). Recorded in the history, so an admin's update is marked as
+    such; absent in updates recorded before it existed."""
 
     # Each check reads only fields declared above its own (``info.data``); a field that failed its
     # own validation is absent there and is not blamed a second time.
@@ -121,6 +134,17 @@ class AttendanceUpdate(BaseModel):
                 "contradictory_update", "future sessions are cancelled only when ending the relationship"
             )
         return value
+
+    @model_validator(mode="after")
+    def _filed_by_the_acting_party(self) -> AttendanceUpdate:
+        if not files_as(self.acting_party, self.submitted_by):
+            assert self.acting_party is not None
+            raise PydanticCustomError(
+                "submitter_not_acting_party",
+                "the acting party files the attendance update as {role}, not as {submitted_by}",
+                {"role": self.acting_party.role.value, "submitted_by": self.submitted_by.value},
+            )
+        return self
 
     @property
     def rebooks(self) -> bool:

@@ -7,11 +7,11 @@ outcome and changes nothing.
 from __future__ import annotations
 
 from datetime import datetime
-from types import MappingProxyType
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from domain.acting import AUTHORITY, ActingParty, files_as, may_speak_for
 from domain.ids import OpaqueId, StripeId
 from domain.status import Actor, CancelReason, SessionStatus
 
@@ -20,7 +20,7 @@ class _Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
-_AUTHORITY = MappingProxyType({Actor.CLIENT: 0, Actor.THERAPIST: 1, Actor.ADMIN: 2})
+_AUTHORITY = AUTHORITY
 
 
 class CancelRequest(_Command):
@@ -46,6 +46,11 @@ class CancelRequest(_Command):
     """A therapist or admin waives a client's late-cancellation charge."""
     received_at: AwareDatetime | None = None
     """When our API received the request; the 48 h rule is judged on it (see the workflow)."""
+    acting_party: ActingParty | None = None
+    """Who sent it; they are its submitter (``submitted_by``, or ``requested_by`` when that is
+    absent, must be their role). Recorded in the history, so an admin's action is marked as such;
+    absent in commands recorded before it existed and in the service's own (a practice cancelling
+    a therapist's future sessions)."""
 
     @field_validator("submitted_by")
     @classmethod
@@ -71,6 +76,17 @@ class CancelRequest(_Command):
                 )
             if self.submitted_by not in (Actor.THERAPIST, Actor.ADMIN):
                 raise ValueError("only a therapist or admin (submitted_by) can grant a discretionary refund")
+        return self
+
+    @model_validator(mode="after")
+    def _filed_by_the_acting_party(self) -> CancelRequest:
+        if not files_as(self.acting_party, self.recorded_by):
+            assert self.acting_party is not None
+            raise PydanticCustomError(
+                "submitter_not_acting_party",
+                "the acting party files a cancellation as {role}, not as {submitted_by}",
+                {"role": self.acting_party.role.value, "submitted_by": self.recorded_by.value},
+            )
         return self
 
     @property
@@ -128,9 +144,25 @@ class CancelResult(_Command):
 
 class RescheduleRequest(_Command):
     requested_by: Actor
+    """Whose move this is; decides the policy (a client's late move keeps the charge due)."""
     new_start: AwareDatetime
     received_at: AwareDatetime | None = None
     """When our API received the request; the 48 h rule is judged on it (see the workflow)."""
+    acting_party: ActingParty | None = None
+    """Who sent it: they may move in their own role's name or a lesser one's (a therapist entering
+    a client's request), never a higher one's (a client's late move filed as the therapist's would
+    dodge the charge). Recorded in the history."""
+
+    @model_validator(mode="after")
+    def _requester_within_the_acting_partys_authority(self) -> RescheduleRequest:
+        if not may_speak_for(self.acting_party, self.requested_by):
+            assert self.acting_party is not None
+            raise PydanticCustomError(
+                "submitter_not_allowed",
+                "the acting party ({role}) cannot move a session on behalf of the {requested_by}",
+                {"role": self.acting_party.role.value, "requested_by": self.requested_by.value},
+            )
+        return self
 
 
 class RescheduleResult(_Command):
@@ -144,6 +176,8 @@ class RescheduleResult(_Command):
 
 class PaymentMethodUpdate(_Command):
     payment_method_id: StripeId
+    acting_party: ActingParty | None = None
+    """Who sent it (the session's client, or an admin); recorded in the history."""
 
 
 class PaymentMethodUpdateResult(_Command):
@@ -151,3 +185,67 @@ class PaymentMethodUpdateResult(_Command):
     status: SessionStatus
     retrying_now: bool
     """A declined or blocked charge is retried at once with the new card."""
+
+
+# --------------------------------------------------------------------------------- previews
+
+
+class CancelPreview(_Command):
+    """What cancelling would do for this party at ``received_at``, decided by the very rule the
+    cancellation applies (``domain.session_commands.decide_cancel``) on the same state."""
+
+    session_id: OpaqueId
+    requested_by: Actor
+    received_at: datetime
+    """The instant judged: when our API received the preview request."""
+    outcome: CancelResult
+    """Exactly what a cancellation received at ``received_at`` would answer."""
+    free_before: datetime | None
+    """A cancellation in ``requested_by``'s name received strictly before this instant is free:
+    a client's until start − 48 h (the instant itself is late), a therapist's or admin's until the
+    start. ``None``: no free cancellation for the client (they moved the session late)."""
+    charge_minor: int
+    """What the client pays for the session if it is cancelled now (the charge kept by a late
+    cancellation, collected if not yet taken); 0 when it is free or waived."""
+
+
+class ReschedulePreview(_Command):
+    """What moving the session would do for this party at ``received_at``, decided by the very rule
+    the move applies (``domain.session_commands.decide_reschedule``) on the same state. The
+    practice's check of the new time (another client's slot, another session) is made only by the
+    move itself."""
+
+    session_id: OpaqueId
+    requested_by: Actor
+    received_at: datetime
+    outcome: RescheduleResult
+    """Exactly what a move received at ``received_at`` would answer (if the time is free)."""
+    late: bool
+    """A client's move with 48 hours' notice or less: the charge that was due stands."""
+    charge_kept: bool
+    """The session's charge stands whatever follows (a later cancellation is not free)."""
+    free_before: datetime | None
+    """A move in ``requested_by``'s name received strictly before this instant keeps the client's
+    free options (a client's until start − 48 h; a therapist's or admin's until the start).
+    ``None``: the client already moved the session late."""
+    charge_at: datetime | None
+    """When the client's card is charged after the move (``None``: paid already, or nothing due)."""
+    charge_minor: int
+    """What is charged then."""
+
+
+class Refusal(_Command):
+    """A rule's refusal, returned by a preview query (a query cannot fail with a code)."""
+
+    code: str
+    message: str
+
+
+class CancelPreviewAnswer(_Command):
+    preview: CancelPreview | None = None
+    refused: Refusal | None = None
+
+
+class ReschedulePreviewAnswer(_Command):
+    preview: ReschedulePreview | None = None
+    refused: Refusal | None = None

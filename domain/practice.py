@@ -32,6 +32,7 @@ from pydantic import (
     model_validator,
 )
 
+from domain.acting import ActingParty
 from domain.errors import RuleViolation
 from domain.ids import OpaqueId
 from domain.slots import MAX_RANGE_DAYS, WeeklySlotRule, check_no_conflict, occurrences
@@ -478,6 +479,9 @@ class CancelFutureSessionsCall(_Message):
     request_id: RequestId
     after: AwareDatetime
     """Sessions starting strictly after this instant are cancelled."""
+    acting_party: ActingParty | None = None
+    """Who ended the relationship through the API (the therapist or an admin): recorded with each
+    cancellation. None from a session's attendance update (the service acting for its therapist)."""
 
 
 class FutureSessionsCancelled(_Message):

@@ -311,12 +311,18 @@ def charge_owed(session: Session) -> bool:
 
 def refund_target(session: Session) -> int:
     """How much of the taken payment must be back with the client, in total."""
+    return refund_target_if(session, session.status, discretionary_refund(session))
+
+
+def refund_target_if(session: Session, status: SessionStatus, discretionary: bool) -> int:
+    """:func:`refund_target` were the session in ``status`` (a cancellation being decided, or
+    previewed, before anything changes)."""
     payment = session.payment
     if payment.status is not PaymentStatus.PAID:
         return 0
     if session.attendance is not None and session.attendance.update.refund:
         return payment.amount_paid_minor  # a discretionary refund filed with the attendance update
-    return refund_owed(session.status, discretionary_refund(session), payment.amount_paid_minor)
+    return refund_owed(status, discretionary, payment.amount_paid_minor)
 
 
 def refund_due(session: Session) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
+from domain.acting import ATTENDANCE_ROLES, check_party
 from domain.attendance import (
     AttendanceRecord,
     AttendanceResult,
@@ -91,6 +92,14 @@ def follow_up_start(session: Session, update: AttendanceUpdate) -> datetime | No
 
 
 def check_attendance(session: Session, update: AttendanceUpdate, received_at: datetime) -> None:
+    # Who is acting comes first: a stranger learns nothing of the session, not even its status.
+    booking = session.booking
+    check_party(
+        update.acting_party,
+        therapist_id=booking.therapist_id,
+        client_id=booking.client_id,
+        roles=ATTENDANCE_ROLES,
+    )
     check_attendance_update(
         update,
         session_start=session.start,

@@ -7,13 +7,25 @@ the :class:`Session` and returns the command's result.
 
 from __future__ import annotations
 
+from collections.abc import Set
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from domain.acting import (
+    CANCEL_ROLES,
+    PAYMENT_METHOD_ROLES,
+    RESCHEDULE_ROLES,
+    ActingParty,
+    check_party,
+)
 from domain.commands import (
+    CancelPreview,
     CancelRequest,
     CancelResult,
     PaymentMethodUpdate,
     PaymentMethodUpdateResult,
+    Refusal,
+    ReschedulePreview,
     RescheduleRequest,
     RescheduleResult,
 )
@@ -21,6 +33,7 @@ from domain.errors import RuleViolation
 from domain.ledger import awaits_money
 from domain.notifications import Audience, NotificationType
 from domain.policy import (
+    cancellation_deadline,
     cancellation_status,
     charge_due_after_move,
     charge_spread_offset,
@@ -34,8 +47,7 @@ from domain.session import (
     charge_due_after_outage_move,
     charge_owed,
     charge_waits_on_outage,
-    discretionary_refund,
-    refund_due,
+    refund_target_if,
     unblock,
 )
 from domain.state import CancellationRecord, RescheduleRecord
@@ -44,6 +56,10 @@ from domain.status import Actor, BookingKind, PaymentStatus, SessionStatus
 MAX_RECEIPT_LAG = timedelta(minutes=5)
 """A request's receipt time, stamped by our API, is trusted only this far behind the workflow's
 clock (the workflow task may run after the timer that makes it late); otherwise it is now."""
+
+
+def refusal(violation: RuleViolation) -> Refusal:
+    return Refusal(code=violation.code, message=violation.message)
 
 
 def receipt_time(claimed: datetime | None, now: datetime) -> datetime:
@@ -56,16 +72,20 @@ def receipt_time(claimed: datetime | None, now: datetime) -> datetime:
 # --------------------------------------------------------------------------------- cancel
 
 
-def check_cancel(session: Session, now: datetime) -> None:
+def check_cancel(session: Session, now: datetime, party: ActingParty | None = None) -> None:
+    # Who is acting comes first: a stranger learns nothing of the session, not even its status.
+    _check_party(session, party, CANCEL_ROLES)
     # The start is judged on our own clock: a receipt stamp only decides the 48-hour notice.
     check_can_change(session.status, session.start, now, "cancel")
 
 
-def cancel(
+def decide_cancel(
     session: Session, request: CancelRequest, received_at: datetime, now: datetime
-) -> tuple[CancelResult, list[Notice]]:
-    """Who cancels and when decides what is kept; the money work follows in the main loop."""
-    check_cancel(session, now)
+) -> CancelResult:
+    """What cancelling now would do, read from the session as it stands (nothing changes): the
+    one rule both the cancel command (:func:`cancel`) and its preview (:func:`preview_cancel`)
+    apply, so a preview and the outcome at the same instant can never disagree."""
+    check_cancel(session, now, request.acting_party)
     payment = session.payment
     status = cancellation_status(
         request.requested_by,
@@ -74,6 +94,24 @@ def cancel(
         session.policy,
         charge_kept_by_late_move=payment.charge_kept_by_late_move,
     )
+    discretionary = request.discretionary_refund
+    return CancelResult.for_cancellation(
+        session_id=session.session_id,
+        status=status,
+        discretionary_refund=discretionary,
+        refund_minor=max(0, refund_target_if(session, status, discretionary) - payment.amount_refunded_minor),
+        charge_in_flight=payment.status is PaymentStatus.PROCESSING,
+        refund_when_paid_minor=_refund_if_payment_lands(session, status, discretionary),
+    )
+
+
+def cancel(
+    session: Session, request: CancelRequest, received_at: datetime, now: datetime
+) -> tuple[CancelResult, list[Notice]]:
+    """Who cancels and when decides what is kept; the money work follows in the main loop."""
+    result = decide_cancel(session, request, received_at, now)
+    payment = session.payment
+    status = result.status
     session.cancellation = CancellationRecord(
         requested_by=request.requested_by,
         recorded_by=request.recorded_by,
@@ -95,14 +133,6 @@ def cancel(
         notices = cancellation_notices(request.requested_by, status, codes)
     else:
         notices = [Notice(NotificationType.SESSION_CANCELLED, Audience.BOTH, 1, {"codes": codes})]
-    result = CancelResult.for_cancellation(
-        session_id=session.session_id,
-        status=status,
-        discretionary_refund=request.discretionary_refund,
-        refund_minor=refund_due(session),
-        charge_in_flight=payment.status is PaymentStatus.PROCESSING,
-        refund_when_paid_minor=_refund_if_payment_lands(session),
-    )
     return result, notices
 
 
@@ -168,17 +198,44 @@ def reschedule_notices(session: Session) -> list[Notice]:
     return notices
 
 
-def _refund_if_payment_lands(session: Session) -> int:
+def _refund_if_payment_lands(session: Session, status: SessionStatus, discretionary: bool) -> int:
     payment = session.payment
     if payment.status not in (PaymentStatus.PROCESSING, PaymentStatus.REQUIRES_ACTION):
         return 0
-    return refund_owed(session.status, discretionary_refund(session), payment.amount_minor)
+    return refund_owed(status, discretionary, payment.amount_minor)
+
+
+def free_cancellation_before(session: Session, requested_by: Actor) -> datetime | None:
+    """Until when (exclusive) a cancellation in ``requested_by``'s name is free: a client's until
+    start − 48 h (none at all once they moved the session late: its charge stands), a therapist's
+    or admin's until the start (after it nothing can be cancelled)."""
+    if requested_by is not Actor.CLIENT:
+        return session.start
+    if session.payment.charge_kept_by_late_move:
+        return None
+    return cancellation_deadline(session.start, session.policy)
+
+
+def preview_cancel(
+    session: Session, request: CancelRequest, received_at: datetime, now: datetime
+) -> CancelPreview:
+    """The cancellation's consequence for this party at this instant, without cancelling."""
+    outcome = decide_cancel(session, request, received_at, now)
+    return CancelPreview(
+        session_id=session.session_id,
+        requested_by=request.requested_by,
+        received_at=received_at,
+        outcome=outcome,
+        free_before=free_cancellation_before(session, request.requested_by),
+        charge_minor=session.payment.amount_minor if outcome.charge_kept else 0,
+    )
 
 
 # --------------------------------------------------------------------------------- reschedule
 
 
 def check_reschedule(session: Session, request: RescheduleRequest, now: datetime) -> None:
+    _check_party(session, request.acting_party, RESCHEDULE_ROLES)
     check_can_change(session.status, session.start, now, "reschedule")
     if session.moving:
         # Two moves claiming at once could leave the practice holding the other one's time.
@@ -191,17 +248,29 @@ def check_reschedule(session: Session, request: RescheduleRequest, now: datetime
         raise RuleViolation("start_too_far", "the new start is too far ahead")
 
 
-def reschedule(
+@dataclass(frozen=True)
+class MoveDecision:
+    """What a move does to the session's money (``next_charge_at``, ``charge_kept_by_late_move``)
+    and what it answers; decided without changing the session."""
+
+    next_charge_at: datetime | None
+    charge_kept_by_late_move: bool
+    result: RescheduleResult
+
+
+def decide_reschedule(
     session: Session, request: RescheduleRequest, received_at: datetime, now: datetime
-) -> RescheduleResult:
+) -> MoveDecision:
     """A paid session keeps its payment; an unpaid one's charge follows the new start, unless the
-    client moved it with 48 hours' notice or less."""
+    client moved it with 48 hours' notice or less. Read from the session as it stands: the one
+    rule both the move (:func:`reschedule`) and its preview (:func:`preview_reschedule`) apply."""
     check_reschedule(session, request, now)
     old_start, new_start = session.start, request.new_start
     payment = session.payment
+    next_charge_at = payment.next_charge_at
     client_charged_at_once = session.kind is BookingKind.CLIENT_FOLLOW_UP and not payment.attempts
     if payment.status in (PaymentStatus.NOT_DUE, PaymentStatus.DECLINED_SOFT) and not client_charged_at_once:
-        payment.next_charge_at = charge_due_after_move(
+        next_charge_at = charge_due_after_move(
             requested_by=request.requested_by,
             old_start=old_start,
             new_start=new_start,
@@ -214,7 +283,7 @@ def reschedule(
     elif payment.next_charge_at is not None and charge_waits_on_outage(session):
         # Stripe went unanswered and the charge waits for its next try: it follows the new start
         # too (never before the new start − 48 h while that is ahead).
-        payment.next_charge_at = charge_due_after_outage_move(
+        next_charge_at = charge_due_after_outage_move(
             session,
             retry_at=payment.next_charge_at,
             old_start=old_start,
@@ -222,11 +291,30 @@ def reschedule(
             requested_by=request.requested_by,
             received_at=received_at,
         )
+    kept = payment.charge_kept_by_late_move
     if is_late_client_move(request.requested_by, old_start, received_at, session.policy):
-        payment.charge_kept_by_late_move = True
+        kept = True
     elif request.requested_by is not Actor.CLIENT:
         # The therapist (or an admin) chose the new time: the client's notice starts afresh.
-        payment.charge_kept_by_late_move = False
+        kept = False
+    result = RescheduleResult(
+        session_id=session.session_id,
+        status=session.status,
+        start=new_start,
+        payment_carried=payment.status is PaymentStatus.PAID,
+        next_charge_at=next_charge_at,
+    )
+    return MoveDecision(next_charge_at=next_charge_at, charge_kept_by_late_move=kept, result=result)
+
+
+def reschedule(
+    session: Session, request: RescheduleRequest, received_at: datetime, now: datetime
+) -> RescheduleResult:
+    """Carry out :func:`decide_reschedule`'s decision."""
+    decision = decide_reschedule(session, request, received_at, now)
+    old_start, new_start = session.start, request.new_start
+    session.payment.next_charge_at = decision.next_charge_at
+    session.payment.charge_kept_by_late_move = decision.charge_kept_by_late_move
     session.start = new_start
     session.end = new_start + session.booking.duration
     session.reschedules.append(
@@ -234,19 +322,36 @@ def reschedule(
             requested_by=request.requested_by, at=received_at, old_start=old_start, new_start=new_start
         )
     )
-    return RescheduleResult(
+    return decision.result
+
+
+def preview_reschedule(
+    session: Session, request: RescheduleRequest, received_at: datetime, now: datetime
+) -> ReschedulePreview:
+    """The move's consequence for this party at this instant, without moving (the practice's
+    check of the new time — another client's slot, another session — is made by the move itself)."""
+    decision = decide_reschedule(session, request, received_at, now)
+    outcome = decision.result
+    late = is_late_client_move(request.requested_by, session.start, received_at, session.policy)
+    charging = outcome.next_charge_at is not None and not outcome.payment_carried
+    return ReschedulePreview(
         session_id=session.session_id,
-        status=session.status,
-        start=new_start,
-        payment_carried=payment.status is PaymentStatus.PAID,
-        next_charge_at=payment.next_charge_at,
+        requested_by=request.requested_by,
+        received_at=received_at,
+        outcome=outcome,
+        late=late,
+        charge_kept=decision.charge_kept_by_late_move,
+        free_before=free_cancellation_before(session, request.requested_by),
+        charge_at=outcome.next_charge_at if charging else None,
+        charge_minor=session.payment.amount_minor if charging else 0,
     )
 
 
 # --------------------------------------------------------------------------------- new card
 
 
-def check_payment_method_update(session: Session, now: datetime) -> None:
+def check_payment_method_update(session: Session, now: datetime, party: ActingParty | None = None) -> None:
+    _check_party(session, party, PAYMENT_METHOD_ROLES)
     if session.payment.status is PaymentStatus.PAID:
         raise RuleViolation("already_paid", "the session is already paid")
     if not charge_owed(session):
@@ -258,7 +363,7 @@ def check_payment_method_update(session: Session, now: datetime) -> None:
 def update_payment_method(
     session: Session, update: PaymentMethodUpdate, now: datetime
 ) -> PaymentMethodUpdateResult:
-    check_payment_method_update(session, now)
+    check_payment_method_update(session, now, update.acting_party)
     payment = session.payment
     payment.payment_method_id = update.payment_method_id
     # Only a different card is tried at once: re-trying the declined one off-schedule would just
@@ -269,3 +374,11 @@ def update_payment_method(
     return PaymentMethodUpdateResult(
         session_id=session.session_id, status=session.status, retrying_now=retrying
     )
+
+
+# --------------------------------------------------------------------------------- acting party
+
+
+def _check_party(session: Session, party: ActingParty | None, roles: Set[Actor]) -> None:
+    booking = session.booking
+    check_party(party, therapist_id=booking.therapist_id, client_id=booking.client_id, roles=roles)

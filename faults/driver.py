@@ -34,6 +34,7 @@ from contract.session import (
     SESSION_UPDATE_PAYMENT_METHOD,
     SessionHandle,
 )
+from domain.acting import ActingParty
 from domain.attendance import AttendanceOutcome, AttendanceResult, AttendanceUpdate, ContinueChoice
 from domain.booking import SessionBooking
 from domain.commands import (
@@ -285,7 +286,9 @@ class LifecycleDriver:
             record.payment_method_result = await self._update(
                 handle,
                 SESSION_UPDATE_PAYMENT_METHOD,
-                PaymentMethodUpdate(payment_method_id=new_card),
+                PaymentMethodUpdate(
+                    payment_method_id=new_card, acting_party=_acting(record.script, Actor.CLIENT)
+                ),
                 f"{session_id}:new-card",
                 record,
             )
@@ -550,6 +553,8 @@ class LifecycleDriver:
             submitted_by=Actor.THERAPIST if discretionary else None,
             discretionary_refund=discretionary,
             received_at=received_at,
+            # The one who files it acts: the therapist waiving a client's late charge, else the requester.
+            acting_party=_acting(record.script, Actor.THERAPIST if discretionary else actor),
         )
         record.cancel_result = await self._update(
             handle, SESSION_CANCEL, request, f"{record.script.session_id}:cancel", record
@@ -558,7 +563,12 @@ class LifecycleDriver:
     async def _reschedule(
         self, handle: SessionHandle, record: LifecycleRecord, actor: Actor, new_start: datetime
     ) -> None:
-        request = RescheduleRequest(requested_by=actor, new_start=new_start, received_at=now())
+        request = RescheduleRequest(
+            requested_by=actor,
+            new_start=new_start,
+            received_at=now(),
+            acting_party=_acting(record.script, actor),
+        )
         record.reschedule_result = await self._update(
             handle, SESSION_RESCHEDULE, request, f"{record.script.session_id}:move", record
         )
@@ -581,6 +591,7 @@ class LifecycleDriver:
             reserve_slot=script.reserve_slot,
             refund=script.refund,
             received_at=now(),
+            acting_party=_acting(script, Actor.THERAPIST),
         )
         result: AttendanceResult = await self._update(
             handle,
@@ -597,11 +608,20 @@ class LifecycleDriver:
         if script.cancel_follow_up and result.follow_up_session_id is not None:
             follow_up: SessionHandle = session_handle(self._client, result.follow_up_session_id)
             request = CancelRequest(
-                requested_by=Actor.THERAPIST, reason=CancelReason.SCHEDULING_CONFLICT, received_at=now()
+                requested_by=Actor.THERAPIST,
+                reason=CancelReason.SCHEDULING_CONFLICT,
+                received_at=now(),
+                acting_party=_acting(script, Actor.THERAPIST),  # the follow-up is the same therapist's
             )
             record.follow_up_cancel = await self._update(
                 follow_up, SESSION_CANCEL, request, f"{result.follow_up_session_id}:cancel", record
             )
+
+
+def _acting(script: Script, role: Actor) -> ActingParty:
+    """Who sends a command, as the API's ``Acting-Party`` would name them (recorded in the history)."""
+    party_id = {Actor.CLIENT: script.client_id, Actor.THERAPIST: script.therapist_id}.get(role, "adm_faults")
+    return ActingParty(role=role, id=party_id)
 
 
 __all__ = ["LifecycleDriver", "LifecycleRecord", "StepFailed"]

@@ -156,7 +156,14 @@ async def cancel_future_sessions(
             async for execution in client.list_workflows(future_sessions_query(call))
         ]
     )
-    request = CancelRequest(requested_by=Actor.THERAPIST, reason=CancelReason.OTHER)
+    party = call.acting_party
+    # The acting party (the therapist, or an admin for them) files each cancellation in their role.
+    request = CancelRequest(
+        requested_by=Actor.THERAPIST,
+        reason=CancelReason.OTHER,
+        submitted_by=party.role if party is not None else None,
+        acting_party=party,
+    )
     cancelled: list[str] = []
     for session_id in session_ids:
         if on_session is not None:

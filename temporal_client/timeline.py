@@ -233,6 +233,17 @@ def _scalar(value: object) -> DetailValue:
     return str(value)
 
 
+def _acting_party(data: object) -> str | None:
+    """Who sent a command, as ``role:id`` (``admin:…`` marks an admin's action); None for commands
+    recorded before acting parties existed and for the service's own."""
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json")
+    party = data.get("acting_party") if isinstance(data, Mapping) else None
+    if isinstance(party, Mapping) and party.get("role") and party.get("id"):
+        return f"{party['role']}:{party['id']}"
+    return None
+
+
 def _pick(data: object, fields: FieldSpec) -> dict[str, DetailValue]:
     """The allow-listed fields of a decoded payload; absent and ``None`` fields are left out."""
     if isinstance(data, BaseModel):
@@ -405,7 +416,10 @@ async def _map_event(
         detail = {"update": name, "update_id": update_id}
         fields = _UPDATE_INPUT_FIELDS.get(name, ())
         if fields:
-            detail.update(_pick(await decoder.first(request.input.args), fields))
+            arguments = await decoder.first(request.input.args)
+            detail.update(_pick(arguments, fields))
+            if party := _acting_party(arguments):
+                detail["acting_party"] = party
         return "update_accepted", detail
     if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
         completed = event.workflow_execution_update_completed_event_attributes

@@ -37,13 +37,16 @@ with workflow.unsafe.imports_passed_through():
     from domain.attendance import AttendanceResult, AttendanceUpdate
     from domain.booking import SessionBooking
     from domain.commands import (
+        CancelPreviewAnswer,
         CancelRequest,
         CancelResult,
         PaymentMethodUpdate,
         PaymentMethodUpdateResult,
+        ReschedulePreviewAnswer,
         RescheduleRequest,
         RescheduleResult,
     )
+    from domain.errors import RuleViolation
     from domain.payments import ChargeOutcome, PaymentEvent
     from domain.session import NextStep, Notice, Step
     from domain.session_attendance import AttendanceEffects, AttendancePlan
@@ -322,7 +325,7 @@ class SessionWorkflow:
 
     @cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
-        checked(lambda: commands.check_cancel(self._session, self._now()))
+        checked(lambda: commands.check_cancel(self._session, self._now(), request.acting_party))
 
     @workflow.update
     async def reschedule(self, request: RescheduleRequest) -> RescheduleResult:
@@ -413,7 +416,7 @@ class SessionWorkflow:
 
     @update_payment_method.validator
     def _validate_payment_method(self, update: PaymentMethodUpdate) -> None:
-        checked(lambda: commands.check_payment_method_update(self._session, self._now()))
+        checked(lambda: commands.check_payment_method_update(self._session, self._now(), update.acting_party))
 
     @workflow.update
     async def file_attendance(self, update: AttendanceUpdate) -> AttendanceResult:
@@ -571,6 +574,33 @@ class SessionWorkflow:
     @workflow.query
     def state(self) -> SessionState:
         return self._session.snapshot()
+
+    @workflow.query
+    def cancel_preview(self, request: CancelRequest) -> CancelPreviewAnswer:
+        """What ``cancel`` would answer for this request at its receipt time; changes nothing."""
+        received_at, now = self._preview_instants(request.received_at)
+        try:
+            preview = commands.preview_cancel(self._session, request, received_at, now)
+        except RuleViolation as violation:
+            return CancelPreviewAnswer(refused=commands.refusal(violation))
+        return CancelPreviewAnswer(preview=preview)
+
+    @workflow.query
+    def reschedule_preview(self, request: RescheduleRequest) -> ReschedulePreviewAnswer:
+        """What ``reschedule`` would answer for this request at its receipt time; changes nothing."""
+        received_at, now = self._preview_instants(request.received_at)
+        try:
+            preview = commands.preview_reschedule(self._session, request, received_at, now)
+        except RuleViolation as violation:
+            return ReschedulePreviewAnswer(refused=commands.refusal(violation))
+        return ReschedulePreviewAnswer(preview=preview)
+
+    def _preview_instants(self, claimed: datetime | None) -> tuple[datetime, datetime]:
+        """The receipt time and clock a preview is judged on. A query runs on the workflow's
+        clock as of its last task, which may be hours behind while it sleeps: the API's stamp is
+        the instant the real command would be judged on, so the clock is brought up to it."""
+        now = self._now() if claimed is None else max(self._now(), claimed)
+        return commands.receipt_time(claimed, now), now
 
     @workflow.query
     def booking(self) -> SessionBooking:

@@ -12,7 +12,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import Authenticated
-from api.deps import AppSettings, IdempotencyKey, SessionId, TemporalClient
+from api.deps import ActingParty, AppSettings, IdempotencyKey, SessionId, TemporalClient
 from api.errors import ErrorBody
 from api.idempotency import request_id
 from api.models import (
@@ -24,26 +24,35 @@ from api.models import (
     RescheduleBody,
 )
 from contract.ids import session_workflow_id
+from contract.messages import Update
 from contract.session import (
     SESSION_BOOKING,
     SESSION_CANCEL,
+    SESSION_CANCEL_PREVIEW,
     SESSION_FILE_ATTENDANCE,
     SESSION_RESCHEDULE,
+    SESSION_RESCHEDULE_PREVIEW,
     SESSION_STATE,
     SESSION_UPDATE_PAYMENT_METHOD,
     SESSION_WORKFLOW_TYPE,
     SessionHandle,
 )
+from domain.acting import ActingParty as Party
+from domain.acting import check_booking_party, is_party, not_found
 from domain.attendance import AttendanceResult, AttendanceUpdate
 from domain.booking import SessionBooking
 from domain.commands import (
+    CancelPreview,
     CancelRequest,
     CancelResult,
     PaymentMethodUpdate,
     PaymentMethodUpdateResult,
+    Refusal,
+    ReschedulePreview,
     RescheduleRequest,
     RescheduleResult,
 )
+from domain.errors import RuleViolation
 from domain.session import initial_status
 from domain.state import SessionState
 from temporal_client.messages import execute_update, query_workflow
@@ -52,8 +61,16 @@ from temporal_client.session_client import book_session, session_handle
 
 ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorBody, "description": "missing or wrong bearer token"},
-    404: {"model": ErrorBody, "description": "no such session"},
-    409: {"model": ErrorBody, "description": "a rule refused the request (see `code`)"},
+    404: {
+        "model": ErrorBody,
+        "description": "no such session — or none the acting party (`Acting-Party`) is a party of: "
+        "the same body either way, so the API never confirms that someone else's session exists",
+    },
+    409: {
+        "model": ErrorBody,
+        "description": "a rule refused the request (see `code`); `not_allowed`: the acting party's "
+        "role may not do this",
+    },
     422: {"model": ErrorBody, "description": "malformed request (see `fields`)"},
     503: {
         "model": ErrorBody,
@@ -70,6 +87,7 @@ def _now() -> datetime:
 
 
 Command = TypeVar("Command", bound=BaseModel)
+Result = TypeVar("Result")
 
 
 def _command(model: type[Command], **fields: Any) -> Command:
@@ -88,10 +106,17 @@ def _command(model: type[Command], **fields: Any) -> Command:
     responses={200: {"model": BookingResponse, "description": "this exact booking already existed"}},
 )
 async def book(
-    body: BookSessionBody, client: TemporalClient, settings: AppSettings, response: Response
+    body: BookSessionBody,
+    party: ActingParty,
+    client: TemporalClient,
+    settings: AppSettings,
+    response: Response,
 ) -> BookingResponse:
     """Book a session. The same booking sent again returns the existing session (200), even after
-    its start has passed; a different booking under an existing id is `409 session_exists`."""
+    its start has passed; a different booking under an existing id is `409 session_exists`.
+    A client books as themselves (`client_id`), a therapist for their own practice
+    (`therapist_id`), an admin for anyone; anyone else is `409 not_allowed`."""
+    check_booking_party(party, therapist_id=body.therapist_id, client_id=body.client_id)
     booking = SessionBooking.model_validate(body.model_dump())
     handle = session_handle(client, booking.session_id)
     # A retry must find its session before any rule is applied again: the first attempt may have
@@ -128,14 +153,50 @@ async def _booked_already(handle: SessionHandle, booking: SessionBooking) -> boo
 
 
 @router.get("/{session_id}")
-async def read(session_id: SessionId, client: TemporalClient) -> SessionState:
-    """The session as it stands: status, times, payment, cancellation, attendance, follow-up."""
-    return await query_workflow(session_handle(client, session_id), SESSION_STATE)
+async def read(session_id: SessionId, party: ActingParty, client: TemporalClient) -> SessionState:
+    """The session as it stands: status, times, payment, cancellation, attendance, follow-up.
+    For its client, its therapist and admins; anyone else: `404`, as for an unknown session."""
+    state = await query_workflow(session_handle(client, session_id), SESSION_STATE)
+    if not is_party(party, therapist_id=state.therapist_id, client_id=state.client_id):
+        raise not_found()
+    return state
+
+
+async def check_party_of(client: TemporalClient, session_id: str, party: Party) -> None:
+    """``not_found`` unless the acting party is a party of the session (one query of its booking;
+    for routes whose own call cannot check it)."""
+    booking = await query_workflow(session_handle(client, session_id), SESSION_BOOKING)
+    if not is_party(party, therapist_id=booking.therapist_id, client_id=booking.client_id):
+        raise not_found()
+
+
+async def _run(
+    client: TemporalClient,
+    session_id: str,
+    party: Party,
+    update: Update[Command, Result],
+    request: Command,
+    id: str,
+) -> Result:
+    """Send a command; the workflow's validator checks the acting party (no extra round trip).
+    A closed session's workflow takes no update: only its parties hear that it is closed."""
+    try:
+        return await execute_update(session_handle(client, session_id), update, request, id=id)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND and "completed" in error.message:
+            await check_party_of(client, session_id, party)
+        raise
+
+
+def _refused(refusal: Refusal | None) -> RuleViolation:
+    # The refusal the command itself would give: `not_found` is the API's 404, the rest 409.
+    assert refusal is not None
+    return RuleViolation(refusal.code, refusal.message)
 
 
 @router.post("/{session_id}/cancel")
 async def cancel(
-    session_id: SessionId, body: CancelBody, key: IdempotencyKey, client: TemporalClient
+    session_id: SessionId, body: CancelBody, party: ActingParty, key: IdempotencyKey, client: TemporalClient
 ) -> CancelResult:
     """Cancel before the start. A client's cancellation is free only when received **more than**
     48 hours before the start (server receipt time); later it is `cancelled_late` and the charge
@@ -144,19 +205,52 @@ async def cancel(
     `requested_by` is whose cancellation it is; `submitted_by` (default: the same) who filed it —
     someone may file for a party with less authority (client < therapist < admin), never more.
     The result says whether it was `free`, what is refunded (`refund_minor`), whether the charge
-    is kept (`charge_kept`) or still in flight at Stripe (`charge_in_flight`)."""
-    request = _command(CancelRequest, **body.model_dump(), received_at=_now())
-    return await execute_update(
-        session_handle(client, session_id),
+    is kept (`charge_kept`) or still in flight at Stripe (`charge_in_flight`).
+    The acting party files it: `submitted_by` is their role (given or not), so a client cancels
+    only as the client; the session's client, its therapist or an admin (anyone else: `404`).
+    `POST …/cancel/preview` tells the outcome first."""
+    request = _cancel_request(body, party)
+    return await _run(
+        client,
+        session_id,
+        party,
         SESSION_CANCEL,
         request,
-        id=request_id(key, "cancel", session_id, body=body),
+        request_id(key, "cancel", session_id, party.header(), body=body),
     )
+
+
+def _cancel_request(body: CancelBody, party: Party) -> CancelRequest:
+    # The acting party is the submitter: a submitted_by naming another role is a 422.
+    fields = {**body.model_dump(), "submitted_by": body.submitted_by or party.role}
+    return _command(CancelRequest, **fields, received_at=_now(), acting_party=party)
+
+
+@router.post("/{session_id}/cancel/preview")
+async def preview_cancel(
+    session_id: SessionId, body: CancelBody, party: ActingParty, client: TemporalClient
+) -> CancelPreview:
+    """What this cancellation would do if sent now, for this party — without cancelling: free or
+    late (`outcome.status`, `outcome.free`), what is refunded (`outcome.refund_minor`) or charged
+    (`charge_minor`), until which instant it is free (`free_before`, exclusive). Decided by the
+    very rule the cancellation applies, on the session as it stands at `received_at`: a
+    cancellation received at that instant answers exactly `outcome`. Refused as the cancellation
+    would be (`409 session_started`, …); adds nothing to the session's history."""
+    answer = await query_workflow(
+        session_handle(client, session_id), SESSION_CANCEL_PREVIEW, _cancel_request(body, party)
+    )
+    if answer.preview is None:
+        raise _refused(answer.refused)
+    return answer.preview
 
 
 @router.post("/{session_id}/reschedule")
 async def reschedule(
-    session_id: SessionId, body: RescheduleBody, key: IdempotencyKey, client: TemporalClient
+    session_id: SessionId,
+    body: RescheduleBody,
+    party: ActingParty,
+    key: IdempotencyKey,
+    client: TemporalClient,
 ) -> RescheduleResult:
     """Move the session before it starts. A paid session keeps its payment (never charged
     twice); an unpaid one is charged 48 hours before its new start (at once if that has passed).
@@ -164,19 +258,49 @@ async def reschedule(
     claimed at the therapist's practice: another client's reserved slot refuses it (`409
     slot_conflict`), another session at that time too (`409 time_taken`); a practice that does not
     answer within 8 s refuses it with `409 practice_unavailable` (nothing moved), and a second move
-    sent while one is being made is `409 move_in_progress`."""
-    request = _command(RescheduleRequest, **body.model_dump(), received_at=_now())
-    return await execute_update(
-        session_handle(client, session_id),
+    sent while one is being made is `409 move_in_progress`. The session's client, its therapist
+    or an admin (anyone else: `404`); `requested_by` is the acting party's role or a lesser one
+    (a therapist entering a client's request), never a higher one (`422`).
+    `POST …/reschedule/preview` tells the outcome first."""
+    return await _run(
+        client,
+        session_id,
+        party,
         SESSION_RESCHEDULE,
-        request,
-        id=request_id(key, "reschedule", session_id, body=body),
+        _reschedule_request(body, party),
+        request_id(key, "reschedule", session_id, party.header(), body=body),
     )
+
+
+def _reschedule_request(body: RescheduleBody, party: Party) -> RescheduleRequest:
+    return _command(RescheduleRequest, **body.model_dump(), received_at=_now(), acting_party=party)
+
+
+@router.post("/{session_id}/reschedule/preview")
+async def preview_reschedule(
+    session_id: SessionId, body: RescheduleBody, party: ActingParty, client: TemporalClient
+) -> ReschedulePreview:
+    """What this move would do if sent now, for this party — without moving: whether it is late
+    (a client's move with 48 hours' notice or less keeps the charge due: `late`, `charge_kept`),
+    when and what the card is charged (`charge_at`, `charge_minor`), until which instant the free
+    option lasts (`free_before`, exclusive). Decided by the very rule the move applies, on the
+    session as it stands at `received_at`; the practice's check of the new time (`409
+    slot_conflict`, `time_taken`) is made only by the move. Adds nothing to the history."""
+    answer = await query_workflow(
+        session_handle(client, session_id), SESSION_RESCHEDULE_PREVIEW, _reschedule_request(body, party)
+    )
+    if answer.preview is None:
+        raise _refused(answer.refused)
+    return answer.preview
 
 
 @router.post("/{session_id}/attendance")
 async def file_attendance(
-    session_id: SessionId, body: AttendanceBody, key: IdempotencyKey, client: TemporalClient
+    session_id: SessionId,
+    body: AttendanceBody,
+    party: ActingParty,
+    key: IdempotencyKey,
+    client: TemporalClient,
 ) -> AttendanceResult:
     """The therapist's attendance update, from the session's start: `attended` or `client_no_show`;
     continue `no` / `same_time` (same local weekly time next week) / `different_time` (with
@@ -186,26 +310,38 @@ async def file_attendance(
     Effects that could not be completed after the update was recorded are listed in
     `incomplete_effects`; `slot_released` tells the UI to show the released-slot banner. A practice
     that does not answer the slot or time claim within 8 s refuses it with `409
-    practice_unavailable` (nothing recorded): file again with a new `Idempotency-Key`."""
-    update = _command(AttendanceUpdate, **body.model_dump(), received_at=_now())
-    return await execute_update(
-        session_handle(client, session_id),
+    practice_unavailable` (nothing recorded): file again with a new `Idempotency-Key`.
+    The session's therapist or an admin, filing in their own role (`submitted_by`); its client is
+    `409 not_allowed`, anyone else `404`."""
+    fields = {**body.model_dump(), "submitted_by": body.submitted_by or party.role}
+    update = _command(AttendanceUpdate, **fields, received_at=_now(), acting_party=party)
+    return await _run(
+        client,
+        session_id,
+        party,
         SESSION_FILE_ATTENDANCE,
         update,
-        id=request_id(key, "attendance", session_id, body=body),
+        request_id(key, "attendance", session_id, party.header(), body=body),
     )
 
 
 @router.post("/{session_id}/payment-method")
 async def update_payment_method(
-    session_id: SessionId, body: PaymentMethodBody, key: IdempotencyKey, client: TemporalClient
+    session_id: SessionId,
+    body: PaymentMethodBody,
+    party: ActingParty,
+    key: IdempotencyKey,
+    client: TemporalClient,
 ) -> PaymentMethodUpdateResult:
     """The client saved a new card (a Stripe `pm_…` id). After a declined charge it is tried at
-    once (`retrying_now`); otherwise it is used for the charge when due."""
-    update = _command(PaymentMethodUpdate, payment_method_id=body.payment_method_id)
-    return await execute_update(
-        session_handle(client, session_id),
+    once (`retrying_now`); otherwise it is used for the charge when due. The session's client or
+    an admin; its therapist is `409 not_allowed`, anyone else `404`."""
+    update = _command(PaymentMethodUpdate, payment_method_id=body.payment_method_id, acting_party=party)
+    return await _run(
+        client,
+        session_id,
+        party,
         SESSION_UPDATE_PAYMENT_METHOD,
         update,
-        id=request_id(key, "payment_method", session_id, body=body),
+        request_id(key, "payment_method", session_id, party.header(), body=body),
     )

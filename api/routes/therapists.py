@@ -6,6 +6,9 @@ the practice if it is not running yet (with the body's ``timezone``; a running p
 own); releasing and restarting never start one — a practice that does not exist holds no slot and
 no ended relationship, so there is nothing to change. Reads of a practice that does not exist yet
 are empty, not 404.
+
+Every route answers only the therapist themselves (``Acting-Party: therapist:<therapist_id>``) and
+admins; anyone else gets the same ``404`` as an unknown session.
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import Authenticated
-from api.deps import AppSettings, ClientId, IdempotencyKey, TemporalClient, TherapistId
+from api.deps import ActingParty, AppSettings, ClientId, IdempotencyKey, TemporalClient, TherapistId
 from api.idempotency import request_id
 from api.models import EndRelationshipBody, RelationshipEndedResponse, ReserveSlotBody
 from api.routes.sessions import ERRORS
@@ -29,6 +32,7 @@ from contract.practice import (
     PRACTICE_RESERVE_SLOT,
     PRACTICE_RESTART_RELATIONSHIP,
 )
+from domain.acting import check_practice_party
 from domain.practice import (
     CancelFutureSessionsCall,
     ClientsList,
@@ -47,12 +51,19 @@ from temporal_client.messages import execute_update, query_workflow
 from temporal_client.practice_client import practice_handle, practice_update
 from temporal_client.session_client import awaiting_updates, cancel_future_sessions
 
+
+def _own_practice(therapist_id: TherapistId, party: ActingParty) -> None:
+    """The therapist themselves or an admin; anyone else gets the sessions' one `404`."""
+    check_practice_party(party, therapist_id)
+
+
 router = APIRouter(
     prefix="/v1/therapists/{therapist_id}",
     tags=["therapists"],
-    dependencies=[Authenticated],
-    # A therapist who has no practice yet simply has empty lists: these routes never answer 404.
-    responses={status: response for status, response in ERRORS.items() if status != 404},
+    dependencies=[Authenticated, Depends(_own_practice)],
+    # A therapist who has no practice yet simply has empty lists: a 404 only ever means that the
+    # acting party is neither this therapist nor an admin (the same body as an unknown session's).
+    responses=ERRORS,
 )
 
 
@@ -145,6 +156,7 @@ async def end_relationship(
     therapist_id: TherapistId,
     client_id: ClientId,
     body: EndRelationshipBody,
+    party: ActingParty,
     key: IdempotencyKey,
     client: TemporalClient,
     settings: AppSettings,
@@ -171,7 +183,11 @@ async def end_relationship(
         result = await cancel_future_sessions(
             client,
             CancelFutureSessionsCall(
-                therapist_id=therapist_id, client_id=client_id, request_id=scoped, after=_now()
+                therapist_id=therapist_id,
+                client_id=client_id,
+                request_id=scoped,
+                after=_now(),
+                acting_party=party,
             ),
         )
         cancelled = result.session_ids

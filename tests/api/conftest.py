@@ -15,6 +15,13 @@ from settings import LOCAL_API_TOKEN, Settings
 from tests.api.serving import serving
 
 AUTH = {"Authorization": f"Bearer {LOCAL_API_TOKEN}"}
+ADMIN = {"Acting-Party": "admin:adm_tests"}
+"""The tests' default acting party: support acting on any session (who may act is the subject of
+tests/api/test_acting_party_api.py, which names the client or therapist on each request)."""
+
+
+def acting(role: str, party_id: str) -> dict[str, str]:
+    return {"Acting-Party": f"{role}:{party_id}"}
 
 
 @pytest_asyncio.fixture
@@ -26,5 +33,5 @@ async def api_url(env: WorkflowEnvironment, worker: Worker, settings: Settings) 
 
 @pytest_asyncio.fixture
 async def http(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=api_url, headers=AUTH, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=api_url, headers={**AUTH, **ADMIN}, timeout=30) as client:
         yield client

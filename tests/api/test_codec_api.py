@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 from api.app import create_app
 from settings import Settings
 from temporal_client.converter import DATA_CONVERTER
+from tests.api.conftest import ADMIN
 from tests.api.serving import serving
 from tests.workflows.support import WAIT, unique
 
@@ -150,8 +151,8 @@ async def test_with_ops_tokens_only_they_read_histories_and_decode(
     body: dict[str, list[Any]] = {"payloads": []}
 
     async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=WAIT) as http:
-        as_backend = {"Authorization": f"Bearer {backend_token}"}
-        as_ops = {"Authorization": f"Bearer {ops_token}"}
+        as_backend = {"Authorization": f"Bearer {backend_token}", **ADMIN}
+        as_ops = {"Authorization": f"Bearer {ops_token}", **ADMIN}
         backend_history = await http.get(history, headers=as_backend)
         backend_decode = await http.post("/codec/decode", json=body, headers=as_backend)
         ops_history = await http.get(history, headers=as_ops)

@@ -16,6 +16,7 @@ import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from temporal_client.session_client import session_handle
+from tests.api.conftest import acting
 from tests.api.polling import poll, wait_for_status
 from tests.workflows.support import HOUR, WAIT, advance_to, make_booking, real_now
 
@@ -67,6 +68,7 @@ async def test_a_session_from_booking_to_its_follow_up_through_the_api(
         "client_agreed": True,
         "reserve_slot": True,
     }
+    attendance_key = {**attendance_key, **acting("therapist", booking.therapist_id)}
     filed = await http.post(f"/v1/sessions/{session_id}/attendance", json=update, headers=attendance_key)
     filed_again = await http.post(
         f"/v1/sessions/{session_id}/attendance", json=update, headers=attendance_key
@@ -110,6 +112,7 @@ async def test_a_session_from_booking_to_its_follow_up_through_the_api(
     assert of_kind(timeline, "status_changed", status="awaiting_update")
     [accepted] = of_kind(timeline, "update_accepted", update="file_attendance")
     assert accepted["detail"]["submitted_by"] == "therapist" and accepted["detail"]["client_agreed"] is True
+    assert accepted["detail"]["acting_party"] == f"therapist:{booking.therapist_id}"
     assert accepted["detail"]["update_id"].startswith(f"{attendance_key['Idempotency-Key']}:attendance:")
     [completed] = of_kind(timeline, "update_completed", update="file_attendance")
     assert completed["detail"]["follow_up_session_id"] == follow_up_id

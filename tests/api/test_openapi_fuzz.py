@@ -44,6 +44,7 @@ UNAUTHENTICATED_EXAMPLES = 3
 """Requests per protected operation sent without a token: the 401 must match its schema too."""
 MAX_FAILURES_REPORTED = 20
 AUTH = {"Authorization": f"Bearer {LOCAL_API_TOKEN}"}
+ADMIN = {"Acting-Party": "admin:adm_fuzz"}
 
 CHECKS: list[CheckFunction] = [
     not_a_server_error,
@@ -91,6 +92,11 @@ def _headers(operation: Any, *, authenticated: bool, mode: GenerationMode) -> di
         # A fresh key per request, so no update id is ever reused with different arguments.
         # Invalid cases keep the header the generator broke (or removed).
         headers["Idempotency-Key"] = f"fuzz-{uuid.uuid4().hex}"
+    takes_party = any(p.name == "Acting-Party" for p in operation.iter_parameters())
+    if takes_party and mode is GenerationMode.POSITIVE:
+        # Support acting, so valid commands reach the session's rules (a random party is no party
+        # of the booked session: always the 404). Invalid cases keep what the generator broke.
+        headers.update(ADMIN)
     return headers
 
 
@@ -136,7 +142,7 @@ def _exercise(
 def _book(api_url: str, session: requests.Session) -> str:
     """A real session to aim generated commands at (random ids almost never exist)."""
     body = make_booking(start=real_now() + 100 * HOUR).model_dump(mode="json")
-    response = session.post(f"{api_url}/v1/sessions", json=body, headers=AUTH, timeout=30)
+    response = session.post(f"{api_url}/v1/sessions", json=body, headers={**AUTH, **ADMIN}, timeout=30)
     assert response.status_code == 201, response.text
     session_id: str = body["session_id"]
     return session_id
@@ -231,7 +237,7 @@ async def test_a_discretionary_refund_asked_by_the_client_is_malformed_not_a_ser
     cancelled = await http.post(
         "/v1/sessions/ses_any/cancel",
         json={"requested_by": "client", "reason": "client_request", "discretionary_refund": True},
-        headers={"Idempotency-Key": f"fuzz-{uuid.uuid4().hex}"},
+        headers={"Idempotency-Key": f"fuzz-{uuid.uuid4().hex}", "Acting-Party": "client:cli_any"},
     )
 
     assert cancelled.status_code == 422 and cancelled.json()["code"] == "validation_error"

@@ -13,6 +13,7 @@ from temporalio.worker import Worker
 
 from domain.status import BookingKind
 from temporal_client.session_client import book_session
+from tests.api.conftest import acting
 from tests.workflows.support import HOUR, make_booking, real_now, unique
 
 MINUTE = timedelta(minutes=1)
@@ -187,7 +188,7 @@ async def test_shape_errors_are_422_naming_the_field_and_a_waived_late_charge_is
     posing = await http.post(
         cancel,
         json={"requested_by": "therapist", "submitted_by": "client", "reason": "client_request"},
-        headers=key(),
+        headers={**key(), **acting("client", body["client_id"])},
     )
     waived = await http.post(
         cancel,
@@ -197,7 +198,7 @@ async def test_shape_errors_are_422_naming_the_field_and_a_waived_late_charge_is
             "reason": "client_request",
             "discretionary_refund": True,
         },
-        headers=key(),
+        headers={**key(), **acting("therapist", body["therapist_id"])},
     )
 
     assert too_short.status_code == 422

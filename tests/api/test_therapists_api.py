@@ -192,6 +192,11 @@ async def test_ending_can_cancel_the_clients_future_sessions(http: httpx.AsyncCl
     assert cancelled["cancellation"]["requested_by"] == "therapist"
     untouched = await http.get(f"/v1/sessions/{other_client['session_id']}")
     assert untouched.json()["status"] == "scheduled"
+    # Ended by support (the tests' default acting party): each cancellation is marked as theirs.
+    timeline = (await http.get(f"/v1/sessions/{future['session_id']}/history")).json()
+    [accepted] = [e for e in timeline["events"] if e["kind"] == "update_accepted"]
+    assert accepted["detail"]["acting_party"] == "admin:adm_tests"
+    assert accepted["detail"]["submitted_by"] == "admin"
 
 
 async def test_awaiting_updates_is_empty_for_a_therapist_without_ended_sessions(

@@ -88,7 +88,13 @@ def test_the_names_running_workflows_depend_on_never_change() -> None:
         "file_attendance",
     ]
     assert [signal.name for signal in session.SESSION_SIGNALS] == ["payment_event"]
-    assert [query.name for query in session.SESSION_QUERIES] == ["state", "booking"]
+    # New names are appended (the previews of issue 12 §6); existing ones never change.
+    assert [query.name for query in session.SESSION_QUERIES] == [
+        "state",
+        "booking",
+        "cancel_preview",
+        "reschedule_preview",
+    ]
     assert [update.name for update in practice.PRACTICE_UPDATES] == [
         "register_client",
         "reserve_slot",
