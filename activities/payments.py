@@ -1,4 +1,5 @@
-"""Stripe payments: charge the saved card off-session, void, refund.
+"""Stripe payments: charge the saved card (off-session, or on-session while the client is
+present), void, refund.
 
 A decline is data, an outage is an exception: ``CardError`` comes back as a ``ChargeResult`` for
 the workflow to branch on; requests Stripe refuses as invalid raise a non-retryable
@@ -88,6 +89,14 @@ def _non_retryable(error: stripe.StripeError) -> ApplicationError:
     )
 
 
+def _presence(request: ChargeRequest) -> dict[str, bool]:
+    """``off_session=true`` for a merchant-initiated charge (nobody present: a card that needs
+    authentication is declined ``authentication_required``); nothing for a customer-initiated one,
+    which Stripe answers ``requires_action`` when the bank wants 3-D Secure — its client secret goes
+    back to the client's browser. A saved card needs no ``setup_future_usage``."""
+    return {"off_session": True} if request.off_session else {}
+
+
 def _metadata(session_id: str, **extra: str) -> dict[str, str]:
     # Opaque ids only: Stripe is outside our health-data boundary.
     return {"session_id": session_id, **extra}
@@ -129,7 +138,7 @@ class PaymentActivities:
                 "currency": request.currency,
                 "customer": request.customer_id,
                 "payment_method": request.payment_method_id,
-                "off_session": True,
+                **_presence(request),
                 "confirm": True,
                 "metadata": _metadata(request.session_id, attempt=str(request.attempt)),
             }
@@ -138,7 +147,7 @@ class PaymentActivities:
         if current.status not in _CONFIRMABLE:
             # Already paid (e.g. on-session by the client) or cancelled: report, never re-charge.
             return current
-        confirm: Any = {"payment_method": request.payment_method_id, "off_session": True}
+        confirm: Any = {"payment_method": request.payment_method_id, **_presence(request)}
         confirm_options: Any = {"idempotency_key": confirm_key}
         return await self._stripe.v1.payment_intents.confirm_async(intent_id, confirm, confirm_options)
 

@@ -144,6 +144,9 @@ class RescheduleResult(_Command):
 
 class PaymentMethodUpdate(_Command):
     payment_method_id: StripeId
+    requested_by: Actor = Actor.CLIENT
+    """Who entered the card: the client's own (present, so a retry it causes is on-session) or one
+    the therapist or support forwards for them (the retry is then off-session)."""
 
 
 class PaymentMethodUpdateResult(_Command):

@@ -30,6 +30,7 @@ def record_charge(
     result: ChargeResult,
     start: datetime,
     policy: SessionPolicy,
+    on_session: bool = False,
 ) -> None:
     """Apply one charge attempt's outcome: paid, a retry time, or a wait for the client."""
     ledger.attempts.append(
@@ -41,6 +42,7 @@ def record_charge(
             code=result.code,
             decline_code=result.decline_code,
             advice_code=result.advice_code,
+            on_session=on_session,
         )
     )
     if result.payment_intent_id is not None:

@@ -158,6 +158,21 @@ def _expand_param(params: Json) -> list[str]:
     raise invalid_request("Invalid array", param="expand")
 
 
+def _next_action(pi: Json, return_url: str | None) -> Json:
+    """What the customer's browser must do to authenticate: Stripe answers ``use_stripe_sdk`` (for
+    Stripe.js ``handleNextAction`` with the client secret) unless the confirmation gave a
+    ``return_url``, then a page to redirect the customer to."""
+    if return_url is None:
+        return {"type": "use_stripe_sdk", "use_stripe_sdk": {"type": "three_d_secure_redirect"}}
+    return {
+        "type": "redirect_to_url",
+        "redirect_to_url": {
+            "url": f"https://hooks.stripe.com/3d_secure_2/hosted?payment_intent={pi['id']}",
+            "return_url": return_url,
+        },
+    }
+
+
 def _list_window(params: Json, items: list[Json]) -> Json:
     limit = _int_param(params, "limit", required=False) or 10
     if limit > 100:
@@ -319,8 +334,15 @@ class Store:
         off_session: bool,
         authenticated: bool,
         ctx: RequestContext,
+        return_url: str | None = None,
     ) -> None:
-        """Run one confirmation; raises the 402 for declines after storing the failed state."""
+        """Run one confirmation; raises the 402 for declines after storing the failed state.
+
+        A card that needs authentication tells who is present apart, as Stripe does: off-session
+        (nobody can authenticate) it is declined ``authentication_required`` and the PI goes back
+        to ``requires_payment_method``; on-session the PI waits in ``requires_action`` for the
+        customer's browser (``next_action``: ``use_stripe_sdk``, or ``redirect_to_url`` when the
+        confirmation gave a ``return_url``) and Stripe sends ``payment_intent.requires_action``."""
         pi["last_payment_error"] = None
         pi["next_action"] = None
         if behaviour.outcome == "succeed" or (behaviour.outcome == "authenticate" and authenticated):
@@ -338,7 +360,8 @@ class Store:
         if behaviour.outcome == "authenticate" and not off_session:
             pi["payment_method"] = pm_id
             pi["status"] = "requires_action"
-            pi["next_action"] = {"type": "use_stripe_sdk", "use_stripe_sdk": {}}
+            pi["next_action"] = _next_action(pi, return_url)
+            self._emit("payment_intent.requires_action", pi, ctx)
             return
 
         charge = self._new_charge(pi, pm_id, behaviour, succeeded=False)
@@ -431,7 +454,15 @@ class Store:
         self.payment_intents[pi_id] = pi
         if confirm:
             assert pm_id is not None and behaviour is not None
-            self._attempt(pi, pm_id, behaviour, off_session=off_session, authenticated=False, ctx=ctx)
+            self._attempt(
+                pi,
+                pm_id,
+                behaviour,
+                off_session=off_session,
+                authenticated=False,
+                ctx=ctx,
+                return_url=_str_param(params, "return_url"),
+            )
         return self._expand(pi, params)
 
     def get_payment_intent(self, pi_id: str, params: Json) -> Json:
@@ -483,7 +514,10 @@ class Store:
             raise parameter_missing("payment_method")
         behaviour = self._resolve_pm(pm_id)
         off_session = _off_session_param(params)
-        self._attempt(pi, pm_id, behaviour, off_session=off_session, authenticated=False, ctx=ctx)
+        return_url = _str_param(params, "return_url")
+        self._attempt(
+            pi, pm_id, behaviour, off_session=off_session, authenticated=False, ctx=ctx, return_url=return_url
+        )
         return self._expand(pi, params)
 
     def cancel_payment_intent(self, pi_id: str, params: Json, ctx: RequestContext) -> Json:

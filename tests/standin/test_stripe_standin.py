@@ -699,7 +699,11 @@ def test_control_api_drives_faults_behaviours_authentication_and_reset(
 
     state = control.get("/state").json()
     assert [p["id"] for p in state["payment_intents"]] == [pi.id]
-    assert [e["type"] for e in state["events"]] == ["payment_intent.succeeded"]
+    # Stripe announces the wait for the customer, then the payment.
+    assert [e["type"] for e in state["events"]] == [
+        "payment_intent.requires_action",
+        "payment_intent.succeeded",
+    ]
     assert control.post(f"/events/{state['events'][0]['id']}/deliver").status_code == 400
 
     chaos = {"rate": 1.0, "seed": 1, "kinds": ["error_500"]}
@@ -736,3 +740,63 @@ def test_list_response_and_events_endpoint(client: stripe.StripeClient, standin:
         ).text
     )
     assert raw == {"object": "list", "url": "/v1/payment_intents", "data": [], "has_more": False}
+
+
+# --- who is present: on-session and off-session ---------------------------------------------
+
+
+def test_an_sca_card_is_declined_off_session_and_asks_the_present_customer_on_a_reconfirmation(
+    standin: StripeStandIn, client: stripe.StripeClient
+) -> None:
+    """The same PaymentIntent, as the service uses it: its off-session try is declined
+    authentication_required (nobody can authenticate); confirmed again while the client is present
+    it waits in requires_action for their browser, under the same client secret."""
+    pm_id = pm("pm_card_authenticationRequired")
+    with pytest.raises(stripe.CardError) as caught:
+        client.v1.payment_intents.create(charge_params(pm_id))
+    assert caught.value.code == "authentication_required"
+    assert caught.value.error is not None and caught.value.error.payment_intent is not None
+    declined = caught.value.error.payment_intent
+    assert declined.status == "requires_payment_method"
+
+    present = client.v1.payment_intents.confirm(declined.id, {"payment_method": pm_id})
+    assert present.status == "requires_action"
+    assert present.client_secret == declined.client_secret
+    assert present.next_action is not None and present.next_action.type == "use_stripe_sdk"
+    assert present.last_payment_error is None
+    [event] = standin.events(type="payment_intent.requires_action")
+    assert event["data"]["object"]["id"] == declined.id
+    assert standin.authenticate_on_session(declined.id)["status"] == "succeeded"
+
+
+def test_an_on_session_confirmation_with_a_return_url_redirects_the_customer_to_authenticate(
+    client: stripe.StripeClient,
+) -> None:
+    waiting = client.v1.payment_intents.create(
+        {
+            "amount": 6000,
+            "currency": "gbp",
+            "payment_method": pm("pm_card_authenticationRequired"),
+            "confirm": True,
+            "return_url": "https://marketplace.example/sessions/s-1/paid",
+        }
+    )
+    assert waiting.status == "requires_action"
+    assert waiting.next_action is not None and waiting.next_action.type == "redirect_to_url"
+    redirect = waiting.next_action.redirect_to_url
+    assert redirect is not None and redirect.return_url == "https://marketplace.example/sessions/s-1/paid"
+
+
+def test_a_card_without_authentication_is_charged_the_same_on_and_off_session(
+    client: stripe.StripeClient,
+) -> None:
+    off = client.v1.payment_intents.create(charge_params(pm("pm_card_visa")))
+    params = {**charge_params(pm("pm_card_visa"))}
+    params.pop("off_session")
+    on = client.v1.payment_intents.create(params)
+    assert (off.status, on.status) == ("succeeded", "succeeded")
+    with pytest.raises(stripe.CardError) as caught:
+        client.v1.payment_intents.create(
+            {**params, "payment_method": pm("pm_card_chargeDeclinedInsufficientFunds")}
+        )
+    assert caught.value.error is not None and caught.value.error.decline_code == "insufficient_funds"
