@@ -791,12 +791,17 @@ def test_a_card_without_authentication_is_charged_the_same_on_and_off_session(
     client: stripe.StripeClient,
 ) -> None:
     off = client.v1.payment_intents.create(charge_params(pm("pm_card_visa")))
-    params = {**charge_params(pm("pm_card_visa"))}
-    params.pop("off_session")
-    on = client.v1.payment_intents.create(params)
+    on = client.v1.payment_intents.create(
+        {"amount": 6000, "currency": "gbp", "payment_method": pm("pm_card_visa"), "confirm": True}
+    )
     assert (off.status, on.status) == ("succeeded", "succeeded")
     with pytest.raises(stripe.CardError) as caught:
         client.v1.payment_intents.create(
-            {**params, "payment_method": pm("pm_card_chargeDeclinedInsufficientFunds")}
+            {
+                "amount": 6000,
+                "currency": "gbp",
+                "payment_method": pm("pm_card_chargeDeclinedInsufficientFunds"),
+                "confirm": True,
+            }
         )
     assert caught.value.error is not None and caught.value.error.decline_code == "insufficient_funds"
