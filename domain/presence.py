@@ -25,6 +25,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.state import SessionState
 from domain.status import Actor, BookingKind, PaymentStatus, SessionStatus
 
 
@@ -79,3 +80,16 @@ class ChargeAnswer(_Payload):
     payment_intent_client_secret: str | None = None
     """Only while the bank asks the client to authenticate (``awaiting_client_action``): the
     client's browser completes 3-D Secure with it (Stripe.js ``handleNextAction``)."""
+
+
+def charge_answer_of(state: SessionState, *, answered: bool) -> ChargeAnswer:
+    """Where the payment stands for the client who caused the charge: the client secret only
+    while the bank asks them to authenticate (their browser runs 3-D Secure with it)."""
+    payment = state.payment
+    action = payment.status is PaymentStatus.REQUIRES_ACTION and not state.status.is_cancelled
+    return ChargeAnswer(
+        status=state.status,
+        payment_status=payment.status,
+        answered=answered,
+        payment_intent_client_secret=payment.client_secret if action else None,
+    )

@@ -52,7 +52,13 @@ from domain.policy import (
     outage_retry_at,
     refund_owed,
 )
-from domain.presence import ChargeAnswer, ChargeCause, booking_charge_cause, client_present
+from domain.presence import (
+    ChargeAnswer,
+    ChargeCause,
+    booking_charge_cause,
+    charge_answer_of,
+    client_present,
+)
 from domain.state import ExtraPayment, PaymentLedger, RefundRecord, SessionState, SessionWorkflowInput
 from domain.status import Actor, BookingKind, PaymentStatus, SessionStatus
 
@@ -645,16 +651,9 @@ def charge_answer_pending(session: Session, now: datetime) -> bool:
 
 
 def charge_answer(session: Session, now: datetime) -> ChargeAnswer:
-    """Where the payment stands for the client who caused the charge: the client secret only
-    while the bank asks them to authenticate (their browser runs 3-D Secure with it)."""
-    payment = session.payment
-    action = payment.status is PaymentStatus.REQUIRES_ACTION and not session.status.is_cancelled
-    return ChargeAnswer(
-        status=session.status,
-        payment_status=payment.status,
-        answered=not charge_answer_pending(session, now) and payment.unreachable_tries == 0,
-        payment_intent_client_secret=payment.client_secret if action else None,
-    )
+    """Where the payment stands for the client who caused the charge (``charge_answer_of``)."""
+    answered = not charge_answer_pending(session, now) and session.payment.unreachable_tries == 0
+    return charge_answer_of(session, answered=answered)
 
 
 def refused_charge(failure_type: str) -> ChargeResult:

@@ -48,7 +48,7 @@ from domain.commands import (
     RescheduleRequest,
     RescheduleResult,
 )
-from domain.presence import ChargeAnswer, ChargeAnswerRequest, booking_charged_on_session
+from domain.presence import ChargeAnswer, ChargeAnswerRequest, booking_charged_on_session, charge_answer_of
 from domain.session import initial_status
 from domain.state import SessionState
 from domain.status import Actor
@@ -163,6 +163,12 @@ async def _charge_answer(handle: SessionHandle) -> ChargeAnswer | None:
             )
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         return None
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND or "completed" not in error.message:
+            raise
+    # A retry of a booking whose session has closed since (cancelled and refunded, completed):
+    # its last state answers, and a closed session asks nobody for anything.
+    return charge_answer_of(await query_workflow(handle, SESSION_STATE), answered=True)
 
 
 async def _booked_already(handle: SessionHandle, booking: SessionBooking) -> bool:

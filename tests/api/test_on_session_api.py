@@ -6,6 +6,7 @@ where a card that needs authentication is declined ``authentication_required`` a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Iterator
@@ -13,13 +14,15 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
 from dev.stripe_standin import StripeStandIn
 from domain.status import BookingKind
 from settings import Settings
+from temporal_client.session_client import session_handle
 from tests.api.polling import wait_for_status
 from tests.api.test_privacy import CLIENT_SECRET_MARK, everything_logged
-from tests.workflows.support import HOUR, make_booking, real_now, unique
+from tests.workflows.support import HOUR, WAIT, make_booking, real_now, unique
 
 WEBHOOK = "/v1/stripe/webhook"
 
@@ -175,3 +178,24 @@ async def test_a_card_the_therapist_forwards_after_a_decline_is_retried_off_sess
     [_, retry] = requests_for(standin, body["session_id"], intent["id"])
     assert retry["off_session"] is True
     assert intent["last_payment_error"]["code"] == "authentication_required"
+
+
+async def test_a_retried_client_booking_of_a_session_closed_since_answers_from_its_last_state(
+    http: httpx.AsyncClient, env: WorkflowEnvironment
+) -> None:
+    body = booking_body(BookingKind.CLIENT_FOLLOW_UP, 10 * 24, "pm_card_visa")
+    assert (await http.post("/v1/sessions", json=body)).json()["status"] == "paid"
+    cancelled = await http.post(
+        f"/v1/sessions/{body['session_id']}/cancel",
+        json={"requested_by": "client", "reason": "client_request"},
+        headers=key(),
+    )
+    assert cancelled.json()["status"] == "cancelled_free"
+    # Refunded in full, the session's workflow closes.
+    await asyncio.wait_for(session_handle(env.client, body["session_id"]).result(), WAIT)
+
+    again = await http.post("/v1/sessions", json=body)
+
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "cancelled_free" and again.json()["charge_answered"] is True
+    assert again.json()["payment_intent_client_secret"] is None
