@@ -23,12 +23,13 @@ from domain.payments import (
     VoidRequest,
 )
 from domain.status import DeclineKind
+from settings import Settings
 from tests.workflows.support import unique
 
 
 @pytest.fixture
-def payments(stripe_client: stripe.StripeClient) -> PaymentActivities:
-    return PaymentActivities(stripe_client)
+def payments(stripe_client: stripe.StripeClient, settings: Settings) -> PaymentActivities:
+    return PaymentActivities(stripe_client, return_url=settings.payment_return_url)
 
 
 @pytest.fixture
@@ -315,6 +316,8 @@ async def test_an_on_session_charge_sends_no_off_session_and_returns_the_client_
 
     [request] = [r for r in standin.requests if r.idempotency_key == charge.idempotency_key]
     assert "off_session" not in request.params and "setup_future_usage" not in request.params
+    # Stripe.js runs the challenge in the page; the return URL is where a redirect would come back.
+    assert request.params["use_stripe_sdk"] is True and request.params["return_url"].startswith("http")
     assert result.outcome is ChargeOutcome.REQUIRES_ACTION
     assert result.payment_intent_status == "requires_action" and result.code is None
     assert result.client_secret is not None and result.client_secret.startswith(
@@ -344,3 +347,17 @@ async def test_an_on_session_retry_reconfirms_the_declined_intent_for_the_client
     assert "off_session" not in confirm.params
     assert result.payment_intent_id == declined.payment_intent_id
     assert result.payment_intent_status == "requires_action" and result.client_secret is not None
+
+
+async def test_an_on_session_charge_without_a_return_url_is_refused_like_stripe_does(
+    stripe_client: stripe.StripeClient,
+) -> None:
+    """Stripe refuses to confirm on-session a PaymentIntent that may redirect without a return URL
+    (SESSIONFLOW_STRIPE_RETURN_URL with real Stripe): a refusal for ops, never a card decline."""
+    unconfigured = PaymentActivities(stripe_client)
+    charge = charge_request("pm_card_authenticationRequired", off_session=False)
+
+    with pytest.raises(ApplicationError) as refused:
+        await ActivityEnvironment().run(unconfigured.charge, charge)
+
+    assert refused.value.type == "InvalidRequestError" and refused.value.non_retryable

@@ -306,7 +306,13 @@ def test_authentication_required_off_session_declines_on_session_requires_action
     assert caught.value.error.payment_intent.status == "requires_payment_method"
 
     on_session = client.v1.payment_intents.create(
-        {"amount": 6000, "currency": "gbp", "payment_method": pm_id, "confirm": True}
+        {
+            "amount": 6000,
+            "currency": "gbp",
+            "payment_method": pm_id,
+            "confirm": True,
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+        }
     )
     assert on_session.status == "requires_action"
     assert on_session.next_action is not None and on_session.next_action.type == "use_stripe_sdk"
@@ -593,6 +599,7 @@ def test_cancel_and_confirm_respect_payment_intent_state(
             "currency": "gbp",
             "payment_method": pm("pm_card_authenticationRequired"),
             "confirm": True,
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
         }
     )
     assert client.v1.payment_intents.cancel(waiting.id).status == "canceled"
@@ -690,7 +697,13 @@ def test_control_api_drives_faults_behaviours_authentication_and_reset(
 
     control.post("/payment_methods/pm_custom_1", json={"behaviour": "authentication_required"})
     pi = client.v1.payment_intents.create(
-        {"amount": 500, "currency": "gbp", "payment_method": "pm_custom_1", "confirm": True}
+        {
+            "amount": 500,
+            "currency": "gbp",
+            "payment_method": "pm_custom_1",
+            "confirm": True,
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+        }
     )
     assert pi.status == "requires_action"
     authenticated = control.post(f"/payment_intents/{pi.id}/authenticate")
@@ -759,7 +772,11 @@ def test_an_sca_card_is_declined_off_session_and_asks_the_present_customer_on_a_
     declined = caught.value.error.payment_intent
     assert declined.status == "requires_payment_method"
 
-    present = client.v1.payment_intents.confirm(declined.id, {"payment_method": pm_id})
+    # The service confirms with its return URL, and use_stripe_sdk for Stripe.js in the browser.
+    present = client.v1.payment_intents.confirm(
+        declined.id,
+        {"payment_method": pm_id, "return_url": "https://marketplace.example/paid", "use_stripe_sdk": True},
+    )
     assert present.status == "requires_action"
     assert present.client_secret == declined.client_secret
     assert present.next_action is not None and present.next_action.type == "use_stripe_sdk"
@@ -792,7 +809,13 @@ def test_a_card_without_authentication_is_charged_the_same_on_and_off_session(
 ) -> None:
     off = client.v1.payment_intents.create(charge_params(pm("pm_card_visa")))
     on = client.v1.payment_intents.create(
-        {"amount": 6000, "currency": "gbp", "payment_method": pm("pm_card_visa"), "confirm": True}
+        {
+            "amount": 6000,
+            "currency": "gbp",
+            "payment_method": pm("pm_card_visa"),
+            "confirm": True,
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+        }
     )
     assert (off.status, on.status) == ("succeeded", "succeeded")
     with pytest.raises(stripe.CardError) as caught:
@@ -802,6 +825,42 @@ def test_a_card_without_authentication_is_charged_the_same_on_and_off_session(
                 "currency": "gbp",
                 "payment_method": pm("pm_card_chargeDeclinedInsufficientFunds"),
                 "confirm": True,
+                "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
             }
         )
     assert caught.value.error is not None and caught.value.error.decline_code == "insufficient_funds"
+
+
+def test_an_on_session_confirmation_that_may_redirect_needs_a_return_url_and_an_off_session_one_none(
+    standin: StripeStandIn, client: stripe.StripeClient
+) -> None:
+    """Like Stripe since API version 2023-08-16: a PaymentIntent created without
+    payment_method_types accepts redirect-based methods, so a confirmation with the customer
+    present must say where the browser comes back to — even for a card; off-session none can be
+    redirected, and none is needed."""
+    pm_id = pm("pm_card_authenticationRequired")
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.payment_intents.create(
+            {"amount": 6000, "currency": "gbp", "payment_method": pm_id, "confirm": True}
+        )
+    assert refused.value.param == "return_url"
+    assert standin.payment_intents() == []  # refused before anything was created
+
+    with pytest.raises(stripe.CardError):
+        client.v1.payment_intents.create(charge_params(pm_id))  # off-session: no return_url needed
+    [declined] = standin.payment_intents()
+    assert declined["automatic_payment_methods"] == {"enabled": True, "allow_redirects": "always"}
+    with pytest.raises(stripe.InvalidRequestError) as again:
+        client.v1.payment_intents.confirm(declined["id"], {"payment_method": pm_id})
+    assert again.value.param == "return_url"
+
+    never = client.v1.payment_intents.create(
+        {
+            "amount": 6000,
+            "currency": "gbp",
+            "payment_method": pm_id,
+            "confirm": True,
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+        }
+    )
+    assert never.status == "requires_action"
