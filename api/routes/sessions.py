@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
-from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -162,6 +162,10 @@ async def _charge_answer(handle: SessionHandle) -> ChargeAnswer | None:
                 rpc_timeout=CHARGE_ANSWER_WAIT,
             )
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        return None
+    except WorkflowUpdateFailedError:
+        # A worker of a release without ``charge_answer`` (a rollout under way) refused the ask:
+        # the booking or new card stands; only its answer is not known here.
         return None
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND or "completed" not in error.message:
