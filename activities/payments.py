@@ -293,9 +293,9 @@ def _declined_result(declined: stripe.CardError, request: ChargeRequest) -> Char
         else ChargeOutcome.DECLINED,
         payment_intent_id=intent.id if intent is not None else request.payment_intent_id,
         payment_intent_status=intent.status if intent is not None else None,
-        client_secret=intent.client_secret
-        if intent is not None and kind is DeclineKind.AUTHENTICATION_REQUIRED
-        else None,
+        # Any decline leaves the intent open for the client to pay on-session (the bank's
+        # authentication, or another card on a payment link): its secret is theirs to use.
+        client_secret=intent.client_secret if intent is not None else None,
         decline_kind=kind,
         code=code,
         decline_code=decline_code,

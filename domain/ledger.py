@@ -57,10 +57,19 @@ def record_charge(
     elif result.decline_kind is DeclineKind.HARD:
         ledger.status = PaymentStatus.DECLINED_HARD
         ledger.next_charge_at = None
+        _keep_secret(ledger, result)
     else:
         # Soft declines and requests Stripe refused outright both wait for the next attempt time.
         ledger.status = PaymentStatus.DECLINED_SOFT
         ledger.next_charge_at = next_retry_at(start, at, policy)
+        _keep_secret(ledger, result)
+
+
+def _keep_secret(ledger: PaymentLedger, result: ChargeResult) -> None:
+    """A declined intent stays open: the client may pay it on-session from a payment link (their
+    browser confirms it with this secret, with another card; the webhook settles the session)."""
+    if result.client_secret is not None:
+        ledger.client_secret = result.client_secret
 
 
 def apply_succeeded_intent(ledger: PaymentLedger, payment_intent_id: str) -> bool:

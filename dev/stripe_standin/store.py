@@ -611,19 +611,20 @@ class Store:
         self._emit("payment_intent.succeeded", pi, ctx)
         return self._expand(pi, params)
 
-    def authenticate_on_session(self, pi_id: str) -> Json:
+    def authenticate_on_session(self, pi_id: str, payment_method: str | None = None) -> Json:
         """The customer returns and completes 3DS in the browser for this PaymentIntent.
 
         Accepts a PI waiting for action, or one whose off-session attempt failed (the browser
         then confirms with ``last_payment_error.payment_method``, as Stripe's recovery sample
-        does). Raises KeyError for an unknown PI and ValueError when nothing can be confirmed.
+        does, or with ``payment_method``: a new card the customer entered on a payment link).
+        Raises KeyError for an unknown PI and ValueError when nothing can be confirmed.
         """
         pi = self.payment_intents.get(pi_id)
         if pi is None:
             raise KeyError(pi_id)
         if pi["status"] not in _CONFIRMABLE:
             raise ValueError(f"PaymentIntent {pi_id} has status {pi['status']}; nothing to authenticate")
-        pm_id = pi["payment_method"]
+        pm_id = payment_method or pi["payment_method"]
         if pm_id is None and pi["last_payment_error"] is not None:
             pm_id = pi["last_payment_error"]["payment_method"]["id"]
         if pm_id is None:

@@ -199,3 +199,24 @@ async def test_a_retried_client_booking_of_a_session_closed_since_answers_from_i
     assert again.status_code == 200, again.text
     assert again.json()["status"] == "cancelled_free" and again.json()["charge_answered"] is True
     assert again.json()["payment_intent_client_secret"] is None
+
+
+async def test_a_client_paying_from_a_payment_link_after_a_decline_pays_on_session(
+    http: httpx.AsyncClient, standin: StripeStandIn, webhooks_to_api: None
+) -> None:
+    """The payment link needs no charge of ours: the session's state carries the declined
+    intent's client secret, the client's browser confirms it with another card (customer-
+    initiated), and Stripe's webhook settles the session — no further off-session attempt."""
+    body = booking_body(BookingKind.THERAPIST_FOLLOW_UP, 30, "pm_card_chargeDeclinedInsufficientFunds")
+    assert (await http.post("/v1/sessions", json=body)).status_code == 201
+    failed = await wait_for_status(http, body["session_id"], "payment_failed")
+    intent = the_intent(standin, body["session_id"])
+    assert failed["payment"]["client_secret"] == intent["client_secret"]  # for the payment link
+
+    # The client's browser on the link: a new card, confirmed with the secret (stripe.confirmPayment).
+    paid_intent = standin.authenticate_on_session(intent["id"], unique("pm_card_visa"))
+
+    assert paid_intent["status"] == "succeeded"
+    paid = await wait_for_status(http, body["session_id"], "paid")
+    assert len(paid["payment"]["attempts"]) == 1 and paid["payment"]["client_secret"] is None
+    assert len(requests_for(standin, body["session_id"], intent["id"])) == 1  # no charge of ours

@@ -864,3 +864,19 @@ def test_an_on_session_confirmation_that_may_redirect_needs_a_return_url_and_an_
         }
     )
     assert never.status == "requires_action"
+
+
+def test_a_customer_on_a_payment_link_pays_a_declined_intent_with_another_card(
+    standin: StripeStandIn, client: stripe.StripeClient
+) -> None:
+    with pytest.raises(stripe.CardError) as caught:
+        client.v1.payment_intents.create(charge_params(pm("pm_card_chargeDeclinedLostCard")))
+    assert caught.value.error is not None and caught.value.error.payment_intent is not None
+    pi_id = caught.value.error.payment_intent.id
+    control = httpx.Client(base_url=f"{standin.url}/_standin")
+
+    paid = control.post(f"/payment_intents/{pi_id}/authenticate", json={"payment_method": pm("pm_card_visa")})
+
+    assert paid.status_code == 200 and paid.json()["status"] == "succeeded"
+    assert paid.json()["payment_method"].startswith("pm_card_visa_")
+    control.close()
