@@ -59,6 +59,8 @@ LOCAL_NOTIFY_SECRET = "whsec_c2Vzc2lvbmZsb3cgbG9jYWwtb25seSBub3RpZnkga2V5ISE="
 _LOCAL_NOTIFY_SECRETS = frozenset({LOCAL_NOTIFY_SECRET, "nsec_local_only"})
 """The built-in secret, and the one it replaced (a configuration may still name it)."""
 STANDIN_WEBHOOK_SECRET = "whsec_standin_local_only"
+LOCAL_STRIPE_RETURN_URL = "http://127.0.0.1:8000/payment-returned"
+"""Where the stand-in's (never followed) 3-D Secure redirects say the browser comes back to."""
 
 
 LOCAL_API_TOKEN = "sfdev_local_only_token"
@@ -110,6 +112,11 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr = SecretStr(STANDIN_WEBHOOK_SECRET)
     stripe_http_timeout_seconds: float = Field(default=8.0, gt=0, le=60)
     stripe_max_network_retries: int = Field(default=1, ge=0, le=5)
+    # The page of the marketplace's app the client's browser comes back to after 3-D Secure, sent
+    # with every on-session confirmation (README rule 11): Stripe refuses to confirm on-session a
+    # PaymentIntent that may redirect without one. Empty: the local stack's placeholder with the
+    # stand-in; with real Stripe, set it or on-session payments are refused (an ERROR for ops).
+    stripe_return_url: str = ""
     # Stripe calls run on their own task queue (``<task_queue>-stripe``) whose rate the Temporal
     # server enforces across every worker: at charge storms (sessions start on the hour, so their
     # charges fall due together) the fleet never exceeds Stripe's rate limit, however many workers
@@ -235,6 +242,18 @@ class Settings(BaseSettings):
             raise ValueError("the notification URL must use https unless it is on this machine")
         return value
 
+    @field_validator("stripe_return_url")
+    @classmethod
+    def _return_over_https_unless_loopback(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("the Stripe return URL must be http(s)://HOST[:PORT]/PATH, or empty")
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
+            raise ValueError("the Stripe return URL must use https unless it is on this machine")
+        return value
+
     @field_validator("notify_secret")
     @classmethod
     def _notify_secret_fits_the_url(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
@@ -352,6 +371,14 @@ class Settings(BaseSettings):
     def notify_is_loopback(self) -> bool:
         """True when notifications go to a receiver on this machine (the local sink)."""
         return is_loopback(urlsplit(self.notify_url).hostname or "")
+
+    @property
+    def payment_return_url(self) -> str | None:
+        """The return URL on-session confirmations send: the configured one, the local
+        placeholder with the stand-in, none with real Stripe until it is configured."""
+        if self.stripe_return_url:
+            return self.stripe_return_url
+        return LOCAL_STRIPE_RETURN_URL if self.stripe_is_loopback else None
 
     @property
     def stripe_is_loopback(self) -> bool:

@@ -94,7 +94,7 @@ def build_worker(
     practice: PracticeActivities | None = None,
 ) -> Worker:
     settings = settings or Settings()
-    payments = PaymentActivities(stripe_client)
+    payments = PaymentActivities(stripe_client, return_url=settings.payment_return_url)
     practice = practice or PracticeActivities(client, task_queue)
     notifier = notifier or build_notifier(settings)
     return Worker(
@@ -151,10 +151,11 @@ def build_stripe_worker(
     """The Stripe activities on ``stripe_task_queue(task_queue)``, rate-limited by the server for
     the whole fleet (``max_task_queue_activities_per_second``); no workflows."""
     settings = settings or Settings()
+    payments = PaymentActivities(stripe_client, return_url=settings.payment_return_url)
     return Worker(
         client,
         task_queue=stripe_task_queue(task_queue),
-        activities=payment_activities(PaymentActivities(stripe_client)),
+        activities=payment_activities(payments),
         max_concurrent_activities=settings.stripe_max_concurrent_activities,
         max_task_queue_activities_per_second=settings.stripe_activities_per_second,
         activity_task_poller_behavior=activity_pollers(settings),

@@ -1,4 +1,5 @@
-"""Stripe payments: charge the saved card off-session, void, refund.
+"""Stripe payments: charge the saved card (off-session, or on-session while the client is
+present), void, refund.
 
 A decline is data, an outage is an exception: ``CardError`` comes back as a ``ChargeResult`` for
 the workflow to branch on; requests Stripe refuses as invalid raise a non-retryable
@@ -96,8 +97,10 @@ def _metadata(session_id: str, **extra: str) -> dict[str, str]:
 class PaymentActivities:
     """Activities bound to one Stripe client (injected, so tests point it at the stand-in)."""
 
-    def __init__(self, client: stripe.StripeClient) -> None:
+    def __init__(self, client: stripe.StripeClient, *, return_url: str | None = None) -> None:
         self._stripe = client
+        # Sent with on-session confirmations: where the browser returns after a 3-D Secure redirect.
+        self._return_url = return_url
 
     @activity.defn(name="charge_session")
     async def charge(self, request: ChargeRequest) -> ChargeResult:
@@ -129,7 +132,7 @@ class PaymentActivities:
                 "currency": request.currency,
                 "customer": request.customer_id,
                 "payment_method": request.payment_method_id,
-                "off_session": True,
+                **self._presence(request),
                 "confirm": True,
                 "metadata": _metadata(request.session_id, attempt=str(request.attempt)),
             }
@@ -138,9 +141,24 @@ class PaymentActivities:
         if current.status not in _CONFIRMABLE:
             # Already paid (e.g. on-session by the client) or cancelled: report, never re-charge.
             return current
-        confirm: Any = {"payment_method": request.payment_method_id, "off_session": True}
+        confirm: Any = {"payment_method": request.payment_method_id, **self._presence(request)}
         confirm_options: Any = {"idempotency_key": confirm_key}
         return await self._stripe.v1.payment_intents.confirm_async(intent_id, confirm, confirm_options)
+
+    def _presence(self, request: ChargeRequest) -> dict[str, object]:
+        """Who is present (README rule 11). Off-session (merchant-initiated): ``off_session=true``,
+        and a card that needs authentication is declined ``authentication_required``.
+        On-session (the client waits): no ``off_session`` — Stripe answers ``requires_action``
+        when the bank wants 3-D Secure, its client secret goes back to the client's browser —
+        with ``use_stripe_sdk`` (Stripe.js runs the challenge in the page) and the
+        ``return_url`` Stripe requires to confirm on-session a PaymentIntent that may redirect.
+        A saved card needs no ``setup_future_usage``."""
+        if request.off_session:
+            return {"off_session": True}
+        present: dict[str, object] = {"use_stripe_sdk": True}
+        if self._return_url:
+            present["return_url"] = self._return_url
+        return present
 
     async def _find_session_intent(self, session_id: str, customer_id: str) -> str | None:
         # The list endpoint is read-after-write consistent (search is not); newest first, paged.
@@ -275,9 +293,9 @@ def _declined_result(declined: stripe.CardError, request: ChargeRequest) -> Char
         else ChargeOutcome.DECLINED,
         payment_intent_id=intent.id if intent is not None else request.payment_intent_id,
         payment_intent_status=intent.status if intent is not None else None,
-        client_secret=intent.client_secret
-        if intent is not None and kind is DeclineKind.AUTHENTICATION_REQUIRED
-        else None,
+        # Any decline leaves the intent open for the client to pay on-session (the bank's
+        # authentication, or another card on a payment link): its secret is theirs to use.
+        client_secret=intent.client_secret if intent is not None else None,
         decline_kind=kind,
         code=code,
         decline_code=decline_code,

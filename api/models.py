@@ -10,6 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.attendance import AttendanceOutcome, ContinueChoice
 from domain.booking import BookableMinutes, SessionBooking
+from domain.commands import PaymentMethodUpdateResult
 from domain.ids import OpaqueId, StripeId
 from domain.practice import EndReason, IanaZone, RelationshipEnded
 from domain.slots import WeeklySlotRule
@@ -46,6 +47,20 @@ class BookingResponse(_Body):
     status: SessionStatus
     created: bool
     """False when this exact booking already existed (an idempotent retry)."""
+    charge_answered: bool | None = Field(
+        default=None,
+        description="Only for a booking charged at once while the client is present "
+        "(`client_follow_up`, on-session): true when Stripe answered within the API's wait "
+        "(`status` is then the session's after it), false when it had not (read "
+        "`GET /v1/sessions/{id}` later). Absent (null): the booking caused no such charge.",
+    )
+    payment_intent_client_secret: str | None = Field(
+        default=None,
+        description="Only when the client's bank asks for 3-D Secure (`status` = "
+        "`awaiting_client_action`): hand it to the client's browser, which completes the payment "
+        "with Stripe.js (`stripe.handleNextAction({clientSecret})`); the "
+        "`payment_intent.succeeded` webhook then settles the session. Never log it.",
+    )
 
 
 class CancelBody(_Body):
@@ -77,6 +92,25 @@ class AttendanceBody(_Body):
 
 class PaymentMethodBody(_Body):
     payment_method_id: StripeId
+
+
+class PaymentMethodResponse(PaymentMethodUpdateResult):
+    """The update's result, and — when it retried the charge at once for a client who is present —
+    the answer to that retry."""
+
+    charge_answered: bool | None = Field(
+        default=None,
+        description="Only when `retrying_now` for the client (on-session): true when Stripe "
+        "answered within the API's wait (`status` is then the session's after it), false when it "
+        "had not. Absent (null): no retry the client waits for.",
+    )
+    payment_intent_client_secret: str | None = Field(
+        default=None,
+        description="Only when the client's bank asks for 3-D Secure (`status` = "
+        "`awaiting_client_action`): their browser completes the payment with it "
+        "(`stripe.handleNextAction({clientSecret})`); the `payment_intent.succeeded` webhook "
+        "settles the session. Never log it.",
+    )
 
 
 class Health(_Body):

@@ -24,6 +24,7 @@ from domain.commands import (
     RescheduleResult,
 )
 from domain.payments import PaymentEvent
+from domain.presence import ChargeAnswer, ChargeAnswerRequest
 from domain.state import SessionState
 
 SESSION_WORKFLOW_TYPE = "SessionWorkflow"
@@ -37,6 +38,9 @@ SESSION_UPDATE_PAYMENT_METHOD = Update(
     "update_payment_method", PaymentMethodUpdate, PaymentMethodUpdateResult
 )
 SESSION_FILE_ATTENDANCE = Update("file_attendance", AttendanceUpdate, AttendanceResult)
+SESSION_CHARGE_ANSWER = Update("charge_answer", ChargeAnswerRequest, ChargeAnswer)
+"""Waits until the charge a command just caused (a client's booking, a new card) is answered;
+changes nothing. The API bounds the wait and sends no update id of its own (each ask is new)."""
 SESSION_PAYMENT_EVENT = Signal("payment_event", PaymentEvent)
 """A Stripe webhook fact (deduplicated by event id in the workflow)."""
 SESSION_STATE = Query("state", NO_ARGUMENT, SessionState)
@@ -53,6 +57,7 @@ SESSION_UPDATES: tuple[Update[Any, Any], ...] = (
     SESSION_RESCHEDULE,
     SESSION_UPDATE_PAYMENT_METHOD,
     SESSION_FILE_ATTENDANCE,
+    SESSION_CHARGE_ANSWER,
 )
 SESSION_SIGNALS: tuple[Signal[Any], ...] = (SESSION_PAYMENT_EVENT,)
 SESSION_QUERIES: tuple[Query[Any, Any], ...] = (

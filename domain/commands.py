@@ -176,6 +176,9 @@ class RescheduleResult(_Command):
 
 class PaymentMethodUpdate(_Command):
     payment_method_id: StripeId
+    requested_by: Actor = Actor.CLIENT
+    """Who entered the card, the acting party's role: the client's own (present, so a retry it
+    causes is on-session) or one support enters for them (the retry is then off-session)."""
     acting_party: ActingParty | None = None
     """Who sent it (the session's client, or an admin); recorded in the history."""
 

@@ -30,6 +30,7 @@ def record_charge(
     result: ChargeResult,
     start: datetime,
     policy: SessionPolicy,
+    on_session: bool = False,
 ) -> None:
     """Apply one charge attempt's outcome: paid, a retry time, or a wait for the client."""
     ledger.attempts.append(
@@ -41,6 +42,7 @@ def record_charge(
             code=result.code,
             decline_code=result.decline_code,
             advice_code=result.advice_code,
+            on_session=on_session,
         )
     )
     if result.payment_intent_id is not None:
@@ -55,10 +57,19 @@ def record_charge(
     elif result.decline_kind is DeclineKind.HARD:
         ledger.status = PaymentStatus.DECLINED_HARD
         ledger.next_charge_at = None
+        _keep_secret(ledger, result)
     else:
         # Soft declines and requests Stripe refused outright both wait for the next attempt time.
         ledger.status = PaymentStatus.DECLINED_SOFT
         ledger.next_charge_at = next_retry_at(start, at, policy)
+        _keep_secret(ledger, result)
+
+
+def _keep_secret(ledger: PaymentLedger, result: ChargeResult) -> None:
+    """A declined intent stays open: the client may pay it on-session from a payment link (their
+    browser confirms it with this secret, with another card; the webhook settles the session)."""
+    if result.client_secret is not None:
+        ledger.client_secret = result.client_secret
 
 
 def apply_succeeded_intent(ledger: PaymentLedger, payment_intent_id: str) -> bool:

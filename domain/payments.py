@@ -57,6 +57,10 @@ class ChargeRequest(_Payload):
     key_generation: int = Field(default=0, ge=0)
     """0: the attempt's own key. More: tried again after Stripe was unreachable for longer than it
     keeps keys (or with another card); the activity looks the PaymentIntent up before creating."""
+    off_session: bool = True
+    """Nobody is present (merchant-initiated: the charge time, its retries): a card that needs
+    authentication is declined ``authentication_required``. False: the client is present
+    (``domain.presence``) and the bank may ask for 3-D Secure in their browser."""
 
     @property
     def idempotency_key(self) -> str:

@@ -55,6 +55,13 @@ from domain.policy import (
     outage_retry_at,
     refund_owed,
 )
+from domain.presence import (
+    ChargeAnswer,
+    ChargeCause,
+    booking_charge_cause,
+    charge_answer_of,
+    client_present,
+)
 from domain.state import ExtraPayment, PaymentLedger, RefundRecord, SessionState, SessionWorkflowInput
 from domain.status import Actor, BookingKind, PaymentStatus, SessionStatus
 
@@ -117,6 +124,11 @@ class Session(SessionState):
     payment_reminders_sent: int = Field(default=0, exclude=True)
     payment_reminded_until: datetime | None = Field(default=None, exclude=True)
     """The attempt instant of the last payment reminder: the next one is at a later instant."""
+    charge_cause: ChargeCause = Field(default=ChargeCause.SCHEDULE, exclude=True)
+    """What causes the next charge try: the client's own command (on-session) or a timer."""
+    last_try_on_session: bool | None = Field(default=None, exclude=True)
+    """Whether the last charge try was on-session: a try again under the same key must send the
+    same parameters (Stripe refuses a key reused with others), so a change takes a new key."""
 
     def snapshot(self) -> SessionState:
         """The public state, detached from the machine's (a query must not share its objects)."""
@@ -251,10 +263,12 @@ def open_session(workflow_input: SessionWorkflowInput, now: datetime) -> Session
     if booking.kind is BookingKind.INITIAL_PREPAID:
         payment.payment_intent_id = booking.prepaid_payment_intent_id
         mark_paid(payment)
+        cause = ChargeCause.SCHEDULE
     else:
         booked_at = workflow_input.booked_at or now
         spread = charge_spread_offset(booking.session_id, policy)
         payment.next_charge_at = first_charge_at(booking.kind, booking.start, booked_at, policy, spread)
+        cause = booking_charge_cause(booking.kind)
     return Session(
         session_id=booking.session_id,
         therapist_id=booking.therapist_id,
@@ -270,6 +284,7 @@ def open_session(workflow_input: SessionWorkflowInput, now: datetime) -> Session
         policy=policy,
         tzdata_version=workflow_input.tzdata_version,
         holds_time=workflow_input.time_claimed,
+        charge_cause=cause,
     )
 
 
@@ -604,7 +619,10 @@ def auto_cancel(session: Session) -> list[Notice]:
 
 
 def begin_charge(session: Session, now: datetime) -> PendingCharge:
-    """Start a charge attempt on the saved card (a new business attempt, a new idempotency key)."""
+    """Start a charge attempt on the saved card (a new business attempt, a new idempotency key).
+
+    On-session when the client's own command caused it (``domain.presence``); any later try (a
+    retry at its time, after an outage) is the merchant's, off-session."""
     payment = session.payment
     assert payment.payment_method_id is not None  # every unpaid booking kind carries one
     attempt = len(payment.attempts) + 1
@@ -616,7 +634,10 @@ def begin_charge(session: Session, now: datetime) -> PendingCharge:
         and payment.unreachable_tries == 0
         and payment.next_charge_at in retries
     )
-    _choose_charge_key(session, now)
+    on_session = client_present(session.charge_cause)
+    session.charge_cause = ChargeCause.SCHEDULE
+    _choose_charge_key(session, now, on_session)
+    session.last_try_on_session = on_session
     payment.status = PaymentStatus.PROCESSING
     payment.last_attempted_payment_method_id = payment.payment_method_id
     payment.retry_now = False
@@ -632,25 +653,28 @@ def begin_charge(session: Session, now: datetime) -> PendingCharge:
         payment_method_id=payment.payment_method_id,
         payment_intent_id=payment.payment_intent_id,
         key_generation=payment.charge_key_generation,
+        off_session=not on_session,
     )
     return PendingCharge(
         request=request, attempted_at=now, start=session.start, at_attempt_instant=at_attempt_instant
     )
 
 
-def _choose_charge_key(session: Session, now: datetime) -> None:
+def _choose_charge_key(session: Session, now: datetime, on_session: bool) -> None:
     """The key this try sends. A new attempt gets its own; a try again after Stripe was unreachable
     reuses it, so a charge that did go through replays instead of charging twice — unless Stripe
-    may have forgotten it (``charge_key_reuse_limit`` after its first use) or the card changed
-    (same key, other parameters: Stripe refuses). Then a new generation of the key, and the
-    activity looks the PaymentIntent up before creating one."""
+    may have forgotten it (``charge_key_reuse_limit`` after its first use), or the card or who is
+    present changed (same key, other parameters: Stripe refuses). Then a new generation of the
+    key, and the activity looks the PaymentIntent up before creating one."""
     payment = session.payment
     if payment.unreachable_tries == 0 or payment.charge_key_first_used_at is None:
         payment.charge_key_generation = 0
         payment.charge_key_first_used_at = now
         return
     key_too_old = now - payment.charge_key_first_used_at >= session.policy.charge_key_reuse_limit
-    if key_too_old or payment.payment_method_id != payment.last_attempted_payment_method_id:
+    card_changed = payment.payment_method_id != payment.last_attempted_payment_method_id
+    presence_changed = session.last_try_on_session is not None and on_session != session.last_try_on_session
+    if key_too_old or card_changed or presence_changed:
         payment.charge_key_generation += 1
         payment.charge_key_first_used_at = now
 
@@ -674,6 +698,7 @@ def finish_charge(
         result=result,
         start=session.start,
         policy=session.policy,
+        on_session=not pending.request.off_session,
     )
     for intent_id in session.succeeded_intents:
         # A webhook that arrived during the attempt (or for an intent whose id the attempt never
@@ -687,6 +712,10 @@ def finish_charge(
     if not charge_owed(session):
         payment.next_charge_at = None  # cancelled while the attempt was in flight
         payment.retry_now = False
+    if not payment.retry_now:
+        # Only the client's new card arriving during the attempt keeps them present for the
+        # retry it causes; any other next try is the merchant's.
+        session.charge_cause = ChargeCause.SCHEDULE
     follow_payment(session)
     note_extra_payments(session)
     if (
@@ -816,6 +845,26 @@ def _on_session_payment_notices(session: Session) -> list[Notice]:
     ]
 
 
+def charge_answer_pending(session: Session, now: datetime) -> bool:
+    """A charge is under way or due now (the one a command just caused): its answer is not in yet.
+
+    False once Stripe answered, when the try went unanswered (an outage: tried again later), when
+    nothing is owed, and while money work Stripe refused blocks the session."""
+    if session.charge_in_flight:
+        return True
+    if not charge_owed(session) or session.blocked_until is not None:
+        return False
+    payment = session.payment
+    due = payment.next_charge_at
+    return payment.retry_now or (due is not None and due <= now and payment.unreachable_tries == 0)
+
+
+def charge_answer(session: Session, now: datetime) -> ChargeAnswer:
+    """Where the payment stands for the client who caused the charge (``charge_answer_of``)."""
+    answered = not charge_answer_pending(session, now) and session.payment.unreachable_tries == 0
+    return charge_answer_of(session, answered=answered)
+
+
 def refused_charge(failure_type: str) -> ChargeResult:
     """The result recorded when Stripe refused the request itself (invalid request, bad key…): a
     fault for ops that a retry with the same key cannot fix. Also what a try that could not reach
@@ -836,6 +885,7 @@ def charge_unreachable(
     unanswered try created (the charge went through after all)."""
     payment = session.payment
     session.charge_in_flight = False
+    session.charge_cause = ChargeCause.SCHEDULE  # tried again at a time: nobody is waiting then
     payment.unreachable_tries += 1
     payment.unreachable_since = payment.unreachable_since or pending.attempted_at
     payment.unreachable_reason = failure_type

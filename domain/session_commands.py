@@ -41,6 +41,7 @@ from domain.policy import (
     is_late_client_move,
     refund_owed,
 )
+from domain.presence import new_card_charge_cause
 from domain.session import (
     Notice,
     Session,
@@ -371,6 +372,10 @@ def update_payment_method(
     retrying = awaits_money(payment) and update.payment_method_id != payment.last_attempted_payment_method_id
     if retrying:
         payment.retry_now = True
+    if retrying or session.charge_in_flight:
+        # The retry this card causes (at once, or when the attempt in flight is declined) is made
+        # while whoever entered it waits: on-session when that is the client (domain.presence).
+        session.charge_cause = new_card_charge_cause(update.requested_by)
     return PaymentMethodUpdateResult(
         session_id=session.session_id, status=session.status, retrying_now=retrying
     )

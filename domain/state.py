@@ -22,6 +22,8 @@ class ChargeAttempt(BaseModel):
     code: str | None = None
     decline_code: str | None = None
     advice_code: str | None = None
+    on_session: bool = False
+    """Made while the client was present (customer-initiated); False: off-session, the merchant's."""
 
 
 class RefundRecord(BaseModel):

@@ -432,6 +432,8 @@ class LifecycleDriver:
             "customer": script.customer_id,
             "payment_method": f"pm_card_visa_{script.session_id}",
             "confirm": True,
+            # A card-only checkout: the page pays in place and is redirected nowhere.
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
             "metadata": {"session_id": script.session_id},
         }
         options: Any = {"idempotency_key": f"checkout:{script.session_id}"}

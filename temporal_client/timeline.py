@@ -89,7 +89,16 @@ _BOOKING_FIELDS: FieldSpec = (
 
 _ACTIVITY_INPUT_FIELDS: dict[str, FieldSpec] = {
     # The card's opaque Stripe id answers "which card was charged" after a card change.
-    "charge_session": ("attempt", "amount_minor", "currency", "payment_method_id", "payment_intent_id"),
+    # ``off_session`` answers "was the client present?" (README rule 11); absent in histories
+    # recorded before it, when every charge was off-session.
+    "charge_session": (
+        "attempt",
+        "amount_minor",
+        "currency",
+        "payment_method_id",
+        "payment_intent_id",
+        "off_session",
+    ),
     "refund_payment": ("refund_number", "payment_intent_id", "target_refunded_minor"),
     "void_payment": ("request_number", "payment_intent_id"),
     "read_payment": ("payment_intent_id",),

@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.errors import RuleViolation
     from domain.payments import ChargeOutcome, PaymentEvent
+    from domain.presence import ChargeAnswer, ChargeAnswerRequest
     from domain.session import NextStep, Notice, Step
     from domain.session_attendance import AttendanceEffects, AttendancePlan
     from domain.state import SessionState, SessionWorkflowInput
@@ -417,6 +418,15 @@ class SessionWorkflow:
     @update_payment_method.validator
     def _validate_payment_method(self, update: PaymentMethodUpdate) -> None:
         checked(lambda: commands.check_payment_method_update(self._session, self._now(), update.acting_party))
+
+    @workflow.update
+    async def charge_answer(self, request: ChargeAnswerRequest) -> ChargeAnswer:
+        """The answer to the charge a command just caused, once Stripe gave it: for the client who
+        is present, with the client secret when their bank asks for 3-D Secure. Read-only; it
+        issues no command (no timer: the caller bounds its wait), so no running session changes."""
+        session = self._session
+        await workflow.wait_condition(lambda: not machine.charge_answer_pending(session, self._now()))
+        return machine.charge_answer(session, self._now())
 
     @workflow.update
     async def file_attendance(self, update: AttendanceUpdate) -> AttendanceResult:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -21,6 +24,7 @@ from api.models import (
     BookSessionBody,
     CancelBody,
     PaymentMethodBody,
+    PaymentMethodResponse,
     RescheduleBody,
 )
 from contract.ids import session_workflow_id
@@ -29,6 +33,7 @@ from contract.session import (
     SESSION_BOOKING,
     SESSION_CANCEL,
     SESSION_CANCEL_PREVIEW,
+    SESSION_CHARGE_ANSWER,
     SESSION_FILE_ATTENDANCE,
     SESSION_RESCHEDULE,
     SESSION_RESCHEDULE_PREVIEW,
@@ -46,15 +51,16 @@ from domain.commands import (
     CancelRequest,
     CancelResult,
     PaymentMethodUpdate,
-    PaymentMethodUpdateResult,
     Refusal,
     ReschedulePreview,
     RescheduleRequest,
     RescheduleResult,
 )
 from domain.errors import RuleViolation
+from domain.presence import ChargeAnswer, ChargeAnswerRequest, booking_charged_on_session, charge_answer_of
 from domain.session import initial_status
 from domain.state import SessionState
+from domain.status import Actor
 from temporal_client.messages import execute_update, query_workflow
 from temporal_client.rpc_timeouts import QUERY_RPC_TIMEOUT
 from temporal_client.session_client import book_session, session_handle
@@ -78,6 +84,11 @@ ERRORS: dict[int | str, dict[str, object]] = {
         "retry after `Retry-After` with the same `Idempotency-Key`",
     },
 }
+
+CHARGE_ANSWER_WAIT = timedelta(seconds=10)
+"""How long a request that charged the card while the client waits (their own booking, a new card)
+waits for Stripe's answer before answering without it. Stripe answers in about a second; past this
+it is in trouble, and the charge is tried again later off-session (``charge_answered: false``)."""
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"], dependencies=[Authenticated], responses=ERRORS)
 
@@ -115,7 +126,18 @@ async def book(
     """Book a session. The same booking sent again returns the existing session (200), even after
     its start has passed; a different booking under an existing id is `409 session_exists`.
     A client books as themselves (`client_id`), a therapist for their own practice
-    (`therapist_id`), an admin for anyone; anyone else is `409 not_allowed`."""
+    (`therapist_id`), an admin for anyone; anyone else is `409 not_allowed`.
+
+    **The client's own booking (`client_follow_up`) is charged at once, on-session** — the client
+    is present, so their bank may ask for 3-D Secure. The API waits up to 10 s for Stripe's answer
+    and returns the session's `status` after it (`paid`, `payment_failed`, or
+    `awaiting_client_action` with `payment_intent_client_secret`: give that to the client's
+    browser, `stripe.handleNextAction({clientSecret})`; the `payment_intent.succeeded` webhook
+    settles the session). `charge_answered: false` means Stripe had not answered in time: read
+    `GET /v1/sessions/{id}` later (`payment.client_secret` while action is required). A retry of
+    the same booking returns where the payment stands now. Other kinds answer at once: an
+    `initial_prepaid` session was paid at checkout; a therapist's booking is charged off-session on
+    the saved card (at start − 48 h, or at once inside the window) and never asks for the client."""
     check_booking_party(party, therapist_id=body.therapist_id, client_id=body.client_id)
     booking = SessionBooking.model_validate(body.model_dump())
     handle = session_handle(client, booking.session_id)
@@ -130,12 +152,52 @@ async def book(
             created = not await _booked_already(handle, booking)  # two retries raced each other
     if not created:
         response.status_code = status.HTTP_200_OK
-    return BookingResponse(
+    booked = BookingResponse(
         session_id=booking.session_id,
         workflow_id=session_workflow_id(booking.session_id),
         status=initial_status(booking),
         created=created,
     )
+    if not booking_charged_on_session(booking.kind):
+        return booked
+    answer = await _charge_answer(handle)
+    if answer is None:
+        return booked.model_copy(update={"charge_answered": False})
+    return booked.model_copy(
+        update={
+            "status": answer.status,
+            "charge_answered": True,
+            "payment_intent_client_secret": answer.payment_intent_client_secret,
+        }
+    )
+
+
+async def _charge_answer(handle: SessionHandle) -> ChargeAnswer | None:
+    """Stripe's answer to the charge the request just caused, or None when it did not come within
+    ``CHARGE_ANSWER_WAIT``: the session keeps going either way (the answer is also in its state
+    and, when the bank asks for the client, in the ``action_required`` notification)."""
+    try:
+        async with asyncio.timeout(CHARGE_ANSWER_WAIT.total_seconds()):
+            return await execute_update(
+                handle,
+                SESSION_CHARGE_ANSWER,
+                ChargeAnswerRequest(),
+                # Read-only: every ask is its own update (a repeated id would replay an old answer).
+                id=f"charge-answer:{uuid.uuid4()}",
+                rpc_timeout=CHARGE_ANSWER_WAIT,
+            )
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        return None
+    except WorkflowUpdateFailedError:
+        # A worker of a release without ``charge_answer`` (a rollout under way) refused the ask:
+        # the booking or new card stands; only its answer is not known here.
+        return None
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND or "completed" not in error.message:
+            raise
+    # A retry of a booking whose session has closed since (cancelled and refunded, completed):
+    # its last state answers, and a closed session asks nobody for anything.
+    return charge_answer_of(await query_workflow(handle, SESSION_STATE), answered=True)
 
 
 async def _booked_already(handle: SessionHandle, booking: SessionBooking) -> bool:
@@ -332,16 +394,45 @@ async def update_payment_method(
     party: ActingParty,
     key: IdempotencyKey,
     client: TemporalClient,
-) -> PaymentMethodUpdateResult:
+) -> PaymentMethodResponse:
     """The client saved a new card (a Stripe `pm_…` id). After a declined charge it is tried at
-    once (`retrying_now`); otherwise it is used for the charge when due. The session's client or
-    an admin; its therapist is `409 not_allowed`, anyone else `404`."""
-    update = _command(PaymentMethodUpdate, payment_method_id=body.payment_method_id, acting_party=party)
-    return await _run(
+    once (`retrying_now`); otherwise it is used for the charge when due (off-session). The
+    session's client or an admin; its therapist is `409 not_allowed`, anyone else `404`.
+
+    **A retry the client's own card causes is on-session** (`Acting-Party: client:…`): the client
+    is present, so the API waits up to 10 s for Stripe's answer and returns the session's `status`
+    after it; when their bank asks for 3-D Secure it is `awaiting_client_action` with
+    `payment_intent_client_secret` — give it to the client's browser
+    (`stripe.handleNextAction({clientSecret})`); the `payment_intent.succeeded` webhook settles the
+    session. `charge_answered: false`: Stripe had not answered in time (read the session later). A
+    card an admin enters for the client (support on the phone) is retried off-session and not
+    waited for."""
+    requested_by = party.role
+    update = _command(
+        PaymentMethodUpdate,
+        payment_method_id=body.payment_method_id,
+        requested_by=requested_by,
+        acting_party=party,
+    )
+    handle = session_handle(client, session_id)
+    result = await _run(
         client,
         session_id,
         party,
         SESSION_UPDATE_PAYMENT_METHOD,
         update,
         request_id(key, "payment_method", session_id, party.header(), body=body),
+    )
+    response = PaymentMethodResponse.model_validate(result.model_dump())
+    if not (result.retrying_now and requested_by is Actor.CLIENT):
+        return response
+    answer = await _charge_answer(handle)
+    if answer is None:
+        return response.model_copy(update={"charge_answered": False})
+    return response.model_copy(
+        update={
+            "status": answer.status,
+            "charge_answered": True,
+            "payment_intent_client_secret": answer.payment_intent_client_secret,
+        }
     )

@@ -63,7 +63,10 @@ def _pm_behaviour(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
 
 
 def _authenticate(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
-    return s.authenticate_on_session(m["id"])
+    payment_method = body.get("payment_method")
+    if payment_method is not None and not isinstance(payment_method, str):
+        raise ValueError("payment_method must be a string")
+    return s.authenticate_on_session(m["id"], payment_method)
 
 
 def _state(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:

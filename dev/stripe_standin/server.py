@@ -181,10 +181,13 @@ class StripeStandIn(LoopbackHTTPService):
         with self._store.lock:
             self._store.webhooks_enabled = self._webhooks.enabled
 
-    def authenticate_on_session(self, payment_intent_id: str) -> dict[str, Any]:
-        """Simulate the customer completing 3DS in the browser; returns the updated PI."""
+    def authenticate_on_session(
+        self, payment_intent_id: str, payment_method: str | None = None
+    ) -> dict[str, Any]:
+        """Simulate the customer paying in the browser (3DS completed), on the PI's card or a new
+        one they enter (a payment link after a decline); returns the updated PI."""
         with self._store.lock:
-            return self._store.authenticate_on_session(payment_intent_id)
+            return self._store.authenticate_on_session(payment_intent_id, payment_method)
 
     def deliver_event(self, event_id: str, times: int = 1) -> list[int | None]:
         """Re-POST the stored payload of one event ``times`` times; returns HTTP statuses."""

@@ -117,6 +117,47 @@ def _off_session_param(params: Json) -> bool:
     return _bool_param(params, "off_session")
 
 
+_RETURN_URL_REQUIRED: Final = (
+    "A `return_url` must be specified because this Payment Intent is configured to automatically "
+    "accept the payment methods enabled in the Dashboard, some of which may require a full page "
+    "redirect to succeed. If you do not want to accept redirect-based payment methods, set "
+    "`automatic_payment_methods[enabled]` to `true` and `automatic_payment_methods[allow_redirects]` "
+    "to `never` when creating Setup Intents and Payment Intents."
+)
+
+
+def _payment_method_config(params: Json) -> tuple[list[str], Json | None]:
+    """``payment_method_types`` and ``automatic_payment_methods`` of a new PaymentIntent: since
+    API version 2023-08-16 a PI created without a list of types accepts the Dashboard's payment
+    methods, redirects allowed unless ``automatic_payment_methods[allow_redirects]=never``."""
+    # ``allowed_payment_method_types`` is the 2026 API's name for the list.
+    types = params.get("payment_method_types") or params.get("allowed_payment_method_types")
+    if types not in (None, ""):
+        if not isinstance(types, list) or not types or not all(isinstance(t, str) for t in types):
+            raise invalid_request("Invalid array", param="payment_method_types")
+        return list(types), None
+    automatic = params.get("automatic_payment_methods")
+    allow = "always"
+    if isinstance(automatic, dict):
+        allow = automatic.get("allow_redirects") or "always"
+        if allow not in ("always", "never"):
+            raise invalid_request(
+                "Invalid automatic_payment_methods[allow_redirects]: must be one of always, never",
+                param="automatic_payment_methods[allow_redirects]",
+            )
+    return ["card"], {"enabled": True, "allow_redirects": allow}
+
+
+def _check_return_url(pi: Json, *, off_session: bool, return_url: str | None) -> None:
+    """Stripe refuses an on-session confirmation of a PI that may redirect without a
+    ``return_url``, even for a card (which only redirects for 3-D Secure); an off-session one can
+    redirect nobody and needs none."""
+    automatic = pi.get("automatic_payment_methods")
+    may_redirect = isinstance(automatic, dict) and automatic.get("allow_redirects") != "never"
+    if may_redirect and not off_session and return_url is None:
+        raise invalid_request(_RETURN_URL_REQUIRED, param="return_url")
+
+
 def _metadata_param(params: Json) -> dict[str, str] | None:
     value = params.get("metadata")
     if value is None:
@@ -156,6 +197,21 @@ def _expand_param(params: Json) -> list[str]:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return list(value)
     raise invalid_request("Invalid array", param="expand")
+
+
+def _next_action(pi: Json, return_url: str | None) -> Json:
+    """What the customer's browser must do to authenticate: Stripe answers ``use_stripe_sdk`` (for
+    Stripe.js ``handleNextAction`` with the client secret) unless the confirmation gave a
+    ``return_url``, then a page to redirect the customer to."""
+    if return_url is None:
+        return {"type": "use_stripe_sdk", "use_stripe_sdk": {"type": "three_d_secure_redirect"}}
+    return {
+        "type": "redirect_to_url",
+        "redirect_to_url": {
+            "url": f"https://hooks.stripe.com/3d_secure_2/hosted?payment_intent={pi['id']}",
+            "return_url": return_url,
+        },
+    }
 
 
 def _list_window(params: Json, items: list[Json]) -> Json:
@@ -319,8 +375,17 @@ class Store:
         off_session: bool,
         authenticated: bool,
         ctx: RequestContext,
+        return_url: str | None = None,
+        use_stripe_sdk: bool = False,
     ) -> None:
-        """Run one confirmation; raises the 402 for declines after storing the failed state."""
+        """Run one confirmation; raises the 402 for declines after storing the failed state.
+
+        A card that needs authentication tells who is present apart, as Stripe does: off-session
+        (nobody can authenticate) it is declined ``authentication_required`` and the PI goes back
+        to ``requires_payment_method``; on-session the PI waits in ``requires_action`` for the
+        customer's browser (``next_action``: ``use_stripe_sdk``, or ``redirect_to_url`` when the
+        confirmation gave a ``return_url`` and not ``use_stripe_sdk``) and Stripe sends
+        ``payment_intent.requires_action``."""
         pi["last_payment_error"] = None
         pi["next_action"] = None
         if behaviour.outcome == "succeed" or (behaviour.outcome == "authenticate" and authenticated):
@@ -338,7 +403,8 @@ class Store:
         if behaviour.outcome == "authenticate" and not off_session:
             pi["payment_method"] = pm_id
             pi["status"] = "requires_action"
-            pi["next_action"] = {"type": "use_stripe_sdk", "use_stripe_sdk": {}}
+            pi["next_action"] = _next_action(pi, None if use_stripe_sdk else return_url)
+            self._emit("payment_intent.requires_action", pi, ctx)
             return
 
         charge = self._new_charge(pi, pm_id, behaviour, succeeded=False)
@@ -401,6 +467,11 @@ class Store:
         if confirm and pm_id is None:
             raise parameter_missing("payment_method")
         metadata = _metadata_param(params) or {}
+        method_types, automatic = _payment_method_config(params)
+        return_url = _str_param(params, "return_url")
+        if confirm:
+            pending = {"automatic_payment_methods": automatic}
+            _check_return_url(pending, off_session=off_session, return_url=return_url)
 
         pi_id = new_id("pi")
         pi: Json = {
@@ -424,14 +495,24 @@ class Store:
             "metadata": metadata,
             "next_action": None,
             "payment_method": pm_id,
-            "payment_method_types": ["card"],
+            "payment_method_types": method_types,
+            "automatic_payment_methods": automatic,
             "setup_future_usage": _str_param(params, "setup_future_usage"),
             "status": "requires_confirmation" if pm_id else "requires_payment_method",
         }
         self.payment_intents[pi_id] = pi
         if confirm:
             assert pm_id is not None and behaviour is not None
-            self._attempt(pi, pm_id, behaviour, off_session=off_session, authenticated=False, ctx=ctx)
+            self._attempt(
+                pi,
+                pm_id,
+                behaviour,
+                off_session=off_session,
+                authenticated=False,
+                ctx=ctx,
+                return_url=return_url,
+                use_stripe_sdk=_bool_param(params, "use_stripe_sdk"),
+            )
         return self._expand(pi, params)
 
     def get_payment_intent(self, pi_id: str, params: Json) -> Json:
@@ -483,7 +564,18 @@ class Store:
             raise parameter_missing("payment_method")
         behaviour = self._resolve_pm(pm_id)
         off_session = _off_session_param(params)
-        self._attempt(pi, pm_id, behaviour, off_session=off_session, authenticated=False, ctx=ctx)
+        return_url = _str_param(params, "return_url")
+        _check_return_url(pi, off_session=off_session, return_url=return_url)
+        self._attempt(
+            pi,
+            pm_id,
+            behaviour,
+            off_session=off_session,
+            authenticated=False,
+            ctx=ctx,
+            return_url=return_url,
+            use_stripe_sdk=_bool_param(params, "use_stripe_sdk"),
+        )
         return self._expand(pi, params)
 
     def cancel_payment_intent(self, pi_id: str, params: Json, ctx: RequestContext) -> Json:
@@ -519,19 +611,20 @@ class Store:
         self._emit("payment_intent.succeeded", pi, ctx)
         return self._expand(pi, params)
 
-    def authenticate_on_session(self, pi_id: str) -> Json:
+    def authenticate_on_session(self, pi_id: str, payment_method: str | None = None) -> Json:
         """The customer returns and completes 3DS in the browser for this PaymentIntent.
 
         Accepts a PI waiting for action, or one whose off-session attempt failed (the browser
         then confirms with ``last_payment_error.payment_method``, as Stripe's recovery sample
-        does). Raises KeyError for an unknown PI and ValueError when nothing can be confirmed.
+        does, or with ``payment_method``: a new card the customer entered on a payment link).
+        Raises KeyError for an unknown PI and ValueError when nothing can be confirmed.
         """
         pi = self.payment_intents.get(pi_id)
         if pi is None:
             raise KeyError(pi_id)
         if pi["status"] not in _CONFIRMABLE:
             raise ValueError(f"PaymentIntent {pi_id} has status {pi['status']}; nothing to authenticate")
-        pm_id = pi["payment_method"]
+        pm_id = payment_method or pi["payment_method"]
         if pm_id is None and pi["last_payment_error"] is not None:
             pm_id = pi["last_payment_error"]["payment_method"]["id"]
         if pm_id is None:

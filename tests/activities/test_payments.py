@@ -23,12 +23,13 @@ from domain.payments import (
     VoidRequest,
 )
 from domain.status import DeclineKind
+from settings import Settings
 from tests.workflows.support import unique
 
 
 @pytest.fixture
-def payments(stripe_client: stripe.StripeClient) -> PaymentActivities:
-    return PaymentActivities(stripe_client)
+def payments(stripe_client: stripe.StripeClient, settings: Settings) -> PaymentActivities:
+    return PaymentActivities(stripe_client, return_url=settings.payment_return_url)
 
 
 @pytest.fixture
@@ -285,3 +286,78 @@ async def test_an_intent_found_under_its_own_create_key_is_confirmed_under_a_key
     assert result.payment_intent_id == created.payment_intent_id
     keys = [r.idempotency_key for r in standin.requests if request.session_id in (r.idempotency_key or "")]
     assert f"{request.idempotency_key}:confirm" in keys
+
+
+# --- present or absent ----------------------------------------------------------------------
+
+
+async def test_a_scheduled_charge_is_off_session_and_an_sca_card_is_declined_as_authentication_required(
+    payments: PaymentActivities, standin: StripeStandIn
+) -> None:
+    charge = charge_request("pm_card_authenticationRequired")
+    assert charge.off_session
+
+    result = await ActivityEnvironment().run(payments.charge, charge)
+
+    [request] = [r for r in standin.requests if r.idempotency_key == charge.idempotency_key]
+    assert request.params["off_session"] is True
+    assert result.outcome is ChargeOutcome.REQUIRES_ACTION
+    assert (result.code, result.decline_code) == ("authentication_required", "authentication_required")
+    assert result.payment_intent_status == "requires_payment_method"
+    assert result.client_secret is not None  # for the client to pay on-session later
+
+
+async def test_an_on_session_charge_sends_no_off_session_and_returns_the_client_secret_for_3ds(
+    payments: PaymentActivities, standin: StripeStandIn
+) -> None:
+    charge = charge_request("pm_card_authenticationRequired", off_session=False)
+
+    result = await ActivityEnvironment().run(payments.charge, charge)
+
+    [request] = [r for r in standin.requests if r.idempotency_key == charge.idempotency_key]
+    assert "off_session" not in request.params and "setup_future_usage" not in request.params
+    # Stripe.js runs the challenge in the page; the return URL is where a redirect would come back.
+    assert request.params["use_stripe_sdk"] is True and request.params["return_url"].startswith("http")
+    assert result.outcome is ChargeOutcome.REQUIRES_ACTION
+    assert result.payment_intent_status == "requires_action" and result.code is None
+    assert result.client_secret is not None and result.client_secret.startswith(
+        f"{result.payment_intent_id}_secret_"
+    )
+    assert result.decline_kind is DeclineKind.AUTHENTICATION_REQUIRED
+
+
+async def test_an_on_session_retry_reconfirms_the_declined_intent_for_the_clients_browser(
+    payments: PaymentActivities, standin: StripeStandIn
+) -> None:
+    declined = await ActivityEnvironment().run(
+        payments.charge, charge_request("pm_card_chargeDeclinedLostCard")
+    )
+    assert declined.payment_intent_id is not None
+    retry = charge_request(
+        "pm_card_authenticationRequired",
+        attempt=2,
+        payment_intent_id=declined.payment_intent_id,
+        off_session=False,
+    )
+
+    result = await ActivityEnvironment().run(payments.charge, retry)
+
+    [confirm] = [r for r in standin.requests if r.idempotency_key == retry.idempotency_key]
+    assert confirm.path.endswith(f"/{declined.payment_intent_id}/confirm")
+    assert "off_session" not in confirm.params
+    assert result.payment_intent_id == declined.payment_intent_id
+    assert result.payment_intent_status == "requires_action" and result.client_secret is not None
+
+
+async def test_an_on_session_charge_without_a_return_url_is_refused_like_stripe_does(
+    stripe_client: stripe.StripeClient,
+) -> None:
+    """Stripe refuses to confirm on-session a PaymentIntent that may redirect without a return URL
+    (SESSIONFLOW_STRIPE_RETURN_URL with real Stripe): a refusal for ops, never a card decline."""
+    unconfigured = PaymentActivities(stripe_client)
+    charge = charge_request("pm_card_authenticationRequired", off_session=False)
+
+    with pytest.raises(ApplicationError) as refused:
+        await ActivityEnvironment().run(unconfigured.charge, charge)
+
+    assert refused.value.type == "InvalidRequestError" and refused.value.non_retryable

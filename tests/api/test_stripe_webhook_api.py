@@ -74,6 +74,8 @@ async def real_succeeded_intent(stripe_client: stripe.StripeClient, session_id: 
             "currency": "gbp",
             "payment_method": "pm_card_visa",
             "confirm": True,
+            # A card-only checkout: the page pays in place and is redirected nowhere.
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
             "metadata": {"session_id": session_id},
         }
     )

@@ -20,7 +20,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from api.codec_app import create_codec_app
 from domain.status import BookingKind, SessionStatus
-from settings import Settings
+from settings import LOCAL_STRIPE_RETURN_URL, Settings
 from temporal_client.converter import temporal_tls
 from tests.workflows.support import HOUR, make_booking, real_now, start, wait_for_state
 from worker import OWN_WORKFLOW_MODULES, build_stripe_worker, build_worker, deployment_config
@@ -280,3 +280,18 @@ def test_the_published_secrets_are_refused_once_anything_reaches_beyond_this_mac
     with pytest.raises(ValidationError, match="refused when"):
         Settings(**reaching_out, **own, **codec)  # type: ignore[arg-type]
     assert Settings(**reaching_out, **OWN_SECRETS, **codec)  # type: ignore[arg-type]
+
+
+def test_on_session_payments_return_to_the_configured_page_the_placeholder_only_with_the_stand_in() -> None:
+    """README rule 11: Stripe refuses an on-session confirmation without a return URL."""
+    assert Settings().payment_return_url == LOCAL_STRIPE_RETURN_URL  # the stand-in
+    real = Settings(
+        stripe_api_base="https://api.stripe.com",
+        stripe_webhook_secret=SecretStr("whsec_real"),
+        api_token_sha256=("a" * 64,),
+    )
+    assert real.payment_return_url is None  # on-session payments refused until it is set
+    page = "https://app.example.com/sessions/payment-returned"
+    assert real.model_copy(update={"stripe_return_url": page}).payment_return_url == page
+    with pytest.raises(ValidationError, match="https unless it is on this machine"):
+        Settings(stripe_return_url="http://app.example.com/returned")

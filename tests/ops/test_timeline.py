@@ -51,3 +51,19 @@ async def test_payloads_under_a_key_it_lacks_are_counted_not_guessed(
     assert readable.events[0].detail["client_id"] == booking.client_id
     assert unreadable.undecodable_payloads > 0
     assert "client_id" not in unreadable.events[0].detail
+
+
+async def test_each_charge_says_whether_the_client_was_present() -> None:
+    """README rule 11, read back from a recorded history: the scheduled charge was off-session, the
+    retry the client's new card caused on-session (histories from before carry no flag)."""
+    path = HISTORIES / "a_client_entering_a_new_card_after_a_decline_authenticates_in_their_browser.json"
+    history = WorkflowHistory.from_json("session-recorded", json.loads(path.read_text()))
+
+    timeline = await timeline_from_history(history, DATA_CONVERTER)
+
+    scheduled = [e.detail for e in timeline.events if e.kind == "activity_scheduled"]
+    presence = [d.get("off_session") for d in scheduled if d["activity_type"] == "charge_session"]
+    assert presence == [True, False]
+    old = WorkflowHistory.from_json("session-recorded", json.loads(NEW_CARD.read_text()))
+    old_scheduled = [e.detail for e in (await timeline_from_history(old, DATA_CONVERTER)).events]
+    assert all("off_session" not in d for d in old_scheduled)

@@ -306,7 +306,13 @@ def test_authentication_required_off_session_declines_on_session_requires_action
     assert caught.value.error.payment_intent.status == "requires_payment_method"
 
     on_session = client.v1.payment_intents.create(
-        {"amount": 6000, "currency": "gbp", "payment_method": pm_id, "confirm": True}
+        {
+            "amount": 6000,
+            "currency": "gbp",
+            "payment_method": pm_id,
+            "confirm": True,
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+        }
     )
     assert on_session.status == "requires_action"
     assert on_session.next_action is not None and on_session.next_action.type == "use_stripe_sdk"
@@ -593,6 +599,7 @@ def test_cancel_and_confirm_respect_payment_intent_state(
             "currency": "gbp",
             "payment_method": pm("pm_card_authenticationRequired"),
             "confirm": True,
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
         }
     )
     assert client.v1.payment_intents.cancel(waiting.id).status == "canceled"
@@ -690,7 +697,13 @@ def test_control_api_drives_faults_behaviours_authentication_and_reset(
 
     control.post("/payment_methods/pm_custom_1", json={"behaviour": "authentication_required"})
     pi = client.v1.payment_intents.create(
-        {"amount": 500, "currency": "gbp", "payment_method": "pm_custom_1", "confirm": True}
+        {
+            "amount": 500,
+            "currency": "gbp",
+            "payment_method": "pm_custom_1",
+            "confirm": True,
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+        }
     )
     assert pi.status == "requires_action"
     authenticated = control.post(f"/payment_intents/{pi.id}/authenticate")
@@ -699,7 +712,11 @@ def test_control_api_drives_faults_behaviours_authentication_and_reset(
 
     state = control.get("/state").json()
     assert [p["id"] for p in state["payment_intents"]] == [pi.id]
-    assert [e["type"] for e in state["events"]] == ["payment_intent.succeeded"]
+    # Stripe announces the wait for the customer, then the payment.
+    assert [e["type"] for e in state["events"]] == [
+        "payment_intent.requires_action",
+        "payment_intent.succeeded",
+    ]
     assert control.post(f"/events/{state['events'][0]['id']}/deliver").status_code == 400
 
     chaos = {"rate": 1.0, "seed": 1, "kinds": ["error_500"]}
@@ -736,3 +753,130 @@ def test_list_response_and_events_endpoint(client: stripe.StripeClient, standin:
         ).text
     )
     assert raw == {"object": "list", "url": "/v1/payment_intents", "data": [], "has_more": False}
+
+
+# --- who is present: on-session and off-session ---------------------------------------------
+
+
+def test_an_sca_card_is_declined_off_session_and_asks_the_present_customer_on_a_reconfirmation(
+    standin: StripeStandIn, client: stripe.StripeClient
+) -> None:
+    """The same PaymentIntent, as the service uses it: its off-session try is declined
+    authentication_required (nobody can authenticate); confirmed again while the client is present
+    it waits in requires_action for their browser, under the same client secret."""
+    pm_id = pm("pm_card_authenticationRequired")
+    with pytest.raises(stripe.CardError) as caught:
+        client.v1.payment_intents.create(charge_params(pm_id))
+    assert caught.value.code == "authentication_required"
+    assert caught.value.error is not None and caught.value.error.payment_intent is not None
+    declined = caught.value.error.payment_intent
+    assert declined.status == "requires_payment_method"
+
+    # The service confirms with its return URL, and use_stripe_sdk for Stripe.js in the browser.
+    present = client.v1.payment_intents.confirm(
+        declined.id,
+        {"payment_method": pm_id, "return_url": "https://marketplace.example/paid", "use_stripe_sdk": True},
+    )
+    assert present.status == "requires_action"
+    assert present.client_secret == declined.client_secret
+    assert present.next_action is not None and present.next_action.type == "use_stripe_sdk"
+    assert present.last_payment_error is None
+    [event] = standin.events(type="payment_intent.requires_action")
+    assert event["data"]["object"]["id"] == declined.id
+    assert standin.authenticate_on_session(declined.id)["status"] == "succeeded"
+
+
+def test_an_on_session_confirmation_with_a_return_url_redirects_the_customer_to_authenticate(
+    client: stripe.StripeClient,
+) -> None:
+    waiting = client.v1.payment_intents.create(
+        {
+            "amount": 6000,
+            "currency": "gbp",
+            "payment_method": pm("pm_card_authenticationRequired"),
+            "confirm": True,
+            "return_url": "https://marketplace.example/sessions/s-1/paid",
+        }
+    )
+    assert waiting.status == "requires_action"
+    assert waiting.next_action is not None and waiting.next_action.type == "redirect_to_url"
+    redirect = waiting.next_action.redirect_to_url
+    assert redirect is not None and redirect.return_url == "https://marketplace.example/sessions/s-1/paid"
+
+
+def test_a_card_without_authentication_is_charged_the_same_on_and_off_session(
+    client: stripe.StripeClient,
+) -> None:
+    off = client.v1.payment_intents.create(charge_params(pm("pm_card_visa")))
+    on = client.v1.payment_intents.create(
+        {
+            "amount": 6000,
+            "currency": "gbp",
+            "payment_method": pm("pm_card_visa"),
+            "confirm": True,
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+        }
+    )
+    assert (off.status, on.status) == ("succeeded", "succeeded")
+    with pytest.raises(stripe.CardError) as caught:
+        client.v1.payment_intents.create(
+            {
+                "amount": 6000,
+                "currency": "gbp",
+                "payment_method": pm("pm_card_chargeDeclinedInsufficientFunds"),
+                "confirm": True,
+                "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+            }
+        )
+    assert caught.value.error is not None and caught.value.error.decline_code == "insufficient_funds"
+
+
+def test_an_on_session_confirmation_that_may_redirect_needs_a_return_url_and_an_off_session_one_none(
+    standin: StripeStandIn, client: stripe.StripeClient
+) -> None:
+    """Like Stripe since API version 2023-08-16: a PaymentIntent created without
+    payment_method_types accepts redirect-based methods, so a confirmation with the customer
+    present must say where the browser comes back to — even for a card; off-session none can be
+    redirected, and none is needed."""
+    pm_id = pm("pm_card_authenticationRequired")
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.payment_intents.create(
+            {"amount": 6000, "currency": "gbp", "payment_method": pm_id, "confirm": True}
+        )
+    assert refused.value.param == "return_url"
+    assert standin.payment_intents() == []  # refused before anything was created
+
+    with pytest.raises(stripe.CardError):
+        client.v1.payment_intents.create(charge_params(pm_id))  # off-session: no return_url needed
+    [declined] = standin.payment_intents()
+    assert declined["automatic_payment_methods"] == {"enabled": True, "allow_redirects": "always"}
+    with pytest.raises(stripe.InvalidRequestError) as again:
+        client.v1.payment_intents.confirm(declined["id"], {"payment_method": pm_id})
+    assert again.value.param == "return_url"
+
+    never = client.v1.payment_intents.create(
+        {
+            "amount": 6000,
+            "currency": "gbp",
+            "payment_method": pm_id,
+            "confirm": True,
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+        }
+    )
+    assert never.status == "requires_action"
+
+
+def test_a_customer_on_a_payment_link_pays_a_declined_intent_with_another_card(
+    standin: StripeStandIn, client: stripe.StripeClient
+) -> None:
+    with pytest.raises(stripe.CardError) as caught:
+        client.v1.payment_intents.create(charge_params(pm("pm_card_chargeDeclinedLostCard")))
+    assert caught.value.error is not None and caught.value.error.payment_intent is not None
+    pi_id = caught.value.error.payment_intent.id
+    control = httpx.Client(base_url=f"{standin.url}/_standin")
+
+    paid = control.post(f"/payment_intents/{pi_id}/authenticate", json={"payment_method": pm("pm_card_visa")})
+
+    assert paid.status_code == 200 and paid.json()["status"] == "succeeded"
+    assert paid.json()["payment_method"].startswith("pm_card_visa_")
+    control.close()

@@ -26,7 +26,7 @@ from domain.payments import ChargeOutcome, ChargeResult, PaymentEvent, RefundRes
 from domain.session import Session, Step
 from domain.session_attendance import AttendanceEffects
 from domain.state import SessionWorkflowInput
-from domain.status import BookingKind, DeclineKind, SessionStatus
+from domain.status import Actor, BookingKind, DeclineKind, SessionStatus
 
 INTENT_ID = "pi_sim"
 
@@ -197,6 +197,8 @@ class Trace:
     """What the charge steps told people (the other notices are checked by the machine's tests)."""
     events: int = 0
     refunded_elsewhere: bool = False
+    tries: list[tuple[bool, bool]] = field(default_factory=list)
+    """Each charge try: (made on-session, the client's own command had just caused it)."""
 
 
 MAX_STEPS = 60
@@ -218,6 +220,8 @@ class Simulation:
         self.trace = Trace(statuses=[session.status])
         self.now = session.start - timedelta(days=30)
         """The simulation's clock: the latest instant a step or a command happened at."""
+        self.client_waiting = session.kind is BookingKind.CLIENT_FOLLOW_UP
+        """The client's own command (their booking, their new card) caused the next try at once."""
 
     def run(self, commands_at: list[tuple[datetime, Command]]) -> Trace:
         """Apply the commands at their instants, taking every step due before each; then let the
@@ -249,6 +253,8 @@ class Simulation:
             if session.payment.amount_paid_minor:
                 self.trace.charged_while_paid += 1
             pending = machine.begin_charge(session, now)
+            self.trace.tries.append((not pending.request.off_session, self.client_waiting))
+            self.client_waiting = False
             result = self.stripe.charge()
             if result is None:
                 # As SessionWorkflow._charge does: an outage is not a decline.
@@ -293,7 +299,9 @@ class Simulation:
             elif isinstance(command, Move):
                 commands.reschedule(session, command.request, at, at)
             elif isinstance(command, NewCard):
-                commands.update_payment_method(session, command.update, at)
+                result = commands.update_payment_method(session, command.update, at)
+                by_client = command.update.requested_by is Actor.CLIENT
+                self.client_waiting = self.client_waiting or (result.retrying_now and by_client)
             elif isinstance(command, Attendance):
                 attendance.begin_filing(session, command.update, at)
                 plan = attendance.record_attendance(session, command.update, at)

@@ -86,6 +86,7 @@ def test_the_names_running_workflows_depend_on_never_change() -> None:
         "reschedule",
         "update_payment_method",
         "file_attendance",
+        "charge_answer",
     ]
     assert [signal.name for signal in session.SESSION_SIGNALS] == ["payment_event"]
     # New names are appended (the previews of issue 12 §6); existing ones never change.

@@ -247,6 +247,17 @@ def test_an_outage_is_never_a_decline(life: tuple[Simulation, list[tuple[datetim
 
 @PROPERTY_SETTINGS
 @given(lives())
+def test_only_a_charge_the_clients_own_command_just_caused_is_made_on_session(
+    life: tuple[Simulation, list[tuple[datetime, Command]]],
+) -> None:
+    """README rule 11: the first try after the client's own booking or new card is on-session;
+    every other try — at its time, after a decline, after an outage — is off-session."""
+    _, trace = run(life)
+    assert all(on_session == caused_by_client for on_session, caused_by_client in trace.tries), trace.tries
+
+
+@PROPERTY_SETTINGS
+@given(lives())
 def test_a_session_is_never_cancelled_unpaid_while_stripe_is_unreachable(
     life: tuple[Simulation, list[tuple[datetime, Command]]],
 ) -> None:

@@ -190,6 +190,8 @@ async def paid_at_checkout(stripe_client: stripe.StripeClient) -> str:
             "customer": unique("cus"),
             "payment_method": "pm_card_visa",
             "confirm": True,
+            # A card-only checkout: the page pays in place and is redirected nowhere.
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
         }
     )
     return intent.id

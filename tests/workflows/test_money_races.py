@@ -102,7 +102,13 @@ async def test_a_refund_never_exceeds_what_checkout_captured(
     env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn, stripe_client: stripe.StripeClient
 ) -> None:
     checkout = await stripe_client.v1.payment_intents.create_async(
-        {"amount": 5000, "currency": "gbp", "payment_method": "pm_card_visa", "confirm": True}
+        {
+            "amount": 5000,
+            "currency": "gbp",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+        }
     )
     booking = make_booking(
         BookingKind.INITIAL_PREPAID, start=real_now() + 72 * HOUR, prepaid_payment_intent_id=checkout.id

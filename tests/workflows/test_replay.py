@@ -37,6 +37,8 @@ def test_histories_cover_the_main_paths() -> None:
         "ending_can_cancel_the_clients_future_sessions_as_therapist_cancellations",
         "reminders_fire_at_the_configured_offsets_and_stop_after_the_update",
         "a_stripe_outage_longer_than_the_retry_budget_is_not_a_decline",
+        "a_client_booking_from_their_dashboard_is_charged_on_session_and_3ds_runs_in_their_browser",
+        "a_client_entering_a_new_card_after_a_decline_authenticates_in_their_browser",
         # issue 12 §1: who is told what (behind the terms-notifications patches)
         "a_therapist_cancelling_tells_the_client_and_confirms_to_the_therapist",
         "action_required_goes_to_the_client_the_therapist_hears_it_is_pending_and_reminders_follow",

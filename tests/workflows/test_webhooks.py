@@ -131,7 +131,13 @@ async def test_a_webhook_with_a_wrong_signature_is_rejected(
 ) -> None:
     standin.configure_webhook(receiver.url, "whsec_someone_else")
     await stripe_client.v1.payment_intents.create_async(
-        {"amount": 100, "currency": "gbp", "payment_method": "pm_card_visa", "confirm": True}
+        {
+            "amount": 100,
+            "currency": "gbp",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+        }
     )
     rejected = await asyncio.to_thread(receiver.wait_for_rejection)
 
