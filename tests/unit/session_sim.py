@@ -195,6 +195,8 @@ class Trace:
     outages: int = 0
     notices: list[NotificationType] = field(default_factory=list)
     """What the charge steps told people (the other notices are checked by the machine's tests)."""
+    told: list[machine.Notice] = field(default_factory=list)
+    """The same notices in full (audience, confirmation), payment reminders included."""
     events: int = 0
     refunded_elsewhere: bool = False
     tries: list[tuple[bool, bool]] = field(default_factory=list)
@@ -263,6 +265,7 @@ class Simulation:
             else:
                 notices = machine.finish_charge(session, pending, result)
             self.trace.notices.extend(notice.type for notice in notices)
+            self.trace.told.extend(notices)
         elif step is Step.REFUND:
             request = machine.begin_refund(session)
             refund = self.stripe.refund(request.target_refunded_minor)
@@ -284,7 +287,9 @@ class Simulation:
         elif step is Step.REMIND:
             machine.remind(session)
         elif step is Step.PAYMENT_REMINDER:
-            self.trace.notices.append(machine.remind_payment(session, now).type)
+            reminder = machine.remind_payment(session, now)
+            self.trace.notices.append(reminder.type)
+            self.trace.told.append(reminder)
         elif step is Step.COMPLETE:
             machine.complete(session)
         elif step is Step.SESSION_END and not machine.outcome_filed(session):

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from domain import session as machine
 from domain.attendance import AttendanceOutcome, AttendanceUpdate
 from domain.commands import CancelRequest, PaymentMethodUpdate, RescheduleRequest
-from domain.notifications import NotificationType
+from domain.notifications import Audience, NotificationType
 from domain.payments import ChargeOutcome
 from domain.policy import is_free_cancellation
 from domain.status import Actor, BookingKind, CancelReason, PaymentStatus, SessionStatus
@@ -267,3 +267,36 @@ def test_a_session_is_never_cancelled_unpaid_while_stripe_is_unreachable(
         # Cancelled for a decline (or an authentication the client never gave) Stripe answered.
         assert session.payment.unreachable_tries == 0
         assert session.payment.attempts and session.payment.attempts[-1].decline_kind is not None
+
+
+@PROPERTY_SETTINGS
+@given(lives())
+def test_on_the_terms_notices_each_party_hears_of_the_payment_as_the_terms_say(
+    life: tuple[Simulation, list[tuple[datetime, Command]]],
+) -> None:
+    """Issue 12 §1 over random lives: every decline is told to both (the client's copy with what to
+    do), the receipt to the client only, a recovery to the therapist only after a failure or
+    action notice, every action request with the therapist's pending notice, reminders to the
+    client only and numbered 1, 2, …; nothing to ``both``."""
+    simulation, timed = life
+    simulation.session.terms_notices = True
+    simulation, trace = run((simulation, timed))
+    told = [(n.type, n.audience) for n in trace.told]
+    T, A = NotificationType, Audience
+    declines = sum(1 for a in simulation.session.payment.attempts if a.outcome is ChargeOutcome.DECLINED)
+    assert told.count((T.CHARGE_FAILED, A.CLIENT)) == told.count((T.CHARGE_FAILED, A.THERAPIST)) == declines
+    assert all(
+        "action" in n.fields["codes"]
+        for n in trace.told
+        if (n.type, n.audience) == (T.CHARGE_FAILED, A.CLIENT)
+    )
+    assert told.count((T.ACTION_REQUIRED, A.CLIENT)) == told.count((T.PAYMENT_PENDING, A.THERAPIST))
+    assert {audience for type_, audience in told if type_ is T.CHARGE_SUCCEEDED} <= {A.CLIENT}
+    for index, (type_, audience) in enumerate(told):
+        if type_ is T.PAYMENT_RECOVERED:
+            assert audience is A.THERAPIST
+            assert {T.CHARGE_FAILED, T.ACTION_REQUIRED} & {earlier for earlier, _ in told[:index]}
+    reminders = [n for n in trace.told if n.type is T.PAYMENT_REMINDER]
+    assert [n.fields["reminder_number"] for n in reminders] == list(range(1, len(reminders) + 1))
+    assert all(n.audience is A.CLIENT for n in reminders)
+    assert A.BOTH not in {audience for _, audience in told}
