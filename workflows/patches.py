@@ -28,3 +28,7 @@ CHARGE_OUTAGE_IS_NOT_A_DECLINE = "charge-outage-is-not-a-decline"
 """A charge that never reached Stripe (timeouts, 5xx, 429 until the call's budget ran out) is
 tried again soon with the same key, uses no decline attempt and sends no ``charge_failed``; before,
 it was recorded as a failed attempt and the client was told (issue 11, hazard 4)."""
+
+CHARGE_ANSWER_BOUNDED = "charge-answer-bounded"
+"""The read-only ``charge_answer`` update waits at most ``CHARGE_ANSWER_HOLD`` for the charge's
+answer (its first recorded runs waited until the charge activity itself ended)."""

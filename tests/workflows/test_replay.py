@@ -39,6 +39,7 @@ def test_histories_cover_the_main_paths() -> None:
         "a_stripe_outage_longer_than_the_retry_budget_is_not_a_decline",
         "a_client_booking_from_their_dashboard_is_charged_on_session_and_3ds_runs_in_their_browser",
         "a_client_entering_a_new_card_after_a_decline_authenticates_in_their_browser",
+        "a_client_booking_is_charged_on_session_and_its_answer_waited_for_a_bounded_time",
     ):
         assert expected in names, f"no recorded history for {expected}"
 
