@@ -43,3 +43,7 @@ PRACTICE_ANNOUNCES_DASHBOARD_ACTIONS = "practice-announces-dashboard-actions"
 dashboard (the API's commands, ``announce``) is told (issue 12 §1): the therapist in the app, the
 client a dated dashboard note when the relationship ends. Each is a new activity in a running
 practice."""
+
+CHARGE_ANSWER_BOUNDED = "charge-answer-bounded"
+"""The read-only ``charge_answer`` update waits at most ``CHARGE_ANSWER_HOLD`` for the charge's
+answer (its first recorded runs waited until the charge activity itself ended)."""

@@ -14,6 +14,7 @@ taken when a timer fires decides on the instant the timer was for (``domain.sess
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -66,6 +67,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.patches import (
         AUTO_CANCEL_READS_PAYMENT,
+        CHARGE_ANSWER_BOUNDED,
         CHARGE_OUTAGE_IS_NOT_A_DECLINE,
         FOLLOW_UP_CLAIMS_TIME,
         MOVE_CLAIMS_TIME,
@@ -74,6 +76,9 @@ with workflow.unsafe.imports_passed_through():
         TERMS_NOTIFICATIONS,
     )
 
+
+# How long ``charge_answer`` holds for Stripe's answer: a little over the API's own 10 s wait.
+CHARGE_ANSWER_HOLD = timedelta(seconds=15)
 
 # The attendance update's effects on the practice, by the code a failed one is reported under.
 _PRACTICE_EFFECTS = MappingProxyType(
@@ -425,7 +430,17 @@ class SessionWorkflow:
         is present, with the client secret when their bank asks for 3-D Secure. Read-only; it
         issues no command (no timer: the caller bounds its wait), so no running session changes."""
         session = self._session
-        await workflow.wait_condition(lambda: not machine.charge_answer_pending(session, self._now()))
+
+        def answered() -> bool:
+            return not machine.charge_answer_pending(session, self._now())
+
+        if workflow.patched(CHARGE_ANSWER_BOUNDED):
+            # Bounded like every handler's wait: a caller gone for good must not leave it waiting
+            # until the charge ends; past the bound the answer is "not answered yet".
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(answered, timeout=CHARGE_ANSWER_HOLD)
+        else:
+            await workflow.wait_condition(answered)
         return machine.charge_answer(session, self._now())
 
     @workflow.update

@@ -47,7 +47,7 @@ def charge_requests(standin: StripeStandIn, session_id: str, intent_id: str) -> 
     ]
 
 
-async def test_a_client_booking_from_their_dashboard_is_charged_on_session_and_3ds_runs_in_their_browser(
+async def test_a_client_booking_is_charged_on_session_and_its_answer_waited_for_a_bounded_time(
     env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
 ) -> None:
     booking = make_booking(

@@ -45,6 +45,7 @@ def test_histories_cover_the_main_paths() -> None:
         "a_follow_up_with_its_slot_tells_the_client_it_is_booked_and_confirms_both_to_the_therapist",
         "the_therapist_is_reminded_of_the_attendance_update_at_24_hours_72_hours_and_7_days",
         "ending_a_relationship_in_the_dashboard_is_a_dated_client_note_and_a_therapist_confirmation",
+        "a_client_booking_is_charged_on_session_and_its_answer_waited_for_a_bounded_time",
     ):
         assert expected in names, f"no recorded history for {expected}"
 
