@@ -626,8 +626,9 @@ def begin_charge(session: Session, now: datetime) -> PendingCharge:
     payment = session.payment
     assert payment.payment_method_id is not None  # every unpaid booking kind carries one
     attempt = len(payment.attempts) + 1
-    # A scheduled retry at a later attempt instant (planned from the last decline, no new card).
-    retries = {session.start - offset for offset in session.policy.charge_attempt_offsets[1:]}
+    # A scheduled retry at a later attempt instant (planned from the last decline, no new card):
+    # any of the policy's instants, − 48 h too when the first try came earlier (a client's booking).
+    retries = {session.start - offset for offset in session.policy.charge_attempt_offsets}
     at_attempt_instant = (
         attempt > 1
         and not payment.retry_now

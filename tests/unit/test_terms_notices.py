@@ -500,3 +500,13 @@ def test_ending_in_the_dashboard_is_a_client_note_a_therapist_confirmation_and_t
     assert (released.type, released.audience) == (NotificationType.SLOT_RELEASED, Audience.THERAPIST)
     assert note.event_id != confirmation.event_id
     assert practice_notices.relationship_ended_notifications(state, command, again, START + 2 * H) == []
+
+
+def test_a_client_booking_declined_days_ahead_is_reminded_from_start_minus_48_hours() -> None:
+    session = book(BookingKind.CLIENT_FOLLOW_UP)  # charged at booking, ten days ahead
+    charge(session, BOOKED, SOFT)
+    assert machine.next_step(session) == NextStep(Step.CHARGE, START - 48 * H)
+
+    notices = charge(session, START - 48 * H, SOFT)
+
+    assert told(notices)[-1] == (NotificationType.PAYMENT_REMINDER, Audience.CLIENT, False)
