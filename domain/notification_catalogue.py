@@ -224,7 +224,8 @@ _ENTRIES = (
         name="payment reminder",
         deliveries=(_CLIENT,),
         when=(
-            "At each later charge-attempt instant (start − 24 h, − 12 h by default) while payment or "
+            "At each charge-attempt instant after the first try (of start − 48 h, − 24 h, − 12 h by "
+            "default) while payment or "
             "authentication is still outstanding: a retry that fails again, or an instant with no "
             "attempt because only the client can act (authenticate, or a new card after a hard "
             "decline). The client secret comes with it while authentication is outstanding."
