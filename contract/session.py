@@ -22,6 +22,8 @@ from domain.commands import (
     RescheduleResult,
 )
 from domain.payments import PaymentEvent
+from domain.refunds import SessionRefund, SessionRefundResult
+from domain.session_attendance import NoShowRequest, NoShowResult
 from domain.state import SessionState
 
 SESSION_WORKFLOW_TYPE = "SessionWorkflow"
@@ -35,6 +37,8 @@ SESSION_UPDATE_PAYMENT_METHOD = Update(
     "update_payment_method", PaymentMethodUpdate, PaymentMethodUpdateResult
 )
 SESSION_FILE_ATTENDANCE = Update("file_attendance", AttendanceUpdate, AttendanceResult)
+SESSION_REFUND = Update("refund", SessionRefund, SessionRefundResult)
+SESSION_MARK_NO_SHOW = Update("mark_no_show", NoShowRequest, NoShowResult)
 SESSION_PAYMENT_EVENT = Signal("payment_event", PaymentEvent)
 """A Stripe webhook fact (deduplicated by event id in the workflow)."""
 SESSION_STATE = Query("state", NO_ARGUMENT, SessionState)
@@ -46,6 +50,8 @@ SESSION_UPDATES: tuple[Update[Any, Any], ...] = (
     SESSION_RESCHEDULE,
     SESSION_UPDATE_PAYMENT_METHOD,
     SESSION_FILE_ATTENDANCE,
+    SESSION_REFUND,
+    SESSION_MARK_NO_SHOW,
 )
 SESSION_SIGNALS: tuple[Signal[Any], ...] = (SESSION_PAYMENT_EVENT,)
 SESSION_QUERIES: tuple[Query[Any, Any], ...] = (SESSION_STATE, SESSION_BOOKING)

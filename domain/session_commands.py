@@ -1,4 +1,4 @@
-"""The commands a session accepts — cancel, reschedule, new card, attendance update — as pure rules.
+"""The commands a session accepts — cancel, reschedule, new card, refund — as pure rules.
 
 Each command has one ``check_*`` (raises :class:`RuleViolation`; the workflow's validator and its
 handler call the same one, so a refusal never enters history) and one function that applies it to
@@ -28,6 +28,7 @@ from domain.policy import (
     is_late_client_move,
     refund_owed,
 )
+from domain.refunds import SessionRefund, SessionRefundResult, check_refund, grant_refund
 from domain.session import (
     Notice,
     Session,
@@ -36,6 +37,7 @@ from domain.session import (
     charge_waits_on_outage,
     discretionary_refund,
     refund_due,
+    refund_target,
     unblock,
 )
 from domain.state import CancellationRecord, RescheduleRecord
@@ -210,3 +212,19 @@ def update_payment_method(
     return PaymentMethodUpdateResult(
         session_id=session.session_id, status=session.status, retrying_now=retrying
     )
+
+
+# --------------------------------------------------------------------------------- refund
+
+
+def check_session_refund(session: Session, request: SessionRefund) -> int:
+    """Any time after the payment was captured (before the start, after a cancellation, after the
+    attendance update), up to what was captured less what is back or owed back."""
+    return check_refund(request, session.payment, refund_target(session))
+
+
+def refund(session: Session, request: SessionRefund, received_at: datetime) -> SessionRefundResult:
+    """Record the grant; the main loop pays it back (a refund request of its own, ``refund:{m}``)."""
+    result = grant_refund(request, session.payment, refund_target(session), session.session_id, received_at)
+    unblock(session)  # news: money work Stripe refused is tried again with this
+    return result

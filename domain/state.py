@@ -11,7 +11,15 @@ from domain.booking import SessionBooking
 from domain.ids import OpaqueId
 from domain.payments import ChargeOutcome
 from domain.policy import SessionPolicy
-from domain.status import Actor, BookingKind, CancelReason, DeclineKind, PaymentStatus, SessionStatus
+from domain.status import (
+    Actor,
+    BookingKind,
+    CancelReason,
+    DeclineKind,
+    PaymentStatus,
+    RefundReason,
+    SessionStatus,
+)
 
 
 class ChargeAttempt(BaseModel):
@@ -28,6 +36,16 @@ class RefundRecord(BaseModel):
     number: int
     refund_id: str | None
     amount_minor: int
+    at: datetime
+
+
+class RefundGrant(BaseModel):
+    """A refund a therapist or admin granted (``refund``), in full or in part, with its reason code."""
+
+    number: int
+    amount_minor: int
+    reason: RefundReason
+    requested_by: Actor
     at: datetime
 
 
@@ -92,6 +110,9 @@ class PaymentLedger(BaseModel):
     after the session's end. No further charge is planned."""
     extra_payments: list[ExtraPayment] = Field(default_factory=list)
     """Succeeded PaymentIntents of this session besides ``payment_intent_id``: refunded in full."""
+    granted_refunds: list[RefundGrant] = Field(default_factory=list)
+    """Refunds a therapist or admin granted (``domain.refunds``): they add to what the rules owe
+    back, and all together never exceed what was captured."""
 
 
 class CancellationRecord(BaseModel):
@@ -107,6 +128,13 @@ class RescheduleRecord(BaseModel):
     at: datetime
     old_start: datetime
     new_start: datetime
+
+
+class NoShowRecord(BaseModel):
+    """The therapist marked the client as not attending, before the full attendance update."""
+
+    requested_by: Actor
+    at: datetime
 
 
 class SessionState(BaseModel):
@@ -125,6 +153,8 @@ class SessionState(BaseModel):
     reschedules: list[RescheduleRecord] = Field(default_factory=list)
     attendance: AttendanceRecord | None = None
     attendance_result: AttendanceResult | None = None
+    no_show: NoShowRecord | None = None
+    """Marked ``client_no_show`` from the start (``mark_no_show``); the attendance update follows."""
     reminders_sent: int = 0
     tzdata_version: str | None = None
     """The IANA zone data release in force when the session was booked (None: booked before it

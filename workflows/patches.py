@@ -28,3 +28,8 @@ CHARGE_OUTAGE_IS_NOT_A_DECLINE = "charge-outage-is-not-a-decline"
 """A charge that never reached Stripe (timeouts, 5xx, 429 until the call's budget ran out) is
 tried again soon with the same key, uses no decline attempt and sends no ``charge_failed``; before,
 it was recorded as a failed attempt and the client was told (issue 11, hazard 4)."""
+
+NO_SHOW_STAYS_NO_SHOW = "no-show-stays-no-show"
+"""A session whose attendance update says ``client_no_show`` keeps that status when it completes
+(its last search-attribute upsert to ``completed`` is no longer made); before, it became
+``completed`` and lists could no longer tell a no-show from a session that took place (issue 12)."""

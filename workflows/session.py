@@ -45,8 +45,9 @@ with workflow.unsafe.imports_passed_through():
         RescheduleResult,
     )
     from domain.payments import ChargeOutcome, PaymentEvent
+    from domain.refunds import SessionRefund, SessionRefundResult
     from domain.session import NextStep, Notice, Step
-    from domain.session_attendance import AttendanceEffects, AttendancePlan
+    from domain.session_attendance import AttendanceEffects, AttendancePlan, NoShowRequest, NoShowResult
     from domain.state import SessionState, SessionWorkflowInput
     from domain.status import SessionStatus
     from workflows.calls import (
@@ -65,6 +66,7 @@ with workflow.unsafe.imports_passed_through():
         CHARGE_OUTAGE_IS_NOT_A_DECLINE,
         FOLLOW_UP_CLAIMS_TIME,
         MOVE_CLAIMS_TIME,
+        NO_SHOW_STAYS_NO_SHOW,
         OUTCOME_SURVIVES_SESSION_END,
         REFUND_ANNOUNCED_AFTER_LOST_ANSWER,
     )
@@ -163,7 +165,12 @@ class SessionWorkflow:
         elif step is Step.REMIND:
             self._notify([machine.remind(session)], now)
         elif step is Step.COMPLETE:
-            machine.complete(session)
+            # A no-show stays client_no_show (no upsert to completed); histories from before replay
+            # the old ending.
+            keep_no_show = session.status is SessionStatus.CLIENT_NO_SHOW and workflow.patched(
+                NO_SHOW_STAYS_NO_SHOW
+            )
+            machine.complete(session, keep_no_show=keep_no_show)
         elif step is Step.SESSION_END and not (
             machine.outcome_filed(session) and workflow.patched(OUTCOME_SURVIVES_SESSION_END)
         ):
@@ -406,6 +413,41 @@ class SessionWorkflow:
     @update_payment_method.validator
     def _validate_payment_method(self, update: PaymentMethodUpdate) -> None:
         checked(lambda: commands.check_payment_method_update(self._session, self._now()))
+
+    @workflow.update
+    def refund(self, request: SessionRefund) -> SessionRefundResult:
+        """A therapist's or admin's refund, in full or in part, any time after the payment was
+        captured; the main loop pays it back. Once this workflow has closed, refunds go through
+        ``SessionRefundsWorkflow`` (``workflows/refunds.py``)."""
+        session = self._session
+        received_at = self._received(request.received_at)
+        result = checked(lambda: commands.refund(session, request, received_at))
+        self._changed = True
+        self._log(
+            logging.INFO, "refund granted", reason=request.reason.value, amount_minor=result.amount_minor
+        )
+        return result
+
+    @refund.validator
+    def _validate_refund(self, request: SessionRefund) -> None:
+        checked(lambda: commands.check_session_refund(self._session, request))
+
+    @workflow.update
+    def mark_no_show(self, request: NoShowRequest) -> NoShowResult:
+        """The client is not attending, from the session's start; the attendance update follows."""
+        session = self._session
+        received_at = self._received(request.received_at)
+        result = checked(lambda: attendance.mark_no_show(session, request, received_at))
+        if not result.already_marked:
+            self._publish_status()
+            self._changed = True
+            self._log(logging.INFO, "client marked as not attending")
+        return result
+
+    @mark_no_show.validator
+    def _validate_no_show(self, request: NoShowRequest) -> None:
+        session = self._session
+        checked(lambda: attendance.check_no_show(session, request, self._received(request.received_at)))
 
     @workflow.update
     async def file_attendance(self, update: AttendanceUpdate) -> AttendanceResult:

@@ -86,6 +86,8 @@ def test_the_names_running_workflows_depend_on_never_change() -> None:
         "reschedule",
         "update_payment_method",
         "file_attendance",
+        "refund",
+        "mark_no_show",
     ]
     assert [signal.name for signal in session.SESSION_SIGNALS] == ["payment_event"]
     assert [query.name for query in session.SESSION_QUERIES] == ["state", "booking"]
