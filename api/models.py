@@ -11,9 +11,10 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from domain.attendance import AttendanceOutcome, ContinueChoice
 from domain.booking import BookableMinutes, SessionBooking
 from domain.ids import OpaqueId, StripeId
+from domain.money import AmountMinor
 from domain.practice import EndReason, IanaZone, RelationshipEnded
 from domain.slots import WeeklySlotRule
-from domain.status import Actor, CancelReason, SessionStatus
+from domain.status import Actor, CancelReason, RefundReason, SessionStatus
 
 
 def _fits_utc(value: datetime) -> datetime:
@@ -70,7 +71,23 @@ class AttendanceBody(_Body):
     end_reason: EndReason | None = None
     cancel_future_sessions: bool = False
     refund: bool = False
+    refund_amount_minor: AmountMinor | None = None
+    """Only with ``refund``: how much to refund (minor units); absent, the whole payment."""
     submitted_by: Actor = Actor.THERAPIST
+
+
+class RefundBody(_Body):
+    reason: RefundReason
+    """Why, as a code (never free text)."""
+    amount_minor: AmountMinor | None = None
+    """How much (minor units); absent, everything still refundable."""
+    requested_by: Actor = Actor.THERAPIST
+    """The therapist or an admin; a client's request is refused (``not_allowed``)."""
+
+
+class NoShowBody(_Body):
+    requested_by: Actor = Actor.THERAPIST
+    """The therapist or an admin; a client's request is refused (``not_allowed``)."""
 
 
 class PaymentMethodBody(_Body):

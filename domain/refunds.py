@@ -11,14 +11,16 @@ recorded.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from domain.errors import RuleViolation
 from domain.ids import OpaqueId
 from domain.money import AmountMinor
-from domain.state import PaymentLedger, RefundGrant
+from domain.notifications import Audience, Notification, NotificationType, notification_event_id
+from domain.payments import RefundRequest, RefundResult
+from domain.state import PaymentLedger, RefundGrant, RefundRecord, SessionState
 from domain.status import Actor, PaymentStatus, RefundReason
 
 
@@ -108,4 +110,123 @@ def grant_refund(
         currency=ledger.currency,
         refunded_total_minor=new_target,
         refundable_minor=refundable_minor(ledger, new_target),
+    )
+
+
+# --------------------------------------------------------------------------------- closed sessions
+
+REFUND_PERIOD_AFTER_CLOSE = timedelta(days=180)
+"""How long after a session's workflow closed a therapist or admin may still refund it (through
+``SessionRefundsWorkflow``): card refunds are dependable for about that long (Stripe: "up to 180
+days" for many methods), and a bounded period bounds the refunds workflow's life."""
+
+
+class ClosedSessionRefunds(BaseModel):
+    """The money of a session whose workflow has closed, as its refunds workflow holds it.
+
+    It starts from the closed session's final ledger, so what was refunded and how many refund
+    requests were made (each one's Stripe key, ``session:{id}:refund:{m}``) carry on: a refund
+    here can never repeat one the session made.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    session_id: OpaqueId
+    therapist_id: OpaqueId
+    client_id: OpaqueId
+    payment: PaymentLedger
+    refunded_at_close: int
+    """Back with the client when the session closed: the base every later grant adds to."""
+    grants_at_close: int
+    """Grants the session itself recorded (already within ``refunded_at_close``)."""
+    closes_at: AwareDatetime
+    """The end of the refund period; no refund is granted from then on."""
+    announced_minor: int = 0
+    """Refunded since the close and announced (``refund_issued``) by the refunds workflow."""
+    blocked_reason: str | None = None
+    """Stripe refused the last refund: tried again later or with the next grant."""
+
+    @classmethod
+    def of_closed_session(cls, final: SessionState, closed_at: datetime) -> ClosedSessionRefunds:
+        payment = final.payment.model_copy(deep=True)
+        return cls(
+            session_id=final.session_id,
+            therapist_id=final.therapist_id,
+            client_id=final.client_id,
+            payment=payment,
+            refunded_at_close=payment.amount_refunded_minor,
+            grants_at_close=len(payment.granted_refunds),
+            closes_at=closed_at + REFUND_PERIOD_AFTER_CLOSE,
+        )
+
+    def target(self) -> int:
+        """What must be back with the client in total: what was back at close plus every grant
+        since, never more than was captured."""
+        since = sum(grant.amount_minor for grant in self.payment.granted_refunds[self.grants_at_close :])
+        return min(self.payment.amount_paid_minor, self.refunded_at_close + since)
+
+    def refund_due(self) -> int:
+        return max(0, self.target() - self.payment.amount_refunded_minor)
+
+
+def check_closed_refund(refunds: ClosedSessionRefunds, request: SessionRefund, now: datetime) -> int:
+    if now >= refunds.closes_at:
+        raise RuleViolation(
+            "refund_window_closed",
+            f"refunds are possible for {REFUND_PERIOD_AFTER_CLOSE.days} days after the session closed",
+        )
+    return check_refund(request, refunds.payment, refunds.target())
+
+
+def grant_closed_refund(
+    refunds: ClosedSessionRefunds, request: SessionRefund, now: datetime
+) -> SessionRefundResult:
+    check_closed_refund(refunds, request, now)
+    return grant_refund(request, refunds.payment, refunds.target(), refunds.session_id, now)
+
+
+def begin_closed_refund(refunds: ClosedSessionRefunds) -> RefundRequest:
+    """The next refund request, numbered after every one the session and this workflow made."""
+    payment = refunds.payment
+    assert payment.payment_intent_id is not None  # only a captured payment is granted a refund
+    payment.refund_requests += 1
+    return RefundRequest(
+        session_id=refunds.session_id,
+        refund_number=payment.refund_requests,
+        payment_intent_id=payment.payment_intent_id,
+        target_refunded_minor=refunds.target(),
+    )
+
+
+def apply_closed_refund_result(
+    refunds: ClosedSessionRefunds, request: RefundRequest, result: RefundResult
+) -> int:
+    """Record what Stripe now holds; the amount to announce (``refund_issued``), 0 for none."""
+    payment = refunds.payment
+    payment.amount_refunded_minor = max(payment.amount_refunded_minor, result.refunded_total_minor)
+    refunds.blocked_reason = None
+    # Announce what is back beyond the close and what was announced since (a retry after a lost
+    # answer finds the money back and still announces it, once).
+    return max(0, payment.amount_refunded_minor - refunds.refunded_at_close - refunds.announced_minor)
+
+
+def refund_issued(
+    refunds: ClosedSessionRefunds, request: RefundRequest, result: RefundResult, amount: int, at: datetime
+) -> Notification:
+    refunds.announced_minor += amount
+    refunds.payment.refunds.append(
+        RefundRecord(number=request.refund_number, refund_id=result.refund_id, amount_minor=amount, at=at)
+    )
+    return Notification(
+        event_id=notification_event_id(
+            refunds.session_id, NotificationType.REFUND_ISSUED, request.refund_number
+        ),
+        type=NotificationType.REFUND_ISSUED,
+        audience=Audience.BOTH,
+        session_id=refunds.session_id,
+        therapist_id=refunds.therapist_id,
+        client_id=refunds.client_id,
+        occurred_at=at,
+        amount_minor=amount,
+        currency=refunds.payment.currency,
     )

@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from contract.ids import session_refunds_workflow_id
 from contract.search_attributes import SESSION_STATUS
 from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
@@ -20,8 +21,10 @@ from domain.notifications import NotificationType
 from domain.refunds import SessionRefund, SessionRefundResult
 from domain.session_attendance import NoShowRequest, NoShowResult
 from domain.status import Actor, BookingKind, RefundReason, SessionStatus
+from temporal_client.refunds_client import refund_session
 from tests.workflows.support import (
     HOUR,
+    STARTED,
     WAIT,
     SessionHandle,
     advance_to,
@@ -190,3 +193,52 @@ async def test_a_past_dated_manual_session_is_charged_at_once_and_awaits_the_att
     assert awaiting.payment.amount_paid_minor == 6000
     assert (await result_of(handle)).status is SessionStatus.COMPLETED
     assert (await state_of(handle)).payment.ops_blocked is None
+
+
+async def test_a_refund_after_the_session_closed_continues_its_refunds_and_never_repeats_one(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn, notification_sink: NotificationSink
+) -> None:
+    session, handle = await paid_session(env, worker)
+    session_id = session.session_id  # type: ignore[attr-defined]
+    await refund(handle, SessionRefund(reason=RefundReason.THERAPIST_LATE, amount_minor=1000))
+    await advance_to(env, handle, session.end + SECOND)  # type: ignore[attr-defined]
+    await wait_for_state(handle, lambda s: s.status is SessionStatus.AWAITING_UPDATE, "the session's end")
+    await file(handle, AttendanceUpdate(outcome=AttendanceOutcome.ATTENDED))
+    final = await result_of(handle)
+    assert final.payment.amount_refunded_minor == 1000 and final.payment.refund_requests == 1
+
+    async def later(amount: int | None, request_id: str) -> SessionRefundResult:
+        request = SessionRefund(reason=RefundReason.GOODWILL, amount_minor=amount)
+        return await asyncio.wait_for(
+            refund_session(
+                env.client,
+                session_id,
+                request,
+                request_id=request_id,
+                task_queue=worker.task_queue,
+                now=real_now(),
+            ),
+            WAIT,
+        )
+
+    first = await later(2000, "after-close-1")
+    repeated = await later(2000, "after-close-1")
+    rest = await later(None, "after-close-2")
+    refunds = env.client.get_workflow_handle(session_refunds_workflow_id(session_id))
+    STARTED.append(refunds)  # its history is recorded for the replay test
+    with pytest.raises(WorkflowUpdateFailedError) as too_much:
+        await later(1, "after-close-3")
+
+    assert (first.grant_number, first.amount_minor, first.refundable_minor) == (2, 2000, 3000)
+    assert repeated == first
+    assert rest.amount_minor == 3000 and rest.refundable_minor == 0
+    assert isinstance(too_much.value.cause, ApplicationError)
+    assert too_much.value.cause.type == "refund_exceeds_captured"
+    notices = await notification_sink.wait_for_async(
+        lambda n: n.type is NotificationType.REFUND_ISSUED and n.session_id == session_id, WAIT, count=3
+    )
+    assert sorted(n.amount_minor or 0 for n in notices) == [1000, 2000, 3000]
+    # The refund numbering (each one's Stripe key and event id) carries on from the session's.
+    assert len({n.event_id for n in notices}) == 3
+    assert f"{session_id}:refund_issued:1" in {n.event_id for n in notices}
+    assert await refunded_on_stripe(standin, session_id) == 6000
