@@ -65,6 +65,7 @@ with workflow.unsafe.imports_passed_through():
         AUTO_CANCEL_READS_PAYMENT,
         CHARGE_OUTAGE_IS_NOT_A_DECLINE,
         FOLLOW_UP_CLAIMS_TIME,
+        MONEY_OWED_WHILE_CLOSING,
         MOVE_CLAIMS_TIME,
         NO_SHOW_STAYS_NO_SHOW,
         OUTCOME_SURVIVES_SESSION_END,
@@ -99,19 +100,24 @@ class SessionWorkflow:
     async def run(self, workflow_input: SessionWorkflowInput) -> SessionState:
         session = self._session
         self._publish_status()
-        while not machine.is_finished(session):
-            self._changed = False
-            plan = machine.next_step(session)
-            if plan is None:
-                await workflow.wait_condition(lambda: self._changed)
-                continue
-            due = await self._sleep_until(plan)
-            if due is not None:
-                await self._take(plan.step, due)
-        await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and all(task.done() for task in self._outbox)
-        )
-        return session.snapshot()
+        while True:
+            while not machine.is_finished(session):
+                self._changed = False
+                plan = machine.next_step(session)
+                if plan is None:
+                    await workflow.wait_condition(lambda: self._changed)
+                    continue
+                due = await self._sleep_until(plan)
+                if due is not None:
+                    await self._take(plan.step, due)
+            await workflow.wait_condition(
+                lambda: workflow.all_handlers_finished() and all(task.done() for task in self._outbox)
+            )
+            # A refund granted (or a payment reported) while the last handlers finished leaves money
+            # owed: pay it before closing, or the closed ledger would hold a grant never paid.
+            # Histories from before replay their close (the gate is consulted only in that case).
+            if machine.is_finished(session) or not workflow.patched(MONEY_OWED_WHILE_CLOSING):
+                return session.snapshot()
 
     async def _sleep_until(self, plan: NextStep) -> datetime | None:
         """Wait for the step; the instant it is taken at, or None when a handler moved the session
