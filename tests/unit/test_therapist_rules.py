@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from domain import refunds as rules
 from domain import session as machine
 from domain import session_attendance as attendance
 from domain import session_commands as commands
@@ -16,7 +17,7 @@ from domain.attendance import AttendanceOutcome, AttendanceUpdate
 from domain.booking import SessionBooking, check_booking
 from domain.commands import CancelRequest
 from domain.errors import RULE_CODES, RuleViolation
-from domain.payments import ChargeOutcome, ChargeResult
+from domain.payments import ChargeOutcome, ChargeResult, RefundResult
 from domain.policy import DEFAULT_POLICY, SessionPolicy, first_charge_at
 from domain.refunds import SessionRefund
 from domain.session import Session, Step
@@ -268,3 +269,49 @@ def test_the_clients_notice_can_be_reduced_to_2_hours_never_below_nor_above_24()
         with pytest.raises(ValidationError):
             SessionPolicy(client_min_notice=wrong)
     assert DEFAULT_POLICY.client_min_notice == 24 * H
+
+
+# ----------------------------------------------------------------------------- after the close
+
+
+def closed_with_a_refund() -> rules.ClosedSessionRefunds:
+    session = paid_session()
+    commands.refund(session, refund(1000), START)
+    request = machine.begin_refund(session)
+    machine.apply_refund_result(
+        session,
+        request,
+        RefundResult(refund_id="re_1", amount_minor=1000, refunded_total_minor=1000, captured_minor=PRICE),
+    )
+    return rules.ClosedSessionRefunds.of_closed_session(session.snapshot(), START + 2 * H)
+
+
+def test_a_closed_sessions_refunds_carry_on_from_its_ledger() -> None:
+    closed = closed_with_a_refund()
+    assert (closed.refunded_at_close, closed.grants_at_close, closed.refund_due()) == (1000, 1, 0)
+
+    granted = rules.grant_closed_refund(closed, refund(2000), START + 30 * 24 * H)
+    request = rules.begin_closed_refund(closed)
+
+    assert (granted.grant_number, granted.refunded_total_minor, granted.refundable_minor) == (2, 3000, 3000)
+    # Its Stripe key and event id follow the session's first refund: never one of the session's.
+    assert request.refund_number == 2 and request.target_refunded_minor == 3000
+    result = RefundResult(
+        refund_id="re_2", amount_minor=2000, refunded_total_minor=3000, captured_minor=PRICE
+    )
+    assert rules.apply_closed_refund_result(closed, request, result) == 2000
+    notice = rules.refund_issued(closed, request, result, 2000, START + 30 * 24 * H)
+    assert notice.event_id == "ses_sim:refund_issued:2" and notice.amount_minor == 2000
+    # The same answer again (a retry after a lost answer) announces nothing more.
+    assert rules.apply_closed_refund_result(closed, request, result) == 0
+
+
+def test_a_closed_session_is_refunded_at_most_what_was_captured_and_only_within_the_period() -> None:
+    closed = closed_with_a_refund()
+    with pytest.raises(RuleViolation) as too_much:
+        rules.check_closed_refund(closed, refund(5001), START + H)
+    with pytest.raises(RuleViolation) as too_late:
+        rules.check_closed_refund(closed, refund(100), closed.closes_at)
+    assert too_much.value.code == "refund_exceeds_captured"
+    assert too_late.value.code == "refund_window_closed"
+    assert closed.closes_at == START + 2 * H + rules.REFUND_PERIOD_AFTER_CLOSE
