@@ -203,6 +203,8 @@ async def test_a_no_show_session_stays_client_no_show_after_it_ends(
     await asyncio.wait_for(advance_to(env, handle, start + 10 * 60 * SECOND), WAIT)
 
     marked = await http.post(f"/v1/sessions/{session_id}/no-show", json={}, headers=key())
+    awaiting = f"/v1/therapists/{body['therapist_id']}/awaiting-updates"
+    await poll(http, awaiting, lambda ids: session_id in ids, "the no-show in the Awaiting Updates list")
     await asyncio.wait_for(advance_to(env, handle, start + 2 * HOUR), WAIT)
     still = await http.get(f"/v1/sessions/{session_id}")
     attended = await http.post(
@@ -219,6 +221,7 @@ async def test_a_no_show_session_stays_client_no_show_after_it_ends(
     assert filed.status_code == 200, filed.text
     await closed(env, session_id)
     assert (await http.get(f"/v1/sessions/{session_id}")).json()["status"] == "client_no_show"
+    await poll(http, awaiting, lambda ids: session_id not in ids, "the list without the filed no-show")
 
 
 async def test_a_therapist_books_a_session_inside_the_window_and_it_is_charged_at_once(
