@@ -88,29 +88,46 @@ def check_refund(request: SessionRefund, ledger: PaymentLedger, target: int) -> 
 
 
 def grant_refund(
-    request: SessionRefund, ledger: PaymentLedger, target: int, session_id: str, at: datetime
+    request: SessionRefund,
+    ledger: PaymentLedger,
+    target: int,
+    session_id: str,
+    at: datetime,
+    request_id: str | None = None,
 ) -> SessionRefundResult:
     """Record the grant (checked again: the handler runs the validator's rule)."""
     amount = check_refund(request, ledger, target)
-    number = len(ledger.granted_refunds) + 1
-    ledger.granted_refunds.append(
-        RefundGrant(
-            number=number,
-            amount_minor=amount,
-            reason=request.reason,
-            requested_by=request.requested_by,
-            at=at,
-        )
-    )
     new_target = target + amount
+    grant = RefundGrant(
+        number=len(ledger.granted_refunds) + 1,
+        amount_minor=amount,
+        reason=request.reason,
+        requested_by=request.requested_by,
+        at=at,
+        request_id=request_id,
+        refunded_total_minor=new_target,
+        refundable_minor=max(0, ledger.amount_paid_minor - max(new_target, ledger.amount_refunded_minor)),
+    )
+    ledger.granted_refunds.append(grant)
+    return result_of_grant(grant, session_id, ledger.currency)
+
+
+def result_of_grant(grant: RefundGrant, session_id: str, currency: str) -> SessionRefundResult:
     return SessionRefundResult(
         session_id=session_id,
-        grant_number=number,
-        amount_minor=amount,
-        currency=ledger.currency,
-        refunded_total_minor=new_target,
-        refundable_minor=refundable_minor(ledger, new_target),
+        grant_number=grant.number,
+        amount_minor=grant.amount_minor,
+        currency=currency,
+        refunded_total_minor=grant.refunded_total_minor,
+        refundable_minor=grant.refundable_minor,
     )
+
+
+def granted_already(ledger: PaymentLedger, request_id: str | None) -> RefundGrant | None:
+    """The grant this very request made already (a retry), if any."""
+    if request_id is None:
+        return None
+    return next((grant for grant in ledger.granted_refunds if grant.request_id == request_id), None)
 
 
 # --------------------------------------------------------------------------------- closed sessions
@@ -169,7 +186,13 @@ class ClosedSessionRefunds(BaseModel):
         return max(0, self.target() - self.payment.amount_refunded_minor)
 
 
-def check_closed_refund(refunds: ClosedSessionRefunds, request: SessionRefund, now: datetime) -> int:
+def check_closed_refund(
+    refunds: ClosedSessionRefunds, request: SessionRefund, now: datetime, request_id: str | None = None
+) -> int:
+    """A retry of a request the session (or this workflow) granted is answered with that grant;
+    anything else follows the refund rules, within the refund period."""
+    if (grant := granted_already(refunds.payment, request_id)) is not None:
+        return grant.amount_minor
     if now >= refunds.closes_at:
         raise RuleViolation(
             "refund_window_closed",
@@ -179,10 +202,14 @@ def check_closed_refund(refunds: ClosedSessionRefunds, request: SessionRefund, n
 
 
 def grant_closed_refund(
-    refunds: ClosedSessionRefunds, request: SessionRefund, now: datetime
+    refunds: ClosedSessionRefunds, request: SessionRefund, now: datetime, request_id: str | None = None
 ) -> SessionRefundResult:
+    """Grant a refund of the closed session; a retry of a request granted already — by the session
+    before it closed, or here — gets that grant's result and grants nothing more."""
+    if (grant := granted_already(refunds.payment, request_id)) is not None:
+        return result_of_grant(grant, refunds.session_id, refunds.payment.currency)
     check_closed_refund(refunds, request, now)
-    return grant_refund(request, refunds.payment, refunds.target(), refunds.session_id, now)
+    return grant_refund(request, refunds.payment, refunds.target(), refunds.session_id, now, request_id)
 
 
 def begin_closed_refund(refunds: ClosedSessionRefunds) -> RefundRequest:

@@ -223,8 +223,14 @@ def check_session_refund(session: Session, request: SessionRefund) -> int:
     return check_refund(request, session.payment, refund_target(session))
 
 
-def refund(session: Session, request: SessionRefund, received_at: datetime) -> SessionRefundResult:
-    """Record the grant; the main loop pays it back (a refund request of its own, ``refund:{m}``)."""
-    result = grant_refund(request, session.payment, refund_target(session), session.session_id, received_at)
+def refund(
+    session: Session, request: SessionRefund, received_at: datetime, request_id: str | None = None
+) -> SessionRefundResult:
+    """Record the grant; the main loop pays it back (a refund request of its own, ``refund:{m}``).
+    ``request_id`` (the update id) is kept with it, so the same request sent again after the
+    session closed is answered with this grant instead of granting again."""
+    result = grant_refund(
+        request, session.payment, refund_target(session), session.session_id, received_at, request_id
+    )
     unblock(session)  # news: money work Stripe refused is tried again with this
     return result

@@ -47,6 +47,13 @@ class RefundGrant(BaseModel):
     reason: RefundReason
     requested_by: Actor
     at: datetime
+    request_id: str | None = None
+    """The request's id (its update id): the same request reaching the session's refunds workflow
+    after the session closed finds it here and is answered with this grant, never granted again."""
+    refunded_total_minor: int = 0
+    """Granted or owed back in all right after this grant (its result, repeated to a retry)."""
+    refundable_minor: int = 0
+    """Still refundable right after this grant (its result, repeated to a retry)."""
 
 
 class ExtraPayment(BaseModel):

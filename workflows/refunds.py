@@ -99,7 +99,10 @@ class SessionRefundsWorkflow:
 
     @workflow.update
     def refund(self, request: SessionRefund) -> SessionRefundResult:
-        result = checked(lambda: rules.grant_closed_refund(self._refunds, request, workflow.now()))
+        request_id = _update_id()
+        result = checked(
+            lambda: rules.grant_closed_refund(self._refunds, request, workflow.now(), request_id)
+        )
         self._blocked_until = None  # news: a refund Stripe refused is tried again with this one
         self._changed = True
         self._log(
@@ -109,7 +112,8 @@ class SessionRefundsWorkflow:
 
     @refund.validator
     def _validate_refund(self, request: SessionRefund) -> None:
-        checked(lambda: rules.check_closed_refund(self._refunds, request, workflow.now()))
+        request_id = _update_id()
+        checked(lambda: rules.check_closed_refund(self._refunds, request, workflow.now(), request_id))
 
     @workflow.query
     def state(self) -> ClosedSessionRefunds:
@@ -118,6 +122,12 @@ class SessionRefundsWorkflow:
     def _log(self, level: int, message: str, **fields: object) -> None:
         # Opaque ids and codes only.
         workflow.logger.log(level, message, extra={"session_id": self._refunds.session_id, **fields})
+
+
+def _update_id() -> str | None:
+    """The request's id: a retry of a request the session granted before it closed is found by it."""
+    info = workflow.current_update_info()
+    return info.id if info is not None else None
 
 
 async def call_refund(request: RefundRequest) -> RefundResult:

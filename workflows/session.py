@@ -427,7 +427,9 @@ class SessionWorkflow:
         ``SessionRefundsWorkflow`` (``workflows/refunds.py``)."""
         session = self._session
         received_at = self._received(request.received_at)
-        result = checked(lambda: commands.refund(session, request, received_at))
+        info = workflow.current_update_info()
+        request_id = info.id if info is not None else None
+        result = checked(lambda: commands.refund(session, request, received_at, request_id))
         self._changed = True
         self._log(
             logging.INFO, "refund granted", reason=request.reason.value, amount_minor=result.amount_minor

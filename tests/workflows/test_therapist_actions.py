@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from contract.ids import session_refunds_workflow_id
+from contract.refunds import SESSION_REFUNDS_STATE
 from contract.search_attributes import SESSION_STATUS
 from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
@@ -21,6 +22,7 @@ from domain.notifications import NotificationType
 from domain.refunds import SessionRefund, SessionRefundResult
 from domain.session_attendance import NoShowRequest, NoShowResult
 from domain.status import Actor, BookingKind, RefundReason, SessionStatus
+from temporal_client.messages import query_workflow
 from temporal_client.refunds_client import refund_session
 from tests.workflows.support import (
     HOUR,
@@ -242,3 +244,38 @@ async def test_a_refund_after_the_session_closed_continues_its_refunds_and_never
     assert len({n.event_id for n in notices}) == 3
     assert f"{session_id}:refund_issued:1" in {n.event_id for n in notices}
     assert await refunded_on_stripe(standin, session_id) == 6000
+
+
+async def test_a_refund_retried_after_the_session_closed_is_not_granted_again(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
+) -> None:
+    session, handle = await paid_session(env, worker)
+    session_id = session.session_id  # type: ignore[attr-defined]
+    request = SessionRefund(reason=RefundReason.TECHNICAL_PROBLEM, amount_minor=1500)
+
+    async def send() -> SessionRefundResult:
+        return await asyncio.wait_for(
+            refund_session(
+                env.client,
+                session_id,
+                request,
+                request_id="refund-lost-answer",
+                task_queue=worker.task_queue,
+                now=real_now(),
+            ),
+            WAIT,
+        )
+
+    first = await send()  # granted by the running session; say its answer was lost
+    await advance_to(env, handle, session.end + SECOND)  # type: ignore[attr-defined]
+    await wait_for_state(handle, lambda s: s.status is SessionStatus.AWAITING_UPDATE, "the session's end")
+    await file(handle, AttendanceUpdate(outcome=AttendanceOutcome.ATTENDED))
+    await result_of(handle)
+    retried = await send()  # the same request, now through the refunds workflow
+    refunds = env.client.get_workflow_handle(session_refunds_workflow_id(session_id))
+    STARTED.append(refunds)
+
+    assert retried == first and first.amount_minor == 1500
+    state = await asyncio.wait_for(query_workflow(refunds, SESSION_REFUNDS_STATE), WAIT)
+    assert [grant.request_id for grant in state.payment.granted_refunds] == ["refund-lost-answer"]
+    assert await refunded_on_stripe(standin, session_id) == 1500
