@@ -211,7 +211,9 @@ async def test_a_no_show_session_stays_client_no_show_after_it_ends(
         f"/v1/sessions/{session_id}/attendance", json={"outcome": "attended"}, headers=key()
     )
     filed = await http.post(
-        f"/v1/sessions/{session_id}/attendance", json={"outcome": "client_no_show"}, headers=key()
+        f"/v1/sessions/{session_id}/attendance",
+        json={"outcome": "client_no_show", "refund": True, "refund_amount_minor": 1000},
+        headers=key(),
     )
 
     assert early.status_code == 409 and early.json()["code"] == "session_not_started"
@@ -219,8 +221,10 @@ async def test_a_no_show_session_stays_client_no_show_after_it_ends(
     assert still.json()["status"] == "client_no_show"  # its end did not make it awaiting_update
     assert attended.status_code == 409 and attended.json()["code"] == "no_show_marked"
     assert filed.status_code == 200, filed.text
+    assert filed.json()["refund_minor"] == 1000  # the attendance update's refund takes an amount
     await closed(env, session_id)
-    assert (await http.get(f"/v1/sessions/{session_id}")).json()["status"] == "client_no_show"
+    final = (await http.get(f"/v1/sessions/{session_id}")).json()
+    assert final["status"] == "client_no_show" and final["payment"]["amount_refunded_minor"] == 1000
     await poll(http, awaiting, lambda ids: session_id not in ids, "the list without the filed no-show")
 
 
