@@ -189,6 +189,12 @@ async def test_a_refund_of_an_open_session_and_its_rules(http: httpx.AsyncClient
         lambda s: s["payment"]["amount_refunded_minor"] == 6000,
         "refund",
     )
+    history = (await http.get(f"/v1/sessions/{paid['session_id']}/history")).json()
+    updates = [e for e in history["events"] if e["detail"].get("update") == "refund"]
+    [asked] = [e for e in updates if e["kind"] == "update_accepted"]
+    [granted] = [e for e in updates if e["kind"] == "update_completed"]
+    assert asked["detail"]["reason"] == "goodwill" and asked["detail"]["requested_by"] == "therapist"
+    assert granted["detail"]["amount_minor"] == 6000 and granted["detail"]["refundable_minor"] == 0
 
 
 async def test_a_no_show_session_stays_client_no_show_after_it_ends(
