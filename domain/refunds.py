@@ -50,8 +50,10 @@ class SessionRefundResult(BaseModel):
     """What could still be refunded after this one."""
 
 
-def granted_minor(ledger: PaymentLedger) -> int:
-    return sum(grant.amount_minor for grant in ledger.granted_refunds)
+def granted_minor(ledger: PaymentLedger, since: int = 0) -> int:
+    """What the grants (from the ``since``-th on) add to the target: each its amount, on top of
+    any refund made outside the service before it."""
+    return sum(grant.amount_minor + grant.covers_minor for grant in ledger.granted_refunds[since:])
 
 
 def refund_target_with_grants(ledger: PaymentLedger, owed_by_rules: int) -> int:
@@ -97,13 +99,15 @@ def grant_refund(
 ) -> SessionRefundResult:
     """Record the grant (checked again: the handler runs the validator's rule)."""
     amount = check_refund(request, ledger, target)
-    new_target = target + amount
+    covers = max(0, ledger.amount_refunded_minor - target)
+    new_target = target + covers + amount
     grant = RefundGrant(
         number=len(ledger.granted_refunds) + 1,
         amount_minor=amount,
         reason=request.reason,
         requested_by=request.requested_by,
         at=at,
+        covers_minor=covers,
         request_id=request_id,
         refunded_total_minor=new_target,
         refundable_minor=max(0, ledger.amount_paid_minor - max(new_target, ledger.amount_refunded_minor)),
@@ -179,7 +183,7 @@ class ClosedSessionRefunds(BaseModel):
     def target(self) -> int:
         """What must be back with the client in total: what was back at close plus every grant
         since, never more than was captured."""
-        since = sum(grant.amount_minor for grant in self.payment.granted_refunds[self.grants_at_close :])
+        since = granted_minor(self.payment, self.grants_at_close)
         return min(self.payment.amount_paid_minor, self.refunded_at_close + since)
 
     def refund_due(self) -> int:

@@ -47,6 +47,9 @@ class RefundGrant(BaseModel):
     reason: RefundReason
     requested_by: Actor
     at: datetime
+    covers_minor: int = 0
+    """Refunded outside the service (Stripe's dashboard) beyond what was owed when this was
+    granted: the grant comes on top of it, so the client gets ``amount_minor`` more."""
     request_id: str | None = None
     """The request's id (its update id): the same request reaching the session's refunds workflow
     after the session closed finds it here and is answered with this grant, never granted again."""

@@ -315,3 +315,13 @@ def test_a_closed_session_is_refunded_at_most_what_was_captured_and_only_within_
     assert too_much.value.code == "refund_exceeds_captured"
     assert too_late.value.code == "refund_window_closed"
     assert closed.closes_at == START + 2 * H + rules.REFUND_PERIOD_AFTER_CLOSE
+
+
+def test_a_refund_granted_after_one_made_in_stripes_dashboard_comes_on_top_of_it() -> None:
+    session = paid_session()
+    session.payment.amount_refunded_minor = 1000  # charge.refunded: someone refunded in the dashboard
+
+    result = commands.refund(session, refund(2000), START)
+
+    assert (result.refunded_total_minor, result.refundable_minor) == (3000, 3000)
+    assert machine.refund_target(session) == 3000 and machine.refund_due(session) == 2000
