@@ -279,3 +279,27 @@ async def test_a_refund_retried_after_the_session_closed_is_not_granted_again(
     state = await asyncio.wait_for(query_workflow(refunds, SESSION_REFUNDS_STATE), WAIT)
     assert [grant.request_id for grant in state.payment.granted_refunds] == ["refund-lost-answer"]
     assert await refunded_on_stripe(standin, session_id) == 1500
+
+
+async def test_a_refund_granted_while_the_session_is_closing_is_paid_before_it_closes(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn, notification_sink: NotificationSink
+) -> None:
+    session, handle = await paid_session(env, worker)
+    session_id = session.session_id  # type: ignore[attr-defined]
+    await advance_to(env, handle, session.end + SECOND)  # type: ignore[attr-defined]
+    await wait_for_state(handle, lambda s: s.status is SessionStatus.AWAITING_UPDATE, "the session's end")
+    # The attendance refund's notice is delivered slowly (two 503s, retried after 2 s and 4 s):
+    # the session has done everything else and waits for it before closing.
+    notification_sink.fail_next(2)
+    await file(
+        handle,
+        AttendanceUpdate(outcome=AttendanceOutcome.ATTENDED, refund=True, refund_amount_minor=2000),
+    )
+    await wait_for_state(handle, lambda s: s.payment.amount_refunded_minor == 2000, "the first refund")
+
+    granted = await refund(handle, SessionRefund(reason=RefundReason.SESSION_CUT_SHORT, amount_minor=1000))
+
+    final = await result_of(handle)
+    assert granted.amount_minor == 1000
+    assert final.payment.amount_refunded_minor == 3000 and final.status is SessionStatus.COMPLETED
+    assert await refunded_on_stripe(standin, session_id) == 3000
