@@ -123,3 +123,21 @@ def test_a_practice_answers_only_its_therapist_and_admins() -> None:
         refusal(lambda: check_practice_party(ActingParty(role=Actor.CLIENT, id="thr_sim"), "thr_sim"))
         == "not_found"
     )
+
+
+def test_the_kind_of_a_booking_names_who_may_make_it() -> None:
+    def check(party: ActingParty, booked_by: Actor) -> str | None:
+        return refusal(
+            lambda: check_booking_party(
+                party, therapist_id=THERAPIST.id, client_id=CLIENT.id, booked_by=booked_by
+            )
+        )
+
+    # A client cannot book a therapist's kind (charged off-session, in the therapist's name)...
+    assert check(CLIENT, Actor.THERAPIST) == "not_allowed"
+    # ...nor a therapist the client's own (charged at once, on-session, as if the client were there).
+    assert check(THERAPIST, Actor.CLIENT) == "not_allowed"
+    assert check(THERAPIST, Actor.THERAPIST) is None
+    assert check(CLIENT, Actor.CLIENT) is None
+    assert check(ADMIN, Actor.CLIENT) is None
+    assert check(ADMIN, Actor.THERAPIST) is None
