@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -109,7 +110,7 @@ def test_commands_recorded_before_acting_parties_existed_still_decode_and_pass()
 
 
 def test_a_client_books_as_themselves_a_therapist_for_their_practice_and_an_admin_for_anyone() -> None:
-    ids = {"therapist_id": "thr_sim", "client_id": "cli_sim"}
+    ids: dict[str, Any] = {"therapist_id": "thr_sim", "client_id": "cli_sim"}
     assert [refusal(lambda: check_booking_party(p, **ids)) for p in (CLIENT, THERAPIST, ADMIN)] == [None] * 3  # noqa: B023
     assert refusal(lambda: check_booking_party(OTHER_CLIENT, **ids)) == "not_allowed"
     assert refusal(lambda: check_booking_party(OTHER_THERAPIST, **ids)) == "not_allowed"
