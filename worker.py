@@ -1,6 +1,6 @@
-"""The Sessionflow worker: SessionWorkflow, PracticeWorkflow and their activities on the task
-queue, and the Stripe activities on the Stripe task queue (``<task_queue>-stripe``) under a
-server-side rate limit.
+"""The Sessionflow worker: SessionWorkflow, PracticeWorkflow, SessionRefundsWorkflow and their
+activities on the task queue, and the Stripe activities on the Stripe task queue
+(``<task_queue>-stripe``) under a server-side rate limit.
 
 ``build_workers`` is shared by the production entry point, the dev stack and the tests, so all of
 them run exactly the same registration and the same tuning from ``Settings``.
@@ -33,9 +33,10 @@ from settings import Settings
 from stripe_client import build_stripe_client
 from temporal_client.converter import connect
 from workflows.practice import PracticeWorkflow
+from workflows.refunds import SessionRefundsWorkflow
 from workflows.session import SessionWorkflow
 
-WORKFLOWS: Sequence[type] = (SessionWorkflow, PracticeWorkflow)
+WORKFLOWS: Sequence[type] = (SessionWorkflow, PracticeWorkflow, SessionRefundsWorkflow)
 
 VERSIONING_BEHAVIORS = {
     "auto_upgrade": VersioningBehavior.AUTO_UPGRADE,

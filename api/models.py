@@ -12,9 +12,10 @@ from domain.attendance import AttendanceOutcome, ContinueChoice
 from domain.booking import BookableMinutes, SessionBooking
 from domain.commands import PaymentMethodUpdateResult
 from domain.ids import OpaqueId, StripeId
+from domain.money import AmountMinor
 from domain.practice import EndReason, IanaZone, RelationshipEnded
 from domain.slots import WeeklySlotRule
-from domain.status import Actor, CancelReason, SessionStatus
+from domain.status import Actor, CancelReason, RefundReason, SessionStatus
 
 
 def _fits_utc(value: datetime) -> datetime:
@@ -86,8 +87,23 @@ class AttendanceBody(_Body):
     end_reason: EndReason | None = None
     cancel_future_sessions: bool = False
     refund: bool = False
+    refund_amount_minor: AmountMinor | None = None
+    """Only with ``refund``: how much to refund (minor units); absent, the whole payment."""
     submitted_by: Actor | None = None
     """The acting party's role (the default); naming another role is a 422."""
+
+
+class RefundBody(_Body):
+    """Who refunds is the ``Acting-Party`` (the session's therapist or an admin)."""
+
+    reason: RefundReason
+    """Why, as a code (never free text)."""
+    amount_minor: AmountMinor | None = None
+    """How much (minor units); absent, everything still refundable."""
+
+
+class NoShowBody(_Body):
+    """Who marks it is the ``Acting-Party`` (the session's therapist or an admin); nothing else."""
 
 
 class PaymentMethodBody(_Body):

@@ -10,6 +10,7 @@ from domain.ids import is_opaque_id
 
 SESSION_WORKFLOW_PREFIX = "session-"
 PRACTICE_WORKFLOW_PREFIX = "practice-"
+SESSION_REFUNDS_SUFFIX = ":refunds"
 
 
 def session_workflow_id(session_id: str) -> str:
@@ -17,6 +18,12 @@ def session_workflow_id(session_id: str) -> str:
     if not is_opaque_id(session_id):
         raise ValueError("session id must be 1-64 characters of [A-Za-z0-9_-]")
     return f"{SESSION_WORKFLOW_PREFIX}{session_id}"
+
+
+def session_refunds_workflow_id(session_id: str) -> str:
+    """The one refunds workflow of a session whose own workflow has closed. An opaque id never
+    holds ``:``, so this id can never be another session's."""
+    return f"{session_workflow_id(session_id)}{SESSION_REFUNDS_SUFFIX}"
 
 
 def practice_workflow_id(therapist_id: str) -> str:

@@ -25,6 +25,8 @@ from domain.commands import (
 )
 from domain.payments import PaymentEvent
 from domain.presence import ChargeAnswer, ChargeAnswerRequest
+from domain.refunds import SessionRefund, SessionRefundResult
+from domain.session_attendance import NoShowRequest, NoShowResult
 from domain.state import SessionState
 
 SESSION_WORKFLOW_TYPE = "SessionWorkflow"
@@ -41,6 +43,8 @@ SESSION_FILE_ATTENDANCE = Update("file_attendance", AttendanceUpdate, Attendance
 SESSION_CHARGE_ANSWER = Update("charge_answer", ChargeAnswerRequest, ChargeAnswer)
 """Waits until the charge a command just caused (a client's booking, a new card) is answered;
 changes nothing. The API bounds the wait and sends no update id of its own (each ask is new)."""
+SESSION_REFUND = Update("refund", SessionRefund, SessionRefundResult)
+SESSION_MARK_NO_SHOW = Update("mark_no_show", NoShowRequest, NoShowResult)
 SESSION_PAYMENT_EVENT = Signal("payment_event", PaymentEvent)
 """A Stripe webhook fact (deduplicated by event id in the workflow)."""
 SESSION_STATE = Query("state", NO_ARGUMENT, SessionState)
@@ -58,6 +62,8 @@ SESSION_UPDATES: tuple[Update[Any, Any], ...] = (
     SESSION_UPDATE_PAYMENT_METHOD,
     SESSION_FILE_ATTENDANCE,
     SESSION_CHARGE_ANSWER,
+    SESSION_REFUND,
+    SESSION_MARK_NO_SHOW,
 )
 SESSION_SIGNALS: tuple[Signal[Any], ...] = (SESSION_PAYMENT_EVENT,)
 SESSION_QUERIES: tuple[Query[Any, Any], ...] = (

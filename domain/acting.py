@@ -95,12 +95,18 @@ def check_party(
         raise RuleViolation("not_allowed", f"only the session's {allowed} may do this")
 
 
-def check_booking_party(party: ActingParty, *, therapist_id: str, client_id: str) -> None:
-    """A client books as themselves, a therapist for their own practice, an admin for anyone."""
+def check_booking_party(
+    party: ActingParty, *, therapist_id: str, client_id: str, booked_by: Actor | None = None
+) -> None:
+    """A client books as themselves, a therapist for their own practice, an admin for anyone; and
+    the booking's kind says who booked it (``booked_by``): a client cannot book a therapist's kind
+    (charged off-session without them) nor a therapist the client's own (charged on-session)."""
     if not is_party(party, therapist_id=therapist_id, client_id=client_id):
         raise RuleViolation(
             "not_allowed", "a client books only as themselves and a therapist only for their own practice"
         )
+    if booked_by is not None and not party.is_admin and party.role is not booked_by:
+        raise RuleViolation("not_allowed", f"this kind of booking is made by the {booked_by.value}")
 
 
 def check_practice_party(party: ActingParty, therapist_id: str) -> None:

@@ -24,6 +24,7 @@ from pydantic_core import PydanticCustomError
 from domain.acting import ActingParty, files_as
 from domain.errors import RuleViolation
 from domain.ids import OpaqueId
+from domain.money import AmountMinor
 from domain.practice import EndReason
 from domain.status import Actor, SessionStatus
 
@@ -77,6 +78,8 @@ class AttendanceUpdate(BaseModel):
     """When ending: cancel the client's other booked sessions (as therapist cancellations)."""
     refund: bool = False
     """A discretionary refund of this session's payment (e.g. waiving a no-show)."""
+    refund_amount_minor: AmountMinor | None = Field(default=None, validate_default=True)
+    """Only with ``refund``: refund this much (minor units); absent, the whole payment."""
     submitted_by: Actor = Actor.THERAPIST
     received_at: AwareDatetime | None = None
     acting_party: ActingParty | None = None
@@ -146,6 +149,13 @@ class AttendanceUpdate(BaseModel):
             )
         return self
 
+    @field_validator("refund_amount_minor")
+    @classmethod
+    def _amount_only_with_a_refund(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and info.data.get("refund") is False:
+            raise PydanticCustomError("contradictory_update", "refund_amount_minor needs refund: true")
+        return value
+
     @property
     def rebooks(self) -> bool:
         return self.continue_sessions is not ContinueChoice.NO
@@ -185,6 +195,8 @@ def check_attendance_update(
     has_saved_card: bool,
     follow_up_start: datetime | None = None,
     max_booking_horizon: timedelta = timedelta(days=366),
+    no_show_marked: bool = False,
+    refundable_minor: int | None = None,
 ) -> None:
     """Refuse an update the rules do not allow, before anything is recorded.
 
@@ -206,7 +218,12 @@ def check_attendance_update(
         )
     if now < session_start:
         raise RuleViolation("session_not_started", "the attendance update opens when the session starts")
-    if status not in (SessionStatus.PAID, SessionStatus.AWAITING_UPDATE):
+    if no_show_marked and update.outcome is AttendanceOutcome.ATTENDED:
+        raise RuleViolation(
+            "no_show_marked", "the client was marked as not attending: file the update as client_no_show"
+        )
+    settled = (SessionStatus.PAID, SessionStatus.AWAITING_UPDATE)
+    if status not in settled and not (no_show_marked and status is SessionStatus.CLIENT_NO_SHOW):
         raise RuleViolation(
             "payment_pending", "the session's payment is still being settled; file the update once it is paid"
         )
@@ -219,6 +236,12 @@ def check_attendance_update(
             )
         if follow_up_start - now > max_booking_horizon:
             raise RuleViolation("start_too_far", "the follow-up is too far ahead")
+    amount = update.refund_amount_minor
+    if update.refund and amount is not None and refundable_minor is not None and amount > refundable_minor:
+        raise RuleViolation(
+            "refund_exceeds_captured",
+            f"at most {refundable_minor} (minor units) of what was captured is left to refund",
+        )
     if update.rebooks and not has_saved_card:
         raise RuleViolation(
             "no_saved_card", "the client has no saved card to charge; they can book the follow-up themselves"

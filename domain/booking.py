@@ -114,7 +114,7 @@ class SessionBooking(BaseModel):
                 raise ValueError(f"a {self.kind.value} session needs the saved payment_method_id")
             if self.prepaid_payment_intent_id is not None:
                 raise ValueError("prepaid_payment_intent_id is only for initial_prepaid sessions")
-        if self.kind is BookingKind.THERAPIST_FOLLOW_UP and not self.client_agreed:
+        if self.kind.booked_by_therapist and not self.client_agreed:
             raise ValueError(
                 "a therapist may only book a session the client has explicitly agreed to "
                 "(client_agreed must be true)"
@@ -123,7 +123,7 @@ class SessionBooking(BaseModel):
 
     @property
     def booked_by(self) -> Actor:
-        return Actor.THERAPIST if self.kind is BookingKind.THERAPIST_FOLLOW_UP else Actor.CLIENT
+        return Actor.THERAPIST if self.kind.booked_by_therapist else Actor.CLIENT
 
     @property
     def duration(self) -> timedelta:
@@ -141,7 +141,9 @@ def check_booking(booking: SessionBooking, now: datetime, policy: SessionPolicy 
         raise ValueError("times must be timezone-aware")
     start, now = booking.start.astimezone(UTC), now.astimezone(UTC)  # elapsed-time comparisons
     if start <= now:
-        raise RuleViolation("start_in_past", "the session start must be in the future")
+        check_past_dated(booking, start, now, policy)
+    else:
+        check_client_notice(booking, start, now, policy)
     if start - now > policy.max_booking_horizon:
         raise RuleViolation(
             "start_too_far", f"sessions can be booked at most {policy.max_booking_horizon.days} days ahead"
@@ -150,4 +152,31 @@ def check_booking(booking: SessionBooking, now: datetime, policy: SessionPolicy 
         raise RuleViolation(
             "duration_out_of_range",
             f"duration must be between {policy.min_duration} and {policy.max_duration}",
+        )
+
+
+def check_past_dated(
+    booking: SessionBooking, start: datetime, now: datetime, policy: SessionPolicy = DEFAULT_POLICY
+) -> None:
+    """Only a therapist's manual session may start in the past (it took place and is recorded
+    after the fact), and only within ``policy.manual_backdate_limit``; never a client's booking."""
+    if booking.kind is not BookingKind.THERAPIST_MANUAL:
+        raise RuleViolation("start_in_past", "the session start must be in the future")
+    if now - start > policy.manual_backdate_limit:
+        raise RuleViolation(
+            "start_too_far_back",
+            f"a manual session can be dated at most {policy.manual_backdate_limit.days} days back",
+        )
+
+
+def check_client_notice(
+    booking: SessionBooking, start: datetime, now: datetime, policy: SessionPolicy = DEFAULT_POLICY
+) -> None:
+    """A client's own booking needs the policy's minimum notice (24 h by default, 2 h at least);
+    a therapist's booking is not bound by it."""
+    notice = policy.client_min_notice
+    if booking.booked_by is Actor.CLIENT and notice is not None and start - now < notice:
+        hours = notice.total_seconds() / 3600
+        raise RuleViolation(
+            "notice_too_short", f"a client's booking must start at least {hours:g} hours from now"
         )

@@ -44,6 +44,16 @@ RULE_CODES: Mapping[str, str] = MappingProxyType(
         "no_saved_card": "a therapist-booked follow-up needs the client's saved card",
         "slot_duration_out_of_range": "a weekly slot cannot be reserved for a session of this length",
         "relationship_ended": "the relationship with this client has ended (restart it first)",
+        "notice_too_short": "a client's own booking needs the policy's minimum notice (24 hours by default, "
+        "at least 2); a therapist's booking is not bound by it",
+        "start_too_far_back": "a therapist's manual session can be dated only so far in the past (14 days)",
+        "nothing_captured": "no payment of the session has been captured, so there is nothing to refund",
+        "refund_exceeds_captured": "the refund would exceed what was captured less what was already refunded "
+        "(the message says how much is left)",
+        "refund_window_closed": "refunds of this session are no longer possible through the service "
+        "(its refund period after it closed has ended)",
+        "no_show_marked": "the client was marked as not attending: the attendance update must say "
+        "client_no_show",
         "request_id_reused": "this request id was used for a different request",
         "practice_closed": "the therapist's practice has closed: ops restore it (`sessionflow practice`)",
         "practice_unavailable": (

@@ -19,6 +19,10 @@ HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
 
 
+CLIENT_NOTICE_RANGE = (2 * HOUR, 24 * HOUR)
+"""The marketplace's minimum notice for a client's booking: 24 h by default, reducible to 2 h."""
+
+
 class SessionPolicy(BaseModel):
     """Every duration of the policy, fixed into the session's history when it is booked."""
 
@@ -64,8 +68,21 @@ class SessionPolicy(BaseModel):
     this of the key's first use: with the call's own budget (1 h) it stays inside the 24 h Stripe
     keeps keys for. Later tries look the PaymentIntent up by metadata first, under a new key."""
 
+    client_min_notice: timedelta | None = 24 * HOUR
+    """A client's own booking (``initial_prepaid``, ``client_follow_up``) must start at least this
+    long after it is made: the marketplace's minimum, 24 h, which may be reduced to 2 h
+    (:data:`CLIENT_NOTICE_RANGE`) but never increased. Therapists' bookings are not bound by it.
+    ``None`` only in the compressed fault drills, whose "hours" last seconds."""
+    manual_backdate_limit: timedelta = Field(default=14 * 24 * HOUR, ge=timedelta(0))
+    """How far in the past a therapist may date a manual session (one that took place but was not
+    booked): it is charged at once and presented for the attendance update. A client's booking is
+    never past-dated."""
+
     @model_validator(mode="after")
     def _offsets_are_ordered(self) -> SessionPolicy:
+        notice = self.client_min_notice
+        if notice is not None and not CLIENT_NOTICE_RANGE[0] <= notice <= CLIENT_NOTICE_RANGE[1]:
+            raise ValueError("client_min_notice must be between 2 and 24 hours")
         offsets = self.charge_attempt_offsets
         if not offsets:
             raise ValueError("charge_attempt_offsets needs at least the scheduled charge")
@@ -155,8 +172,9 @@ def first_charge_at(
 ) -> datetime | None:
     """When the first charge is due (rule 2); ``None`` when the session was paid at booking.
 
-    A therapist-booked follow-up waits for ``start − 48 h``; a client booking, or any booking
-    made after that instant, is charged at once.
+    A therapist-booked session (follow-up or manual) waits for ``start − 48 h``; a client booking,
+    or any booking made after that instant (inside the window, or a past-dated manual session), is
+    charged at once.
     """
     _require_aware(start, booked_at)
     if kind is BookingKind.INITIAL_PREPAID:

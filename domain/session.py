@@ -62,6 +62,7 @@ from domain.presence import (
     charge_answer_of,
     client_present,
 )
+from domain.refunds import refund_target_with_grants
 from domain.state import ExtraPayment, PaymentLedger, RefundRecord, SessionState, SessionWorkflowInput
 from domain.status import Actor, BookingKind, PaymentStatus, SessionStatus
 
@@ -129,6 +130,10 @@ class Session(SessionState):
     last_try_on_session: bool | None = Field(default=None, exclude=True)
     """Whether the last charge try was on-session: a try again under the same key must send the
     same parameters (Stripe refuses a key reused with others), so a change takes a new key."""
+    closed: bool = Field(default=False, exclude=True)
+    """The session took place and its attendance update is carried out (``complete``): its final
+    status is ``completed`` — or ``client_no_show``, which stays so that lists and the history
+    show it."""
 
     def snapshot(self) -> SessionState:
         """The public state, detached from the machine's (a query must not share its objects)."""
@@ -325,7 +330,9 @@ def charge_owed(session: Session) -> bool:
 
 
 def refund_target(session: Session) -> int:
-    """How much of the taken payment must be back with the client, in total."""
+    """How much of the taken payment must be back with the client, in total: what the rules owe
+    plus every refund a therapist or admin granted (``domain.refunds``), never more than was
+    captured."""
     return refund_target_if(session, session.status, discretionary_refund(session))
 
 
@@ -335,9 +342,13 @@ def refund_target_if(session: Session, status: SessionStatus, discretionary: boo
     payment = session.payment
     if payment.status is not PaymentStatus.PAID:
         return 0
-    if session.attendance is not None and session.attendance.update.refund:
-        return payment.amount_paid_minor  # a discretionary refund filed with the attendance update
-    return refund_owed(status, discretionary, payment.amount_paid_minor)
+    update = session.attendance.update if session.attendance is not None else None
+    if update is not None and update.refund:
+        # A discretionary refund filed with the attendance update: its amount, or all of it.
+        owed = min(update.refund_amount_minor or payment.amount_paid_minor, payment.amount_paid_minor)
+    else:
+        owed = refund_owed(status, discretionary, payment.amount_paid_minor)
+    return refund_target_with_grants(payment, owed)
 
 
 def refund_due(session: Session) -> int:
@@ -359,7 +370,7 @@ def money_owed(session: Session) -> bool:
 
 
 def is_finished(session: Session) -> bool:
-    closed = session.status.is_cancelled or session.status is SessionStatus.COMPLETED
+    closed = session.status.is_cancelled or session.status is SessionStatus.COMPLETED or session.closed
     return closed and not money_owed(session) and not charge_owed(session) and not time_to_release(session)
 
 
@@ -424,10 +435,10 @@ def next_step(session: Session) -> NextStep | None:
         return NextStep(Step.AUTO_CANCEL, auto_cancel_at(session.start, session.policy))
     if session.status in (SessionStatus.PAID, SessionStatus.SCHEDULED) or went_ahead_unpaid(session):
         return NextStep(Step.SESSION_END, session.end)
-    if outcome_filed(session) and session.attendance_result is not None:
+    if outcome_filed(session) and session.attendance_result is not None and not session.closed:
         return NextStep(Step.COMPLETE, None)
     reminders = session.policy.attendance_reminder_offsets
-    if session.status is SessionStatus.AWAITING_UPDATE and session.reminders_sent < len(reminders):
+    if awaits_attendance_update(session) and session.reminders_sent < len(reminders):
         return NextStep(Step.REMIND, session.end + reminders[session.reminders_sent])
     return None
 
@@ -449,7 +460,20 @@ def end_session(session: Session) -> None:
     session.status = SessionStatus.AWAITING_UPDATE
 
 
-def complete(session: Session) -> None:
+def awaits_attendance_update(session: Session) -> bool:
+    """The session has ended and its attendance update is still to come: ``awaiting_update``, or
+    marked ``client_no_show`` from the start (``mark_no_show``) without the full update yet."""
+    if session.status is SessionStatus.AWAITING_UPDATE:
+        return True
+    return session.no_show is not None and session.attendance is None
+
+
+def complete(session: Session, *, keep_no_show: bool = True) -> None:
+    """The attendance update is carried out: the session is over. A client no-show stays
+    ``client_no_show`` (``keep_no_show``; histories from before that rule replay ``completed``)."""
+    session.closed = True
+    if keep_no_show and session.status is SessionStatus.CLIENT_NO_SHOW:
+        return
     session.status = SessionStatus.COMPLETED
 
 
@@ -519,7 +543,7 @@ def booking_notices(session: Session) -> list[Notice]:
     booking = session.booking
     money: dict[str, Any] = {"amount_minor": booking.amount_minor, "currency": booking.currency}
     confirmed = money | {"codes": {"booked_by": booking.booked_by.value, "kind": booking.kind.value}}
-    if booking.kind is BookingKind.THERAPIST_FOLLOW_UP:
+    if booking.kind.booked_by_therapist:  # an attendance follow-up or a manual booking
         related = {"related_session_id": booking.previous_session_id} if booking.previous_session_id else {}
         return [
             Notice(NotificationType.FOLLOW_UP_BOOKED, Audience.CLIENT, 1, money | related),

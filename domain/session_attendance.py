@@ -13,7 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
-from domain.acting import ATTENDANCE_ROLES, check_party
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from domain.acting import ATTENDANCE_ROLES, ActingParty, check_party
 from domain.attendance import (
     AttendanceRecord,
     AttendanceResult,
@@ -23,7 +25,7 @@ from domain.attendance import (
 )
 from domain.booking import SessionBooking
 from domain.errors import RuleViolation
-from domain.ids import follow_up_session_id
+from domain.ids import OpaqueId, follow_up_session_id
 from domain.notifications import Audience, NotificationType
 from domain.policy import charge_spread_offset, first_charge_at
 from domain.practice import (
@@ -37,10 +39,11 @@ from domain.practice import (
     ReserveSlot,
     ReserveSlotCall,
 )
-from domain.session import Notice, Session, refund_due
+from domain.refunds import refundable_minor
+from domain.session import Notice, Session, refund_due, refund_target
 from domain.slots import SLOT_MAX_MINUTES, SLOT_MIN_MINUTES, WeeklySlotRule, same_time_next_week, wall_time
-from domain.state import SessionWorkflowInput
-from domain.status import BookingKind
+from domain.state import NoShowRecord, SessionWorkflowInput
+from domain.status import Actor, BookingKind, SessionStatus
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,8 @@ def check_attendance(session: Session, update: AttendanceUpdate, received_at: da
         has_saved_card=session.payment.payment_method_id is not None,
         follow_up_start=follow_up_start(session, update),
         max_booking_horizon=session.policy.max_booking_horizon,
+        no_show_marked=session.no_show is not None,
+        refundable_minor=refundable_minor(session.payment, refund_target(session)),
     )
     minutes = session.booking.duration_minutes
     if update.reserve_slot and not SLOT_MIN_MINUTES <= minutes <= SLOT_MAX_MINUTES:
@@ -118,6 +123,71 @@ def check_attendance(session: Session, update: AttendanceUpdate, received_at: da
             f"a reserved slot lasts {SLOT_MIN_MINUTES}-{SLOT_MAX_MINUTES} minutes; "
             f"this session lasts {minutes}",
         )
+
+
+class NoShowRequest(BaseModel):
+    """The ``mark_no_show`` command: the client is not attending, from the session's start."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    requested_by: Actor = Actor.THERAPIST
+    received_at: AwareDatetime | None = None
+    acting_party: ActingParty | None = None
+    """Who sent it (the API's ``Acting-Party``): the session's therapist or an admin."""
+
+
+class NoShowResult(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    session_id: OpaqueId
+    status: SessionStatus
+    marked_at: datetime
+    already_marked: bool = False
+    """It had been marked before: the first mark stands."""
+
+
+def check_no_show(session: Session, request: NoShowRequest, received_at: datetime) -> None:
+    """From the session's start, by the therapist or an admin, before the attendance update, once
+    the payment is settled (as for the attendance update). Marking it again changes nothing."""
+    booking = session.booking
+    check_party(
+        request.acting_party,
+        therapist_id=booking.therapist_id,
+        client_id=booking.client_id,
+        roles=ATTENDANCE_ROLES,
+    )
+    if request.requested_by is Actor.CLIENT:
+        raise RuleViolation("not_allowed", "only the therapist or an admin may mark a client no-show")
+    if session.no_show is not None:
+        return
+    if session.status.is_cancelled:
+        raise RuleViolation(
+            "session_cancelled", "the session was cancelled; there is no attendance to record"
+        )
+    if received_at < session.start:
+        raise RuleViolation("session_not_started", "a no-show can be marked once the session has started")
+    if session.attendance is not None or session.filing:
+        raise RuleViolation("already_filed", "the attendance update for this session was already filed")
+    if session.status not in (SessionStatus.PAID, SessionStatus.AWAITING_UPDATE):
+        raise RuleViolation(
+            "payment_pending", "the session's payment is still being settled; mark it once it is paid"
+        )
+
+
+def mark_no_show(session: Session, request: NoShowRequest, received_at: datetime) -> NoShowResult:
+    """The session is ``client_no_show`` from now on, and stays so when it ends and completes; the
+    attendance update (which must then say ``client_no_show``) is still awaited and reminded of."""
+    check_no_show(session, request, received_at)
+    if session.no_show is not None:
+        return NoShowResult(
+            session_id=session.session_id,
+            status=session.status,
+            marked_at=session.no_show.at,
+            already_marked=True,
+        )
+    session.no_show = NoShowRecord(requested_by=request.requested_by, at=received_at)
+    session.status = SessionStatus.CLIENT_NO_SHOW
+    return NoShowResult(session_id=session.session_id, status=session.status, marked_at=received_at)
 
 
 def reserved_slot_rule(session: Session, update: AttendanceUpdate) -> WeeklySlotRule | None:

@@ -1,4 +1,4 @@
-"""The commands a session accepts — cancel, reschedule, new card, attendance update — as pure rules.
+"""The commands a session accepts — cancel, reschedule, new card, refund — as pure rules.
 
 Each command has one ``check_*`` (raises :class:`RuleViolation`; the workflow's validator and its
 handler call the same one, so a refusal never enters history) and one function that applies it to
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from domain.acting import (
+    ATTENDANCE_ROLES,
     CANCEL_ROLES,
     PAYMENT_METHOD_ROLES,
     RESCHEDULE_ROLES,
@@ -42,12 +43,14 @@ from domain.policy import (
     refund_owed,
 )
 from domain.presence import new_card_charge_cause
+from domain.refunds import SessionRefund, SessionRefundResult, check_refund, grant_refund
 from domain.session import (
     Notice,
     Session,
     charge_due_after_outage_move,
     charge_owed,
     charge_waits_on_outage,
+    refund_target,
     refund_target_if,
     unblock,
 )
@@ -387,3 +390,27 @@ def update_payment_method(
 def _check_party(session: Session, party: ActingParty | None, roles: Set[Actor]) -> None:
     booking = session.booking
     check_party(party, therapist_id=booking.therapist_id, client_id=booking.client_id, roles=roles)
+
+
+# --------------------------------------------------------------------------------- refund
+
+
+def check_session_refund(session: Session, request: SessionRefund) -> int:
+    """Any time after the payment was captured (before the start, after a cancellation, after the
+    attendance update), up to what was captured less what is back or owed back. The session's
+    therapist or an admin."""
+    _check_party(session, request.acting_party, ATTENDANCE_ROLES)
+    return check_refund(request, session.payment, refund_target(session))
+
+
+def refund(
+    session: Session, request: SessionRefund, received_at: datetime, request_id: str | None = None
+) -> SessionRefundResult:
+    """Record the grant; the main loop pays it back (a refund request of its own, ``refund:{m}``).
+    ``request_id`` (the update id) is kept with it, so the same request sent again after the
+    session closed is answered with this grant instead of granting again."""
+    result = grant_refund(
+        request, session.payment, refund_target(session), session.session_id, received_at, request_id
+    )
+    unblock(session)  # news: money work Stripe refused is tried again with this
+    return result

@@ -11,7 +11,15 @@ from domain.booking import SessionBooking
 from domain.ids import OpaqueId
 from domain.payments import ChargeOutcome
 from domain.policy import SessionPolicy
-from domain.status import Actor, BookingKind, CancelReason, DeclineKind, PaymentStatus, SessionStatus
+from domain.status import (
+    Actor,
+    BookingKind,
+    CancelReason,
+    DeclineKind,
+    PaymentStatus,
+    RefundReason,
+    SessionStatus,
+)
 
 
 class ChargeAttempt(BaseModel):
@@ -31,6 +39,26 @@ class RefundRecord(BaseModel):
     refund_id: str | None
     amount_minor: int
     at: datetime
+
+
+class RefundGrant(BaseModel):
+    """A refund a therapist or admin granted (``refund``), in full or in part, with its reason code."""
+
+    number: int
+    amount_minor: int
+    reason: RefundReason
+    requested_by: Actor
+    at: datetime
+    covers_minor: int = 0
+    """Refunded outside the service (Stripe's dashboard) beyond what was owed when this was
+    granted: the grant comes on top of it, so the client gets ``amount_minor`` more."""
+    request_id: str | None = None
+    """The request's id (its update id): the same request reaching the session's refunds workflow
+    after the session closed finds it here and is answered with this grant, never granted again."""
+    refunded_total_minor: int = 0
+    """Granted or owed back in all right after this grant (its result, repeated to a retry)."""
+    refundable_minor: int = 0
+    """Still refundable right after this grant (its result, repeated to a retry)."""
 
 
 class ExtraPayment(BaseModel):
@@ -94,6 +122,9 @@ class PaymentLedger(BaseModel):
     after the session's end. No further charge is planned."""
     extra_payments: list[ExtraPayment] = Field(default_factory=list)
     """Succeeded PaymentIntents of this session besides ``payment_intent_id``: refunded in full."""
+    granted_refunds: list[RefundGrant] = Field(default_factory=list)
+    """Refunds a therapist or admin granted (``domain.refunds``): they add to what the rules owe
+    back, and all together never exceed what was captured."""
 
 
 class CancellationRecord(BaseModel):
@@ -109,6 +140,13 @@ class RescheduleRecord(BaseModel):
     at: datetime
     old_start: datetime
     new_start: datetime
+
+
+class NoShowRecord(BaseModel):
+    """The therapist marked the client as not attending, before the full attendance update."""
+
+    requested_by: Actor
+    at: datetime
 
 
 class SessionState(BaseModel):
@@ -129,6 +167,8 @@ class SessionState(BaseModel):
     reschedules: list[RescheduleRecord] = Field(default_factory=list)
     attendance: AttendanceRecord | None = None
     attendance_result: AttendanceResult | None = None
+    no_show: NoShowRecord | None = None
+    """Marked ``client_no_show`` from the start (``mark_no_show``); the attendance update follows."""
     reminders_sent: int = 0
     tzdata_version: str | None = None
     """The IANA zone data release in force when the session was booked (None: booked before it

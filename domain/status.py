@@ -65,6 +65,15 @@ class BookingKind(StrEnum):
     """Booked by the therapist with the client's agreement; charged off-session at start − 48 h."""
     CLIENT_FOLLOW_UP = "client_follow_up"
     """Booked by the client; charged at once."""
+    THERAPIST_MANUAL = "therapist_manual"
+    """Set up by the therapist by hand, with the client's agreement (the help centre's "new
+    appointment for my client"): charged at start − 48 h like a follow-up, at once when booked
+    inside the window, and — dated in the past, within the policy's ``manual_backdate_limit`` —
+    charged at once and presented for the attendance update."""
+
+    @property
+    def booked_by_therapist(self) -> bool:
+        return self in (BookingKind.THERAPIST_FOLLOW_UP, BookingKind.THERAPIST_MANUAL)
 
 
 class CancelReason(StrEnum):
@@ -77,6 +86,19 @@ class CancelReason(StrEnum):
     EMERGENCY = "emergency"
     PAYMENT_ISSUE = "payment_issue"
     ADMIN_CORRECTION = "admin_correction"
+    OTHER = "other"
+
+
+class RefundReason(StrEnum):
+    """Why a therapist or admin refunds a session, as a code: never free text."""
+
+    CLIENT_NO_SHOW_WAIVED = "client_no_show_waived"
+    LATE_CANCELLATION_WAIVED = "late_cancellation_waived"
+    SESSION_CUT_SHORT = "session_cut_short"
+    THERAPIST_LATE = "therapist_late"
+    TECHNICAL_PROBLEM = "technical_problem"
+    BILLING_ERROR = "billing_error"
+    GOODWILL = "goodwill"
     OTHER = "other"
 
 

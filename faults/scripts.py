@@ -73,6 +73,9 @@ def compressed_policy(hour_seconds: float) -> SessionPolicy:
         auto_cancel_before=1 * hour,
         attendance_reminder_offsets=(24 * hour, 72 * hour),
         min_duration=timedelta(minutes=DURATION_MINUTES),
+        # The marketplace's 24 h (at least 2 h) notice for a client's booking is in real hours,
+        # which a compressed drill's seconds-long "hours" cannot express: not applied here.
+        client_min_notice=None,
     )
 
 

@@ -103,11 +103,18 @@ async def book_session(
 
 
 async def awaiting_updates(client: Client, therapist_id: str) -> list[str]:
-    """The therapist's "Awaiting Updates" list: session ids whose attendance update is due.
+    """The therapist's "Awaiting Updates" list: session ids whose attendance update is due (ended,
+    or marked ``client_no_show`` from the start and not yet closed).
 
     Read from Temporal visibility (eventually consistent by a moment), oldest session first.
     """
-    query = sessions_query(therapist_id=therapist_id, statuses=[SessionStatus.AWAITING_UPDATE])
+    # A session marked client_no_show from its start awaits its update too, while it runs (it
+    # closes, still client_no_show, once the update is carried out).
+    query = sessions_query(
+        running=True,
+        therapist_id=therapist_id,
+        statuses=[SessionStatus.AWAITING_UPDATE, SessionStatus.CLIENT_NO_SHOW],
+    )
     # Sorted here: ORDER BY needs advanced visibility, which the SQLite dev server lacks.
     found = [
         (execution.typed_search_attributes.get(SESSION_START), execution.id)

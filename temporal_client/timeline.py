@@ -33,7 +33,9 @@ from contract.search_attributes import SESSION_START, SESSION_STATUS
 from contract.session import (
     SESSION_CANCEL,
     SESSION_FILE_ATTENDANCE,
+    SESSION_MARK_NO_SHOW,
     SESSION_PAYMENT_EVENT,
+    SESSION_REFUND,
     SESSION_RESCHEDULE,
     SESSION_UPDATE_PAYMENT_METHOD,
 )
@@ -160,9 +162,12 @@ _UPDATE_INPUT_FIELDS: dict[str, FieldSpec] = {
         "end_reason",
         "cancel_future_sessions",
         "refund",
+        "refund_amount_minor",
         "received_at",
     ),
     SESSION_UPDATE_PAYMENT_METHOD.name: ("payment_method_id",),
+    SESSION_REFUND.name: ("requested_by", "reason", "amount_minor", "received_at"),
+    SESSION_MARK_NO_SHOW.name: ("requested_by", "received_at"),
 }
 
 _UPDATE_RESULT_FIELDS: dict[str, FieldSpec] = {
@@ -187,6 +192,14 @@ _UPDATE_RESULT_FIELDS: dict[str, FieldSpec] = {
         "refund_minor",
         "incomplete_effects",
     ),
+    SESSION_REFUND.name: (
+        "grant_number",
+        "amount_minor",
+        "currency",
+        "refunded_total_minor",
+        "refundable_minor",
+    ),
+    SESSION_MARK_NO_SHOW.name: ("status", "marked_at", "already_marked"),
     SESSION_UPDATE_PAYMENT_METHOD.name: ("status", "retrying_now"),
 }
 

@@ -47,3 +47,13 @@ practice."""
 CHARGE_ANSWER_BOUNDED = "charge-answer-bounded"
 """The read-only ``charge_answer`` update waits at most ``CHARGE_ANSWER_HOLD`` for the charge's
 answer (its first recorded runs waited until the charge activity itself ended)."""
+
+NO_SHOW_STAYS_NO_SHOW = "no-show-stays-no-show"
+"""A session whose attendance update says ``client_no_show`` keeps that status when it completes
+(its last search-attribute upsert to ``completed`` is no longer made); before, it became
+``completed`` and lists could no longer tell a no-show from a session that took place (issue 12)."""
+
+MONEY_OWED_WHILE_CLOSING = "money-owed-while-closing"
+"""Money owed again while the session waits for its last handlers before closing (a refund granted
+in that moment, a payment reported then) is paid before it closes; before, the session closed with
+it owed (issue 12: refunds may now be granted at any time)."""

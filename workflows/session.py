@@ -50,8 +50,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import RuleViolation
     from domain.payments import ChargeOutcome, PaymentEvent
     from domain.presence import ChargeAnswer, ChargeAnswerRequest
+    from domain.refunds import SessionRefund, SessionRefundResult
     from domain.session import NextStep, Notice, Step
-    from domain.session_attendance import AttendanceEffects, AttendancePlan
+    from domain.session_attendance import AttendanceEffects, AttendancePlan, NoShowRequest, NoShowResult
     from domain.state import SessionState, SessionWorkflowInput
     from domain.status import SessionStatus
     from workflows.calls import (
@@ -70,7 +71,9 @@ with workflow.unsafe.imports_passed_through():
         CHARGE_ANSWER_BOUNDED,
         CHARGE_OUTAGE_IS_NOT_A_DECLINE,
         FOLLOW_UP_CLAIMS_TIME,
+        MONEY_OWED_WHILE_CLOSING,
         MOVE_CLAIMS_TIME,
+        NO_SHOW_STAYS_NO_SHOW,
         OUTCOME_SURVIVES_SESSION_END,
         REFUND_ANNOUNCED_AFTER_LOST_ANSWER,
         TERMS_NOTIFICATIONS,
@@ -111,19 +114,24 @@ class SessionWorkflow:
         session.terms_notices = workflow.patched(TERMS_NOTIFICATIONS)
         self._notify(machine.booking_notices(session), workflow_input.booked_at)
         self._publish_status()
-        while not machine.is_finished(session):
-            self._changed = False
-            plan = machine.next_step(session)
-            if plan is None:
-                await workflow.wait_condition(lambda: self._changed)
-                continue
-            due = await self._sleep_until(plan)
-            if due is not None:
-                await self._take(plan.step, due)
-        await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and all(task.done() for task in self._outbox)
-        )
-        return session.snapshot()
+        while True:
+            while not machine.is_finished(session):
+                self._changed = False
+                plan = machine.next_step(session)
+                if plan is None:
+                    await workflow.wait_condition(lambda: self._changed)
+                    continue
+                due = await self._sleep_until(plan)
+                if due is not None:
+                    await self._take(plan.step, due)
+            await workflow.wait_condition(
+                lambda: workflow.all_handlers_finished() and all(task.done() for task in self._outbox)
+            )
+            # A refund granted (or a payment reported) while the last handlers finished leaves money
+            # owed: pay it before closing, or the closed ledger would hold a grant never paid.
+            # Histories from before replay their close (the gate is consulted only in that case).
+            if machine.is_finished(session) or not workflow.patched(MONEY_OWED_WHILE_CLOSING):
+                return session.snapshot()
 
     async def _sleep_until(self, plan: NextStep) -> datetime | None:
         """Wait for the step; the instant it is taken at, or None when a handler moved the session
@@ -179,7 +187,12 @@ class SessionWorkflow:
         elif step is Step.PAYMENT_REMINDER:
             self._notify([machine.remind_payment(session, now)], now)
         elif step is Step.COMPLETE:
-            machine.complete(session)
+            # A no-show stays client_no_show (no upsert to completed); histories from before replay
+            # the old ending.
+            keep_no_show = session.status is SessionStatus.CLIENT_NO_SHOW and workflow.patched(
+                NO_SHOW_STAYS_NO_SHOW
+            )
+            machine.complete(session, keep_no_show=keep_no_show)
         elif step is Step.SESSION_END and not (
             machine.outcome_filed(session) and workflow.patched(OUTCOME_SURVIVES_SESSION_END)
         ):
@@ -442,6 +455,43 @@ class SessionWorkflow:
         else:
             await workflow.wait_condition(answered)
         return machine.charge_answer(session, self._now())
+
+    @workflow.update
+    def refund(self, request: SessionRefund) -> SessionRefundResult:
+        """A therapist's or admin's refund, in full or in part, any time after the payment was
+        captured; the main loop pays it back. Once this workflow has closed, refunds go through
+        ``SessionRefundsWorkflow`` (``workflows/refunds.py``)."""
+        session = self._session
+        received_at = self._received(request.received_at)
+        info = workflow.current_update_info()
+        request_id = info.id if info is not None else None
+        result = checked(lambda: commands.refund(session, request, received_at, request_id))
+        self._changed = True
+        self._log(
+            logging.INFO, "refund granted", reason=request.reason.value, amount_minor=result.amount_minor
+        )
+        return result
+
+    @refund.validator
+    def _validate_refund(self, request: SessionRefund) -> None:
+        checked(lambda: commands.check_session_refund(self._session, request))
+
+    @workflow.update
+    def mark_no_show(self, request: NoShowRequest) -> NoShowResult:
+        """The client is not attending, from the session's start; the attendance update follows."""
+        session = self._session
+        received_at = self._received(request.received_at)
+        result = checked(lambda: attendance.mark_no_show(session, request, received_at))
+        if not result.already_marked:
+            self._publish_status()
+            self._changed = True
+            self._log(logging.INFO, "client marked as not attending")
+        return result
+
+    @mark_no_show.validator
+    def _validate_no_show(self, request: NoShowRequest) -> None:
+        session = self._session
+        checked(lambda: attendance.check_no_show(session, request, self._received(request.received_at)))
 
     @workflow.update
     async def file_attendance(self, update: AttendanceUpdate) -> AttendanceResult:

@@ -23,8 +23,10 @@ from api.models import (
     BookingResponse,
     BookSessionBody,
     CancelBody,
+    NoShowBody,
     PaymentMethodBody,
     PaymentMethodResponse,
+    RefundBody,
     RescheduleBody,
 )
 from contract.ids import session_workflow_id
@@ -35,6 +37,7 @@ from contract.session import (
     SESSION_CANCEL_PREVIEW,
     SESSION_CHARGE_ANSWER,
     SESSION_FILE_ATTENDANCE,
+    SESSION_MARK_NO_SHOW,
     SESSION_RESCHEDULE,
     SESSION_RESCHEDULE_PREVIEW,
     SESSION_STATE,
@@ -58,10 +61,13 @@ from domain.commands import (
 )
 from domain.errors import RuleViolation
 from domain.presence import ChargeAnswer, ChargeAnswerRequest, booking_charged_on_session, charge_answer_of
+from domain.refunds import SessionRefund, SessionRefundResult
 from domain.session import initial_status
+from domain.session_attendance import NoShowRequest, NoShowResult
 from domain.state import SessionState
-from domain.status import Actor
+from domain.status import Actor, SessionStatus
 from temporal_client.messages import execute_update, query_workflow
+from temporal_client.refunds_client import refund_session, with_later_refunds
 from temporal_client.rpc_timeouts import QUERY_RPC_TIMEOUT
 from temporal_client.session_client import book_session, session_handle
 
@@ -91,6 +97,11 @@ waits for Stripe's answer before answering without it. Stripe answers in about a
 it is in trouble, and the charge is tried again later off-session (``charge_answered: false``)."""
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"], dependencies=[Authenticated], responses=ERRORS)
+
+
+_AFTER_THE_SESSION = frozenset(
+    {SessionStatus.COMPLETED, SessionStatus.CLIENT_NO_SHOW, SessionStatus.ATTENDED}
+)
 
 
 def _now() -> datetime:
@@ -123,8 +134,15 @@ async def book(
     settings: AppSettings,
     response: Response,
 ) -> BookingResponse:
-    """Book a session. The same booking sent again returns the existing session (200), even after
-    its start has passed; a different booking under an existing id is `409 session_exists`.
+    """Book a session. `kind`: `initial_prepaid` (paid at checkout), `client_follow_up` (the
+    client's own booking, charged at once), `therapist_follow_up` or `therapist_manual` (booked by
+    the therapist with `client_agreed: true`; charged 48 hours before the start, or at once when
+    booked inside that window). A client's own booking needs at least 24 hours' notice (`409
+    notice_too_short`; the policy may reduce it to 2 h); a therapist's is not bound by it. Only a
+    `therapist_manual` session may be dated in the past (up to 14 days: `409 start_too_far_back`),
+    for a session that took place: it is charged at once and awaits its attendance update. The
+    same booking sent again returns the existing session (200), even after its start has passed; a
+    different booking under an existing id is `409 session_exists`.
     A client books as themselves (`client_id`), a therapist for their own practice
     (`therapist_id`), an admin for anyone; anyone else is `409 not_allowed`.
 
@@ -138,7 +156,9 @@ async def book(
     the same booking returns where the payment stands now. Other kinds answer at once: an
     `initial_prepaid` session was paid at checkout; a therapist's booking is charged off-session on
     the saved card (at start − 48 h, or at once inside the window) and never asks for the client."""
-    check_booking_party(party, therapist_id=body.therapist_id, client_id=body.client_id)
+    check_booking_party(
+        party, therapist_id=body.therapist_id, client_id=body.client_id, booked_by=body.booked_by
+    )
     booking = SessionBooking.model_validate(body.model_dump())
     handle = session_handle(client, booking.session_id)
     # A retry must find its session before any rule is applied again: the first attempt may have
@@ -216,11 +236,14 @@ async def _booked_already(handle: SessionHandle, booking: SessionBooking) -> boo
 
 @router.get("/{session_id}")
 async def read(session_id: SessionId, party: ActingParty, client: TemporalClient) -> SessionState:
-    """The session as it stands: status, times, payment, cancellation, attendance, follow-up.
-    For its client, its therapist and admins; anyone else: `404`, as for an unknown session."""
+    """The session as it stands: status, times, payment (with refunds granted after it closed),
+    cancellation, attendance, follow-up. For its client, its therapist and admins; anyone else:
+    `404`, as for an unknown session."""
     state = await query_workflow(session_handle(client, session_id), SESSION_STATE)
     if not is_party(party, therapist_id=state.therapist_id, client_id=state.client_id):
         raise not_found()
+    if state.status.is_cancelled or state.status in _AFTER_THE_SESSION:
+        return await with_later_refunds(client, state)
     return state
 
 
@@ -367,7 +390,8 @@ async def file_attendance(
     """The therapist's attendance update, from the session's start: `attended` or `client_no_show`;
     continue `no` / `same_time` (same local weekly time next week) / `different_time` (with
     `new_start`); `reserve_slot` keeps the weekly time for the client; `end_relationship` (with
-    `end_reason`, optionally `cancel_future_sessions`); an optional `refund`. A follow-up is booked
+    `end_reason`, optionally `cancel_future_sessions`); an optional `refund` (of
+    `refund_amount_minor`, or of everything when absent; never more than was captured). A follow-up is booked
     only with `client_agreed: true` (else `409 consent_required`); its id is in the result.
     Effects that could not be completed after the update was recorded are listed in
     `incomplete_effects`; `slot_released` tells the UI to show the released-slot banner. A practice
@@ -384,6 +408,61 @@ async def file_attendance(
         SESSION_FILE_ATTENDANCE,
         update,
         request_id(key, "attendance", session_id, party.header(), body=body),
+    )
+
+
+@router.post("/{session_id}/refund")
+async def refund(
+    session_id: SessionId,
+    body: RefundBody,
+    party: ActingParty,
+    key: IdempotencyKey,
+    client: TemporalClient,
+    settings: AppSettings,
+) -> SessionRefundResult:
+    """Refund the session, in full or in part, with a `reason` code, any time after its payment was
+    captured: before the start, after a cancellation, after the attendance update — also once the
+    session has closed (for 180 days). `amount_minor` absent refunds everything still refundable.
+    Several partial refunds add up; together they never exceed what was captured (`409
+    refund_exceeds_captured`, the message says what is left). Nothing captured: `409
+    nothing_captured`. Only the session's therapist or an admin (its client: `409 not_allowed`,
+    anyone else `404`). The money goes back right
+    after (`refund_issued` to the client with the amount); the result says what was granted and what
+    is still refundable."""
+    request = _command(
+        SessionRefund, **body.model_dump(), requested_by=party.role, acting_party=party, received_at=_now()
+    )
+    return await refund_session(
+        client,
+        session_id,
+        request,
+        request_id=request_id(key, "refund", session_id, party.header(), body=body),
+        task_queue=settings.task_queue,
+        now=_now(),
+    )
+
+
+@router.post("/{session_id}/no-show")
+async def mark_no_show(
+    session_id: SessionId, body: NoShowBody, party: ActingParty, key: IdempotencyKey, client: TemporalClient
+) -> NoShowResult:
+    """The therapist marks the client as not attending, from the session's start, before the full
+    attendance update (which can come later and must then say `client_no_show`: `409
+    no_show_marked` otherwise). The session is `client_no_show` from now on and stays so when it
+    completes. Before the start: `409 session_not_started`; a cancelled session: `409
+    session_cancelled`; a payment still being settled: `409 payment_pending`. Marking it again
+    returns the first mark (`already_marked`). The session's therapist or an admin (its client:
+    `409 not_allowed`, anyone else `404`)."""
+    request = _command(
+        NoShowRequest, **body.model_dump(), requested_by=party.role, acting_party=party, received_at=_now()
+    )
+    return await _run(
+        client,
+        session_id,
+        party,
+        SESSION_MARK_NO_SHOW,
+        request,
+        request_id(key, "no_show", session_id, party.header(), body=body),
     )
 
 

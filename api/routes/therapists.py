@@ -77,7 +77,8 @@ def _not_found(error: RPCError) -> bool:
 
 @router.get("/awaiting-updates")
 async def list_awaiting_updates(therapist_id: TherapistId, client: TemporalClient) -> list[str]:
-    """Ids of the therapist's sessions whose attendance update is due, oldest first.
+    """Ids of the therapist's sessions whose attendance update is due, oldest first: ended ones,
+    and ones marked `client_no_show` from their start whose update is not yet carried out.
 
     Read from Temporal visibility: a session that has just ended appears a moment later.
     """

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
+from domain.status import BookingKind
 from temporal_client.session_client import session_handle
 from tests.api.conftest import acting
 from tests.workflows.support import HOUR, WAIT, make_booking, real_now, unique
@@ -24,8 +25,10 @@ def key() -> dict[str, str]:
     return {"Idempotency-Key": f"req-{uuid.uuid4().hex}"}
 
 
-def booking_body(hours_ahead: int = 100) -> dict[str, Any]:
-    return make_booking(start=real_now() + hours_ahead * HOUR).model_dump(mode="json")
+def booking_body(
+    hours_ahead: int = 100, kind: BookingKind = BookingKind.THERAPIST_FOLLOW_UP
+) -> dict[str, Any]:
+    return make_booking(kind, start=real_now() + hours_ahead * HOUR).model_dump(mode="json")
 
 
 async def booked(http: httpx.AsyncClient, hours_ahead: int = 100) -> dict[str, Any]:
@@ -194,7 +197,11 @@ async def test_the_attendance_update_is_the_therapists_and_the_card_the_clients(
 async def test_a_client_books_as_themselves_and_a_therapist_only_for_their_own_practice(
     http: httpx.AsyncClient,
 ) -> None:
-    mine, theirs, for_other_therapist = booking_body(), booking_body(), booking_body()
+    mine, theirs = (
+        booking_body(kind=BookingKind.CLIENT_FOLLOW_UP),
+        booking_body(kind=BookingKind.CLIENT_FOLLOW_UP),
+    )
+    for_other_therapist = booking_body()
 
     own = await http.post("/v1/sessions", json=mine, headers=acting("client", mine["client_id"]))
     as_someone_else = await http.post("/v1/sessions", json=theirs, headers=acting("client", unique("cli")))
@@ -202,10 +209,25 @@ async def test_a_client_books_as_themselves_and_a_therapist_only_for_their_own_p
         "/v1/sessions", json=for_other_therapist, headers=acting("therapist", unique("thr"))
     )
 
-    assert own.status_code == 201
+    assert own.status_code == 201, own.text
     assert as_someone_else.status_code == 409 and as_someone_else.json()["code"] == "not_allowed"
     assert other_practice.status_code == 409 and other_practice.json()["code"] == "not_allowed"
     assert (await http.get(f"/v1/sessions/{theirs['session_id']}")).status_code == 404  # nothing booked
+
+
+async def test_a_client_cannot_book_a_session_in_the_therapists_name(http: httpx.AsyncClient) -> None:
+    therapists_kind = booking_body()  # therapist_follow_up: charged off-session, without the client
+    clients_kind = booking_body(kind=BookingKind.CLIENT_FOLLOW_UP)  # charged at once, on-session
+
+    by_client = await http.post(
+        "/v1/sessions", json=therapists_kind, headers=acting("client", therapists_kind["client_id"])
+    )
+    by_therapist = await http.post(
+        "/v1/sessions", json=clients_kind, headers=acting("therapist", clients_kind["therapist_id"])
+    )
+
+    assert by_client.status_code == 409 and by_client.json()["code"] == "not_allowed"
+    assert by_therapist.status_code == 409 and by_therapist.json()["code"] == "not_allowed"
 
 
 async def test_a_therapists_practice_answers_only_the_therapist_and_admins(http: httpx.AsyncClient) -> None:

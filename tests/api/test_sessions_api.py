@@ -130,7 +130,7 @@ async def test_a_retried_booking_finds_its_session_even_after_its_start(
 ) -> None:
     """The first answer was lost; the session was charged at booking and has started since."""
     booking = make_booking(start=real_now() - 5 * MINUTE, kind=BookingKind.CLIENT_FOLLOW_UP)
-    await book_session(env.client, booking, task_queue=worker.task_queue, now=booking.start - HOUR)
+    await book_session(env.client, booking, task_queue=worker.task_queue, now=booking.start - 25 * HOUR)
 
     retried = await http.post("/v1/sessions", json=booking.model_dump(mode="json"))
 

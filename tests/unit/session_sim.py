@@ -23,8 +23,9 @@ from domain.commands import CancelRequest, PaymentMethodUpdate, RescheduleReques
 from domain.errors import RuleViolation
 from domain.notifications import NotificationType
 from domain.payments import ChargeOutcome, ChargeResult, PaymentEvent, RefundResult, VoidResult
+from domain.refunds import SessionRefund
 from domain.session import Session, Step
-from domain.session_attendance import AttendanceEffects
+from domain.session_attendance import AttendanceEffects, NoShowRequest
 from domain.state import SessionWorkflowInput
 from domain.status import Actor, BookingKind, DeclineKind, SessionStatus
 
@@ -180,7 +181,19 @@ class Attendance:
     update: AttendanceUpdate
 
 
-Command = Cancel | Move | NewCard | PaysOnSession | DashboardRefund | Attendance
+@dataclass(frozen=True)
+class Grant:
+    """A therapist refunds in part or in full (``refund``)."""
+
+    request: SessionRefund
+
+
+@dataclass(frozen=True)
+class MarkNoShow:
+    """A therapist marks the client as not attending, from the start."""
+
+
+Command = Cancel | Move | NewCard | PaysOnSession | DashboardRefund | Attendance | Grant | MarkNoShow
 
 
 @dataclass
@@ -201,6 +214,17 @@ class Trace:
     refunded_elsewhere: bool = False
     tries: list[tuple[bool, bool]] = field(default_factory=list)
     """Each charge try: (made on-session, the client's own command had just caused it)."""
+
+    @property
+    def granted_minor(self) -> int:
+        """What therapists' refunds (``Grant``) granted in all; one without an amount counts as
+        the whole price (it granted everything left)."""
+        total = 0
+        for _, command in self.accepted:
+            if isinstance(command, Grant):
+                amount = command.request.amount_minor
+                total += PRICE if amount is None else amount
+        return total
 
 
 MAX_STEPS = 60
@@ -313,6 +337,10 @@ class Simulation:
                 attendance.finish_attendance(session, command.update, plan, AttendanceEffects())
             elif isinstance(command, DashboardRefund):
                 self._refund_elsewhere()
+            elif isinstance(command, Grant):
+                commands.refund(session, command.request, at)
+            elif isinstance(command, MarkNoShow):
+                attendance.mark_no_show(session, NoShowRequest(), at)
             elif self.stripe.pay_on_session():
                 self._deliver_success(command.deliveries)
         except RuleViolation as violation:

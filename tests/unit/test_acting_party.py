@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -109,7 +110,7 @@ def test_commands_recorded_before_acting_parties_existed_still_decode_and_pass()
 
 
 def test_a_client_books_as_themselves_a_therapist_for_their_practice_and_an_admin_for_anyone() -> None:
-    ids = {"therapist_id": "thr_sim", "client_id": "cli_sim"}
+    ids: dict[str, Any] = {"therapist_id": "thr_sim", "client_id": "cli_sim"}
     assert [refusal(lambda: check_booking_party(p, **ids)) for p in (CLIENT, THERAPIST, ADMIN)] == [None] * 3  # noqa: B023
     assert refusal(lambda: check_booking_party(OTHER_CLIENT, **ids)) == "not_allowed"
     assert refusal(lambda: check_booking_party(OTHER_THERAPIST, **ids)) == "not_allowed"
@@ -123,3 +124,21 @@ def test_a_practice_answers_only_its_therapist_and_admins() -> None:
         refusal(lambda: check_practice_party(ActingParty(role=Actor.CLIENT, id="thr_sim"), "thr_sim"))
         == "not_found"
     )
+
+
+def test_the_kind_of_a_booking_names_who_may_make_it() -> None:
+    def check(party: ActingParty, booked_by: Actor) -> str | None:
+        return refusal(
+            lambda: check_booking_party(
+                party, therapist_id=THERAPIST.id, client_id=CLIENT.id, booked_by=booked_by
+            )
+        )
+
+    # A client cannot book a therapist's kind (charged off-session, in the therapist's name)...
+    assert check(CLIENT, Actor.THERAPIST) == "not_allowed"
+    # ...nor a therapist the client's own (charged at once, on-session, as if the client were there).
+    assert check(THERAPIST, Actor.CLIENT) == "not_allowed"
+    assert check(THERAPIST, Actor.THERAPIST) is None
+    assert check(CLIENT, Actor.CLIENT) is None
+    assert check(ADMIN, Actor.CLIENT) is None
+    assert check(ADMIN, Actor.THERAPIST) is None

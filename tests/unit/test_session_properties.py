@@ -21,7 +21,8 @@ from domain.commands import CancelRequest, PaymentMethodUpdate, RescheduleReques
 from domain.notifications import Audience, NotificationType
 from domain.payments import ChargeOutcome
 from domain.policy import is_free_cancellation
-from domain.status import Actor, BookingKind, CancelReason, PaymentStatus, SessionStatus
+from domain.refunds import SessionRefund
+from domain.status import Actor, BookingKind, CancelReason, PaymentStatus, RefundReason, SessionStatus
 from tests.unit.session_sim import (
     PRICE,
     Attendance,
@@ -29,6 +30,8 @@ from tests.unit.session_sim import (
     ChargeScript,
     Command,
     DashboardRefund,
+    Grant,
+    MarkNoShow,
     Move,
     NewCard,
     PaysOnSession,
@@ -61,7 +64,16 @@ def instants(draw: st.DrawFn, start: datetime) -> datetime:
 @st.composite
 def commands_for(draw: st.DrawFn, start: datetime) -> Command:
     # Cancellations are where the money rules branch most: drawn as often as the rest together.
-    kind = draw(st.sampled_from(["cancel"] * 5 + ["move", "card", "pays", "attendance", "dashboard_refund"]))
+    kind = draw(
+        st.sampled_from(
+            ["cancel"] * 5 + ["move", "card", "pays", "attendance", "dashboard_refund", "grant", "no_show"]
+        )
+    )
+    if kind == "grant":
+        amount = draw(st.one_of(st.none(), st.integers(1, PRICE + 1)))
+        return Grant(SessionRefund(reason=RefundReason.GOODWILL, amount_minor=amount))
+    if kind == "no_show":
+        return MarkNoShow()
     if kind == "cancel":
         requested_by = draw(st.sampled_from(list(Actor)))
         waive = requested_by is Actor.CLIENT and draw(st.booleans())
@@ -155,7 +167,7 @@ def test_what_a_cancellation_keeps_follows_who_cancelled_and_when(
         assert cancellation is not None
         if cancellation.discretionary_refund:
             assert stripe.kept == 0
-        elif stripe.captures and not trace.refunded_elsewhere:
+        elif stripe.captures and not trace.refunded_elsewhere and not trace.granted_minor:
             assert stripe.kept == PRICE
 
 
@@ -300,3 +312,29 @@ def test_on_the_terms_notices_each_party_hears_of_the_payment_as_the_terms_say(
     assert [n.fields["reminder_number"] for n in reminders] == list(range(1, len(reminders) + 1))
     assert all(n.audience is A.CLIENT for n in reminders)
     assert A.BOTH not in {audience for _, audience in told}
+
+
+@PROPERTY_SETTINGS
+@given(lives())
+def test_a_granted_refund_is_paid_back_and_never_beyond_what_was_captured(
+    life: tuple[Simulation, list[tuple[datetime, Command]]],
+) -> None:
+    simulation, trace = run(life)
+    session, stripe = simulation.session, simulation.stripe
+    assert stripe.refunded <= stripe.captured
+    if machine.is_finished(session) and stripe.captures and not trace.refunded_elsewhere:
+        # Everything granted went back (all of it at most), as the rules' own refunds did.
+        assert stripe.refunded >= min(stripe.captured, trace.granted_minor)
+
+
+@PROPERTY_SETTINGS
+@given(lives())
+def test_a_no_show_stays_a_no_show(life: tuple[Simulation, list[tuple[datetime, Command]]]) -> None:
+    simulation, trace = run(life)
+    session = simulation.session
+    if session.no_show is not None or (
+        session.attendance is not None
+        and session.attendance.update.outcome is AttendanceOutcome.CLIENT_NO_SHOW
+    ):
+        assert session.status is SessionStatus.CLIENT_NO_SHOW
+        assert SessionStatus.COMPLETED not in trace.statuses

@@ -91,12 +91,14 @@ def test_a_client_booking_is_confirmed_to_the_client_and_told_to_the_therapist()
 
 
 def test_a_therapist_booked_session_tells_the_client_follow_up_booked_and_confirms_to_the_therapist() -> None:
-    notices = machine.booking_notices(book(BookingKind.THERAPIST_FOLLOW_UP))
+    for kind in (BookingKind.THERAPIST_FOLLOW_UP, BookingKind.THERAPIST_MANUAL):
+        notices = machine.booking_notices(book(kind))
 
-    assert told(notices) == [
-        (NotificationType.FOLLOW_UP_BOOKED, Audience.CLIENT, False),
-        (NotificationType.BOOKING_CONFIRMED, Audience.THERAPIST, True),
-    ]
+        assert told(notices) == [
+            (NotificationType.FOLLOW_UP_BOOKED, Audience.CLIENT, False),
+            (NotificationType.BOOKING_CONFIRMED, Audience.THERAPIST, True),
+        ]
+        assert notices[1].fields["codes"] == {"booked_by": "therapist", "kind": kind.value}
 
 
 def test_a_follow_up_booked_by_the_attendance_update_is_announced_by_the_follow_up_itself() -> None:

@@ -40,9 +40,13 @@ WAIT = 20.0
 
 SessionHandle = WorkflowHandle[SessionWorkflow, SessionState]
 
-TEST_POLICY = DEFAULT_POLICY.model_copy(update={"charge_spread_window": timedelta(0)})
+TEST_POLICY = DEFAULT_POLICY.model_copy(
+    update={"charge_spread_window": timedelta(0), "client_min_notice": 2 * HOUR}
+)
 """The API's policy with the scheduled charge exactly at start − 48 h, so a test knows the instant
-to fast-forward to; the spread itself is tested in ``test_charge_outage.py``."""
+to fast-forward to; the spread itself is tested in ``test_charge_outage.py``. A client's booking
+needs the shortest notice the marketplace allows (2 h), so workflow tests can book close to the
+start; the 24 h default is tested through the API."""
 
 
 @asynccontextmanager

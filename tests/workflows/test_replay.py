@@ -15,6 +15,7 @@ from temporalio.worker import Replayer
 
 from temporal_client.converter import DATA_CONVERTER
 from workflows.practice import PracticeWorkflow
+from workflows.refunds import SessionRefundsWorkflow
 from workflows.session import SessionWorkflow
 
 HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*.json"))
@@ -54,7 +55,9 @@ def test_histories_cover_the_main_paths() -> None:
 async def test_recorded_history_replays_without_nondeterminism(path: Path) -> None:
     workflow_id = f"replay-{path.stem}"
     history = WorkflowHistory.from_json(workflow_id, json.loads(path.read_text()))  # noqa: ASYNC240
-    replayer = Replayer(workflows=[SessionWorkflow, PracticeWorkflow], data_converter=DATA_CONVERTER)
+    replayer = Replayer(
+        workflows=[SessionWorkflow, PracticeWorkflow, SessionRefundsWorkflow], data_converter=DATA_CONVERTER
+    )
 
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
 

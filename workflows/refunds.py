@@ -1,0 +1,134 @@
+"""SessionRefundsWorkflow: refunds of a session whose own workflow has closed.
+
+A session's workflow ends soon after the session completes or is cancelled (nothing left to
+charge, refund or void), yet a therapist may refund it later: a late cancellation refunded in
+part the next day, a completed session refunded after a complaint. Keeping every session's
+workflow open for months "in case" would leave every completed and cancelled session running
+(and change when every session's workflow closes, which callers and tests wait on); instead a
+refund on a closed session starts this short-lived-in-Actions workflow, one per session
+(``session-{id}:refunds``, update-with-start, ``USE_EXISTING``), which:
+
+* starts from the closed session's final ledger (``ClosedSessionRefunds.of_closed_session``): what
+  was captured, what is back, and how many refund requests were made, so its Stripe keys
+  (``session:{id}:refund:{m}``) carry on from the session's and never repeat one;
+* serialises every later refund of the session (its updates run one at a time on one state), so
+  partial refunds add up exactly and never exceed what was captured;
+* pays by the same "top up to a target" refund activity as the session, so a lost answer or a
+  retried request never refunds twice;
+* lives for ``REFUND_PERIOD_AFTER_CLOSE`` after the session closed (one timer), then closes; a
+  refund after that is ``refund_window_closed`` (its id is never reused).
+
+The two paths never overlap: the API sends a refund to the session's workflow while it runs and
+here only once it has closed, and a closed session's workflow never runs again (its id is
+never reused), so no refund is ever owed by both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.payments import PaymentActivities
+    from contract.refunds import SESSION_REFUNDS_WORKFLOW_TYPE
+    from domain import refunds as rules
+    from domain.payments import RefundRequest, RefundResult
+    from domain.refunds import ClosedSessionRefunds, SessionRefund, SessionRefundResult
+    from domain.session import BLOCKED_MONEY_RETRY
+    from workflows.calls import (
+        call_stripe,
+        checked,
+        count_stripe_unreachable,
+        deliver,
+        failure_type,
+        stripe_unreachable,
+    )
+
+
+@workflow.defn(name=SESSION_REFUNDS_WORKFLOW_TYPE)
+class SessionRefundsWorkflow:
+    @workflow.init
+    def __init__(self, refunds: ClosedSessionRefunds) -> None:
+        self._refunds = refunds.model_copy(deep=True)
+        self._outbox: list[asyncio.Task[None]] = []
+        self._changed = False
+        self._blocked_until: datetime | None = None
+
+    @workflow.run
+    async def run(self, refunds: ClosedSessionRefunds) -> ClosedSessionRefunds:
+        state = self._refunds
+        while True:
+            self._changed = False
+            now = workflow.now()
+            if state.refund_due() > 0 and (self._blocked_until is None or now >= self._blocked_until):
+                await self._refund()
+                continue
+            if now >= state.closes_at and state.refund_due() == 0:
+                break
+            wake_at = state.closes_at if self._blocked_until is None else self._blocked_until
+            delay = max(wake_at - now, timedelta(seconds=1))
+            with contextlib.suppress(TimeoutError):  # the refund period ended, or a retry is due
+                await workflow.wait_condition(lambda: self._changed, timeout=delay, timeout_summary="refund")
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and all(task.done() for task in self._outbox)
+        )
+        return state
+
+    async def _refund(self) -> None:
+        state = self._refunds
+        request = rules.begin_closed_refund(state)
+        try:
+            result = await call_refund(request)
+        except ActivityError as failure:
+            if stripe_unreachable(failure):
+                count_stripe_unreachable("refund", failure)
+            state.blocked_reason = f"refund: {failure_type(failure)}"
+            self._blocked_until = workflow.now() + BLOCKED_MONEY_RETRY
+            self._log(logging.ERROR, "refund refused by Stripe; will retry", reason=state.blocked_reason)
+            return
+        self._blocked_until = None
+        amount = rules.apply_closed_refund_result(state, request, result)
+        if amount > 0:
+            notification = rules.refund_issued(state, request, result, amount, workflow.now())
+            self._outbox.append(asyncio.create_task(deliver(notification)))
+
+    @workflow.update
+    def refund(self, request: SessionRefund) -> SessionRefundResult:
+        request_id = _update_id()
+        result = checked(
+            lambda: rules.grant_closed_refund(self._refunds, request, workflow.now(), request_id)
+        )
+        self._blocked_until = None  # news: a refund Stripe refused is tried again with this one
+        self._changed = True
+        self._log(
+            logging.INFO, "refund granted", reason=request.reason.value, amount_minor=result.amount_minor
+        )
+        return result
+
+    @refund.validator
+    def _validate_refund(self, request: SessionRefund) -> None:
+        request_id = _update_id()
+        checked(lambda: rules.check_closed_refund(self._refunds, request, workflow.now(), request_id))
+
+    @workflow.query
+    def state(self) -> ClosedSessionRefunds:
+        return self._refunds.model_copy(deep=True)
+
+    def _log(self, level: int, message: str, **fields: object) -> None:
+        # Opaque ids and codes only.
+        workflow.logger.log(level, message, extra={"session_id": self._refunds.session_id, **fields})
+
+
+def _update_id() -> str | None:
+    """The request's id: a retry of a request the session granted before it closed is found by it."""
+    info = workflow.current_update_info()
+    return info.id if info is not None else None
+
+
+async def call_refund(request: RefundRequest) -> RefundResult:
+    return await call_stripe(PaymentActivities.refund, request, f"refund {request.refund_number}")
