@@ -66,6 +66,7 @@ from domain.session import initial_status
 from domain.session_attendance import NoShowRequest, NoShowResult
 from domain.state import SessionState
 from domain.status import Actor, SessionStatus
+from domain.views import session_view_for
 from temporal_client.messages import execute_update, query_workflow
 from temporal_client.refunds_client import refund_session, with_later_refunds
 from temporal_client.rpc_timeouts import QUERY_RPC_TIMEOUT
@@ -238,13 +239,15 @@ async def _booked_already(handle: SessionHandle, booking: SessionBooking) -> boo
 async def read(session_id: SessionId, party: ActingParty, client: TemporalClient) -> SessionState:
     """The session as it stands: status, times, payment (with refunds granted after it closed),
     cancellation, attendance, follow-up. For its client, its therapist and admins; anyone else:
-    `404`, as for an unknown session."""
+    `404`, as for an unknown session. Each reads their own view: `payment.client_secret` (it pays
+    the client's PaymentIntent) is never shown to the therapist, and why a therapist ended the
+    relationship (`attendance.update.end_reason`) never to the client."""
     state = await query_workflow(session_handle(client, session_id), SESSION_STATE)
     if not is_party(party, therapist_id=state.therapist_id, client_id=state.client_id):
         raise not_found()
     if state.status.is_cancelled or state.status in _AFTER_THE_SESSION:
-        return await with_later_refunds(client, state)
-    return state
+        state = await with_later_refunds(client, state)
+    return session_view_for(state, party)
 
 
 async def check_party_of(client: TemporalClient, session_id: str, party: Party) -> None:

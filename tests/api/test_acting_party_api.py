@@ -351,3 +351,26 @@ async def test_a_move_preview_tells_when_the_card_is_charged_and_the_move_then_a
     assert datetime.fromisoformat(told["free_before"]) == datetime.fromisoformat(body["start"])
     assert moved.status_code == 200 and moved.json() == told["outcome"]
     assert told["charge_at"] == told["outcome"]["next_charge_at"]
+
+
+async def test_the_clients_payment_secret_is_read_only_by_the_client_never_by_the_therapist(
+    http: httpx.AsyncClient,
+) -> None:
+    body = make_booking(
+        BookingKind.CLIENT_FOLLOW_UP,
+        start=real_now() + 100 * HOUR,
+        payment_method="pm_card_authenticationRequired",
+    ).model_dump(mode="json")
+    booked = await http.post("/v1/sessions", json=body, headers=acting("client", body["client_id"]))
+    assert booked.status_code == 201 and booked.json()["status"] == "awaiting_client_action", booked.text
+
+    as_client = await http.get(
+        f"/v1/sessions/{body['session_id']}", headers=acting("client", body["client_id"])
+    )
+    as_therapist = await http.get(
+        f"/v1/sessions/{body['session_id']}", headers=acting("therapist", body["therapist_id"])
+    )
+
+    # The secret lets whoever holds it pay the client's PaymentIntent: the client's alone.
+    assert as_client.json()["payment"]["client_secret"] == booked.json()["payment_intent_client_secret"]
+    assert as_therapist.status_code == 200 and as_therapist.json()["payment"]["client_secret"] is None
