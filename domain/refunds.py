@@ -12,12 +12,15 @@ recorded.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from domain import notification_catalogue as catalogue
 from domain.acting import ActingParty
 from domain.errors import RuleViolation
 from domain.ids import OpaqueId
+from domain.local_times import session_times
 from domain.money import AmountMinor
 from domain.notifications import Audience, Notification, NotificationType, notification_event_id
 from domain.payments import RefundRequest, RefundResult
@@ -170,6 +173,11 @@ class ClosedSessionRefunds(BaseModel):
     """Refunded since the close and announced (``refund_issued``) by the refunds workflow."""
     blocked_reason: str | None = None
     """Stripe refused the last refund: tried again later or with the next grant."""
+    start: AwareDatetime | None = None
+    therapist_timezone: str | None = None
+    client_timezone: str | None = None
+    """The session's start and both parties' zones, for the ``refund_issued`` copy (absent in
+    refunds workflows started before they were carried)."""
 
     @classmethod
     def of_closed_session(cls, final: SessionState, closed_at: datetime) -> ClosedSessionRefunds:
@@ -182,6 +190,9 @@ class ClosedSessionRefunds(BaseModel):
             refunded_at_close=payment.amount_refunded_minor,
             grants_at_close=len(payment.granted_refunds),
             closes_at=closed_at + REFUND_PERIOD_AFTER_CLOSE,
+            start=final.start,
+            therapist_timezone=final.therapist_timezone,
+            client_timezone=final.client_timezone or final.therapist_timezone,
         )
 
     def target(self) -> int:
@@ -252,12 +263,24 @@ def refund_issued(
     refunds.payment.refunds.append(
         RefundRecord(number=request.refund_number, refund_id=result.refund_id, amount_minor=amount, at=at)
     )
+    # The same copy the session itself sends (``domain.notification_catalogue``): the client's.
+    times: dict[str, Any] = {}
+    if refunds.start is not None and refunds.therapist_timezone is not None:
+        times = dict(
+            session_times(
+                refunds.start,
+                client_timezone=refunds.client_timezone or refunds.therapist_timezone,
+                therapist_timezone=refunds.therapist_timezone,
+            )
+        )
     return Notification(
         event_id=notification_event_id(
             refunds.session_id, NotificationType.REFUND_ISSUED, request.refund_number
         ),
         type=NotificationType.REFUND_ISSUED,
-        audience=Audience.BOTH,
+        audience=Audience.CLIENT,
+        channel=catalogue.channel_for(NotificationType.REFUND_ISSUED, Audience.CLIENT, confirmation=False),
+        **times,
         session_id=refunds.session_id,
         therapist_id=refunds.therapist_id,
         client_id=refunds.client_id,

@@ -17,6 +17,7 @@ from domain.attendance import AttendanceOutcome, AttendanceUpdate
 from domain.booking import SessionBooking, check_booking
 from domain.commands import CancelRequest
 from domain.errors import RULE_CODES, RuleViolation
+from domain.notifications import Audience, Channel
 from domain.payments import ChargeOutcome, ChargeResult, RefundResult
 from domain.policy import DEFAULT_POLICY, SessionPolicy, first_charge_at
 from domain.refunds import SessionRefund
@@ -24,6 +25,7 @@ from domain.session import Session, Step
 from domain.session_attendance import NoShowRequest
 from domain.status import Actor, BookingKind, CancelReason, PaymentStatus, RefundReason, SessionStatus
 from tests.unit.session_sim import PRICE, open_session
+from tests.unit.test_notification_catalogue import validate
 
 H = timedelta(hours=1)
 NO_SHOW = AttendanceUpdate(outcome=AttendanceOutcome.CLIENT_NO_SHOW)
@@ -325,3 +327,19 @@ def test_a_refund_granted_after_one_made_in_stripes_dashboard_comes_on_top_of_it
 
     assert (result.refunded_total_minor, result.refundable_minor) == (3000, 3000)
     assert machine.refund_target(session) == 3000 and machine.refund_due(session) == 2000
+
+
+def test_a_refund_after_the_session_closed_is_told_to_the_client_alone_as_its_schema_says() -> None:
+    closed = closed_with_a_refund()
+    rules.grant_closed_refund(closed, refund(2000), START + 30 * 24 * H)
+    request = rules.begin_closed_refund(closed)
+    result = RefundResult(
+        refund_id="re_2", amount_minor=2000, refunded_total_minor=3000, captured_minor=PRICE
+    )
+    rules.apply_closed_refund_result(closed, request, result)
+
+    notice = rules.refund_issued(closed, request, result, 2000, START + 30 * 24 * H)
+
+    assert notice.audience is Audience.CLIENT and notice.channel is Channel.EMAIL
+    assert notice.start == START and notice.start_local_client is not None
+    validate(notice)  # the published docs/notifications/schemas/refund_issued.json
