@@ -292,5 +292,7 @@ def expected_outcome(script: Script, recorded_status: SessionStatus | None) -> E
         return Expected(SessionStatus.CANCELLED_UNPAID, True, 0, 0)
     if path is LifecyclePath.UNFILED:
         return Expected(SessionStatus.AWAITING_UPDATE, False, 1, 0)
-    refund = paid if path is LifecyclePath.NO_SHOW and script.refund else 0
-    return Expected(SessionStatus.COMPLETED, True, 1, refund)
+    if path is LifecyclePath.NO_SHOW:
+        # A no-show stays one when the session completes (issue 12), so lists and history show it.
+        return Expected(SessionStatus.CLIENT_NO_SHOW, True, 1, paid if script.refund else 0)
+    return Expected(SessionStatus.COMPLETED, True, 1, 0)

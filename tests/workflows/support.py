@@ -185,6 +185,21 @@ async def event_types(handle: SessionHandle) -> list[str]:
     return [EventType.Name(event.event_type).removeprefix("EVENT_TYPE_") for event in history.events]
 
 
+async def history_at_rest(handle: SessionHandle, timeout: float = WAIT) -> list[str]:  # noqa: ASYNC109
+    """The history's event types once nothing is under way: no activity pending (the booking's
+    notices are sent while the session runs on) and the last workflow task completed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        description = await handle.describe(rpc_timeout=timedelta(seconds=timeout))
+        types = await event_types(handle)
+        if not description.raw_description.pending_activities and types[-1] == "WORKFLOW_TASK_COMPLETED":
+            return types
+        if loop.time() > deadline:
+            raise AssertionError(f"the history never came to rest: {types[-5:]}")
+        await asyncio.sleep(0.05)
+
+
 async def paid_at_checkout(stripe_client: stripe.StripeClient) -> str:
     """The PaymentIntent a client paid with on-session when booking an initial session."""
     intent = await stripe_client.v1.payment_intents.create_async(

@@ -30,11 +30,11 @@ from tests.workflows.support import (
     WAIT,
     SessionHandle,
     event_types,
+    history_at_rest,
     make_booking,
     paid_at_checkout,
     real_now,
     start,
-    state_of,
     unique,
 )
 
@@ -53,8 +53,7 @@ def therapist_of(booking: SessionBooking) -> ActingParty:
 async def preview_then_cancel(
     handle: SessionHandle, request: CancelRequest
 ) -> tuple[CancelPreview, CancelResult]:
-    await state_of(handle)  # its first workflow task is done: the history is at rest
-    before = await event_types(handle)
+    before = await history_at_rest(handle)  # the booking's notices sent, no task under way
     answer = await asyncio.wait_for(query_workflow(handle, SESSION_CANCEL_PREVIEW, request), WAIT)
     assert await event_types(handle) == before  # a query adds nothing to the history
     assert answer.preview is not None, answer.refused
@@ -159,8 +158,7 @@ async def test_a_move_preview_says_when_the_card_is_charged_and_the_move_does_so
         acting_party=client_of(booking),
     )
 
-    await state_of(handle)  # its first workflow task is done: the history is at rest
-    before = await event_types(handle)
+    before = await history_at_rest(handle)  # the booking's notices sent, no task under way
     answer = await asyncio.wait_for(query_workflow(handle, SESSION_RESCHEDULE_PREVIEW, request), WAIT)
     assert await event_types(handle) == before
     preview: ReschedulePreview | None = answer.preview
