@@ -27,6 +27,11 @@ the last test shows).
 | a client's late cancellation the therapist enters with the charge waived is refunded |
 | an admin's cancellation is one notice to both |
 | neither party speaks in the other's name; a started session is not moved |
+| a client's cancellation of an unpaid session more than 48 h ahead is free; nothing is collected |
+| a client's move more than 48 h ahead is free; the charge follows the new start; its preview agrees |
+| a therapist refunds part of a paid session before it; the client is told the amount |
+| a no-show's charge waived in part in the attendance update is refunded to the client |
+| each party is told the start in their own time zone |
 
 Nothing here waits for time to pass: a session "after" its start is a manual booking dated in the
 past, which the therapist may make; every wait is a bounded poll.
@@ -666,6 +671,129 @@ async def test_neither_party_may_speak_in_the_others_name_or_move_a_session_that
     assert as_therapist.status_code == 422, as_therapist.text
     assert refund.status_code == 409 and refund.json()["code"] == "not_allowed"
     assert moved.status_code == 409 and moved.json()["code"] == "session_started"
+
+
+async def test_a_client_cancelling_an_unpaid_session_more_than_48_hours_ahead_is_free_and_never_charged(
+    http: httpx.AsyncClient, notification_sink: NotificationSink
+) -> None:
+    body, _ = await book(http, BookingKind.THERAPIST_FOLLOW_UP, 10 * 24 * HOUR)
+
+    answer = await cancel(http, body, "client", "scheduling_conflict")
+
+    assert answer["status"] == "cancelled_free" and answer["free"] is True
+    assert answer["refund_minor"] == 0 and answer["charge_kept"] is False
+    await told(
+        notification_sink,
+        body["session_id"],
+        (T.SESSION_CANCELLED, THERAPIST, EMAIL, False),
+        (T.SESSION_CANCELLED, CLIENT, EMAIL, True),
+    )
+    state = await poll(http, body, lambda s: s["status"] == "cancelled_free", "cancelled")
+    assert state["payment"]["attempts"] == [] and state["payment"]["next_charge_at"] is None
+    assert not {T.CHARGE_SUCCEEDED, T.REFUND_ISSUED} & {
+        n.type for n in received(notification_sink, body["session_id"])
+    }
+
+
+async def test_a_client_moving_a_session_more_than_48_hours_ahead_is_free_and_the_charge_follows_it(
+    http: httpx.AsyncClient, notification_sink: NotificationSink
+) -> None:
+    body, _ = await book(http, BookingKind.THERAPIST_FOLLOW_UP, 10 * 24 * HOUR)
+    new_start = datetime.fromisoformat(body["start"]) + 2 * 24 * HOUR
+    request = {"requested_by": "client", "new_start": new_start.isoformat()}
+    path = f"/v1/sessions/{body['session_id']}/reschedule"
+
+    preview = await http.post(f"{path}/preview", json=request, headers=as_party("client", body))
+    moved = await http.post(path, json=request, headers=as_party("client", body))
+
+    assert moved.status_code == 200 and preview.status_code == 200, (moved.text, preview.text)
+    assert preview.json()["outcome"] == moved.json()  # the preview told exactly what the move did
+    assert preview.json()["late"] is False and preview.json()["charge_kept"] is False
+    charge_at = datetime.fromisoformat(moved.json()["next_charge_at"])
+    assert new_start - 48 * HOUR <= charge_at < new_start - 48 * HOUR + 10 * 60 * timedelta(seconds=1)
+    notices = await told(
+        notification_sink,
+        body["session_id"],
+        (T.SESSION_RESCHEDULED, THERAPIST, EMAIL, False),
+        (T.SESSION_RESCHEDULED, CLIENT, EMAIL, True),
+        types={T.SESSION_RESCHEDULED},
+    )
+    assert {(n.codes.get("late"), n.start, n.charge_at) for n in notices} == {("false", new_start, charge_at)}
+    assert {n.free_cancellation_until for n in notices} == {new_start - 48 * HOUR}
+
+
+async def test_a_therapist_refunding_part_of_a_paid_session_before_it_tells_the_client_the_amount(
+    http: httpx.AsyncClient, notification_sink: NotificationSink
+) -> None:
+    body = await paid(http, BookingKind.THERAPIST_FOLLOW_UP, 30 * HOUR)
+
+    refunded = await http.post(
+        f"/v1/sessions/{body['session_id']}/refund",
+        json={"reason": "goodwill", "amount_minor": 1500},
+        headers=as_party("therapist", body),
+    )
+
+    assert refunded.status_code == 200, refunded.text
+    assert refunded.json()["amount_minor"] == 1500 and refunded.json()["refundable_minor"] == 4500
+    [refund] = await told(
+        notification_sink,
+        body["session_id"],
+        (T.REFUND_ISSUED, CLIENT, EMAIL, False),
+        types={T.REFUND_ISSUED},
+    )
+    assert (refund.amount_minor, refund.currency) == (1500, "gbp")
+    state = await poll(http, body, lambda s: s["payment"]["amount_refunded_minor"] == 1500, "the refund")
+    assert state["status"] == "paid"  # the session stands
+
+
+async def test_a_no_show_whose_charge_the_therapist_waives_in_part_is_refunded_to_the_client(
+    http: httpx.AsyncClient, notification_sink: NotificationSink
+) -> None:
+    body, _ = await book(http, BookingKind.THERAPIST_MANUAL, -26 * HOUR, client_agreed=True)
+    await wait_for_status(http, body, "awaiting_update")
+
+    filed = await http.post(
+        f"/v1/sessions/{body['session_id']}/attendance",
+        json={"outcome": "client_no_show", "refund": True, "refund_amount_minor": 3000},
+        headers=as_party("therapist", body),
+    )
+
+    assert filed.status_code == 200, filed.text
+    assert filed.json()["refund_minor"] == 3000
+    [refund] = await told(
+        notification_sink,
+        body["session_id"],
+        (T.REFUND_ISSUED, CLIENT, EMAIL, False),
+        types={T.REFUND_ISSUED},
+    )
+    assert refund.amount_minor == 3000
+    state = await poll(http, body, lambda s: s["payment"]["amount_refunded_minor"] == 3000, "the refund")
+    assert state["status"] == "client_no_show"
+
+
+async def test_each_party_is_told_the_start_in_their_own_time_zone(
+    http: httpx.AsyncClient, notification_sink: NotificationSink
+) -> None:
+    body, _ = await book(
+        http, BookingKind.CLIENT_FOLLOW_UP, 10 * 24 * HOUR, client_timezone="America/New_York"
+    )
+    start = datetime.fromisoformat(body["start"])
+
+    notices = await told(
+        notification_sink,
+        body["session_id"],
+        (T.BOOKING_CONFIRMED, CLIENT, EMAIL, True),
+        (T.BOOKING_CONFIRMED, THERAPIST, EMAIL, False),
+        types={T.BOOKING_CONFIRMED},
+    )
+
+    for notice in notices:
+        assert notice.start == notice.start_local_client == notice.start_local_therapist == start
+        assert notice.start_local_client is not None and notice.start_local_therapist is not None
+        # December: New York is 5 hours behind UTC, London at UTC.
+        assert notice.start_local_client.utcoffset() == -5 * HOUR
+        assert notice.start_local_therapist.utcoffset() == timedelta(0)
+        assert (notice.client_timezone, notice.therapist_timezone) == ("America/New_York", "Europe/London")
 
 
 # --- the receiver's check itself ------------------------------------------------------------
