@@ -32,6 +32,7 @@ the last test shows).
 | a therapist refunds part of a paid session before it; the client is told the amount |
 | a no-show's charge waived in part in the attendance update is refunded to the client |
 | each party is told the start in their own time zone |
+| an initial session paid at checkout is confirmed; cancelled more than 48 h ahead it is refunded in full |
 
 Nothing here waits for time to pass: a session "after" its start is a manual booking dated in the
 past, which the therapist may make; every wait is a bounded poll.
@@ -48,6 +49,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import stripe
 from standardwebhooks import Webhook
 from temporalio.testing import WorkflowEnvironment
 
@@ -56,7 +58,7 @@ from domain.notifications import Audience, Channel, Notification, NotificationTy
 from domain.status import BookingKind
 from temporal_client.session_client import session_handle
 from tests.conftest import NOTIFY_SECRET
-from tests.workflows.support import HOUR, WAIT, make_booking, real_now, unique
+from tests.workflows.support import HOUR, WAIT, make_booking, paid_at_checkout, real_now, unique
 
 T = NotificationType
 CLIENT, THERAPIST = Audience.CLIENT, Audience.THERAPIST
@@ -79,8 +81,9 @@ def booking(kind: BookingKind, start_in: timedelta, **fields: Any) -> dict[str, 
 
 
 def booker(kind: BookingKind) -> str:
-    """Who books this kind: a client their own follow-up, the therapist the rest (README)."""
-    return "client" if kind is BookingKind.CLIENT_FOLLOW_UP else "therapist"
+    """Who books this kind: the client their initial session and own follow-ups, the therapist the
+    rest (README: a booking's kind names who may make it)."""
+    return "therapist" if kind.booked_by_therapist else "client"
 
 
 async def book(
@@ -794,6 +797,33 @@ async def test_each_party_is_told_the_start_in_their_own_time_zone(
         assert notice.start_local_client.utcoffset() == -5 * HOUR
         assert notice.start_local_therapist.utcoffset() == timedelta(0)
         assert (notice.client_timezone, notice.therapist_timezone) == ("America/New_York", "Europe/London")
+
+
+async def test_an_initial_session_paid_at_checkout_is_confirmed_and_refunded_in_full_if_cancelled_early(
+    http: httpx.AsyncClient, notification_sink: NotificationSink, stripe_client: stripe.StripeClient
+) -> None:
+    # The backend's checkout page took the payment on-session (Stripe, not Sessionflow).
+    intent_id = await paid_at_checkout(stripe_client)
+    body, answer = await book(
+        http, BookingKind.INITIAL_PREPAID, 10 * 24 * HOUR, prepaid_payment_intent_id=intent_id
+    )
+
+    assert answer["status"] == "paid"
+    await told(
+        notification_sink,
+        body["session_id"],
+        (T.BOOKING_CONFIRMED, CLIENT, EMAIL, True),
+        (T.BOOKING_CONFIRMED, THERAPIST, EMAIL, False),
+    )
+    cancelled = await cancel(http, body, "client", "client_request")
+    assert cancelled["status"] == "cancelled_free" and cancelled["refund_minor"] == 6000
+    [refund] = await told(
+        notification_sink,
+        body["session_id"],
+        (T.REFUND_ISSUED, CLIENT, EMAIL, False),
+        types={T.REFUND_ISSUED},
+    )
+    assert refund.amount_minor == 6000
 
 
 # --- the receiver's check itself ------------------------------------------------------------
