@@ -33,6 +33,8 @@ the last test shows).
 | a no-show's charge waived in part in the attendance update is refunded to the client |
 | each party is told the start in their own time zone |
 | an initial session paid at checkout is confirmed; cancelled more than 48 h ahead it is refunded in full |
+| a soft decline tells both; the client's copy offers the payment link |
+| a therapist books nothing the client has not agreed to; a client books no therapist's kind |
 
 Nothing here waits for time to pass: a session "after" its start is a manual booking dated in the
 past, which the therapist may make; every wait is a bounded poll.
@@ -46,10 +48,12 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import stripe
+from jsonschema import Draft202012Validator, FormatChecker
 from standardwebhooks import Webhook
 from temporalio.testing import WorkflowEnvironment
 
@@ -161,6 +165,8 @@ async def told(
     await sink.wait_for_async(lambda _: wanted <= copies(received(sink, session_id)), WAIT)
     notifications = received(sink, session_id)
     verified_everywhere(sink, notifications)
+    for notification in notifications:
+        follows_its_schema(notification)
     return [n for n in notifications if types is None or n.type in types]
 
 
@@ -171,6 +177,19 @@ def verified_everywhere(sink: NotificationSink, notifications: list[Notification
     requests = [r for r in sink.requests if r.event_id in ids]
     assert {r.event_id for r in requests if r.verified and r.status == 200} == ids
     assert not [r for r in requests if r.status == 401], requests
+
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "notifications" / "schemas"
+
+
+def follows_its_schema(notification: Notification) -> None:
+    """The body as a backend validates it: against its type's committed JSON Schema."""
+    schema = json.loads((SCHEMAS / f"{notification.type.value}.json").read_text())
+    body = json.loads(notification.model_dump_json())
+    errors = [
+        e.message for e in Draft202012Validator(schema, format_checker=FormatChecker()).iter_errors(body)
+    ]
+    assert not errors, (notification.event_id, errors)
 
 
 def one(notifications: list[Notification], type_: NotificationType, audience: Audience) -> Notification:
@@ -395,10 +414,12 @@ async def test_defect_a_refund_after_the_session_closed_is_told_to_the_client_on
     """DEFECT in main (kept failing for the lead): the catalogue says ``refund_issued`` goes to the
     client only, and a refund of an open session does (``domain.session``); a refund after the
     session's workflow closed (``SessionRefundsWorkflow``, ``domain.refunds.refund_issued``) is sent
-    once with ``"audience": "both"``."""
+    once with ``"audience": "both"``, which its committed schema (``refund_issued.json``) refuses."""
     _, notices = await refund_part_of_a_completed_session(http, notification_sink, env)
 
     assert copies(notices) == {(T.REFUND_ISSUED, CLIENT, EMAIL, False)}
+    for notice in notices:
+        follows_its_schema(notice)  # the schema's audience is ["client"]: a backend refuses "both"
 
 
 async def test_a_no_show_marked_from_the_start_makes_the_session_client_no_show(
@@ -824,6 +845,44 @@ async def test_an_initial_session_paid_at_checkout_is_confirmed_and_refunded_in_
         types={T.REFUND_ISSUED},
     )
     assert refund.amount_minor == 6000
+
+
+async def test_a_soft_decline_tells_both_and_offers_the_client_the_payment_link(
+    http: httpx.AsyncClient, notification_sink: NotificationSink
+) -> None:
+    body, _ = await book(
+        http,
+        BookingKind.THERAPIST_FOLLOW_UP,
+        30 * HOUR,
+        payment_method="pm_card_chargeDeclinedInsufficientFunds",
+    )
+
+    await wait_for_status(http, body, "payment_failed")
+
+    notices = await told(
+        notification_sink,
+        body["session_id"],
+        (T.CHARGE_FAILED, CLIENT, EMAIL, False),
+        (T.CHARGE_FAILED, THERAPIST, EMAIL, False),
+        types={T.CHARGE_FAILED},
+    )
+    client, therapist = one(notices, T.CHARGE_FAILED, CLIENT), one(notices, T.CHARGE_FAILED, THERAPIST)
+    assert client.codes.get("decline_kind") == therapist.codes.get("decline_kind") == "soft"
+    assert client.codes.get("action") == "pay_by_link" and "action" not in therapist.codes
+
+
+async def test_a_therapist_cannot_book_a_session_the_client_has_not_agreed_to_nor_a_client_a_therapists_kind(
+    http: httpx.AsyncClient,
+) -> None:
+    unagreed = booking(BookingKind.THERAPIST_FOLLOW_UP, 10 * 24 * HOUR, client_agreed=True)
+    unagreed["client_agreed"] = False
+    theirs = booking(BookingKind.THERAPIST_FOLLOW_UP, 10 * 24 * HOUR)
+
+    refused = await http.post("/v1/sessions", json=unagreed, headers=as_party("therapist", unagreed))
+    not_theirs = await http.post("/v1/sessions", json=theirs, headers=as_party("client", theirs))
+
+    assert refused.status_code == 422, refused.text
+    assert not_theirs.status_code == 409 and not_theirs.json()["code"] == "not_allowed"
 
 
 # --- the receiver's check itself ------------------------------------------------------------
