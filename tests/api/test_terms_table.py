@@ -35,6 +35,7 @@ the last test shows).
 | an initial session paid at checkout is confirmed; cancelled more than 48 h ahead it is refunded in full |
 | a soft decline tells both; the client's copy offers the payment link |
 | a therapist books nothing the client has not agreed to; a client books no therapist's kind |
+| a therapist's cancellation of an unpaid session tells the client; nothing to refund |
 
 Nothing here waits for time to pass: a session "after" its start is a manual booking dated in the
 past, which the therapist may make; every wait is a bounded poll.
@@ -515,6 +516,8 @@ async def test_a_therapist_booking_by_hand_inside_the_window_is_charged_at_once_
         (T.BOOKING_CONFIRMED, THERAPIST, EMAIL, True),
         (T.CHARGE_SUCCEEDED, CLIENT, EMAIL, False),
     )
+    # Nothing went wrong with the payment, so the therapist hears of no recovery.
+    assert T.PAYMENT_RECOVERED not in {n.type for n in received(notification_sink, body["session_id"])}
 
 
 async def test_a_cancel_preview_tells_exactly_what_the_cancellation_then_does(
@@ -887,6 +890,25 @@ async def test_a_therapist_cannot_book_a_session_the_client_has_not_agreed_to_no
 
     assert refused.status_code == 422, refused.text
     assert not_theirs.status_code == 409 and not_theirs.json()["code"] == "not_allowed"
+
+
+async def test_a_therapist_cancelling_an_unpaid_session_tells_the_client_and_refunds_nothing(
+    http: httpx.AsyncClient, notification_sink: NotificationSink
+) -> None:
+    body, _ = await book(http, BookingKind.THERAPIST_FOLLOW_UP, 10 * 24 * HOUR)
+
+    answer = await cancel(http, body, "therapist", "illness")
+
+    assert answer["status"] == "cancelled_by_therapist" and answer["free"] is True
+    assert answer["refund_minor"] == 0
+    notices = await told(
+        notification_sink,
+        body["session_id"],
+        (T.SESSION_CANCELLED, CLIENT, EMAIL, False),
+        (T.SESSION_CANCELLED, THERAPIST, EMAIL, True),
+    )
+    assert {n.codes.get("free") for n in notices if n.type is T.SESSION_CANCELLED} == {"true"}
+    assert T.REFUND_ISSUED not in {n.type for n in notices}
 
 
 # --- the receiver's check itself ------------------------------------------------------------
