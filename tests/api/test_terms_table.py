@@ -790,7 +790,8 @@ async def test_a_no_show_whose_charge_the_therapist_waives_in_part_is_refunded_t
     )
 
     assert filed.status_code == 200, filed.text
-    assert filed.json()["refund_minor"] == 3000
+    assert filed.json()["status"] == "client_no_show"
+    # The answer's refund_minor is the subject of the defect test below (it sometimes says 0).
     [refund] = await told(
         notification_sink,
         body["session_id"],
@@ -800,6 +801,35 @@ async def test_a_no_show_whose_charge_the_therapist_waives_in_part_is_refunded_t
     assert refund.amount_minor == 3000
     state = await poll(http, body, lambda s: s["payment"]["amount_refunded_minor"] == 3000, "the refund")
     assert state["status"] == "client_no_show"
+
+
+async def test_defect_the_attendance_answer_always_tells_the_refund_the_update_makes(
+    http: httpx.AsyncClient,
+) -> None:
+    """DEFECT in main (intermittent, kept failing for the lead): a no-show's attendance update with
+    ``refund_amount_minor`` 3000 on a paid session refunds 3000, but its answer's ``refund_minor``
+    is sometimes 0 (about 1 in 8 here): ``finish_attendance`` reports ``refund_due(session)``, what
+    is *still* to refund when the update finishes, so when the refund has already been carried out
+    by then the answer says 0. Repeated so the race shows."""
+    answers: list[tuple[int, int]] = []
+    for _ in range(12):
+        body, _ = await book(http, BookingKind.THERAPIST_MANUAL, -26 * HOUR, client_agreed=True)
+        await poll(
+            http,
+            body,
+            lambda s: s["status"] == "awaiting_update" and s["payment"]["amount_paid_minor"] == 6000,
+            "awaiting the update, paid",
+        )
+        filed = await http.post(
+            f"/v1/sessions/{body['session_id']}/attendance",
+            json={"outcome": "client_no_show", "refund": True, "refund_amount_minor": 3000},
+            headers=as_party("therapist", body),
+        )
+        assert filed.status_code == 200, filed.text
+        state = await poll(http, body, lambda s: s["payment"]["amount_refunded_minor"] == 3000, "the refund")
+        answers.append((filed.json()["refund_minor"], state["payment"]["amount_refunded_minor"]))
+
+    assert answers == [(3000, 3000)] * 12
 
 
 async def test_each_party_is_told_the_start_in_their_own_time_zone(
