@@ -59,6 +59,9 @@ class AttendancePlan:
     """"No, I don't want to rebook" without "reserve" releases the client's reserved slot."""
     end_relationship: bool
     cancel_future_sessions: bool
+    refund_minor: int = 0
+    """What the update leaves owed back to the client when it is recorded: the answer says it even
+    if the main loop pays it back while the update's other effects are still being carried out."""
 
 
 @dataclass
@@ -234,6 +237,7 @@ def record_attendance(session: Session, update: AttendanceUpdate, received_at: d
         release_slots=update.continue_sessions is ContinueChoice.NO and not update.reserve_slot,
         end_relationship=update.end_relationship,
         cancel_future_sessions=update.end_relationship and update.cancel_future_sessions,
+        refund_minor=refund_due(session),
     )
 
 
@@ -379,7 +383,7 @@ def finish_attendance(
         slot_released=bool(released),
         relationship_ended=update.end_relationship,
         cancelled_session_ids=effects.cancelled_session_ids,
-        refund_minor=refund_due(session),
+        refund_minor=plan.refund_minor,
         incomplete_effects=effects.incomplete,
     )
     return session.attendance_result

@@ -359,7 +359,10 @@ async def test_a_card_needing_authentication_asks_the_client_with_the_secret_and
         (T.ACTION_REQUIRED, CLIENT, EMAIL, False),
         (T.PAYMENT_PENDING, THERAPIST, EMAIL, False),
     )
-    secret = waiting["payment"]["client_secret"]
+    # The secret pays the client's PaymentIntent: the client reads it, the therapist never does.
+    assert waiting["payment"]["client_secret"] is None  # read as the therapist
+    as_client = await http.get(f"/v1/sessions/{body['session_id']}", headers=as_party("client", body))
+    secret = as_client.json()["payment"]["client_secret"]
     assert secret and one(notices, T.ACTION_REQUIRED, CLIENT).payment_intent_client_secret == secret
     for notice in notices:
         if notice.audience is not CLIENT:
@@ -409,10 +412,10 @@ async def test_a_therapist_refunding_part_of_a_completed_session_tells_the_clien
     [refund] = notices
     assert (refund.type, refund.channel, refund.confirmation) == (T.REFUND_ISSUED, EMAIL, False)
     assert (refund.amount_minor, refund.currency) == (2000, "gbp")
-    # Its audience (the client's alone, by the terms) is the subject of the defect test below.
+    # Its audience (the client's alone, by the terms) has a test of its own below.
 
 
-async def test_defect_a_refund_after_the_session_closed_is_told_to_the_client_alone_with_the_sessions_times(
+async def test_a_refund_after_the_session_closed_is_told_to_the_client_alone_with_the_sessions_times(
     http: httpx.AsyncClient, notification_sink: NotificationSink, env: WorkflowEnvironment
 ) -> None:
     """DEFECT in main (kept failing for the lead): the catalogue says ``refund_issued`` goes to the
@@ -791,7 +794,7 @@ async def test_a_no_show_whose_charge_the_therapist_waives_in_part_is_refunded_t
 
     assert filed.status_code == 200, filed.text
     assert filed.json()["status"] == "client_no_show"
-    # The answer's refund_minor is the subject of the defect test below (it sometimes says 0).
+    # The answer's refund_minor has a test of its own below (it once said 0 when the loop paid first).
     [refund] = await told(
         notification_sink,
         body["session_id"],
@@ -803,7 +806,7 @@ async def test_a_no_show_whose_charge_the_therapist_waives_in_part_is_refunded_t
     assert state["status"] == "client_no_show"
 
 
-async def test_defect_the_attendance_answer_always_tells_the_refund_the_update_makes(
+async def test_the_attendance_answer_always_tells_the_refund_the_update_makes(
     http: httpx.AsyncClient,
 ) -> None:
     """DEFECT in main (intermittent, kept failing for the lead): a no-show's attendance update with
