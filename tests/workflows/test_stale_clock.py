@@ -55,6 +55,7 @@ from tests.workflows.support import (
     TEST_POLICY,
     WAIT,
     SessionHandle,
+    history_at_rest,
     make_booking,
     real_now,
     spawn_worker,
@@ -163,6 +164,9 @@ async def test_a_query_on_a_cold_worker_as_the_charge_timer_fires_does_not_chang
         due = booking.start - 48 * HOUR
         handle = await start_session(client, booking, task_queue, booked_at)
         await wait_for_event(handle, EventType.EVENT_TYPE_TIMER_STARTED, "worker A to park the session")
+        # Parked for good: the booking's notices delivered and their workflow task done, so no task
+        # is pending when the query is sent (else it would ride along with that task, no race).
+        await history_at_rest(handle)
         worker_a.send_signal(signal.SIGKILL)
         assert await asyncio.to_thread(worker_a.wait, WAIT) == -signal.SIGKILL
     finally:
