@@ -181,10 +181,19 @@ async def book(
     )
     if not booking_charged_on_session(booking.kind):
         return booked
+    return await _with_charge_answer(booked, handle)
+
+
+Answered = TypeVar("Answered", BookingResponse, PaymentMethodResponse)
+
+
+async def _with_charge_answer(response: Answered, handle: SessionHandle) -> Answered:
+    """``response`` with Stripe's answer to the charge the request just caused, for the client who
+    is present (the session's status after it, and the client secret when their bank asks)."""
     answer = await _charge_answer(handle)
     if answer is None:
-        return booked.model_copy(update={"charge_answered": False})
-    return booked.model_copy(
+        return response.model_copy(update={"charge_answered": False})
+    return response.model_copy(
         update={
             "status": answer.status,
             "charge_answered": True,
@@ -508,13 +517,4 @@ async def update_payment_method(
     response = PaymentMethodResponse.model_validate(result.model_dump())
     if not (result.retrying_now and requested_by is Actor.CLIENT):
         return response
-    answer = await _charge_answer(handle)
-    if answer is None:
-        return response.model_copy(update={"charge_answered": False})
-    return response.model_copy(
-        update={
-            "status": answer.status,
-            "charge_answered": True,
-            "payment_intent_client_secret": answer.payment_intent_client_secret,
-        }
-    )
+    return await _with_charge_answer(response, handle)

@@ -22,7 +22,7 @@ from settings import Settings
 from temporal_client.session_client import session_handle
 from tests.api.polling import wait_for_status
 from tests.api.test_privacy import CLIENT_SECRET_MARK, everything_logged
-from tests.workflows.support import HOUR, WAIT, make_booking, real_now, unique
+from tests.workflows.support import HOUR, WAIT, charge_requests, make_booking, real_now, unique
 
 WEBHOOK = "/v1/stripe/webhook"
 
@@ -56,22 +56,6 @@ def the_intent(standin: StripeStandIn, session_id: str) -> dict[str, Any]:
     return intent
 
 
-def requests_for(standin: StripeStandIn, session_id: str, intent_id: str) -> list[dict[str, Any]]:
-    """The params of each create (by its metadata) and confirm of the session's PaymentIntent."""
-    return [
-        dict(r.params)
-        for r in standin.requests
-        if r.method == "POST"
-        and (
-            r.path.endswith(f"/{intent_id}/confirm")
-            or (
-                r.path == "/v1/payment_intents"
-                and (r.params.get("metadata") or {}).get("session_id") == session_id
-            )
-        )
-    ]
-
-
 async def test_a_client_booking_from_their_dashboard_is_charged_on_session(
     http: httpx.AsyncClient, standin: StripeStandIn, webhooks_to_api: None, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -86,7 +70,7 @@ async def test_a_client_booking_from_their_dashboard_is_charged_on_session(
     intent = the_intent(standin, body["session_id"])
     assert intent["status"] == "requires_action"  # waiting for the client, not declined
     assert answer["payment_intent_client_secret"] == intent["client_secret"]
-    [create] = requests_for(standin, body["session_id"], intent["id"])
+    [create] = charge_requests(standin, body["session_id"], intent["id"])
     assert "off_session" not in create and create["confirm"] is True
 
     # The client's browser completes 3-D Secure (stripe.handleNextAction); Stripe's webhook settles it.
@@ -112,7 +96,7 @@ async def test_a_client_booking_whose_card_needs_no_authentication_is_answered_p
     assert booked.json()["payment_intent_client_secret"] is None
     intent = the_intent(standin, body["session_id"])
     assert intent["status"] == "succeeded"
-    assert "off_session" not in requests_for(standin, body["session_id"], intent["id"])[0]
+    assert "off_session" not in charge_requests(standin, body["session_id"], intent["id"])[0]
 
 
 async def test_a_scheduled_charge_is_off_session_and_an_sca_card_is_declined_as_authentication_required(
@@ -127,7 +111,7 @@ async def test_a_scheduled_charge_is_off_session_and_an_sca_card_is_declined_as_
     assert booked.json()["charge_answered"] is None and booked.json()["payment_intent_client_secret"] is None
     waiting = await wait_for_status(http, body["session_id"], "awaiting_client_action")
     intent = the_intent(standin, body["session_id"])
-    [create] = requests_for(standin, body["session_id"], intent["id"])
+    [create] = charge_requests(standin, body["session_id"], intent["id"])
     assert create["off_session"] is True
     assert intent["status"] == "requires_payment_method"
     assert intent["last_payment_error"]["code"] == "authentication_required"
@@ -155,7 +139,7 @@ async def test_a_client_entering_a_new_card_after_a_decline_authenticates_in_the
     assert result["retrying_now"] is True and result["charge_answered"] is True
     assert result["status"] == "awaiting_client_action"
     assert result["payment_intent_client_secret"] == intent["client_secret"]  # the session's one intent
-    [declined, retry] = requests_for(standin, body["session_id"], intent["id"])
+    [declined, retry] = charge_requests(standin, body["session_id"], intent["id"])
     assert declined["off_session"] is True and "off_session" not in retry
 
     standin.authenticate_on_session(intent["id"])
@@ -180,7 +164,7 @@ async def test_a_card_support_enters_for_the_client_after_a_decline_is_retried_o
     assert updated.json()["retrying_now"] is True and updated.json()["charge_answered"] is None
     await wait_for_status(http, body["session_id"], "awaiting_client_action")
     intent = the_intent(standin, body["session_id"])
-    [_, retry] = requests_for(standin, body["session_id"], intent["id"])
+    [_, retry] = charge_requests(standin, body["session_id"], intent["id"])
     assert retry["off_session"] is True
     assert intent["last_payment_error"]["code"] == "authentication_required"
 
@@ -224,4 +208,4 @@ async def test_a_client_paying_from_a_payment_link_after_a_decline_pays_on_sessi
     assert paid_intent["status"] == "succeeded"
     paid = await wait_for_status(http, body["session_id"], "paid")
     assert len(paid["payment"]["attempts"]) == 1 and paid["payment"]["client_secret"] is None
-    assert len(requests_for(standin, body["session_id"], intent["id"])) == 1  # no charge of ours
+    assert len(charge_requests(standin, body["session_id"], intent["id"])) == 1  # no charge of ours

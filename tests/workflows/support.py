@@ -159,6 +159,23 @@ def intents_for(standin: StripeStandIn, session_id: str) -> list[dict[str, Any]]
     return standin.payment_intents(metadata_session_id=session_id)
 
 
+def charge_requests(standin: StripeStandIn, session_id: str, intent_id: str) -> list[dict[str, Any]]:
+    """The params of every create (by its metadata) or confirm of the session's PaymentIntent that
+    reached the stand-in, in order."""
+    return [
+        dict(r.params)
+        for r in standin.requests
+        if r.method == "POST"
+        and (
+            r.path.endswith(f"/{intent_id}/confirm")
+            or (
+                r.path == "/v1/payment_intents"
+                and (r.params.get("metadata") or {}).get("session_id") == session_id
+            )
+        )
+    ]
+
+
 def succeeded_charges(standin: StripeStandIn, session_id: str) -> list[dict[str, Any]]:
     return [
         charge

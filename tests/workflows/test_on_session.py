@@ -5,7 +5,6 @@ completes it, and the webhook settles the session — while every scheduled char
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -17,6 +16,7 @@ from domain.status import BookingKind, PaymentStatus, SessionStatus
 from tests.workflows.support import (
     HOUR,
     WAIT,
+    charge_requests,
     declined_at_the_charge,
     intents_for,
     make_booking,
@@ -28,23 +28,6 @@ from tests.workflows.support import (
 )
 from tests.workflows.test_payment_failures import webhook_fact
 from workflows.session import SessionWorkflow
-
-
-def charge_requests(standin: StripeStandIn, session_id: str, intent_id: str) -> list[dict[str, Any]]:
-    """The params of every create (by its metadata) or confirm of the session's PaymentIntent that
-    reached the stand-in, in order."""
-    return [
-        dict(r.params)
-        for r in standin.requests
-        if r.method == "POST"
-        and (
-            r.path.endswith(f"/{intent_id}/confirm")
-            or (
-                r.path == "/v1/payment_intents"
-                and (r.params.get("metadata") or {}).get("session_id") == session_id
-            )
-        )
-    ]
 
 
 async def test_a_client_booking_is_charged_on_session_and_its_answer_waited_for_a_bounded_time(
