@@ -14,8 +14,14 @@ SESSION_STATUS = SearchAttributeKey.for_keyword("SessionStatus")
 THERAPIST_ID = SearchAttributeKey.for_keyword("TherapistId")
 CLIENT_ID = SearchAttributeKey.for_keyword("ClientId")
 SESSION_START = SearchAttributeKey.for_datetime("SessionStart")
+SESSION_END = SearchAttributeKey.for_datetime("SessionEnd")
+"""Set at start (and moved with the session): past it, a session still ``scheduled`` or ``paid``
+awaits its attendance update without an upsert of its own (``domain.status.status_as_of``)."""
+PAYMENT_INTENT = SearchAttributeKey.for_keyword("SessionPaymentIntent")
+"""The PaymentIntent the session was paid with, published with its paid status: the Stripe webhook
+route skips a ``payment_intent.succeeded`` the session already knows (a describe is not billed)."""
 
-ALL_SEARCH_ATTRIBUTES = (SESSION_STATUS, THERAPIST_ID, CLIENT_ID, SESSION_START)
+ALL_SEARCH_ATTRIBUTES = (SESSION_STATUS, THERAPIST_ID, CLIENT_ID, SESSION_START, SESSION_END, PAYMENT_INTENT)
 
 
 def session_search_attributes(booking: SessionBooking) -> TypedSearchAttributes:
@@ -26,5 +32,6 @@ def session_search_attributes(booking: SessionBooking) -> TypedSearchAttributes:
             SearchAttributePair(THERAPIST_ID, booking.therapist_id),
             SearchAttributePair(CLIENT_ID, booking.client_id),
             SearchAttributePair(SESSION_START, booking.start),
+            SearchAttributePair(SESSION_END, booking.start + booking.duration),
         ]
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -111,3 +112,18 @@ class DeclineKind(StrEnum):
     """Lost, stolen or expired card, do not try again: wait for a new card."""
     AUTHENTICATION_REQUIRED = "authentication_required"
     """The bank wants the client present (SCA): never retried off-session."""
+
+
+ENDS_INTO_AWAITING_UPDATE = frozenset({SessionStatus.SCHEDULED, SessionStatus.PAID})
+"""Statuses a session that has taken place still shows until something happens after its end:
+since the lean lifecycle no timer (and no upsert) marks the end itself."""
+
+
+def status_as_of(status: SessionStatus, end: datetime, now: datetime) -> SessionStatus:
+    """The status a person sees at ``now``: a ``scheduled`` or ``paid`` session whose end has passed
+    awaits its attendance update. Reads (the API, lists over the ``SessionEnd`` search attribute)
+    apply it with their own clock; the workflow records ``awaiting_update`` only when something
+    happens after the end."""
+    if status in ENDS_INTO_AWAITING_UPDATE and now >= end:
+        return SessionStatus.AWAITING_UPDATE
+    return status

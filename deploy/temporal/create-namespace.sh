@@ -25,7 +25,8 @@ else
 fi
 
 existing="$(temporal operator search-attribute list --address "$TEMPORAL_ADDRESS" -n "$NAMESPACE")"
-for spec in SessionStatus:Keyword TherapistId:Keyword ClientId:Keyword SessionStart:Datetime; do
+for spec in SessionStatus:Keyword TherapistId:Keyword ClientId:Keyword SessionStart:Datetime \
+    SessionEnd:Datetime SessionPaymentIntent:Keyword; do
   name="${spec%%:*}"
   kind="${spec##*:}"
   if printf '%s\n' "$existing" | grep -qw "$name"; then

@@ -118,6 +118,8 @@ def test_the_names_running_workflows_depend_on_never_change() -> None:
         ("TherapistId", "KEYWORD"),
         ("ClientId", "KEYWORD"),
         ("SessionStart", "DATETIME"),
+        ("SessionEnd", "DATETIME"),
+        ("SessionPaymentIntent", "KEYWORD"),
     ]
     assert ids.session_workflow_id("ses_1") == "session-ses_1"
     assert ids.practice_workflow_id("thr_1") == "practice-thr_1"
