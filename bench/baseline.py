@@ -1,4 +1,5 @@
-"""(a) The engine's ceiling on this machine: minimal workflows/s and a bare update round trip."""
+"""(a) The engine's ceiling on this machine: minimal workflows/s, a bare update round trip, and
+minimal parked workflows started per second (the ceiling for a booking's park rate)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ from dataclasses import dataclass
 from temporalio.client import Client, WorkflowHandle
 
 from bench.lanes import Phase, run_lanes
-from bench.minimal import BareUpdateWorkflow, MinimalWorkflow
+from bench.minimal import BareUpdateWorkflow, MinimalWorkflow, ParkedWorkflow
 from bench.stack import Usage, usage
 
 ITEM_TIMEOUT = 120.0
 WARMUP = 100
 """Minimal workflows run first and not counted: the first runs import and compile the sandbox."""
 WARMUP_PARKED = 20
-"""Parked workflows before the memory reading: the same number as the lifecycle's warm-up."""
+"""Parked workflows before the memory reading: the same number as the lifecycle's warm-up; also the
+uncounted starts before the start rate (its workflow type's first runs)."""
 SETTLE_SECONDS = 2.0
 
 
@@ -31,7 +33,11 @@ class Baseline:
     worker_rss_before: int
     worker_rss_parked: int
     worker_rss_updated: int
-    sample_workflow_ids: tuple[str, str]  # a minimal one, a bare-update one
+    starts: Phase
+    """Minimal workflows parked on a long timer, started by the same lanes: starts/s."""
+    starts_server_cpu_cores: float
+    starts_worker_cpu_cores: float
+    sample_workflow_ids: tuple[str, str, str]  # a minimal one, a bare-update one, a parked one
 
     @property
     def rss_per_parked(self) -> float:
@@ -52,6 +58,7 @@ async def run_baseline(
     *,
     workflows: int,
     updates: int,
+    starts: int,
     concurrency: int,
     server_pid: int,
     worker_pid: int,
@@ -94,6 +101,19 @@ async def run_baseline(
     throughput = await run_lanes("minimal workflow", workflows, concurrency, minimal, timeout=ITEM_TIMEOUT)
     server1, worker1 = usage(server_pid), usage(worker_pid)
     cpu = (server1.cpu_seconds - server0.cpu_seconds) + (worker1.cpu_seconds - worker0.cpu_seconds)
+
+    # The start rate: each item returns when the server has recorded the start (as a booking's
+    # session start does); the worker runs each first task, which starts the timer, meanwhile.
+    async def start_parked(index: int, prefix: str = "bp") -> float | None:
+        await client.start_workflow(ParkedWorkflow.run, id=f"{prefix}-{run}-{index}", task_queue=task_queue)
+        return None
+
+    await run_lanes(
+        "warm-up", WARMUP_PARKED, concurrency, lambda i: start_parked(i, "bpw"), timeout=ITEM_TIMEOUT
+    )
+    server2, worker2 = usage(server_pid), usage(worker_pid)
+    started = await run_lanes("parked starts", starts, concurrency, start_parked, timeout=ITEM_TIMEOUT)
+    server3, worker3 = usage(server_pid), usage(worker_pid)
     return Baseline(
         throughput=throughput,
         server_cpu_cores=cores(server0, server1),
@@ -104,5 +124,8 @@ async def run_baseline(
         worker_rss_before=rss_before,
         worker_rss_parked=rss_parked,
         worker_rss_updated=rss_updated,
-        sample_workflow_ids=(f"bm-{run}-0", f"bu-{run}-0"),
+        starts=started,
+        starts_server_cpu_cores=cores(server2, server3),
+        starts_worker_cpu_cores=cores(worker2, worker3),
+        sample_workflow_ids=(f"bm-{run}-0", f"bu-{run}-0", f"bp-{run}-0"),
     )

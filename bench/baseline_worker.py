@@ -13,7 +13,7 @@ import signal
 from temporalio.worker import PollerBehaviorAutoscaling, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from bench.minimal import BareUpdateWorkflow, MinimalWorkflow, noop
+from bench.minimal import BareUpdateWorkflow, MinimalWorkflow, ParkedWorkflow, noop
 from settings import Settings
 from temporal_client.converter import connect
 
@@ -31,7 +31,7 @@ async def run(settings: Settings) -> None:
     worker = Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[MinimalWorkflow, BareUpdateWorkflow],
+        workflows=[MinimalWorkflow, BareUpdateWorkflow, ParkedWorkflow],
         activities=[noop],
         workflow_runner=workflow_runner(settings),
         max_cached_workflows=settings.max_cached_workflows,

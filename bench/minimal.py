@@ -2,8 +2,9 @@
 
 ``MinimalWorkflow`` is a start plus one no-op activity (the engine's ceiling in workflows/s);
 ``BareUpdateWorkflow`` parks on a condition and answers a no-op update, so an update round trip can
-be timed with nothing of ours inside it. Kept tiny and free of project imports because the
-sandbox re-imports this module for every workflow run.
+be timed with nothing of ours inside it; ``ParkedWorkflow`` parks on one long timer, as a booked
+session parks on its charge timer, so its start rate is the engine's ceiling for parking. Kept tiny
+and free of project imports because the sandbox re-imports this module for every workflow run.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from temporalio import activity, workflow
 
 MINIMAL_WORKFLOW = "BenchMinimalWorkflow"
 BARE_UPDATE_WORKFLOW = "BenchBareUpdateWorkflow"
+PARKED_WORKFLOW = "BenchParkedWorkflow"
 NOOP_TIMEOUT = timedelta(seconds=30)
+PARK_FOR = timedelta(days=30)
+"""As long as a session booked weeks ahead waits for its charge: never fires during a bench run."""
 
 
 @activity.defn(name="bench_noop")
@@ -46,3 +50,12 @@ class BareUpdateWorkflow:
     @workflow.signal
     def finish(self) -> None:
         self._done = True
+
+
+@workflow.defn(name=PARKED_WORKFLOW)
+class ParkedWorkflow:
+    """A start whose first task starts one timer and waits: a booked session's floor."""
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.sleep(PARK_FOR)
