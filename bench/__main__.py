@@ -384,6 +384,12 @@ def _ms(phase: dict[str, Any]) -> str:
     return f"{phase['p50_ms']} / {phase['p95_ms']} / {phase['p99_ms']}"
 
 
+def _answers(phase: dict[str, Any]) -> str:
+    """An HTTP phase's statuses, and the rule codes of its refusals if any."""
+    refusals = phase.get("refusals")
+    return f"{phase['statuses']}" + (f" {refusals}" if refusals else "")
+
+
 def _errors(phase: dict[str, Any]) -> str:
     return f"{phase['ok']}/{phase['count']} ok" + (f", errors {phase['errors']}" if phase["errors"] else "")
 
@@ -458,12 +464,12 @@ def table(r: dict[str, Any]) -> str:
         rows += [
             (
                 "(d) API cancel p50 / p99 (ms)",
-                f"{api['cancel']['p50_ms']} / {api['cancel']['p99_ms']}  {api['cancel']['statuses']}",
+                f"{api['cancel']['p50_ms']} / {api['cancel']['p99_ms']}  {_answers(api['cancel'])}",
             ),
             (
                 "    API attendance p50 / p99 (ms)",
                 f"{api['attendance']['p50_ms']} / {api['attendance']['p99_ms']}  "
-                f"{api['attendance']['statuses']}",
+                f"{_answers(api['attendance'])}",
             ),
             ("    GET /healthz p50 / p99 (ms)", f"{api['baseline']['p50_ms']} / {api['baseline']['p99_ms']}"),
         ]

@@ -255,6 +255,7 @@ def report(results: dict[str, Any]) -> str:
         lines.append(
             f"{p['name']:<17} {p['requests']:>5} {p['concurrency']:>4} {p['throughput_per_second']:>8} "
             f"{p['p50_ms']:>8} {p['p95_ms']:>8} {p['p99_ms']:>8} {p['max_ms']:>8}  {p['statuses']}"
+            + (f" {p['refusals']}" if p["refusals"] else "")
         )
     ratio = results["ratio_cancel_to_healthz"]
     lines.append(

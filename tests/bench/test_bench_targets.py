@@ -78,7 +78,7 @@ def _capacity(*, parks_per_second: float) -> Capacity:
 
 def _api(*, cancel_p99_ms: float, attendance_p99_ms: float) -> dict[str, Any]:
     def phase(p99: float) -> dict[str, Any]:
-        return {"p50_ms": p99 / 2, "p99_ms": p99, "statuses": {"200": 50}}
+        return {"p50_ms": p99 / 2, "p99_ms": p99, "statuses": {"200": 49, "409": 1}, "refusals": {"409 x": 1}}
 
     return {
         "cancel": phase(cancel_p99_ms),
@@ -157,3 +157,6 @@ def test_the_table_prints_every_ratio_of_the_run_and_the_lifecycles_cost() -> No
     ):
         assert label in printed
     assert re.search(r"Actions cost per 1,000 sessions +\$0\.85 ", printed)
+    assert re.search(
+        r"API attendance p50 / p99 \(ms\) +600.0 / 1200.0  \{'200': 49, '409': 1\} \{'409 x': 1\}", printed
+    )
