@@ -2,8 +2,9 @@
 
 On one fresh dev server it starts itself (temporary directory, free ports): (a) the baseline — a
 minimal workflow and a bare update through a worker process like ours; (b) the full session
-lifecycle through the real worker and the Stripe stand-in; (d) the API over real HTTP; (c) the
-capacity run — many sessions parked on their charge timers, then a cancel storm. Prints a table
+lifecycle through the real worker and the Stripe stand-in; (d) the API over real HTTP; (e) the
+Actions of one session per path (``bench.paths``); (c) the capacity run — many sessions parked on
+their charge timers, then a cancel storm. Prints a table
 with the targets as ratios (PASS/MISS, informational) and writes JSON to ``bench/results/``.
 See ``bench/README.md`` for what each figure means.
 """
@@ -31,6 +32,8 @@ from bench.baseline import Baseline, run_baseline
 from bench.capacity import Capacity, run_capacity
 from bench.lanes import ratio
 from bench.lifecycle import Lifecycle, actions_of, run_lifecycle
+from bench.paths import run_paths
+from bench.paths import table as paths_table
 from bench.sink import TimingSink
 from bench.stack import BenchStack, machine
 from settings import LOCAL_API_TOKEN, Settings
@@ -167,6 +170,9 @@ async def run(options: Options, stack: BenchStack) -> dict[str, Any]:
             )
             stack.stop_child("api")
 
+        say("(e) Actions per path: seven sessions, one per path, webhooks delivered…")
+        paths = await run_paths(client, stack, sink, task_queue=f"bench-paths-{run_id}")
+
         capacity: Capacity | None = None
         if options.capacity:
             say(f"(c) capacity: parking {options.capacity} sessions, then cancelling them all…")
@@ -183,7 +189,9 @@ async def run(options: Options, stack: BenchStack) -> dict[str, Any]:
     finally:
         await sink.stop()
     seconds = time.monotonic() - began
-    return results(options, host, baseline, baseline_actions, lifecycle, api, capacity, seconds)
+    out = results(options, host, baseline, baseline_actions, lifecycle, api, capacity, seconds)
+    out["actions_per_path"] = paths
+    return out
 
 
 # ── results ──────────────────────────────────────────────────────────────────────────────────
@@ -396,6 +404,8 @@ def table(r: dict[str, Any]) -> str:
         ]
     width = max(len(name) for name, _ in rows) + 2
     lines = [f"{name:<{width}}{value}" for name, value in rows]
+    if r.get("actions_per_path"):
+        lines += ["", "(e) Actions per path (bench/paths.py):", paths_table(r["actions_per_path"])]
     lines.append("")
     lines.append("targets (same run; informational):")
     for name, label in (
