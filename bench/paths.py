@@ -499,6 +499,14 @@ def table(result: Mapping[str, Any]) -> str:
             f"{b['queries']:>7} {b['rejected_updates']:>7} {b['total']:>5} "
             f"{row['usd_per_1000_sessions']:>7.2f}  {calls:<40} {kinds}{closed}"
         )
+    for row in result["paths"]:
+        if row.get("follow_up"):
+            kinds = ", ".join(f"{k}={n}" for k, n in row["follow_up"]["by_kind"].items())
+            lines.append(
+                f"{row['path']}: its follow-up's own history so far, not in the total (its start "
+                f"is billed above; the rest is the next session's): "
+                f"{row['follow_up']['total_so_far']}  [{kinds}]"
+            )
     lines.append(
         f"$/1000: USD per 1,000 sessions at ${result['price_usd_per_million_actions']:.0f} per million "
         "Actions; history: the session's own (signals and accepted updates included); practice: "
