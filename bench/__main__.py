@@ -65,7 +65,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     parser = argparse.ArgumentParser(
         prog="python -m bench", description=__doc__.splitlines()[0] if __doc__ else ""
     )
-    parser.add_argument("--quick", action="store_true", help="small counts, no capacity run: ~2 minutes")
+    parser.add_argument("--quick", action="store_true", help="small counts, no capacity run: ~4 minutes")
     parser.add_argument("--sessions", type=int, help="lifecycle sessions (default 500; quick 100)")
     parser.add_argument("--concurrency", type=int, default=50, help="requests in flight (default 50)")
     parser.add_argument("--baseline-workflows", type=int, help="minimal workflows (default 1000; quick 300)")
