@@ -30,8 +30,9 @@ practice is created beforehand by a session elsewhere in the calendar, so the pr
 not billed to the path), the follow-up's start when it is a client start (a child start is
 already in the parent's history), and the Temporal calls the clients made while serving it —
 the API, the worker's activities and the booking — read from ``sessionflow_temporal_calls_total``
-before and after each driver step (steps are serialised so one path's calls never land in
-another's reading). Billed total = history Actions + practice Actions + client-started follow-up
+before and after each step — a driver command, or the charge timer's firing, each held until its
+notices and Stripe's webhooks are answered (steps are serialised so one path's calls never land
+in another's reading). Billed total = history Actions + practice Actions + client-started follow-up
 + queries + updates rejected (sent but never accepted: billed, yet absent from any history).
 Signals and accepted updates are billed once, where the history shows them. Cost per 1,000
 sessions at Temporal Cloud's list price, $50 per million Actions.
@@ -47,7 +48,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -198,7 +199,7 @@ class Counters:
         return total
 
     @contextlib.asynccontextmanager
-    async def step(self, run: PathRun) -> Any:
+    async def step(self, run: PathRun) -> AsyncIterator[None]:
         """One driver step of a path, alone: the calls made meanwhile are the path's."""
         async with self.lock:
             before = await self.read()
