@@ -2,8 +2,9 @@
 
 On one fresh dev server it starts itself (temporary directory, free ports): (a) the baseline — a
 minimal workflow and a bare update through a worker process like ours; (b) the full session
-lifecycle through the real worker and the Stripe stand-in; (d) the API over real HTTP; (c) the
-capacity run — many sessions parked on their charge timers, then a cancel storm. Prints a table
+lifecycle through the real worker and the Stripe stand-in; (d) the API over real HTTP; (e) the
+Actions of one session per path (``bench.paths``); (c) the capacity run — many sessions parked on
+their charge timers, then a cancel storm. Prints a table
 with the targets as ratios (PASS/MISS, informational) and writes JSON to ``bench/results/``.
 See ``bench/README.md`` for what each figure means.
 """
@@ -31,6 +32,8 @@ from bench.baseline import Baseline, run_baseline
 from bench.capacity import Capacity, run_capacity
 from bench.lanes import ratio
 from bench.lifecycle import Lifecycle, actions_of, run_lifecycle
+from bench.paths import run_paths
+from bench.paths import table as paths_table
 from bench.sink import TimingSink
 from bench.stack import BenchStack, machine
 from domain.notifications import NotificationType
@@ -68,7 +71,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     parser = argparse.ArgumentParser(
         prog="python -m bench", description=__doc__.splitlines()[0] if __doc__ else ""
     )
-    parser.add_argument("--quick", action="store_true", help="small counts, no capacity run: ~2 minutes")
+    parser.add_argument("--quick", action="store_true", help="small counts, no capacity run: ~4 minutes")
     parser.add_argument("--sessions", type=int, help="lifecycle sessions (default 500; quick 100)")
     parser.add_argument("--concurrency", type=int, default=50, help="requests in flight (default 50)")
     parser.add_argument("--baseline-workflows", type=int, help="minimal workflows (default 1000; quick 300)")
@@ -185,6 +188,9 @@ async def run(options: Options, stack: BenchStack) -> dict[str, Any]:
             )
             stack.stop_child("api")
 
+        say("(e) Actions per path: seven sessions, one per path, webhooks delivered…")
+        paths = await run_paths(client, stack, sink, task_queue=f"bench-paths-{run_id}")
+
         capacity: Capacity | None = None
         if options.capacity:
             say(f"(c) capacity: parking {options.capacity} sessions, then cancelling them all…")
@@ -201,7 +207,9 @@ async def run(options: Options, stack: BenchStack) -> dict[str, Any]:
     finally:
         await sink.stop()
     seconds = time.monotonic() - began
-    return results(options, host, baseline, baseline_actions, lifecycle, api, capacity, seconds)
+    out = results(options, host, baseline, baseline_actions, lifecycle, api, capacity, seconds)
+    out["actions_per_path"] = paths
+    return out
 
 
 # ── results ──────────────────────────────────────────────────────────────────────────────────
@@ -273,9 +281,9 @@ def results(
     update_ratio = ratio(lifecycle.attendance.quantile_ms(0.99), baseline.update.quantile_ms(0.99))
     memory_ratio = ratio(lifecycle.rss_per_session_parked, baseline.rss_per_parked)
     start_rate = baseline.starts.per_second
-    # Read from the code (queries never enter a history): the follow-up's reserved-slot check
-    # queries the practice; booking checks inside register_client (no query).
-    queries = {"check_booking_time activity: practice booking_time": 1}
+    # Queries never enter a history; (e) counts them at the clients: none on any path since the
+    # follow-up's time is claimed by a practice update (the booking checks inside register_client).
+    queries: dict[str, int] = {}
     out: dict[str, Any] = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": "python -m bench " + " ".join(sys.argv[1:]),
@@ -497,6 +505,8 @@ def table(r: dict[str, Any]) -> str:
         ]
     width = max(len(name) for name, _ in rows) + 2
     lines = [f"{name:<{width}}{value}" for name, value in rows]
+    if r.get("actions_per_path"):
+        lines += ["", "(e) Actions per path (bench/paths.py):", paths_table(r["actions_per_path"])]
     lines.append("")
     lines.append("targets (same run; informational):")
     for name, label in TARGET_LABELS:

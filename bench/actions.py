@@ -7,9 +7,14 @@ Usage::
 
 Billable events follow docs.temporal.io/cloud/actions: a workflow start, each timer started, each
 activity scheduled and each retry of it, each search-attribute upsert after the start, each
-accepted update, each signal, each child start (2). Queries are billed too but never appear in a
-history, so they are not counted here. ``WorkflowExecutionOptionsUpdated`` events come from the
-tests' time skipping and are reported apart, not added to the total.
+accepted update, each signal, each child start (2), and local activities as one Action per
+workflow task that records one or more of them (``MARKER_RECORDED`` ``core_local_activity``,
+grouped by the task that recorded them). Not billed: patch markers (``core_patch``) and the
+upsert of ``TemporalChangeVersion`` alone that comes with a patch (exempt: reported as
+``change_version_upsert``, outside the total). Queries and rejected updates are billed too but
+never appear in a history, so they are not counted here (``bench.paths`` adds the queries it
+counts at the clients). ``WorkflowExecutionOptionsUpdated`` events come from the tests' time
+skipping and are reported apart, not added to the total.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 
 _BILLED = {
@@ -36,15 +42,30 @@ _BILLED = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: 1,
 }
 _TEST_HARNESS = {EventType.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED}
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+CHANGE_VERSION = "TemporalChangeVersion"
+LOCAL_ACTIVITY_TASKS = "LOCAL_ACTIVITY_TASKS"
+"""The kind under which local activities are counted: one per workflow task that ran any."""
+CHANGE_VERSION_UPSERT = "CHANGE_VERSION_UPSERT"
+"""Reported, never billed: the SDK's own upsert of the patch ids a run has seen."""
+_NOT_BILLED = {CHANGE_VERSION_UPSERT}
 
 
 def count_actions(history: WorkflowHistory) -> tuple[int, Counter[str], int]:
     """Returns (total Actions, Actions by kind, test-harness events left out)."""
     by_kind: Counter[str] = Counter()
     harness = 0
+    local_activity_tasks: set[int] = set()
     for event in history.events:
         name = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
-        if event.event_type in _BILLED:
+        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            marker = event.marker_recorded_event_attributes
+            if marker.marker_name == LOCAL_ACTIVITY_MARKER:
+                # Temporal Cloud bills local activities per workflow task, not per activity.
+                local_activity_tasks.add(marker.workflow_task_completed_event_id)
+        elif _change_version_only(event):
+            by_kind[CHANGE_VERSION_UPSERT] += 1
+        elif event.event_type in _BILLED:
             by_kind[name] += _BILLED[event.event_type]
         elif event.event_type in _TEST_HARNESS:
             harness += 1
@@ -52,7 +73,21 @@ def count_actions(history: WorkflowHistory) -> tuple[int, Counter[str], int]:
             retries = event.activity_task_started_event_attributes.attempt - 1
             if retries > 0:
                 by_kind["ACTIVITY_RETRY"] += retries
-    return sum(by_kind.values()), by_kind, harness
+    if local_activity_tasks:
+        by_kind[LOCAL_ACTIVITY_TASKS] = len(local_activity_tasks)
+    return billed(by_kind), by_kind, harness
+
+
+def billed(by_kind: Counter[str]) -> int:
+    """The Actions among the counted kinds (the exempt change-version upserts left out)."""
+    return sum(n for kind, n in by_kind.items() if kind not in _NOT_BILLED)
+
+
+def _change_version_only(event: HistoryEvent) -> bool:
+    if event.event_type != EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+        return False
+    fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+    return set(fields) == {CHANGE_VERSION}
 
 
 def _report(name: str, history: WorkflowHistory) -> str:

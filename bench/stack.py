@@ -123,8 +123,10 @@ class BenchStack:
         files = [self.db_path, self.db_path.with_name(self.db_path.name + "-wal")]
         return sum(path.stat().st_size for path in files if path.exists())
 
-    def env(self, task_queue: str) -> dict[str, str]:
-        """What a worker or API process needs to point at this stack and at nothing else."""
+    def env(self, task_queue: str, app_metrics_port: int = 0) -> dict[str, str]:
+        """What a worker or API process needs to point at this stack and at nothing else.
+
+        ``app_metrics_port``: where a worker serves its ``sessionflow_*`` counters (0: off)."""
         env = child_env()
         # Production images compile bytecode at build time; without a cache the sandbox recompiles
         # the workflow module on every run (~25 % of throughput on this machine). Some machines set this.
@@ -139,7 +141,7 @@ class BenchStack:
                 "SESSIONFLOW_DATA_DIR": str(self.root),
                 # Metrics exporters off: their fixed ports (9464/9465) may belong to `make run`.
                 "SESSIONFLOW_WORKER_METRICS_ADDRESS": "",
-                "SESSIONFLOW_WORKER_APP_METRICS_PORT": "0",
+                "SESSIONFLOW_WORKER_APP_METRICS_PORT": str(app_metrics_port),
                 "SESSIONFLOW_WORKER_HEALTH_ADDRESS": "",
                 "SESSIONFLOW_API_HOST": self.api.host,
                 "SESSIONFLOW_API_PORT": str(self.api.port),
@@ -188,9 +190,11 @@ class BenchStack:
                 return child
         raise KeyError(name)
 
-    async def start_worker(self, name: str, module: str, task_queue: str, client: Client) -> Child:
+    async def start_worker(
+        self, name: str, module: str, task_queue: str, client: Client, app_metrics_port: int = 0
+    ) -> Child:
         """A worker process on ``task_queue``; returns once it polls the queue."""
-        worker = self._spawn(name, [sys.executable, "-m", module], self.env(task_queue))
+        worker = self._spawn(name, [sys.executable, "-m", module], self.env(task_queue, app_metrics_port))
         await wait_for_poller(client, task_queue, worker, [self.child("temporal"), worker], self.stop_event)
         return worker
 

@@ -12,6 +12,9 @@ Worker process, two endpoints:
   by ``prometheus_client``. The activities increment them; labels are opaque codes only.
 
 API process: ``sessionflow_api_request_seconds`` (see ``observability.http``) on ``GET /metrics``.
+
+Both: ``sessionflow_temporal_calls_total{call}``, every Temporal call of the process's client
+(``temporal_client.call_metrics``, installed by ``connect``), on the endpoints above.
 """
 
 from __future__ import annotations

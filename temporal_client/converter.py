@@ -15,6 +15,7 @@ from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from settings import LOCAL_CODEC_KEY, LOCAL_CODEC_KEY_ID, Settings
+from temporal_client.call_metrics import CallCounter
 from temporal_client.codec import EncryptionCodec, build_data_converter, with_codec
 
 DATA_CONVERTER = with_codec(EncryptionCodec({LOCAL_CODEC_KEY_ID: LOCAL_CODEC_KEY}, LOCAL_CODEC_KEY_ID))
@@ -51,6 +52,9 @@ def temporal_tls(settings: Settings) -> TLSConfig | bool:
 async def connect(settings: Settings, *, runtime: Runtime | None = None, lazy: bool = False) -> Client:
     """``runtime``: the worker's, exporting the SDK's Prometheus metrics (default runtime if None).
 
+    Every call the client makes is counted (``temporal_client.call_metrics``): the billed queries
+    never appear in a history.
+
     ``lazy``: connect on first use, so a process that serves while Temporal is down (the API:
     health, 503s) starts anyway instead of crash-looping.
     """
@@ -63,4 +67,5 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None, lazy: b
         data_converter=build_data_converter(settings),
         runtime=runtime,
         lazy=lazy,
+        interceptors=[CallCounter()],
     )
