@@ -27,7 +27,7 @@ from contract.search_attributes import (
     session_search_attributes,
 )
 from contract.session import SESSION_CANCEL, SESSION_WORKFLOW_TYPE, SessionHandle
-from contract.visibility import sessions_query
+from contract.visibility import awaiting_update_query, sessions_query
 from domain.booking import SessionBooking, check_booking
 from domain.commands import CancelRequest
 from domain.errors import RuleViolation
@@ -111,19 +111,17 @@ async def book_session(
     return handle
 
 
-async def awaiting_updates(client: Client, therapist_id: str) -> list[str]:
-    """The therapist's "Awaiting Updates" list: session ids whose attendance update is due (ended,
-    or marked ``client_no_show`` from the start and not yet closed).
+async def awaiting_updates(client: Client, therapist_id: str, *, now: datetime | None = None) -> list[str]:
+    """The therapist's "Awaiting Updates" list at ``now`` (default: this process's clock): session
+    ids whose attendance update is due (ended — recorded as ``awaiting_update``, or still
+    ``scheduled``/``paid`` past their ``SessionEnd`` — or marked ``client_no_show`` from the start
+    and not yet closed).
 
     Read from Temporal visibility (eventually consistent by a moment), oldest session first.
     """
     # A session marked client_no_show from its start awaits its update too, while it runs (it
     # closes, still client_no_show, once the update is carried out).
-    query = sessions_query(
-        running=True,
-        therapist_id=therapist_id,
-        statuses=[SessionStatus.AWAITING_UPDATE, SessionStatus.CLIENT_NO_SHOW],
-    )
+    query = awaiting_update_query(therapist_id, now if now is not None else datetime.now(UTC))
     # Sorted here: ORDER BY needs advanced visibility, which the SQLite dev server lacks.
     found = [
         (execution.typed_search_attributes.get(SESSION_START), execution.id)

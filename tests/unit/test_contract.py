@@ -24,7 +24,7 @@ from contract.search_attributes import (
     SESSION_STATUS,
     session_search_attributes,
 )
-from contract.visibility import RUNNING, sessions_query
+from contract.visibility import RUNNING, awaiting_update_query, sessions_query
 from domain.status import BookingKind, SessionStatus
 from tests.workflows.support import make_booking
 from workflows.practice import PracticeWorkflow
@@ -168,3 +168,14 @@ def test_a_session_paid_at_checkout_starts_with_its_payment_intent_published() -
     assert session_search_attributes(prepaid).get(SESSION_STATUS) == SessionStatus.PAID
     assert session_search_attributes(charged_later).get(PAYMENT_INTENT) is None
     assert session_search_attributes(charged_later).get(SESSION_END) == start + timedelta(minutes=50)
+
+
+def test_a_session_past_its_end_still_scheduled_or_paid_is_listed_as_awaiting_its_update() -> None:
+    now = datetime(2027, 3, 1, 9, 30, tzinfo=UTC)
+    assert awaiting_update_query("thr_1", now) == (
+        f"WorkflowType = 'SessionWorkflow' AND {RUNNING} AND TherapistId = 'thr_1'"
+        " AND (SessionStatus IN ('awaiting_update', 'client_no_show')"
+        " OR (SessionStatus IN ('paid', 'scheduled') AND SessionEnd <= '2027-03-01T09:30:00+00:00'))"
+    )
+    with pytest.raises(ValueError):
+        awaiting_update_query("thr' OR 'x", now)
