@@ -213,7 +213,7 @@ async def test_a_payment_the_session_already_knows_is_not_signalled_again(
     ]
     assert succeeded["data"]["object"]["id"] == paid.payment.payment_intent_id
     await _published_payment_intent(handle, succeeded["data"]["object"]["id"])
-    signals_before = (await history_at_rest(handle)).count("WORKFLOW_EXECUTION_SIGNALED")
+    signals_before = (await event_types(handle)).count("WORKFLOW_EXECUTION_SIGNALED")
     payload = json.dumps(succeeded).encode()
 
     replica = create_app(settings.model_copy(update={"task_queue": worker.task_queue}), client=env.client)
@@ -222,7 +222,47 @@ async def test_a_payment_the_session_already_knows_is_not_signalled_again(
 
     assert again.status_code == 200
     assert again.json() == {"received": True, "handled": True, "already_known": True}
-    assert (await history_at_rest(handle)).count("WORKFLOW_EXECUTION_SIGNALED") == signals_before
+    assert (await event_types(handle)).count("WORKFLOW_EXECUTION_SIGNALED") == signals_before
+
+
+async def test_a_declined_charge_is_not_signalled_to_a_session_holding_no_money(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    standin: StripeStandIn,
+    webhooks_to_api: None,
+) -> None:
+    # The charge activity reports the decline itself; the payment_failed webhook moves nothing in a
+    # session that holds no money (no refused refund or void can wait on it): no signal.
+    booking = make_booking(
+        start=real_now() + 72 * HOUR, payment_method="pm_card_chargeDeclinedInsufficientFunds"
+    )
+    handle = await start(env.client, booking, worker.task_queue)
+    await advance_to(env, handle, booking.start - 47 * HOUR)
+    await wait_for_state(handle, lambda s: s.status is SessionStatus.PAYMENT_FAILED, "the decline")
+    [failed] = [
+        e
+        for e in standin.events(type="payment_intent.payment_failed")
+        if e["data"]["object"]["metadata"].get("session_id") == booking.session_id
+    ]
+
+    delivered = await _delivered(standin, failed["id"])
+
+    assert delivered == [200]  # answered after the signal would have been sent
+    assert "WORKFLOW_EXECUTION_SIGNALED" not in await event_types(handle)
+
+
+async def _delivered(standin: StripeStandIn, event_id: str) -> list[int | None]:
+    """The statuses the API answered the stand-in's deliveries of ``event_id`` with (bounded)."""
+    found: list[int | None] = []
+    try:
+        async with asyncio.timeout(WAIT):
+            while not found:
+                found = [d.status for d in standin.deliveries if d.event_id == event_id]
+                if not found:
+                    await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(f"{event_id} was never delivered") from None
+    return found
 
 
 async def _published_payment_intent(handle: SessionHandle, intent_id: str) -> None:
