@@ -111,6 +111,9 @@ _AFTER_THE_SESSION = frozenset(
 )
 
 
+_KNOWN_STATUSES = frozenset(status.value for status in SessionStatus)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -281,12 +284,13 @@ async def read_status(session_id: SessionId, party: ActingParty, client: Tempora
     described = await described_for(client, session_id, party)
     start: datetime | None
     end: datetime | None
-    if described.status is None:
-        # Not published (never for a session booked through this API): its workflow answers.
+    if described.status in _KNOWN_STATUSES:
+        status_now, start, end = SessionStatus(described.status), described.start, described.end
+    else:
+        # Not published (never for a session booked through this API), or a status this release
+        # does not know (a newer worker's, mid-rollout): the session's workflow answers.
         state = await query_workflow(session_handle(client, session_id), SESSION_STATE)
         status_now, start, end = state.status, state.start, state.end
-    else:
-        status_now, start, end = SessionStatus(described.status), described.start, described.end
     if end is not None:
         status_now = status_as_of(status_now, end, _now())
     return SessionStatusView(session_id=session_id, status=status_now, start=start, end=end)
