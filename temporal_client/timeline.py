@@ -570,6 +570,10 @@ async def _local_activity(
         detail["retry_attempt"] = attempt
     if marker.HasField("failure"):
         detail.update(_failure_detail(marker.failure))
+        backoff = info.get("backoff")
+        if isinstance(backoff, Mapping) and isinstance(backoff.get("seconds"), int | str):
+            # A long retry the core hands to a timer: the local activity runs again after it.
+            detail["retries_in_seconds"] = int(backoff["seconds"])
         return "activity_failed", detail
     result = await decoder.first(marker.details.get("result"))
     if activity_type == "deliver_notifications":
