@@ -64,6 +64,21 @@ class BookingResponse(_Body):
     )
 
 
+class SessionStatusView(_Body):
+    """What a UI polls: where a session stands and when it is — read from Temporal's record of the
+    workflow (a describe, not billed), never a query of it. Nothing private."""
+
+    session_id: OpaqueId
+    status: SessionStatus = Field(
+        description="As of the API's clock: a `scheduled` or `paid` session past its end is "
+        "`awaiting_update` (its attendance update is due)."
+    )
+    start: datetime | None = None
+    end: datetime | None = Field(
+        default=None, description="Absent for a session booked before the end was published."
+    )
+
+
 class CancelBody(_Body):
     requested_by: Actor
     reason: CancelReason

@@ -5,10 +5,13 @@ stored unencrypted by the Temporal server. Registered on the namespace by the de
 and deploy/temporal/create-namespace.sh under exactly these names and types.
 """
 
+from typing import Any
+
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 from domain.booking import SessionBooking
 from domain.session import initial_status
+from domain.status import BookingKind
 
 SESSION_STATUS = SearchAttributeKey.for_keyword("SessionStatus")
 THERAPIST_ID = SearchAttributeKey.for_keyword("TherapistId")
@@ -25,13 +28,18 @@ ALL_SEARCH_ATTRIBUTES = (SESSION_STATUS, THERAPIST_ID, CLIENT_ID, SESSION_START,
 
 
 def session_search_attributes(booking: SessionBooking) -> TypedSearchAttributes:
-    """What a session's workflow starts with (set at start, unlike an upsert, it costs no Action)."""
-    return TypedSearchAttributes(
-        [
-            SearchAttributePair(SESSION_STATUS, initial_status(booking).value),
-            SearchAttributePair(THERAPIST_ID, booking.therapist_id),
-            SearchAttributePair(CLIENT_ID, booking.client_id),
-            SearchAttributePair(SESSION_START, booking.start),
-            SearchAttributePair(SESSION_END, booking.start + booking.duration),
-        ]
-    )
+    """What a session's workflow starts with (set at start, unlike an upsert, it costs no Action).
+
+    A session paid at checkout starts ``paid`` with its PaymentIntent published: the checkout's
+    own ``payment_intent.succeeded``, which arrives moments after the booking, is then not
+    signalled (the Stripe webhook route's describe shows the session has it)."""
+    pairs: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(SESSION_STATUS, initial_status(booking).value),
+        SearchAttributePair(THERAPIST_ID, booking.therapist_id),
+        SearchAttributePair(CLIENT_ID, booking.client_id),
+        SearchAttributePair(SESSION_START, booking.start),
+        SearchAttributePair(SESSION_END, booking.start + booking.duration),
+    ]
+    if booking.kind is BookingKind.INITIAL_PREPAID and booking.prepaid_payment_intent_id is not None:
+        pairs.append(SearchAttributePair(PAYMENT_INTENT, booking.prepaid_payment_intent_id))
+    return TypedSearchAttributes(pairs)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from contract.search_attributes import CLIENT_ID, SESSION_START, SESSION_STATUS, THERAPIST_ID
+from contract.search_attributes import CLIENT_ID, SESSION_END, SESSION_START, SESSION_STATUS, THERAPIST_ID
 from contract.session import SESSION_WORKFLOW_TYPE
 from domain.ids import is_opaque_id
-from domain.status import SessionStatus
+from domain.status import ENDS_INTO_AWAITING_UPDATE, SessionStatus
 
 RUNNING = "ExecutionStatus = 'Running'"
 """Every running workflow, whatever its type (a rollout replays them all)."""
@@ -44,11 +44,36 @@ def sessions_query(
         clauses.append(f"{THERAPIST_ID.name} = '{_opaque(therapist_id, 'therapist id')}'")
     if client_id is not None:
         clauses.append(f"{CLIENT_ID.name} = '{_opaque(client_id, 'client id')}'")
-    if len(statuses) == 1:
-        clauses.append(f"{SESSION_STATUS.name} = '{statuses[0].value}'")
-    elif statuses:
-        listed = ", ".join(f"'{status.value}'" for status in statuses)
-        clauses.append(f"{SESSION_STATUS.name} IN ({listed})")
+    if statuses:
+        clauses.append(_status_in(statuses))
     if starts_after is not None:
-        clauses.append(f"{SESSION_START.name} > '{starts_after.astimezone(UTC).isoformat()}'")
+        clauses.append(f"{SESSION_START.name} > '{_instant(starts_after)}'")
     return " AND ".join(clauses)
+
+
+AWAITING_ITS_UPDATE = (SessionStatus.AWAITING_UPDATE, SessionStatus.CLIENT_NO_SHOW)
+"""Statuses a session awaiting its attendance update records itself (``client_no_show``: marked
+from its start, the full update still to come while it runs)."""
+
+
+def awaiting_update_query(therapist_id: str, now: datetime) -> str:
+    """The therapist's running sessions whose attendance update is due at ``now``: those that
+    record it (``awaiting_update``, ``client_no_show``) and those still ``scheduled`` or ``paid``
+    whose ``SessionEnd`` has passed (``domain.status.status_as_of``: no timer marks the end).
+    A session started before ``SessionEnd`` existed has none and records ``awaiting_update``
+    itself. Raises ``ValueError`` for an id that is not opaque."""
+    ended = f"{_status_in(sorted(ENDS_INTO_AWAITING_UPDATE))} AND {SESSION_END.name} <= '{_instant(now)}'"
+    due = f"({_status_in(AWAITING_ITS_UPDATE)} OR ({ended}))"
+    return f"{sessions_query(running=True, therapist_id=therapist_id)} AND {due}"
+
+
+def _status_in(statuses: Sequence[SessionStatus]) -> str:
+    if len(statuses) == 1:
+        return f"{SESSION_STATUS.name} = '{statuses[0].value}'"
+    listed = ", ".join(f"'{status.value}'" for status in statuses)
+    return f"{SESSION_STATUS.name} IN ({listed})"
+
+
+def _instant(value: datetime) -> str:
+    # An aware instant as RFC 3339 in UTC, as Temporal's Datetime attributes compare.
+    return value.astimezone(UTC).isoformat()

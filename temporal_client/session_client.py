@@ -4,9 +4,10 @@ workflows, by the contract's names (``contract.session``) rather than the workfl
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from temporalio.client import Client, WorkflowUpdateFailedError
+from pydantic import BaseModel, ConfigDict
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
@@ -16,9 +17,17 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from contract.ids import session_id_from_workflow_id, session_workflow_id
 from contract.practice import PRACTICE_REGISTER_CLIENT
-from contract.search_attributes import SESSION_START, session_search_attributes
+from contract.search_attributes import (
+    CLIENT_ID,
+    PAYMENT_INTENT,
+    SESSION_END,
+    SESSION_START,
+    SESSION_STATUS,
+    THERAPIST_ID,
+    session_search_attributes,
+)
 from contract.session import SESSION_CANCEL, SESSION_WORKFLOW_TYPE, SessionHandle
-from contract.visibility import sessions_query
+from contract.visibility import awaiting_update_query, sessions_query
 from domain.booking import SessionBooking, check_booking
 from domain.commands import CancelRequest
 from domain.errors import RuleViolation
@@ -102,19 +111,17 @@ async def book_session(
     return handle
 
 
-async def awaiting_updates(client: Client, therapist_id: str) -> list[str]:
-    """The therapist's "Awaiting Updates" list: session ids whose attendance update is due (ended,
-    or marked ``client_no_show`` from the start and not yet closed).
+async def awaiting_updates(client: Client, therapist_id: str, *, now: datetime | None = None) -> list[str]:
+    """The therapist's "Awaiting Updates" list at ``now`` (default: this process's clock): session
+    ids whose attendance update is due (ended — recorded as ``awaiting_update``, or still
+    ``scheduled``/``paid`` past their ``SessionEnd`` — or marked ``client_no_show`` from the start
+    and not yet closed).
 
     Read from Temporal visibility (eventually consistent by a moment), oldest session first.
     """
     # A session marked client_no_show from its start awaits its update too, while it runs (it
     # closes, still client_no_show, once the update is carried out).
-    query = sessions_query(
-        running=True,
-        therapist_id=therapist_id,
-        statuses=[SessionStatus.AWAITING_UPDATE, SessionStatus.CLIENT_NO_SHOW],
-    )
+    query = awaiting_update_query(therapist_id, now if now is not None else datetime.now(UTC))
     # Sorted here: ORDER BY needs advanced visibility, which the SQLite dev server lacks.
     found = [
         (execution.typed_search_attributes.get(SESSION_START), execution.id)
@@ -126,6 +133,47 @@ async def awaiting_updates(client: Client, therapist_id: str) -> list[str]:
 
 def session_handle(client: Client, session_id: str) -> SessionHandle:
     return client.get_workflow_handle(session_workflow_id(session_id), result_type=SessionState)
+
+
+class SessionDescription(BaseModel):
+    """What a describe of a session's workflow shows: its search attributes and whether it runs.
+
+    A describe reads the server's record of the workflow and is not billed (a query is: an
+    Action, and a round trip through a worker). Fields are None for a session started before the
+    attribute existed (``SessionEnd``, ``SessionPaymentIntent``), or not published yet.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    session_id: str
+    running: bool
+    status: str | None = None
+    therapist_id: str | None = None
+    client_id: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    payment_intent_id: str | None = None
+
+
+async def describe_session(
+    client: Client, session_id: str, *, rpc_timeout: timedelta = QUERY_RPC_TIMEOUT
+) -> SessionDescription:
+    """Describe the session's workflow (its latest run), bounded like every read here.
+
+    Raises ``temporalio.service.RPCError`` (``NOT_FOUND``) for an unknown session.
+    """
+    described = await session_handle(client, session_id).describe(rpc_timeout=rpc_timeout)
+    attributes = described.typed_search_attributes
+    return SessionDescription(
+        session_id=session_id,
+        running=described.status is WorkflowExecutionStatus.RUNNING,
+        status=attributes.get(SESSION_STATUS),
+        therapist_id=attributes.get(THERAPIST_ID),
+        client_id=attributes.get(CLIENT_ID),
+        start=attributes.get(SESSION_START),
+        end=attributes.get(SESSION_END),
+        payment_intent_id=attributes.get(PAYMENT_INTENT),
+    )
 
 
 def future_sessions_query(call: CancelFutureSessionsCall) -> str:

@@ -5,6 +5,12 @@ module reads the raw events and keeps what a person investigating a session need
 when, and its essentials (charge outcome, PaymentIntent id, decline codes, refund amounts,
 notification types, who filed an update) — decoding payloads with the client's data converter.
 
+Local activities (the notices of a workflow task in one ``deliver_notifications``, the attendance
+update's time claim, the follow-up's start) have no scheduled or completed events: each is one
+``MARKER_RECORDED`` event (marker ``core_local_activity``) whose ``data`` is the SDK core's own
+JSON (activity type, id, attempt) and whose ``result`` is the payload the activity returned, encoded
+like any other. They are shown as ``activity_completed`` / ``activity_failed`` with ``local: true``.
+
 Only allow-listed fields are copied out of payloads: opaque ids, codes, amounts, statuses and
 times. Client secrets (``client_secret``, ``payment_intent_client_secret``), customer ids and
 failure messages never reach the timeline; a card appears only as its opaque Stripe
@@ -13,6 +19,7 @@ failure messages never reach the timeline; a card appears only as its opaque Str
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +36,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter, WorkflowSerializationContext, decode_typed_search_attributes
 
 from contract.ids import SESSION_WORKFLOW_PREFIX, session_workflow_id
-from contract.search_attributes import SESSION_START, SESSION_STATUS
+from contract.search_attributes import PAYMENT_INTENT, SESSION_END, SESSION_START, SESSION_STATUS
 from contract.session import (
     SESSION_CANCEL,
     SESSION_FILE_ATTENDANCE,
@@ -54,7 +61,9 @@ class TimelineEvent(BaseModel):
     kind: str
     """``workflow_started``, ``timer_started``, ``timer_fired``, ``timer_cancelled``,
     ``activity_scheduled``, ``activity_completed``, ``activity_failed``, ``activity_timed_out``,
-    ``activity_cancelled``, ``update_accepted``, ``update_completed``, ``update_failed``,
+    ``activity_cancelled`` (a local activity's completion or failure is ``activity_completed`` or
+    ``activity_failed`` with ``local: true``: it has no scheduled event), ``update_accepted``,
+    ``update_completed``, ``update_failed``,
     ``signal_received``, ``status_changed``, ``child_session_started``, ``workflow_completed``,
     ``workflow_failed``, ``workflow_terminated``, ``workflow_cancelled``, ``workflow_timed_out``,
     ``workflow_continued_as_new``."""
@@ -147,6 +156,24 @@ _ACTIVITY_RESULT_FIELDS: dict[str, FieldSpec] = {
     "practice_release_time": ("released",),
     "practice_cancel_future_sessions": ("session_ids",),
 }
+
+_LOCAL_ACTIVITY_RESULT_FIELDS: dict[str, FieldSpec] = {
+    # The lean lifecycle's local activities (issue 13); ``deliver_notifications`` is shown by
+    # ``_delivery_detail`` (a list of outcomes, one per notice).
+    "claim_time": ("session_id", "start", "end"),
+    "start_follow_up": ("session_id", "workflow_id", "follow_up_session_id", "start", "already_started"),
+}
+
+_ATTRIBUTE_NAMES = {
+    SESSION_STATUS.name: "status",
+    SESSION_START.name: "start",
+    SESSION_END.name: "end",
+    PAYMENT_INTENT.name: "payment_intent_id",
+}
+"""A search attribute upsert's fields under the timeline's names (the rest keep their own)."""
+
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+"""The marker the SDK core records for each local activity (its name is the core's, not ours)."""
 
 _UPDATE_INPUT_FIELDS: dict[str, FieldSpec] = {
     SESSION_CANCEL.name: ("requested_by", "submitted_by", "reason", "discretionary_refund", "received_at"),
@@ -429,6 +456,9 @@ async def _map_event(
     ):
         return await _activity_closed(event, decoder, pending)
 
+    if kind == EventType.EVENT_TYPE_MARKER_RECORDED:
+        return await _local_activity(event, decoder)
+
     if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
         accepted = event.workflow_execution_update_accepted_event_attributes
         request = accepted.accepted_request
@@ -470,9 +500,7 @@ async def _map_event(
         )
         detail = {}
         for pair in attributes:
-            name = {SESSION_STATUS.name: "status", SESSION_START.name: "start"}.get(
-                pair.key.name, pair.key.name
-            )
+            name = _ATTRIBUTE_NAMES.get(pair.key.name, pair.key.name)
             detail[name] = _scalar(pair.value)
         return "status_changed", detail
 
@@ -520,6 +548,76 @@ async def _activity_closed(
         detail.update(_failure_detail(event.activity_task_timed_out_event_attributes.failure))
         return "activity_timed_out", detail
     return "activity_cancelled", detail
+
+
+async def _local_activity(
+    event: HistoryEvent, decoder: _Decoder
+) -> tuple[str, dict[str, DetailValue]] | None:
+    """A local activity's marker as an activity entry: its type, id and attempt from the core's
+    ``data`` (plain JSON the core writes, never through our codec), its allow-listed result or
+    its failure's type code."""
+    marker = event.marker_recorded_event_attributes
+    if marker.marker_name != LOCAL_ACTIVITY_MARKER:
+        return None  # another marker (a version or patch marker) says nothing an operator needs
+    info = await _marker_data(marker.details.get("data"), decoder)
+    activity_type = info.get("activity_type")
+    activity_type = activity_type if isinstance(activity_type, str) and activity_type else "unknown"
+    detail: dict[str, DetailValue] = {"activity_type": activity_type, "local": True}
+    if isinstance(info.get("activity_id"), str):
+        detail["activity_id"] = info["activity_id"]
+    attempt = info.get("attempt")
+    if isinstance(attempt, int) and attempt > 1:
+        detail["retry_attempt"] = attempt
+    if marker.HasField("failure"):
+        detail.update(_failure_detail(marker.failure))
+        backoff = info.get("backoff")
+        if isinstance(backoff, Mapping) and isinstance(backoff.get("seconds"), int | str):
+            # A long retry the core hands to a timer: the local activity runs again after it.
+            detail["retries_in_seconds"] = int(backoff["seconds"])
+        return "activity_failed", detail
+    result = await decoder.first(marker.details.get("result"))
+    if activity_type == "deliver_notifications":
+        detail.update(_delivery_detail(result))
+    else:
+        fields = _LOCAL_ACTIVITY_RESULT_FIELDS.get(activity_type) or _ACTIVITY_RESULT_FIELDS.get(
+            activity_type, ()
+        )
+        if fields:
+            detail.update(_pick(result, fields))
+    return "activity_completed", detail
+
+
+async def _marker_data(payloads: Payloads | None, decoder: _Decoder) -> Mapping[str, Any]:
+    """The core's description of a local activity: plain JSON, or (should an SDK ever run it
+    through the codec) whatever the converter makes of it."""
+    items = list(payloads.payloads) if payloads is not None else []
+    if not items:
+        return {}
+    if items[0].metadata.get("encoding") == b"json/plain":
+        try:
+            data = json.loads(items[0].data)
+        except ValueError:
+            return {}
+    else:
+        data = await decoder.first(items[:1])
+    return data if isinstance(data, Mapping) else {}
+
+
+def _delivery_detail(result: object) -> dict[str, DetailValue]:
+    """``deliver_notifications``' outcomes: which event ids went out, which the backend refused
+    for good and with which status — ids and codes only, never a notification's fields."""
+    if isinstance(result, BaseModel):
+        result = result.model_dump(mode="json")
+    if not isinstance(result, Mapping):
+        return {}
+    detail: dict[str, DetailValue] = {}
+    for outcome in ("delivered", "rejected"):
+        items = [item for item in result.get(outcome) or [] if isinstance(item, Mapping)]
+        if not items:
+            continue
+        detail[f"{outcome}_event_ids"] = _scalar([item.get("event_id") for item in items])
+        detail[f"{outcome}_status_codes"] = _scalar([item.get("status_code") for item in items])
+    return detail
 
 
 async def _workflow_closed(

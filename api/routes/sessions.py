@@ -28,6 +28,7 @@ from api.models import (
     PaymentMethodResponse,
     RefundBody,
     RescheduleBody,
+    SessionStatusView,
 )
 from contract.ids import session_workflow_id
 from contract.messages import Update
@@ -65,12 +66,17 @@ from domain.refunds import SessionRefund, SessionRefundResult
 from domain.session import initial_status
 from domain.session_attendance import NoShowRequest, NoShowResult
 from domain.state import SessionState
-from domain.status import Actor, SessionStatus
+from domain.status import Actor, SessionStatus, status_as_of
 from domain.views import session_view_for
 from temporal_client.messages import execute_update, query_workflow
 from temporal_client.refunds_client import refund_session, with_later_refunds
 from temporal_client.rpc_timeouts import QUERY_RPC_TIMEOUT
-from temporal_client.session_client import book_session, session_handle
+from temporal_client.session_client import (
+    SessionDescription,
+    book_session,
+    describe_session,
+    session_handle,
+)
 
 ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorBody, "description": "missing or wrong bearer token"},
@@ -103,6 +109,9 @@ router = APIRouter(prefix="/v1/sessions", tags=["sessions"], dependencies=[Authe
 _AFTER_THE_SESSION = frozenset(
     {SessionStatus.COMPLETED, SessionStatus.CLIENT_NO_SHOW, SessionStatus.ATTENDED}
 )
+
+
+_KNOWN_STATUSES = frozenset(status.value for status in SessionStatus)
 
 
 def _now() -> datetime:
@@ -246,25 +255,65 @@ async def _booked_already(handle: SessionHandle, booking: SessionBooking) -> boo
 
 @router.get("/{session_id}")
 async def read(session_id: SessionId, party: ActingParty, client: TemporalClient) -> SessionState:
-    """The session as it stands: status, times, payment (with refunds granted after it closed),
-    cancellation, attendance, follow-up. For its client, its therapist and admins; anyone else:
-    `404`, as for an unknown session. Each reads their own view: `payment.client_secret` (it pays
-    the client's PaymentIntent) is never shown to the therapist, and why a therapist ended the
-    relationship (`attendance.update.end_reason`) never to the client."""
+    """The session's detail view, as it stands: status, times, payment (with refunds granted after
+    it closed), cancellation, attendance, follow-up. For its client, its therapist and admins;
+    anyone else: `404`, as for an unknown session. Each reads their own view:
+    `payment.client_secret` (it pays the client's PaymentIntent) is never shown to the therapist,
+    and why a therapist ended the relationship (`attendance.update.end_reason`) never to the
+    client. A `scheduled` or `paid` session past its end reads `awaiting_update`.
+    It queries the session's workflow (a billed call): a UI polling where a session stands reads
+    `GET /v1/sessions/{id}/status` instead."""
     state = await query_workflow(session_handle(client, session_id), SESSION_STATE)
     if not is_party(party, therapist_id=state.therapist_id, client_id=state.client_id):
         raise not_found()
     if state.status.is_cancelled or state.status in _AFTER_THE_SESSION:
         state = await with_later_refunds(client, state)
+    # The workflow records awaiting_update only when something happens after the end (no timer
+    # of its own marks it): the API's clock says what a person sees now.
+    state = state.model_copy(update={"status": status_as_of(state.status, state.end, _now())})
     return session_view_for(state, party)
 
 
-async def check_party_of(client: TemporalClient, session_id: str, party: Party) -> None:
-    """``not_found`` unless the acting party is a party of the session (one query of its booking;
-    for routes whose own call cannot check it)."""
-    booking = await query_workflow(session_handle(client, session_id), SESSION_BOOKING)
-    if not is_party(party, therapist_id=booking.therapist_id, client_id=booking.client_id):
+@router.get("/{session_id}/status")
+async def read_status(session_id: SessionId, party: ActingParty, client: TemporalClient) -> SessionStatusView:
+    """Where the session stands and when it is — what a UI polls. Read from Temporal's record of
+    the session (its search attributes), not from the session's workflow: cheap, and never
+    billed. For its client, its therapist and admins; anyone else: `404`, as for an unknown
+    session. The full detail view is `GET /v1/sessions/{id}`. The status may trail a change by a
+    moment (a change the session makes on its own is published when it next waits)."""
+    described = await described_for(client, session_id, party)
+    start: datetime | None
+    end: datetime | None
+    if described.status in _KNOWN_STATUSES:
+        status_now, start, end = SessionStatus(described.status), described.start, described.end
+    else:
+        # Not published (never for a session booked through this API), or a status this release
+        # does not know (a newer worker's, mid-rollout): the session's workflow answers.
+        state = await query_workflow(session_handle(client, session_id), SESSION_STATE)
+        status_now, start, end = state.status, state.start, state.end
+    if end is not None:
+        status_now = status_as_of(status_now, end, _now())
+    return SessionStatusView(session_id=session_id, status=status_now, start=start, end=end)
+
+
+async def described_for(client: TemporalClient, session_id: str, party: Party) -> SessionDescription:
+    """The session's describe (not billed), for its parties only: ``not_found`` for anyone else,
+    the same as for an unknown session. Its ``TherapistId`` and ``ClientId`` search attributes
+    (set at start) tell who they are; only a session without them is asked for its booking."""
+    described = await describe_session(client, session_id)
+    therapist_id, client_id = described.therapist_id, described.client_id
+    if therapist_id is None or client_id is None:
+        booking = await query_workflow(session_handle(client, session_id), SESSION_BOOKING)
+        therapist_id, client_id = booking.therapist_id, booking.client_id
+    if not is_party(party, therapist_id=therapist_id, client_id=client_id):
         raise not_found()
+    return described
+
+
+async def check_party_of(client: TemporalClient, session_id: str, party: Party) -> None:
+    """``not_found`` unless the acting party is a party of the session (a describe, not billed;
+    for routes whose own call cannot check it)."""
+    await described_for(client, session_id, party)
 
 
 async def _run(

@@ -77,12 +77,14 @@ def _not_found(error: RPCError) -> bool:
 
 @router.get("/awaiting-updates")
 async def list_awaiting_updates(therapist_id: TherapistId, client: TemporalClient) -> list[str]:
-    """Ids of the therapist's sessions whose attendance update is due, oldest first: ended ones,
-    and ones marked `client_no_show` from their start whose update is not yet carried out.
+    """Ids of the therapist's sessions whose attendance update is due, oldest first: ended ones
+    (past their end by the API's clock), and ones marked `client_no_show` from their start whose
+    update is not yet carried out.
 
-    Read from Temporal visibility: a session that has just ended appears a moment later.
+    Read from Temporal visibility (not billed): a change a session has just made appears a
+    moment later.
     """
-    return await awaiting_updates(client, therapist_id)
+    return await awaiting_updates(client, therapist_id, now=_now())
 
 
 @router.get("/clients")

@@ -1,10 +1,12 @@
 """Stripe webhooks: verify the signature on the raw body, map the event, signal the session.
 
 Not bearer-authenticated: Stripe signs every delivery (``Stripe-Signature``, HMAC-SHA256 with the
-endpoint's ``whsec_…`` secret, at most 5 minutes old). The answer is fast — one signal, no waiting
-on the workflow — and its status tells Stripe what to do: 2xx stops the retries (handled, a
-duplicate, not ours, or a session that no longer exists), 400 is a delivery we will never accept,
-503 asks Stripe to retry later (Temporal unreachable). Only opaque ids are logged, never payloads.
+endpoint's ``whsec_…`` secret, at most 5 minutes old). The answer is fast — a describe and one
+signal, no waiting on the workflow, and no signal at all for a fact the session provably has (the
+describe, which is not billed, shows it: ``domain.payment_facts``) — and its status tells Stripe
+what to do: 2xx stops the retries (handled, already known, a duplicate, not ours, or a session that
+no longer exists), 400 is a delivery we will never accept, 503 asks Stripe to retry later
+(Temporal unreachable). Only opaque ids are logged, never payloads.
 """
 
 from __future__ import annotations
@@ -26,18 +28,19 @@ from api.errors import RETRY_AFTER_SECONDS, ErrorBody, error_response
 from api.stripe_confirmation import StripeUnavailable, confirmed_event
 from contract.session import SESSION_PAYMENT_EVENT
 from domain.ids import is_opaque_id
+from domain.payment_facts import known_fact
 from domain.payments import payment_event_from_stripe
 from settings import Settings
 from stripe_client import build_stripe_client
 from temporal_client.messages import signal_workflow
-from temporal_client.session_client import session_handle
+from temporal_client.session_client import describe_session, session_handle
 
 log = logging.getLogger("sessionflow.api.stripe")
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 RECENT_EVENT_IDS = 10_000
-# A signal is accepted in milliseconds; past this Stripe gets a 503 and delivers again (Stripe
-# itself waits only a few seconds for an answer before counting the delivery as failed).
+# A describe or a signal is answered in milliseconds; past this Stripe gets a 503 and delivers again
+# (Stripe itself waits only a few seconds for an answer before counting the delivery as failed).
 SIGNAL_RPC_TIMEOUT = timedelta(seconds=3)
 # Stripe's events are a few kilobytes; anything far larger is not one, and is not read whole.
 MAX_BODY_BYTES = 256 * 1024
@@ -48,7 +51,11 @@ class WebhookAck(BaseModel):
 
     received: bool = True
     handled: bool | None = None
-    """True when the session was signalled; false when the event is not for a live session."""
+    """True when the session has the fact (signalled now, or ``already_known``); false when the
+    event is not for a live session."""
+    already_known: bool | None = None
+    """True when the session provably had this fact already: nothing was signalled (a signal is a
+    billed Action; the describe that tells is not)."""
     duplicate: bool | None = None
     """True when this event id was acknowledged recently (nothing is signalled again)."""
 
@@ -137,6 +144,13 @@ _REQUEST_BODY = {
         "content": {"application/json": {"schema": {"type": "object"}}},
     }
 }
+
+
+def _no_open_session(recent: RecentEventIds, event_id: str) -> WebhookAck:
+    # No such session, or it has closed: acknowledge, or Stripe retries for days in vain.
+    log.info("stripe event for no open session", extra={"event_id": event_id})
+    recent.add(event_id)
+    return WebhookAck(handled=False)
 
 
 def _bad_payload() -> JSONResponse:
@@ -232,16 +246,30 @@ async def stripe_webhook(
 
     session_id, fact = mapped
     try:
+        described = await describe_session(client, session_id, rpc_timeout=SIGNAL_RPC_TIMEOUT)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise  # api.errors: unavailable or timed out → 503 (Stripe retries), else 500
+        described = None
+    if described is None or not described.running:
+        return _no_open_session(recent, event_id)
+    known = known_fact(fact, described.status, described.payment_intent_id)
+    if known is not None:
+        # The session would change nothing: the signal (a billed Action) is saved.
+        log.info(
+            "stripe event already known to the session",
+            extra={"event_id": event_id, "event_type": event_type, "session_id": session_id, "known": known},
+        )
+        recent.add(event_id)
+        return WebhookAck(handled=True, already_known=True)
+    try:
         await signal_workflow(
             session_handle(client, session_id), SESSION_PAYMENT_EVENT, fact, rpc_timeout=SIGNAL_RPC_TIMEOUT
         )
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise  # api.errors: unavailable or timed out → 503 (Stripe retries), else 500
-        # No such session, or it has closed: acknowledge, or Stripe retries for days in vain.
-        log.info("stripe event for no open session", extra={"event_id": event_id})
-        recent.add(event_id)
-        return WebhookAck(handled=False)
+        return _no_open_session(recent, event_id)  # it closed since the describe
     log.info(
         "stripe event signalled",
         extra={"event_id": event_id, "event_type": event_type, "session_id": session_id},

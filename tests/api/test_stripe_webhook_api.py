@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from typing import Any, cast
 
 import httpx
@@ -18,8 +19,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.app import create_app
+from contract.search_attributes import PAYMENT_INTENT
+from contract.session import SessionHandle
 from dev.stripe_standin import StripeStandIn
-from domain.status import SessionStatus
+from domain.status import BookingKind, SessionStatus
 from settings import Settings
 from tests.api.serving import serving
 from tests.workflows.support import (
@@ -27,9 +30,11 @@ from tests.workflows.support import (
     WAIT,
     advance_to,
     event_types,
+    history_at_rest,
     make_booking,
     real_now,
     start,
+    state_of,
     succeeded_charges,
     unique,
     wait_for_state,
@@ -141,18 +146,137 @@ async def test_an_on_session_payment_settles_the_session_once_through_the_api(
     assert [d.status for d in first] == [200]
     assert paid.payment.amount_paid_minor == booking.amount_minor
     assert len(succeeded_charges(standin, booking.session_id)) == 1
-    # One signal per distinct event about this session (the SCA decline's payment_failed and the
-    # success); none of the four duplicates reached the workflow.
-    session_events = {
-        e["id"]
+    # One signal per distinct event the session does not provably have: the success; the SCA
+    # decline's payment_failed is not signalled (a session holding no money ignores it:
+    # domain.payment_facts), and none of the four duplicates reached the workflow.
+    session_events = [
+        e
         for e in standin.events()
         if (e["data"]["object"].get("metadata") or {}).get("session_id") == booking.session_id
-    }
-    assert succeeded["id"] in session_events
+    ]
+    assert succeeded["id"] in {e["id"] for e in session_events}
+    news = [e for e in session_events if e["type"] != "payment_intent.payment_failed"]
     history = await event_types(handle)
-    assert history.count("WORKFLOW_EXECUTION_SIGNALED") == len(session_events)
+    assert history.count("WORKFLOW_EXECUTION_SIGNALED") == len(news)
     final = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "still paid")
     assert len(final.payment.attempts) == 1
+
+
+async def test_the_checkout_payment_of_a_prepaid_session_is_not_signalled_again(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    settings: Settings,
+    stripe_client: stripe.StripeClient,
+    stripe_http: httpx.AsyncClient,
+) -> None:
+    # The checkout's payment_intent.succeeded arrives just after the booking: the session starts
+    # paid with that PaymentIntent published (set at start, free), so the describe tells.
+    session_id = unique("ses")
+    intent = await real_succeeded_intent(stripe_client, session_id)
+    booking = make_booking(
+        BookingKind.INITIAL_PREPAID,
+        start=real_now() + 100 * HOUR,
+        session_id=session_id,
+        prepaid_payment_intent_id=intent["id"],
+    )
+    handle = await start(env.client, booking, worker.task_queue)
+    payload = stripe_event("payment_intent.succeeded", intent)
+
+    answer = await stripe_http.post(WEBHOOK, content=payload, headers=signed(payload, secret_of(settings)))
+
+    assert answer.status_code == 200
+    assert answer.json() == {"received": True, "handled": True, "already_known": True}
+    assert "WORKFLOW_EXECUTION_SIGNALED" not in await history_at_rest(handle)
+    assert (await state_of(handle)).status is SessionStatus.PAID
+
+
+async def test_a_payment_the_session_already_knows_is_not_signalled_again(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    standin: StripeStandIn,
+    settings: Settings,
+    webhooks_to_api: None,
+) -> None:
+    # Charged off-session at start − 48 h: the stand-in delivers payment_intent.succeeded while the
+    # charge is in flight (the session is not paid yet: signalled). Stripe delivers it again later
+    # to another replica (whose recent-event filter never saw it): the session, now paid with that
+    # PaymentIntent and publishing it, already has it. Needs the lean lifecycle's workflow, which
+    # upserts SessionPaymentIntent together with paid.
+    booking = make_booking(start=real_now() + 72 * HOUR)
+    handle = await start(env.client, booking, worker.task_queue)
+    await advance_to(env, handle, booking.start - 47 * HOUR)
+    paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    [succeeded] = [
+        e
+        for e in standin.events(type="payment_intent.succeeded")
+        if e["data"]["object"]["metadata"].get("session_id") == booking.session_id
+    ]
+    assert succeeded["data"]["object"]["id"] == paid.payment.payment_intent_id
+    await _published_payment_intent(handle, succeeded["data"]["object"]["id"])
+    signals_before = (await event_types(handle)).count("WORKFLOW_EXECUTION_SIGNALED")
+    payload = json.dumps(succeeded).encode()
+
+    replica = create_app(settings.model_copy(update={"task_queue": worker.task_queue}), client=env.client)
+    async with serving(replica) as url, httpx.AsyncClient(base_url=url, timeout=WAIT) as other:
+        again = await other.post(WEBHOOK, content=payload, headers=signed(payload, secret_of(settings)))
+
+    assert again.status_code == 200
+    assert again.json() == {"received": True, "handled": True, "already_known": True}
+    assert (await event_types(handle)).count("WORKFLOW_EXECUTION_SIGNALED") == signals_before
+
+
+async def test_a_declined_charge_is_not_signalled_to_a_session_holding_no_money(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    standin: StripeStandIn,
+    webhooks_to_api: None,
+) -> None:
+    # The charge activity reports the decline itself; the payment_failed webhook moves nothing in a
+    # session that holds no money (no refused refund or void can wait on it): no signal.
+    booking = make_booking(
+        start=real_now() + 72 * HOUR, payment_method="pm_card_chargeDeclinedInsufficientFunds"
+    )
+    handle = await start(env.client, booking, worker.task_queue)
+    await advance_to(env, handle, booking.start - 47 * HOUR)
+    await wait_for_state(handle, lambda s: s.status is SessionStatus.PAYMENT_FAILED, "the decline")
+    [failed] = [
+        e
+        for e in standin.events(type="payment_intent.payment_failed")
+        if e["data"]["object"]["metadata"].get("session_id") == booking.session_id
+    ]
+
+    delivered = await _delivered(standin, failed["id"])
+
+    assert delivered == [200]  # answered after the signal would have been sent
+    assert "WORKFLOW_EXECUTION_SIGNALED" not in await event_types(handle)
+
+
+async def _delivered(standin: StripeStandIn, event_id: str) -> list[int | None]:
+    """The statuses the API answered the stand-in's deliveries of ``event_id`` with (bounded)."""
+    found: list[int | None] = []
+    try:
+        async with asyncio.timeout(WAIT):
+            while not found:
+                found = [d.status for d in standin.deliveries if d.event_id == event_id]
+                if not found:
+                    await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(f"{event_id} was never delivered") from None
+    return found
+
+
+async def _published_payment_intent(handle: SessionHandle, intent_id: str) -> None:
+    """Wait (bounded) until the session's describe shows it was paid with ``intent_id``."""
+    shown: str | None = None
+    try:
+        async with asyncio.timeout(WAIT):
+            while shown != intent_id:
+                description = await handle.describe(rpc_timeout=timedelta(seconds=WAIT))
+                shown = description.typed_search_attributes.get(PAYMENT_INTENT)
+                if shown != intent_id:
+                    await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(f"SessionPaymentIntent is {shown!r}, not {intent_id!r}") from None
 
 
 async def test_a_bad_signature_or_body_is_a_400_and_signals_nothing(
@@ -295,16 +419,20 @@ async def test_an_oversized_body_or_an_impossible_time_is_refused_not_a_500(
 
 
 class _Unreachable:
-    """A Temporal client whose every signal fails as when the cluster cannot be reached."""
+    """A Temporal client whose every call fails as when the cluster cannot be reached."""
 
     def __init__(self) -> None:
-        self.signals = 0
+        self.calls = 0
 
     def get_workflow_handle(self, *_: object, **__: object) -> _Unreachable:
         return self
 
+    async def describe(self, *_: object, **__: object) -> None:
+        self.calls += 1
+        raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
+
     async def signal(self, *_: object, **__: object) -> None:
-        self.signals += 1
+        self.calls += 1
         raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
 
 
@@ -325,7 +453,7 @@ async def test_temporal_unreachable_is_a_503_so_stripe_retries(
     for answer in answers:
         assert answer.status_code == 503 and answer.json()["code"] == "temporal_unavailable"
         assert answer.headers["Retry-After"]
-    assert unreachable.signals == 2  # a failed delivery is not remembered as seen
+    assert unreachable.calls == 2  # a failed delivery is not remembered as seen
 
 
 async def test_the_openapi_documents_the_webhook(stripe_http: httpx.AsyncClient) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import WorkflowHistory
@@ -16,7 +17,8 @@ from domain.status import SessionStatus
 from temporal_client.codec import EncryptionCodec, with_codec
 from temporal_client.converter import DATA_CONVERTER
 from temporal_client.timeline import timeline_from_history
-from tests.workflows.support import HOUR, WAIT, make_booking, real_now, start, wait_for_state
+from tests.ops.local_activities import LOCAL_ACTIVITIES, PRIVATE, LocalActivitiesWorkflow
+from tests.workflows.support import HOUR, WAIT, make_booking, real_now, start, unique, wait_for_state
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 NEW_CARD = HISTORIES / "a_new_card_after_a_hard_decline_is_charged_at_once.json"
@@ -67,3 +69,88 @@ async def test_each_charge_says_whether_the_client_was_present() -> None:
     old = WorkflowHistory.from_json("session-recorded", json.loads(NEW_CARD.read_text()))
     old_scheduled = [e.detail for e in (await timeline_from_history(old, DATA_CONVERTER)).events]
     assert all("off_session" not in d for d in old_scheduled)
+
+
+async def test_local_activities_show_like_activities_with_ids_and_codes_only(
+    env: WorkflowEnvironment,
+) -> None:
+    """The lean lifecycle's local activities (one ``deliver_notifications`` per workflow task, the
+    time claim, the follow-up's start) leave only markers in the history: each is shown with its
+    type, its result's allow-listed fields or its failure's code — read from a real history."""
+    queue = unique("local-activities")
+    session_id = unique("ses")
+    async with Worker(
+        env.client, task_queue=queue, workflows=[LocalActivitiesWorkflow], activities=LOCAL_ACTIVITIES
+    ):
+        handle = await env.client.start_workflow(
+            LocalActivitiesWorkflow.run,
+            session_id,
+            id=unique("local-activities"),
+            task_queue=queue,
+            execution_timeout=timedelta(minutes=1),
+        )
+        await asyncio.wait_for(handle.result(), WAIT)
+    history = await asyncio.wait_for(handle.fetch_history(), WAIT)
+
+    timeline = await timeline_from_history(history, DATA_CONVERTER)
+    unreadable = await timeline_from_history(
+        history, with_codec(EncryptionCodec({"stranger": os.urandom(32)}, "stranger"))
+    )
+
+    local = [(e.kind, e.detail) for e in timeline.events if e.detail.get("local")]
+    assert local == [
+        (
+            "activity_completed",
+            {
+                "activity_type": "deliver_notifications",
+                "local": True,
+                "activity_id": "1",
+                "delivered_event_ids": f"{session_id}:booking_confirmed:1",
+                "delivered_status_codes": "204",
+                "rejected_event_ids": f"{session_id}:booking_confirmed:2",
+                "rejected_status_codes": "422",
+            },
+        ),
+        (
+            "activity_completed",
+            {
+                "activity_type": "practice_claim_time",
+                "local": True,
+                "activity_id": "2",
+                "session_id": f"{session_id}_next",
+                "start": "2027-03-02T09:00:00+00:00",
+                "end": "2027-03-02T09:50:00+00:00",
+            },
+        ),
+        (
+            "activity_failed",
+            {
+                "activity_type": "practice_claim_time",
+                "local": True,
+                "activity_id": "3",
+                "error_type": "slot_conflict",
+                "non_retryable": True,
+            },
+        ),
+        (
+            "activity_completed",
+            {
+                "activity_type": "start_follow_up",
+                "local": True,
+                "activity_id": "4",
+                "session_id": f"{session_id}_next",
+                "workflow_id": f"session-{session_id}_next",
+            },
+        ),
+    ]
+    assert PRIVATE not in timeline.model_dump_json()
+    assert timeline.undecodable_payloads == 0
+    # Without the key the type and the failure's code still show; the results are counted as
+    # undecodable, never guessed.
+    assert [e.detail["activity_type"] for e in unreadable.events if e.detail.get("local")] == [
+        "deliver_notifications",
+        "practice_claim_time",
+        "practice_claim_time",
+        "start_follow_up",
+    ]
+    assert unreadable.undecodable_payloads >= 3

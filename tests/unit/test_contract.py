@@ -9,7 +9,7 @@ hold them, so a rename would orphan every session already started.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,9 +17,16 @@ from temporalio.workflow import _Definition
 
 from contract import ids, practice, session
 from contract.messages import NO_ARGUMENT, Query, Signal, Update
-from contract.search_attributes import ALL_SEARCH_ATTRIBUTES
-from contract.visibility import RUNNING, sessions_query
-from domain.status import SessionStatus
+from contract.search_attributes import (
+    ALL_SEARCH_ATTRIBUTES,
+    PAYMENT_INTENT,
+    SESSION_END,
+    SESSION_STATUS,
+    session_search_attributes,
+)
+from contract.visibility import RUNNING, awaiting_update_query, sessions_query
+from domain.status import BookingKind, SessionStatus
+from tests.workflows.support import make_booking
 from workflows.practice import PracticeWorkflow
 from workflows.session import SessionWorkflow
 
@@ -149,3 +156,26 @@ def test_visibility_queries_refuse_an_id_that_could_break_out_of_its_quotes(bad:
         sessions_query(therapist_id=bad)
     with pytest.raises(ValueError, match="client id"):
         sessions_query(client_id=bad)
+
+
+def test_a_session_paid_at_checkout_starts_with_its_payment_intent_published() -> None:
+    # The checkout's own payment_intent.succeeded then needs no signal (domain.payment_facts).
+    start = datetime(2026, 12, 10, 9, tzinfo=UTC)
+    prepaid = make_booking(BookingKind.INITIAL_PREPAID, start=start, prepaid_payment_intent_id="pi_checkout")
+    charged_later = make_booking(start=start)
+
+    assert session_search_attributes(prepaid).get(PAYMENT_INTENT) == "pi_checkout"
+    assert session_search_attributes(prepaid).get(SESSION_STATUS) == SessionStatus.PAID
+    assert session_search_attributes(charged_later).get(PAYMENT_INTENT) is None
+    assert session_search_attributes(charged_later).get(SESSION_END) == start + timedelta(minutes=50)
+
+
+def test_a_session_past_its_end_still_scheduled_or_paid_is_listed_as_awaiting_its_update() -> None:
+    now = datetime(2027, 3, 1, 9, 30, tzinfo=UTC)
+    assert awaiting_update_query("thr_1", now) == (
+        f"WorkflowType = 'SessionWorkflow' AND {RUNNING} AND TherapistId = 'thr_1'"
+        " AND (SessionStatus IN ('awaiting_update', 'client_no_show')"
+        " OR (SessionStatus IN ('paid', 'scheduled') AND SessionEnd <= '2027-03-01T09:30:00+00:00'))"
+    )
+    with pytest.raises(ValueError):
+        awaiting_update_query("thr' OR 'x", now)
