@@ -5,6 +5,8 @@ stored unencrypted by the Temporal server. Registered on the namespace by the de
 and deploy/temporal/create-namespace.sh under exactly these names and types.
 """
 
+from typing import Any
+
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 from domain.booking import SessionBooking
@@ -26,12 +28,13 @@ ALL_SEARCH_ATTRIBUTES = (SESSION_STATUS, THERAPIST_ID, CLIENT_ID, SESSION_START,
 
 def session_search_attributes(booking: SessionBooking) -> TypedSearchAttributes:
     """What a session's workflow starts with (set at start, unlike an upsert, it costs no Action)."""
-    return TypedSearchAttributes(
-        [
-            SearchAttributePair(SESSION_STATUS, initial_status(booking).value),
-            SearchAttributePair(THERAPIST_ID, booking.therapist_id),
-            SearchAttributePair(CLIENT_ID, booking.client_id),
-            SearchAttributePair(SESSION_START, booking.start),
-            SearchAttributePair(SESSION_END, booking.start + booking.duration),
-        ]
-    )
+    pairs: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(SESSION_STATUS, initial_status(booking).value),
+        SearchAttributePair(THERAPIST_ID, booking.therapist_id),
+        SearchAttributePair(CLIENT_ID, booking.client_id),
+        SearchAttributePair(SESSION_START, booking.start),
+        SearchAttributePair(SESSION_END, booking.start + booking.duration),
+    ]
+    if booking.prepaid_payment_intent_id is not None:  # paid at checkout: known from the start
+        pairs.append(SearchAttributePair(PAYMENT_INTENT, booking.prepaid_payment_intent_id))
+    return TypedSearchAttributes(pairs)
