@@ -38,12 +38,29 @@ _BILLED = {
 _TEST_HARNESS = {EventType.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED}
 
 
+_LOCAL_ACTIVITY_MARKER = "core_local_activity"
+_CHANGE_VERSION = "TemporalChangeVersion"
+
+
 def count_actions(history: WorkflowHistory) -> tuple[int, Counter[str], int]:
-    """Returns (total Actions, Actions by kind, test-harness events left out)."""
+    """Returns (total Actions, Actions by kind, test-harness events left out).
+
+    Local activities bill one Action per workflow task that ran any (``LOCAL_ACTIVITIES``); an
+    upsert of only ``TemporalChangeVersion`` (what ``workflow.patched`` records) is exempt."""
     by_kind: Counter[str] = Counter()
     harness = 0
+    tasks_with_local_activities: set[int] = set()
     for event in history.events:
         name = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
+        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            marker = event.marker_recorded_event_attributes
+            if marker.marker_name == _LOCAL_ACTIVITY_MARKER:
+                tasks_with_local_activities.add(marker.workflow_task_completed_event_id)
+            continue
+        if event.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+            fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+            if set(fields) <= {_CHANGE_VERSION}:
+                continue
         if event.event_type in _BILLED:
             by_kind[name] += _BILLED[event.event_type]
         elif event.event_type in _TEST_HARNESS:
@@ -52,6 +69,8 @@ def count_actions(history: WorkflowHistory) -> tuple[int, Counter[str], int]:
             retries = event.activity_task_started_event_attributes.attempt - 1
             if retries > 0:
                 by_kind["ACTIVITY_RETRY"] += retries
+    if tasks_with_local_activities:
+        by_kind["LOCAL_ACTIVITIES"] = len(tasks_with_local_activities)
     return sum(by_kind.values()), by_kind, harness
 
 

@@ -119,7 +119,7 @@ class SessionWorkflow:
         self._lean = False
         self._unsent: list[Notification] = []
         self._sending = False
-        self._waiting = False
+        self._waiting_for: Callable[[], bool] | None = None
         self._background: list[asyncio.Task[None]] = []
 
     # ----------------------------------------------------------------------------- main loop
@@ -162,13 +162,13 @@ class SessionWorkflow:
     async def _wait(
         self, condition: Callable[[], bool], until: timedelta | None = None, summary: str | None = None
     ) -> None:
-        """The main loop waits (for a handler, or for ``until``: raises ``TimeoutError``):
-        the moment a lean session's status is published."""
-        self._waiting = True
+        """The main loop waits (for ``condition``, or for ``until``: raises ``TimeoutError``): the
+        moment a lean session's status is published, unless the loop is about to wake."""
+        self._waiting_for = condition
         try:
             await workflow.wait_condition(condition, timeout=until, timeout_summary=summary)
         finally:
-            self._waiting = False
+            self._waiting_for = None
 
     def _outbox_empty(self) -> bool:
         return all(task.done() for task in self._outbox) and not self._unsent and not self._sending
@@ -709,10 +709,19 @@ class SessionWorkflow:
         status seen for milliseconds (``payment_due`` during a charge, ``attended`` before the
         close) costs no upsert, and the changes of one task make one upsert."""
         while True:
-            await workflow.wait_condition(
-                lambda: self._waiting and workflow.all_handlers_finished() and bool(self._unpublished())
-            )
+            await workflow.wait_condition(self._settled)
             self._publish()
+
+    def _settled(self) -> bool:
+        """The main loop waits and will not wake in this task, no handler runs, and the published
+        search attributes are behind the session."""
+        waiting_for = self._waiting_for
+        return (
+            waiting_for is not None
+            and not waiting_for()
+            and workflow.all_handlers_finished()
+            and bool(self._unpublished())
+        )
 
     def _unpublished(self) -> list[Any]:
         """The search-attribute updates that would bring the published ones up to the session."""

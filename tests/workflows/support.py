@@ -28,7 +28,7 @@ from dev.stripe_standin import StripeStandIn
 from domain.booking import SessionBooking
 from domain.policy import DEFAULT_POLICY, SessionPolicy
 from domain.state import SessionState
-from domain.status import BookingKind, SessionStatus
+from domain.status import BookingKind, SessionStatus, status_as_of
 from settings import Settings
 from temporal_client.session_client import book_session
 from worker import build_notifier, build_workers
@@ -145,6 +145,24 @@ async def wait_for_state(
         await asyncio.sleep(0.05)
         state = await state_of(handle)
     return state
+
+
+async def wait_for_status(
+    env: WorkflowEnvironment, handle: SessionHandle, status: SessionStatus, what: str
+) -> SessionState:
+    """Wait until the session reads as ``status`` on its own clock, as the API shows it: a session
+    running the lean lifecycle is not marked at its end, a read derives ``awaiting_update``
+    (``domain.status.status_as_of``)."""
+    now = await virtual_now(env, handle)
+    return await wait_for_state(
+        handle, lambda state: status_as_of(state.status, state.end, now) is status, what
+    )
+
+
+async def status_now(env: WorkflowEnvironment, handle: SessionHandle) -> SessionStatus:
+    """The session's status as a read shows it now, on its own clock."""
+    state = await state_of(handle)
+    return status_as_of(state.status, state.end, await virtual_now(env, handle))
 
 
 async def fast_forward(env: WorkflowEnvironment, handle: SessionHandle, by: timedelta) -> bool:
