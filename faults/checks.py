@@ -24,13 +24,14 @@ from temporalio.worker import Replayer
 
 from contract.ids import SESSION_WORKFLOW_PREFIX
 from contract.session import SESSION_WORKFLOW_TYPE
-from domain.notifications import Notification, NotificationType
+from domain.notifications import BatchDelivery, Notification, NotificationType
 from domain.policy import SessionPolicy, cancellation_status
 from domain.state import SessionState
 from domain.status import BookingKind, SessionStatus
 from faults.driver import LifecycleRecord
 from faults.scripts import AMOUNT_MINOR, Expected, LifecyclePath, expected_outcome
 from temporal_client.converter import DATA_CONVERTER
+from temporal_client.local_activities import local_activity_of
 from workflows.practice import PracticeWorkflow
 from workflows.session import SessionWorkflow
 
@@ -147,7 +148,12 @@ async def gather_workflows(client: Client, executions: list[WorkflowExecution]) 
 async def _read_history(evidence: WorkflowEvidence) -> None:
     assert evidence.history is not None
     for event in evidence.history.events:
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        local = local_activity_of(event)
+        if local is not None and local.activity_type == "deliver_notifications" and local.result:
+            # A lean session's notices, one local activity per task: its result names each event.
+            [delivery] = await DATA_CONVERTER.decode(local.result, [BatchDelivery])
+            evidence.notifications += [result.event_id for result in delivery.delivered + delivery.rejected]
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             attributes = event.activity_task_scheduled_event_attributes
             if attributes.activity_type.name == "deliver_notification":
                 [notification] = await DATA_CONVERTER.decode(list(attributes.input.payloads), [Notification])

@@ -634,7 +634,10 @@ class SessionWorkflow:
         """One practice effect of a recorded update; a failure is reported (``code``, part of the
         result's ``incomplete_effects``), never raised."""
         try:
-            return await call_practice(_PRACTICE_EFFECTS[code], call, local=self._lean)
+            # Cancelling future sessions pages through visibility and heartbeats: an activity of its
+            # own; the others are one practice update each, run inside the update's task.
+            local = self._lean and code != "cancel_future_sessions"
+            return await call_practice(_PRACTICE_EFFECTS[code], call, local=local)
         except (ApplicationError, ActivityError):
             effects.incomplete.append(code)
             return None
