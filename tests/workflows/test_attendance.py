@@ -12,6 +12,7 @@ import tzdata  # type: ignore[import-untyped]
 from pydantic import ValidationError
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -39,6 +40,7 @@ from domain.slots import WeeklySlotRule
 from domain.status import BookingKind, PaymentStatus, SessionStatus
 from settings import Settings
 from temporal_client.practice_client import practice_handle, practice_update
+from temporal_client.rpc_errors import closed_while_updating
 from temporal_client.session_client import awaiting_updates, book_session, session_handle
 from tests.workflows.support import (
     HOUR,
@@ -508,9 +510,15 @@ async def test_two_filings_at_once_book_one_follow_up(
     )
 
     booked = [o for o in outcomes if isinstance(o, AttendanceResult)]
+    # The other is refused as already filed when it reaches the session while the first is being
+    # filed; since a lean session files, books and closes in one workflow task (issue 13), it can
+    # instead be aborted by the server as that task closes the session: nothing of it is recorded
+    # either way (the API answers it `409 session_closed`).
     refused = [o for o in outcomes if isinstance(o, WorkflowUpdateFailedError)]
-    assert len(booked) == 1 and len(refused) == 1
-    assert isinstance(refused[0].cause, ApplicationError) and refused[0].cause.type == "already_filed"
+    aborted = [o for o in outcomes if isinstance(o, RPCError) and closed_while_updating(o)]
+    assert len(booked) == 1 and len(refused) + len(aborted) == 1, outcomes
+    if refused:
+        assert isinstance(refused[0].cause, ApplicationError) and refused[0].cause.type == "already_filed"
     follow_ups = [
         execution.id
         async for execution in env.client.list_workflows(
