@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.session_attendance import practice_unavailable
     from domain.state import FollowUpStart, FollowUpStarted
     from workflows.activity_options import (
+        NOTIFICATION_LOCAL_RETRY_THRESHOLD,
         NOTIFICATION_RETRY_POLICY,
         NOTIFICATION_SCHEDULE_TO_CLOSE,
         NOTIFICATION_START_TO_CLOSE,
@@ -189,6 +190,9 @@ async def deliver_batch(notifications: list[Notification]) -> None:
             start_to_close_timeout=NOTIFICATION_START_TO_CLOSE,
             schedule_to_close_timeout=NOTIFICATION_SCHEDULE_TO_CLOSE,
             retry_policy=NOTIFICATION_RETRY_POLICY,
+            # Every retry waits on a timer, outside the workflow task: a backend that is slow to
+            # answer must not hold the session's task (and every command behind it) open.
+            local_retry_threshold=NOTIFICATION_LOCAL_RETRY_THRESHOLD,
             summary=",".join(notification.type.value for notification in notifications),
         )
     except ActivityError:
