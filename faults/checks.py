@@ -15,6 +15,7 @@ import asyncio
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
@@ -27,7 +28,7 @@ from contract.session import SESSION_WORKFLOW_TYPE
 from domain.notifications import BatchDelivery, Notification, NotificationType
 from domain.policy import SessionPolicy, cancellation_status
 from domain.state import SessionState
-from domain.status import BookingKind, SessionStatus
+from domain.status import BookingKind, SessionStatus, status_as_of
 from faults.driver import LifecycleRecord
 from faults.scripts import AMOUNT_MINOR, Expected, LifecyclePath, expected_outcome
 from temporal_client.converter import DATA_CONVERTER
@@ -218,8 +219,10 @@ def judge_sessions(
     received: dict[str, list[Notification]],
     policy: SessionPolicy,
     judgement: Judgement,
+    judged_at: datetime | None = None,
 ) -> None:
-    """Each scripted session (and the follow-up it booked) against the rules."""
+    """Each scripted session (and the follow-up it booked) against the rules; a status as a read
+    shows it at ``judged_at`` (a lean session past its end reads ``awaiting_update``)."""
     for record in records:
         script = record.script
         session_id = script.session_id
@@ -260,6 +263,7 @@ def judge_sessions(
             stripe_side,
             received,
             judgement,
+            judged_at,
         )
         judge_no_cancellation_notice(session_id, expected, received, judgement)
         if script.path is LifecyclePath.SOFT_DECLINE_RETRY and len(state.payment.attempts) > 1:
@@ -283,6 +287,7 @@ def judge_sessions(
                     stripe_side,
                     received,
                     judgement,
+                    judged_at,
                 )
                 judge_no_cancellation_notice(record.follow_up_id, follow_up_expected, received, judgement)
 
@@ -296,6 +301,7 @@ def _judge_one(
     stripe_side: StripeEvidence,
     received: dict[str, list[Notification]],
     judgement: Judgement,
+    judged_at: datetime | None = None,
 ) -> None:
     add = judgement.add
     want_execution = "COMPLETED" if expected.closed else "RUNNING"
@@ -304,8 +310,9 @@ def _judge_one(
             session_id,
             f"workflow is {execution_status}, expected {want_execution} (status {state.status.value})",
         )
-    if state.status is not expected.status:
-        add(session_id, f"status {state.status.value}, the rules demand {expected.status.value}")
+    shown = state.status if judged_at is None else status_as_of(state.status, state.end, judged_at)
+    if shown is not expected.status:
+        add(session_id, f"status {shown.value}, the rules demand {expected.status.value}")
     # Stripe's side.
     charges = stripe_side.succeeded_charges.get(session_id, [])
     if len(charges) != expected.charges:
