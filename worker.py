@@ -22,6 +22,7 @@ from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import PollerBehaviorAutoscaling, Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.follow_ups import FollowUpActivities
 from activities.notifications import NotificationActivities
 from activities.payments import PaymentActivities
 from activities.practice import PracticeActivities
@@ -98,6 +99,7 @@ def build_worker(
     payments = PaymentActivities(stripe_client, return_url=settings.payment_return_url)
     practice = practice or PracticeActivities(client, task_queue)
     notifier = notifier or build_notifier(settings)
+    follow_ups = FollowUpActivities(client, task_queue)
     return Worker(
         client,
         task_queue=task_queue,
@@ -109,6 +111,8 @@ def build_worker(
             # Stripe queue.
             *payment_activities(payments),
             notifier.deliver,
+            notifier.deliver_all,
+            follow_ups.start,
             practice.register_client,
             practice.check_booking_time,
             practice.reserve_slot,

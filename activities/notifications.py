@@ -25,13 +25,15 @@ from domain.notifications import (
     WEBHOOK_ID_HEADER,
     WEBHOOK_SIGNATURE_HEADER,
     WEBHOOK_TIMESTAMP_HEADER,
+    BatchDelivery,
     DeliveryResult,
     Notification,
+    NotificationBatch,
     webhook_secret,
 )
 from observability.metrics import NOTIFICATIONS
 
-__all__ = ["RETRYABLE_4XX", "DeliveryResult", "NotificationActivities", "signed_headers"]
+__all__ = ["RETRYABLE_4XX", "BatchDelivery", "DeliveryResult", "NotificationActivities", "signed_headers"]
 
 NOTIFICATION_UNAVAILABLE = "NotificationEndpointUnavailable"
 # Client errors that say "not now" rather than "never": timeout, conflict, rate limit.
@@ -92,6 +94,54 @@ class NotificationActivities:
 
     @activity.defn(name="deliver_notification")
     async def deliver(self, notification: Notification) -> DeliveryResult:
+        outcome = await self._post(notification)
+        if isinstance(outcome, ApplicationError):
+            raise outcome
+        return outcome
+
+    @activity.defn(name="deliver_notifications")
+    async def deliver_all(self, batch: NotificationBatch) -> BatchDelivery:
+        """Every notice of one workflow task, run as one local activity (one Action however many
+        notices). Each is posted in order; one the backend refuses for good is reported, not
+        raised. If any could not be delivered now, the batch fails after trying them all and is
+        retried whole: the ones already delivered go again under the same ``webhook-id``, which
+        the backend drops as duplicates (as it does for any retried delivery)."""
+        delivered: list[DeliveryResult] = []
+        rejected: list[DeliveryResult] = []
+        unavailable: list[ApplicationError] = []
+        for notification in batch.notifications:
+            try:
+                outcome = await self._post(notification)
+            except httpx.TransportError as exc:
+                unavailable.append(
+                    ApplicationError(
+                        f"the notification endpoint is unreachable ({type(exc).__name__})",
+                        type=NOTIFICATION_UNAVAILABLE,
+                    )
+                )
+                continue
+            if isinstance(outcome, DeliveryResult):
+                delivered.append(outcome)
+            elif outcome.non_retryable:
+                rejected.append(
+                    DeliveryResult(event_id=notification.event_id, status_code=_status_of(outcome))
+                )
+            else:
+                unavailable.append(outcome)
+        if unavailable:
+            waits = [failure.next_retry_delay for failure in unavailable if failure.next_retry_delay]
+            raise ApplicationError(
+                f"{len(unavailable)} of {len(batch.notifications)} notifications not delivered; "
+                "the batch is tried again",
+                type=NOTIFICATION_UNAVAILABLE,
+                next_retry_delay=max(waits) if waits else None,
+            )
+        return BatchDelivery(delivered=delivered, rejected=rejected)
+
+    async def _post(self, notification: Notification) -> DeliveryResult | ApplicationError:
+        """One signed POST: the result when delivered, the error to raise when not (retryable when
+        the endpoint is unavailable, non-retryable when it refused the payload). A transport error
+        (connection refused or reset, a timeout) is raised as is."""
         if not self._url:
             activity.logger.info(
                 "notifications are disabled (no endpoint); dropped", extra=_log_fields(notification)
@@ -121,7 +171,7 @@ class NotificationActivities:
             return DeliveryResult(event_id=notification.event_id, status_code=status)
         if status >= 500 or status in RETRYABLE_4XX:
             activity.logger.warning("notification endpoint unavailable; Temporal retries", extra=fields)
-            raise ApplicationError(
+            return ApplicationError(
                 f"the notification endpoint answered {status}",
                 {"event_id": notification.event_id, "status_code": status},
                 type=NOTIFICATION_UNAVAILABLE,
@@ -129,9 +179,15 @@ class NotificationActivities:
             )
         # Any other answer (4xx, or a redirect we do not follow) is a refusal of this payload.
         activity.logger.error("notification rejected by the endpoint", extra=fields)
-        raise ApplicationError(
+        return ApplicationError(
             f"the notification endpoint refused the event ({status})",
             {"event_id": notification.event_id, "status_code": status},
             type=NOTIFICATION_REJECTED,
             non_retryable=True,
         )
+
+
+def _status_of(failure: ApplicationError) -> int:
+    details = failure.details[0] if failure.details else {}
+    status = details.get("status_code", 0) if isinstance(details, dict) else 0
+    return status if isinstance(status, int) and 0 <= status <= 599 else 0

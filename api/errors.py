@@ -20,7 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.acting import NOT_FOUND_CODE, NOT_FOUND_MESSAGE
 from domain.errors import RuleViolation
-from temporal_client.rpc_errors import workflow_task_failing
+from temporal_client.rpc_errors import closed_while_updating, workflow_task_failing
 
 log = logging.getLogger("sessionflow.api")
 
@@ -80,7 +80,8 @@ def _already_started(_: Request, exc: Exception) -> JSONResponse:
 def _rpc(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RPCError)
     if exc.status == RPCStatusCode.NOT_FOUND:
-        if "completed" in exc.message:
+        if closed_while_updating(exc):
+            # Closed before the command, or as it arrived (the server aborts it): nothing applied.
             return error_response(
                 status.HTTP_409_CONFLICT, "session_closed", "the session is closed; nothing can change"
             )

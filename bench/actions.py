@@ -31,6 +31,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 
+from temporal_client.local_activities import LOCAL_ACTIVITY_MARKER
+
 _BILLED = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: 1,
     EventType.EVENT_TYPE_TIMER_STARTED: 1,
@@ -42,7 +44,6 @@ _BILLED = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: 1,
 }
 _TEST_HARNESS = {EventType.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED}
-LOCAL_ACTIVITY_MARKER = "core_local_activity"
 CHANGE_VERSION = "TemporalChangeVersion"
 LOCAL_ACTIVITY_TASKS = "LOCAL_ACTIVITY_TASKS"
 """The kind under which local activities are counted: one per workflow task that ran any."""

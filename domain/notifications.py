@@ -208,6 +208,25 @@ class DeliveryResult(BaseModel):
     status_code: int = Field(ge=0, le=599)
 
 
+class NotificationBatch(BaseModel):
+    """What ``deliver_notifications`` sends: the notices one workflow task produced, in order."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    notifications: list[Notification] = Field(min_length=1)
+
+
+class BatchDelivery(BaseModel):
+    """What ``deliver_notifications`` returns: each event's outcome. ``rejected`` holds the events
+    the backend refused for good (a 4xx: a retry cannot fix them); every other one was delivered
+    (or notifications are disabled: status 0)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    delivered: list[DeliveryResult] = Field(default_factory=list)
+    rejected: list[DeliveryResult] = Field(default_factory=list)
+
+
 def notification_event_id(session_or_therapist_id: str, type: NotificationType, sequence: int | str) -> str:
     """``{id}:{type}:{sequence}`` — the same effect always gets the same id, across retries and replays.
 

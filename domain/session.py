@@ -64,7 +64,7 @@ from domain.presence import (
 )
 from domain.refunds import refund_target_with_grants
 from domain.state import ExtraPayment, PaymentLedger, RefundRecord, SessionState, SessionWorkflowInput
-from domain.status import Actor, BookingKind, PaymentStatus, SessionStatus
+from domain.status import ENDS_INTO_AWAITING_UPDATE, Actor, BookingKind, PaymentStatus, SessionStatus
 
 BLOCKED_MONEY_RETRY = timedelta(hours=6)
 """After Stripe refuses a refund or a void, try again this much later (or on any new fact)."""
@@ -119,6 +119,10 @@ class Session(SessionState):
     """The session tells each party what the marketplace's terms say they are told (issue 12):
     set at the start of runs past ``workflow.patched("terms-notifications")``; False in sessions
     booked before, which keep the notices (and commands) they were started with."""
+    lean: bool = Field(default=False, exclude=True)
+    """The session runs the lean lifecycle (issue 13): no timer of its own marks the end — the
+    first reminder's timer ends it, and reads show ``awaiting_update`` from ``SessionEnd`` on.
+    Set at the start of runs past ``workflow.patched("lean-lifecycle")``."""
     payment_trouble_told: bool = Field(default=False, exclude=True)
     """A ``charge_failed`` or ``action_required`` notice went out: a payment now is a recovery
     the therapist hears of (``payment_recovered``)."""
@@ -433,11 +437,14 @@ def next_step(session: Session) -> NextStep | None:
         if reminder_at is not None:
             return NextStep(Step.PAYMENT_REMINDER, reminder_at)
         return NextStep(Step.AUTO_CANCEL, auto_cancel_at(session.start, session.policy))
+    reminders = session.policy.attendance_reminder_offsets
+    if session.status in ENDS_INTO_AWAITING_UPDATE and session.lean and reminders:
+        # Nothing happens at the end itself: sleep until the first reminder, which ends it.
+        return NextStep(Step.REMIND, session.end + reminders[0])
     if session.status in (SessionStatus.PAID, SessionStatus.SCHEDULED) or went_ahead_unpaid(session):
         return NextStep(Step.SESSION_END, session.end)
     if outcome_filed(session) and session.attendance_result is not None and not session.closed:
         return NextStep(Step.COMPLETE, None)
-    reminders = session.policy.attendance_reminder_offsets
     if awaits_attendance_update(session) and session.reminders_sent < len(reminders):
         return NextStep(Step.REMIND, session.end + reminders[session.reminders_sent])
     return None
@@ -460,6 +467,13 @@ def end_session(session: Session) -> None:
     session.status = SessionStatus.AWAITING_UPDATE
 
 
+def catch_up_end(session: Session, now: datetime) -> None:
+    """A lean session past its end, not yet marked (no timer does it), is marked now: a payment
+    fact arriving after the session must find it ``awaiting_update``, as a timer would have left it."""
+    if session.lean and session.status in ENDS_INTO_AWAITING_UPDATE and now >= session.end:
+        end_session(session)
+
+
 def awaits_attendance_update(session: Session) -> bool:
     """The session has ended and its attendance update is still to come: ``awaiting_update``, or
     marked ``client_no_show`` from the start (``mark_no_show``) without the full update yet."""
@@ -478,6 +492,8 @@ def complete(session: Session, *, keep_no_show: bool = True) -> None:
 
 
 def remind(session: Session) -> Notice:
+    if session.status in ENDS_INTO_AWAITING_UPDATE:
+        end_session(session)  # a lean session's first reminder is also its end
     session.reminders_sent += 1
     number = session.reminders_sent
     return Notice(

@@ -191,3 +191,22 @@ class SessionWorkflowInput(BaseModel):
     time_claimed: bool = False
     """The session's time is claimed at the therapist's practice (``domain.time_claims``): a
     cancellation releases it. False in inputs recorded before claims existed."""
+
+
+class FollowUpStart(BaseModel):
+    """What ``start_follow_up`` is asked: the follow-up's input, and the session that booked it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    follow_up: SessionWorkflowInput
+    booked_by_session_id: OpaqueId
+
+
+class FollowUpStarted(BaseModel):
+    """What ``start_follow_up`` returns: the follow-up's session id; ``already`` when an earlier
+    attempt had started it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    session_id: OpaqueId
+    already: bool = False

@@ -15,6 +15,7 @@ import asyncio
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
@@ -24,13 +25,14 @@ from temporalio.worker import Replayer
 
 from contract.ids import SESSION_WORKFLOW_PREFIX
 from contract.session import SESSION_WORKFLOW_TYPE
-from domain.notifications import Notification, NotificationType
+from domain.notifications import BatchDelivery, Notification, NotificationType
 from domain.policy import SessionPolicy, cancellation_status
 from domain.state import SessionState
-from domain.status import BookingKind, SessionStatus
+from domain.status import BookingKind, SessionStatus, status_as_of
 from faults.driver import LifecycleRecord
 from faults.scripts import AMOUNT_MINOR, Expected, LifecyclePath, expected_outcome
 from temporal_client.converter import DATA_CONVERTER
+from temporal_client.local_activities import local_activity_of
 from workflows.practice import PracticeWorkflow
 from workflows.session import SessionWorkflow
 
@@ -147,7 +149,12 @@ async def gather_workflows(client: Client, executions: list[WorkflowExecution]) 
 async def _read_history(evidence: WorkflowEvidence) -> None:
     assert evidence.history is not None
     for event in evidence.history.events:
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        local = local_activity_of(event)
+        if local is not None and local.activity_type == "deliver_notifications" and local.result:
+            # A lean session's notices, one local activity per task: its result names each event.
+            [delivery] = await DATA_CONVERTER.decode(local.result, [BatchDelivery])
+            evidence.notifications += [result.event_id for result in delivery.delivered + delivery.rejected]
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             attributes = event.activity_task_scheduled_event_attributes
             if attributes.activity_type.name == "deliver_notification":
                 [notification] = await DATA_CONVERTER.decode(list(attributes.input.payloads), [Notification])
@@ -212,8 +219,10 @@ def judge_sessions(
     received: dict[str, list[Notification]],
     policy: SessionPolicy,
     judgement: Judgement,
+    judged_at: datetime | None = None,
 ) -> None:
-    """Each scripted session (and the follow-up it booked) against the rules."""
+    """Each scripted session (and the follow-up it booked) against the rules; a status as a read
+    shows it at ``judged_at`` (a lean session past its end reads ``awaiting_update``)."""
     for record in records:
         script = record.script
         session_id = script.session_id
@@ -254,6 +263,7 @@ def judge_sessions(
             stripe_side,
             received,
             judgement,
+            judged_at,
         )
         judge_no_cancellation_notice(session_id, expected, received, judgement)
         if script.path is LifecyclePath.SOFT_DECLINE_RETRY and len(state.payment.attempts) > 1:
@@ -277,6 +287,7 @@ def judge_sessions(
                     stripe_side,
                     received,
                     judgement,
+                    judged_at,
                 )
                 judge_no_cancellation_notice(record.follow_up_id, follow_up_expected, received, judgement)
 
@@ -290,6 +301,7 @@ def _judge_one(
     stripe_side: StripeEvidence,
     received: dict[str, list[Notification]],
     judgement: Judgement,
+    judged_at: datetime | None = None,
 ) -> None:
     add = judgement.add
     want_execution = "COMPLETED" if expected.closed else "RUNNING"
@@ -298,8 +310,9 @@ def _judge_one(
             session_id,
             f"workflow is {execution_status}, expected {want_execution} (status {state.status.value})",
         )
-    if state.status is not expected.status:
-        add(session_id, f"status {state.status.value}, the rules demand {expected.status.value}")
+    shown = state.status if judged_at is None else status_as_of(state.status, state.end, judged_at)
+    if shown is not expected.status:
+        add(session_id, f"status {shown.value}, the rules demand {expected.status.value}")
     # Stripe's side.
     charges = stripe_side.succeeded_charges.get(session_id, [])
     if len(charges) != expected.charges:

@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
@@ -315,8 +315,10 @@ async def _check(stack: FaultStack, options: SuiteOptions, run: RunState, report
 
     judgement = Judgement()
     policy = compressed_policy(options.hour_seconds)
+    # The run is in real time (a compressed policy): a read shows a status as of now.
+    judged_at = datetime.now(UTC)
     judge_sessions(
-        run.records, states, session_statuses(evidence), stripe_side, by_session, policy, judgement
+        run.records, states, session_statuses(evidence), stripe_side, by_session, policy, judgement, judged_at
     )
     known = {record.script.session_id for record in run.records} | {
         record.follow_up_id for record in run.records if record.follow_up_id

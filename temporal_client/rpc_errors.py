@@ -23,3 +23,16 @@ def workflow_task_failing(error: RPCError) -> bool:
     """The server refused because the workflow's task is failing or timing out (for now)."""
     refused = error.status == RPCStatusCode.FAILED_PRECONDITION
     return refused and WORKFLOW_TASK_FAILING in error.message.lower()
+
+
+WORKFLOW_CLOSED_MESSAGES = ("workflow execution already completed", "aborted by closing workflow")
+"""``NOT_FOUND`` for a workflow that has closed: the update came after the close, or was admitted
+while the task that closed it ran (the server aborts it: nothing of it was applied)."""
+
+
+def closed_while_updating(error: RPCError) -> bool:
+    """The update never ran because the workflow closed (before it, or as it was admitted)."""
+    message = error.message.lower()
+    return error.status == RPCStatusCode.NOT_FOUND and any(
+        text in message for text in WORKFLOW_CLOSED_MESSAGES
+    )

@@ -46,6 +46,7 @@ from contract.session import (
     SESSION_RESCHEDULE,
     SESSION_UPDATE_PAYMENT_METHOD,
 )
+from temporal_client.local_activities import LOCAL_ACTIVITY_MARKER
 
 log = logging.getLogger("sessionflow.timeline")
 
@@ -172,7 +173,6 @@ _ATTRIBUTE_NAMES = {
 }
 """A search attribute upsert's fields under the timeline's names (the rest keep their own)."""
 
-LOCAL_ACTIVITY_MARKER = "core_local_activity"
 """The marker the SDK core records for each local activity (its name is the core's, not ours)."""
 
 _UPDATE_INPUT_FIELDS: dict[str, FieldSpec] = {

@@ -38,6 +38,12 @@ NOTIFICATION_RETRY_POLICY = RetryPolicy(
     non_retryable_error_types=[NOTIFICATION_REJECTED],
 )
 
+# A lean session sends its notices as local activities (issue 13). A retry whose backoff is longer
+# than this waits on a timer (one Action, only when the backend failed) instead of holding the
+# session's workflow task open, so commands keep being answered while the backend is down; the
+# first retry's backoff (2 s) is already longer.
+NOTIFICATION_LOCAL_RETRY_THRESHOLD = timedelta(seconds=1)
+
 # A call into the therapist's PracticeWorkflow: a Temporal round trip answering in milliseconds (a
 # practice started lazily included), not an outside service; one attempt that has not answered in
 # 4 s is lost, and the next one is tried.

@@ -11,13 +11,16 @@ from temporalio.exceptions import ActivityError, ApplicationError, TimeoutType
 from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
+    from activities.follow_ups import FollowUpActivities
     from activities.notifications import NotificationActivities
     from activities.payments import STRIPE_OUTAGE_ERROR_TYPES, PaymentActivities
     from contract.ids import stripe_task_queue
     from domain.errors import RuleViolation
-    from domain.notifications import Notification
+    from domain.notifications import Notification, NotificationBatch
     from domain.session_attendance import practice_unavailable
+    from domain.state import FollowUpStart, FollowUpStarted
     from workflows.activity_options import (
+        NOTIFICATION_LOCAL_RETRY_THRESHOLD,
         NOTIFICATION_RETRY_POLICY,
         NOTIFICATION_SCHEDULE_TO_CLOSE,
         NOTIFICATION_START_TO_CLOSE,
@@ -113,12 +116,23 @@ async def call_stripe(
     )
 
 
-async def call_practice(activity: Any, call: Any) -> Any:
+async def call_practice(activity: Any, call: Any, *, local: bool = False) -> Any:
     """One call into the therapist's PracticeWorkflow (a workflow cannot update another), bounded
     by PRACTICE_SCHEDULE_TO_CLOSE: it is awaited inside an update handler. Raises an
     ``ApplicationError`` typed with the practice's refusal code, or ``practice_unavailable`` when
-    the practice did not answer within the bound."""
+    the practice did not answer within the bound.
+
+    ``local``: run it as a local activity, inside the caller's workflow task (no activity task
+    round trip; every local activity of one workflow task bills one Action together)."""
     try:
+        if local:
+            return await workflow.execute_local_activity_method(
+                activity,
+                call,
+                start_to_close_timeout=PRACTICE_START_TO_CLOSE,
+                schedule_to_close_timeout=PRACTICE_SCHEDULE_TO_CLOSE,
+                retry_policy=PRACTICE_RETRY_POLICY,
+            )
         return await workflow.execute_activity_method(
             activity,
             call,
@@ -164,3 +178,47 @@ async def deliver(notification: Notification) -> None:
             "notification not delivered",
             extra={"session_id": notification.session_id, "event_id": notification.event_id},
         )
+
+
+async def deliver_batch(notifications: list[Notification]) -> None:
+    """Send the notices of one workflow task in one local activity; one that fails for good (or
+    that the backend refused) is logged, never raised."""
+    try:
+        delivery = await workflow.execute_local_activity_method(
+            NotificationActivities.deliver_all,
+            NotificationBatch(notifications=notifications),
+            start_to_close_timeout=NOTIFICATION_START_TO_CLOSE,
+            schedule_to_close_timeout=NOTIFICATION_SCHEDULE_TO_CLOSE,
+            retry_policy=NOTIFICATION_RETRY_POLICY,
+            # Every retry waits on a timer, outside the workflow task: a backend that is slow to
+            # answer must not hold the session's task (and every command behind it) open.
+            local_retry_threshold=NOTIFICATION_LOCAL_RETRY_THRESHOLD,
+            summary=",".join(notification.type.value for notification in notifications),
+        )
+    except ActivityError:
+        for notification in notifications:
+            _not_delivered(notification.session_id, notification.event_id)
+        return
+    refused = {result.event_id for result in delivery.rejected}
+    for notification in notifications:
+        if notification.event_id in refused:
+            _not_delivered(notification.session_id, notification.event_id)
+
+
+def _not_delivered(session_id: str | None, event_id: str) -> None:
+    workflow.logger.error(
+        "notification not delivered", extra={"session_id": session_id, "event_id": event_id}
+    )
+
+
+async def start_follow_up(request: FollowUpStart) -> FollowUpStarted:
+    """Start the follow-up from a local activity (a client start: the follow-up's own start is its
+    only Action). Bounded like a practice call: it runs inside the attendance update. Raises
+    ``ActivityError`` when it could not be started."""
+    return await workflow.execute_local_activity_method(
+        FollowUpActivities.start,
+        request,
+        start_to_close_timeout=PRACTICE_START_TO_CLOSE,
+        schedule_to_close_timeout=PRACTICE_SCHEDULE_TO_CLOSE,
+        retry_policy=PRACTICE_RETRY_POLICY,
+    )

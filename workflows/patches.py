@@ -57,3 +57,13 @@ MONEY_OWED_WHILE_CLOSING = "money-owed-while-closing"
 """Money owed again while the session waits for its last handlers before closing (a refund granted
 in that moment, a payment reported then) is paid before it closes; before, the session closed with
 it owed (issue 12: refunds may now be granted at any time)."""
+
+LEAN_LIFECYCLE = "lean-lifecycle"
+"""Issue 13: a session costs the engine's floor in Actions. Checked once, at the start of the run
+(a session running before keeps its commands for its whole life): the notices of one workflow task
+go out in one local activity (``deliver_notifications``); the status is upserted only when the
+session waits (with ``SessionPaymentIntent`` once paid), never for a status visible for
+milliseconds; no timer marks the session's end (past ``SessionEnd`` a paid session reads as
+``awaiting_update``; the first reminder's timer ends it); a move and the attendance update call
+the practice through local activities, and the follow-up is started by one
+(``start_follow_up``, a client start) instead of as a child workflow."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
@@ -29,7 +30,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
     from activities.practice import PracticeActivities
     from contract.ids import session_workflow_id
-    from contract.search_attributes import SESSION_START, SESSION_STATUS, session_search_attributes
+    from contract.search_attributes import (
+        PAYMENT_INTENT,
+        SESSION_END,
+        SESSION_START,
+        SESSION_STATUS,
+        session_search_attributes,
+    )
     from contract.session import SESSION_WORKFLOW_TYPE
     from domain import session as machine
     from domain import session_attendance as attendance
@@ -48,13 +55,14 @@ with workflow.unsafe.imports_passed_through():
         RescheduleResult,
     )
     from domain.errors import RuleViolation
+    from domain.notifications import Notification
     from domain.payments import ChargeOutcome, PaymentEvent
     from domain.presence import ChargeAnswer, ChargeAnswerRequest
     from domain.refunds import SessionRefund, SessionRefundResult
     from domain.session import NextStep, Notice, Step
     from domain.session_attendance import AttendanceEffects, AttendancePlan, NoShowRequest, NoShowResult
-    from domain.state import SessionState, SessionWorkflowInput
-    from domain.status import SessionStatus
+    from domain.state import FollowUpStart, SessionState, SessionWorkflowInput
+    from domain.status import PaymentStatus, SessionStatus
     from workflows.calls import (
         call_practice,
         call_practice_patiently,
@@ -63,7 +71,9 @@ with workflow.unsafe.imports_passed_through():
         count_charge_given_up,
         count_stripe_unreachable,
         deliver,
+        deliver_batch,
         failure_type,
+        start_follow_up,
         stripe_unreachable,
     )
     from workflows.patches import (
@@ -71,6 +81,7 @@ with workflow.unsafe.imports_passed_through():
         CHARGE_ANSWER_BOUNDED,
         CHARGE_OUTAGE_IS_NOT_A_DECLINE,
         FOLLOW_UP_CLAIMS_TIME,
+        LEAN_LIFECYCLE,
         MONEY_OWED_WHILE_CLOSING,
         MOVE_CLAIMS_TIME,
         NO_SHOW_STAYS_NO_SHOW,
@@ -103,6 +114,13 @@ class SessionWorkflow:
         self._outbox: list[asyncio.Task[None]] = []
         # Set by handlers: the main loop re-plans (and restarts its timer) only when something moved.
         self._changed = False
+        # The lean lifecycle (issue 13; set at the start of the run): notices of one workflow task
+        # leave together, the status is published only while the session waits.
+        self._lean = False
+        self._unsent: list[Notification] = []
+        self._sending = False
+        self._waiting_for: Callable[[], bool] | None = None
+        self._background: list[asyncio.Task[None]] = []
 
     # ----------------------------------------------------------------------------- main loop
 
@@ -112,6 +130,14 @@ class SessionWorkflow:
         # Sessions booked from here on tell each party what the terms say (issue 12): a session
         # that was running before replays without the marker and keeps the notices it had.
         session.terms_notices = workflow.patched(TERMS_NOTIFICATIONS)
+        # Sessions booked from here on cost the engine's floor in Actions (issue 13); a session
+        # running before keeps the commands it was started with.
+        self._lean = session.lean = workflow.patched(LEAN_LIFECYCLE)
+        if self._lean:
+            self._background = [
+                asyncio.create_task(self._send_notices()),
+                asyncio.create_task(self._publish_while_waiting()),
+            ]
         self._notify(machine.booking_notices(session), workflow_input.booked_at)
         self._publish_status()
         while True:
@@ -119,19 +145,33 @@ class SessionWorkflow:
                 self._changed = False
                 plan = machine.next_step(session)
                 if plan is None:
-                    await workflow.wait_condition(lambda: self._changed)
+                    await self._wait(lambda: self._changed)
                     continue
                 due = await self._sleep_until(plan)
                 if due is not None:
                     await self._take(plan.step, due)
-            await workflow.wait_condition(
-                lambda: workflow.all_handlers_finished() and all(task.done() for task in self._outbox)
-            )
+            await self._wait(lambda: workflow.all_handlers_finished() and self._outbox_empty())
             # A refund granted (or a payment reported) while the last handlers finished leaves money
             # owed: pay it before closing, or the closed ledger would hold a grant never paid.
             # Histories from before replay their close (the gate is consulted only in that case).
             if machine.is_finished(session) or not workflow.patched(MONEY_OWED_WHILE_CLOSING):
+                if self._lean:
+                    self._publish()  # the final status, in the task that closes the session
                 return session.snapshot()
+
+    async def _wait(
+        self, condition: Callable[[], bool], until: timedelta | None = None, summary: str | None = None
+    ) -> None:
+        """The main loop waits (for ``condition``, or for ``until``: raises ``TimeoutError``): the
+        moment a lean session's status is published, unless the loop is about to wake."""
+        self._waiting_for = condition
+        try:
+            await workflow.wait_condition(condition, timeout=until, timeout_summary=summary)
+        finally:
+            self._waiting_for = None
+
+    def _outbox_empty(self) -> bool:
+        return all(task.done() for task in self._outbox) and not self._unsent and not self._sending
 
     async def _sleep_until(self, plan: NextStep) -> datetime | None:
         """Wait for the step; the instant it is taken at, or None when a handler moved the session
@@ -141,9 +181,7 @@ class SessionWorkflow:
         delay = plan.at - self._now()
         if delay > timedelta(0):
             try:
-                await workflow.wait_condition(
-                    lambda: self._changed, timeout=delay, timeout_summary=plan.step.value
-                )
+                await self._wait(lambda: self._changed, until=delay, summary=plan.step.value)
             except TimeoutError:
                 pass
             else:
@@ -365,6 +403,7 @@ class SessionWorkflow:
                 await call_practice(
                     PracticeActivities.claim_time,
                     session_time.move_claim_call(session, request.new_start, number),
+                    local=self._lean,
                 )
             except ApplicationError as failure:
                 if failure.type == "practice_unavailable":
@@ -383,7 +422,10 @@ class SessionWorkflow:
 
     def _move(self, request: RescheduleRequest, received_at: datetime) -> RescheduleResult:
         result = checked(lambda: commands.reschedule(self._session, request, received_at, self._now()))
-        workflow.upsert_search_attributes([SESSION_START.value_set(result.start)])
+        moved = [SESSION_START.value_set(result.start)]
+        if self._lean:
+            moved.append(SESSION_END.value_set(self._session.end))
+        workflow.upsert_search_attributes(moved)
         self._changed = True
         self._notify(commands.reschedule_notices(self._session))
         return result
@@ -399,7 +441,9 @@ class SessionWorkflow:
         number = machine.next_claim_number(session)
         try:
             await call_practice(
-                PracticeActivities.claim_time, session_time.restore_claim_call(session, number)
+                PracticeActivities.claim_time,
+                session_time.restore_claim_call(session, number),
+                local=self._lean,
             )
         except ApplicationError as failure:
             if failure.type == "practice_unavailable":
@@ -534,12 +578,14 @@ class SessionWorkflow:
             if start := attendance.follow_up_start(session, update):
                 number = machine.next_claim_number(session)
                 claim = session_time.follow_up_claim_call(session, start, rule, number)
-                claimed = await call_practice(PracticeActivities.claim_time, claim)
+                claimed = await call_practice(PracticeActivities.claim_time, claim, local=self._lean)
                 effects.follow_up_time_claimed = True
                 return str(claimed.reserved.slot_id) if claimed.reserved is not None else None
             if rule is not None:
                 reserved = await call_practice(
-                    PracticeActivities.reserve_slot, attendance.reserve_slot_call(session, rule)
+                    PracticeActivities.reserve_slot,
+                    attendance.reserve_slot_call(session, rule),
+                    local=self._lean,
                 )
                 return str(reserved.slot_id)
             return None
@@ -588,7 +634,10 @@ class SessionWorkflow:
         """One practice effect of a recorded update; a failure is reported (``code``, part of the
         result's ``incomplete_effects``), never raised."""
         try:
-            return await call_practice(_PRACTICE_EFFECTS[code], call)
+            # Cancelling future sessions pages through visibility and heartbeats: an activity of its
+            # own; the others are one practice update each, run inside the update's task.
+            local = self._lean and code != "cancel_future_sessions"
+            return await call_practice(_PRACTICE_EFFECTS[code], call, local=local)
         except (ApplicationError, ActivityError):
             effects.incomplete.append(code)
             return None
@@ -599,6 +648,12 @@ class SessionWorkflow:
             session, plan, self._now(), time_claimed=effects.follow_up_time_claimed
         )
         follow_up_id = follow_up.booking.session_id
+        if self._lean:
+            # A client start from a local activity: the follow-up's own start is its one Action
+            # (a child start bills two here) and it runs inside this workflow task.
+            await start_follow_up(FollowUpStart(follow_up=follow_up, booked_by_session_id=session.session_id))
+            self._notify(attendance.follow_up_notices(session, follow_up))
+            return follow_up_id
         await workflow.start_child_workflow(
             SessionWorkflow.run,
             follow_up,
@@ -622,23 +677,83 @@ class SessionWorkflow:
                 # An unexpected code must not wedge the session: a missing notification is logged.
                 self._log(logging.ERROR, "notification could not be built", type=notice.type.value)
                 continue
-            self._outbox.append(asyncio.create_task(deliver(notification)))
+            if self._lean:
+                self._unsent.append(notification)  # leaves with the task's other notices
+            else:
+                self._outbox.append(asyncio.create_task(deliver(notification)))
 
     def _log(self, level: int, message: str, **fields: object) -> None:
         # Opaque ids and codes only: never a name, a note or a free-text reason.
         workflow.logger.log(level, message, extra={"session_id": self._session.session_id, **fields})
 
     def _publish_status(self) -> None:
-        # Each upsert is a billed Action: only when the visible status really changes.
+        # Each upsert is a billed Action: only when the visible status really changes. A lean
+        # session publishes only while it waits (``_publish_while_waiting``).
+        if self._lean:
+            return
         status = self._session.status.value
         if workflow.info().typed_search_attributes.get(SESSION_STATUS) != status:
             workflow.upsert_search_attributes([SESSION_STATUS.value_set(status)])
+
+    async def _send_notices(self) -> None:
+        """A lean session's outbox: whatever one workflow task noticed leaves in one local
+        activity (one Action for every local activity of the task)."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self._unsent))
+            batch, self._unsent = self._unsent, []
+            self._sending = True
+            try:
+                await deliver_batch(batch)
+            finally:
+                self._sending = False
+
+    async def _publish_while_waiting(self) -> None:
+        """A lean session's search attributes follow it only when it waits and no handler runs: a
+        status seen for milliseconds (``payment_due`` during a charge, ``attended`` before the
+        close) costs no upsert, and the changes of one task make one upsert."""
+        while True:
+            await workflow.wait_condition(self._settled)
+            self._publish()
+
+    def _settled(self) -> bool:
+        """The main loop waits and will not wake in this task, no handler runs, and the published
+        search attributes are behind the session."""
+        waiting_for = self._waiting_for
+        return (
+            waiting_for is not None
+            and not waiting_for()
+            and workflow.all_handlers_finished()
+            and bool(self._unpublished())
+        )
+
+    def _unpublished(self) -> list[Any]:
+        """The search-attribute updates that would bring the published ones up to the session."""
+        session = self._session
+        published = workflow.info().typed_search_attributes
+        updates: list[Any] = []
+        if published.get(SESSION_STATUS) != session.status.value:
+            updates.append(SESSION_STATUS.value_set(session.status.value))
+        intent = session.payment.payment_intent_id
+        if (
+            session.payment.status is PaymentStatus.PAID
+            and intent
+            and published.get(PAYMENT_INTENT) != intent
+        ):
+            # With its paid status: the webhook route can tell a payment the session knows.
+            updates.append(PAYMENT_INTENT.value_set(intent))
+        return updates
+
+    def _publish(self) -> None:
+        if updates := self._unpublished():
+            workflow.upsert_search_attributes(updates)
 
     # ----------------------------------------------------------------------------- facts, reads
 
     @workflow.signal
     def payment_event(self, event: PaymentEvent) -> None:
         """A Stripe webhook fact; duplicates and stale events change nothing."""
+        if self._lean:
+            machine.catch_up_end(self._session, self._now())
         outcome = machine.apply_payment_event(self._session, event)
         self._publish_status()
         self._notify(outcome.notices)

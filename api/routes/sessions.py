@@ -70,6 +70,7 @@ from domain.status import Actor, SessionStatus, status_as_of
 from domain.views import session_view_for
 from temporal_client.messages import execute_update, query_workflow
 from temporal_client.refunds_client import refund_session, with_later_refunds
+from temporal_client.rpc_errors import closed_while_updating
 from temporal_client.rpc_timeouts import QUERY_RPC_TIMEOUT
 from temporal_client.session_client import (
     SessionDescription,
@@ -329,7 +330,7 @@ async def _run(
     try:
         return await execute_update(session_handle(client, session_id), update, request, id=id)
     except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND and "completed" in error.message:
+        if closed_while_updating(error):
             await check_party_of(client, session_id, party)
         raise
 

@@ -22,7 +22,15 @@ from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
 from domain.status import SessionStatus
 from temporal_client.session_client import session_handle
-from tests.workflows.support import HOUR, advance_to, make_booking, real_now, state_of, wait_for_state
+from tests.workflows.support import (
+    HOUR,
+    advance_to,
+    make_booking,
+    real_now,
+    state_of,
+    wait_for_state,
+    wait_for_status,
+)
 
 SECOND = HOUR / 3600
 
@@ -113,7 +121,7 @@ async def test_a_session_lifecycle_through_the_api_leaks_nothing_personal(
     await advance_to(env, handle, planned + SECOND)
     await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
     await advance_to(env, handle, booking.end + SECOND)
-    await wait_for_state(handle, lambda s: s.status is SessionStatus.AWAITING_UPDATE, "the session's end")
+    await wait_for_status(env, handle, SessionStatus.AWAITING_UPDATE, "the session's end")
     attended = await http.post(
         f"{path}/attendance", json={"outcome": "attended", "continue_sessions": "no"}, headers=key()
     )

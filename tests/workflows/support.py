@@ -26,10 +26,13 @@ from activities.practice import PracticeActivities
 from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
 from domain.booking import SessionBooking
+from domain.notifications import BatchDelivery, Notification
 from domain.policy import DEFAULT_POLICY, SessionPolicy
 from domain.state import SessionState
-from domain.status import BookingKind, SessionStatus
+from domain.status import BookingKind, SessionStatus, status_as_of
 from settings import Settings
+from temporal_client.converter import DATA_CONVERTER
+from temporal_client.local_activities import local_activity_of
 from temporal_client.session_client import book_session
 from worker import build_notifier, build_workers
 from workflows.session import SessionWorkflow
@@ -147,6 +150,24 @@ async def wait_for_state(
     return state
 
 
+async def wait_for_status(
+    env: WorkflowEnvironment, handle: SessionHandle, status: SessionStatus, what: str
+) -> SessionState:
+    """Wait until the session reads as ``status`` on its own clock, as the API shows it: a session
+    running the lean lifecycle is not marked at its end, a read derives ``awaiting_update``
+    (``domain.status.status_as_of``)."""
+    now = await virtual_now(env, handle)
+    return await wait_for_state(
+        handle, lambda state: status_as_of(state.status, state.end, now) is status, what
+    )
+
+
+async def status_now(env: WorkflowEnvironment, handle: SessionHandle) -> SessionStatus:
+    """The session's status as a read shows it now, on its own clock."""
+    state = await state_of(handle)
+    return status_as_of(state.status, state.end, await virtual_now(env, handle))
+
+
 async def fast_forward(env: WorkflowEnvironment, handle: SessionHandle, by: timedelta) -> bool:
     return await asyncio.wait_for(env.fast_forward(handle, by), WAIT)
 
@@ -210,7 +231,10 @@ async def history_at_rest(handle: SessionHandle, timeout: float = WAIT) -> list[
     while True:
         description = await handle.describe(rpc_timeout=timedelta(seconds=timeout))
         types = await event_types(handle)
-        if not description.raw_description.pending_activities and types[-1] == "WORKFLOW_TASK_COMPLETED":
+        # The commands of the last task (a lean session's notices are local activities, recorded
+        # as markers with its timer and upserts) follow its WORKFLOW_TASK_COMPLETED.
+        tasks = [kind for kind in types if kind.startswith("WORKFLOW_TASK_")]
+        if not description.raw_description.pending_activities and tasks[-1] == "WORKFLOW_TASK_COMPLETED":
             return types
         if loop.time() > deadline:
             raise AssertionError(f"the history never came to rest: {types[-5:]}")
@@ -234,13 +258,39 @@ async def paid_at_checkout(stripe_client: stripe.StripeClient) -> str:
 
 
 async def scheduled_activities(handle: SessionHandle) -> list[str]:
-    """The activity types the workflow scheduled, in order."""
+    """The activity types the workflow ran, in order: scheduled ones and local ones (a lean
+    session's notices, its practice calls inside updates, the follow-up's start)."""
     history = await asyncio.wait_for(handle.fetch_history(), WAIT)
-    return [
-        event.activity_task_scheduled_event_attributes.activity_type.name
-        for event in history.events
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-    ]
+    types: list[str] = []
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            types.append(event.activity_task_scheduled_event_attributes.activity_type.name)
+        elif (local := local_activity_of(event)) is not None:
+            types.append(local.activity_type)
+    return types
+
+
+DELIVER_ALL = "deliver_notifications"
+
+
+async def notices_sent(handle: SessionHandle) -> list[str]:
+    """The event ids of the notifications the workflow sent, in order: each ``deliver_notification``
+    activity's input, and each ``deliver_notifications`` local activity's result (a lean session's
+    notices of one task, issue 13)."""
+    history = await asyncio.wait_for(handle.fetch_history(), WAIT)
+    sent: list[str] = []
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            attributes = event.activity_task_scheduled_event_attributes
+            if attributes.activity_type.name == "deliver_notification":
+                [notification] = await DATA_CONVERTER.decode(list(attributes.input.payloads), [Notification])
+                sent.append(notification.event_id)
+        elif (
+            local := local_activity_of(event)
+        ) is not None and local.activity_type == "deliver_notifications":
+            [delivery] = await DATA_CONVERTER.decode(local.result, [BatchDelivery])
+            sent += [result.event_id for result in delivery.delivered + delivery.rejected]
+    return sent
 
 
 async def declined_at_the_charge(

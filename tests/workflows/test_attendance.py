@@ -12,6 +12,7 @@ import tzdata  # type: ignore[import-untyped]
 from pydantic import ValidationError
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -39,6 +40,7 @@ from domain.slots import WeeklySlotRule
 from domain.status import BookingKind, PaymentStatus, SessionStatus
 from settings import Settings
 from temporal_client.practice_client import practice_handle, practice_update
+from temporal_client.rpc_errors import closed_while_updating
 from temporal_client.session_client import awaiting_updates, book_session, session_handle
 from tests.workflows.support import (
     HOUR,
@@ -53,9 +55,11 @@ from tests.workflows.support import (
     running_worker,
     start,
     state_of,
+    status_now,
     succeeded_charges,
     unique,
     wait_for_state,
+    wait_for_status,
 )
 from workflows.practice import PracticeWorkflow
 from workflows.session import SessionWorkflow
@@ -81,7 +85,7 @@ async def ended_session(
     await advance_to(env, handle, session.start - 47 * HOUR)
     await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
     await advance_to(env, handle, session.end + SECOND)
-    await wait_for_state(handle, lambda s: s.status is SessionStatus.AWAITING_UPDATE, "the session's end")
+    await wait_for_status(env, handle, SessionStatus.AWAITING_UPDATE, "the session's end")
     return session, handle
 
 
@@ -251,7 +255,7 @@ async def test_rebooking_without_the_clients_agreement_is_refused_before_history
     cause = refused.value.cause
     assert isinstance(cause, ApplicationError) and cause.type == "consent_required"
     assert "explicitly agreed" in cause.message
-    assert (await state_of(handle)).status is SessionStatus.AWAITING_UPDATE
+    assert await status_now(env, handle) is SessionStatus.AWAITING_UPDATE
     assert "WORKFLOW_EXECUTION_UPDATE_ACCEPTED" not in await event_types(handle)
 
 
@@ -284,7 +288,7 @@ async def test_contradictions_are_refused(env: WorkflowEnvironment, worker: Work
         await file(handle, in_the_past)
     assert isinstance(refused.value.cause, ApplicationError) and refused.value.cause.type == "start_in_past"
     assert "WORKFLOW_EXECUTION_UPDATE_ACCEPTED" not in await event_types(handle)
-    assert (await state_of(handle)).status is SessionStatus.AWAITING_UPDATE
+    assert await status_now(env, handle) is SessionStatus.AWAITING_UPDATE
 
 
 async def test_no_rebook_releases_the_clients_slot_and_says_so_and_it_can_be_added_back(
@@ -330,7 +334,7 @@ async def test_reserving_a_time_another_client_holds_is_refused_naming_the_slot(
     assert isinstance(cause, ApplicationError) and cause.type == "slot_conflict"
     assert other.slot_id in cause.message
     still = await state_of(handle)
-    assert still.status is SessionStatus.AWAITING_UPDATE and still.attendance is None
+    assert await status_now(env, handle) is SessionStatus.AWAITING_UPDATE and still.attendance is None
 
 
 async def test_ending_hides_the_client_releases_the_slot_and_the_client_can_still_book_and_restart(
@@ -448,7 +452,7 @@ async def test_reminders_fire_at_the_configured_offsets_and_stop_after_the_updat
     )
     sent_at = reminders_of(reminded_session.session_id)
     assert sorted(sent_at) == [1, 2, 3]  # and nothing is assumed after the last one
-    assert (await state_of(reminded)).status is SessionStatus.AWAITING_UPDATE
+    assert await status_now(env, reminded) is SessionStatus.AWAITING_UPDATE
     for number, offset in ((1, 24 * HOUR), (2, 72 * HOUR), (3, 7 * 24 * HOUR)):
         due = reminded_session.end + offset
         assert due <= sent_at[number] <= due + 5 * 60 * SECOND
@@ -506,9 +510,15 @@ async def test_two_filings_at_once_book_one_follow_up(
     )
 
     booked = [o for o in outcomes if isinstance(o, AttendanceResult)]
+    # The other is refused as already filed when it reaches the session while the first is being
+    # filed; since a lean session files, books and closes in one workflow task (issue 13), it can
+    # instead be aborted by the server as that task closes the session: nothing of it is recorded
+    # either way (the API answers it `409 session_closed`).
     refused = [o for o in outcomes if isinstance(o, WorkflowUpdateFailedError)]
-    assert len(booked) == 1 and len(refused) == 1
-    assert isinstance(refused[0].cause, ApplicationError) and refused[0].cause.type == "already_filed"
+    aborted = [o for o in outcomes if isinstance(o, RPCError) and closed_while_updating(o)]
+    assert len(booked) == 1 and len(refused) + len(aborted) == 1, outcomes
+    if refused:
+        assert isinstance(refused[0].cause, ApplicationError) and refused[0].cause.type == "already_filed"
     follow_ups = [
         execution.id
         async for execution in env.client.list_workflows(
@@ -613,7 +623,7 @@ async def test_reserving_a_slot_for_a_session_no_slot_can_hold_is_refused_before
     await advance_to(env, handle, session.start - 47 * HOUR)
     await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
     await advance_to(env, handle, session.end + SECOND)
-    await wait_for_state(handle, lambda s: s.status is SessionStatus.AWAITING_UPDATE, "the session's end")
+    await wait_for_status(env, handle, SessionStatus.AWAITING_UPDATE, "the session's end")
 
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await file(handle, ATTENDED_NO_REBOOK.model_copy(update={"reserve_slot": True}))
@@ -659,7 +669,7 @@ async def test_a_practice_that_never_answers_refuses_the_claim_in_time_and_it_ca
 
         cause = failed.value.cause
         assert isinstance(cause, ApplicationError) and cause.type == "practice_unavailable"
-        assert (await state_of(handle)).status is SessionStatus.AWAITING_UPDATE
+        assert await status_now(env, handle) is SessionStatus.AWAITING_UPDATE
 
     # Nothing was recorded and the filing was abandoned: once the practice answers, it files.
     async with running_worker(env.client, task_queue, stripe_client, settings):

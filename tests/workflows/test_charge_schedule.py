@@ -9,9 +9,9 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from contract.search_attributes import SESSION_STATUS, THERAPIST_ID
+from contract.search_attributes import SESSION_END, SESSION_STATUS, THERAPIST_ID
 from dev.stripe_standin import StripeStandIn
-from domain.status import BookingKind, PaymentStatus, SessionStatus
+from domain.status import BookingKind, PaymentStatus, SessionStatus, status_as_of
 from tests.workflows.support import (
     HOUR,
     advance_to,
@@ -22,7 +22,9 @@ from tests.workflows.support import (
     start,
     state_of,
     succeeded_charges,
+    virtual_now,
     wait_for_state,
+    wait_for_status,
 )
 
 SECOND = timedelta(seconds=1)
@@ -98,7 +100,7 @@ async def test_initial_session_paid_at_booking_is_never_charged_again(
     handle = await start(env.client, booking, worker.task_queue)
 
     await advance_to(env, handle, booking.end + SECOND)
-    done = await wait_for_state(handle, lambda s: s.status is SessionStatus.AWAITING_UPDATE, "session end")
+    done = await wait_for_status(env, handle, SessionStatus.AWAITING_UPDATE, "session end")
 
     assert done.payment.status is PaymentStatus.PAID
     assert done.payment.payment_intent_id == checkout_intent_id
@@ -118,9 +120,14 @@ async def test_session_awaits_the_attendance_update_after_it_ends(
     assert (await state_of(handle)).status is SessionStatus.PAID  # started, not ended
     await advance_to(env, handle, booking.end + SECOND)
 
-    await wait_for_state(handle, lambda s: s.status is SessionStatus.AWAITING_UPDATE, "session end")
+    await wait_for_status(env, handle, SessionStatus.AWAITING_UPDATE, "session end")
     description = await handle.describe()
-    assert description.typed_search_attributes.get(SESSION_STATUS) == "awaiting_update"
+    # Lists read it from the search attributes: the status and the end (no upsert at the end).
+    listed = description.typed_search_attributes
+    status, end = listed.get(SESSION_STATUS), listed.get(SESSION_END)
+    assert status is not None and end is not None
+    now = await virtual_now(env, handle)
+    assert status_as_of(SessionStatus(status), end, now) is SessionStatus.AWAITING_UPDATE
     assert description.typed_search_attributes.get(THERAPIST_ID) == booking.therapist_id
 
 

@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 from contract.ids import practice_workflow_id
 from domain.status import SessionStatus
 from temporal_client.codec import ENCODING, KEY_ID_METADATA
+from temporal_client.local_activities import LOCAL_ACTIVITY_MARKER
 from tests.workflows.support import (
     HOUR,
     WAIT,
@@ -39,6 +40,18 @@ PATCH_IDS = frozenset(
 )
 
 
+LOCAL_ACTIVITY_MARKER_FIELDS = {
+    "seq",
+    "attempt",
+    "activity_id",
+    "activity_type",
+    "complete_time",
+    "backoff",
+    "original_schedule_time",
+    "activation_index",
+}
+
+
 def payloads_in(message: Message) -> Iterator[Payload]:
     """Every Payload in a protobuf message (inputs, results, memos, failures' details …) but the
     search attributes' and the patch markers'."""
@@ -51,6 +64,14 @@ def payloads_in(message: Message) -> Iterator[Payload]:
         # Written by the SDK's core, not our data converter: it holds only a patch id of ours.
         [details] = message.details.values()
         assert json.loads(details.payloads[0].data)["id"] in PATCH_IDS
+        return
+    if isinstance(message, MarkerRecordedEventAttributes) and message.marker_name == LOCAL_ACTIVITY_MARKER:
+        # sdk-core's record of a local activity (issue 13): its own plain JSON holds the activity's
+        # type, attempt and times only; the result is ours, encrypted like every payload.
+        [data] = message.details["data"].payloads
+        assert set(json.loads(data.data)) <= LOCAL_ACTIVITY_MARKER_FIELDS, json.loads(data.data)
+        if "result" in message.details:
+            yield from message.details["result"].payloads
         return
     for field, value in message.ListFields():
         if field.message_type is None:

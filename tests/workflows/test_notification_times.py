@@ -26,6 +26,7 @@ from tests.workflows.support import (
     start,
     state_of,
     wait_for_state,
+    wait_for_status,
 )
 from workflows.session import SessionWorkflow
 
@@ -49,7 +50,7 @@ async def test_a_weekly_follow_up_tells_a_new_york_client_their_time_moved_to_14
     await advance_to(env, handle, first.start - 47 * HOUR)
     await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
     await advance_to(env, handle, first.end + SECOND)
-    await wait_for_state(handle, lambda s: s.status is SessionStatus.AWAITING_UPDATE, "the session's end")
+    await wait_for_status(env, handle, SessionStatus.AWAITING_UPDATE, "the session's end")
 
     result = await asyncio.wait_for(
         handle.execute_update(SessionWorkflow.file_attendance, SAME_TIME_AGREED), WAIT

@@ -29,6 +29,7 @@ from tests.workflows.support import (
     state_of,
     succeeded_charges,
     wait_for_state,
+    wait_for_status,
 )
 from workflows.session import SessionWorkflow
 
@@ -59,7 +60,7 @@ async def test_a_paid_session_moved_a_week_later_is_never_charged_again(
     assert moved.payment_carried and moved.status is SessionStatus.PAID and moved.start == new_start
     await advance_to(env, handle, new_start - 47 * HOUR)
     await advance_to(env, handle, new_start + timedelta(hours=1))
-    done = await wait_for_state(handle, lambda s: s.status is SessionStatus.AWAITING_UPDATE, "the new end")
+    done = await wait_for_status(env, handle, SessionStatus.AWAITING_UPDATE, "the new end")
     assert len(done.payment.attempts) == 1
     assert len(intents_for(standin, booking.session_id)) == 1
     assert len(succeeded_charges(standin, booking.session_id)) == 1

@@ -36,6 +36,7 @@ from tests.workflows.support import (
     start,
     state_of,
     wait_for_state,
+    wait_for_status,
 )
 from workflows.session import SessionWorkflow
 
@@ -70,7 +71,7 @@ async def test_a_no_show_session_stays_client_no_show_after_it_ends(
     await advance_to(env, handle, session.start - 47 * HOUR)
     await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
     await advance_to(env, handle, session.end + SECOND)
-    await wait_for_state(handle, lambda s: s.status is SessionStatus.AWAITING_UPDATE, "the session's end")
+    await wait_for_status(env, handle, SessionStatus.AWAITING_UPDATE, "the session's end")
 
     await file(handle, AttendanceUpdate(outcome=AttendanceOutcome.CLIENT_NO_SHOW))
 
@@ -130,7 +131,7 @@ async def test_the_attendance_updates_refund_takes_an_amount(
 ) -> None:
     session, handle = await paid_session(env, worker)
     await advance_to(env, handle, session.end + SECOND)  # type: ignore[attr-defined]
-    await wait_for_state(handle, lambda s: s.status is SessionStatus.AWAITING_UPDATE, "the session's end")
+    await wait_for_status(env, handle, SessionStatus.AWAITING_UPDATE, "the session's end")
 
     result = await file(
         handle,
@@ -187,9 +188,7 @@ async def test_a_past_dated_manual_session_is_charged_at_once_and_awaits_the_att
     booking = make_booking(BookingKind.THERAPIST_MANUAL, start=real_now() - 3 * HOUR, client_agreed=True)
     handle = await start(env.client, booking, worker.task_queue)
 
-    awaiting = await wait_for_state(
-        handle, lambda s: s.status is SessionStatus.AWAITING_UPDATE, "the attendance update"
-    )
+    awaiting = await wait_for_status(env, handle, SessionStatus.AWAITING_UPDATE, "the attendance update")
     await file(handle, AttendanceUpdate(outcome=AttendanceOutcome.ATTENDED))
 
     assert awaiting.payment.amount_paid_minor == 6000
@@ -204,7 +203,7 @@ async def test_a_refund_after_the_session_closed_continues_its_refunds_and_never
     session_id = session.session_id  # type: ignore[attr-defined]
     await refund(handle, SessionRefund(reason=RefundReason.THERAPIST_LATE, amount_minor=1000))
     await advance_to(env, handle, session.end + SECOND)  # type: ignore[attr-defined]
-    await wait_for_state(handle, lambda s: s.status is SessionStatus.AWAITING_UPDATE, "the session's end")
+    await wait_for_status(env, handle, SessionStatus.AWAITING_UPDATE, "the session's end")
     await file(handle, AttendanceUpdate(outcome=AttendanceOutcome.ATTENDED))
     final = await result_of(handle)
     assert final.payment.amount_refunded_minor == 1000 and final.payment.refund_requests == 1
@@ -268,7 +267,7 @@ async def test_a_refund_retried_after_the_session_closed_is_not_granted_again(
 
     first = await send()  # granted by the running session; say its answer was lost
     await advance_to(env, handle, session.end + SECOND)  # type: ignore[attr-defined]
-    await wait_for_state(handle, lambda s: s.status is SessionStatus.AWAITING_UPDATE, "the session's end")
+    await wait_for_status(env, handle, SessionStatus.AWAITING_UPDATE, "the session's end")
     await file(handle, AttendanceUpdate(outcome=AttendanceOutcome.ATTENDED))
     await result_of(handle)
     retried = await send()  # the same request, now through the refunds workflow
@@ -287,7 +286,7 @@ async def test_a_refund_granted_while_the_session_is_closing_is_paid_before_it_c
     session, handle = await paid_session(env, worker)
     session_id = session.session_id  # type: ignore[attr-defined]
     await advance_to(env, handle, session.end + SECOND)  # type: ignore[attr-defined]
-    await wait_for_state(handle, lambda s: s.status is SessionStatus.AWAITING_UPDATE, "the session's end")
+    await wait_for_status(env, handle, SessionStatus.AWAITING_UPDATE, "the session's end")
     # The attendance refund's notice is delivered slowly (two 503s, retried after 2 s and 4 s):
     # the session has done everything else and waits for it before closing.
     notification_sink.fail_next(2)

@@ -37,6 +37,7 @@ from tests.workflows.support import (
     start,
     state_of,
     wait_for_state,
+    wait_for_status,
 )
 from workflows.session import SessionWorkflow
 
@@ -78,7 +79,7 @@ async def test_a_follow_up_at_a_time_another_client_has_booked_is_refused(
     await advance_to(env, handle, session.start - 47 * HOUR)
     await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
     await advance_to(env, handle, session.end + SECOND)
-    await wait_for_state(handle, lambda s: s.status is SessionStatus.AWAITING_UPDATE, "the session's end")
+    await wait_for_status(env, handle, SessionStatus.AWAITING_UPDATE, "the session's end")
     same_time = AttendanceUpdate(
         outcome=AttendanceOutcome.ATTENDED, continue_sessions=ContinueChoice.SAME_TIME, client_agreed=True
     )
@@ -110,7 +111,7 @@ async def test_a_follow_up_with_its_reserved_slot_is_claimed_in_one_step(
     await advance_to(env, handle, session.start - 47 * HOUR)
     await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
     await advance_to(env, handle, session.end + SECOND)
-    await wait_for_state(handle, lambda s: s.status is SessionStatus.AWAITING_UPDATE, "the session's end")
+    await wait_for_status(env, handle, SessionStatus.AWAITING_UPDATE, "the session's end")
     reserving = AttendanceUpdate(
         outcome=AttendanceOutcome.ATTENDED,
         continue_sessions=ContinueChoice.SAME_TIME,
