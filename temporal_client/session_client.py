@@ -153,6 +153,12 @@ class SessionDescription(BaseModel):
     start: datetime | None = None
     end: datetime | None = None
     payment_intent_id: str | None = None
+    charging: bool = False
+    """A charge of the session is under way (its ``charge_session`` activity is pending): its
+    answer will tell the session how the payment went."""
+
+
+CHARGE_ACTIVITY = "charge_session"
 
 
 async def describe_session(
@@ -173,6 +179,10 @@ async def describe_session(
         start=attributes.get(SESSION_START),
         end=attributes.get(SESSION_END),
         payment_intent_id=attributes.get(PAYMENT_INTENT),
+        charging=any(
+            pending.activity_type.name == CHARGE_ACTIVITY
+            for pending in described.raw_description.pending_activities
+        ),
     )
 
 

@@ -11,6 +11,7 @@ no longer exists), 400 is a delivery we will never accept, 503 asks Stripe to re
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections import OrderedDict
@@ -28,8 +29,8 @@ from api.errors import RETRY_AFTER_SECONDS, ErrorBody, error_response
 from api.stripe_confirmation import StripeUnavailable, confirmed_event
 from contract.session import SESSION_PAYMENT_EVENT
 from domain.ids import is_opaque_id
-from domain.payment_facts import known_fact
-from domain.payments import payment_event_from_stripe
+from domain.payment_facts import KnownFact, known_fact
+from domain.payments import PaymentEvent, payment_event_from_stripe
 from settings import Settings
 from stripe_client import build_stripe_client
 from temporal_client.messages import signal_workflow
@@ -42,6 +43,10 @@ RECENT_EVENT_IDS = 10_000
 # A describe or a signal is answered in milliseconds; past this Stripe gets a 503 and delivers again
 # (Stripe itself waits only a few seconds for an answer before counting the delivery as failed).
 SIGNAL_RPC_TIMEOUT = timedelta(seconds=3)
+# A payment event can beat the charge's own answer to the session (the stand-in sends it at once;
+# Stripe within seconds): the route watches the session, unbilled, this long before it signals.
+CHARGE_ANSWER_GRACE = timedelta(seconds=2)
+CHARGE_ANSWER_POLL = timedelta(milliseconds=100)
 # Stripe's events are a few kilobytes; anything far larger is not one, and is not read whole.
 MAX_BODY_BYTES = 256 * 1024
 
@@ -153,6 +158,28 @@ def _no_open_session(recent: RecentEventIds, event_id: str) -> WebhookAck:
     return WebhookAck(handled=False)
 
 
+async def _known_once_charged(
+    client: TemporalClient, session_id: str, fact: PaymentEvent
+) -> KnownFact | None:
+    """Whether the session knows ``fact`` once the charge under way has answered, waiting at most
+    ``CHARGE_ANSWER_GRACE`` (a bounded, unbilled wait; Stripe is answered well within its own
+    timeout). None: signal it, as any fact the session may not have."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CHARGE_ANSWER_GRACE.total_seconds()
+    while loop.time() < deadline:
+        await asyncio.sleep(CHARGE_ANSWER_POLL.total_seconds())
+        try:
+            described = await describe_session(client, session_id, rpc_timeout=SIGNAL_RPC_TIMEOUT)
+        except RPCError:
+            return None
+        if not described.running:
+            return None
+        known = known_fact(fact, described.status, described.payment_intent_id)
+        if known is not None or not described.charging:
+            return known
+    return None
+
+
 def _bad_payload() -> JSONResponse:
     return error_response(status.HTTP_400_BAD_REQUEST, "bad_payload", "the body is not a Stripe event")
 
@@ -254,6 +281,10 @@ async def stripe_webhook(
     if described is None or not described.running:
         return _no_open_session(recent, event_id)
     known = known_fact(fact, described.status, described.payment_intent_id)
+    if known is None and described.charging:
+        # Stripe can deliver a charge's event before the charge's own answer has reached the
+        # session: describes (not billed) for a moment tell whether that answer settles it.
+        known = await _known_once_charged(client, session_id, fact)
     if known is not None:
         # The session would change nothing: the signal (a billed Action) is saved.
         log.info(
