@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Request
@@ -23,7 +24,14 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
+def read_clock() -> datetime:
+    """The instant a read judges a session's status at (``domain.status.status_as_of``): now.
+    One seam, so a test that moves a session's own clock (time skipping) reads at that clock."""
+    return datetime.now(UTC)
+
+
 TemporalClient = Annotated[Client, Depends(_client)]
+ReadClock = Annotated[datetime, Depends(read_clock)]
 AppSettings = Annotated[Settings, Depends(_settings)]
 SessionId = Annotated[str, Path(pattern=OPAQUE_ID_PATTERN, description="opaque session id")]
 TherapistId = Annotated[str, Path(pattern=OPAQUE_ID_PATTERN, description="opaque therapist id")]

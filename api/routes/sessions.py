@@ -15,7 +15,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import Authenticated
-from api.deps import ActingParty, AppSettings, IdempotencyKey, SessionId, TemporalClient
+from api.deps import ActingParty, AppSettings, IdempotencyKey, ReadClock, SessionId, TemporalClient
 from api.errors import ErrorBody
 from api.idempotency import request_id
 from api.models import (
@@ -255,7 +255,9 @@ async def _booked_already(handle: SessionHandle, booking: SessionBooking) -> boo
 
 
 @router.get("/{session_id}")
-async def read(session_id: SessionId, party: ActingParty, client: TemporalClient) -> SessionState:
+async def read(
+    session_id: SessionId, party: ActingParty, client: TemporalClient, now: ReadClock
+) -> SessionState:
     """The session's detail view, as it stands: status, times, payment (with refunds granted after
     it closed), cancellation, attendance, follow-up. For its client, its therapist and admins;
     anyone else: `404`, as for an unknown session. Each reads their own view:
@@ -271,12 +273,14 @@ async def read(session_id: SessionId, party: ActingParty, client: TemporalClient
         state = await with_later_refunds(client, state)
     # The workflow records awaiting_update only when something happens after the end (no timer
     # of its own marks it): the API's clock says what a person sees now.
-    state = state.model_copy(update={"status": status_as_of(state.status, state.end, _now())})
+    state = state.model_copy(update={"status": status_as_of(state.status, state.end, now)})
     return session_view_for(state, party)
 
 
 @router.get("/{session_id}/status")
-async def read_status(session_id: SessionId, party: ActingParty, client: TemporalClient) -> SessionStatusView:
+async def read_status(
+    session_id: SessionId, party: ActingParty, client: TemporalClient, now: ReadClock
+) -> SessionStatusView:
     """Where the session stands and when it is — what a UI polls. Read from Temporal's record of
     the session (its search attributes), not from the session's workflow: cheap, and never
     billed. For its client, its therapist and admins; anyone else: `404`, as for an unknown
@@ -293,7 +297,7 @@ async def read_status(session_id: SessionId, party: ActingParty, client: Tempora
         state = await query_workflow(session_handle(client, session_id), SESSION_STATE)
         status_now, start, end = state.status, state.start, state.end
     if end is not None:
-        status_now = status_as_of(status_now, end, _now())
+        status_now = status_as_of(status_now, end, now)
     return SessionStatusView(session_id=session_id, status=status_now, start=start, end=end)
 
 

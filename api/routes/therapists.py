@@ -20,7 +20,15 @@ from fastapi import APIRouter, Depends, Query
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import Authenticated
-from api.deps import ActingParty, AppSettings, ClientId, IdempotencyKey, TemporalClient, TherapistId
+from api.deps import (
+    ActingParty,
+    AppSettings,
+    ClientId,
+    IdempotencyKey,
+    ReadClock,
+    TemporalClient,
+    TherapistId,
+)
 from api.idempotency import request_id
 from api.models import EndRelationshipBody, RelationshipEndedResponse, ReserveSlotBody
 from api.routes.sessions import ERRORS
@@ -76,7 +84,9 @@ def _not_found(error: RPCError) -> bool:
 
 
 @router.get("/awaiting-updates")
-async def list_awaiting_updates(therapist_id: TherapistId, client: TemporalClient) -> list[str]:
+async def list_awaiting_updates(
+    therapist_id: TherapistId, client: TemporalClient, now: ReadClock
+) -> list[str]:
     """Ids of the therapist's sessions whose attendance update is due, oldest first: ended ones
     (past their end by the API's clock), and ones marked `client_no_show` from their start whose
     update is not yet carried out.
@@ -84,7 +94,7 @@ async def list_awaiting_updates(therapist_id: TherapistId, client: TemporalClien
     Read from Temporal visibility (not billed): a change a session has just made appears a
     moment later.
     """
-    return await awaiting_updates(client, therapist_id, now=_now())
+    return await awaiting_updates(client, therapist_id, now=now)
 
 
 @router.get("/clients")

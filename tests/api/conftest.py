@@ -3,14 +3,18 @@ the real dev server and a real worker; requests go over real HTTP with httpx."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 
 import httpx
+import pytest
 import pytest_asyncio
+from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.app import create_app
+from api.deps import read_clock
 from settings import LOCAL_API_TOKEN, Settings
 from tests.api.serving import serving
 
@@ -24,11 +28,26 @@ def acting(role: str, party_id: str) -> dict[str, str]:
     return {"Acting-Party": f"{role}:{party_id}"}
 
 
+@pytest.fixture
+def api_app(env: WorkflowEnvironment, worker: Worker, settings: Settings) -> FastAPI:
+    return create_app(settings.model_copy(update={"task_queue": worker.task_queue}), client=env.client)
+
+
 @pytest_asyncio.fixture
-async def api_url(env: WorkflowEnvironment, worker: Worker, settings: Settings) -> AsyncIterator[str]:
-    app = create_app(settings.model_copy(update={"task_queue": worker.task_queue}), client=env.client)
-    async with serving(app) as url:
+async def api_url(api_app: FastAPI) -> AsyncIterator[str]:
+    async with serving(api_app) as url:
         yield url
+
+
+@pytest.fixture
+def reads_at(api_app: FastAPI) -> Callable[[datetime], None]:
+    """Point the API's read clock at an instant: a session whose own clock the test moved on (time
+    skipping) past its end then reads ``awaiting_update``, as a person would see it then."""
+
+    def point(instant: datetime) -> None:
+        api_app.dependency_overrides[read_clock] = lambda: instant
+
+    return point
 
 
 @pytest_asyncio.fixture

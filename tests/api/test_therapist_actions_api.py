@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -57,14 +58,17 @@ async def book(
     return body
 
 
-async def completed_session(http: httpx.AsyncClient, env: WorkflowEnvironment) -> dict[str, Any]:
+async def completed_session(
+    http: httpx.AsyncClient, env: WorkflowEnvironment, reads_at: Callable[[datetime], None]
+) -> dict[str, Any]:
     body = await book(http, BookingKind.THERAPIST_FOLLOW_UP, 72 * HOUR)
     session_id = body["session_id"]
     handle = session_handle(env.client, session_id)
     start = datetime.fromisoformat(body["start"])
     await asyncio.wait_for(advance_to(env, handle, start - 47 * HOUR), WAIT)
     await wait_for_status(http, session_id, "paid")
-    await asyncio.wait_for(advance_to(env, handle, start + 51 * 60 * SECOND), WAIT)
+    # Nothing happens at the end itself (issue 13): reads judge the status on the session's clock.
+    reads_at(await asyncio.wait_for(advance_to(env, handle, start + 51 * 60 * SECOND), WAIT))
     await wait_for_status(http, session_id, "awaiting_update")
     filed = await http.post(
         f"/v1/sessions/{session_id}/attendance", json={"outcome": "attended"}, headers=key()
@@ -79,8 +83,9 @@ async def test_a_therapist_refunds_part_of_a_completed_session(
     env: WorkflowEnvironment,
     standin: StripeStandIn,
     notification_sink: NotificationSink,
+    reads_at: Callable[[datetime], None],
 ) -> None:
-    session_id = (await completed_session(http, env))["session_id"]
+    session_id = (await completed_session(http, env, reads_at))["session_id"]
     refund_key = key()
     path = f"/v1/sessions/{session_id}/refund"
 
@@ -110,9 +115,12 @@ async def test_a_therapist_refunds_part_of_a_completed_session(
 
 
 async def test_refunds_never_exceed_what_was_captured(
-    http: httpx.AsyncClient, env: WorkflowEnvironment, standin: StripeStandIn
+    http: httpx.AsyncClient,
+    env: WorkflowEnvironment,
+    standin: StripeStandIn,
+    reads_at: Callable[[datetime], None],
 ) -> None:
-    session_id = (await completed_session(http, env))["session_id"]
+    session_id = (await completed_session(http, env, reads_at))["session_id"]
     path = f"/v1/sessions/{session_id}/refund"
 
     first = await http.post(path, json={"reason": "goodwill", "amount_minor": 2500}, headers=key())

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -134,7 +136,13 @@ async def test_clients_with_and_without_inactive_end_and_restart(http: httpx.Asy
     restart_unknown = await http.post(f"/v1/therapists/{unique('thr')}/clients/cli_x/restart", headers=key())
     staying = await book(http, therapist_id=therapist)
     leaving = await book(http, therapist_id=therapist)
-    reserved = await http.post(f"{base}/slots", json=slot_body(leaving["client_id"]), headers=key())
+    # The leaving client's weekly slot at their own session's time: the staying client's session
+    # (an hour earlier) never overlaps it, whatever day the test runs on.
+    own = datetime.fromisoformat(leaving["start"]).astimezone(ZoneInfo(LONDON))
+    at_own_time = {"weekday": own.weekday(), "local_time": f"{own:%H:%M}"}
+    reserved = await http.post(
+        f"{base}/slots", json=slot_body(leaving["client_id"], **at_own_time), headers=key()
+    )
 
     listed = await http.get(f"{base}/clients")
     end_key = key()
@@ -146,7 +154,7 @@ async def test_clients_with_and_without_inactive_end_and_restart(http: httpx.Asy
     active = await http.get(f"{base}/clients", params={"include_inactive": False})
     everyone = await http.get(f"{base}/clients", params={"include_inactive": True})
     reserve_while_ended = await http.post(
-        f"{base}/slots", json=slot_body(leaving["client_id"]), headers=key()
+        f"{base}/slots", json=slot_body(leaving["client_id"], **at_own_time), headers=key()
     )
     restart_key = key()
     restarted = await http.post(f"{base}/clients/{leaving['client_id']}/restart", headers=restart_key)
