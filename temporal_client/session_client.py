@@ -154,8 +154,9 @@ class SessionDescription(BaseModel):
     end: datetime | None = None
     payment_intent_id: str | None = None
     charging: bool = False
-    """A charge of the session is under way (its ``charge_session`` activity is pending): its
-    answer will tell the session how the payment went."""
+    """A charge of the session is under way (its ``charge_session`` activity is pending), or its
+    answer is in and the session has a workflow task still to run: the session is about to learn
+    how the payment went."""
 
 
 CHARGE_ACTIVITY = "charge_session"
@@ -182,7 +183,8 @@ async def describe_session(
         charging=any(
             pending.activity_type.name == CHARGE_ACTIVITY
             for pending in described.raw_description.pending_activities
-        ),
+        )
+        or described.raw_description.HasField("pending_workflow_task"),
     )
 
 
