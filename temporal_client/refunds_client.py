@@ -25,15 +25,12 @@ from domain.errors import RuleViolation
 from domain.refunds import REFUND_PERIOD_AFTER_CLOSE, ClosedSessionRefunds, SessionRefund, SessionRefundResult
 from domain.state import SessionState
 from temporal_client.messages import execute_update, query_workflow
+from temporal_client.rpc_errors import closed_while_updating
 from temporal_client.rpc_timeouts import QUERY_RPC_TIMEOUT, UPDATE_RPC_TIMEOUT
 from temporal_client.session_client import session_handle
 
 RESULT_WAIT_SECONDS = 10.0
 """A closed workflow's result is read from its last event: bounded all the same."""
-
-
-def _closed_meanwhile(error: RPCError) -> bool:
-    return error.status is RPCStatusCode.NOT_FOUND and "completed" in error.message
 
 
 async def refund_session(
@@ -61,7 +58,7 @@ async def refund_session(
         try:
             return await execute_update(handle, SESSION_REFUND, request, id=request_id)
         except RPCError as error:
-            if not _closed_meanwhile(error):
+            if not closed_while_updating(error):
                 raise
         description = await handle.describe(rpc_timeout=QUERY_RPC_TIMEOUT)
     if description.status != WorkflowExecutionStatus.COMPLETED or description.close_time is None:
