@@ -13,6 +13,7 @@ never the client secret.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -102,41 +103,33 @@ class NotificationActivities:
     @activity.defn(name="deliver_notifications")
     async def deliver_all(self, batch: NotificationBatch) -> BatchDelivery:
         """Every notice of one workflow task, run as one local activity (one Action however many
-        notices). Each is posted in order; one the backend refuses for good is reported, not
-        raised. If any could not be delivered now, the batch fails after trying them all and is
-        retried whole: the ones already delivered go again under the same ``webhook-id``, which
-        the backend drops as duplicates (as it does for any retried delivery)."""
+        notices), posted at once. It never retries a notice itself: one the backend could not
+        take now is reported ``unavailable`` and the workflow gives it an activity of its own (a
+        backend failing one payload must not hold back the others); one it refused for good is
+        reported ``rejected``."""
+        outcomes = await asyncio.gather(
+            *(self._outcome(notification) for notification in batch.notifications)
+        )
         delivered: list[DeliveryResult] = []
         rejected: list[DeliveryResult] = []
-        unavailable: list[ApplicationError] = []
-        for notification in batch.notifications:
-            try:
-                outcome = await self._post(notification)
-            except httpx.TransportError as exc:
-                unavailable.append(
-                    ApplicationError(
-                        f"the notification endpoint is unreachable ({type(exc).__name__})",
-                        type=NOTIFICATION_UNAVAILABLE,
-                    )
-                )
-                continue
+        unavailable: list[str] = []
+        for notification, outcome in zip(batch.notifications, outcomes, strict=True):
             if isinstance(outcome, DeliveryResult):
                 delivered.append(outcome)
-            elif outcome.non_retryable:
+            elif outcome is not None and outcome.non_retryable:
                 rejected.append(
                     DeliveryResult(event_id=notification.event_id, status_code=_status_of(outcome))
                 )
             else:
-                unavailable.append(outcome)
-        if unavailable:
-            waits = [failure.next_retry_delay for failure in unavailable if failure.next_retry_delay]
-            raise ApplicationError(
-                f"{len(unavailable)} of {len(batch.notifications)} notifications not delivered; "
-                "the batch is tried again",
-                type=NOTIFICATION_UNAVAILABLE,
-                next_retry_delay=max(waits) if waits else None,
-            )
-        return BatchDelivery(delivered=delivered, rejected=rejected)
+                unavailable.append(notification.event_id)
+        return BatchDelivery(delivered=delivered, rejected=rejected, unavailable=unavailable)
+
+    async def _outcome(self, notification: Notification) -> DeliveryResult | ApplicationError | None:
+        """One POST's outcome; None when the endpoint gave no answer (a transport error)."""
+        try:
+            return await self._post(notification)
+        except httpx.TransportError:
+            return None
 
     async def _post(self, notification: Notification) -> DeliveryResult | ApplicationError:
         """One signed POST: the result when delivered, the error to raise when not (retryable when

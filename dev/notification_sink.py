@@ -89,6 +89,7 @@ class NotificationSink(LoopbackHTTPService):
         self._requests: list[SinkRequest] = []
         self._seen: set[str] = set()
         self._failures: list[int] = []  # statuses to answer with, next request first
+        self._failing_events: dict[str, int] = {}  # webhook-id fragment -> status, every time
 
     # --- lifecycle (start/stop/port/url come from LoopbackHTTPService) -----------------------
 
@@ -107,6 +108,18 @@ class NotificationSink(LoopbackHTTPService):
         with self._cond:
             self._failures.extend([status] * count)
 
+    def fail_events(self, fragment: str, status: int = 503) -> None:
+        """Answer every POST whose ``webhook-id`` contains ``fragment`` with ``status`` (a payload
+        the backend keeps failing on), until ``reset`` or ``stop_failing_events``."""
+        if not fragment or not 400 <= status <= 599:
+            raise ValueError("fail_events needs a fragment and a 4xx/5xx status")
+        with self._cond:
+            self._failing_events[fragment] = status
+
+    def stop_failing_events(self) -> None:
+        with self._cond:
+            self._failing_events.clear()
+
     def reset(self) -> None:
         """Forget everything received and any pending failures."""
         with self._cond:
@@ -114,6 +127,7 @@ class NotificationSink(LoopbackHTTPService):
             self._requests.clear()
             self._seen.clear()
             self._failures.clear()
+            self._failing_events.clear()
 
     @property
     def received(self) -> list[Notification]:
@@ -172,6 +186,11 @@ class NotificationSink(LoopbackHTTPService):
         event_id: str | None = headers.get(WEBHOOK_ID_HEADER)
         with self._cond:
             failure = self._failures.pop(0) if self._failures else None
+            if failure is None and event_id:
+                failure = next(
+                    (status for fragment, status in self._failing_events.items() if fragment in event_id),
+                    None,
+                )
         if failure is not None:
             self._record(SinkRequest(event_id, failure, verified=False))
             return failure, {"error": "injected_failure"}

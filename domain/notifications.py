@@ -217,14 +217,17 @@ class NotificationBatch(BaseModel):
 
 
 class BatchDelivery(BaseModel):
-    """What ``deliver_notifications`` returns: each event's outcome. ``rejected`` holds the events
-    the backend refused for good (a 4xx: a retry cannot fix them); every other one was delivered
-    (or notifications are disabled: status 0)."""
+    """What ``deliver_notifications`` returns: each event's outcome. ``delivered`` (status 0:
+    notifications are disabled); ``rejected``, refused for good (a 4xx: a retry cannot fix them);
+    ``unavailable``, the event ids the backend could not take now (5xx, 408/409/429, no answer):
+    the workflow hands each to a ``deliver_notification`` activity of its own, retried for a day,
+    so one failing notice never holds back the session's later ones."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     delivered: list[DeliveryResult] = Field(default_factory=list)
     rejected: list[DeliveryResult] = Field(default_factory=list)
+    unavailable: list[EventId] = Field(default_factory=list)
 
 
 def notification_event_id(session_or_therapist_id: str, type: NotificationType, sequence: int | str) -> str:

@@ -180,9 +180,10 @@ async def deliver(notification: Notification) -> None:
         )
 
 
-async def deliver_batch(notifications: list[Notification]) -> None:
-    """Send the notices of one workflow task in one local activity; one that fails for good (or
-    that the backend refused) is logged, never raised."""
+async def deliver_batch(notifications: list[Notification]) -> list[Notification]:
+    """Send the notices of one workflow task in one local activity; the ones the backend could not
+    take now are returned (the caller gives each its own activity). One refused for good (or a
+    batch that failed for good) is logged, never raised."""
     try:
         delivery = await workflow.execute_local_activity_method(
             NotificationActivities.deliver_all,
@@ -190,19 +191,21 @@ async def deliver_batch(notifications: list[Notification]) -> None:
             start_to_close_timeout=NOTIFICATION_START_TO_CLOSE,
             schedule_to_close_timeout=NOTIFICATION_SCHEDULE_TO_CLOSE,
             retry_policy=NOTIFICATION_RETRY_POLICY,
-            # Every retry waits on a timer, outside the workflow task: a backend that is slow to
-            # answer must not hold the session's task (and every command behind it) open.
+            # Every retry waits on a timer, outside the workflow task: a worker fault must not hold
+            # the session's task (and every command behind it) open.
             local_retry_threshold=NOTIFICATION_LOCAL_RETRY_THRESHOLD,
             summary=",".join(notification.type.value for notification in notifications),
         )
     except ActivityError:
         for notification in notifications:
             _not_delivered(notification.session_id, notification.event_id)
-        return
+        return []
     refused = {result.event_id for result in delivery.rejected}
     for notification in notifications:
         if notification.event_id in refused:
             _not_delivered(notification.session_id, notification.event_id)
+    retry = set(delivery.unavailable)
+    return [notification for notification in notifications if notification.event_id in retry]
 
 
 def _not_delivered(session_id: str | None, event_id: str) -> None:

@@ -703,9 +703,12 @@ class SessionWorkflow:
             batch, self._unsent = self._unsent, []
             self._sending = True
             try:
-                await deliver_batch(batch)
+                unavailable = await deliver_batch(batch)
             finally:
                 self._sending = False
+            # Each notice the backend could not take now gets an activity of its own, retried for a
+            # day, and the later notices go out meanwhile.
+            self._outbox += [asyncio.create_task(deliver(notification)) for notification in unavailable]
 
     async def _publish_while_waiting(self) -> None:
         """A lean session's search attributes follow it only when it waits and no handler runs: a

@@ -33,6 +33,7 @@ from tests.workflows.support import (
     make_booking,
     real_now,
     result_of,
+    scheduled_activities,
     start,
     unique,
     virtual_now,
@@ -231,3 +232,26 @@ async def test_an_ended_relationship(env: WorkflowEnvironment, worker: Worker) -
     # as a no-show, plus the practice's end (a local activity of the update's task, with its
     # notices)
     assert total <= 10, by_kind
+
+
+async def test_a_notice_the_backend_keeps_refusing_does_not_hold_back_the_sessions_later_notices(
+    env: WorkflowEnvironment, worker: Worker, notification_sink: NotificationSink
+) -> None:
+    # The therapist's booking confirmation keeps failing (503): it is handed to an activity of its
+    # own, retried for a day, while the cancellation that follows is told at once (found by review).
+    notification_sink.fail_events(":booking_confirmed:")
+    booking = make_booking(start=real_now() + 72 * HOUR)
+    handle = await start(env.client, booking, worker.task_queue)
+    await notification_sink.wait_for_async(_of(NotificationType.FOLLOW_UP_BOOKED, booking.session_id), WAIT)
+
+    await asyncio.wait_for(handle.execute_update(SessionWorkflow.cancel, CLIENT_CANCELS), WAIT)
+
+    await notification_sink.wait_for_async(_of(NotificationType.SESSION_CANCELLED, booking.session_id), WAIT)
+    confirmation = f"{booking.session_id}:{NotificationType.BOOKING_CONFIRMED.value}"
+    refused = [r for r in notification_sink.requests if r.event_id and r.event_id.startswith(confirmation)]
+    assert refused and all(r.status == 503 for r in refused)
+    # Once the backend takes it, the confirmation's own retries deliver it and the session closes.
+    notification_sink.stop_failing_events()
+    await notification_sink.wait_for_async(_of(NotificationType.BOOKING_CONFIRMED, booking.session_id), WAIT)
+    assert (await result_of(handle)).status is SessionStatus.CANCELLED_FREE
+    assert "deliver_notification" in await scheduled_activities(handle)
