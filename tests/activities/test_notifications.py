@@ -40,8 +40,10 @@ with workflow.unsafe.imports_passed_through():
         WEBHOOK_SIGNATURE_HEADER,
         WEBHOOK_TIMESTAMP_HEADER,
         Audience,
+        BatchDelivery,
         DeliveryResult,
         Notification,
+        NotificationBatch,
         NotificationType,
         notification_event_id,
     )
@@ -432,3 +434,28 @@ def test_wait_for_returns_the_matching_notifications_or_times_out(sink: Notifica
     assert found == [wanted, wanted]
     with pytest.raises(TimeoutError, match="0 of 1 matching"):
         sink.wait_for(lambda n: n.type is NotificationType.AUTO_CANCELLED, timeout=0.05)
+
+
+# ── a workflow task's notices together (issue 13) ────────────────────────────────────────────
+
+
+async def test_a_batch_reports_each_notice_and_never_retries_one_the_backend_cannot_take_now(
+    notifier: NotificationActivities, sink: NotificationSink
+) -> None:
+    taken = make_notification()
+    failing = make_notification(NotificationType.SESSION_CANCELLED)
+    refused = make_notification(NotificationType.REFUND_ISSUED)
+    sink.fail_events(f":{NotificationType.SESSION_CANCELLED.value}:", status=503)
+    sink.fail_events(f":{NotificationType.REFUND_ISSUED.value}:", status=422)
+
+    result = await ActivityEnvironment().run(
+        notifier.deliver_all, NotificationBatch(notifications=[taken, failing, refused])
+    )
+
+    assert result == BatchDelivery(
+        delivered=[DeliveryResult(event_id=taken.event_id, status_code=200)],
+        rejected=[DeliveryResult(event_id=refused.event_id, status_code=422)],
+        unavailable=[failing.event_id],
+    )
+    assert sink.received == [taken]
+    assert sorted(r.status for r in sink.requests) == [200, 422, 503]  # one POST each, no retry
