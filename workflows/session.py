@@ -114,9 +114,9 @@ class SessionWorkflow:
         self._outbox: list[asyncio.Task[None]] = []
         # Set by handlers: the main loop re-plans (and restarts its timer) only when something moved.
         self._changed = False
-        # The lean lifecycle (issue 13; set at the start of the run): notices of one workflow task
+        # The lean lifecycle (issue 13), decided once (``_lean``): notices of one workflow task
         # leave together, the status is published only while the session waits.
-        self._lean = False
+        self._lean_decided: bool | None = None
         self._unsent: list[Notification] = []
         self._sending = False
         self._waiting_for: Callable[[], bool] | None = None
@@ -130,9 +130,6 @@ class SessionWorkflow:
         # Sessions booked from here on tell each party what the terms say (issue 12): a session
         # that was running before replays without the marker and keeps the notices it had.
         session.terms_notices = workflow.patched(TERMS_NOTIFICATIONS)
-        # Sessions booked from here on cost the engine's floor in Actions (issue 13); a session
-        # running before keeps the commands it was started with.
-        self._lean = session.lean = workflow.patched(LEAN_LIFECYCLE)
         if self._lean:
             self._background = [
                 asyncio.create_task(self._send_notices()),
@@ -158,6 +155,16 @@ class SessionWorkflow:
                 if self._lean:
                     self._publish()  # the final status, in the task that closes the session
                 return session.snapshot()
+
+    @property
+    def _lean(self) -> bool:
+        """Sessions booked from here on cost the engine's floor in Actions (issue 13); a session
+        running before keeps the commands it was started with. Decided at the first use: the
+        start of the run, or a handler the SDK runs before it (a command delivered with the first
+        workflow task)."""
+        if self._lean_decided is None:
+            self._lean_decided = self._session.lean = workflow.patched(LEAN_LIFECYCLE)
+        return self._lean_decided
 
     async def _wait(
         self, condition: Callable[[], bool], until: timedelta | None = None, summary: str | None = None

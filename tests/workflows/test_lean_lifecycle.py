@@ -6,13 +6,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
-from temporalio.client import WorkflowHistory
+import stripe
+from temporalio.client import WithStartWorkflowOperation, WorkflowHistory
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from bench.actions import count_actions
-from contract.search_attributes import PAYMENT_INTENT, SESSION_END, SESSION_STATUS
+from contract.ids import session_workflow_id
+from contract.search_attributes import PAYMENT_INTENT, SESSION_END, SESSION_STATUS, session_search_attributes
+from contract.session import SESSION_WORKFLOW_TYPE
 from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
 from domain.attendance import AttendanceOutcome, AttendanceUpdate, ContinueChoice
@@ -21,11 +26,13 @@ from domain.commands import CancelRequest, PaymentMethodUpdate
 from domain.notifications import Notification, NotificationType
 from domain.payments import payment_event_from_stripe
 from domain.practice import EndReason
-from domain.state import SessionState
+from domain.state import SessionState, SessionWorkflowInput
 from domain.status import Actor, CancelReason, PaymentStatus, SessionStatus, status_as_of
+from settings import Settings
 from temporal_client.session_client import session_handle
 from tests.workflows.support import (
     HOUR,
+    TEST_POLICY,
     WAIT,
     SessionHandle,
     advance_to,
@@ -33,6 +40,7 @@ from tests.workflows.support import (
     make_booking,
     real_now,
     result_of,
+    running_worker,
     scheduled_activities,
     start,
     unique,
@@ -255,3 +263,34 @@ async def test_a_notice_the_backend_keeps_refusing_does_not_hold_back_the_sessio
     await notification_sink.wait_for_async(_of(NotificationType.BOOKING_CONFIRMED, booking.session_id), WAIT)
     assert (await result_of(handle)).status is SessionStatus.CANCELLED_FREE
     assert "deliver_notification" in await scheduled_activities(handle)
+
+
+async def test_a_command_delivered_with_the_first_task_runs_the_lean_lifecycle_too(
+    env: WorkflowEnvironment, stripe_client: stripe.StripeClient, settings: Settings
+) -> None:
+    # The SDK runs a handler of the first workflow task before the run starts: the lifecycle is
+    # decided at its first use, so the cancellation's notices still leave together (found by
+    # review: they went out as one activity each, its status as an upsert of its own).
+    booking = make_booking(start=real_now() + 72 * HOUR)
+    task_queue = unique("first-task")
+    start_operation: WithStartWorkflowOperation[Any, SessionState] = WithStartWorkflowOperation(
+        SESSION_WORKFLOW_TYPE,
+        SessionWorkflowInput(booking=booking, policy=TEST_POLICY, booked_at=real_now(), time_claimed=False),
+        id=session_workflow_id(booking.session_id),
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        task_queue=task_queue,
+        result_type=SessionState,
+        search_attributes=session_search_attributes(booking),
+    )
+    cancelling = asyncio.create_task(
+        env.client.execute_update_with_start_workflow(
+            SessionWorkflow.cancel, CLIENT_CANCELS, start_workflow_operation=start_operation
+        )
+    )
+    async with running_worker(env.client, task_queue, stripe_client, settings):
+        cancelled = await asyncio.wait_for(cancelling, WAIT)
+        handle = await asyncio.wait_for(start_operation.workflow_handle(), WAIT)
+        final = await asyncio.wait_for(handle.result(), WAIT)
+    assert cancelled.status is final.status is SessionStatus.CANCELLED_FREE
+    ran = await scheduled_activities(handle)
+    assert "deliver_notification" not in ran and "deliver_notifications" in ran, ran
