@@ -67,3 +67,8 @@ milliseconds; no timer marks the session's end (past ``SessionEnd`` a paid sessi
 ``awaiting_update``; the first reminder's timer ends it); a move and the attendance update call
 the practice through local activities, and the follow-up is started by one
 (``start_follow_up``, a client start) instead of as a child workflow."""
+
+LEAN_FROM_FIRST_TASK = "lean-from-first-task"
+"""A command delivered with a session's first workflow task runs before the run starts; it decides
+the lean lifecycle itself, instead of taking the old path until the run decides it (found by review:
+its notices went out as one activity each, its status as an upsert of its own)."""

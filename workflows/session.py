@@ -81,6 +81,7 @@ with workflow.unsafe.imports_passed_through():
         CHARGE_ANSWER_BOUNDED,
         CHARGE_OUTAGE_IS_NOT_A_DECLINE,
         FOLLOW_UP_CLAIMS_TIME,
+        LEAN_FROM_FIRST_TASK,
         LEAN_LIFECYCLE,
         MONEY_OWED_WHILE_CLOSING,
         MOVE_CLAIMS_TIME,
@@ -117,6 +118,7 @@ class SessionWorkflow:
         # The lean lifecycle (issue 13), decided once (``_lean``): notices of one workflow task
         # leave together, the status is published only while the session waits.
         self._lean_decided: bool | None = None
+        self._running = False
         self._unsent: list[Notification] = []
         self._sending = False
         self._waiting_for: Callable[[], bool] | None = None
@@ -130,6 +132,7 @@ class SessionWorkflow:
         # Sessions booked from here on tell each party what the terms say (issue 12): a session
         # that was running before replays without the marker and keeps the notices it had.
         session.terms_notices = workflow.patched(TERMS_NOTIFICATIONS)
+        self._running = True
         if self._lean:
             self._background = [
                 asyncio.create_task(self._send_notices()),
@@ -163,6 +166,9 @@ class SessionWorkflow:
         start of the run, or a handler the SDK runs before it (a command delivered with the first
         workflow task)."""
         if self._lean_decided is None:
+            if not self._running and not workflow.patched(LEAN_FROM_FIRST_TASK):
+                # Recorded before this rule: such a handler ran the old path (the run decided).
+                return False
             self._lean_decided = self._session.lean = workflow.patched(LEAN_LIFECYCLE)
         return self._lean_decided
 

@@ -32,6 +32,7 @@ from settings import Settings
 from temporal_client.session_client import session_handle
 from tests.workflows.support import (
     HOUR,
+    STARTED,
     TEST_POLICY,
     WAIT,
     SessionHandle,
@@ -290,6 +291,7 @@ async def test_a_command_delivered_with_the_first_task_runs_the_lean_lifecycle_t
     async with running_worker(env.client, task_queue, stripe_client, settings):
         cancelled = await asyncio.wait_for(cancelling, WAIT)
         handle = await asyncio.wait_for(start_operation.workflow_handle(), WAIT)
+        STARTED.append(handle)  # its history is recorded for replay like every started session's
         final = await asyncio.wait_for(handle.result(), WAIT)
     assert cancelled.status is final.status is SessionStatus.CANCELLED_FREE
     ran = await scheduled_activities(handle)
