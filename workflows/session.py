@@ -622,7 +622,10 @@ class SessionWorkflow:
                 effects.follow_up_session_id = await self._book_follow_up(plan, effects)
             except (ApplicationError, ActivityError):
                 effects.incomplete.append("book_follow_up")
-                if effects.follow_up_time_claimed:
+                # A child start that failed never started; a client start whose answer never came
+                # may have (a lean session's): its time stays held for ops to settle, never freed
+                # under a follow-up that may exist.
+                if effects.follow_up_time_claimed and not self._lean:
                     # No follow-up holds the claimed time: free it for other bookings.
                     await self._effect(
                         "release_follow_up_time", session_time.follow_up_release_call(session), effects
