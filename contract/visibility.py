@@ -67,6 +67,17 @@ def awaiting_update_query(therapist_id: str, now: datetime) -> str:
     return f"{sessions_query(running=True, therapist_id=therapist_id)} AND {due}"
 
 
+def sessions_reading_as(status: SessionStatus, now: datetime, *, therapist_id: str | None = None) -> str:
+    """Sessions a read at ``now`` shows as ``status``: for ``awaiting_update``, also those still
+    ``scheduled`` or ``paid`` past their ``SessionEnd`` (nothing marks the end itself). Raises
+    ``ValueError`` for an id that is not opaque."""
+    base = sessions_query(therapist_id=therapist_id)
+    if status is not SessionStatus.AWAITING_UPDATE:
+        return f"{base} AND {_status_in([status])}"
+    ended = f"{_status_in(sorted(ENDS_INTO_AWAITING_UPDATE))} AND {SESSION_END.name} <= '{_instant(now)}'"
+    return f"{base} AND ({_status_in([status])} OR ({ended}))"
+
+
 def _status_in(statuses: Sequence[SessionStatus]) -> str:
     if len(statuses) == 1:
         return f"{SESSION_STATUS.name} = '{statuses[0].value}'"

@@ -20,7 +20,7 @@ import json
 import re
 import socket
 from collections.abc import Coroutine
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -33,7 +33,7 @@ from temporalio.worker import Replayer
 
 from contract.ids import session_id_from_workflow_id
 from contract.search_attributes import SESSION_START, SESSION_STATUS
-from contract.visibility import RUNNING, sessions_query
+from contract.visibility import RUNNING, sessions_query, sessions_reading_as
 from domain.ids import is_opaque_id
 from domain.practice import PracticeState
 from domain.status import SessionStatus
@@ -101,7 +101,10 @@ def worker() -> None:
 def _visibility_query(status: SessionStatus | None, therapist: str | None) -> str:
     if therapist is not None and not is_opaque_id(therapist):
         raise typer.BadParameter("1-64 characters of [A-Za-z0-9_-]", param_hint="--therapist")
-    return sessions_query(therapist_id=therapist, statuses=[] if status is None else [status])
+    if status is None:
+        return sessions_query(therapist_id=therapist)
+    # As a read shows it now: a paid session past its end is awaiting its update.
+    return sessions_reading_as(status, datetime.now(UTC), therapist_id=therapist)
 
 
 def _when(value: datetime | None) -> str:

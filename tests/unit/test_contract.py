@@ -24,7 +24,7 @@ from contract.search_attributes import (
     SESSION_STATUS,
     session_search_attributes,
 )
-from contract.visibility import RUNNING, awaiting_update_query, sessions_query
+from contract.visibility import RUNNING, awaiting_update_query, sessions_query, sessions_reading_as
 from domain.status import BookingKind, SessionStatus
 from tests.workflows.support import make_booking
 from workflows.practice import PracticeWorkflow
@@ -179,3 +179,15 @@ def test_a_session_past_its_end_still_scheduled_or_paid_is_listed_as_awaiting_it
     )
     with pytest.raises(ValueError):
         awaiting_update_query("thr' OR 'x", now)
+
+
+def test_ops_listing_sessions_awaiting_their_update_includes_paid_ones_past_their_end() -> None:
+    now = datetime(2027, 3, 28, 9, 0, tzinfo=UTC)
+    query = sessions_reading_as(SessionStatus.AWAITING_UPDATE, now, therapist_id="thr_1")
+    assert query == (
+        "WorkflowType = 'SessionWorkflow' AND TherapistId = 'thr_1' AND (SessionStatus = 'awaiting_update'"
+        " OR (SessionStatus IN ('paid', 'scheduled') AND SessionEnd <= '2027-03-28T09:00:00+00:00'))"
+    )
+    assert sessions_reading_as(SessionStatus.PAID, now) == (
+        "WorkflowType = 'SessionWorkflow' AND SessionStatus = 'paid'"
+    )
