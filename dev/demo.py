@@ -34,7 +34,7 @@ from domain.booking import SessionBooking
 from domain.commands import CancelRequest
 from domain.policy import SessionPolicy
 from domain.state import SessionState
-from domain.status import Actor, BookingKind, CancelReason, SessionStatus
+from domain.status import Actor, BookingKind, CancelReason, SessionStatus, status_as_of
 from settings import Settings
 from temporal_client.converter import connect
 from temporal_client.messages import execute_update, query_workflow
@@ -98,12 +98,19 @@ def describe(state: SessionState) -> str:
     return detail
 
 
-async def watch(session: DemoSession, until: set[SessionStatus], started: float) -> SessionState:
+async def watch(
+    session: DemoSession, until: set[SessionStatus], started: float, read_at: datetime | None = None
+) -> SessionState:
+    """Poll the session until it reads as one of ``until`` — as the API shows it, at ``read_at``
+    (the session's own clock once fast-forwarded: nothing marks its end, a read derives
+    ``awaiting_update``)."""
     assert session.handle is not None
     loop = asyncio.get_running_loop()
     deadline = loop.time() + WAIT_SECONDS
     while True:
         state = await query_workflow(session.handle, SESSION_STATE)
+        if read_at is not None:
+            state = state.model_copy(update={"status": status_as_of(state.status, state.end, read_at)})
         if state.status is not session.last_status:
             session.last_status = state.status
             say(f"  [{loop.time() - started:5.1f}s] {session.label}: {describe(state)}")
@@ -226,8 +233,9 @@ async def after_the_session(client: Client, session: DemoSession, started: float
     elapsed = asyncio.get_running_loop().time() - started
     say(f"  [{elapsed:5.1f}s] A: fast-forwarding A's clock past the session's end")
     skipper = TimeSkipper(client, config=TimeSkippingConfig(enabled=False))
-    await skipper.fast_forward(session.handle, session.booking.end - datetime.now(UTC) + timedelta(minutes=1))
-    await watch(session, {SessionStatus.AWAITING_UPDATE}, started)
+    past_the_end = session.booking.end + timedelta(minutes=1)
+    await skipper.fast_forward(session.handle, past_the_end - datetime.now(UTC))
+    await watch(session, {SessionStatus.AWAITING_UPDATE}, started, read_at=past_the_end)
     update = AttendanceUpdate(
         outcome=AttendanceOutcome.ATTENDED,
         continue_sessions=ContinueChoice.SAME_TIME,
