@@ -38,10 +38,10 @@ NOTIFICATION_RETRY_POLICY = RetryPolicy(
     non_retryable_error_types=[NOTIFICATION_REJECTED],
 )
 
-# A lean session sends its notices as local activities (issue 13). A retry whose backoff is longer
-# than this waits on a timer (one Action, only when the backend failed) instead of holding the
-# session's workflow task open, so commands keep being answered while the backend is down; the
-# first retry's backoff (2 s) is already longer.
+# A lean session sends its notices as local activities (issue 13); a batch never retries a notice
+# (one the backend cannot take gets an activity of its own), so it is retried only after a fault of
+# the worker. Such a retry whose backoff is longer than this waits on a timer instead of holding the
+# session's workflow task open; the first retry's backoff (2 s) is already longer.
 NOTIFICATION_LOCAL_RETRY_THRESHOLD = timedelta(seconds=1)
 
 # A call into the therapist's PracticeWorkflow: a Temporal round trip answering in milliseconds (a

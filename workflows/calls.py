@@ -174,10 +174,7 @@ async def deliver(notification: Notification) -> None:
             summary=notification.type.value,
         )
     except ActivityError:
-        workflow.logger.error(
-            "notification not delivered",
-            extra={"session_id": notification.session_id, "event_id": notification.event_id},
-        )
+        _not_delivered(notification.session_id, notification.event_id)
 
 
 async def deliver_batch(notifications: list[Notification]) -> list[Notification]:

@@ -24,7 +24,6 @@ from domain.attendance import AttendanceOutcome, AttendanceUpdate, ContinueChoic
 from domain.booking import SessionBooking
 from domain.commands import CancelRequest, PaymentMethodUpdate
 from domain.notifications import Notification, NotificationType
-from domain.payments import payment_event_from_stripe
 from domain.practice import EndReason
 from domain.state import SessionState, SessionWorkflowInput
 from domain.status import Actor, CancelReason, PaymentStatus, SessionStatus, status_as_of
@@ -48,6 +47,7 @@ from tests.workflows.support import (
     virtual_now,
     wait_for_state,
 )
+from tests.workflows.test_payment_failures import webhook_fact
 from workflows.session import SessionWorkflow
 
 SECOND = timedelta(seconds=1)
@@ -140,6 +140,12 @@ async def book_paid(
     return booking, handle
 
 
+async def paid_session(env: WorkflowEnvironment, worker: Worker) -> tuple[SessionBooking, SessionHandle]:
+    booking, handle = await book_paid(env, worker)
+    await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    return booking, handle
+
+
 async def attend(
     env: WorkflowEnvironment, handle: SessionHandle, booking: SessionBooking, update: AttendanceUpdate
 ) -> SessionState:
@@ -162,8 +168,7 @@ async def test_a_free_cancellation_costs_seven_actions(env: WorkflowEnvironment,
 async def test_a_late_cancellation_keeps_the_charge_in_eleven_actions(
     env: WorkflowEnvironment, worker: Worker
 ) -> None:
-    _booking, handle = await book_paid(env, worker)
-    await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    _booking, handle = await paid_session(env, worker)
     await asyncio.wait_for(handle.execute_update(SessionWorkflow.cancel, CLIENT_CANCELS), WAIT)
     final = await result_of(handle)
     assert final.status is SessionStatus.CANCELLED_LATE and final.payment.status is PaymentStatus.PAID
@@ -204,12 +209,8 @@ async def test_an_authenticated_payment_settled_by_its_webhook_then_attended(
     intent_id = waiting.payment.payment_intent_id
     assert intent_id is not None
     standin.authenticate_on_session(intent_id)
-    [event] = [
-        e for e in standin.events(type="payment_intent.succeeded") if e["data"]["object"]["id"] == intent_id
-    ]
-    mapped = payment_event_from_stripe(event)
-    assert mapped is not None
-    await asyncio.wait_for(handle.signal(SessionWorkflow.payment_event, mapped[1]), WAIT)
+    fact = webhook_fact(standin, "payment_intent.succeeded", intent_id)
+    await asyncio.wait_for(handle.signal(SessionWorkflow.payment_event, fact), WAIT)
     await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the webhook")
     final = await attend(env, handle, booking, AttendanceUpdate(outcome=AttendanceOutcome.ATTENDED))
     assert final.status is SessionStatus.COMPLETED
@@ -218,8 +219,7 @@ async def test_an_authenticated_payment_settled_by_its_webhook_then_attended(
 
 
 async def test_a_no_show_stays_a_no_show(env: WorkflowEnvironment, worker: Worker) -> None:
-    booking, handle = await book_paid(env, worker)
-    await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    booking, handle = await paid_session(env, worker)
     final = await attend(env, handle, booking, AttendanceUpdate(outcome=AttendanceOutcome.CLIENT_NO_SHOW))
     assert final.status is SessionStatus.CLIENT_NO_SHOW
     total, by_kind = await actions_of(handle)
@@ -229,8 +229,7 @@ async def test_a_no_show_stays_a_no_show(env: WorkflowEnvironment, worker: Worke
 
 
 async def test_an_ended_relationship(env: WorkflowEnvironment, worker: Worker) -> None:
-    booking, handle = await book_paid(env, worker)
-    await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    booking, handle = await paid_session(env, worker)
     update = AttendanceUpdate(
         outcome=AttendanceOutcome.ATTENDED, end_relationship=True, end_reason=EndReason.TREATMENT_COMPLETE
     )
