@@ -23,6 +23,7 @@ __all__ = [
     "ACCOUNT_TYPES",
     "CHARGES_DISABLED_MESSAGE",
     "CONNECT_APPLICATION",
+    "UNSET",
     "account_object",
     "apply_account_status",
 ]
@@ -158,7 +159,7 @@ def account_object(
     }
 
 
-_UNSET: Final = object()
+UNSET: Final[Any] = object()  # "leave as it is", where None is a value (disabled_reason)
 
 
 def apply_account_status(
@@ -166,7 +167,7 @@ def apply_account_status(
     *,
     charges_enabled: bool | None = None,
     payouts_enabled: bool | None = None,
-    disabled_reason: Any = _UNSET,
+    disabled_reason: Any = UNSET,
 ) -> Json:
     """Change an account's status in place; return Stripe's ``previous_attributes`` (the old
     values of exactly what changed, nested like the object), empty when nothing changed."""
@@ -185,7 +186,7 @@ def apply_account_status(
     if changed:
         previous["capabilities"] = changed
         account["capabilities"] = {**account["capabilities"], **capabilities}
-    if disabled_reason is not _UNSET and account["requirements"]["disabled_reason"] != disabled_reason:
+    if disabled_reason is not UNSET and account["requirements"]["disabled_reason"] != disabled_reason:
         previous["requirements"] = {"disabled_reason": account["requirements"]["disabled_reason"]}
         requirements = copy.deepcopy(account["requirements"])
         account["requirements"] = {**requirements, "disabled_reason": disabled_reason}

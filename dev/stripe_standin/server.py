@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from ..loopback import LoopbackHTTPServer, LoopbackHTTPService
 from ..loopback import require_loopback as _require_loopback
+from .connect import UNSET
 from .control import handle_control
 from .errors import ApiError, account_invalid, invalid_request
 from .faults import PRE_EXECUTION_KINDS, TRANSIENT_FAULT_KINDS, AppliedFault, FaultPlan, FaultRule
@@ -178,6 +179,27 @@ class StripeStandIn(LoopbackHTTPService):
     def set_payment_method_behaviour(self, pm_id: str, behaviour: str) -> None:
         with self._store.lock:
             self._store.set_pm_behaviour(pm_id, behaviour)
+
+    def set_account_status(
+        self,
+        account_id: str,
+        *,
+        charges_enabled: bool | None = None,
+        payouts_enabled: bool | None = None,
+        disabled_reason: Any = UNSET,
+    ) -> dict[str, Any]:
+        """Model Stripe restricting (or re-enabling) a connected account: sends ``account.updated``
+        (a Connect event, ``data.previous_attributes`` = what changed) and returns the account.
+        ``disabled_reason`` is Stripe's ``requirements.disabled_reason`` (e.g.
+        ``requirements.past_due``, ``rejected.fraud``, ``platform_paused``; None clears it). While
+        ``charges_enabled`` is false, charges on the account are refused as Stripe refuses them."""
+        with self._store.lock:
+            return self._store.set_account_status(
+                account_id,
+                charges_enabled=charges_enabled,
+                payouts_enabled=payouts_enabled,
+                disabled_reason=disabled_reason,
+            )
 
     def configure_webhook(self, url: str | None, secret: str | None) -> None:
         self._webhooks.configure(url, secret)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from .behaviours import BEHAVIOURS, Behaviour, behaviour_for_pm, is_shared_test_pm, payment_method_object
-from .connect import ACCOUNT_TYPES, account_object
+from .connect import ACCOUNT_TYPES, CHARGES_DISABLED_MESSAGE, UNSET, account_object, apply_account_status
 from .errors import DOC_BASE, ApiError, account_invalid, invalid_request, parameter_missing, resource_missing
 
 __all__ = ["API_VERSION", "PLATFORM", "Json", "RequestContext", "Store"]
@@ -571,6 +571,36 @@ class Store:
             raise account_invalid(account_id)
         return self._expand(self.accounts[account_id], params, ctx)
 
+    def set_account_status(
+        self,
+        account_id: str,
+        *,
+        charges_enabled: bool | None = None,
+        payouts_enabled: bool | None = None,
+        disabled_reason: Any = UNSET,
+    ) -> Json:
+        """Stripe restricting or re-enabling a connected account (a control call; KeyError for an
+        unknown account). What changed goes out as ``account.updated`` on that account, with
+        ``data.previous_attributes``; nothing changed, no event, as with Stripe."""
+        account = self.accounts[account_id]
+        previous = apply_account_status(
+            account,
+            charges_enabled=charges_enabled,
+            payouts_enabled=payouts_enabled,
+            disabled_reason=disabled_reason,
+        )
+        if previous:
+            self._emit(
+                "account.updated", account, RequestContext(account=account_id), previous_attributes=previous
+            )
+        return copy.deepcopy(account)
+
+    def _check_charges_enabled(self, ctx: RequestContext) -> None:
+        # Refused before anything is made and never saved under the idempotency key: the same
+        # key charges for real once Stripe enables the account again.
+        if ctx.account is not None and not self.accounts[ctx.account]["charges_enabled"]:
+            raise invalid_request(CHARGES_DISABLED_MESSAGE)
+
     def list_accounts(self, params: Json, ctx: RequestContext) -> Json:
         self._platform_only(ctx, "list connected accounts")
         window = _list_window(params, list(self.accounts.values()))
@@ -618,6 +648,7 @@ class Store:
         if confirm:
             pending = {"automatic_payment_methods": automatic}
             _check_return_url(pending, off_session=off_session, return_url=return_url)
+        self._check_charges_enabled(ctx)
 
         pi_id = new_id("pi")
         pi: Json = {
@@ -713,6 +744,7 @@ class Store:
         off_session = _off_session_param(params)
         return_url = _str_param(params, "return_url")
         _check_return_url(pi, off_session=off_session, return_url=return_url)
+        self._check_charges_enabled(ctx)
         self._attempt(
             pi,
             pm_id,
@@ -779,6 +811,10 @@ class Store:
         # The browser talks to the account the PaymentIntent is on.
         ctx = RequestContext(account=self.owner_of(pi_id) or None)
         behaviour = self._resolve_pm(pm_id, ctx)
+        try:
+            self._check_charges_enabled(ctx)
+        except ApiError as exc:
+            raise ValueError(str(exc)) from exc
         # A card that declines after authentication leaves the PI in requires_payment_method
         # with the decline recorded, which is what the caller inspects.
         with contextlib.suppress(ApiError):

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import stripe
 from stripe import RequestOptions
@@ -280,3 +281,68 @@ def test_the_platform_creates_and_reads_a_connected_account_shaped_like_stripes(
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.accounts.create({"type": "standard"}, on(created.id))
     assert exc.value.code == "platform_account_required"
+
+
+def test_stripe_disabling_an_accounts_charges_sends_account_updated_with_what_changed(
+    standin: StripeStandIn, client: stripe.StripeClient
+) -> None:
+    a = new_account(client)
+    account = standin.set_account_status(a, charges_enabled=False, disabled_reason="requirements.past_due")
+    assert account["charges_enabled"] is False
+    assert account["requirements"]["disabled_reason"] == "requirements.past_due"
+    assert account["capabilities"]["card_payments"] == "inactive"
+
+    [event] = standin.events(type="account.updated")
+    assert event["account"] == a
+    assert event["data"]["object"]["id"] == a
+    assert event["data"]["previous_attributes"] == {
+        "charges_enabled": True,
+        "capabilities": {"card_payments": "active"},
+        "requirements": {"disabled_reason": None},
+    }
+    assert client.v1.events.retrieve(event["id"], options=on(a)).type == "account.updated"
+    assert client.v1.accounts.retrieve(a).charges_enabled is False
+    # Setting what already holds changes nothing and sends nothing.
+    standin.set_account_status(a, charges_enabled=False)
+    assert len(standin.events(type="account.updated")) == 1
+
+
+def test_a_charge_on_an_account_with_charges_disabled_is_refused_and_runs_once_re_enabled(
+    standin: StripeStandIn, client: stripe.StripeClient
+) -> None:
+    a = new_account(client)
+    waiting = client.v1.payment_intents.create({"amount": 6000, "currency": "gbp"}, on(a))
+    standin.set_account_status(a, charges_enabled=False, disabled_reason="requirements.past_due")
+
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.create(direct_charge(), on(a, "session:s-1:charge:1"))
+    assert exc.value.http_status == 400
+    assert exc.value.code is None  # Stripe documents no code for it: read the account's state
+    assert "cannot currently make live charges" in str(exc.value.user_message)
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.payment_intents.confirm(
+            waiting.id, {"payment_method": "pm_card_visa", "off_session": True}, on(a)
+        )
+    assert standin.charges(account=a) == []
+
+    standin.set_account_status(a, charges_enabled=True, disabled_reason=None)
+    # The refusal was not saved under the key: the same key now charges.
+    charged = client.v1.payment_intents.create(direct_charge(), on(a, "session:s-1:charge:1"))
+    assert charged.status == "succeeded"
+    [reenabled] = standin.events(type="account.updated")[1:]
+    assert reenabled["data"]["previous_attributes"]["charges_enabled"] is False
+
+
+def test_the_control_api_sets_an_accounts_status(standin: StripeStandIn, client: stripe.StripeClient) -> None:
+    a = new_account(client)
+    reply = httpx.post(f"{standin.url}/_standin/accounts/{a}", json={"payouts_enabled": False})
+    assert reply.status_code == 200
+    assert reply.json()["payouts_enabled"] is False
+    assert standin.events(type="account.updated")[0]["data"]["previous_attributes"] == {
+        "payouts_enabled": True,
+        "capabilities": {"transfers": "active"},
+    }
+    assert httpx.post(f"{standin.url}/_standin/accounts/acct_nope", json={}).status_code == 404
+    assert (
+        httpx.post(f"{standin.url}/_standin/accounts/{a}", json={"charges_enabled": "no"}).status_code == 400
+    )
