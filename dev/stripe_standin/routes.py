@@ -70,6 +70,8 @@ ROUTES: Final[list[Route]] = [
     _route("GET", rf"^/v1/refunds/{_ID}$", lambda s, m, p, c: s.get_refund(m["id"], p, c)),
     _route("GET", r"^/v1/events$", lambda s, m, p, c: s.list_events(p, c)),
     _route("GET", rf"^/v1/events/{_ID}$", lambda s, m, p, c: s.get_event(m["id"], p, c)),
+    _route("POST", r"^/v1/payment_methods$", lambda s, m, p, c: s.create_payment_method(p, c)),
+    _route("GET", rf"^/v1/payment_methods/{_ID}$", lambda s, m, p, c: s.get_payment_method(m["id"], p, c)),
     _route("POST", r"^/v1/accounts$", lambda s, m, p, c: s.create_account(p, c)),
     _route("GET", r"^/v1/accounts$", lambda s, m, p, c: s.list_accounts(p, c)),
     _route("GET", rf"^/v1/accounts/{_ID}$", lambda s, m, p, c: s.get_account(m["id"], p, c)),

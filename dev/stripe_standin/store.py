@@ -261,6 +261,9 @@ class Store:
         # beside them rather than in them.
         self.accounts: dict[str, Json] = {}
         self.owners: dict[str, str] = {}
+        # PaymentMethods cloned onto connected accounts, and the platform card each one copies.
+        self.payment_methods: dict[str, Json] = {}
+        self.pm_sources: dict[str, str] = {}
 
     def _tables(self) -> tuple[dict[str, Any], ...]:
         """Every table reset() clears; a module adding a table adds it here."""
@@ -274,6 +277,8 @@ class Store:
             self.pm_overrides,
             self.accounts,
             self.owners,
+            self.payment_methods,
+            self.pm_sources,
         )
 
     def reset(self) -> None:
@@ -314,6 +319,15 @@ class Store:
         return ctx.account is None or is_shared_test_pm(pm_id)
 
     def _pm_behaviour(self, pm_id: str) -> Behaviour | None:
+        """What confirming with this card does. A clone is the same card as its original: it
+        follows the original's behaviour, including one set after cloning, unless the clone has
+        a behaviour of its own (set on the clone's id)."""
+        override = self.pm_overrides.get(pm_id)
+        if override is not None:
+            return BEHAVIOURS[override]
+        source = self.pm_sources.get(pm_id)
+        if source is not None:
+            return self._pm_behaviour(source)
         return behaviour_for_pm(pm_id, self.pm_overrides)
 
     def _resolve_pm(self, pm_id: str, ctx: RequestContext) -> Behaviour:
@@ -350,8 +364,62 @@ class Store:
     def _payment_method(self, pm_id: str, ctx: RequestContext) -> Json | None:
         if not self._pm_visible(pm_id, ctx):
             return None
+        clone = self.payment_methods.get(pm_id)
+        if clone is not None:
+            return clone
         behaviour = self._pm_behaviour(pm_id)
         return None if behaviour is None else payment_method_object(pm_id, behaviour, _now())
+
+    # --- payment methods ----------------------------------------------------------------------
+
+    def create_payment_method(self, params: Json, ctx: RequestContext) -> Json:
+        """Clone a platform customer's card onto the connected account of the Stripe-Account
+        header (docs.stripe.com/connect/direct-charges-multiple-accounts: ``customer`` +
+        ``payment_method``, with the header). The clone is a new ``pm_…`` of that account, not
+        attached to any customer there, with the original card's fingerprint. Creating a card
+        from raw details is not modelled (tests use Stripe's test ids)."""
+        source = _str_param(params, "payment_method")
+        if source is None:
+            raise parameter_missing("payment_method")
+        if ctx.account is None:
+            # Wording is a guess: Stripe only documents cloning *to* a connected account.
+            raise invalid_request(
+                "To clone a PaymentMethod, send the request with the Stripe-Account header of the "
+                "connected account to clone it to.",
+                param="payment_method",
+            )
+        platform = RequestContext()
+        customer = _str_param(params, "customer")
+        if customer is not None and customer in self.customers and not self._visible(customer, platform):
+            raise resource_missing("customer", customer, param="customer", status=400)
+        behaviour = self._pm_behaviour(source) if self._pm_visible(source, platform) else None
+        if behaviour is None:
+            raise resource_missing("payment_method", source, param="payment_method", status=400)
+        if customer is None and not is_shared_test_pm(source):
+            # A customer's saved card is cloned together with the customer it is attached to.
+            raise parameter_missing("customer")
+        metadata = _metadata_param(params) or {}
+        clone = payment_method_object(
+            new_id("pm"), behaviour, _now(), fingerprint=self._fingerprint(source), metadata=metadata
+        )
+        self.payment_methods[clone["id"]] = clone
+        self.pm_sources[clone["id"]] = source
+        self._own(clone, ctx)
+        return self._expand(clone, params, ctx)
+
+    def _fingerprint(self, pm_id: str) -> str:
+        clone = self.payment_methods.get(pm_id)
+        if clone is not None:
+            return str(clone["card"]["fingerprint"])
+        behaviour = self._pm_behaviour(pm_id)
+        assert behaviour is not None
+        return str(payment_method_object(pm_id, behaviour, 0)["card"]["fingerprint"])
+
+    def get_payment_method(self, pm_id: str, params: Json, ctx: RequestContext) -> Json:
+        found = self._payment_method(pm_id, ctx)
+        if found is None:
+            raise resource_missing("payment_method", pm_id)
+        return self._expand(found, params, ctx)
 
     def _expand(self, obj: Json, params: Json, ctx: RequestContext) -> Json:
         result = copy.deepcopy(obj)
@@ -512,7 +580,8 @@ class Store:
             "message": behaviour.message,
             "doc_url": f"{DOC_BASE}#{behaviour.code.replace('_', '-')}",
             "charge": charge["id"],
-            "payment_method": payment_method_object(pm_id, behaviour, _now()),
+            "payment_method": copy.deepcopy(self.payment_methods.get(pm_id))
+            or payment_method_object(pm_id, behaviour, _now()),
         }
         if behaviour.decline_code is not None:
             error["decline_code"] = behaviour.decline_code
@@ -933,6 +1002,8 @@ class Store:
                 "events": list(self.events.values()),
                 "payment_method_overrides": dict(self.pm_overrides),
                 "accounts": list(self.accounts.values()),
+                "payment_methods": list(self.payment_methods.values()),
+                "payment_method_sources": dict(self.pm_sources),
                 "owners": {k: v for k, v in self.owners.items() if v != PLATFORM},
             }
         )

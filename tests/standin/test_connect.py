@@ -346,3 +346,101 @@ def test_the_control_api_sets_an_accounts_status(standin: StripeStandIn, client:
     assert (
         httpx.post(f"{standin.url}/_standin/accounts/{a}", json={"charges_enabled": "no"}).status_code == 400
     )
+
+
+# --- payment method clones ------------------------------------------------------------------
+
+
+def clone(client: stripe.StripeClient, account: str, card: str, customer: str = "cus_platform") -> str:
+    pm = client.v1.payment_methods.create(
+        {"customer": customer, "payment_method": card}, on(account, f"clone:{card}")
+    )
+    return pm.id
+
+
+def test_a_clone_is_a_new_card_on_the_connected_account_with_the_originals_fingerprint(
+    standin: StripeStandIn, client: stripe.StripeClient
+) -> None:
+    a = new_account(client)
+    customer = client.v1.customers.create({"metadata": {"client_id": "c-1"}}).id
+    saved_card = f"pm_card_visa_{uuid.uuid4().hex[:6]}"
+    cloned = client.v1.payment_methods.create(
+        {"customer": customer, "payment_method": saved_card}, on(a, "k")
+    )
+
+    assert cloned.id.startswith("pm_") and cloned.id != saved_card
+    assert cloned.customer is None  # not attached to any customer on the connected account
+    original = client.v1.payment_methods.retrieve(saved_card)
+    assert cloned.card is not None and original.card is not None
+    assert (cloned.card.fingerprint, cloned.card.last4) == (original.card.fingerprint, "4242")
+    assert client.v1.payment_methods.retrieve(cloned.id, options=on(a)).id == cloned.id
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_methods.retrieve(cloned.id)
+    missing(exc)
+    assert [pm["id"] for pm in standin.payment_methods(account=a)] == [cloned.id]
+    assert standin.cloned_from(cloned.id) == saved_card
+    # Replayed under its key, like any POST.
+    again = client.v1.payment_methods.create({"customer": customer, "payment_method": saved_card}, on(a, "k"))
+    assert again.id == cloned.id
+
+    charged = client.v1.payment_intents.create(direct_charge(payment_method=cloned.id), on(a))
+    assert charged.status == "succeeded"
+    assert client.v1.charges.retrieve(str(charged.latest_charge), options=on(a)).payment_method == cloned.id
+
+
+def test_a_clone_declines_and_asks_for_authentication_like_its_original(
+    standin: StripeStandIn, client: stripe.StripeClient
+) -> None:
+    a = new_account(client)
+    declining = clone(client, a, f"pm_card_chargeDeclinedInsufficientFunds_{uuid.uuid4().hex[:6]}")
+    with pytest.raises(stripe.CardError) as exc:
+        client.v1.payment_intents.create(direct_charge(payment_method=declining), on(a))
+    assert exc.value.error is not None and exc.value.error.decline_code == "insufficient_funds"
+
+    sca = clone(client, a, f"pm_card_authenticationRequired_{uuid.uuid4().hex[:6]}")
+    with pytest.raises(stripe.CardError) as exc:
+        client.v1.payment_intents.create(direct_charge(payment_method=sca), on(a))
+    assert exc.value.code == "authentication_required"
+    assert exc.value.error is not None and exc.value.error.payment_intent is not None
+    recovered = standin.authenticate_on_session(exc.value.error.payment_intent.id)
+    assert recovered["status"] == "succeeded"
+    assert standin.account_of(recovered["id"]) == a
+
+
+def test_a_behaviour_set_on_the_original_after_cloning_holds_for_the_clone_unless_the_clone_has_its_own(
+    standin: StripeStandIn, client: stripe.StripeClient
+) -> None:
+    a = new_account(client)
+    saved_card = f"pm_card_visa_{uuid.uuid4().hex[:6]}"
+    cloned = clone(client, a, saved_card)
+    standin.set_payment_method_behaviour(saved_card, "lost_card")
+    with pytest.raises(stripe.CardError) as exc:
+        client.v1.payment_intents.create(direct_charge(payment_method=cloned), on(a))
+    assert exc.value.error is not None and exc.value.error.decline_code == "lost_card"
+
+    standin.set_payment_method_behaviour(cloned, "visa")
+    assert client.v1.payment_intents.create(direct_charge(payment_method=cloned), on(a)).status == "succeeded"
+
+
+def test_cloning_needs_the_connected_accounts_header_a_known_card_and_the_cards_customer(
+    client: stripe.StripeClient,
+) -> None:
+    a, b = new_account(client), new_account(client)
+    saved_card = f"pm_card_visa_{uuid.uuid4().hex[:6]}"
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_methods.create({"customer": "cus_platform", "payment_method": saved_card})
+    assert exc.value.param == "payment_method"
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_methods.create({"payment_method": saved_card}, on(a))
+    assert exc.value.param == "customer"
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_methods.create({"customer": "cus_platform", "payment_method": "pm_nope"}, on(a))
+    missing(exc, 400)
+    # A clone belongs to its account: it is no card of the platform's or of another account.
+    on_a = clone(client, a, saved_card)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_methods.create({"customer": "cus_platform", "payment_method": on_a}, on(b))
+    missing(exc, 400)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.create(direct_charge(payment_method=on_a), on(b))
+    missing(exc, 400)
