@@ -1,4 +1,7 @@
-"""The ``/_standin/`` JSON control API, so other processes can script the stand-in."""
+"""The ``/_standin/`` JSON control API, so other processes can script the stand-in.
+
+A module that models more of Stripe adds its own control routes with ``register_control``.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +10,14 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
+from .connect import UNSET
 from .faults import TRANSIENT_FAULT_KINDS, FaultRule
 from .wire import Reply, json_reply
 
 if TYPE_CHECKING:
     from .server import StripeStandIn
 
-__all__ = ["handle_control"]
+__all__ = ["handle_control", "register_control"]
 
 Body = dict[str, Any]
 _Action = Callable[["StripeStandIn", "re.Match[str]", Body], Any]
@@ -62,6 +66,39 @@ def _pm_behaviour(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
     return {"payment_method": m["id"], "behaviour": behaviour}
 
 
+def _create_account(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
+    unknown = set(body) - {"country", "email", "type", "metadata"}
+    if unknown:
+        raise ValueError(f"unknown account fields: {sorted(unknown)}")
+    metadata = body.get("metadata") or {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise ValueError("metadata must be an object of strings")
+    return s.create_account(
+        country=str(body.get("country", "GB")),
+        email=None if body.get("email") is None else str(body["email"]),
+        account_type=str(body.get("type", "standard")),
+        metadata=metadata,
+    )
+
+
+def _account_status(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
+    unknown = set(body) - {"charges_enabled", "payouts_enabled", "disabled_reason"}
+    if unknown:
+        raise ValueError(f"unknown account status fields: {sorted(unknown)}")
+    flags = {name: body.get(name) for name in ("charges_enabled", "payouts_enabled")}
+    if any(value is not None and not isinstance(value, bool) for value in flags.values()):
+        raise ValueError("charges_enabled and payouts_enabled must be booleans")
+    reason = body.get("disabled_reason", UNSET)
+    if reason is not UNSET and reason is not None and not isinstance(reason, str):
+        raise ValueError("disabled_reason must be a string or null")
+    return s.set_account_status(
+        m["id"],
+        charges_enabled=flags["charges_enabled"],
+        payouts_enabled=flags["payouts_enabled"],
+        disabled_reason=reason,
+    )
+
+
 def _authenticate(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
     payment_method = body.get("payment_method")
     if payment_method is not None and not isinstance(payment_method, str):
@@ -87,7 +124,7 @@ def _webhook(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
 
 _ID = r"(?P<id>[A-Za-z0-9_\-]+)"
 
-_ACTIONS: Final[tuple[tuple[str, re.Pattern[str], _Action], ...]] = tuple(
+_ACTIONS: Final[list[tuple[str, re.Pattern[str], _Action]]] = list(
     (method, re.compile(pattern), action)
     for method, pattern, action in (
         ("GET", r"^/_standin/health$", _health),
@@ -98,11 +135,18 @@ _ACTIONS: Final[tuple[tuple[str, re.Pattern[str], _Action], ...]] = tuple(
         ("POST", r"^/_standin/random_faults$", _random_faults),
         ("POST", rf"^/_standin/payment_methods/{_ID}$", _pm_behaviour),
         ("POST", rf"^/_standin/payment_intents/{_ID}/authenticate$", _authenticate),
+        ("POST", r"^/_standin/accounts$", _create_account),
+        ("POST", rf"^/_standin/accounts/{_ID}$", _account_status),
         ("GET", r"^/_standin/state$", _state),
         ("POST", rf"^/_standin/events/{_ID}/deliver$", _deliver),
         ("POST", r"^/_standin/webhook$", _webhook),
     )
 )
+
+
+def register_control(method: str, pattern: str, action: _Action) -> None:
+    """Serve one more control route; the action's KeyError is a 404, ValueError a 400."""
+    _ACTIONS.append((method, re.compile(pattern), action))
 
 
 def _error(status: int, message: str) -> Reply:
