@@ -4,11 +4,16 @@ account it names."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
+import stripe
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from api.stripe_confirmation import confirmed_event
+from dev.stripe_standin import StripeStandIn
 from settings import Settings
 from tests.api.serving import serving
 from tests.api.test_stripe_webhook_api import WEBHOOK, secret_of, signed, stripe_event
@@ -49,3 +54,36 @@ async def test_without_a_connect_secret_only_the_platform_endpoint_is_trusted(
         answer = await http.post(WEBHOOK, content=payload, headers=signed(payload, CONNECT_SECRET))
 
     assert answer.status_code == 400 and answer.json()["code"] == "bad_signature"
+
+
+async def test_a_connected_accounts_payment_event_is_confirmed_on_that_account_and_only_there(
+    standin: StripeStandIn, stripe_client: stripe.StripeClient
+) -> None:
+    """A therapist's direct charge lives on their account: Stripe knows it only under their
+    Stripe-Account header, so the confirmation asks there, and nowhere else."""
+    account = standin.create_account()["id"]
+    session_id = unique("ses")
+    intent = await stripe_client.v1.payment_intents.create_async(
+        {
+            "amount": 6000,
+            "currency": "gbp",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "off_session": True,
+            "application_fee_amount": 720,
+            "metadata": {"session_id": session_id},
+        },
+        {"stripe_account": account},
+    )
+    event = json.loads(stripe_event("payment_intent.succeeded", intent.to_dict()))
+
+    on_its_account = await confirmed_event(stripe_client, {**event, "account": account})
+    without_the_account = await confirmed_event(stripe_client, event)
+    on_another_account = await confirmed_event(
+        stripe_client, {**event, "account": standin.create_account()["id"]}
+    )
+
+    assert on_its_account is not None
+    assert on_its_account["data"]["object"]["metadata"] == {"session_id": session_id}
+    assert on_its_account["data"]["object"]["status"] == "succeeded"
+    assert without_the_account is None and on_another_account is None
