@@ -168,10 +168,10 @@ class RefundRequest(_Payload):
     connected_account_id: StripeId | None = None
     """The connected account the charge was made on (refunded there, borne by the therapist);
     ``None``: the platform's own charge."""
-    refund_application_fee: bool = False
+    refund_application_fee: bool | None = None
     """Give the marketplace's commission back with the refund, in proportion to the amount
     refunded (Stripe's ``refund_application_fee``; ``domain.commission.refund_returns_commission``).
-    Only for a connected account's charge."""
+    Only for a connected account's charge; ``None`` on the platform's own."""
 
     @property
     def idempotency_key(self) -> str:
