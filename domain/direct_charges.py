@@ -41,6 +41,7 @@ def open_on_account(ledger: PaymentLedger, booking: SessionBooking, commission: 
     ledger.connected_account_id = booking.connected_account_id
     ledger.commission = commission
     ledger.application_fee_minor = application_fee_minor(booking.amount_minor, booking.kind, commission)
+    ledger.application_fee_refunded_minor = 0
 
 
 def charge_on_account(request: ChargeRequest, ledger: PaymentLedger, kind: BookingKind) -> ChargeRequest:
@@ -86,5 +87,5 @@ def record_fee_refunded(ledger: PaymentLedger, request: RefundRequest, result: R
         ledger.application_fee_minor = result.application_fee_minor
     if result.application_fee_refunded_minor is not None:
         ledger.application_fee_refunded_minor = max(
-            ledger.application_fee_refunded_minor, result.application_fee_refunded_minor
+            ledger.application_fee_refunded_minor or 0, result.application_fee_refunded_minor
         )

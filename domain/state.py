@@ -135,8 +135,9 @@ class PaymentLedger(BaseModel):
     application_fee_minor: int | None = None
     """The marketplace's commission on the payment: computed at booking from ``commission``,
     replaced by Stripe's figure when a charge's answer reports it."""
-    application_fee_refunded_minor: int = 0
-    """Of it, given back to the therapist with refunds so far, as Stripe last reported."""
+    application_fee_refunded_minor: int | None = None
+    """Of it, given back to the therapist with refunds so far, as Stripe last reported (0 from
+    booking on a connected account; ``None``: no account, no fee)."""
 
 
 class CancellationRecord(BaseModel):

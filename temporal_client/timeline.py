@@ -268,6 +268,9 @@ _RESULT_PAYMENT_FIELDS: FieldSpec = (
     "payment_intent_id",
     "amount_paid_minor",
     "amount_refunded_minor",
+    "connected_account_id",
+    "application_fee_minor",
+    "application_fee_refunded_minor",
 )
 
 _SKIPPED = frozenset(
