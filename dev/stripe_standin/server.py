@@ -277,6 +277,15 @@ class StripeStandIn(LoopbackHTTPService):
         with self._store.lock:
             return self._store.pm_sources.get(pm_id)
 
+    def application_fees(self, charge: str | None = None, account: str | None = None) -> list[dict[str, Any]]:
+        """The platform's application fees, by the charge they came from or the connected
+        account that paid them (the fee's ``account`` field; fees all live on the platform)."""
+        return [
+            fee
+            for fee in self._select("application_fees", charge=charge)
+            if account in (None, fee["account"])
+        ]
+
     def accounts(self) -> list[dict[str, Any]]:
         return self._select("accounts")
 
