@@ -10,7 +10,7 @@ from pathlib import Path
 from temporalio.client import WorkflowHistory
 
 from temporal_client.converter import DATA_CONVERTER
-from temporal_client.timeline import TimelineEvent, timeline_from_history
+from temporal_client.timeline import DetailValue, TimelineEvent, timeline_from_history
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 CANCELLED = HISTORIES / "a_therapists_cancellation_refunds_the_client_in_full_and_returns_the_commission.json"
@@ -18,13 +18,13 @@ PLATFORM = HISTORIES / "a_new_card_after_a_hard_decline_is_charged_at_once.json"
 
 
 async def timeline_of(path: Path) -> list[TimelineEvent]:
-    history = WorkflowHistory.from_json("session-recorded", json.loads(path.read_text()))
+    history = WorkflowHistory.from_json("session-recorded", json.loads(path.read_text()))  # noqa: ASYNC240
     timeline = await timeline_from_history(history, DATA_CONVERTER)
     assert timeline.undecodable_payloads == 0
     return timeline.events
 
 
-def of(events: list[TimelineEvent], kind: str, activity_type: str) -> list[dict[str, object]]:
+def of(events: list[TimelineEvent], kind: str, activity_type: str) -> list[dict[str, DetailValue]]:
     return [e.detail for e in events if e.kind == kind and e.detail.get("activity_type") == activity_type]
 
 
@@ -49,11 +49,12 @@ async def test_each_direct_charge_and_refund_shows_its_amount_commission_and_acc
         720,
         account,
     )
-    assert (refund["target_refunded_minor"], refund["refund_application_fee"], refund["connected_account_id"]) == (
-        6000,
-        True,
-        account,
+    asked = (
+        refund["target_refunded_minor"],
+        refund["refund_application_fee"],
+        refund["connected_account_id"],
     )
+    assert asked == (6000, True, account)
     assert (
         refunded["amount_minor"],
         refunded["application_fee_minor"],
