@@ -5,19 +5,25 @@ keep it, per the rule (``domain.commission``). Real Temporal, the real stripe cl
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import stripe
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from contract.ids import session_refunds_workflow_id
+from contract.refunds import SESSION_REFUNDS_STATE
 from dev.stripe_standin import StripeStandIn
+from domain.attendance import AttendanceOutcome, AttendanceUpdate
 from domain.booking import SessionBooking
 from domain.commands import CancelRequest
-from domain.refunds import SessionRefund
+from domain.refunds import ClosedSessionRefunds, SessionRefund
 from domain.state import SessionState
 from domain.status import Actor, BookingKind, CancelReason, RefundReason, SessionStatus
+from temporal_client.refunds_client import refund_session
 from tests.workflows.support import (
     HOUR,
     WAIT,
@@ -29,6 +35,7 @@ from tests.workflows.support import (
     result_of,
     start,
     wait_for_state,
+    wait_for_status,
 )
 from workflows.session import SessionWorkflow
 
@@ -68,6 +75,24 @@ async def fee_returned(
     )
     assert fee.amount == FOLLOW_UP_FEE
     return fee.amount_refunded
+
+
+async def settled_refunds(
+    handle: WorkflowHandle[Any, Any], predicate: Callable[[ClosedSessionRefunds], bool]
+) -> ClosedSessionRefunds:
+    """The closed session's refunds workflow once ``predicate`` holds (its refund is paid by its
+    own loop after the grant is answered); bounded like every wait."""
+
+    async def poll() -> ClosedSessionRefunds:
+        while True:
+            state: ClosedSessionRefunds = await handle.query(
+                SESSION_REFUNDS_STATE.name, result_type=ClosedSessionRefunds
+            )
+            if predicate(state):
+                return state
+            await asyncio.sleep(0.05)
+
+    return await asyncio.wait_for(poll(), WAIT)
 
 
 async def cancel(handle: SessionHandle, by: Actor) -> None:
@@ -145,4 +170,39 @@ async def test_a_discretionary_refund_keeps_the_commission_by_default(
         payment_intent=the_intent(standin, booking)["id"], account=booking.connected_account_id
     )
     assert refund["amount"] == 2000
+    assert await fee_returned(stripe_client, standin, booking) == 0
+
+
+async def test_a_refund_after_the_session_closed_is_made_on_the_account_and_keeps_the_commission(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn, stripe_client: stripe.StripeClient
+) -> None:
+    booking = on_account(standin)
+    handle, _ = await paid_on_account(env, worker, booking)
+    await advance_to(env, handle, booking.end + SECOND)
+    await wait_for_status(env, handle, SessionStatus.AWAITING_UPDATE, "the session's end")
+    attended = AttendanceUpdate(outcome=AttendanceOutcome.ATTENDED)
+    await asyncio.wait_for(handle.execute_update(SessionWorkflow.file_attendance, attended), WAIT)
+    closed = await result_of(handle)
+    assert closed.payment.connected_account_id == booking.connected_account_id
+
+    granted = await asyncio.wait_for(
+        refund_session(
+            env.client,
+            booking.session_id,
+            SessionRefund(reason=RefundReason.GOODWILL, amount_minor=1500),
+            request_id="after-close-1",
+            task_queue=worker.task_queue,
+            now=real_now(),
+        ),
+        WAIT,
+    )
+
+    assert granted.amount_minor == 1500
+    refunds = env.client.get_workflow_handle(session_refunds_workflow_id(booking.session_id))
+    refunded = await settled_refunds(refunds, lambda s: s.payment.amount_refunded_minor == 1500)
+    assert refunded.payment.connected_account_id == booking.connected_account_id
+    assert refunded.payment.application_fee_refunded_minor == 0
+    intent = the_intent(standin, booking)
+    [refund] = standin.refunds(payment_intent=intent["id"], account=booking.connected_account_id)
+    assert refund["amount"] == 1500
     assert await fee_returned(stripe_client, standin, booking) == 0
