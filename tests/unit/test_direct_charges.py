@@ -3,9 +3,11 @@ carry, at unit speed. The workflow tests run the same paths against the stand-in
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
 
 from domain import session as machine
 from domain import session_attendance as attendance
@@ -19,6 +21,9 @@ from domain.refunds import ClosedSessionRefunds, SessionRefund, begin_closed_ref
 from domain.session import Session
 from domain.state import SessionWorkflowInput
 from domain.status import Actor, BookingKind, CancelReason, PaymentStatus, RefundReason, SessionStatus
+from tests.unit.session_sim import Command, Simulation
+from tests.unit.test_session_properties import BOOKED_AT as BOOKED_AT_SIM
+from tests.unit.test_session_properties import PROPERTY_SETTINGS, lives
 
 H = timedelta(hours=1)
 START = datetime(2027, 6, 15, 17, 0, tzinfo=UTC)
@@ -207,3 +212,50 @@ def test_a_follow_up_is_booked_on_the_same_account_under_the_same_terms() -> Non
     follow_up = attendance.follow_up_input(session, plan, session.end + H)
     assert follow_up.booking.connected_account_id == ACCOUNT
     assert follow_up.commission == rates
+
+
+# ----------------------------------------------------------------------------- over random lives
+
+
+def _on_an_account(simulation: Simulation) -> Simulation:
+    """The same session and the same simulated Stripe, booked on a connected account."""
+    session = simulation.session
+    booking = session.booking.model_copy(update={"connected_account_id": ACCOUNT})
+    booked_at = BOOKED_AT_SIM
+    twin = machine.open_session(SessionWorkflowInput(booking=booking, booked_at=booked_at), booked_at)
+    return Simulation(twin, copy.deepcopy(simulation.stripe))
+
+
+_ACCOUNT_FIELDS = {
+    "connected_account_id",
+    "commission",
+    "application_fee_minor",
+    "application_fee_refunded_minor",
+}
+
+
+@PROPERTY_SETTINGS
+@given(lives())
+def test_a_connected_account_changes_where_money_moves_never_how_much_or_when(
+    life: tuple[Simulation, list[tuple[datetime, Command]]],
+) -> None:
+    """Whatever happens, a session booked on a connected account takes exactly the steps, statuses
+    and amounts the same session takes on the platform: only its requests' account, fee and
+    fee-refund fields differ (the commission is Stripe's to take, never a rule of the session)."""
+    simulation, timed = life
+    twin = _on_an_account(simulation)
+
+    platform_trace = simulation.run(timed)
+    account_trace = twin.run(timed)
+
+    assert account_trace.statuses == platform_trace.statuses
+    assert account_trace.accepted == platform_trace.accepted
+    assert account_trace.refused == platform_trace.refused
+    assert account_trace.notices == platform_trace.notices
+    assert (twin.stripe.captured, twin.stripe.refunded) == (
+        simulation.stripe.captured,
+        simulation.stripe.refunded,
+    )
+    platform_payment = simulation.session.payment.model_dump(exclude=_ACCOUNT_FIELDS)
+    assert twin.session.payment.model_dump(exclude=_ACCOUNT_FIELDS) == platform_payment
+    assert twin.session.payment.connected_account_id == ACCOUNT
