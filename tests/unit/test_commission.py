@@ -18,6 +18,7 @@ from domain.commission import (
     refund_returns_commission,
 )
 from domain.status import BookingKind, SessionStatus
+from settings import Settings
 
 FOLLOW_UP_KINDS = [kind for kind in BookingKind if kind is not BookingKind.INITIAL_PREPAID]
 amounts = st.integers(min_value=0, max_value=10_000_000)
@@ -141,3 +142,14 @@ def test_a_discretionary_refunds_commission_rule_is_configuration() -> None:
     assert refund_returns_commission(RefundCause.DISCRETIONARY, returning)
     keeping = CommissionRates(discretionary_refund_returns_fee=False)
     assert refund_returns_commission(RefundCause.THERAPIST_CANCELLATION, keeping)
+
+
+def test_the_rates_are_settings_with_the_terms_as_defaults() -> None:
+    assert Settings().commission == DEFAULT_COMMISSION
+    configured = Settings(commission_follow_up_bp=1500, commission_discretionary_refund_returns_fee=True)
+    assert configured.commission == CommissionRates(follow_up_bp=1500, discretionary_refund_returns_fee=True)
+
+
+def test_a_rate_outside_the_range_is_refused_at_start() -> None:
+    with pytest.raises(ValueError):
+        Settings(commission_vat_bp=20_000)

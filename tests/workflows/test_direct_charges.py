@@ -20,12 +20,15 @@ from dev.stripe_standin import StripeStandIn
 from domain.attendance import AttendanceOutcome, AttendanceUpdate
 from domain.booking import SessionBooking
 from domain.commands import CancelRequest
+from domain.commission import CommissionRates
 from domain.refunds import ClosedSessionRefunds, SessionRefund
 from domain.state import SessionState
 from domain.status import Actor, BookingKind, CancelReason, RefundReason, SessionStatus
 from temporal_client.refunds_client import refund_session
+from temporal_client.session_client import book_session
 from tests.workflows.support import (
     HOUR,
+    TEST_POLICY,
     WAIT,
     SessionHandle,
     advance_to,
@@ -206,3 +209,24 @@ async def test_a_refund_after_the_session_closed_is_made_on_the_account_and_keep
     [refund] = standin.refunds(payment_intent=intent["id"], account=booking.connected_account_id)
     assert refund["amount"] == 1500
     assert await fee_returned(stripe_client, standin, booking) == 0
+
+
+async def test_the_commission_is_the_one_in_force_when_the_session_was_booked(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
+) -> None:
+    booking = on_account(standin)
+    rates = CommissionRates(follow_up_bp=1_500, vat_bp=0)
+    handle = await book_session(
+        env.client,
+        booking,
+        task_queue=worker.task_queue,
+        now=real_now(),
+        policy=TEST_POLICY,
+        commission=rates,
+    )
+    await advance_to(env, handle, booking.start - 48 * HOUR + SECOND)
+
+    paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+
+    assert the_intent(standin, booking)["application_fee_amount"] == 900
+    assert paid.payment.commission == rates and paid.payment.application_fee_minor == 900
