@@ -100,6 +100,15 @@ def count_stripe_unreachable(operation: str, failure: ActivityError) -> None:
     ).add(1, {"operation": operation, "reason": failure_type(failure)})
 
 
+def count_dispute(status: str) -> None:
+    """Ops' signal of disputes (``sessionflow_disputes{status}``; ``_total`` once exported): each
+    status a session's dispute reaches, counted once (the workflow's meter skips replays)."""
+    workflow.metric_meter().create_counter(
+        "sessionflow_disputes",
+        "Disputes of session charges, by the Stripe status the session recorded.",
+    ).add(1, {"status": status})
+
+
 async def call_stripe(
     activity: Callable[[PaymentActivities, RequestT], Awaitable[ResultT]], request: RequestT, summary: str
 ) -> ResultT:

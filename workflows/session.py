@@ -41,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import session as machine
     from domain import session_attendance as attendance
     from domain import session_commands as commands
-    from domain import session_time
+    from domain import session_disputes, session_time
     from domain.attendance import AttendanceResult, AttendanceUpdate
     from domain.booking import SessionBooking
     from domain.commands import (
@@ -54,6 +54,8 @@ with workflow.unsafe.imports_passed_through():
         RescheduleRequest,
         RescheduleResult,
     )
+    from domain.dispute_evidence import DisputeEvidence, EvidenceSource, evidence_pack
+    from domain.disputes import DisputeFact
     from domain.errors import RuleViolation
     from domain.notifications import Notification
     from domain.payments import ChargeOutcome, PaymentEvent
@@ -69,6 +71,7 @@ with workflow.unsafe.imports_passed_through():
         call_stripe,
         checked,
         count_charge_given_up,
+        count_dispute,
         count_stripe_unreachable,
         deliver,
         deliver_batch,
@@ -80,6 +83,7 @@ with workflow.unsafe.imports_passed_through():
         AUTO_CANCEL_READS_PAYMENT,
         CHARGE_ANSWER_BOUNDED,
         CHARGE_OUTAGE_IS_NOT_A_DECLINE,
+        DISPUTES_ANSWERED,
         FOLLOW_UP_CLAIMS_TIME,
         LEAN_FROM_FIRST_TASK,
         LEAN_LIFECYCLE,
@@ -111,6 +115,7 @@ class SessionWorkflow:
     @workflow.init
     def __init__(self, workflow_input: SessionWorkflowInput) -> None:
         self._session = machine.open_session(workflow_input, workflow.now())
+        self._booked_at = workflow_input.booked_at or workflow.now()  # the dispute evidence's
         # Notifications are sent without holding up the session; all are awaited before it ends.
         self._outbox: list[asyncio.Task[None]] = []
         # Set by handlers: the main loop re-plans (and restarts its timer) only when something moved.
@@ -779,6 +784,40 @@ class SessionWorkflow:
         # Waking the main loop restarts its timer (a billed Action): only for facts that matter.
         if outcome.wakes:
             self._changed = True
+
+    @workflow.signal
+    def dispute_event(self, fact: DisputeFact) -> None:
+        """A Stripe dispute fact (``domain.disputes``); duplicates and stale ones change nothing."""
+        if not workflow.patched(DISPUTES_ANSWERED):
+            return  # never reached: a history without the marker never had this signal
+        outcome = session_disputes.apply_dispute(self._session, fact)
+        if not outcome.change.applied:
+            return
+        record = self._session.dispute
+        assert record is not None
+        count_dispute(record.status.value)
+        self._log(
+            logging.WARNING if outcome.change.opened else logging.INFO,
+            "dispute recorded",
+            dispute_id=record.dispute_id,
+            dispute_status=record.status.value,
+            reason=record.reason,
+            refund_held_minor=record.refund_held_minor,
+        )
+        self._notify(outcome.notices)
+        self._changed = True
+
+    @workflow.query
+    def dispute_evidence(self) -> DisputeEvidence:
+        """The evidence pack for a disputed charge, from the recorded history (no free text)."""
+        session = self._session
+        source = EvidenceSource(
+            state=session.snapshot(),
+            booking=session.booking,
+            policy=session.policy,
+            booked_at=self._booked_at,
+        )
+        return evidence_pack(source)
 
     @workflow.query
     def state(self) -> SessionState:
