@@ -21,8 +21,9 @@ import copy
 import time
 from typing import Final
 
-from .errors import ApiError, invalid_request, resource_missing
-from .store import Json, RequestContext, Store, new_id
+from .errors import ApiError, invalid_request
+from .routes import register_routes, route
+from .store import PLATFORM, Json, RequestContext, Store, new_id
 
 __all__ = [
     "DISPUTE_REASONS",
@@ -96,11 +97,17 @@ def _now() -> int:
     return int(time.time())
 
 
-def _dispute(store: Store, dispute_id: str) -> Json:
-    found = store.disputes.get(dispute_id)
-    if found is None:
-        raise resource_missing("dispute", dispute_id)
-    return found
+def _dispute(store: Store, dispute_id: str, ctx: RequestContext) -> Json:
+    """The dispute as the request's account sees it: a connected account's charge's dispute lives
+    on that account (another account's id is "No such dispute", as for every object)."""
+    return store._get(store.disputes, "dispute", dispute_id, ctx)
+
+
+def _on_owner(store: Store, object_id: str) -> RequestContext:
+    """A context on the account that owns ``object_id``: the bank's decisions come from no
+    request, and their events belong where the charge lives (a Connect event carries ``account``)."""
+    owner = store.owner_of(object_id)
+    return RequestContext(account=None if owner == PLATFORM else owner)
 
 
 def open_dispute(
@@ -155,9 +162,11 @@ def open_dispute(
         "reason": reason,
         "status": "warning_needs_response" if inquiry else "needs_response",
     }
+    ctx = _on_owner(store, charge_id)
     store.disputes[dispute["id"]] = dispute
+    store._own(dispute, ctx)
     charge["disputed"] = True
-    store._emit("charge.dispute.created", dispute, RequestContext())
+    store._emit("charge.dispute.created", dispute, ctx)
     return copy.deepcopy(dispute)
 
 
@@ -188,7 +197,7 @@ def update_dispute(store: Store, dispute_id: str, params: Json, ctx: RequestCont
     """``POST /v1/disputes/{id}``: stage evidence (``submit=false``) or submit it (the default):
     a chargeback goes ``under_review`` (an inquiry ``warning_under_review``);
     ``charge.dispute.updated`` either way."""
-    dispute = _dispute(store, dispute_id)
+    dispute = _dispute(store, dispute_id, ctx)
     evidence = _evidence_param(params)
     metadata = params.get("metadata")
     if (
@@ -247,13 +256,13 @@ def close_dispute(store: Store, dispute_id: str, outcome: str) -> Json:
     dispute["status"] = "warning_closed" if inquiry and outcome == "won" else outcome
     dispute["is_charge_refundable"] = dispute["status"] != "lost"
     dispute["evidence_details"]["past_due"] = False
-    store._emit("charge.dispute.closed", dispute, RequestContext())
+    store._emit("charge.dispute.closed", dispute, _on_owner(store, dispute_id))
     return copy.deepcopy(dispute)
 
 
 def merchant_closes_dispute(store: Store, dispute_id: str, ctx: RequestContext) -> Json:
     """``POST /v1/disputes/{id}/close``: the merchant accepts the dispute, which is lost."""
-    dispute = _dispute(store, dispute_id)
+    dispute = _dispute(store, dispute_id, ctx)
     if dispute["status"] in _CLOSED:
         raise invalid_request(f"This dispute is already {dispute['status']}.", code="dispute_already_closed")
     dispute["status"] = "lost"
@@ -262,11 +271,11 @@ def merchant_closes_dispute(store: Store, dispute_id: str, ctx: RequestContext) 
     return copy.deepcopy(dispute)
 
 
-def get_dispute(store: Store, dispute_id: str, params: Json) -> Json:
-    return store._expand(_dispute(store, dispute_id), params)
+def get_dispute(store: Store, dispute_id: str, params: Json, ctx: RequestContext) -> Json:
+    return store._expand(_dispute(store, dispute_id, ctx), params, ctx)
 
 
-def list_disputes(store: Store, params: Json) -> Json:
+def list_disputes(store: Store, params: Json, ctx: RequestContext) -> Json:
     charge = params.get("charge") or None
     intent = params.get("payment_intent") or None
     items = [
@@ -274,7 +283,7 @@ def list_disputes(store: Store, params: Json) -> Json:
         for d in store.disputes.values()
         if (charge is None or d["charge"] == charge) and (intent is None or d["payment_intent"] == intent)
     ]
-    return store._list(items, params, "/v1/disputes")
+    return store._list(items, params, "/v1/disputes", ctx)
 
 
 def refusal_of_refund(store: Store, charge: Json) -> ApiError | None:
@@ -290,3 +299,13 @@ def refusal_of_refund(store: Store, charge: Json) -> ApiError | None:
                 param="charge",
             )
     return None
+
+
+_ID = r"(?P<id>[A-Za-z0-9_]+)"
+
+register_routes(
+    route("GET", r"^/v1/disputes$", lambda s, m, p, c: list_disputes(s, p, c)),
+    route("GET", rf"^/v1/disputes/{_ID}$", lambda s, m, p, c: get_dispute(s, m["id"], p, c)),
+    route("POST", rf"^/v1/disputes/{_ID}$", lambda s, m, p, c: update_dispute(s, m["id"], p, c)),
+    route("POST", rf"^/v1/disputes/{_ID}/close$", lambda s, m, p, c: merchant_closes_dispute(s, m["id"], c)),
+)
