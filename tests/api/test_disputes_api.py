@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import stripe
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from api.stripe_confirmation import confirmed_dispute
 from dev.stripe_standin import StripeStandIn
 from domain.commands import CancelRequest
 from domain.disputes import DisputeStatus
@@ -26,6 +28,7 @@ from tests.workflows.support import (
     real_now,
     result_of,
     start,
+    unique,
     wait_for_state,
 )
 from workflows.session import SessionWorkflow
@@ -101,3 +104,35 @@ async def test_a_dispute_event_stripe_does_not_confirm_is_acknowledged_and_signa
     )
     answer = await http.post(WEBHOOK, content=forged, headers=signed(forged, secret_of(settings)))
     assert answer.status_code == 200 and answer.json() == {"received": True, "handled": False}
+
+
+async def test_a_dispute_of_a_connected_accounts_charge_is_confirmed_on_that_account(
+    standin: StripeStandIn, stripe_client: stripe.StripeClient
+) -> None:
+    account = (await stripe_client.v1.accounts.create_async({"type": "standard", "country": "GB"})).id
+    session_id = unique("ses")
+    intent = await stripe_client.v1.payment_intents.create_async(
+        {
+            "amount": 6000,
+            "currency": "gbp",
+            "payment_method": "pm_card_visa",
+            "off_session": True,
+            "confirm": True,
+            "metadata": {"session_id": session_id},
+        },
+        {"stripe_account": account},
+    )
+    dispute = await asyncio.to_thread(standin.open_dispute, str(intent.latest_charge), reason="fraudulent")
+    [event] = [
+        e for e in standin.events(type="charge.dispute.created") if e["data"]["object"]["id"] == dispute["id"]
+    ]
+    assert event["account"] == account
+
+    confirmed = await confirmed_dispute(stripe_client, event)
+    assert confirmed is not None
+    found_session, fact = confirmed
+    assert found_session == session_id
+    assert (fact.dispute_id, fact.payment_intent_id, fact.account) == (dispute["id"], intent.id, account)
+    assert (fact.status, fact.reason) == (DisputeStatus.NEEDS_RESPONSE, "fraudulent")
+    # The same event claimed for the platform: Stripe has no such dispute there.
+    assert await confirmed_dispute(stripe_client, {k: v for k, v in event.items() if k != "account"}) is None
