@@ -203,6 +203,11 @@ def check_refund_allowed(record: DisputeRecord | None, payment_intent_id: str | 
         )
 
 
+def needs_response(record: DisputeRecord) -> bool:
+    """The merchant is asked for evidence (a chargeback or an inquiry awaiting an answer)."""
+    return record.status in (DisputeStatus.NEEDS_RESPONSE, DisputeStatus.WARNING_NEEDS_RESPONSE)
+
+
 def outcome_code(record: DisputeRecord) -> str:
     """The outcome a therapist and ops hear of: ``won``, ``lost`` or ``warning_closed``."""
     return record.status.value

@@ -11,6 +11,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, TimeoutType
 from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
+    from activities.disputes import DisputeActivities
     from activities.follow_ups import FollowUpActivities
     from activities.notifications import NotificationActivities
     from activities.payments import STRIPE_OUTAGE_ERROR_TYPES, PaymentActivities
@@ -114,6 +115,21 @@ async def call_stripe(
 ) -> ResultT:
     """One Stripe call, on the Stripe task queue (rate-limited by the server for every worker at
     once): timeouts keep every retry well inside the idempotency key's lifetime."""
+    return await workflow.execute_activity_method(
+        activity,
+        request,
+        task_queue=stripe_task_queue(workflow.info().task_queue),
+        start_to_close_timeout=STRIPE_START_TO_CLOSE,
+        schedule_to_close_timeout=STRIPE_SCHEDULE_TO_CLOSE,
+        retry_policy=STRIPE_RETRY_POLICY,
+        summary=summary,
+    )
+
+
+async def call_stripe_disputes(
+    activity: Callable[[DisputeActivities, RequestT], Awaitable[ResultT]], request: RequestT, summary: str
+) -> ResultT:
+    """A call of Stripe's Dispute API, with the same queue, timeouts and retries as any Stripe call."""
     return await workflow.execute_activity_method(
         activity,
         request,

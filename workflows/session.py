@@ -27,6 +27,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.disputes import DisputeActivities
     from activities.payments import PaymentActivities
     from activities.practice import PracticeActivities
     from contract.ids import session_workflow_id
@@ -54,8 +55,8 @@ with workflow.unsafe.imports_passed_through():
         RescheduleRequest,
         RescheduleResult,
     )
-    from domain.dispute_evidence import DisputeEvidence, EvidenceSource, evidence_pack
-    from domain.disputes import DisputeFact
+    from domain.dispute_evidence import DisputeEvidence, EvidenceSource, EvidenceSubmission, evidence_pack
+    from domain.disputes import DisputeFact, DisputeRecord, needs_response
     from domain.errors import RuleViolation
     from domain.notifications import Notification
     from domain.payments import ChargeOutcome, PaymentEvent
@@ -69,6 +70,7 @@ with workflow.unsafe.imports_passed_through():
         call_practice,
         call_practice_patiently,
         call_stripe,
+        call_stripe_disputes,
         checked,
         count_charge_given_up,
         count_dispute,
@@ -83,6 +85,7 @@ with workflow.unsafe.imports_passed_through():
         AUTO_CANCEL_READS_PAYMENT,
         CHARGE_ANSWER_BOUNDED,
         CHARGE_OUTAGE_IS_NOT_A_DECLINE,
+        DISPUTE_EVIDENCE_SUBMITTED,
         DISPUTES_ANSWERED,
         FOLLOW_UP_CLAIMS_TIME,
         LEAN_FROM_FIRST_TASK,
@@ -806,10 +809,36 @@ class SessionWorkflow:
         )
         self._notify(outcome.notices)
         self._changed = True
+        if outcome.change.opened and needs_response(record) and workflow.patched(DISPUTE_EVIDENCE_SUBMITTED):
+            # Awaited with the notices before the session closes.
+            self._outbox.append(asyncio.create_task(self._submit_evidence(record)))
 
-    @workflow.query
-    def dispute_evidence(self) -> DisputeEvidence:
-        """The evidence pack for a disputed charge, from the recorded history (no free text)."""
+    async def _submit_evidence(self, record: DisputeRecord) -> None:
+        """Hand the evidence pack to Stripe's Dispute API (when the worker is configured to)."""
+        request = EvidenceSubmission(
+            session_id=self._session.session_id,
+            dispute_id=record.dispute_id,
+            account=record.account,
+            evidence=self._evidence(),
+        )
+        try:
+            answer = await call_stripe_disputes(
+                DisputeActivities.submit_evidence, request, "dispute evidence"
+            )
+        except ActivityError as failure:
+            reason = failure_type(failure)
+            self._log(
+                logging.ERROR, "dispute evidence not submitted", dispute_id=record.dispute_id, reason=reason
+            )
+            return
+        self._log(
+            logging.INFO,
+            "dispute evidence submitted" if answer.submitted else "dispute evidence exported",
+            dispute_id=record.dispute_id,
+            dispute_status=answer.status,
+        )
+
+    def _evidence(self) -> DisputeEvidence:
         session = self._session
         source = EvidenceSource(
             state=session.snapshot(),
@@ -818,6 +847,11 @@ class SessionWorkflow:
             booked_at=self._booked_at,
         )
         return evidence_pack(source)
+
+    @workflow.query
+    def dispute_evidence(self) -> DisputeEvidence:
+        """The evidence pack for a disputed charge, from the recorded history (no free text)."""
+        return self._evidence()
 
     @workflow.query
     def state(self) -> SessionState:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import stripe
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
@@ -17,15 +18,19 @@ from domain.commands import CancelRequest
 from domain.disputes import DisputeFact, DisputeStatus, dispute_fact_from_stripe
 from domain.refunds import SessionRefund
 from domain.status import Actor, CancelReason, RefundReason, SessionStatus
+from settings import Settings
 from tests.workflows.support import (
     HOUR,
     WAIT,
     SessionHandle,
     advance_to,
+    history_at_rest,
     make_booking,
     notices_sent,
     real_now,
     result_of,
+    running_worker,
+    scheduled_activities,
     start,
     wait_for_state,
 )
@@ -128,3 +133,33 @@ async def test_a_therapists_refund_of_a_disputed_charge_is_refused_charge_disput
     evidence = await asyncio.wait_for(handle.query(SessionWorkflow.dispute_evidence), WAIT)
     assert evidence.service_date == booking.start.date().isoformat()
     await handle.terminate("test over")
+
+
+async def test_a_dispute_needing_a_response_is_answered_with_the_evidence_pack_when_configured(
+    env: WorkflowEnvironment,
+    standin: StripeStandIn,
+    stripe_client: stripe.StripeClient,
+    settings: Settings,
+    task_queue: str,
+) -> None:
+    submitting = settings.model_copy(update={"dispute_evidence_submit": True})
+    async with running_worker(env.client, task_queue, stripe_client, submitting):
+        booking = make_booking(start=real_now() + 72 * HOUR)
+        handle = await start(env.client, booking, task_queue)
+        await advance_to(env, handle, booking.start - 30 * HOUR)
+        paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+        [charge] = standin.charges(payment_intent=paid.payment.payment_intent_id)
+        dispute_id = standin.open_dispute(charge["id"], reason="product_not_received")["id"]
+        await signal(handle, fact_of(standin, dispute_id, "charge.dispute.created"))
+
+        await history_at_rest(handle)  # the evidence's activity has run
+        submitted = [d for d in standin.disputes() if d["id"] == dispute_id and d["status"] == "under_review"]
+        [dispute] = submitted
+        evidence = dispute["evidence"]
+        assert isinstance(evidence, dict)
+        assert evidence["service_date"] == booking.start.date().isoformat()
+        assert "48 hours" in evidence["cancellation_policy_disclosure"]
+        assert evidence["customer_name"] is None and evidence["customer_email_address"] is None
+        assert dispute["metadata"] == {"session_id": booking.session_id}
+        assert "submit_dispute_evidence" in await scheduled_activities(handle)
+        await handle.terminate("test over")
