@@ -155,9 +155,7 @@ class _Deliveries:
         self._rng.shuffle(order)
         created_rank = {event_id: index for index, event_id in enumerate(event_ids)}
         self.overtaken += sum(
-            1
-            for earlier, later in itertools.pairwise(order)
-            if created_rank[later] < created_rank[earlier]
+            1 for earlier, later in itertools.pairwise(order) if created_rank[later] < created_rank[earlier]
         )
         for event_id in order:
             [status] = await asyncio.to_thread(self._standin.deliver_event, event_id, 1)
