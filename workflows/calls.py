@@ -102,10 +102,11 @@ def count_stripe_unreachable(operation: str, failure: ActivityError) -> None:
 
 
 def count_dispute(status: str) -> None:
-    """Ops' signal of disputes (``sessionflow_disputes{status}``; ``_total`` once exported): each
-    status a session's dispute reaches, counted once (the workflow's meter skips replays)."""
+    """Ops' signal of disputes (``sessionflow_disputes_total{status}``, exported as named: the SDK
+    adds no suffix): each status a session's dispute reaches, counted once (the workflow's meter
+    skips replays)."""
     workflow.metric_meter().create_counter(
-        "sessionflow_disputes",
+        "sessionflow_disputes_total",
         "Disputes of session charges, by the Stripe status the session recorded.",
     ).add(1, {"status": status})
 
