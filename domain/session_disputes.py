@@ -8,9 +8,14 @@ money is decided (``domain.session.refund_due``, ``is_finished``; the refund com
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
+from domain import notification_catalogue as catalogue
 from domain.disputes import DisputeChange, DisputeFact, DisputeStatus, apply_dispute_fact
-from domain.notifications import Audience, NotificationType
+from domain.local_times import session_times
+from domain.notifications import Audience, Notification, NotificationType, notification_event_id
+from domain.refunds import ClosedSessionRefunds
 from domain.session import Notice, Session, unblock
 
 
@@ -58,3 +63,53 @@ def apply_dispute(session: Session, fact: DisputeFact) -> DisputeOutcome:
             )
         )
     return DisputeOutcome(change, notices)
+
+
+# --------------------------------------------------------------------------------- closed sessions
+
+
+def apply_closed_dispute(
+    refunds: ClosedSessionRefunds, fact: DisputeFact, at: datetime
+) -> tuple[DisputeChange, list[Notification]]:
+    """A dispute fact for a session whose workflow has closed, recorded by its refunds workflow
+    (most disputes come weeks after the session): the same order rule, the same hold on refunds,
+    the same notices to the therapist. A repeated or stale fact changes nothing (the order rule
+    alone: a copy of the recorded stage is not newer)."""
+    record, change = apply_dispute_fact(refunds.dispute, fact)
+    if not change.applied or record is None:
+        return change, []
+    refunds.dispute = record
+    if not record.open and record.status is not DisputeStatus.LOST:
+        record.refund_held_minor = 0
+        refunds.blocked_reason = None
+    times: dict[str, Any] = {}
+    if refunds.start is not None and refunds.therapist_timezone is not None:
+        times = dict(
+            session_times(
+                refunds.start,
+                client_timezone=refunds.client_timezone or refunds.therapist_timezone,
+                therapist_timezone=refunds.therapist_timezone,
+            )
+        )
+    notices: list[Notification] = []
+    kinds = [(NotificationType.DISPUTE_OPENED, "status")] if change.opened else []
+    if change.closed:
+        kinds.append((NotificationType.DISPUTE_CLOSED, "outcome"))
+    for kind, code in kinds:
+        notices.append(
+            Notification(
+                event_id=notification_event_id(refunds.session_id, kind, record.dispute_id),
+                type=kind,
+                audience=Audience.THERAPIST,
+                channel=catalogue.channel_for(kind, Audience.THERAPIST),
+                **times,
+                session_id=refunds.session_id,
+                therapist_id=refunds.therapist_id,
+                client_id=refunds.client_id,
+                occurred_at=at,
+                amount_minor=record.amount_minor,
+                currency=record.currency,
+                codes={"reason": record.reason, code: record.status.value},
+            )
+        )
+    return change, notices

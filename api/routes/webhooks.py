@@ -15,7 +15,7 @@ import asyncio
 import json
 import logging
 from collections import OrderedDict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import stripe
@@ -35,6 +35,7 @@ from domain.payments import PaymentEvent, payment_event_from_stripe
 from settings import Settings
 from stripe_client import build_stripe_client
 from temporal_client.messages import signal_workflow
+from temporal_client.refunds_client import dispute_closed_session
 from temporal_client.session_client import describe_session, session_handle
 
 log = logging.getLogger("sessionflow.api.stripe")
@@ -337,7 +338,9 @@ async def _dispute_event(
     """``charge.dispute.created / updated / closed``: confirmed with Stripe (the Dispute and its
     PaymentIntent, on the event's connected account if any), then signalled to the session the
     PaymentIntent's ``metadata.session_id`` names. A session whose workflow has closed cannot be
-    signalled: the dispute is acknowledged and logged for ops (README, "Disputes")."""
+    signalled: its refunds workflow takes the fact (signal-with-start, from the session's final
+    ledger); a session that did not complete or is past its refund period is acknowledged and
+    logged for ops (README, "Disputes")."""
     event_id = str(event.get("id"))
     event_type = event.get("type")
     try:
@@ -368,11 +371,26 @@ async def _dispute_event(
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise  # api.errors: unavailable or timed out → 503 (Stripe retries), else 500
-        # Closed (or never ours): Stripe's retries cannot help. Ops settle it with the evidence
-        # export; Stripe itself refuses any refund of the charge while it is charged back.
+    else:
+        log.info("stripe dispute event signalled", extra=ids)
+        recent.add(event_id)
+        return WebhookAck(handled=True)
+    # The session's workflow has closed (most disputes come weeks later): its refunds workflow
+    # takes the fact, so a refund of the closed session is held too and the therapist is told.
+    try:
+        taken = await dispute_closed_session(
+            client, session_id, fact, task_queue=settings.task_queue, now=datetime.now(UTC)
+        )
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        taken = False
+    if not taken:
+        # No such session, one that failed, or past its refund period: Stripe's retries cannot
+        # help. Ops settle it (the evidence export still works); Stripe refuses refunds meanwhile.
         log.warning("stripe dispute for a closed session", extra=ids)
         recent.add(event_id)
         return WebhookAck(handled=False)
-    log.info("stripe dispute event signalled", extra=ids)
+    log.info("stripe dispute event given to the closed session's refunds workflow", extra=ids)
     recent.add(event_id)
     return WebhookAck(handled=True)

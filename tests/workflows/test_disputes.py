@@ -10,17 +10,23 @@ import pytest
 import stripe
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from contract.ids import session_refunds_workflow_id
+from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
 from domain.commands import CancelRequest
 from domain.disputes import DisputeFact, DisputeStatus, dispute_fact_from_stripe
-from domain.refunds import SessionRefund
+from domain.notifications import NotificationType
+from domain.refunds import SessionRefund, SessionRefundResult
 from domain.status import Actor, CancelReason, RefundReason, SessionStatus
 from settings import Settings
+from temporal_client.refunds_client import dispute_closed_session, refund_session
 from tests.workflows.support import (
     HOUR,
+    STARTED,
     WAIT,
     SessionHandle,
     advance_to,
@@ -34,6 +40,7 @@ from tests.workflows.support import (
     start,
     wait_for_state,
 )
+from workflows.refunds import SessionRefundsWorkflow
 from workflows.session import SessionWorkflow
 
 THERAPIST_CANCELS = CancelRequest(requested_by=Actor.THERAPIST, reason=CancelReason.THERAPIST_UNAVAILABLE)
@@ -163,3 +170,76 @@ async def test_a_dispute_needing_a_response_is_answered_with_the_evidence_pack_w
         assert dispute["metadata"] == {"session_id": booking.session_id}
         assert "submit_dispute_evidence" in await scheduled_activities(handle)
         await handle.terminate("test over")
+
+
+async def test_a_dispute_of_a_closed_session_reaches_its_refunds_workflow_which_holds_refunds_until_won(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    standin: StripeStandIn,
+    notification_sink: NotificationSink,
+) -> None:
+    # Paid, then cancelled late by the client: the charge stands and the session closes.
+    booking = make_booking(start=real_now() + 72 * HOUR)
+    handle = await start(env.client, booking, worker.task_queue)
+    await advance_to(env, handle, booking.start - 30 * HOUR)
+    paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    late = CancelRequest(requested_by=Actor.CLIENT, reason=CancelReason.CLIENT_REQUEST)
+    await asyncio.wait_for(handle.execute_update(SessionWorkflow.cancel, late), WAIT)
+    assert (await result_of(handle)).status is SessionStatus.CANCELLED_LATE
+    intent_id = paid.payment.payment_intent_id
+    [charge] = standin.charges(payment_intent=intent_id)
+
+    # Weeks later the client's bank disputes it ("credit not processed"): the session's workflow
+    # has closed, so its refunds workflow takes the fact.
+    dispute_id = standin.open_dispute(charge["id"], reason="credit_not_processed")["id"]
+    created = fact_of(standin, dispute_id, "charge.dispute.created")
+    with pytest.raises(RPCError):
+        await signal(handle, created)  # a closed workflow cannot be signalled
+
+    async def to_closed_session(fact: DisputeFact) -> bool:
+        taken = await dispute_closed_session(
+            env.client, booking.session_id, fact, task_queue=worker.task_queue, now=real_now()
+        )
+        return taken
+
+    assert await asyncio.wait_for(to_closed_session(created), WAIT)
+    refunds = env.client.get_workflow_handle(session_refunds_workflow_id(booking.session_id))
+    STARTED.append(refunds)  # its history is recorded for the replay test
+
+    async def refund(request_id: str) -> SessionRefundResult:
+        request = SessionRefund(reason=RefundReason.GOODWILL, amount_minor=2000)
+        return await asyncio.wait_for(
+            refund_session(
+                env.client,
+                booking.session_id,
+                request,
+                request_id=request_id,
+                task_queue=worker.task_queue,
+                now=real_now(),
+            ),
+            WAIT,
+        )
+
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await refund("while-disputed")
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "charge_disputed"
+    [opened] = await notification_sink.wait_for_async(
+        lambda n: n.type is NotificationType.DISPUTE_OPENED and n.session_id == booking.session_id, WAIT
+    )
+    assert opened.codes == {"reason": "credit_not_processed", "status": "needs_response"}
+
+    standin.close_dispute(dispute_id, "won")
+    assert await asyncio.wait_for(
+        to_closed_session(fact_of(standin, dispute_id, "charge.dispute.closed")), WAIT
+    )
+    assert await asyncio.wait_for(to_closed_session(created), WAIT)  # late and repeated: nothing changes
+    granted = await refund("after-the-win")
+    assert granted.amount_minor == 2000
+    await notification_sink.wait_for_async(
+        lambda n: n.type is NotificationType.REFUND_ISSUED and n.session_id == booking.session_id, WAIT
+    )
+    state = await asyncio.wait_for(refunds.query(SessionRefundsWorkflow.state), WAIT)
+    assert state.dispute is not None and state.dispute.status is DisputeStatus.WON
+    assert [r["amount"] for r in standin.refunds(payment_intent=intent_id)] == [2000]
+    await refunds.terminate("test over")
