@@ -381,9 +381,12 @@ def money_owed(session: Session) -> bool:
 
 def is_finished(session: Session) -> bool:
     closed = session.status.is_cancelled or session.status is SessionStatus.COMPLETED or session.closed
-    if awaits_outcome(session.dispute, session.payment.payment_intent_id):
-        return False  # a refund held by an open dispute is paid if it is won
-    return closed and not money_owed(session) and not charge_owed(session) and not time_to_release(session)
+    finished = (
+        closed and not money_owed(session) and not charge_owed(session) and not time_to_release(session)
+    )
+    # money_owed has just recorded any refund a dispute holds: one held by an open dispute is paid
+    # if it is won, so the session waits for the outcome.
+    return finished and not awaits_outcome(session.dispute, session.payment.payment_intent_id)
 
 
 def time_to_release(session: Session) -> bool:

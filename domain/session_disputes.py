@@ -39,9 +39,11 @@ def apply_dispute(session: Session, fact: DisputeFact) -> DisputeOutcome:
     if not change.applied or record is None:
         return DisputeOutcome(change)
     session.dispute = record
+    # News is a reason to retry refused money work (a refund Stripe refused as charge_disputed
+    # before the session knew): the main loop re-plans, holding or paying as the dispute now says.
+    unblock(session)
     if not record.open and record.status is not DisputeStatus.LOST:
         record.refund_held_minor = 0  # released: the main loop pays what the rules owe
-        unblock(session)  # a refund Stripe refused (charge_disputed) is tried again at once
     notices: list[Notice] = []
     money = {"amount_minor": record.amount_minor, "currency": record.currency}
     if change.opened:

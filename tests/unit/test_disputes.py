@@ -212,3 +212,25 @@ def test_the_therapist_is_told_when_it_opens_and_when_it_closes_once_each() -> N
     assert notification.codes == {"reason": "product_not_received", "outcome": "lost"}
     assert notification.amount_minor == PRICE
     assert notification.event_id == "ses_sim:dispute_closed:dp_1"
+
+
+def test_a_session_holding_a_refund_for_an_open_dispute_is_not_finished_even_before_money_is_read() -> None:
+    session = paid()
+    apply_dispute(session, fact(DisputeStatus.NEEDS_RESPONSE))
+    cancel_by_therapist(session, START - 24 * H)
+    assert session.dispute is not None
+    session.dispute.refund_held_minor = 0  # as if nothing had asked what is owed yet
+    assert not machine.is_finished(session)
+    assert session.dispute.refund_held_minor == PRICE
+
+
+def test_a_refund_stripe_refused_before_the_session_knew_of_the_dispute_is_replanned_on_the_news() -> None:
+    session = paid()
+    cancel_by_therapist(session, START - 24 * H)
+    machine.begin_refund(session)
+    machine.block(session, "refund: InvalidRequestError", START - 23 * H)  # Stripe: charge_disputed
+    apply_dispute(session, fact(DisputeStatus.NEEDS_RESPONSE))
+    assert session.blocked_until is None
+    assert machine.next_step(session) is None  # held now: nothing to retry until the outcome
+    apply_dispute(session, fact(DisputeStatus.WON, 30))
+    assert machine.next_step(session) == machine.NextStep(Step.REFUND, None)
