@@ -77,8 +77,9 @@ DISPUTES_ANSWERED = "disputes-answered"
 """Issue 14 §3: a ``dispute_event`` signal (Stripe's ``charge.dispute.*``, confirmed) is recorded on
 the session — a refund owed against a disputed charge is held while the dispute is open or lost and
 paid once it is won, and the therapist is told (``dispute_opened`` / ``dispute_closed``). Consulted
-in the signal's handler: a history recorded with the marker replays the new path; one without never
-had the signal."""
+in the signal's handler, of SessionWorkflow and of SessionRefundsWorkflow (a closed session's
+disputes): a history recorded with the marker replays the new path; one without never had the
+signal."""
 
 DISPUTE_EVIDENCE_SUBMITTED = "dispute-evidence-submitted"
 """Issue 14 §3: when a dispute that needs a response first reaches the session, the evidence pack

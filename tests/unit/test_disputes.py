@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 from domain import session as machine
 from domain import session_commands as commands
 from domain.commands import CancelRequest
-from domain.disputes import DisputeFact, DisputeStatus, apply_dispute_fact, holds_refunds
+from domain.disputes import (
+    DisputeFact,
+    DisputeStatus,
+    apply_dispute_fact,
+    dispute_fact_from_stripe,
+    holds_refunds,
+)
 from domain.errors import RuleViolation
 from domain.notifications import Audience, NotificationType
 from domain.payments import ChargeOutcome, ChargeResult
@@ -234,3 +240,34 @@ def test_a_refund_stripe_refused_before_the_session_knew_of_the_dispute_is_repla
     assert machine.next_step(session) is None  # held now: nothing to retry until the outcome
     apply_dispute(session, fact(DisputeStatus.WON, 30))
     assert machine.next_step(session) == machine.NextStep(Step.REFUND, None)
+
+
+# ----------------------------------------------------------------------------- Stripe's objects
+
+EVENT = {"id": "evt_1", "type": "charge.dispute.closed", "created": 1_800_000_000, "account": "acct_1"}
+DISPUTE = {
+    "id": "dp_1",
+    "object": "dispute",
+    "charge": "ch_1",
+    "payment_intent": "pi_1",
+    "status": "lost",
+    "amount": 6000,
+    "currency": "gbp",
+    "reason": "fraudulent",
+}
+
+
+def test_a_fact_is_read_from_stripes_dispute_with_the_events_time_and_account() -> None:
+    fact = dispute_fact_from_stripe(EVENT, DISPUTE)
+    assert fact is not None
+    assert (fact.dispute_id, fact.status, fact.account) == ("dp_1", DisputeStatus.LOST, "acct_1")
+    assert fact.created == datetime.fromtimestamp(1_800_000_000, tz=UTC)
+
+
+def test_a_dispute_of_no_payment_intent_is_none_and_a_malformed_one_is_refused() -> None:
+    assert dispute_fact_from_stripe(EVENT, {**DISPUTE, "payment_intent": None}) is None
+    assert dispute_fact_from_stripe({**EVENT, "type": "charge.refunded"}, DISPUTE) is None
+    with pytest.raises(ValueError):
+        dispute_fact_from_stripe(EVENT, {**DISPUTE, "status": "pending_review"})
+    with pytest.raises(ValueError):
+        dispute_fact_from_stripe({**EVENT, "created": None}, DISPUTE)
