@@ -14,6 +14,7 @@ from domain import session as machine
 from domain import session_commands as commands
 from domain.commands import CancelRequest
 from domain.disputes import (
+    DisputeChange,
     DisputeFact,
     DisputeStatus,
     apply_dispute_fact,
@@ -23,9 +24,9 @@ from domain.disputes import (
 from domain.errors import RuleViolation
 from domain.notifications import Audience, NotificationType
 from domain.payments import ChargeOutcome, ChargeResult
-from domain.refunds import SessionRefund
+from domain.refunds import ClosedSessionRefunds, SessionRefund, check_closed_refund, grant_closed_refund
 from domain.session import Session, Step
-from domain.session_disputes import apply_dispute
+from domain.session_disputes import apply_closed_dispute, apply_dispute
 from domain.status import Actor, BookingKind, CancelReason, RefundReason, SessionStatus
 from tests.unit.session_sim import PRICE, open_session
 
@@ -271,3 +272,44 @@ def test_a_dispute_of_no_payment_intent_is_none_and_a_malformed_one_is_refused()
         dispute_fact_from_stripe(EVENT, {**DISPUTE, "status": "pending_review"})
     with pytest.raises(ValueError):
         dispute_fact_from_stripe({**EVENT, "created": None}, DISPUTE)
+
+
+# ----------------------------------------------------------------------------- a closed session
+
+
+def closed_refunds() -> ClosedSessionRefunds:
+    session = paid()
+    commands.cancel(
+        session, CancelRequest(requested_by=Actor.CLIENT, reason=CancelReason.OTHER), START - H, START - H
+    )
+    return ClosedSessionRefunds.of_closed_session(session.snapshot(), START)
+
+
+def test_a_closed_sessions_refund_is_refused_while_its_dispute_is_open_and_paid_once_won() -> None:
+    refunds = closed_refunds()
+    request = SessionRefund(reason=RefundReason.GOODWILL, amount_minor=2000)
+    grant_closed_refund(refunds, request, START + H, "before-the-dispute")
+    change, notices = apply_closed_dispute(refunds, fact(DisputeStatus.NEEDS_RESPONSE), START + 2 * H)
+    assert change.opened and [n.type for n in notices] == [NotificationType.DISPUTE_OPENED]
+    assert notices[0].audience is Audience.THERAPIST and notices[0].event_id == "ses_sim:dispute_opened:dp_1"
+    assert refunds.refund_due() == 0  # the grant made before is held
+    assert refunds.dispute is not None and refunds.dispute.refund_held_minor == 2000
+    with pytest.raises(RuleViolation) as refused:
+        check_closed_refund(refunds, request, START + 3 * H)
+    assert refused.value.code == "charge_disputed"
+
+    late_created = apply_closed_dispute(refunds, fact(DisputeStatus.NEEDS_RESPONSE), START + 4 * H)
+    assert late_created == (DisputeChange(applied=False), [])
+    _, closed = apply_closed_dispute(refunds, fact(DisputeStatus.WON, 30), START + 5 * H)
+    assert [n.codes for n in closed] == [{"reason": "product_not_received", "outcome": "won"}]
+    assert refunds.refund_due() == 2000
+
+
+def test_a_closed_session_keeps_the_dispute_it_closed_with() -> None:
+    session = paid()
+    apply_dispute(session, fact(DisputeStatus.NEEDS_RESPONSE))
+    apply_dispute(session, fact(DisputeStatus.LOST, 9))
+    refunds = ClosedSessionRefunds.of_closed_session(session.snapshot(), START)
+    assert refunds.dispute is not None and refunds.dispute.status is DisputeStatus.LOST
+    with pytest.raises(RuleViolation):
+        check_closed_refund(refunds, SessionRefund(reason=RefundReason.GOODWILL), START + H)
