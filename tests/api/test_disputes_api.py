@@ -5,13 +5,16 @@ refund a cancellation owes is held until the dispute is won, and the evidence pa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import httpx
 import stripe
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.stripe_confirmation import confirmed_dispute
+from contract.ids import session_refunds_workflow_id
 from dev.stripe_standin import StripeStandIn
 from domain.commands import CancelRequest
 from domain.disputes import DisputeStatus
@@ -31,6 +34,7 @@ from tests.workflows.support import (
     unique,
     wait_for_state,
 )
+from workflows.refunds import SessionRefundsWorkflow
 from workflows.session import SessionWorkflow
 
 THERAPIST_CANCELS = CancelRequest(requested_by=Actor.THERAPIST, reason=CancelReason.THERAPIST_UNAVAILABLE)
@@ -136,3 +140,57 @@ async def test_a_dispute_of_a_connected_accounts_charge_is_confirmed_on_that_acc
     assert (fact.status, fact.reason) == (DisputeStatus.NEEDS_RESPONSE, "fraudulent")
     # The same event claimed for the platform: Stripe has no such dispute there.
     assert await confirmed_dispute(stripe_client, {k: v for k, v in event.items() if k != "account"}) is None
+
+
+async def test_a_dispute_of_a_closed_session_refuses_its_refunds_through_the_api_until_won(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    standin: StripeStandIn,
+    webhooks_to_api: None,
+    http: httpx.AsyncClient,
+) -> None:
+    booking = make_booking(start=real_now() + 72 * HOUR)
+    handle = await start(env.client, booking, worker.task_queue)
+    await advance_to(env, handle, booking.start - 30 * HOUR)
+    paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    late = CancelRequest(requested_by=Actor.CLIENT, reason=CancelReason.CLIENT_REQUEST)
+    await asyncio.wait_for(handle.execute_update(SessionWorkflow.cancel, late), WAIT)
+    assert (await result_of(handle)).status is SessionStatus.CANCELLED_LATE  # closed, charge kept
+    [charge] = standin.charges(payment_intent=paid.payment.payment_intent_id)
+
+    # The stand-in posts charge.dispute.created to the API; the session has closed, so its refunds
+    # workflow is started from the final ledger and takes the fact.
+    dispute = await asyncio.to_thread(standin.open_dispute, charge["id"], reason="credit_not_processed")
+    refunds = env.client.get_workflow_handle(session_refunds_workflow_id(booking.session_id))
+
+    async def dispute_of_refunds_workflow() -> DisputeStatus | None:
+        with contextlib.suppress(RPCError):  # not started yet
+            state = await refunds.query(SessionRefundsWorkflow.state)
+            return state.dispute.status if state.dispute is not None else None
+        return None
+
+    async def dispute_reached(status: DisputeStatus) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT
+        while await dispute_of_refunds_workflow() is not status:
+            assert loop.time() < deadline, f"the refunds workflow never recorded {status.value}"
+            await asyncio.sleep(0.05)
+
+    await dispute_reached(DisputeStatus.NEEDS_RESPONSE)
+    therapist = acting("therapist", booking.therapist_id)
+
+    async def refund(key: str) -> httpx.Response:
+        return await http.post(
+            f"/v1/sessions/{booking.session_id}/refund",
+            json={"reason": "goodwill", "amount_minor": 1500},
+            headers={**therapist, "Idempotency-Key": key},
+        )
+
+    refused = await refund("closed-while-disputed")
+    assert refused.status_code == 409 and refused.json()["code"] == "charge_disputed"
+
+    await asyncio.to_thread(standin.close_dispute, dispute["id"], "won")
+    await dispute_reached(DisputeStatus.WON)
+    granted = await refund("closed-after-the-win")
+    assert granted.status_code == 200 and granted.json()["amount_minor"] == 1500
+    await refunds.terminate("test over")
