@@ -101,6 +101,11 @@ async def test_a_dispute_opened_holds_the_refund_of_a_later_cancellation_and_a_w
     assert refund["amount"] == 6000
     sent = await notices_sent(handle)
     assert f"{final.session_id}:dispute_opened:{dispute_id}" in sent
+    # The evidence pack is still read once the session has closed (the query replays its history).
+    evidence = await asyncio.wait_for(handle.query(SessionWorkflow.dispute_evidence), WAIT)
+    assert (
+        evidence.cancellation_rebuttal is not None and "by the practitioner" in evidence.cancellation_rebuttal
+    )
     assert f"{final.session_id}:dispute_closed:{dispute_id}" in sent
 
 
