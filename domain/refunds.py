@@ -20,6 +20,7 @@ from domain import notification_catalogue as catalogue
 from domain.acting import ActingParty
 from domain.commission import RefundCause
 from domain.direct_charges import record_fee_refunded, refund_on_account
+from domain.disputes import DisputeRecord, check_refund_allowed, holds_refunds
 from domain.errors import RuleViolation
 from domain.ids import OpaqueId
 from domain.local_times import session_times
@@ -180,6 +181,9 @@ class ClosedSessionRefunds(BaseModel):
     client_timezone: str | None = None
     """The session's start and both parties' zones, for the ``refund_issued`` copy (absent in
     refunds workflows started before they were carried)."""
+    dispute: DisputeRecord | None = None
+    """The client's bank disputes the charge (``domain.disputes``): as the session closed with it,
+    then as its later facts reach this workflow. No refund while it is open or lost."""
 
     @classmethod
     def of_closed_session(cls, final: SessionState, closed_at: datetime) -> ClosedSessionRefunds:
@@ -195,6 +199,7 @@ class ClosedSessionRefunds(BaseModel):
             start=final.start,
             therapist_timezone=final.therapist_timezone,
             client_timezone=final.client_timezone or final.therapist_timezone,
+            dispute=final.dispute.model_copy(deep=True) if final.dispute is not None else None,
         )
 
     def target(self) -> int:
@@ -204,7 +209,11 @@ class ClosedSessionRefunds(BaseModel):
         return min(self.payment.amount_paid_minor, self.refunded_at_close + since)
 
     def refund_due(self) -> int:
-        return max(0, self.target() - self.payment.amount_refunded_minor)
+        due = max(0, self.target() - self.payment.amount_refunded_minor)
+        if self.dispute is not None and holds_refunds(self.dispute, self.payment.payment_intent_id):
+            self.dispute.refund_held_minor = due  # held, not forgotten: paid if the dispute is won
+            return 0
+        return due
 
 
 def check_closed_refund(
@@ -219,6 +228,7 @@ def check_closed_refund(
             "refund_window_closed",
             f"refunds are possible for {REFUND_PERIOD_AFTER_CLOSE.days} days after the session closed",
         )
+    check_refund_allowed(refunds.dispute, refunds.payment.payment_intent_id)
     return check_refund(request, refunds.payment, refunds.target())
 
 

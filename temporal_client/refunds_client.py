@@ -18,9 +18,15 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contract.ids import session_refunds_workflow_id
-from contract.refunds import SESSION_REFUNDS_REFUND, SESSION_REFUNDS_STATE, SESSION_REFUNDS_WORKFLOW_TYPE
+from contract.refunds import (
+    SESSION_REFUNDS_DISPUTE_EVENT,
+    SESSION_REFUNDS_REFUND,
+    SESSION_REFUNDS_STATE,
+    SESSION_REFUNDS_WORKFLOW_TYPE,
+)
 from contract.session import SESSION_REFUND
 from domain.acting import ATTENDANCE_ROLES, check_party
+from domain.disputes import DisputeFact
 from domain.errors import RuleViolation
 from domain.refunds import REFUND_PERIOD_AFTER_CLOSE, ClosedSessionRefunds, SessionRefund, SessionRefundResult
 from domain.state import SessionState
@@ -123,3 +129,41 @@ async def with_later_refunds(client: Client, state: SessionState) -> SessionStat
             return state
         raise
     return state.model_copy(update={"payment": refunds.payment})
+
+
+async def dispute_closed_session(
+    client: Client, session_id: str, fact: DisputeFact, *, task_queue: str, now: datetime
+) -> bool:
+    """Give a dispute fact of a session whose workflow has closed to its refunds workflow (started
+    from the session's final ledger if it is not running: signal-with-start), which holds refunds
+    while the dispute is open or lost and tells the therapist. False when nothing can take it: the
+    session did not complete (failed, terminated: ops settle it) or its refund period is over."""
+    handle = session_handle(client, session_id)
+    description = await handle.describe(rpc_timeout=QUERY_RPC_TIMEOUT)
+    if description.status != WorkflowExecutionStatus.COMPLETED or description.close_time is None:
+        return False
+    try:
+        final: SessionState = await asyncio.wait_for(handle.result(), RESULT_WAIT_SECONDS)
+    except WorkflowFailureError:
+        return False
+    refunds = ClosedSessionRefunds.of_closed_session(final, description.close_time)
+    if now >= refunds.closes_at:
+        return False
+    try:
+        await client.start_workflow(
+            SESSION_REFUNDS_WORKFLOW_TYPE,
+            refunds,
+            id=session_refunds_workflow_id(session_id),
+            # Signal-with-start: a running refunds workflow gets the fact; one that closed at the
+            # end of the refund period is never started again.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            task_queue=task_queue,
+            result_type=ClosedSessionRefunds,
+            start_signal=SESSION_REFUNDS_DISPUTE_EVENT.name,
+            start_signal_args=[fact],
+            static_summary=f"refunds of session {session_id}",
+            rpc_timeout=UPDATE_RPC_TIMEOUT,
+        )
+    except WorkflowAlreadyStartedError:
+        return False
+    return True

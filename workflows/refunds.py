@@ -18,6 +18,10 @@ refund on a closed session starts this short-lived-in-Actions workflow, one per 
 * lives for ``REFUND_PERIOD_AFTER_CLOSE`` after the session closed (one timer), then closes; a
   refund after that is ``refund_window_closed`` (its id is never reused).
 
+A dispute of the closed session's charge reaches this workflow too (signal ``dispute_event``, by
+signal-with-start from the webhook route): while it is open or lost no refund is paid or granted
+(``charge_disputed``), and one granted before is paid once it is won (``domain.disputes``).
+
 The two paths never overlap: the API sends a refund to the session's workflow while it runs and
 here only once it has closed, and a closed session's workflow never runs again (its id is
 never reused), so no refund is ever owed by both.
@@ -37,17 +41,21 @@ with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
     from contract.refunds import SESSION_REFUNDS_WORKFLOW_TYPE
     from domain import refunds as rules
+    from domain import session_disputes
+    from domain.disputes import DisputeFact
     from domain.payments import RefundRequest, RefundResult
     from domain.refunds import ClosedSessionRefunds, SessionRefund, SessionRefundResult
     from domain.session import BLOCKED_MONEY_RETRY
     from workflows.calls import (
         call_stripe,
         checked,
+        count_dispute,
         count_stripe_unreachable,
         deliver,
         failure_type,
         stripe_unreachable,
     )
+    from workflows.patches import DISPUTES_ANSWERED
 
 
 @workflow.defn(name=SESSION_REFUNDS_WORKFLOW_TYPE)
@@ -114,6 +122,29 @@ class SessionRefundsWorkflow:
     def _validate_refund(self, request: SessionRefund) -> None:
         request_id = _update_id()
         checked(lambda: rules.check_closed_refund(self._refunds, request, workflow.now(), request_id))
+
+    @workflow.signal
+    def dispute_event(self, fact: DisputeFact) -> None:
+        """A dispute of the closed session's charge (``domain.disputes``): recorded; a refund is
+        held while it is open or lost, and one held is paid once it is won."""
+        if not workflow.patched(DISPUTES_ANSWERED):
+            return  # never reached: a history without the marker never had this signal
+        change, notices = session_disputes.apply_closed_dispute(self._refunds, fact, workflow.now())
+        if not change.applied:
+            return
+        record = self._refunds.dispute
+        assert record is not None
+        count_dispute(record.status.value)
+        self._log(
+            logging.WARNING if change.opened else logging.INFO,
+            "dispute recorded",
+            dispute_id=record.dispute_id,
+            dispute_status=record.status.value,
+            reason=record.reason,
+        )
+        self._outbox += [asyncio.create_task(deliver(notification)) for notification in notices]
+        self._blocked_until = None  # a refund Stripe refused (charge_disputed) is tried again on news
+        self._changed = True
 
     @workflow.query
     def state(self) -> ClosedSessionRefunds:

@@ -57,6 +57,7 @@ _KIND_BY_PREFIX: Final = {
     "evt": "events",
     "acct": "accounts",
     "fee": "application_fees",
+    "dp": "disputes",
 }
 
 
@@ -280,6 +281,7 @@ class Store:
         # (their last refund then returns only its proportional share, not the rest).
         self.application_fees: dict[str, Json] = {}
         self.fee_kept_on_refund: dict[str, bool] = {}
+        self.disputes: dict[str, Json] = {}  # dev/stripe_standin/disputes.py
 
     def _tables(self) -> tuple[dict[str, Any], ...]:
         """Every table reset() clears; a module adding a table adds it here."""
@@ -297,6 +299,7 @@ class Store:
             self.pm_sources,
             self.application_fees,
             self.fee_kept_on_refund,
+            self.disputes,
         )
 
     def reset(self) -> None:
@@ -529,6 +532,7 @@ class Store:
             "currency": pi["currency"],
             "customer": pi["customer"],
             "description": pi["description"],
+            "disputed": False,
             "failure_code": None if succeeded else behaviour.code,
             "failure_message": None if succeeded else behaviour.message,
             "livemode": False,
@@ -973,6 +977,10 @@ class Store:
 
     def create_refund(self, params: Json, ctx: RequestContext) -> Json:
         charge = self._refundable_charge(params, ctx)
+        from .disputes import refusal_of_refund  # disputes.py builds on this module
+
+        if (refused := refusal_of_refund(self, charge)) is not None:
+            raise refused
         remaining = charge["amount_captured"] - charge["amount_refunded"]
         amount = _int_param(params, "amount", required=False)
         reason = _choice_param(params, "reason", _REFUND_REASONS)
@@ -1150,6 +1158,7 @@ class Store:
                 "charges": list(self.charges.values()),
                 "refunds": list(self.refunds.values()),
                 "events": list(self.events.values()),
+                "disputes": list(self.disputes.values()),
                 "payment_method_overrides": dict(self.pm_overrides),
                 "accounts": list(self.accounts.values()),
                 "payment_methods": list(self.payment_methods.values()),

@@ -1,0 +1,117 @@
+"""A dispute fact reaching a running session: what it records and whom it tells.
+
+The rules themselves (order, holding refunds) are ``domain.disputes``; this module applies them to a
+:class:`~domain.session.Session` and builds the therapist's notices. The hold itself is read where
+money is decided (``domain.session.refund_due``, ``is_finished``; the refund command's check).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from domain import notification_catalogue as catalogue
+from domain.disputes import DisputeChange, DisputeFact, DisputeStatus, apply_dispute_fact
+from domain.local_times import session_times
+from domain.notifications import Audience, Notification, NotificationType, notification_event_id
+from domain.refunds import ClosedSessionRefunds
+from domain.session import Notice, Session, unblock
+
+
+@dataclass(frozen=True)
+class DisputeOutcome:
+    change: DisputeChange
+    notices: list[Notice] = field(default_factory=list)
+
+    @property
+    def wakes(self) -> bool:
+        """Any applied fact may change what is owed (held, or released by a win): re-plan."""
+        return self.change.applied
+
+
+def apply_dispute(session: Session, fact: DisputeFact) -> DisputeOutcome:
+    """Record ``fact`` on the session; a duplicate (same event id) or stale fact changes nothing."""
+    if fact.event_id in session.seen_event_ids:
+        return DisputeOutcome(DisputeChange(applied=False))
+    session.seen_event_ids.add(fact.event_id)
+    record, change = apply_dispute_fact(session.dispute, fact)
+    if not change.applied or record is None:
+        return DisputeOutcome(change)
+    session.dispute = record
+    # News is a reason to retry refused money work (a refund Stripe refused as charge_disputed
+    # before the session knew): the main loop re-plans, holding or paying as the dispute now says.
+    unblock(session)
+    if not record.open and record.status is not DisputeStatus.LOST:
+        record.refund_held_minor = 0  # released: the main loop pays what the rules owe
+    notices: list[Notice] = []
+    money = {"amount_minor": record.amount_minor, "currency": record.currency}
+    if change.opened:
+        notices.append(
+            Notice(
+                NotificationType.DISPUTE_OPENED,
+                Audience.THERAPIST,
+                record.dispute_id,
+                {**money, "codes": {"reason": record.reason, "status": record.status.value}},
+            )
+        )
+    if change.closed:
+        notices.append(
+            Notice(
+                NotificationType.DISPUTE_CLOSED,
+                Audience.THERAPIST,
+                record.dispute_id,
+                {**money, "codes": {"reason": record.reason, "outcome": record.status.value}},
+            )
+        )
+    return DisputeOutcome(change, notices)
+
+
+# --------------------------------------------------------------------------------- closed sessions
+
+
+def apply_closed_dispute(
+    refunds: ClosedSessionRefunds, fact: DisputeFact, at: datetime
+) -> tuple[DisputeChange, list[Notification]]:
+    """A dispute fact for a session whose workflow has closed, recorded by its refunds workflow
+    (most disputes come weeks after the session): the same order rule, the same hold on refunds,
+    the same notices to the therapist. A repeated or stale fact changes nothing (the order rule
+    alone: a copy of the recorded stage is not newer)."""
+    record, change = apply_dispute_fact(refunds.dispute, fact)
+    if not change.applied or record is None:
+        return change, []
+    refunds.dispute = record
+    if not record.open and record.status is not DisputeStatus.LOST:
+        record.refund_held_minor = 0
+        refunds.blocked_reason = None
+    times: dict[str, Any] = {}
+    if refunds.start is not None and refunds.therapist_timezone is not None:
+        times = dict(
+            session_times(
+                refunds.start,
+                client_timezone=refunds.client_timezone or refunds.therapist_timezone,
+                therapist_timezone=refunds.therapist_timezone,
+            )
+        )
+    notices: list[Notification] = []
+    kinds = [(NotificationType.DISPUTE_OPENED, "status")] if change.opened else []
+    if change.closed:
+        kinds.append((NotificationType.DISPUTE_CLOSED, "outcome"))
+    for kind, code in kinds:
+        notices.append(
+            Notification(
+                event_id=notification_event_id(refunds.session_id, kind, record.dispute_id),
+                type=kind,
+                audience=Audience.THERAPIST,
+                channel=catalogue.channel_for(kind, Audience.THERAPIST),
+                **times,
+                session_id=refunds.session_id,
+                therapist_id=refunds.therapist_id,
+                client_id=refunds.client_id,
+                occurred_at=at,
+                amount_minor=record.amount_minor,
+                currency=record.currency,
+                codes={"reason": record.reason, code: record.status.value},
+            )
+        )
+    return change, notices

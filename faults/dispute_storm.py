@@ -1,0 +1,305 @@
+"""Fault case: disputes arriving out of order (issue 14 §4).
+
+Many paid sessions whose charges the clients' banks dispute; each dispute goes through Stripe's
+whole lifecycle — ``charge.dispute.created``, ``.updated`` (evidence submitted: ``under_review``),
+``.closed`` (``won`` or ``lost``, seeded) — and the therapist cancels every session meanwhile, so
+the rules owe each client a full refund. Stripe's events reach the API over real HTTP (the
+stand-in signs and posts them; the API confirms each with Stripe and signals the session), but
+shuffled across all sessions and each delivered one to three times: a session may hear of its
+dispute's close before its creation, the same close twice, a ``created`` after the ``closed``.
+
+What must hold, for every session:
+
+- **the dispute's final status**: the session records exactly what Stripe ended with;
+- **no refund against a disputed charge**: while the dispute was open no refund was even asked
+  (no ``POST /v1/refunds`` refused ``charge_disputed``); a lost dispute refunds nothing, ever;
+- **a won dispute pays what the rules owe**: exactly one refund of the whole amount, made after the
+  close, and the session closes; the ledger agrees with Stripe.
+
+A scenario of its own (not a lifecycle of ``faults.scripts``): it drives the stand-in's dispute
+controls and its webhook deliveries directly. ``tests/faults/test_dispute_storm.py`` runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import stripe
+from temporalio.client import Client
+
+from contract.session import SESSION_CANCEL, SESSION_STATE
+from dev.stripe_standin import StripeStandIn
+from domain.booking import SessionBooking
+from domain.commands import CancelRequest
+from domain.disputes import DisputeStatus
+from domain.state import SessionState
+from domain.status import Actor, BookingKind, CancelReason
+from temporal_client.messages import execute_update, query_workflow
+from temporal_client.session_client import book_session, session_handle
+
+PRICE = 6000
+REASONS = ("fraudulent", "product_not_received", "credit_not_processed", "general")
+
+
+@dataclass(frozen=True)
+class DisputeStormOptions:
+    sessions: int = 24
+    seed: int = 20271414
+    lost_share: float = 0.5
+    max_deliveries: int = 3
+    """Each event is delivered 1…this many times."""
+    limit_seconds: float = 90.0
+    """Each phase's bound on the real clock."""
+
+
+@dataclass
+class DisputeStormReport:
+    violations: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+def _opaque(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+async def _paid_at_checkout(stripe_client: stripe.StripeClient, session_id: str) -> str:
+    intent = await stripe_client.v1.payment_intents.create_async(
+        {
+            "amount": PRICE,
+            "currency": "gbp",
+            "customer": _opaque("cus"),
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+            "metadata": {"session_id": session_id},
+        }
+    )
+    return intent.id
+
+
+def _booking(intent_id: str, session_id: str, start: datetime) -> SessionBooking:
+    return SessionBooking(
+        session_id=session_id,
+        therapist_id=_opaque("thr"),
+        client_id=_opaque("cli"),
+        kind=BookingKind.INITIAL_PREPAID,
+        start=start,
+        duration_minutes=50,
+        therapist_timezone="Europe/London",
+        amount_minor=PRICE,
+        currency="gbp",
+        stripe_customer_id=_opaque("cus"),
+        prepaid_payment_intent_id=intent_id,
+    )
+
+
+async def _states(client: Client, session_ids: list[str]) -> dict[str, SessionState]:
+    async def one(session_id: str) -> tuple[str, SessionState]:
+        handle = session_handle(client, session_id)
+        state = await asyncio.wait_for(
+            query_workflow(handle, SESSION_STATE, rpc_timeout=timedelta(seconds=10)), 15
+        )
+        return session_id, state
+
+    return dict(await asyncio.gather(*(one(session_id) for session_id in session_ids)))
+
+
+async def _until(
+    read: Callable[[], Awaitable[dict[str, SessionState]]],
+    done: Callable[[SessionState], bool],
+    limit_seconds: float,
+) -> dict[str, SessionState]:
+    deadline = time.monotonic() + limit_seconds
+    while True:
+        states = await read()
+        if all(done(state) for state in states.values()) or time.monotonic() > deadline:
+            return states
+        await asyncio.sleep(0.25)
+
+
+async def _results(client: Client, session_ids: list[str], limit_seconds: float) -> dict[str, SessionState]:
+    """Each session's final state once its workflow has closed (within the bound)."""
+
+    async def one(session_id: str) -> tuple[str, SessionState]:
+        handle = session_handle(client, session_id)
+        return session_id, await asyncio.wait_for(handle.result(), limit_seconds)
+
+    return dict(await asyncio.gather(*(one(session_id) for session_id in session_ids)))
+
+
+class _Deliveries:
+    """Posts stored events to the API in a shuffled order, each 1…n times; counts what it did."""
+
+    def __init__(self, standin: StripeStandIn, rng: random.Random, max_deliveries: int) -> None:
+        self._standin = standin
+        self._rng = rng
+        self._max = max_deliveries
+        self.posted = 0
+        self.refused: list[tuple[str, int | None]] = []
+        self.overtaken = 0
+
+    async def shuffled(self, event_ids: list[str]) -> None:
+        order = [event_id for event_id in event_ids for _ in range(self._rng.randint(1, self._max))]
+        self._rng.shuffle(order)
+        created_rank = {event_id: index for index, event_id in enumerate(event_ids)}
+        self.overtaken += sum(
+            1 for earlier, later in itertools.pairwise(order) if created_rank[later] < created_rank[earlier]
+        )
+        for event_id in order:
+            [status] = await asyncio.to_thread(self._standin.deliver_event, event_id, 1)
+            self.posted += 1
+            if status is None or not 200 <= status < 300:
+                self.refused.append((event_id, status))
+
+
+def _dispute_events(standin: StripeStandIn, dispute_ids: set[str]) -> list[dict[str, Any]]:
+    """The stand-in's dispute events of these disputes, in the order Stripe created them."""
+    return [
+        event
+        for event in standin.events()
+        if event["type"].startswith("charge.dispute.") and event["data"]["object"]["id"] in dispute_ids
+    ]
+
+
+async def run_dispute_storm(
+    client: Client,
+    task_queue: str,
+    standin: StripeStandIn,
+    stripe_client: stripe.StripeClient,
+    webhook_url: str,
+    webhook_secret: str,
+    options: DisputeStormOptions = DisputeStormOptions(),
+) -> DisputeStormReport:
+    report = DisputeStormReport()
+    rng = random.Random(options.seed)
+    deliveries = _Deliveries(standin, rng, options.max_deliveries)
+    start = datetime.now(UTC) + timedelta(days=7)
+
+    # Stripe's events are held back (no endpoint) while they are made, then delivered shuffled.
+    standin.configure_webhook(None, None)
+    ids = [_opaque("ses") for _ in range(options.sessions)]
+    intents: dict[str, str] = {}
+    for session_id in ids:
+        intents[session_id] = await _paid_at_checkout(stripe_client, session_id)
+        booking = _booking(intents[session_id], session_id, start)
+        await asyncio.wait_for(
+            book_session(client, booking, task_queue=task_queue, now=datetime.now(UTC)), 15
+        )
+    disputes: dict[str, str] = {}
+    for session_id in ids:
+        [charge] = standin.charges(payment_intent=intents[session_id])
+        opened = await asyncio.to_thread(standin.open_dispute, charge["id"], reason=rng.choice(REASONS))
+        disputes[session_id] = opened["id"]
+
+    # Phase 1: the "created" events, shuffled and repeated; then the therapist cancels each
+    # session, whose full refund is held by its open dispute.
+    standin.configure_webhook(webhook_url, webhook_secret)
+    try:
+        created = [e["id"] for e in _dispute_events(standin, set(disputes.values()))]
+        await deliveries.shuffled(created)
+        known = await _until(
+            lambda: _states(client, ids), lambda s: s.dispute is not None, options.limit_seconds
+        )
+        for session_id, state in known.items():
+            if state.dispute is None:
+                report.violations.append(f"{session_id}: its dispute never reached it")
+        cancel = CancelRequest(requested_by=Actor.THERAPIST, reason=CancelReason.THERAPIST_UNAVAILABLE)
+        for session_id in ids:
+            await asyncio.wait_for(
+                execute_update(session_handle(client, session_id), SESSION_CANCEL, cancel, id=_opaque("req")),
+                20,
+            )
+        held = await _until(
+            lambda: _states(client, ids),
+            lambda s: s.dispute is not None and s.dispute.refund_held_minor == PRICE,
+            options.limit_seconds,
+        )
+        for session_id, state in held.items():
+            if state.dispute is None or state.dispute.refund_held_minor != PRICE:
+                report.violations.append(f"{session_id}: the cancellation's refund was not held")
+    finally:
+        standin.configure_webhook(None, None)
+
+    # Phase 2: evidence submitted and the bank's decisions, all their events held back…
+    final_status: dict[str, DisputeStatus] = {}
+    for session_id in ids:
+        dispute_id = disputes[session_id]
+        await stripe_client.v1.disputes.update_async(
+            dispute_id, {"evidence": {"service_date": start.date().isoformat()}, "submit": True}
+        )
+        outcome = "lost" if rng.random() < options.lost_share else "won"
+        await asyncio.to_thread(standin.close_dispute, dispute_id, outcome)
+        final_status[session_id] = DisputeStatus(outcome)
+    # …then every event of every dispute, shuffled across sessions and repeated.
+    standin.configure_webhook(webhook_url, webhook_secret)
+    try:
+        every = [e["id"] for e in _dispute_events(standin, set(disputes.values()))]
+        await deliveries.shuffled(every)
+        final = await _results(client, ids, options.limit_seconds)
+    finally:
+        standin.configure_webhook(None, None)
+
+    _judge(report, final, final_status, intents, standin)
+    report.counts |= {
+        "sessions": len(ids),
+        "dispute_events": len(every),
+        "deliveries": deliveries.posted,
+        "deliveries_refused": len(deliveries.refused),
+        "overtaken": deliveries.overtaken,
+        "won": sum(1 for status in final_status.values() if status is DisputeStatus.WON),
+        "lost": sum(1 for status in final_status.values() if status is DisputeStatus.LOST),
+    }
+    for event_id, status in deliveries.refused:
+        report.violations.append(f"{event_id}: delivery answered {status}")
+    return report
+
+
+def _judge(
+    report: DisputeStormReport,
+    final: dict[str, SessionState],
+    final_status: dict[str, DisputeStatus],
+    intents: dict[str, str],
+    standin: StripeStandIn,
+) -> None:
+    refunded = 0
+    refused_disputed = [
+        request
+        for request in standin.requests
+        if request.method == "POST"
+        and request.path == "/v1/refunds"
+        and request.params.get("payment_intent") in intents.values()
+        and request.status == 400
+    ]
+    report.counts["refunds_refused_charge_disputed"] = len(refused_disputed)
+    for request in refused_disputed:
+        report.violations.append(
+            f"a refund of {request.params.get('payment_intent')} was asked while disputed"
+        )
+    for session_id, state in final.items():
+        expected = final_status[session_id]
+        recorded = state.dispute.status if state.dispute is not None else None
+        if recorded is not expected:
+            report.violations.append(f"{session_id}: dispute {recorded}, Stripe ended {expected.value}")
+        refunds = standin.refunds(payment_intent=intents[session_id])
+        amounts = [refund["amount"] for refund in refunds]
+        refunded += len(refunds)
+        owed = [PRICE] if expected is DisputeStatus.WON else []
+        if amounts != owed:
+            report.violations.append(f"{session_id}: refunds {amounts}, owed {owed} ({expected.value})")
+        if state.payment.amount_refunded_minor != sum(amounts):
+            report.violations.append(
+                f"{session_id}: ledger refunded {state.payment.amount_refunded_minor}, Stripe {sum(amounts)}"
+            )
+    report.counts["refunds"] = refunded
