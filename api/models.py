@@ -168,6 +168,14 @@ class ReserveSlotBody(_Body):
         )
 
 
+class PaymentAccountBody(_Body):
+    account_id: StripeId = Field(
+        pattern=r"^acct_[A-Za-z0-9_]{1,250}$",
+        description="the therapist's connected Stripe account, `acct_…`",
+    )
+    timezone: IanaZone = Field(description="the therapist's IANA zone; used only if this starts the practice")
+
+
 class EndRelationshipBody(_Body):
     reason: EndReason
     cancel_future_sessions: bool = False

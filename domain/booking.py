@@ -68,6 +68,9 @@ class SessionBooking(BaseModel):
     """The weekly wall-clock time (therapist's zone, no offset) this session stands for, when its
     start was shifted out of a DST gap: a Sunday 01:30 slot is held at 02:30 on the spring-forward
     night, and "same time next week" and a reservation from it keep 01:30. Absent: the start's own."""
+    connected_account_id: StripeId | None = None
+    """The therapist's connected Stripe account the session's money moves on (direct charges), as
+    the practice held it at booking. None (every session booked before issue 14): the platform's."""
 
     @model_validator(mode="before")
     @classmethod

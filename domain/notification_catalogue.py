@@ -273,6 +273,34 @@ _ENTRIES = (
         fields=("reminder_number",),
     ),
     CatalogueEntry(
+        type=NotificationType.PAYMENTS_PAUSED,
+        name="payments paused",
+        deliveries=(_THERAPIST,),
+        when=(
+            "Stripe disabled charges on the therapist's connected account (``account.updated``, read "
+            "back from Stripe): new bookings are refused and scheduled charges are held until Stripe "
+            "enables charges again. Once per pause; the code is Stripe's "
+            "``requirements.disabled_reason``."
+        ),
+        session_times=False,
+        codes=("disabled_reason",),
+    ),
+    CatalogueEntry(
+        type=NotificationType.PAYMENT_ON_HOLD,
+        name="payment on hold",
+        deliveries=(_CLIENT, _THERAPIST),
+        when=(
+            "A session's charge came due while its therapist's account could not take charges: "
+            "the charge is held, not attempted. The client is told nothing is needed from them "
+            "(``action``: ``none``); the therapist that their account is paused (``action``: "
+            "``enable_payments``). Once per session; the charge runs when the account is enabled "
+            "again, or the session is cancelled as the therapist's cancellation at its auto-cancel "
+            "instant."
+        ),
+        fields=MONEY_FIELDS,
+        codes=("action",),
+    ),
+    CatalogueEntry(
         type=NotificationType.SLOT_RESERVED,
         name="reserved slot added",
         deliveries=(Delivery(audience=Audience.THERAPIST, channel=Channel.IN_APP, confirmation=True),),

@@ -118,6 +118,10 @@ class NotificationType(StrEnum):
     PAYMENT_REMINDER = "payment_reminder"
     SLOT_RESERVED = "slot_reserved"
     """A reserved weekly slot was added."""
+    PAYMENTS_PAUSED = "payments_paused"
+    """Stripe disabled charges on the therapist's connected account: their practice is paused."""
+    PAYMENT_ON_HOLD = "payment_on_hold"
+    """A session's charge is held while its therapist's account cannot take charges."""
 
 
 class Audience(StrEnum):

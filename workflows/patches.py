@@ -72,3 +72,8 @@ LEAN_FROM_FIRST_TASK = "lean-from-first-task"
 """A command delivered with a session's first workflow task runs before the run starts; it decides
 the lean lifecycle itself, instead of taking the old path until the run decides it (found by review:
 its notices went out as one activity each, its status as an upsert of its own)."""
+
+PRACTICE_PAYMENT_ACCOUNT = "practice-payment-account"
+"""PracticeWorkflow (issue 14 §2): setting the therapist's connected account publishes it as the
+``PaymentAccountId`` search attribute (an upsert), and a pause recorded from Stripe tells the
+therapist (``payments_paused``, a new activity). Both are new commands in a running practice."""

@@ -30,15 +30,17 @@ from api.deps import (
     TherapistId,
 )
 from api.idempotency import request_id
-from api.models import EndRelationshipBody, RelationshipEndedResponse, ReserveSlotBody
+from api.models import EndRelationshipBody, PaymentAccountBody, RelationshipEndedResponse, ReserveSlotBody
 from api.routes.sessions import ERRORS
 from contract.practice import (
     PRACTICE_CLIENTS,
     PRACTICE_END_RELATIONSHIP,
     PRACTICE_OCCURRENCES,
+    PRACTICE_PAYMENT_ACCOUNT,
     PRACTICE_RELEASE_SLOTS,
     PRACTICE_RESERVE_SLOT,
     PRACTICE_RESTART_RELATIONSHIP,
+    PRACTICE_SET_PAYMENT_ACCOUNT,
 )
 from domain.acting import check_practice_party
 from domain.practice import (
@@ -47,10 +49,13 @@ from domain.practice import (
     ClientsQuery,
     EndRelationship,
     OccurrencesQuery,
+    PaymentAccountSet,
+    PaymentAccountView,
     RelationshipRestarted,
     ReleaseSlots,
     ReserveSlot,
     RestartRelationship,
+    SetPaymentAccount,
     SlotOccurrences,
     SlotReserved,
     SlotsReleased,
@@ -95,6 +100,44 @@ async def list_awaiting_updates(
     moment later.
     """
     return await awaiting_updates(client, therapist_id, now=now)
+
+
+@router.put("/payment-account")
+async def set_payment_account(
+    therapist_id: TherapistId,
+    body: PaymentAccountBody,
+    key: IdempotencyKey,
+    client: TemporalClient,
+    settings: AppSettings,
+) -> PaymentAccountSet:
+    """Set the therapist's connected Stripe account (`acct_…`): sessions booked from now on are
+    charged on it (direct charges: the therapist is the merchant of record, the marketplace takes
+    its commission as an application fee). Sessions booked before keep the account they were
+    booked with. A new account starts unpaused; Stripe's `account.updated` pauses the practice
+    when the account cannot take charges (new bookings `409 therapist_paused`, scheduled charges
+    held) and resumes it when it can. The therapist themselves or an admin."""
+    return await practice_update(
+        client,
+        therapist_id,
+        body.timezone,
+        PRACTICE_SET_PAYMENT_ACCOUNT,
+        SetPaymentAccount(account_id=body.account_id),
+        request_id=request_id(key, "set_payment_account", therapist_id, body=body),
+        task_queue=settings.task_queue,
+    )
+
+
+@router.get("/payment-account")
+async def read_payment_account(therapist_id: TherapistId, client: TemporalClient) -> PaymentAccountView:
+    """The therapist's connected account (`account_id`, null when none is set) and whether the
+    practice is paused because Stripe disabled its charges (`paused`, since when, and Stripe's
+    `disabled_reason` code)."""
+    try:
+        return await query_workflow(practice_handle(client, therapist_id), PRACTICE_PAYMENT_ACCOUNT)
+    except RPCError as error:
+        if _not_found(error):
+            return PaymentAccountView()
+        raise
 
 
 @router.get("/clients")

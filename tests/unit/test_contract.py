@@ -113,12 +113,15 @@ def test_the_names_running_workflows_depend_on_never_change() -> None:
         "restart_relationship",
         "claim_time",
         "release_time",
+        "set_payment_account",
+        "record_account_status",
     ]
     assert [query.name for query in practice.PRACTICE_QUERIES] == [
         "clients",
         "occurrences",
         "booking_time",
         "state",
+        "payment_account",
     ]
     assert [(key.name, key.indexed_value_type.name) for key in ALL_SEARCH_ATTRIBUTES] == [
         ("SessionStatus", "KEYWORD"),
@@ -127,6 +130,7 @@ def test_the_names_running_workflows_depend_on_never_change() -> None:
         ("SessionStart", "DATETIME"),
         ("SessionEnd", "DATETIME"),
         ("SessionPaymentIntent", "KEYWORD"),
+        ("PaymentAccountId", "KEYWORD"),
     ]
     assert ids.session_workflow_id("ses_1") == "session-ses_1"
     assert ids.practice_workflow_id("thr_1") == "practice-thr_1"
