@@ -104,14 +104,39 @@ class PaymentActivities:
 
     @activity.defn(name="charge_session")
     async def charge(self, request: ChargeRequest) -> ChargeResult:
+        if request.connected_account_id is not None and (held := await self._held_account(request)):
+            return _counted(held)
         try:
             with _counting_outages("charge"):
                 intent = await self._confirm_or_create(request)
         except stripe.CardError as declined:
             return _counted(_declined_result(declined, request))
         except NON_RETRYABLE_STRIPE_ERRORS as refused:
+            if request.connected_account_id is not None and _account_cannot_charge(refused):
+                # Disabled between the check and the charge: held all the same, never declined.
+                code = refused.code or "account_cannot_charge"
+                return _counted(ChargeResult(outcome=ChargeOutcome.HELD, code=code, attempted=True))
             raise _non_retryable(refused) from refused
         return _counted(_intent_result(intent))
+
+    async def _held_account(self, request: ChargeRequest) -> ChargeResult | None:
+        """A HELD result when the therapist's connected account cannot take charges now (Stripe's
+        own ``GET /v1/accounts/{id}``, not a webhook's word); None: charge it. Nothing is sent to
+        the account, so no idempotency key is used."""
+        assert request.connected_account_id is not None
+        try:
+            with _counting_outages("account"):
+                account = await self._stripe.v1.accounts.retrieve_async(request.connected_account_id)
+        except (stripe.InvalidRequestError, stripe.PermissionError):
+            # Disconnected from the platform, or no such account: it cannot take the charge.
+            return ChargeResult(outcome=ChargeOutcome.HELD, code="account_unavailable", attempted=False)
+        except NON_RETRYABLE_STRIPE_ERRORS as refused:
+            raise _non_retryable(refused) from refused
+        if account.charges_enabled:
+            return None
+        requirements = account.requirements
+        reason = requirements.disabled_reason if requirements is not None else None
+        return ChargeResult(outcome=ChargeOutcome.HELD, code=reason or "charges_disabled", attempted=False)
 
     async def _confirm_or_create(self, request: ChargeRequest) -> stripe.PaymentIntent:
         options: Any = {"idempotency_key": request.idempotency_key}
@@ -252,6 +277,15 @@ class PaymentActivities:
             refunded_total_minor=already + refund.amount,
             captured_minor=charge.amount,
         )
+
+
+ACCOUNT_CANNOT_CHARGE_CODES = frozenset({"account_invalid", "account_charges_disabled"})
+"""Codes of a Stripe refusal that mean the connected account cannot take the charge (not our
+request's fault): the charge is held (``ChargeOutcome.HELD``) instead of failed."""
+
+
+def _account_cannot_charge(refused: stripe.StripeError) -> bool:
+    return isinstance(refused, stripe.PermissionError) or refused.code in ACCOUNT_CANNOT_CHARGE_CODES
 
 
 def _counted(result: ChargeResult) -> ChargeResult:

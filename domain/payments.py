@@ -57,6 +57,9 @@ class ChargeRequest(_Payload):
     key_generation: int = Field(default=0, ge=0)
     """0: the attempt's own key. More: tried again after Stripe was unreachable for longer than it
     keeps keys (or with another card); the activity looks the PaymentIntent up before creating."""
+    connected_account_id: StripeId | None = None
+    """The therapist's connected account the charge is made on (direct charge); None: the
+    platform's own, as every session booked before issue 14."""
     off_session: bool = True
     """Nobody is present (merchant-initiated: the charge time, its retries): a card that needs
     authentication is declined ``authentication_required``. False: the client is present
@@ -85,6 +88,9 @@ class ChargeOutcome(StrEnum):
     REQUIRES_ACTION = "requires_action"
     FAILED = "failed"
     """Stripe refused the request itself (configuration, invalid state): needs ops, not the client."""
+    HELD = "held"
+    """Not attempted: the therapist's connected account cannot take charges (Stripe disabled them).
+    Neither the client's fault nor a decline: the session holds the charge until the account can."""
 
 
 class ChargeResult(_Payload):
@@ -97,6 +103,17 @@ class ChargeResult(_Payload):
     code: str | None = None
     decline_code: str | None = None
     advice_code: str | None = None
+    attempted: bool = True
+    """False for a ``HELD`` charge found before anything was sent (the account's check): no key
+    was used. True when Stripe refused a real attempt because the account cannot charge."""
+
+
+class AccountChargesFact(_Payload):
+    """Stripe's current word on a therapist's connected account, sent to the sessions held on it
+    when the account can take charges again (read from Stripe after an ``account.updated``)."""
+
+    account_id: StripeId
+    charges_enabled: bool
 
 
 class VoidRequest(_Payload):

@@ -46,6 +46,7 @@ CANCELLABLE_STATUSES = (
     SessionStatus.PAID,
     SessionStatus.PAYMENT_FAILED,
     SessionStatus.AWAITING_CLIENT_ACTION,
+    SessionStatus.PAYMENT_ON_HOLD,
 )
 """Statuses of a booked session that has not started and is not cancelled."""
 

@@ -97,7 +97,7 @@ def test_the_names_running_workflows_depend_on_never_change() -> None:
         "refund",
         "mark_no_show",
     ]
-    assert [signal.name for signal in session.SESSION_SIGNALS] == ["payment_event"]
+    assert [signal.name for signal in session.SESSION_SIGNALS] == ["payment_event", "payment_account_event"]
     # New names are appended (the previews of issue 12 §6); existing ones never change.
     assert [query.name for query in session.SESSION_QUERIES] == [
         "state",
