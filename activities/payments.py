@@ -112,10 +112,14 @@ class PaymentActivities:
         except stripe.CardError as declined:
             return _counted(_declined_result(declined, request))
         except NON_RETRYABLE_STRIPE_ERRORS as refused:
-            if request.connected_account_id is not None and _account_cannot_charge(refused):
-                # Disabled between the check and the charge: held all the same, never declined.
-                code = refused.code or "account_cannot_charge"
-                return _counted(ChargeResult(outcome=ChargeOutcome.HELD, code=code, attempted=True))
+            # Disabled between the check and the charge? Stripe's refusal carries no code for it
+            # (a 400 naming the account): the account's own state tells. Held, not failed.
+            if (
+                request.connected_account_id is not None
+                and isinstance(refused, _ACCOUNT_REFUSALS)
+                and (held := await self._held_account(request)) is not None
+            ):
+                return _counted(held.model_copy(update={"attempted": True}))
             raise _non_retryable(refused) from refused
         return _counted(_intent_result(intent))
 
@@ -279,13 +283,10 @@ class PaymentActivities:
         )
 
 
-ACCOUNT_CANNOT_CHARGE_CODES = frozenset({"account_invalid", "account_charges_disabled"})
-"""Codes of a Stripe refusal that mean the connected account cannot take the charge (not our
-request's fault): the charge is held (``ChargeOutcome.HELD``) instead of failed."""
-
-
-def _account_cannot_charge(refused: stripe.StripeError) -> bool:
-    return isinstance(refused, stripe.PermissionError) or refused.code in ACCOUNT_CANNOT_CHARGE_CODES
+_ACCOUNT_REFUSALS = (stripe.InvalidRequestError, stripe.PermissionError)
+"""How Stripe refuses a charge on a connected account that cannot take it: a 400 without a code
+("This Connect account cannot currently make live charges"), or a 403 ``account_invalid`` for an
+account no longer connected. Told apart from our own bad requests by reading the account."""
 
 
 def _counted(result: ChargeResult) -> ChargeResult:
