@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-__all__ = ["BEHAVIOURS", "Behaviour", "behaviour_for_pm", "payment_method_object"]
+__all__ = ["BEHAVIOURS", "Behaviour", "behaviour_for_pm", "is_shared_test_pm", "payment_method_object"]
 
 Outcome = Literal["succeed", "decline", "authenticate"]
 
@@ -99,6 +99,14 @@ _PM_PREFIXES: Final[dict[str, str]] = {
     "pm_card_chargeDeclinedExpiredCard": "expired_card",
     "pm_card_authenticationRequired": "authentication_required",
 }
+
+
+def is_shared_test_pm(pm_id: str) -> bool:
+    """Stripe's own test ids (``pm_card_visa`` exactly) work on every account, like Stripe's.
+
+    A suffixed id (``pm_card_visa_ab12``) is the stand-in's model of one customer's saved card on
+    the platform: a connected account cannot use it until it is cloned there, as with Stripe."""
+    return pm_id in _PM_PREFIXES
 
 
 def behaviour_for_pm(pm_id: str, overrides: dict[str, str]) -> Behaviour | None:
