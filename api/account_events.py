@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import stripe
+from fastapi import Request
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -32,6 +33,8 @@ from contract.session import SESSION_PAYMENT_ACCOUNT_EVENT
 from contract.visibility import held_sessions_query, practices_by_account_query
 from domain.payments import AccountChargesFact
 from domain.practice import AccountStatusRecorded, RecordAccountStatus
+from settings import Settings
+from stripe_client import build_stripe_client
 from temporal_client.messages import execute_update, signal_workflow
 from temporal_client.practice_client import practice_handle
 from temporal_client.session_client import session_handle
@@ -42,6 +45,16 @@ ACCOUNT_UPDATED = "account.updated"
 RPC_TIMEOUT = timedelta(seconds=3)
 _ACCOUNT_ID = re.compile(r"^acct_[A-Za-z0-9_]{1,250}$")
 _REASON = re.compile(r"^[a-z_.]{1,64}$")
+
+
+def app_stripe_client(request: Request, settings: Settings) -> stripe.StripeClient:
+    """One Stripe client per app, shared with the webhook route (its connection pool is reused)."""
+    state = request.app.state
+    client: stripe.StripeClient | None = getattr(state, "stripe_client", None)
+    if client is None:
+        client = build_stripe_client(settings)
+        state.stripe_client = client
+    return client
 
 
 def account_of(event: dict[str, Any]) -> str | None:

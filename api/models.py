@@ -40,6 +40,11 @@ class BookSessionBody(SessionBooking):
 
     start: Instant
     duration_minutes: BookableMinutes = 50
+    connected_account_id: None = Field(
+        default=None,
+        description="never given by the caller: the session is charged on the connected account "
+        "the therapist's practice holds at booking (`PUT /v1/therapists/{id}/payment-account`)",
+    )
 
 
 class BookingResponse(_Body):
