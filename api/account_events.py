@@ -9,13 +9,17 @@ search attribute; it records the status (pausing tells the therapist, ``payments
 the account can charge, every session of that therapist whose charge is held
 (``payment_on_hold``) is woken with the ``payment_account_event`` signal and charges at once.
 
-Visibility lags by a moment: a practice whose account was set a second ago, or a session held a
-second ago, may be missed. The practice then learns at the next ``account.updated`` (Stripe sends
-one on every change), and a held session checks the account itself at its next attempt instant.
+Visibility lags by a moment: a session held a moment before the resume (its charge was in flight
+when charges were enabled again) may not be listed yet, so the held sessions are listed a second
+time ``HELD_VISIBILITY_SETTLE`` later and the new ones woken too; one missed even then checks the
+account itself at its next attempt instant. A practice whose account was set a moment ago is
+found at the next ``account.updated`` — and ``PUT …/payment-account`` records the account's
+status itself when it is set.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from datetime import UTC, datetime, timedelta
@@ -43,6 +47,9 @@ log = logging.getLogger("sessionflow.api.stripe")
 
 ACCOUNT_UPDATED = "account.updated"
 RPC_TIMEOUT = timedelta(seconds=3)
+HELD_VISIBILITY_SETTLE = timedelta(seconds=1)
+"""How long after waking the held sessions they are listed again (visibility's lag on a session
+held just before the resume: milliseconds on the dev server, about a second on Temporal Cloud)."""
 _ACCOUNT_ID = re.compile(r"^acct_[A-Za-z0-9_]{1,250}$")
 _REASON = re.compile(r"^[a-z_.]{1,64}$")
 
@@ -135,25 +142,30 @@ async def account_updated(
     return True
 
 
-async def wake_held_sessions(client: Client, therapist_id: str, account_id: str) -> list[str]:
-    """Signal every running session of the therapist held on a paused account: it charges now.
-    A session on another account, or no longer held, changes nothing (``resume_held``)."""
+async def wake_held_sessions(
+    client: Client, therapist_id: str, account_id: str, *, settle: timedelta = HELD_VISIBILITY_SETTLE
+) -> list[str]:
+    """Signal every running session of the therapist held on a paused account: it charges now;
+    then, ``settle`` later, those held meanwhile (listed late). A session on another account, or
+    no longer held, changes nothing (``resume_held``)."""
     fact = AccountChargesFact(account_id=account_id, charges_enabled=True)
+    query = held_sessions_query(therapist_id)
     woken: list[str] = []
-    async for execution in client.list_workflows(held_sessions_query(therapist_id), rpc_timeout=RPC_TIMEOUT):
-        session_id = session_id_from_workflow_id(execution.id)
-        try:
-            await signal_workflow(
-                session_handle(client, session_id),
-                SESSION_PAYMENT_ACCOUNT_EVENT,
-                fact,
-                rpc_timeout=RPC_TIMEOUT,
-            )
-        except RPCError as exc:
-            if exc.status != RPCStatusCode.NOT_FOUND:
-                raise
-            continue  # closed since the list
-        woken.append(session_id)
+    for listing in range(2):
+        if listing:
+            await asyncio.sleep(settle.total_seconds())
+        async for execution in client.list_workflows(query, rpc_timeout=RPC_TIMEOUT):
+            session_id = session_id_from_workflow_id(execution.id)
+            if session_id in woken:
+                continue
+            handle = session_handle(client, session_id)
+            try:
+                await signal_workflow(handle, SESSION_PAYMENT_ACCOUNT_EVENT, fact, rpc_timeout=RPC_TIMEOUT)
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                continue  # closed since the list
+            woken.append(session_id)
     if woken:
         log.info("held sessions woken", extra={"therapist_id": therapist_id, "sessions": len(woken)})
     return woken
