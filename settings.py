@@ -25,6 +25,8 @@ import tzdata  # type: ignore[import-untyped]  # no stubs: only IANA_VERSION is 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.commission import CommissionRates
+
 
 def pin_zone_data() -> None:
     """Resolve IANA zones from the pinned ``tzdata`` package only, never from the host's files.
@@ -130,6 +132,15 @@ class Settings(BaseSettings):
     stripe_activities_per_second: float = Field(default=10.0, gt=0, le=1000)
     stripe_max_concurrent_activities: int = Field(default=20, ge=1)
     """Stripe calls one worker runs at once (each holds an HTTP connection for up to its timeout)."""
+
+    # The marketplace's commission on a session charged on the therapist's connected account
+    # (``domain.commission``), in basis points (1 bp = 0.01 %): fixed into each session's workflow
+    # input when it is booked, so a change applies to sessions booked from then on, never to one
+    # running (its charge and refunds were agreed under the old rates).
+    commission_first_session_bp: int = Field(default=10_000, ge=0, le=10_000)
+    commission_follow_up_bp: int = Field(default=1_000, ge=0, le=10_000)
+    commission_vat_bp: int = Field(default=2_000, ge=0, le=10_000)
+    commission_discretionary_refund_returns_fee: bool = False
 
     data_dir: Path = Path(".data")
     log_format: Literal["console", "json"] = "console"
@@ -360,6 +371,16 @@ class Settings(BaseSettings):
                 "machine; set SESSIONFLOW_API_TOKEN_SHA256 and SESSIONFLOW_STRIPE_WEBHOOK_SECRET"
             )
         return self
+
+    @property
+    def commission(self) -> CommissionRates:
+        """The commission a session booked now is charged under."""
+        return CommissionRates(
+            first_session_bp=self.commission_first_session_bp,
+            follow_up_bp=self.commission_follow_up_bp,
+            vat_bp=self.commission_vat_bp,
+            discretionary_refund_returns_fee=self.commission_discretionary_refund_returns_fee,
+        )
 
     @property
     def temporal_tls_enabled(self) -> bool:

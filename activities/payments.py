@@ -1,6 +1,13 @@
 """Stripe payments: charge the saved card (off-session, or on-session while the client is
 present), void, refund.
 
+A session booked on a therapist's connected account is a *direct charge* there: every request
+carries ``Stripe-Account`` (``options["stripe_account"]``), the client's card saved on the
+platform's customer is cloned onto the account for each charge (``POST /v1/payment_methods`` with
+the customer and the card, keyed by the session and the card), and the PaymentIntent takes the
+marketplace's commission as its ``application_fee_amount``. A session without an account is
+charged on the platform exactly as before.
+
 A decline is data, an outage is an exception: ``CardError`` comes back as a ``ChargeResult`` for
 the workflow to branch on; requests Stripe refuses as invalid raise a non-retryable
 ``ApplicationError``; connection errors, 5xx, 409 and 429 propagate so Temporal retries with the
@@ -94,6 +101,17 @@ def _metadata(session_id: str, **extra: str) -> dict[str, str]:
     return {"session_id": session_id, **extra}
 
 
+def _on(account: str | None, **options: object) -> Any:
+    """Request options on the connected account (``Stripe-Account``), or on the platform."""
+    return {**options, "stripe_account": account} if account is not None else options
+
+
+def card_clone_idempotency_key(session_id: str, payment_method_id: str) -> str:
+    """One clone of one saved card per session: a retry (or the next attempt with the same card)
+    replays it; a new card is a new clone."""
+    return f"session:{session_id}:card:{payment_method_id}"
+
+
 class PaymentActivities:
     """Activities bound to one Stripe client (injected, so tests point it at the stand-in)."""
 
@@ -110,7 +128,7 @@ class PaymentActivities:
             with _counting_outages("charge"):
                 intent = await self._confirm_or_create(request)
         except stripe.CardError as declined:
-            return _counted(_declined_result(declined, request))
+            return _counted(_on_account(_declined_result(declined, request), request))
         except NON_RETRYABLE_STRIPE_ERRORS as refused:
             # Disabled between the check and the charge? Stripe's refusal carries no code for it
             # (a 400 naming the account): the account's own state tells. Held, not failed.
@@ -121,7 +139,7 @@ class PaymentActivities:
             ):
                 return _counted(held.model_copy(update={"attempted": True}))
             raise _non_retryable(refused) from refused
-        return _counted(_intent_result(intent))
+        return _counted(_on_account(_intent_result(intent), request, intent))
 
     async def _held_account(self, request: ChargeRequest) -> ChargeResult | None:
         """A HELD result when the therapist's connected account cannot take charges now (Stripe's
@@ -143,14 +161,15 @@ class PaymentActivities:
         return ChargeResult(outcome=ChargeOutcome.HELD, code=reason or "charges_disabled", attempted=False)
 
     async def _confirm_or_create(self, request: ChargeRequest) -> stripe.PaymentIntent:
-        options: Any = {"idempotency_key": request.idempotency_key}
+        account = request.connected_account_id
+        options: Any = _on(account, idempotency_key=request.idempotency_key)
         intent_id = request.payment_intent_id
         confirm_key = request.idempotency_key
         if request.may_have_created_intent:
             # An earlier attempt (or this one, under a key Stripe may have forgotten) may have
             # created the PaymentIntent and lost the answer for good: find it by its metadata
             # rather than create a second one.
-            intent_id = await self._find_session_intent(request.session_id, request.customer_id)
+            intent_id = await self._find_session_intent(request.session_id, request.customer_id, account)
             # What the lookup finds may have been created under this very key (an unanswered try
             # of this attempt), and Stripe refuses one key for two different requests: the
             # confirmation gets a key of its own. A known intent was never created under this key.
@@ -159,20 +178,42 @@ class PaymentActivities:
             params: Any = {
                 "amount": request.amount_minor,
                 "currency": request.currency,
-                "customer": request.customer_id,
-                "payment_method": request.payment_method_id,
+                **await self._payer(request),
                 **self._presence(request),
                 "confirm": True,
                 "metadata": _metadata(request.session_id, attempt=str(request.attempt)),
+                **_fee(request),
             }
             return await self._stripe.v1.payment_intents.create_async(params, options)
-        current = await self._stripe.v1.payment_intents.retrieve_async(intent_id)
+        current = await self._stripe.v1.payment_intents.retrieve_async(
+            intent_id, _expanded(account), _on(account)
+        )
         if current.status not in _CONFIRMABLE:
             # Already paid (e.g. on-session by the client) or cancelled: report, never re-charge.
             return current
-        confirm: Any = {"payment_method": request.payment_method_id, **self._presence(request)}
-        confirm_options: Any = {"idempotency_key": confirm_key}
+        payer = await self._payer(request)
+        confirm: Any = {
+            "payment_method": payer["payment_method"],
+            **self._presence(request),
+            **_expanded(account),
+        }
+        confirm_options: Any = _on(account, idempotency_key=confirm_key)
         return await self._stripe.v1.payment_intents.confirm_async(intent_id, confirm, confirm_options)
+
+    async def _payer(self, request: ChargeRequest) -> dict[str, Any]:
+        """Who pays, with what. On the platform: the customer and their saved card. On a connected
+        account the platform's customer does not exist: the card is cloned onto the account (a
+        PaymentMethod of its own there, without a customer, used for this charge), and the
+        PaymentIntent is the account's, asking for the fee (``expand`` brings its charge back)."""
+        account = request.connected_account_id
+        if account is None:
+            return {"customer": request.customer_id, "payment_method": request.payment_method_id}
+        clone_params: Any = {"customer": request.customer_id, "payment_method": request.payment_method_id}
+        clone_options = _on(
+            account, idempotency_key=card_clone_idempotency_key(request.session_id, request.payment_method_id)
+        )
+        clone = await self._stripe.v1.payment_methods.create_async(clone_params, clone_options)
+        return {"payment_method": clone.id, **_expanded(account)}
 
     def _presence(self, request: ChargeRequest) -> dict[str, object]:
         """Who is present (README rule 11). Off-session (merchant-initiated): ``off_session=true``,
@@ -189,11 +230,16 @@ class PaymentActivities:
             present["return_url"] = self._return_url
         return present
 
-    async def _find_session_intent(self, session_id: str, customer_id: str) -> str | None:
+    async def _find_session_intent(
+        self, session_id: str, customer_id: str, account: str | None = None
+    ) -> str | None:
         # The list endpoint is read-after-write consistent (search is not); newest first, paged.
-        params: Any = {"customer": customer_id, "limit": 100}
+        # On a connected account the PaymentIntent has no customer (the card is a clone there):
+        # the account's own PaymentIntents are searched, newest first, within the same bound — a
+        # session's intent is among the account's most recent.
+        params: Any = {"limit": 100} if account is not None else {"customer": customer_id, "limit": 100}
         for _ in range(_MAX_LOOKUP_PAGES):
-            listing = await self._stripe.v1.payment_intents.list_async(params)
+            listing = await self._stripe.v1.payment_intents.list_async(params, _on(account))
             for intent in listing.data:
                 metadata = intent.metadata.to_dict() if intent.metadata is not None else {}
                 if metadata.get("session_id") == session_id:
@@ -210,12 +256,13 @@ class PaymentActivities:
         """Read-only, so any retry is safe; a payment made on-session shows here before its webhook."""
         try:
             with _counting_outages("read"):
+                account = request.connected_account_id
                 intent_id = request.payment_intent_id or await self._find_session_intent(
-                    request.session_id, request.customer_id
+                    request.session_id, request.customer_id, account
                 )
                 if intent_id is None:
                     return PaymentRead(payment_intent_status="none")
-                current = await self._stripe.v1.payment_intents.retrieve_async(intent_id)
+                current = await self._stripe.v1.payment_intents.retrieve_async(intent_id, None, _on(account))
         except NON_RETRYABLE_STRIPE_ERRORS as refused:
             raise _non_retryable(refused) from refused
         return PaymentRead(payment_intent_id=current.id, payment_intent_status=current.status)
@@ -223,22 +270,23 @@ class PaymentActivities:
     @activity.defn(name="void_payment")
     async def void(self, request: VoidRequest) -> VoidResult:
         intents = self._stripe.v1.payment_intents
+        account = request.connected_account_id
         try:
             intent_id = request.payment_intent_id or await self._find_session_intent(
-                request.session_id, request.customer_id
+                request.session_id, request.customer_id, account
             )
             if intent_id is None:
                 return VoidResult(voided=True, payment_intent_status="none")
-            current = await intents.retrieve_async(intent_id)
+            current = await intents.retrieve_async(intent_id, None, _on(account))
             if current.status in _VOIDABLE:
-                options: Any = {"idempotency_key": request.idempotency_key}
+                options: Any = _on(account, idempotency_key=request.idempotency_key)
                 params: Any = {"cancellation_reason": "abandoned"}
                 try:
                     current = await intents.cancel_async(intent_id, params, options)
                 except stripe.InvalidRequestError:
                     # The client paid (or Stripe moved it on) between our read and the cancel:
                     # report where it stands now instead of failing.
-                    current = await intents.retrieve_async(intent_id)
+                    current = await intents.retrieve_async(intent_id, None, _on(account))
         except NON_RETRYABLE_STRIPE_ERRORS as refused:
             raise _non_retryable(refused) from refused
         return VoidResult(
@@ -249,9 +297,10 @@ class PaymentActivities:
 
     @activity.defn(name="refund_payment")
     async def refund(self, request: RefundRequest) -> RefundResult:
+        account = request.connected_account_id
         try:
             intent = await self._stripe.v1.payment_intents.retrieve_async(
-                request.payment_intent_id, {"expand": ["latest_charge"]}
+                request.payment_intent_id, {"expand": ["latest_charge"]}, _on(account)
             )
             charge = intent.latest_charge
             if not isinstance(charge, stripe.Charge):
@@ -263,16 +312,25 @@ class PaymentActivities:
             remaining = min(request.target_refunded_minor, charge.amount) - already
             if remaining <= 0:
                 return RefundResult(
-                    refund_id=None, amount_minor=0, refunded_total_minor=already, captured_minor=charge.amount
+                    refund_id=None,
+                    amount_minor=0,
+                    refunded_total_minor=already,
+                    captured_minor=charge.amount,
+                    **await self._fee_figures(charge, account),
                 )
             params: Any = {
                 "payment_intent": request.payment_intent_id,
                 "amount": remaining,
                 "metadata": _metadata(request.session_id, refund=str(request.refund_number)),
             }
-            options: Any = {"idempotency_key": request.idempotency_key}
+            if account is not None:
+                # Borne by the therapist's account (a direct charge); the commission goes back
+                # with it, in proportion, when the rule says so (``domain.commission``).
+                params["refund_application_fee"] = bool(request.refund_application_fee)
+            options: Any = _on(account, idempotency_key=request.idempotency_key)
             refund = await self._stripe.v1.refunds.create_async(params, options)
             REFUNDS.inc()
+            fees = await self._fee_figures(charge, account)
         except NON_RETRYABLE_STRIPE_ERRORS as refused:
             raise _non_retryable(refused) from refused
         return RefundResult(
@@ -280,7 +338,56 @@ class PaymentActivities:
             amount_minor=refund.amount,
             refunded_total_minor=already + refund.amount,
             captured_minor=charge.amount,
+            **fees,
         )
+
+    async def _fee_figures(self, charge: stripe.Charge, account: str | None) -> dict[str, Any]:
+        """The application fee on a connected account's charge, and how much of it is back with the
+        therapist now: the platform's own ApplicationFee object (read without ``Stripe-Account``;
+        the charge names it). Read-only, so a retry is safe."""
+        if account is None:
+            return {}
+        figures: dict[str, Any] = {
+            "connected_account_id": account,
+            "application_fee_minor": charge.application_fee_amount,
+        }
+        fee = charge.application_fee
+        fee_id = fee if isinstance(fee, str) else getattr(fee, "id", None)
+        if fee_id:
+            application_fee = await self._stripe.v1.application_fees.retrieve_async(fee_id)
+            figures["application_fee_minor"] = application_fee.amount
+            figures["application_fee_refunded_minor"] = application_fee.amount_refunded
+        return figures
+
+
+def _fee(request: ChargeRequest) -> dict[str, Any]:
+    """The marketplace's commission on a direct charge (never on the platform's own charge)."""
+    if request.connected_account_id is None or request.application_fee_minor is None:
+        return {}
+    return {"application_fee_amount": request.application_fee_minor}
+
+
+def _expanded(account: str | None) -> Any:
+    """On a connected account the PaymentIntent comes back with its charge, whose
+    ``application_fee_amount`` is the fee actually taken."""
+    return {"expand": ["latest_charge"]} if account is not None else {}
+
+
+def _on_account(
+    result: ChargeResult, request: ChargeRequest, intent: stripe.PaymentIntent | None = None
+) -> ChargeResult:
+    """A direct charge's result names its account and, once it succeeded, the fee taken."""
+    if request.connected_account_id is None:
+        return result
+    fee: int | None = None
+    if result.outcome is ChargeOutcome.SUCCEEDED and intent is not None:
+        charge = intent.latest_charge
+        fee = charge.application_fee_amount if isinstance(charge, stripe.Charge) else None
+        if fee is None:
+            fee = intent.application_fee_amount
+    return result.model_copy(
+        update={"connected_account_id": request.connected_account_id, "application_fee_minor": fee}
+    )
 
 
 _ACCOUNT_REFUSALS = (stripe.InvalidRequestError, stripe.PermissionError)

@@ -64,13 +64,16 @@ class SessionBooking(BaseModel):
     previous_start: AwareDatetime | None = None
     """The start of the previous session of a weekly chain (a follow-up's parent): notifications
     flag when the client's local clock time differs from it. Absent: no previous session known."""
+    connected_account_id: StripeId | None = None
+    """The therapist's connected Stripe account (``acct_…``) the session's money moves on: charged
+    there as a direct charge with the marketplace's commission as the application fee, refunded
+    there (``domain.commission``). Filled from the therapist's practice at booking; every follow-up
+    copies it. ``None`` (every session booked before, every recorded history): the platform's own
+    charge, exactly as before."""
     wall_clock_start: time | None = None
     """The weekly wall-clock time (therapist's zone, no offset) this session stands for, when its
     start was shifted out of a DST gap: a Sunday 01:30 slot is held at 02:30 on the spring-forward
     night, and "same time next week" and a reservation from it keep 01:30. Absent: the start's own."""
-    connected_account_id: StripeId | None = None
-    """The therapist's connected Stripe account the session's money moves on (direct charges), as
-    the practice held it at booking. None (every session booked before issue 14): the platform's."""
 
     @model_validator(mode="before")
     @classmethod

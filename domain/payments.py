@@ -57,13 +57,17 @@ class ChargeRequest(_Payload):
     key_generation: int = Field(default=0, ge=0)
     """0: the attempt's own key. More: tried again after Stripe was unreachable for longer than it
     keeps keys (or with another card); the activity looks the PaymentIntent up before creating."""
-    connected_account_id: StripeId | None = None
-    """The therapist's connected account the charge is made on (direct charge); None: the
-    platform's own, as every session booked before issue 14."""
     off_session: bool = True
     """Nobody is present (merchant-initiated: the charge time, its retries): a card that needs
     authentication is declined ``authentication_required``. False: the client is present
     (``domain.presence``) and the bank may ask for 3-D Secure in their browser."""
+    connected_account_id: StripeId | None = None
+    """The therapist's connected account: the saved card is cloned onto it and the PaymentIntent
+    is created and confirmed there (``Stripe-Account``), a direct charge. ``None``: the platform's
+    own charge (every session booked before connected accounts)."""
+    application_fee_minor: int | None = Field(default=None, ge=0)
+    """The marketplace's commission on a direct charge (``application_fee_amount``;
+    ``domain.commission``); ``None`` without a connected account."""
 
     @property
     def idempotency_key(self) -> str:
@@ -103,6 +107,11 @@ class ChargeResult(_Payload):
     code: str | None = None
     decline_code: str | None = None
     advice_code: str | None = None
+    application_fee_minor: int | None = None
+    """The application fee Stripe took on the charge (its ``application_fee_amount``) when it
+    succeeded on a connected account; ``None`` otherwise."""
+    connected_account_id: StripeId | None = None
+    """The connected account the PaymentIntent lives on (the request's), for the history."""
     attempted: bool = True
     """False for a ``HELD`` charge found before anything was sent (the account's check): no key
     was used. True when Stripe refused a real attempt because the account cannot charge."""
@@ -122,6 +131,8 @@ class VoidRequest(_Payload):
     customer_id: StripeId
     payment_intent_id: StripeId | None = None
     """``None`` when a charge attempt's answer was lost: the activity looks the intent up."""
+    connected_account_id: StripeId | None = None
+    """The connected account the session's PaymentIntent lives on; ``None``: the platform."""
 
     @property
     def idempotency_key(self) -> str:
@@ -144,6 +155,8 @@ class PaymentReadRequest(_Payload):
     customer_id: StripeId
     payment_intent_id: StripeId | None = None
     """``None`` when a charge attempt's answer was lost: the activity looks the intent up."""
+    connected_account_id: StripeId | None = None
+    """The connected account the session's PaymentIntent lives on; ``None``: the platform."""
 
 
 class PaymentRead(_Payload):
@@ -166,6 +179,13 @@ class RefundRequest(_Payload):
     extra: bool = False
     """The PaymentIntent is not the one the session is paid with but a second payment of it (two
     tries went through in an outage): refunded in full, under a key that names it."""
+    connected_account_id: StripeId | None = None
+    """The connected account the charge was made on (refunded there, borne by the therapist);
+    ``None``: the platform's own charge."""
+    refund_application_fee: bool | None = None
+    """Give the marketplace's commission back with the refund, in proportion to the amount
+    refunded (Stripe's ``refund_application_fee``; ``domain.commission.refund_returns_commission``).
+    Only for a connected account's charge; ``None`` on the platform's own."""
 
     @property
     def idempotency_key(self) -> str:
@@ -183,6 +203,13 @@ class RefundResult(_Payload):
     """Refunded on the charge in all, this request included."""
     captured_minor: int
     """What the charge actually took: the most that can ever be refunded."""
+    application_fee_minor: int | None = None
+    """The application fee taken on the charge (a connected account's), as Stripe reports it."""
+    application_fee_refunded_minor: int | None = None
+    """Of it, returned to the therapist so far (the platform's ApplicationFee ``amount_refunded``
+    after this refund); ``None`` without a connected account."""
+    connected_account_id: StripeId | None = None
+    """The connected account the refund was made on (the request's), for the history."""
 
 
 PaymentEventType = Literal["payment_intent.succeeded", "payment_intent.payment_failed", "charge.refunded"]

@@ -18,6 +18,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from domain import notification_catalogue as catalogue
 from domain.acting import ActingParty
+from domain.commission import RefundCause
+from domain.direct_charges import record_fee_refunded, refund_on_account
 from domain.errors import RuleViolation
 from domain.ids import OpaqueId
 from domain.local_times import session_times
@@ -236,12 +238,14 @@ def begin_closed_refund(refunds: ClosedSessionRefunds) -> RefundRequest:
     payment = refunds.payment
     assert payment.payment_intent_id is not None  # only a captured payment is granted a refund
     payment.refund_requests += 1
-    return RefundRequest(
+    request = RefundRequest(
         session_id=refunds.session_id,
         refund_number=payment.refund_requests,
         payment_intent_id=payment.payment_intent_id,
         target_refunded_minor=refunds.target(),
     )
+    # Only grants are refunded after the close: on a connected account, a discretionary refund.
+    return refund_on_account(request, payment, RefundCause.DISCRETIONARY)
 
 
 def apply_closed_refund_result(
@@ -250,6 +254,7 @@ def apply_closed_refund_result(
     """Record what Stripe now holds; the amount to announce (``refund_issued``), 0 for none."""
     payment = refunds.payment
     payment.amount_refunded_minor = max(payment.amount_refunded_minor, result.refunded_total_minor)
+    record_fee_refunded(payment, request, result)
     refunds.blocked_reason = None
     # Announce what is back beyond the close and what was announced since (a retry after a lost
     # answer finds the money back and still announces it, once).

@@ -22,6 +22,15 @@ from pydantic import Field
 
 from domain import notification_catalogue as catalogue
 from domain.booking import SessionBooking
+from domain.commission import refund_cause
+from domain.direct_charges import (
+    charge_on_account,
+    on_account,
+    open_on_account,
+    record_fee_charged,
+    record_fee_refunded,
+    refund_on_account,
+)
 from domain.ledger import (
     apply_refunded_amount,
     apply_succeeded_intent,
@@ -288,6 +297,7 @@ def open_session(workflow_input: SessionWorkflowInput, now: datetime) -> Session
         currency=booking.currency,
         payment_method_id=booking.payment_method_id,
     )
+    open_on_account(payment, booking, workflow_input.commission)
     if booking.kind is BookingKind.INITIAL_PREPAID:
         payment.payment_intent_id = booking.prepaid_payment_intent_id
         mark_paid(payment)
@@ -603,11 +613,12 @@ def may_have_been_paid(session: Session) -> bool:
 
 
 def payment_read_request(session: Session) -> PaymentReadRequest:
-    return PaymentReadRequest(
+    request = PaymentReadRequest(
         session_id=session.session_id,
         customer_id=session.booking.stripe_customer_id,
         payment_intent_id=session.payment.payment_intent_id,
     )
+    return on_account(request, session.payment)
 
 
 def apply_payment_read(session: Session, read: PaymentRead) -> list[Notice]:
@@ -716,6 +727,7 @@ def begin_charge(session: Session, now: datetime) -> PendingCharge:
         connected_account_id=session.booking.connected_account_id,
         off_session=not on_session,
     )
+    request = charge_on_account(request, payment, session.kind)
     return PendingCharge(
         request=request, attempted_at=now, start=session.start, at_attempt_instant=at_attempt_instant
     )
@@ -881,6 +893,7 @@ def finish_charge(
         policy=session.policy,
         on_session=not pending.request.off_session,
     )
+    record_fee_charged(payment, result)
     for intent_id in session.succeeded_intents:
         # A webhook that arrived during the attempt (or for an intent whose id the attempt never
         # learnt) settles it.
@@ -1176,20 +1189,22 @@ def begin_refund(session: Session) -> RefundRequest:
     payment.refund_requests += 1
     extra = extra_payment_due(session) if refund_due(session) == 0 else None
     if extra is not None:
-        return RefundRequest(
+        request = RefundRequest(
             session_id=session.session_id,
             refund_number=payment.refund_requests,
             payment_intent_id=extra.payment_intent_id,
             target_refunded_minor=payment.amount_minor,  # the activity caps it at what was captured
             extra=True,
         )
-    assert payment.payment_intent_id is not None  # only a paid session owes a refund
-    return RefundRequest(
-        session_id=session.session_id,
-        refund_number=payment.refund_requests,
-        payment_intent_id=payment.payment_intent_id,
-        target_refunded_minor=refund_target(session),
-    )
+    else:
+        assert payment.payment_intent_id is not None  # only a paid session owes a refund
+        request = RefundRequest(
+            session_id=session.session_id,
+            refund_number=payment.refund_requests,
+            payment_intent_id=payment.payment_intent_id,
+            target_refunded_minor=refund_target(session),
+        )
+    return refund_on_account(request, payment, refund_cause(session.status, extra_payment=request.extra))
 
 
 def _extra_payment(session: Session, payment_intent_id: str) -> ExtraPayment:
@@ -1201,6 +1216,7 @@ def apply_refund_result(
 ) -> RefundAnnouncement | None:
     """Record what Stripe now holds; what the client must hear about, if anything."""
     payment = session.payment
+    record_fee_refunded(payment, request, result)
     if request.extra:
         extra = _extra_payment(session, request.payment_intent_id)
         extra.refunded_minor = max(extra.refunded_minor, result.refunded_total_minor)
@@ -1243,12 +1259,13 @@ def announce_refund(
 def begin_void(session: Session) -> VoidRequest:
     payment = session.payment
     payment.void_requests += 1
-    return VoidRequest(
+    request = VoidRequest(
         session_id=session.session_id,
         request_number=payment.void_requests,
         customer_id=session.booking.stripe_customer_id,
         payment_intent_id=payment.payment_intent_id,
     )
+    return on_account(request, payment)
 
 
 def apply_void_result(session: Session, result: VoidResult) -> str | None:

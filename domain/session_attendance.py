@@ -24,6 +24,7 @@ from domain.attendance import (
     check_attendance_update,
 )
 from domain.booking import SessionBooking
+from domain.commission import DEFAULT_COMMISSION
 from domain.errors import RuleViolation
 from domain.ids import OpaqueId, follow_up_session_id
 from domain.notifications import Audience, NotificationType
@@ -270,6 +271,8 @@ def follow_up_input(
         # local clock time with it. Only the child's input changes, never a command.
         previous_start=session.start,
         wall_clock_start=weekly if shifted else None,
+        # The follow-up's money moves on the same account, under the same commission terms.
+        connected_account_id=booking.connected_account_id,
     )
     # The parent's recorded release, copied: workflow code must not read the zone data's version
     # (a replay on a worker with another release would build a different input).
@@ -279,6 +282,7 @@ def follow_up_input(
         booked_at=now,
         tzdata_version=session.tzdata_version,
         time_claimed=time_claimed,
+        commission=session.payment.commission or DEFAULT_COMMISSION,
     )
 
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.attendance import AttendanceRecord, AttendanceResult
 from domain.booking import SessionBooking
+from domain.commission import DEFAULT_COMMISSION, CommissionRates
 from domain.ids import OpaqueId
 from domain.payments import ChargeOutcome
 from domain.policy import SessionPolicy
@@ -130,6 +131,18 @@ class PaymentLedger(BaseModel):
     granted_refunds: list[RefundGrant] = Field(default_factory=list)
     """Refunds a therapist or admin granted (``domain.refunds``): they add to what the rules owe
     back, and all together never exceed what was captured."""
+    connected_account_id: str | None = None
+    """The therapist's connected account the money moves on (direct charges, ``domain.commission``);
+    ``None``: the platform's own charge (sessions booked before, or without an account)."""
+    commission: CommissionRates | None = None
+    """The commission terms fixed at booking (with a connected account): the fee on the charge and
+    whether a discretionary refund returns it, even in a refund after the session closed."""
+    application_fee_minor: int | None = None
+    """The marketplace's commission on the payment: computed at booking from ``commission``,
+    replaced by Stripe's figure when a charge's answer reports it."""
+    application_fee_refunded_minor: int | None = None
+    """Of it, given back to the therapist with refunds so far, as Stripe last reported (0 from
+    booking on a connected account; ``None``: no account, no fee)."""
 
 
 class CancellationRecord(BaseModel):
@@ -196,6 +209,11 @@ class SessionWorkflowInput(BaseModel):
     time_claimed: bool = False
     """The session's time is claimed at the therapist's practice (``domain.time_claims``): a
     cancellation releases it. False in inputs recorded before claims existed."""
+    commission: CommissionRates = DEFAULT_COMMISSION
+    """The commission a session on a connected account is charged under (``settings.commission``
+    when it was booked; a follow-up copies its parent's), fixed here so a change of settings never
+    changes a running session's fee or refunds. Absent in inputs recorded before it existed (none
+    of which has a connected account)."""
 
 
 class FollowUpStart(BaseModel):

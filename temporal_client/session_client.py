@@ -30,6 +30,7 @@ from contract.session import SESSION_CANCEL, SESSION_WORKFLOW_TYPE, SessionHandl
 from contract.visibility import awaiting_update_query, sessions_query
 from domain.booking import SessionBooking, check_booking
 from domain.commands import CancelRequest
+from domain.commission import DEFAULT_COMMISSION, CommissionRates
 from domain.errors import RuleViolation
 from domain.policy import DEFAULT_POLICY, SessionPolicy
 from domain.practice import CancelFutureSessionsCall, FutureSessionsCancelled, RegisterClient
@@ -62,8 +63,12 @@ async def book_session(
     task_queue: str,
     now: datetime,
     policy: SessionPolicy = DEFAULT_POLICY,
+    commission: CommissionRates = DEFAULT_COMMISSION,
 ) -> SessionHandle:
     """Validate a booking against the clock and start its workflow.
+
+    ``commission`` (``settings.commission``) is fixed into the workflow's input: the session's
+    fee and refunds on a connected account follow the rates in force when it was booked.
 
     Search attributes are set at start (free) rather than upserted by the workflow (an Action).
     Raises ``RuleViolation`` for a booking the rules refuse and
@@ -107,6 +112,7 @@ async def book_session(
             booked_at=now,
             tzdata_version=zone_data_version(),
             time_claimed=True,
+            commission=commission,
         ),
         id=session_workflow_id(booking.session_id),
         task_queue=task_queue,

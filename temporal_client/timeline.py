@@ -97,12 +97,15 @@ _BOOKING_FIELDS: FieldSpec = (
     "client_id",
     "previous_session_id",
     "prepaid_payment_intent_id",
+    "connected_account_id",
 )
 
 _ACTIVITY_INPUT_FIELDS: dict[str, FieldSpec] = {
     # The card's opaque Stripe id answers "which card was charged" after a card change.
     # ``off_session`` answers "was the client present?" (README rule 11); absent in histories
     # recorded before it, when every charge was off-session.
+    # A direct charge on the therapist's connected account names the account and the fee asked
+    # (absent: the platform's own charge); a refund there, whether the fee goes back with it.
     "charge_session": (
         "attempt",
         "amount_minor",
@@ -110,10 +113,18 @@ _ACTIVITY_INPUT_FIELDS: dict[str, FieldSpec] = {
         "payment_method_id",
         "payment_intent_id",
         "off_session",
+        "connected_account_id",
+        "application_fee_minor",
     ),
-    "refund_payment": ("refund_number", "payment_intent_id", "target_refunded_minor"),
-    "void_payment": ("request_number", "payment_intent_id"),
-    "read_payment": ("payment_intent_id",),
+    "refund_payment": (
+        "refund_number",
+        "payment_intent_id",
+        "target_refunded_minor",
+        "connected_account_id",
+        "refund_application_fee",
+    ),
+    "void_payment": ("request_number", "payment_intent_id", "connected_account_id"),
+    "read_payment": ("payment_intent_id", "connected_account_id"),
     "deliver_notification": (
         ("type", "notification_type"),
         "event_id",
@@ -143,8 +154,18 @@ _ACTIVITY_RESULT_FIELDS: dict[str, FieldSpec] = {
         "code",
         "decline_code",
         "advice_code",
+        "connected_account_id",
+        "application_fee_minor",
     ),
-    "refund_payment": ("refund_id", "amount_minor", "refunded_total_minor", "captured_minor"),
+    "refund_payment": (
+        "refund_id",
+        "amount_minor",
+        "refunded_total_minor",
+        "captured_minor",
+        "connected_account_id",
+        "application_fee_minor",
+        "application_fee_refunded_minor",
+    ),
     "void_payment": ("voided", "payment_intent_id", "payment_intent_status"),
     "read_payment": ("payment_intent_id", "payment_intent_status"),
     "deliver_notification": ("event_id", "status_code"),
@@ -247,6 +268,9 @@ _RESULT_PAYMENT_FIELDS: FieldSpec = (
     "payment_intent_id",
     "amount_paid_minor",
     "amount_refunded_minor",
+    "connected_account_id",
+    "application_fee_minor",
+    "application_fee_refunded_minor",
 )
 
 _SKIPPED = frozenset(

@@ -181,7 +181,9 @@ async def book(
     created = not await _booked_already(handle, booking)
     if created:
         try:
-            await book_session(client, booking, task_queue=settings.task_queue, now=_now())
+            await book_session(
+                client, booking, task_queue=settings.task_queue, now=_now(), commission=settings.commission
+            )
         except WorkflowAlreadyStartedError:
             created = not await _booked_already(handle, booking)  # two retries raced each other
     if not created:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 __all__ = ["BEHAVIOURS", "Behaviour", "behaviour_for_pm", "is_shared_test_pm", "payment_method_object"]
 
@@ -120,21 +121,60 @@ def behaviour_for_pm(pm_id: str, overrides: dict[str, str]) -> Behaviour | None:
     return None
 
 
-def payment_method_object(pm_id: str, behaviour: Behaviour, created: int) -> dict[str, object]:
+def payment_method_object(
+    pm_id: str,
+    behaviour: Behaviour,
+    created: int,
+    *,
+    fingerprint: str | None = None,
+    metadata: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A card PaymentMethod shaped as Stripe's (``openapi/fixtures3.json``, ``payment_method``).
+
+    ``fingerprint`` names the card itself: a clone on a connected account is the same card, so
+    it keeps its original's fingerprint (Stripe's rule for telling the same card apart)."""
     return {
         "id": pm_id,
         "object": "payment_method",
-        "type": "card",
+        "allow_redisplay": "unspecified",
+        "billing_details": {
+            "address": {
+                "city": None,
+                "country": None,
+                "line1": None,
+                "line2": None,
+                "postal_code": None,
+                "state": None,
+            },
+            "email": None,
+            "name": None,
+            "phone": None,
+            "tax_id": None,
+        },
         "card": {
             "brand": behaviour.brand,
-            "last4": behaviour.last4,
+            "checks": {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"},
+            "country": "GB",
+            "display_brand": behaviour.brand,
             "exp_month": 12,
             "exp_year": 2034,
-            "country": "GB",
+            "fingerprint": fingerprint or _fingerprint(pm_id),
             "funding": "credit",
+            "generated_from": None,
+            "last4": behaviour.last4,
+            "networks": {"available": [behaviour.brand], "preferred": None},
+            "regulated_status": "unregulated",
+            "three_d_secure_usage": {"supported": True},
+            "wallet": None,
         },
-        "customer": None,
-        "livemode": False,
         "created": created,
-        "metadata": {},
+        "customer": None,
+        "customer_account": None,
+        "livemode": False,
+        "metadata": dict(metadata or {}),
+        "type": "card",
     }
+
+
+def _fingerprint(pm_id: str) -> str:
+    return hashlib.sha256(pm_id.encode()).hexdigest()[:16]

@@ -1,4 +1,7 @@
-"""The ``/_standin/`` JSON control API, so other processes can script the stand-in."""
+"""The ``/_standin/`` JSON control API, so other processes can script the stand-in.
+
+A module that models more of Stripe adds its own control routes with ``register_control``.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from .wire import Reply, json_reply
 if TYPE_CHECKING:
     from .server import StripeStandIn
 
-__all__ = ["handle_control"]
+__all__ = ["handle_control", "register_control"]
 
 Body = dict[str, Any]
 _Action = Callable[["StripeStandIn", "re.Match[str]", Body], Any]
@@ -106,7 +109,7 @@ def _webhook(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
 
 _ID = r"(?P<id>[A-Za-z0-9_\-]+)"
 
-_ACTIONS: Final[tuple[tuple[str, re.Pattern[str], _Action], ...]] = tuple(
+_ACTIONS: Final[list[tuple[str, re.Pattern[str], _Action]]] = list(
     (method, re.compile(pattern), action)
     for method, pattern, action in (
         ("GET", r"^/_standin/health$", _health),
@@ -123,6 +126,11 @@ _ACTIONS: Final[tuple[tuple[str, re.Pattern[str], _Action], ...]] = tuple(
         ("POST", r"^/_standin/webhook$", _webhook),
     )
 )
+
+
+def register_control(method: str, pattern: str, action: _Action) -> None:
+    """Serve one more control route; the action's KeyError is a 404, ValueError a 400."""
+    _ACTIONS.append((method, re.compile(pattern), action))
 
 
 def _error(status: int, message: str) -> Reply:

@@ -177,6 +177,9 @@ class StripeStandIn(LoopbackHTTPService):
         self._faults.set_random(rate, seed, kinds, delay_seconds)
 
     def set_payment_method_behaviour(self, pm_id: str, behaviour: str) -> None:
+        """What confirming with ``pm_id`` does from now on. Set on a platform card it also holds
+        for the card's clones on connected accounts (the same card), except a clone given a
+        behaviour of its own on its clone id."""
         with self._store.lock:
             self._store.set_pm_behaviour(pm_id, behaviour)
 
@@ -264,6 +267,24 @@ class StripeStandIn(LoopbackHTTPService):
 
     def events(self, type: str | None = None, account: str | None = None) -> list[dict[str, Any]]:
         return self._select("events", account, type=type)
+
+    def payment_methods(self, account: str | None = None) -> list[dict[str, Any]]:
+        """The PaymentMethods cloned onto connected accounts (test card ids are not stored)."""
+        return self._select("payment_methods", account)
+
+    def cloned_from(self, pm_id: str) -> str | None:
+        """The platform card a clone copies; None for anything that is not a clone."""
+        with self._store.lock:
+            return self._store.pm_sources.get(pm_id)
+
+    def application_fees(self, charge: str | None = None, account: str | None = None) -> list[dict[str, Any]]:
+        """The platform's application fees, by the charge they came from or the connected
+        account that paid them (the fee's ``account`` field; fees all live on the platform)."""
+        return [
+            fee
+            for fee in self._select("application_fees", charge=charge)
+            if account in (None, fee["account"])
+        ]
 
     def accounts(self) -> list[dict[str, Any]]:
         return self._select("accounts")
