@@ -102,8 +102,11 @@ async def book_session(
             raise RuleViolation(cause.type, cause.message) from None
         raise
     # The session's money moves on the therapist's connected account as the practice holds it now
-    # (a retry is answered with the first registration's account, so both starts agree).
-    booking = booking.model_copy(update={"connected_account_id": registered.payment_account_id})
+    # (a retry is answered with the first registration's account, so both starts agree). A booking
+    # from inside the service that names one (the API's never does) keeps it while the practice
+    # holds none.
+    account = registered.payment_account_id or booking.connected_account_id
+    booking = booking.model_copy(update={"connected_account_id": account})
     handle: SessionHandle = await client.start_workflow(
         SESSION_WORKFLOW_TYPE,
         SessionWorkflowInput(
