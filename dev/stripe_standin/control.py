@@ -66,6 +66,21 @@ def _pm_behaviour(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
     return {"payment_method": m["id"], "behaviour": behaviour}
 
 
+def _create_account(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
+    unknown = set(body) - {"country", "email", "type", "metadata"}
+    if unknown:
+        raise ValueError(f"unknown account fields: {sorted(unknown)}")
+    metadata = body.get("metadata") or {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise ValueError("metadata must be an object of strings")
+    return s.create_account(
+        country=str(body.get("country", "GB")),
+        email=None if body.get("email") is None else str(body["email"]),
+        account_type=str(body.get("type", "standard")),
+        metadata=metadata,
+    )
+
+
 def _account_status(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
     unknown = set(body) - {"charges_enabled", "payouts_enabled", "disabled_reason"}
     if unknown:
@@ -120,6 +135,7 @@ _ACTIONS: Final[list[tuple[str, re.Pattern[str], _Action]]] = list(
         ("POST", r"^/_standin/random_faults$", _random_faults),
         ("POST", rf"^/_standin/payment_methods/{_ID}$", _pm_behaviour),
         ("POST", rf"^/_standin/payment_intents/{_ID}/authenticate$", _authenticate),
+        ("POST", r"^/_standin/accounts$", _create_account),
         ("POST", rf"^/_standin/accounts/{_ID}$", _account_status),
         ("GET", r"^/_standin/state$", _state),
         ("POST", rf"^/_standin/events/{_ID}/deliver$", _deliver),

@@ -301,12 +301,16 @@ class StripeStandIn(LoopbackHTTPService):
         account_type: str = "standard",
         metadata: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Create a connected account as ``POST /v1/accounts`` would (onboarding completed)."""
+        """Create a connected account as ``POST /v1/accounts`` would (onboarding completed);
+        ValueError for what Stripe would refuse."""
         params: dict[str, Any] = {"type": account_type, "country": country, "metadata": metadata or {}}
         if email is not None:
             params["email"] = email
         with self._store.lock:
-            return copy.deepcopy(self._store.create_account(params, RequestContext()))
+            try:
+                return copy.deepcopy(self._store.create_account(params, RequestContext()))
+            except ApiError as exc:
+                raise ValueError(str(exc)) from exc
 
     @property
     def requests(self) -> list[RecordedRequest]:

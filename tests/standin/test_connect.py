@@ -333,7 +333,9 @@ def test_a_charge_on_an_account_with_charges_disabled_is_refused_and_runs_once_r
     assert reenabled["data"]["previous_attributes"]["charges_enabled"] is False
 
 
-def test_the_control_api_sets_an_accounts_status(standin: StripeStandIn, client: stripe.StripeClient) -> None:
+def test_the_control_api_creates_accounts_and_sets_their_status(
+    standin: StripeStandIn, client: stripe.StripeClient
+) -> None:
     a = new_account(client)
     reply = httpx.post(f"{standin.url}/_standin/accounts/{a}", json={"payouts_enabled": False})
     assert reply.status_code == 200
@@ -343,6 +345,11 @@ def test_the_control_api_sets_an_accounts_status(standin: StripeStandIn, client:
         "capabilities": {"transfers": "active"},
     }
     assert httpx.post(f"{standin.url}/_standin/accounts/acct_nope", json={}).status_code == 404
+    made = httpx.post(f"{standin.url}/_standin/accounts", json={"country": "IE", "metadata": {"p": "1"}})
+    assert made.status_code == 200
+    assert (made.json()["country"], made.json()["default_currency"]) == ("IE", "eur")
+    assert client.v1.accounts.retrieve(made.json()["id"]).charges_enabled is True
+    assert httpx.post(f"{standin.url}/_standin/accounts", json={"type": "odd"}).status_code == 400
     assert (
         httpx.post(f"{standin.url}/_standin/accounts/{a}", json={"charges_enabled": "no"}).status_code == 400
     )
