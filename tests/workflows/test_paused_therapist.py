@@ -6,21 +6,26 @@ cancellation; a paused practice takes no booking."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from contract.practice import PRACTICE_RECORD_ACCOUNT_STATUS, PRACTICE_SET_PAYMENT_ACCOUNT
+from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
 from domain.booking import SessionBooking
 from domain.errors import RuleViolation
+from domain.notifications import Audience, NotificationType
 from domain.payments import AccountChargesFact, ChargeOutcome
 from domain.practice import RecordAccountStatus, SetPaymentAccount
 from domain.status import Actor, PaymentStatus, SessionStatus
-from temporal_client.practice_client import practice_update
+from temporal_client.practice_client import practice_handle, practice_update
 from tests.workflows.support import (
     HOUR,
+    STARTED,
+    WAIT,
     SessionHandle,
     advance_to,
     history_at_rest,
@@ -121,8 +126,8 @@ async def test_a_session_still_held_at_its_auto_cancel_is_the_therapists_cancell
     assert not any(":auto_cancelled:" in event_id or ":charge_failed:" in event_id for event_id in sent)
 
 
-async def test_a_paused_practice_refuses_a_new_booking(
-    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
+async def test_a_paused_practice_refuses_a_new_booking_and_tells_the_therapist_once(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn, notification_sink: NotificationSink
 ) -> None:
     account_id = standin.create_account()["id"]
     therapist_id = await _practice_with_account(env, worker.task_queue, account_id)
@@ -146,6 +151,13 @@ async def test_a_paused_practice_refuses_a_new_booking(
         await start(env.client, booking, worker.task_queue)
 
     assert refused.value.code == "therapist_paused"
+    [told] = await notification_sink.wait_for_async(
+        lambda n: n.therapist_id == therapist_id and n.type is NotificationType.PAYMENTS_PAUSED, WAIT
+    )
+    assert told.audience is Audience.THERAPIST and told.codes == {"disabled_reason": "requirements.past_due"}
+    assert told.session_id is None and told.client_id is None  # about the practice, no session
+    # Its history (account set, paused, a booking refused before history) is recorded for replay.
+    STARTED.append(cast(SessionHandle, practice_handle(env.client, therapist_id)))
 
 
 async def test_a_booking_carries_the_practices_connected_account(
