@@ -162,6 +162,9 @@ class Session(SessionState):
     same parameters (Stripe refuses a key reused with others), so a change takes a new key."""
     hold_told: bool = Field(default=False, exclude=True)
     """Both parties were told the charge is held (``payment_on_hold``): once per session."""
+    resumed_in_flight: bool = Field(default=False, exclude=True)
+    """The account was enabled again while a check of it was under way: a hold it answers is
+    tried again at once (the check may have read the account just before)."""
     closed: bool = Field(default=False, exclude=True)
     """The session took place and its attendance update is carried out (``complete``): its final
     status is ``completed`` — or ``client_no_show``, which stays so that lists and the history
@@ -780,8 +783,12 @@ def hold_charge(
     payment.retry_now = False
     session.charge_cause = ChargeCause.SCHEDULE
     payment.next_charge_at = next_retry_at(session.start, max(now, pending.attempted_at), session.policy)
+    if session.resumed_in_flight:
+        payment.retry_now = True  # enabled again while this check ran: look again now
+    session.resumed_in_flight = False
     if not charge_owed(session):
         payment.next_charge_at = None  # cancelled while the check was in flight
+        payment.retry_now = False
     follow_payment(session)
     if session.hold_told or session.status.is_cancelled:
         return []
@@ -807,7 +814,12 @@ def resume_held(session: Session, fact: AccountChargesFact) -> bool:
     payment = session.payment
     if not fact.charges_enabled or fact.account_id != session.booking.connected_account_id:
         return False
-    if payment.status is not PaymentStatus.ON_HOLD or session.charge_in_flight:
+    if session.charge_in_flight:
+        # A check (or a charge) is under way and may have read the account just before: a hold it
+        # answers looks again at once. No wake: the main loop is busy with that very try.
+        session.resumed_in_flight = True
+        return False
+    if payment.status is not PaymentStatus.ON_HOLD:
         return False
     if payment.ops_blocked == HELD_AT_START:
         payment.ops_blocked = None
@@ -883,6 +895,7 @@ def finish_charge(
     payment = session.payment
     attempt = pending.request.attempt
     session.charge_in_flight = False
+    session.resumed_in_flight = False  # the charge was answered: no hold to look at again
     _stripe_answered(payment)
     record_charge(
         payment,

@@ -136,3 +136,13 @@ def test_a_held_session_that_has_started_is_not_cancelled_and_is_charged_on_resu
     assert session.payment.ops_blocked == machine.HELD_AT_START
     assert machine.resume_held(session, AccountChargesFact(account_id=ACCOUNT, charges_enabled=True))
     assert machine.next_step(session) == NextStep(Step.CHARGE, None)
+
+
+def test_an_account_enabled_while_its_check_is_under_way_is_looked_at_again_at_once() -> None:
+    session = book()
+    hold(session, START - 48 * H)
+    pending = machine.begin_charge(session, START - 24 * H)  # the re-check at − 24 h
+    enabled = AccountChargesFact(account_id=ACCOUNT, charges_enabled=True)
+    assert not machine.resume_held(session, enabled)  # the loop is busy with this very check
+    machine.hold_charge(session, pending, HELD, START - 24 * H)  # it had read the account just before
+    assert machine.next_step(session) == NextStep(Step.CHARGE, None)
