@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
+from contract.visibility import held_sessions_query, practices_by_account_query
 from domain.errors import RuleViolation
 from domain.notification_catalogue import event_schema
 from domain.notifications import NotificationType
@@ -144,3 +145,13 @@ def test_the_pause_notice_matches_its_types_schema() -> None:
     )
     schema = event_schema(NotificationType.PAYMENTS_PAUSED)
     Draft202012Validator(schema, format_checker=FormatChecker()).validate(notice.model_dump(mode="json"))
+
+
+def test_the_practice_is_found_by_its_account_and_only_an_account_id_is_quoted_into_the_query() -> None:
+    assert practices_by_account_query("acct_1A2b") == (
+        "WorkflowType = 'PracticeWorkflow' AND ExecutionStatus = 'Running' AND PaymentAccountId = 'acct_1A2b'"
+    )
+    with pytest.raises(ValueError):
+        practices_by_account_query("acct_1' OR TherapistId != '")
+    assert "SessionStatus = 'payment_on_hold'" in held_sessions_query("thr_1")
+    assert "TherapistId = 'thr_1'" in held_sessions_query("thr_1")
