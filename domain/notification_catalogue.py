@@ -239,9 +239,11 @@ _ENTRIES = (
         deliveries=_OTHER_PARTY_AND_CONFIRMATION,
         when=(
             "A session is cancelled: the other party is told, and whoever cancelled gets a "
-            "confirmation; both say whether it was free or late (free: true or false, and the status)."
+            "confirmation; both say whether it was free or late (free: true or false, and the status). "
+            "A session whose charge was still held on the therapist's paused account at its "
+            "auto-cancel instant is the therapist's cancellation, told to both (hold: therapist_paused)."
         ),
-        codes=("status", "requested_by", "reason", "free"),
+        codes=("status", "requested_by", "reason", "free", "hold"),
     ),
     CatalogueEntry(
         type=NotificationType.AUTO_CANCELLED,
