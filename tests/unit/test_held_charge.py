@@ -4,10 +4,14 @@ again, and a session still held at its auto-cancel instant is the therapist's ca
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+
+from jsonschema import Draft202012Validator, FormatChecker
 
 from domain import session as machine
 from domain.booking import SessionBooking
+from domain.notification_catalogue import event_schema
 from domain.notifications import Audience, NotificationType
 from domain.payments import AccountChargesFact, ChargeOutcome, ChargeResult
 from domain.session import NextStep, Session, Step
@@ -146,3 +150,12 @@ def test_an_account_enabled_while_its_check_is_under_way_is_looked_at_again_at_o
     assert not machine.resume_held(session, enabled)  # the loop is busy with this very check
     machine.hold_charge(session, pending, HELD, START - 24 * H)  # it had read the account just before
     assert machine.next_step(session) == NextStep(Step.CHARGE, None)
+
+
+def test_the_hold_and_the_held_cancellation_notices_match_their_types_schemas() -> None:
+    session = book()
+    notices = hold(session, START - 12 * H) + machine.cancel_held(session, START - 1 * H)
+    for notice in notices:
+        notification = notice.to_notification(session, START - 1 * H)
+        body = json.loads(notification.model_dump_json())
+        Draft202012Validator(event_schema(notification.type), format_checker=FormatChecker()).validate(body)
