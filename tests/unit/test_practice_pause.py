@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
+from contract.search_attributes import PAYMENT_ACCOUNT_ID
 from contract.visibility import held_sessions_query, practices_by_account_query
 from domain.errors import RuleViolation
 from domain.notification_catalogue import event_schema
@@ -25,6 +26,7 @@ from domain.practice import (
     set_payment_account,
 )
 from domain.practice_notices import payments_paused_notifications
+from temporal_client.practice_client import practice_search_attributes
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 START = NOW + timedelta(days=5)
@@ -155,3 +157,8 @@ def test_the_practice_is_found_by_its_account_and_only_an_account_id_is_quoted_i
         practices_by_account_query("acct_1' OR TherapistId != '")
     assert "SessionStatus = 'payment_on_hold'" in held_sessions_query("thr_1")
     assert "TherapistId = 'thr_1'" in held_sessions_query("thr_1")
+
+
+def test_a_restored_practice_starts_findable_by_its_account() -> None:
+    assert practice_search_attributes(_practice()).get(PAYMENT_ACCOUNT_ID) == "acct_1"
+    assert practice_search_attributes(_practice(account=None)).get(PAYMENT_ACCOUNT_ID) is None
