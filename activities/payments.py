@@ -122,14 +122,43 @@ class PaymentActivities:
 
     @activity.defn(name="charge_session")
     async def charge(self, request: ChargeRequest) -> ChargeResult:
+        if request.connected_account_id is not None and (held := await self._held_account(request)):
+            return _counted(held)
         try:
             with _counting_outages("charge"):
                 intent = await self._confirm_or_create(request)
         except stripe.CardError as declined:
             return _counted(_on_account(_declined_result(declined, request), request))
         except NON_RETRYABLE_STRIPE_ERRORS as refused:
+            # Disabled between the check and the charge? Stripe's refusal carries no code for it
+            # (a 400 naming the account): the account's own state tells. Held, not failed.
+            if (
+                request.connected_account_id is not None
+                and isinstance(refused, _ACCOUNT_REFUSALS)
+                and (held := await self._held_account(request)) is not None
+            ):
+                return _counted(held.model_copy(update={"attempted": True}))
             raise _non_retryable(refused) from refused
         return _counted(_on_account(_intent_result(intent), request, intent))
+
+    async def _held_account(self, request: ChargeRequest) -> ChargeResult | None:
+        """A HELD result when the therapist's connected account cannot take charges now (Stripe's
+        own ``GET /v1/accounts/{id}``, not a webhook's word); None: charge it. Nothing is sent to
+        the account, so no idempotency key is used."""
+        assert request.connected_account_id is not None
+        try:
+            with _counting_outages("account"):
+                account = await self._stripe.v1.accounts.retrieve_async(request.connected_account_id)
+        except (stripe.InvalidRequestError, stripe.PermissionError):
+            # Disconnected from the platform, or no such account: it cannot take the charge.
+            return ChargeResult(outcome=ChargeOutcome.HELD, code="account_unavailable", attempted=False)
+        except NON_RETRYABLE_STRIPE_ERRORS as refused:
+            raise _non_retryable(refused) from refused
+        if account.charges_enabled:
+            return None
+        requirements = account.requirements
+        reason = requirements.disabled_reason if requirements is not None else None
+        return ChargeResult(outcome=ChargeOutcome.HELD, code=reason or "charges_disabled", attempted=False)
 
     async def _confirm_or_create(self, request: ChargeRequest) -> stripe.PaymentIntent:
         account = request.connected_account_id
@@ -359,6 +388,12 @@ def _on_account(
     return result.model_copy(
         update={"connected_account_id": request.connected_account_id, "application_fee_minor": fee}
     )
+
+
+_ACCOUNT_REFUSALS = (stripe.InvalidRequestError, stripe.PermissionError)
+"""How Stripe refuses a charge on a connected account that cannot take it: a 400 without a code
+("This Connect account cannot currently make live charges"), or a 403 ``account_invalid`` for an
+account no longer connected. Told apart from our own bad requests by reading the account."""
 
 
 def _counted(result: ChargeResult) -> ChargeResult:

@@ -40,6 +40,11 @@ class BookSessionBody(SessionBooking):
 
     start: Instant
     duration_minutes: BookableMinutes = 50
+    connected_account_id: None = Field(
+        default=None,
+        description="never given by the caller: the session is charged on the connected account "
+        "the therapist's practice holds at booking (`PUT /v1/therapists/{id}/payment-account`)",
+    )
 
 
 class BookingResponse(_Body):
@@ -166,6 +171,14 @@ class ReserveSlotBody(_Body):
         return WeeklySlotRule(
             weekday=self.weekday, local_time=self.local_time, duration_minutes=self.duration_minutes
         )
+
+
+class PaymentAccountBody(_Body):
+    account_id: StripeId = Field(
+        pattern=r"^acct_[A-Za-z0-9_]{1,250}$",
+        description="the therapist's connected Stripe account, `acct_…`",
+    )
+    timezone: IanaZone = Field(description="the therapist's IANA zone; used only if this starts the practice")
 
 
 class EndRelationshipBody(_Body):

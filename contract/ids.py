@@ -33,6 +33,15 @@ def practice_workflow_id(therapist_id: str) -> str:
     return f"{PRACTICE_WORKFLOW_PREFIX}{therapist_id}"
 
 
+def therapist_id_from_practice_workflow_id(workflow_id: str) -> str:
+    if not workflow_id.startswith(PRACTICE_WORKFLOW_PREFIX):
+        raise ValueError("not a practice workflow id")
+    therapist_id = workflow_id.removeprefix(PRACTICE_WORKFLOW_PREFIX)
+    if not is_opaque_id(therapist_id):
+        raise ValueError("not a practice workflow id")
+    return therapist_id
+
+
 def session_id_from_workflow_id(workflow_id: str) -> str:
     if not workflow_id.startswith(SESSION_WORKFLOW_PREFIX):
         raise ValueError("not a session workflow id")

@@ -9,6 +9,7 @@ from temporalio.client import WorkflowHandle
 
 from contract.messages import NO_ARGUMENT, Query, Update
 from domain.practice import (
+    AccountStatusRecorded,
     BookingTimeCheck,
     BookingTimeQuery,
     ClaimTime,
@@ -17,7 +18,10 @@ from domain.practice import (
     ClientsQuery,
     EndRelationship,
     OccurrencesQuery,
+    PaymentAccountSet,
+    PaymentAccountView,
     PracticeState,
+    RecordAccountStatus,
     RegisterClient,
     RelationshipEnded,
     RelationshipRestarted,
@@ -25,6 +29,7 @@ from domain.practice import (
     ReleaseTime,
     ReserveSlot,
     RestartRelationship,
+    SetPaymentAccount,
     SlotOccurrences,
     SlotReserved,
     SlotsReleased,
@@ -44,6 +49,9 @@ PRACTICE_END_RELATIONSHIP = Update("end_relationship", EndRelationship, Relation
 PRACTICE_RESTART_RELATIONSHIP = Update("restart_relationship", RestartRelationship, RelationshipRestarted)
 PRACTICE_CLAIM_TIME = Update("claim_time", ClaimTime, TimeClaimed)
 PRACTICE_RELEASE_TIME = Update("release_time", ReleaseTime, TimeReleased)
+PRACTICE_SET_PAYMENT_ACCOUNT = Update("set_payment_account", SetPaymentAccount, PaymentAccountSet)
+PRACTICE_RECORD_ACCOUNT_STATUS = Update("record_account_status", RecordAccountStatus, AccountStatusRecorded)
+PRACTICE_PAYMENT_ACCOUNT = Query("payment_account", NO_ARGUMENT, PaymentAccountView)
 PRACTICE_CLIENTS = Query("clients", ClientsQuery, ClientsList)
 PRACTICE_OCCURRENCES = Query("occurrences", OccurrencesQuery, SlotOccurrences)
 PRACTICE_BOOKING_TIME = Query("booking_time", BookingTimeQuery, BookingTimeCheck)
@@ -57,10 +65,13 @@ PRACTICE_UPDATES: tuple[Update[Any, Any], ...] = (
     PRACTICE_RESTART_RELATIONSHIP,
     PRACTICE_CLAIM_TIME,
     PRACTICE_RELEASE_TIME,
+    PRACTICE_SET_PAYMENT_ACCOUNT,
+    PRACTICE_RECORD_ACCOUNT_STATUS,
 )
 PRACTICE_QUERIES: tuple[Query[Any, Any], ...] = (
     PRACTICE_CLIENTS,
     PRACTICE_OCCURRENCES,
     PRACTICE_BOOKING_TIME,
     PRACTICE_STATE,
+    PRACTICE_PAYMENT_ACCOUNT,
 )

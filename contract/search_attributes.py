@@ -24,7 +24,19 @@ PAYMENT_INTENT = SearchAttributeKey.for_keyword("SessionPaymentIntent")
 """The PaymentIntent the session was paid with, published with its paid status: the Stripe webhook
 route skips a ``payment_intent.succeeded`` the session already knows (a describe is not billed)."""
 
-ALL_SEARCH_ATTRIBUTES = (SESSION_STATUS, THERAPIST_ID, CLIENT_ID, SESSION_START, SESSION_END, PAYMENT_INTENT)
+PAYMENT_ACCOUNT_ID = SearchAttributeKey.for_keyword("PaymentAccountId")
+"""On a practice workflow: the therapist's connected Stripe account (``acct_…``, an opaque id). The
+Stripe webhook route finds the practice of an ``account.updated`` by it (a list is not billed)."""
+
+ALL_SEARCH_ATTRIBUTES = (
+    SESSION_STATUS,
+    THERAPIST_ID,
+    CLIENT_ID,
+    SESSION_START,
+    SESSION_END,
+    PAYMENT_INTENT,
+    PAYMENT_ACCOUNT_ID,
+)
 
 
 def session_search_attributes(booking: SessionBooking) -> TypedSearchAttributes:

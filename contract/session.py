@@ -25,7 +25,7 @@ from domain.commands import (
 )
 from domain.dispute_evidence import DisputeEvidence
 from domain.disputes import DisputeFact
-from domain.payments import PaymentEvent
+from domain.payments import AccountChargesFact, PaymentEvent
 from domain.presence import ChargeAnswer, ChargeAnswerRequest
 from domain.refunds import SessionRefund, SessionRefundResult
 from domain.session_attendance import NoShowRequest, NoShowResult
@@ -71,7 +71,14 @@ SESSION_UPDATES: tuple[Update[Any, Any], ...] = (
     SESSION_REFUND,
     SESSION_MARK_NO_SHOW,
 )
-SESSION_SIGNALS: tuple[Signal[Any], ...] = (SESSION_PAYMENT_EVENT, SESSION_DISPUTE_EVENT)
+SESSION_PAYMENT_ACCOUNT_EVENT = Signal("payment_account_event", AccountChargesFact)
+"""The session's connected account can take charges again: a held charge runs at once."""
+
+SESSION_SIGNALS: tuple[Signal[Any], ...] = (
+    SESSION_PAYMENT_EVENT,
+    SESSION_PAYMENT_ACCOUNT_EVENT,
+    SESSION_DISPUTE_EVENT,
+)
 SESSION_QUERIES: tuple[Query[Any, Any], ...] = (
     SESSION_STATE,
     SESSION_BOOKING,

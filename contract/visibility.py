@@ -6,10 +6,19 @@ and the SQLite dev server has no ``ORDER BY``: callers sort what they read thems
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from contract.search_attributes import CLIENT_ID, SESSION_END, SESSION_START, SESSION_STATUS, THERAPIST_ID
+from contract.practice import PRACTICE_WORKFLOW_TYPE
+from contract.search_attributes import (
+    CLIENT_ID,
+    PAYMENT_ACCOUNT_ID,
+    SESSION_END,
+    SESSION_START,
+    SESSION_STATUS,
+    THERAPIST_ID,
+)
 from contract.session import SESSION_WORKFLOW_TYPE
 from domain.ids import is_opaque_id
 from domain.status import ENDS_INTO_AWAITING_UPDATE, SessionStatus
@@ -88,3 +97,21 @@ def _status_in(statuses: Sequence[SessionStatus]) -> str:
 def _instant(value: datetime) -> str:
     # An aware instant as RFC 3339 in UTC, as Temporal's Datetime attributes compare.
     return value.astimezone(UTC).isoformat()
+
+
+_ACCOUNT_ID = re.compile(r"^acct_[A-Za-z0-9_]{1,250}$")
+
+
+def practices_by_account_query(account_id: str) -> str:
+    """The running practices whose therapist's connected Stripe account is ``account_id`` (one,
+    unless an account was given to two therapists). Raises ``ValueError`` for anything but an
+    ``acct_…`` id (it is quoted into the query)."""
+    if _ACCOUNT_ID.fullmatch(account_id) is None:
+        raise ValueError("a connected account id is acct_ followed by letters, digits or _")
+    practices = f"WorkflowType = '{PRACTICE_WORKFLOW_TYPE}' AND {RUNNING}"
+    return f"{practices} AND {PAYMENT_ACCOUNT_ID.name} = '{account_id}'"
+
+
+def held_sessions_query(therapist_id: str) -> str:
+    """The therapist's running sessions whose charge is held on their paused account."""
+    return sessions_query(running=True, therapist_id=therapist_id, statuses=(SessionStatus.PAYMENT_ON_HOLD,))

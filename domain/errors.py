@@ -57,6 +57,10 @@ RULE_CODES: Mapping[str, str] = MappingProxyType(
         "no_show_marked": "the client was marked as not attending: the attendance update must say "
         "client_no_show",
         "request_id_reused": "this request id was used for a different request",
+        "therapist_paused": "the therapist's payment account cannot take charges at the moment "
+        "(Stripe disabled them): no new bookings until it can",
+        "account_unavailable": "Stripe shows no such connected account for this platform (not "
+        "connected, or access revoked)",
         "practice_closed": "the therapist's practice has closed: ops restore it (`sessionflow practice`)",
         "practice_unavailable": (
             "the therapist's practice did not answer in time: nothing was recorded; "

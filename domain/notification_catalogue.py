@@ -239,9 +239,11 @@ _ENTRIES = (
         deliveries=_OTHER_PARTY_AND_CONFIRMATION,
         when=(
             "A session is cancelled: the other party is told, and whoever cancelled gets a "
-            "confirmation; both say whether it was free or late (free: true or false, and the status)."
+            "confirmation; both say whether it was free or late (free: true or false, and the status). "
+            "A session whose charge was still held on the therapist's paused account at its "
+            "auto-cancel instant is the therapist's cancellation, told to both (hold: therapist_paused)."
         ),
-        codes=("status", "requested_by", "reason", "free"),
+        codes=("status", "requested_by", "reason", "free", "hold"),
     ),
     CatalogueEntry(
         type=NotificationType.AUTO_CANCELLED,
@@ -271,6 +273,34 @@ _ENTRIES = (
             f"session's end (default {_offsets(DEFAULT_POLICY.attendance_reminder_offsets)})."
         ),
         fields=("reminder_number",),
+    ),
+    CatalogueEntry(
+        type=NotificationType.PAYMENTS_PAUSED,
+        name="payments paused",
+        deliveries=(_THERAPIST,),
+        when=(
+            "Stripe disabled charges on the therapist's connected account (``account.updated``, read "
+            "back from Stripe): new bookings are refused and scheduled charges are held until Stripe "
+            "enables charges again. Once per pause; the code is Stripe's "
+            "``requirements.disabled_reason``."
+        ),
+        session_times=False,
+        codes=("disabled_reason",),
+    ),
+    CatalogueEntry(
+        type=NotificationType.PAYMENT_ON_HOLD,
+        name="payment on hold",
+        deliveries=(_CLIENT, _THERAPIST),
+        when=(
+            "A session's charge came due while its therapist's account could not take charges: "
+            "the charge is held, not attempted. The client is told nothing is needed from them "
+            "(``action``: ``none``); the therapist that their account is paused (``action``: "
+            "``enable_payments``). Once per session; the charge runs when the account is enabled "
+            "again, or the session is cancelled as the therapist's cancellation at its auto-cancel "
+            "instant."
+        ),
+        fields=MONEY_FIELDS,
+        codes=("action",),
     ),
     CatalogueEntry(
         type=NotificationType.SLOT_RESERVED,

@@ -122,6 +122,10 @@ class NotificationType(StrEnum):
     """The client's bank disputes the session's charge (the therapist bears it: direct charges)."""
     DISPUTE_CLOSED = "dispute_closed"
     """The bank decided the dispute: ``codes.outcome`` is ``won``, ``lost`` or ``warning_closed``."""
+    PAYMENTS_PAUSED = "payments_paused"
+    """Stripe disabled charges on the therapist's connected account: their practice is paused."""
+    PAYMENT_ON_HOLD = "payment_on_hold"
+    """A session's charge is held while its therapist's account cannot take charges."""
 
 
 class Audience(StrEnum):

@@ -45,6 +45,7 @@ NOTHING_TAKEN_YET = frozenset(
         SessionStatus.PAYMENT_DUE,
         SessionStatus.PAYMENT_FAILED,
         SessionStatus.AWAITING_CLIENT_ACTION,
+        SessionStatus.PAYMENT_ON_HOLD,
     }
 )
 """Statuses of a live session that holds no money: no refund or void can be waiting on news."""

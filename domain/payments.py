@@ -92,6 +92,9 @@ class ChargeOutcome(StrEnum):
     REQUIRES_ACTION = "requires_action"
     FAILED = "failed"
     """Stripe refused the request itself (configuration, invalid state): needs ops, not the client."""
+    HELD = "held"
+    """Not attempted: the therapist's connected account cannot take charges (Stripe disabled them).
+    Neither the client's fault nor a decline: the session holds the charge until the account can."""
 
 
 class ChargeResult(_Payload):
@@ -109,6 +112,17 @@ class ChargeResult(_Payload):
     succeeded on a connected account; ``None`` otherwise."""
     connected_account_id: StripeId | None = None
     """The connected account the PaymentIntent lives on (the request's), for the history."""
+    attempted: bool = True
+    """False for a ``HELD`` charge found before anything was sent (the account's check): no key
+    was used. True when Stripe refused a real attempt because the account cannot charge."""
+
+
+class AccountChargesFact(_Payload):
+    """Stripe's current word on a therapist's connected account, sent to the sessions held on it
+    when the account can take charges again (read from Stripe after an ``account.updated``)."""
+
+    account_id: StripeId
+    charges_enabled: bool
 
 
 class VoidRequest(_Payload):

@@ -10,6 +10,10 @@ the state untouched. ``PracticeWorkflow`` serialises them per therapist.
 - A reserved slot blocks its weekly time for every other client of the therapist; it is not a
   booking. A client holds at most one active slot: reserving another time replaces it.
 - Reasons are codes only: free text about health never enters the system.
+- The therapist's connected Stripe account (``payment_account_id``) is where their sessions'
+  money moves (direct charges). While Stripe says it cannot take charges the practice is
+  *paused*: new bookings are refused (``therapist_paused``); sessions already booked hold their
+  charge (``domain.session``) until the account can charge again.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from pydantic import (
 
 from domain.acting import ActingParty
 from domain.errors import RuleViolation
-from domain.ids import OpaqueId
+from domain.ids import OpaqueId, StripeId
 from domain.slots import MAX_RANGE_DAYS, WeeklySlotRule, check_no_conflict, occurrences
 from domain.time_claims import TimeClaim, check_claim, check_rule_against_claims, prune_ended
 
@@ -131,6 +135,31 @@ class ReservedSlot(BaseModel):
     released_at: datetime | None = None
 
 
+class PaymentAccount(BaseModel):
+    """The therapist's connected Stripe account and whether it can take charges, as Stripe last
+    said (``account.updated``, read back from ``GET /v1/accounts/{id}``)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    account_id: StripeId
+    charges_enabled: bool = True
+    """Assumed until Stripe says otherwise: the charge activity checks the account itself before
+    every charge, so a wrong assumption holds a charge rather than declining it."""
+    disabled_reason: str | None = None
+    """Stripe's ``requirements.disabled_reason``: an opaque code (``requirements.past_due``…)."""
+    paused_since: datetime | None = None
+    """When the practice was paused (the first status seen without charges); None while it can charge."""
+    observed_at: datetime | None = None
+    """When the recorded status was read from Stripe (the API's clock): an older read is stale."""
+    set_at: datetime | None = None
+    pauses: int = 0
+    """How many times this account paused the practice: numbers each pause's notice."""
+
+    @property
+    def paused(self) -> bool:
+        return not self.charges_enabled
+
+
 class RecordedOutcome(BaseModel):
     """The result of one processed request, returned again when its id repeats."""
 
@@ -218,6 +247,17 @@ class PracticeState(BaseModel):
     """Session ids whose time was released (cancelled), with when: such a session never claims
     again, so a claim that arrives after its release (sent before it, answered late) is refused.
     Kept for ``OUTCOME_RETENTION``, far longer than any claim can be in flight."""
+    payment_account: PaymentAccount | None = None
+    """The connected account the therapist's sessions are charged on; None: not set (the
+    platform's own charge, as before issue 14)."""
+
+    @property
+    def payment_account_id(self) -> str | None:
+        return self.payment_account.account_id if self.payment_account is not None else None
+
+    @property
+    def paused(self) -> bool:
+        return self.payment_account is not None and self.payment_account.paused
 
     @field_serializer("relationships", when_used="json")
     def _carry_relationships_compactly(self, relationships: dict[str, Relationship]) -> dict[str, Any]:
@@ -293,6 +333,62 @@ class ClientRegistered(_Message):
     status: RelationshipStatus
     restarted: bool = False
     """Always False: registering never restarts an ended relationship (``RestartRelationship`` does)."""
+    payment_account_id: StripeId | None = None
+    """The practice's connected account when the booking registered: the session is charged on it
+    (``SessionBooking.connected_account_id``). None: no account set, the platform charges."""
+
+
+class SetPaymentAccount(_Message):
+    """The therapist's connected account (set through the API by the therapist or an admin)."""
+
+    account_id: StripeId
+
+
+class PaymentAccountSet(_Message):
+    account_id: StripeId
+    previous_account_id: StripeId | None = None
+    changed: bool
+    """False when this very account was already set: its recorded charge status is kept."""
+    paused: bool
+
+
+class RecordAccountStatus(_Message):
+    """What Stripe says about a connected account now (read back after an ``account.updated``)."""
+
+    account_id: StripeId
+    charges_enabled: bool
+    disabled_reason: Annotated[str, StringConstraints(pattern=r"^[a-z_.]{1,64}$")] | None = None
+    """Stripe's ``requirements.disabled_reason`` code; never free text."""
+    observed_at: AwareDatetime
+    """When it was read from Stripe: a read older than the one recorded changes nothing, so two
+    webhooks answered out of order cannot undo the newer status."""
+
+
+class AccountChange(StrEnum):
+    PAUSED = "paused"
+    RESUMED = "resumed"
+
+
+class AccountStatusRecorded(_Message):
+    account_id: StripeId
+    applies: bool
+    """False when the account is not the practice's (replaced since) or the read is stale."""
+    paused: bool
+    change: AccountChange | None = None
+    """Set only when this status paused or resumed the practice: the caller tells and wakes."""
+    paused_since: datetime | None = None
+    disabled_reason: str | None = None
+    pause_number: int = 0
+    """Which pause of this account this is (1 for the first): numbers its notice."""
+
+
+class PaymentAccountView(_Message):
+    """The practice's connected account as the therapist's reads show it (opaque ids and codes)."""
+
+    account_id: StripeId | None = None
+    paused: bool = False
+    paused_since: datetime | None = None
+    disabled_reason: str | None = None
 
 
 class ReserveSlot(_Message):
@@ -531,8 +627,9 @@ def _prune_released_slots(state: PracticeState) -> None:
 
 
 def check_register_client(state: PracticeState, command: RegisterClient, now: datetime) -> None:
-    """Refuse a booking's time inside another client's reserved slot (rule 9) or over another
-    session's booked time."""
+    """Refuse a booking while the therapist's account cannot take charges, and a booking's time
+    inside another client's reserved slot (rule 9) or over another session's booked time."""
+    check_not_paused(state)
     if command.start is None or command.end is None:
         return
     _check_free_of_slots(state, command.client_id, command.start, command.end)
@@ -548,7 +645,81 @@ def register_client(state: PracticeState, command: RegisterClient, now: datetime
     relationship = _ensure_relationship(state, command.client_id, now)
     if (claim := command.claim()) is not None:
         _record_claim(state, claim, now)
-    return ClientRegistered(client_id=command.client_id, status=relationship.status)
+    return ClientRegistered(
+        client_id=command.client_id, status=relationship.status, payment_account_id=state.payment_account_id
+    )
+
+
+def check_not_paused(state: PracticeState) -> None:
+    """A paused practice takes no booking: the client would book a session nobody can charge."""
+    if state.paused:
+        raise RuleViolation(
+            "therapist_paused",
+            "the therapist's payment account cannot take charges at the moment: no new bookings",
+        )
+
+
+def set_payment_account(state: PracticeState, command: SetPaymentAccount, now: datetime) -> PaymentAccountSet:
+    """Set the connected account. Another account starts unpaused (Stripe's ``account.updated``
+    says otherwise); the same account again keeps its recorded status."""
+    current = state.payment_account
+    if current is not None and current.account_id == command.account_id:
+        return PaymentAccountSet(account_id=command.account_id, changed=False, paused=current.paused)
+    state.payment_account = PaymentAccount(account_id=command.account_id, set_at=now)
+    return PaymentAccountSet(
+        account_id=command.account_id,
+        previous_account_id=current.account_id if current is not None else None,
+        changed=True,
+        paused=False,
+    )
+
+
+def record_account_status(
+    state: PracticeState, command: RecordAccountStatus, now: datetime
+) -> AccountStatusRecorded:
+    """Record Stripe's current word on the practice's account; pause or resume on a change."""
+    account = state.payment_account
+    if account is None or account.account_id != command.account_id:
+        return AccountStatusRecorded(account_id=command.account_id, applies=False, paused=state.paused)
+    if account.observed_at is not None and command.observed_at <= account.observed_at:
+        return AccountStatusRecorded(
+            account_id=command.account_id,
+            applies=False,
+            paused=account.paused,
+            paused_since=account.paused_since,
+            disabled_reason=account.disabled_reason,
+        )
+    was_paused = account.paused
+    account.charges_enabled = command.charges_enabled
+    account.disabled_reason = None if command.charges_enabled else command.disabled_reason
+    account.observed_at = command.observed_at
+    change: AccountChange | None = None
+    if account.paused and not was_paused:
+        account.paused_since, change = now, AccountChange.PAUSED
+        account.pauses += 1
+    elif was_paused and not account.paused:
+        account.paused_since, change = None, AccountChange.RESUMED
+    return AccountStatusRecorded(
+        account_id=command.account_id,
+        applies=True,
+        paused=account.paused,
+        change=change,
+        paused_since=account.paused_since,
+        disabled_reason=account.disabled_reason,
+        pause_number=account.pauses,
+    )
+
+
+def payment_account_view(state: PracticeState) -> PaymentAccountView:
+    account = state.payment_account
+    if account is None:
+        return PaymentAccountView()
+    return PaymentAccountView(
+        account_id=account.account_id,
+        paused=account.paused,
+        paused_since=account.paused_since,
+        disabled_reason=account.disabled_reason,
+    )
 
 
 def _check_free_of_slots(state: PracticeState, client_id: str, start: datetime, end: datetime) -> None:

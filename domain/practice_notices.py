@@ -15,7 +15,15 @@ from datetime import datetime
 
 from domain import notification_catalogue as catalogue
 from domain.notifications import Audience, Notification, NotificationType, notification_event_id
-from domain.practice import EndRelationship, PracticeState, RelationshipEnded, SlotReserved, SlotsReleased
+from domain.practice import (
+    AccountChange,
+    AccountStatusRecorded,
+    EndRelationship,
+    PracticeState,
+    RelationshipEnded,
+    SlotReserved,
+    SlotsReleased,
+)
 
 
 def _slot_notification(
@@ -95,3 +103,27 @@ def relationship_ended_notifications(
         **common,
     )
     return [note, confirmation, *released]
+
+
+def payments_paused_notifications(
+    therapist_id: str, recorded: AccountStatusRecorded, now: datetime
+) -> list[Notification]:
+    """The therapist hears once per pause that their account cannot take charges (with Stripe's
+    ``disabled_reason`` code, never its text); a resume is shown by the held charges going through."""
+    if recorded.change is not AccountChange.PAUSED:
+        return []
+    type_ = NotificationType.PAYMENTS_PAUSED
+    codes = {"disabled_reason": recorded.disabled_reason} if recorded.disabled_reason else {}
+    return [
+        Notification(
+            event_id=notification_event_id(
+                therapist_id, type_, f"{recorded.account_id}-{recorded.pause_number}"
+            ),
+            type=type_,
+            audience=Audience.THERAPIST,
+            therapist_id=therapist_id,
+            occurred_at=now,
+            channel=catalogue.channel_for(type_, Audience.THERAPIST),
+            codes=codes,
+        )
+    ]

@@ -43,6 +43,7 @@ from domain.ledger import (
 from domain.local_times import CANCELLATION_POLICY_CODE, booking_terms, session_times
 from domain.notifications import Audience, Notification, NotificationType, notification_event_id
 from domain.payments import (
+    AccountChargesFact,
     ChargeOutcome,
     ChargeRequest,
     ChargeResult,
@@ -73,8 +74,23 @@ from domain.presence import (
     client_present,
 )
 from domain.refunds import refund_target_with_grants
-from domain.state import ExtraPayment, PaymentLedger, RefundRecord, SessionState, SessionWorkflowInput
-from domain.status import ENDS_INTO_AWAITING_UPDATE, Actor, BookingKind, PaymentStatus, SessionStatus
+from domain.state import (
+    CancellationRecord,
+    ChargeAttempt,
+    ExtraPayment,
+    PaymentLedger,
+    RefundRecord,
+    SessionState,
+    SessionWorkflowInput,
+)
+from domain.status import (
+    ENDS_INTO_AWAITING_UPDATE,
+    Actor,
+    BookingKind,
+    CancelReason,
+    PaymentStatus,
+    SessionStatus,
+)
 
 BLOCKED_MONEY_RETRY = timedelta(hours=6)
 """After Stripe refuses a refund or a void, try again this much later (or on any new fact)."""
@@ -90,6 +106,7 @@ _SESSION_STATUS_FOR_PAYMENT = MappingProxyType(
         PaymentStatus.DECLINED_SOFT: SessionStatus.PAYMENT_FAILED,
         PaymentStatus.DECLINED_HARD: SessionStatus.PAYMENT_FAILED,
         PaymentStatus.NOT_DUE: SessionStatus.SCHEDULED,
+        PaymentStatus.ON_HOLD: SessionStatus.PAYMENT_ON_HOLD,
     }
 )
 
@@ -144,6 +161,11 @@ class Session(SessionState):
     last_try_on_session: bool | None = Field(default=None, exclude=True)
     """Whether the last charge try was on-session: a try again under the same key must send the
     same parameters (Stripe refuses a key reused with others), so a change takes a new key."""
+    hold_told: bool = Field(default=False, exclude=True)
+    """Both parties were told the charge is held (``payment_on_hold``): once per session."""
+    resumed_in_flight: bool = Field(default=False, exclude=True)
+    """The account was enabled again while a check of it was under way: a hold it answers is
+    tried again at once (the check may have read the account just before)."""
     closed: bool = Field(default=False, exclude=True)
     """The session took place and its attendance update is carried out (``complete``): its final
     status is ``completed`` — or ``client_no_show``, which stays so that lists and the history
@@ -716,12 +738,142 @@ def begin_charge(session: Session, now: datetime) -> PendingCharge:
         payment_method_id=payment.payment_method_id,
         payment_intent_id=payment.payment_intent_id,
         key_generation=payment.charge_key_generation,
+        connected_account_id=session.booking.connected_account_id,
         off_session=not on_session,
     )
     request = charge_on_account(request, payment, session.kind)
     return PendingCharge(
         request=request, attempted_at=now, start=session.start, at_attempt_instant=at_attempt_instant
     )
+
+
+# --------------------------------------------------------------------------------- a held charge
+# The therapist's connected account cannot take charges (Stripe disabled them): the charge is held,
+# never attempted and declined, and the client is never the one who pays for it (issue 14 §2).
+
+HELD_AT_START = "therapist_paused_at_start"
+"""``payment.ops_blocked`` of a session whose charge was still held when it started: it takes
+place, and is charged if the account can charge again (the resume clears it)."""
+HOLD_CODE = "therapist_paused"
+"""The code a held session's notices and its cancellation carry (``codes.hold``)."""
+
+
+def charge_held(session: Session) -> bool:
+    """The live session's charge is held on its therapist's paused account."""
+    return session.payment.status is PaymentStatus.ON_HOLD and not session.status.is_cancelled
+
+
+def hold_charge(
+    session: Session, pending: PendingCharge, result: ChargeResult, now: datetime
+) -> list[Notice]:
+    """The account could not take the charge: hold it. Nothing is declined and no decline attempt
+    is used; the charge is checked again at the next attempt instant (start − 24 h, − 12 h) or at
+    once when the account is enabled (``resume_held``). Both parties are told once.
+
+    A held answer to a real attempt (Stripe refused it because the account cannot charge) is
+    recorded as that attempt, so the next try takes a new idempotency key: Stripe keeps the
+    refusal under the old one."""
+    payment = session.payment
+    session.charge_in_flight = False
+    _stripe_answered(payment)
+    if result.attempted:
+        payment.attempts.append(
+            ChargeAttempt(
+                number=pending.request.attempt,
+                at=pending.attempted_at,
+                outcome=ChargeOutcome.HELD,
+                code=result.code,
+                on_session=not pending.request.off_session,
+            )
+        )
+        if result.payment_intent_id is not None:
+            payment.payment_intent_id = result.payment_intent_id
+    payment.status = PaymentStatus.ON_HOLD
+    payment.held_since = payment.held_since or pending.attempted_at
+    payment.held_reason = result.code
+    payment.retry_now = False
+    session.charge_cause = ChargeCause.SCHEDULE
+    payment.next_charge_at = next_retry_at(session.start, max(now, pending.attempted_at), session.policy)
+    if session.resumed_in_flight:
+        payment.retry_now = True  # enabled again while this check ran: look again now
+    session.resumed_in_flight = False
+    if not charge_owed(session):
+        payment.next_charge_at = None  # cancelled while the check was in flight
+        payment.retry_now = False
+    follow_payment(session)
+    if session.hold_told or session.status.is_cancelled:
+        return []
+    session.hold_told = True
+    session.payment_trouble_told = True  # a payment after it is a recovery the therapist hears of
+    money: dict[str, Any] = {"amount_minor": payment.amount_minor, "currency": payment.currency}
+    return [
+        Notice(
+            NotificationType.PAYMENT_ON_HOLD, Audience.CLIENT, "client", money | {"codes": {"action": "none"}}
+        ),
+        Notice(
+            NotificationType.PAYMENT_ON_HOLD,
+            Audience.THERAPIST,
+            "therapist",
+            money | {"codes": {"action": "enable_payments"}},
+        ),
+    ]
+
+
+def resume_held(session: Session, fact: AccountChargesFact) -> bool:
+    """The session's account can take charges again: a held charge is tried at once. True when the
+    main loop must wake (only a held session on that very account moves)."""
+    payment = session.payment
+    if not fact.charges_enabled or fact.account_id != session.booking.connected_account_id:
+        return False
+    if session.charge_in_flight:
+        # A check (or a charge) is under way and may have read the account just before: a hold it
+        # answers looks again at once. No wake: the main loop is busy with that very try.
+        session.resumed_in_flight = True
+        return False
+    if payment.status is not PaymentStatus.ON_HOLD:
+        return False
+    if payment.ops_blocked == HELD_AT_START:
+        payment.ops_blocked = None
+    if not charge_owed(session):
+        return False
+    payment.retry_now = True
+    return True
+
+
+def cancel_held(session: Session, now: datetime) -> list[Notice]:
+    """Still held at the auto-cancel instant (start − 1 h): cancelled as the THERAPIST's
+    cancellation — the client did nothing wrong — with nothing charged (a PaymentIntent a refused
+    attempt left open is voided next) and the session's time released. Both parties are told it
+    was the therapist's, and free for the client. A session that has started is never cancelled:
+    it goes ahead, and is charged if the account can charge again before it closes."""
+    payment = session.payment
+    payment.next_charge_at = None
+    payment.retry_now = False
+    if now >= session.start:
+        payment.ops_blocked = HELD_AT_START
+        return []
+    session.cancellation = CancellationRecord(
+        requested_by=Actor.THERAPIST,
+        recorded_by=Actor.THERAPIST,
+        reason=CancelReason.PAYMENT_ISSUE,
+        at=now,
+        discretionary_refund=False,
+    )
+    session.status = SessionStatus.CANCELLED_BY_THERAPIST
+    payment.status = PaymentStatus.NOT_COLLECTED
+    payment.held_reason = None
+    payment.client_secret = None
+    codes = {
+        "status": session.status.value,
+        "requested_by": Actor.THERAPIST.value,
+        "reason": CancelReason.PAYMENT_ISSUE.value,
+        "free": "true",
+        "hold": HOLD_CODE,
+    }
+    return [
+        Notice(NotificationType.SESSION_CANCELLED, Audience.CLIENT, "held", {"codes": codes}),
+        Notice(NotificationType.SESSION_CANCELLED, Audience.THERAPIST, "held-therapist", {"codes": codes}),
+    ]
 
 
 def _choose_charge_key(session: Session, now: datetime, on_session: bool) -> None:
@@ -754,6 +906,7 @@ def finish_charge(
     payment = session.payment
     attempt = pending.request.attempt
     session.charge_in_flight = False
+    session.resumed_in_flight = False  # the charge was answered: no hold to look at again
     _stripe_answered(payment)
     record_charge(
         payment,

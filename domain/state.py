@@ -89,6 +89,11 @@ class PaymentLedger(BaseModel):
     amount_paid_minor: int = 0
     amount_refunded_minor: int = 0
     next_charge_at: datetime | None = None
+    held_since: datetime | None = None
+    """When the charge was first held because the therapist's account could not take charges
+    (``ChargeOutcome.HELD``); kept after it is paid or cancelled, for the record."""
+    held_reason: str | None = None
+    """Why, as Stripe's code (``requirements.disabled_reason``), while it is held."""
     retry_now: bool = False
     attempts: list[ChargeAttempt] = Field(default_factory=list)
     refunds: list[RefundRecord] = Field(default_factory=list)

@@ -22,6 +22,9 @@ class SessionStatus(StrEnum):
     ATTENDED = "attended"
     CLIENT_NO_SHOW = "client_no_show"
     COMPLETED = "completed"
+    PAYMENT_ON_HOLD = "payment_on_hold"
+    """The charge came due while the therapist's connected account could not take charges: held,
+    not attempted, until it can (or cancelled as the therapist's cancellation at the auto-cancel)."""
 
     @property
     def is_cancelled(self) -> bool:
@@ -49,6 +52,8 @@ class PaymentStatus(StrEnum):
     REQUIRES_ACTION = "requires_action"
     VOIDED = "voided"
     NOT_COLLECTED = "not_collected"
+    ON_HOLD = "on_hold"
+    """Held while the therapist's account cannot take charges (``ChargeOutcome.HELD``)."""
 
 
 class Actor(StrEnum):

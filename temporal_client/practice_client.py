@@ -10,13 +10,19 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from temporalio.client import Client, WithStartWorkflowOperation
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contract.ids import practice_workflow_id
 from contract.messages import Update
 from contract.practice import PRACTICE_BOOKING_TIME, PRACTICE_STATE, PRACTICE_WORKFLOW_TYPE, PracticeHandle
+from contract.search_attributes import PAYMENT_ACCOUNT_ID
 from domain.errors import RuleViolation
 from domain.practice import BookingTimeQuery, PracticeState, PracticeWorkflowInput
 from temporal_client.messages import query_workflow
@@ -123,5 +129,15 @@ async def restore_practice(
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         static_summary=f"practice {therapist_id} (restored)",
+        # Set at start (free): the Stripe webhook route finds the practice by its account.
+        search_attributes=practice_search_attributes(state),
     )
     return state
+
+
+def practice_search_attributes(state: PracticeState) -> TypedSearchAttributes:
+    """A restored practice's attributes: its connected account, when it has one."""
+    account = state.payment_account_id
+    if account is None:
+        return TypedSearchAttributes.empty
+    return TypedSearchAttributes([SearchAttributePair(PAYMENT_ACCOUNT_ID, account)])

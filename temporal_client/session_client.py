@@ -47,8 +47,13 @@ CANCELLABLE_STATUSES = (
     SessionStatus.PAID,
     SessionStatus.PAYMENT_FAILED,
     SessionStatus.AWAITING_CLIENT_ACTION,
+    SessionStatus.PAYMENT_ON_HOLD,
 )
 """Statuses of a booked session that has not started and is not cancelled."""
+
+
+_BOOKING_REFUSALS = ("slot_conflict", "time_taken", "therapist_paused")
+"""The practice's refusals of a booking, raised as the rule's own code (the API's 409)."""
 
 
 async def book_session(
@@ -77,7 +82,7 @@ async def book_session(
     # start. Registered first, so a retried booking whose start failed still lists the client;
     # deduplicated by the session id (a retry is answered with the first outcome).
     try:
-        await practice_update(
+        registered = await practice_update(
             client,
             booking.therapist_id,
             booking.therapist_timezone,
@@ -93,9 +98,15 @@ async def book_session(
         )
     except WorkflowUpdateFailedError as failure:
         cause = failure.cause
-        if isinstance(cause, ApplicationError) and cause.type in ("slot_conflict", "time_taken"):
+        if isinstance(cause, ApplicationError) and cause.type in _BOOKING_REFUSALS:
             raise RuleViolation(cause.type, cause.message) from None
         raise
+    # The session's money moves on the therapist's connected account as the practice holds it now
+    # (a retry is answered with the first registration's account, so both starts agree). A booking
+    # from inside the service that names one (the API's never does) keeps it while the practice
+    # holds none.
+    account = registered.payment_account_id or booking.connected_account_id
+    booking = booking.model_copy(update={"connected_account_id": account})
     handle: SessionHandle = await client.start_workflow(
         SESSION_WORKFLOW_TYPE,
         SessionWorkflowInput(

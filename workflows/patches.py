@@ -87,3 +87,15 @@ built from its history goes to the ``submit_dispute_evidence`` activity (which s
 Stripe when the worker is configured to, ``SESSIONFLOW_DISPUTE_EVIDENCE_SUBMIT``); a new activity in
 the ``dispute_event`` handler, so histories recorded with ``disputes-answered`` alone replay as
 they were."""
+
+PRACTICE_PAYMENT_ACCOUNT = "practice-payment-account"
+"""PracticeWorkflow (issue 14 §2): setting the therapist's connected account publishes it as the
+``PaymentAccountId`` search attribute (an upsert), and a pause recorded from Stripe tells the
+therapist (``payments_paused``, a new activity). Both are new commands in a running practice."""
+
+CHARGE_HELD_WHILE_PAUSED = "charge-held-while-paused"
+"""Issue 14 §2: a charge the therapist's connected account cannot take (``ChargeOutcome.HELD``) is
+held — status ``payment_on_hold``, both parties told once (``payment_on_hold``), checked again at
+the later attempt instants or at once on the ``payment_account_event`` signal — and a session still
+held at its auto-cancel instant is cancelled as the therapist's cancellation (nothing charged, both
+told). Only sessions charged on a connected account ever take this path."""

@@ -33,11 +33,13 @@ with workflow.unsafe.imports_passed_through():
         PRACTICE_STATE_BYTES_HELP,
     )
     from contract.practice import PRACTICE_WORKFLOW_TYPE
+    from contract.search_attributes import PAYMENT_ACCOUNT_ID
     from domain import practice as rules
     from domain import practice_notices as notices
     from domain.errors import RuleViolation
     from domain.notifications import Notification
     from domain.practice import (
+        AccountStatusRecorded,
         BookingTimeCheck,
         BookingTimeQuery,
         ClaimTime,
@@ -46,8 +48,11 @@ with workflow.unsafe.imports_passed_through():
         ClientsQuery,
         EndRelationship,
         OccurrencesQuery,
+        PaymentAccountSet,
+        PaymentAccountView,
         PracticeState,
         PracticeWorkflowInput,
+        RecordAccountStatus,
         RegisterClient,
         RelationshipEnded,
         RelationshipRestarted,
@@ -55,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         ReleaseTime,
         ReserveSlot,
         RestartRelationship,
+        SetPaymentAccount,
         SlotOccurrences,
         SlotReserved,
         SlotsReleased,
@@ -62,7 +68,7 @@ with workflow.unsafe.imports_passed_through():
         TimeReleased,
     )
     from workflows.calls import deliver, refused
-    from workflows.patches import PRACTICE_ANNOUNCES_DASHBOARD_ACTIONS
+    from workflows.patches import PRACTICE_ANNOUNCES_DASHBOARD_ACTIONS, PRACTICE_PAYMENT_ACCOUNT
 
 __all__ = ["PracticeWorkflow", "PracticeWorkflowInput"]
 
@@ -276,7 +282,55 @@ class PracticeWorkflow:
     def _validate_restart_relationship(self, command: RestartRelationship) -> None:
         self._validate()
 
+    @workflow.update
+    def set_payment_account(self, command: SetPaymentAccount) -> PaymentAccountSet:
+        result = self._process(
+            PaymentAccountSet, lambda: rules.set_payment_account(self._state, command, workflow.now())
+        )
+        # Published so the Stripe webhook route finds this practice by an account's id. The
+        # update is new (no history before it holds one), the upsert a new command: gated all
+        # the same, as every change to a practice's commands is.
+        if result.changed and workflow.patched(PRACTICE_PAYMENT_ACCOUNT):
+            workflow.upsert_search_attributes([PAYMENT_ACCOUNT_ID.value_set(result.account_id)])
+        workflow.logger.info(
+            "payment account set",
+            extra={"therapist_id": self._state.therapist_id, "account_id": result.account_id},
+        )
+        return result
+
+    @set_payment_account.validator
+    def _validate_set_payment_account(self, command: SetPaymentAccount) -> None:
+        self._validate()
+
+    @workflow.update
+    def record_account_status(self, command: RecordAccountStatus) -> AccountStatusRecorded:
+        result = self._process(
+            AccountStatusRecorded, lambda: rules.record_account_status(self._state, command, workflow.now())
+        )
+        if result.change is not None:
+            workflow.logger.info(
+                "practice payments " + result.change.value,
+                extra={
+                    "therapist_id": self._state.therapist_id,
+                    "account_id": result.account_id,
+                    "disabled_reason": result.disabled_reason,
+                },
+            )
+        if result.change is not None and workflow.patched(PRACTICE_PAYMENT_ACCOUNT):
+            therapist_id = self._state.therapist_id
+            for notification in notices.payments_paused_notifications(therapist_id, result, workflow.now()):
+                self._outbox.append(asyncio.create_task(deliver(notification)))
+        return result
+
+    @record_account_status.validator
+    def _validate_record_account_status(self, command: RecordAccountStatus) -> None:
+        self._validate()
+
     # ----------------------------------------------------------------------------- queries
+
+    @workflow.query
+    def payment_account(self) -> PaymentAccountView:
+        return rules.payment_account_view(self._state)
 
     @workflow.query
     def clients(self, query: ClientsQuery) -> ClientsList:

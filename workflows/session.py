@@ -59,7 +59,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.disputes import DisputeFact, DisputeRecord, needs_response
     from domain.errors import RuleViolation
     from domain.notifications import Notification
-    from domain.payments import ChargeOutcome, PaymentEvent
+    from domain.payments import AccountChargesFact, ChargeOutcome, PaymentEvent
     from domain.presence import ChargeAnswer, ChargeAnswerRequest
     from domain.refunds import SessionRefund, SessionRefundResult
     from domain.session import NextStep, Notice, Step
@@ -84,6 +84,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.patches import (
         AUTO_CANCEL_READS_PAYMENT,
         CHARGE_ANSWER_BOUNDED,
+        CHARGE_HELD_WHILE_PAUSED,
         CHARGE_OUTAGE_IS_NOT_A_DECLINE,
         DISPUTE_EVIDENCE_SUBMITTED,
         DISPUTES_ANSWERED,
@@ -226,6 +227,9 @@ class SessionWorkflow:
         elif step is Step.CHARGE:
             await self._charge(now)
         elif step is Step.AUTO_CANCEL:
+            if machine.charge_held(session) and workflow.patched(CHARGE_HELD_WHILE_PAUSED):
+                self._cancel_held(now)
+                return
             if (
                 machine.may_have_been_paid(session)
                 and workflow.patched(AUTO_CANCEL_READS_PAYMENT)
@@ -289,6 +293,19 @@ class SessionWorkflow:
                     return
             result = machine.refused_charge(reason)
             self._log(logging.ERROR, "charge attempt could not be made", attempt=attempt, reason=reason)
+        if result.outcome is ChargeOutcome.HELD and workflow.patched(CHARGE_HELD_WHILE_PAUSED):
+            # The therapist's account cannot take charges: held, never declined to the client.
+            notices = machine.hold_charge(session, pending, result, self._now())
+            self._publish_status()
+            self._notify(notices)
+            self._log(
+                logging.WARNING,
+                "charge held: the therapist's account cannot take charges",
+                attempt=attempt,
+                reason=result.code,
+                next_check=session.payment.next_charge_at,
+            )
+            return
         # Stripe refusing our request (or a fault of ours) is not a card decline: since the outage
         # patch it is told to nobody (ops see the ERROR); histories from before replay the notice.
         tell_refusals = result.outcome is ChargeOutcome.FAILED and not workflow.patched(
@@ -304,6 +321,17 @@ class SessionWorkflow:
             outcome=result.outcome.value,
             decline_code=result.decline_code,
         )
+
+    def _cancel_held(self, now: datetime) -> None:
+        """Still held at the auto-cancel: the therapist's cancellation (the client is never at
+        fault); the main loop then voids anything left open and releases the time."""
+        notices = machine.cancel_held(self._session, now)
+        self._publish_status()
+        self._notify(notices, now)
+        if self._session.status.is_cancelled:
+            self._log(logging.INFO, "held session cancelled as the therapist's cancellation")
+        else:
+            self._charge_given_up()
 
     async def _paid_or_moved_meanwhile(self) -> bool:
         """Read the PaymentIntent before the auto-cancel; True when the session is no longer owed a
@@ -786,6 +814,14 @@ class SessionWorkflow:
         self._notify(outcome.notices)
         # Waking the main loop restarts its timer (a billed Action): only for facts that matter.
         if outcome.wakes:
+            self._changed = True
+
+    @workflow.signal
+    def payment_account_event(self, fact: AccountChargesFact) -> None:
+        """The therapist's connected account can take charges again (read from Stripe after an
+        ``account.updated``): a held charge runs at once; any other session changes nothing."""
+        if machine.resume_held(self._session, fact):
+            self._log(logging.INFO, "held charge resumed: the therapist's account can charge again")
             self._changed = True
 
     @workflow.signal

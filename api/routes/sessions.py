@@ -157,7 +157,10 @@ async def book(
     same booking sent again returns the existing session (200), even after its start has passed; a
     different booking under an existing id is `409 session_exists`.
     A client books as themselves (`client_id`), a therapist for their own practice
-    (`therapist_id`), an admin for anyone; anyone else is `409 not_allowed`.
+    (`therapist_id`), an admin for anyone; anyone else is `409 not_allowed`. While Stripe has
+    disabled charges on the therapist's connected account the practice is paused and takes no
+    booking: `409 therapist_paused` (a retry of a booking made before the pause still returns it).
+    The session is charged on the account the practice holds when it is booked.
 
     **The client's own booking (`client_follow_up`) is charged at once, on-session** — the client
     is present, so their bank may ask for 3-D Secure. The API waits up to 10 s for Stripe's answer
@@ -253,7 +256,9 @@ async def _booked_already(handle: SessionHandle, booking: SessionBooking) -> boo
             return False
         raise
     existing = await query_workflow(handle, SESSION_BOOKING)
-    if existing != booking:
+    # The stored booking carries the connected account the practice gave it at booking; the
+    # request never does, so a retry of the same booking is compared without it.
+    if existing.model_copy(update={"connected_account_id": None}) != booking:
         raise WorkflowAlreadyStartedError(handle.id, SESSION_WORKFLOW_TYPE)  # api.errors: 409 session_exists
     return True
 

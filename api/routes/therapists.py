@@ -16,9 +16,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.account_events import app_stripe_client, read_account
 from api.auth import Authenticated
 from api.deps import (
     ActingParty,
@@ -29,28 +30,37 @@ from api.deps import (
     TemporalClient,
     TherapistId,
 )
+from api.errors import RETRY_AFTER_SECONDS
 from api.idempotency import request_id
-from api.models import EndRelationshipBody, RelationshipEndedResponse, ReserveSlotBody
+from api.models import EndRelationshipBody, PaymentAccountBody, RelationshipEndedResponse, ReserveSlotBody
 from api.routes.sessions import ERRORS
+from api.stripe_confirmation import StripeUnavailable
 from contract.practice import (
     PRACTICE_CLIENTS,
     PRACTICE_END_RELATIONSHIP,
     PRACTICE_OCCURRENCES,
+    PRACTICE_PAYMENT_ACCOUNT,
+    PRACTICE_RECORD_ACCOUNT_STATUS,
     PRACTICE_RELEASE_SLOTS,
     PRACTICE_RESERVE_SLOT,
     PRACTICE_RESTART_RELATIONSHIP,
+    PRACTICE_SET_PAYMENT_ACCOUNT,
 )
 from domain.acting import check_practice_party
+from domain.errors import RuleViolation
 from domain.practice import (
     CancelFutureSessionsCall,
     ClientsList,
     ClientsQuery,
     EndRelationship,
     OccurrencesQuery,
+    PaymentAccountSet,
+    PaymentAccountView,
     RelationshipRestarted,
     ReleaseSlots,
     ReserveSlot,
     RestartRelationship,
+    SetPaymentAccount,
     SlotOccurrences,
     SlotReserved,
     SlotsReleased,
@@ -95,6 +105,70 @@ async def list_awaiting_updates(
     moment later.
     """
     return await awaiting_updates(client, therapist_id, now=now)
+
+
+@router.put("/payment-account")
+async def set_payment_account(
+    therapist_id: TherapistId,
+    body: PaymentAccountBody,
+    request: Request,
+    key: IdempotencyKey,
+    client: TemporalClient,
+    settings: AppSettings,
+) -> PaymentAccountSet:
+    """Set the therapist's connected Stripe account (`acct_…`): sessions booked from now on are
+    charged on it (direct charges: the therapist is the merchant of record, the marketplace takes
+    its commission as an application fee). Sessions booked before keep the account they were
+    booked with. The account is read from Stripe first (`409 account_unavailable` when Stripe
+    shows no such account connected to the platform; `503` when Stripe does not answer) and its
+    charge status recorded: an account that cannot take charges pauses the practice at once (new
+    bookings `409 therapist_paused`, scheduled charges held; `paused` in the answer). Stripe's
+    `account.updated` then pauses and resumes it. The therapist themselves or an admin."""
+    try:
+        account = await read_account(app_stripe_client(request, settings), body.account_id)
+    except StripeUnavailable:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            {"code": "stripe_unavailable", "message": "Stripe did not answer; send the request again"},
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+        ) from None
+    if account is None:
+        raise RuleViolation("account_unavailable", "Stripe shows no such connected account for this platform")
+    scoped = request_id(key, "set_payment_account", therapist_id, body=body)
+    result = await practice_update(
+        client,
+        therapist_id,
+        body.timezone,
+        PRACTICE_SET_PAYMENT_ACCOUNT,
+        SetPaymentAccount(account_id=body.account_id),
+        request_id=scoped,
+        task_queue=settings.task_queue,
+    )
+    # What Stripe says now, so a pause that came before this request counts at once (Stripe
+    # sends account.updated only on a change, and the practice is found by it only once visible).
+    recorded = await practice_update(
+        client,
+        therapist_id,
+        body.timezone,
+        PRACTICE_RECORD_ACCOUNT_STATUS,
+        account,
+        request_id=f"{scoped}:status",
+        task_queue=settings.task_queue,
+    )
+    return result.model_copy(update={"paused": recorded.paused})
+
+
+@router.get("/payment-account")
+async def read_payment_account(therapist_id: TherapistId, client: TemporalClient) -> PaymentAccountView:
+    """The therapist's connected account (`account_id`, null when none is set) and whether the
+    practice is paused because Stripe disabled its charges (`paused`, since when, and Stripe's
+    `disabled_reason` code)."""
+    try:
+        return await query_workflow(practice_handle(client, therapist_id), PRACTICE_PAYMENT_ACCOUNT)
+    except RPCError as error:
+        if _not_found(error):
+            return PaymentAccountView()
+        raise
 
 
 @router.get("/clients")

@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.account_events import ACCOUNT_UPDATED, account_updated
 from api.deps import AppSettings, TemporalClient
 from api.errors import RETRY_AFTER_SECONDS, ErrorBody, error_response
 from api.stripe_confirmation import StripeUnavailable, confirmed_dispute, confirmed_event
@@ -182,6 +183,15 @@ async def _known_once_charged(
     return None
 
 
+def _stripe_unavailable() -> JSONResponse:
+    return error_response(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        "stripe_unavailable",
+        "Stripe could not confirm the event; deliver it again later",
+        **{"Retry-After": RETRY_AFTER_SECONDS},
+    )
+
+
 def _signing_secrets(settings: Settings) -> list[str]:
     secrets = [settings.stripe_webhook_secret.get_secret_value()]
     if settings.stripe_connect_webhook_secret is not None:
@@ -220,8 +230,9 @@ async def stripe_webhook(
 ) -> WebhookAck | JSONResponse:
     """Receive a Stripe event: `payment_intent.succeeded`, `payment_intent.payment_failed`,
     `charge.refunded` and `charge.dispute.created / updated / closed` for a session's
-    PaymentIntent reach its workflow once Stripe confirms them; anything else is acknowledged and
-    ignored."""
+    PaymentIntent reach its workflow once Stripe confirms them; `account.updated` (a Connect event)
+    about a therapist's connected account is read back from Stripe and pauses or resumes their
+    practice (held charges then run); anything else is acknowledged and ignored."""
     if not stripe_signature:
         return error_response(
             status.HTTP_400_BAD_REQUEST, "bad_signature", "the Stripe-Signature header is missing"
@@ -254,6 +265,14 @@ async def stripe_webhook(
     if recent.seen(event_id):
         log.info("stripe event already acknowledged", extra={"event_id": event_id})
         return WebhookAck(duplicate=True)
+    if event_type == ACCOUNT_UPDATED:
+        # A connected account can, or can no longer, take charges (api/account_events.py).
+        try:
+            handled = await account_updated(client, _stripe_client(request, settings), event, event_id)
+        except StripeUnavailable:
+            return _stripe_unavailable()
+        recent.add(event_id)
+        return WebhookAck(handled=handled)
 
     if event_type in DISPUTE_EVENT_TYPES:
         return await _dispute_event(request, client, settings, event, recent)
@@ -272,12 +291,7 @@ async def stripe_webhook(
     try:
         confirmed = await confirmed_event(_stripe_client(request, settings), event)
     except StripeUnavailable:
-        return error_response(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "stripe_unavailable",
-            "Stripe could not confirm the event; deliver it again later",
-            **{"Retry-After": RETRY_AFTER_SECONDS},
-        )
+        return _stripe_unavailable()
     try:
         mapped = payment_event_from_stripe(confirmed) if confirmed is not None else None
     except ValueError:

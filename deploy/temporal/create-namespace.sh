@@ -26,7 +26,7 @@ fi
 
 existing="$(temporal operator search-attribute list --address "$TEMPORAL_ADDRESS" -n "$NAMESPACE")"
 for spec in SessionStatus:Keyword TherapistId:Keyword ClientId:Keyword SessionStart:Datetime \
-    SessionEnd:Datetime SessionPaymentIntent:Keyword; do
+    SessionEnd:Datetime SessionPaymentIntent:Keyword PaymentAccountId:Keyword; do
   name="${spec%%:*}"
   kind="${spec##*:}"
   if printf '%s\n' "$existing" | grep -qw "$name"; then

@@ -97,7 +97,11 @@ def test_the_names_running_workflows_depend_on_never_change() -> None:
         "refund",
         "mark_no_show",
     ]
-    assert [signal.name for signal in session.SESSION_SIGNALS] == ["payment_event", "dispute_event"]
+    assert [signal.name for signal in session.SESSION_SIGNALS] == [
+        "payment_event",
+        "payment_account_event",
+        "dispute_event",
+    ]
     # New names are appended (the previews of issue 12 §6); existing ones never change.
     assert [query.name for query in session.SESSION_QUERIES] == [
         "state",
@@ -114,12 +118,15 @@ def test_the_names_running_workflows_depend_on_never_change() -> None:
         "restart_relationship",
         "claim_time",
         "release_time",
+        "set_payment_account",
+        "record_account_status",
     ]
     assert [query.name for query in practice.PRACTICE_QUERIES] == [
         "clients",
         "occurrences",
         "booking_time",
         "state",
+        "payment_account",
     ]
     assert [(key.name, key.indexed_value_type.name) for key in ALL_SEARCH_ATTRIBUTES] == [
         ("SessionStatus", "KEYWORD"),
@@ -128,6 +135,7 @@ def test_the_names_running_workflows_depend_on_never_change() -> None:
         ("SessionStart", "DATETIME"),
         ("SessionEnd", "DATETIME"),
         ("SessionPaymentIntent", "KEYWORD"),
+        ("PaymentAccountId", "KEYWORD"),
     ]
     assert ids.session_workflow_id("ses_1") == "session-ses_1"
     assert ids.practice_workflow_id("thr_1") == "practice-thr_1"

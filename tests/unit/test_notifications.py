@@ -231,6 +231,8 @@ def test_the_vocabularies_are_the_agreed_strings() -> None:
         "slot_reserved",
         "dispute_opened",
         "dispute_closed",
+        "payments_paused",
+        "payment_on_hold",
     ]
     assert [channel.value for channel in Channel] == ["email", "in_app", "dashboard_note"]
     assert [audience.value for audience in Audience] == ["client", "therapist", "both"]

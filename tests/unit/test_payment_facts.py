@@ -47,6 +47,7 @@ CASES: list[tuple[str, str, str | None, str | None, KnownFact | None]] = [
     (SUCCEEDED, PAID_INTENT, S.AWAITING_CLIENT_ACTION, None, None),
     (SUCCEEDED, PAID_INTENT, S.PAYMENT_FAILED, None, None),
     (SUCCEEDED, PAID_INTENT, S.SCHEDULED, None, None),
+    (SUCCEEDED, PAID_INTENT, S.PAYMENT_ON_HOLD, None, None),
     (SUCCEEDED, PAID_INTENT, S.CANCELLED_LATE, PAID_INTENT, None),
     (SUCCEEDED, PAID_INTENT, S.CANCELLED_BY_THERAPIST, PAID_INTENT, None),
     (SUCCEEDED, PAID_INTENT, S.CANCELLED_FREE, PAID_INTENT, None),
@@ -56,6 +57,7 @@ CASES: list[tuple[str, str, str | None, str | None, KnownFact | None]] = [
     (FAILED, PAID_INTENT, S.PAYMENT_DUE, None, KnownFact.FAILURE_IGNORED),
     (FAILED, PAID_INTENT, S.PAYMENT_FAILED, None, KnownFact.FAILURE_IGNORED),
     (FAILED, PAID_INTENT, S.AWAITING_CLIENT_ACTION, None, KnownFact.FAILURE_IGNORED),
+    (FAILED, PAID_INTENT, S.PAYMENT_ON_HOLD, None, KnownFact.FAILURE_IGNORED),
     # A paid, ended or cancelled session may hold a refund or void Stripe refused: signal.
     (FAILED, OTHER_INTENT, S.PAID, PAID_INTENT, None),
     (FAILED, OTHER_INTENT, S.AWAITING_UPDATE, None, None),

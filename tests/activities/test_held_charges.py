@@ -1,0 +1,98 @@
+"""A charge on a paused therapist's account (issue 14 §2) against the loopback stand-in: the charge
+activity reads the connected account first and holds the charge when Stripe has disabled its
+charges; Stripe refusing the charge itself because the account cannot charge (disabled between the
+read and the charge) is held all the same, never a failure for ops nor a decline."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+import stripe
+from temporalio.testing import ActivityEnvironment
+
+from activities.payments import PaymentActivities, card_clone_idempotency_key
+from dev.stripe_standin import FaultRule, StripeStandIn
+from domain.payments import ChargeOutcome, ChargeRequest
+from settings import Settings
+from tests.workflows.support import unique
+
+
+@pytest.fixture
+def payments(stripe_client: stripe.StripeClient, settings: Settings) -> PaymentActivities:
+    return PaymentActivities(stripe_client, return_url=settings.payment_return_url)
+
+
+@pytest.fixture
+def faults(standin: StripeStandIn) -> Iterator[StripeStandIn]:
+    yield standin
+    standin.clear_faults()
+
+
+def charge_request(account: str) -> ChargeRequest:
+    return ChargeRequest(
+        session_id=unique("ses"),
+        attempt=1,
+        amount_minor=4500,
+        currency="gbp",
+        customer_id=unique("cus"),
+        payment_method_id=unique("pm_card_visa"),
+        connected_account_id=account,
+        application_fee_minor=540,
+    )
+
+
+def charge_posts(standin: StripeStandIn, request: ChargeRequest) -> int:
+    return sum(
+        1
+        for r in standin.requests
+        if r.method == "POST"
+        and r.path.startswith("/v1/payment_intents")
+        and request.session_id in (r.idempotency_key or "")
+    )
+
+
+async def test_a_charge_on_a_disabled_account_is_held_without_a_request_to_charge(
+    payments: PaymentActivities, standin: StripeStandIn
+) -> None:
+    account = standin.create_account()["id"]
+    standin.set_account_status(account, charges_enabled=False, disabled_reason="requirements.past_due")
+    request = charge_request(account)
+
+    result = await ActivityEnvironment().run(payments.charge, request)
+
+    assert result.outcome is ChargeOutcome.HELD and not result.attempted
+    assert result.code == "requirements.past_due"
+    assert charge_posts(standin, request) == 0
+
+
+async def test_an_account_no_longer_connected_holds_the_charge(payments: PaymentActivities) -> None:
+    result = await ActivityEnvironment().run(payments.charge, charge_request("acct_disconnected1"))
+
+    assert result.outcome is ChargeOutcome.HELD and result.code == "account_unavailable"
+
+
+async def test_stripe_refusing_the_charge_because_the_account_was_just_disabled_is_held(
+    payments: PaymentActivities, faults: StripeStandIn
+) -> None:
+    account = faults.create_account()["id"]
+    request = charge_request(account)
+    # The card's clone onto the account is held a moment: the account is disabled meanwhile, after
+    # the activity read it as able to charge, so the PaymentIntent itself is refused by Stripe.
+    faults.add_fault(FaultRule(kind="delay", method="POST", path=r"^/v1/payment_methods$", delay_seconds=1.0))
+    charging = asyncio.create_task(ActivityEnvironment().run(payments.charge, request))
+    clone_key = card_clone_idempotency_key(request.session_id, request.payment_method_id)
+    assert await asyncio.to_thread(faults.wait_until_in_flight, clone_key, 10.0)
+    faults.set_account_status(account, charges_enabled=False, disabled_reason="requirements.past_due")
+
+    result = await asyncio.wait_for(charging, 20)
+
+    assert result.outcome is ChargeOutcome.HELD and result.attempted
+    assert result.code == "requirements.past_due"
+    refused = [
+        r
+        for r in faults.requests
+        if r.method == "POST" and r.path == "/v1/payment_intents" and r.status == 400
+    ]
+    assert any(request.session_id in (r.idempotency_key or "") for r in refused)
