@@ -8,6 +8,11 @@
 * then A takes place (its clock is fast-forwarded past the end): the therapist files the
   attendance update — attended, same time next week with the client's agreement, slot reserved.
 
+Every therapist is paid as on the marketplace: each has a Stripe connected account (created in the
+stand-in, set on their practice through the API's ``PUT /v1/therapists/{id}/payment-account``), so
+each charge is a direct charge on the therapist's account with the marketplace's commission taken
+as its application fee; the demo reads A's charge back from the therapist's account.
+
 Each session's final state is read back from Temporal. Run it with ``make demo``.
 """
 
@@ -22,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
+import stripe
 from temporalio.client import Client
 from temporalio.testing import TimeSkipper, TimeSkippingConfig
 
@@ -35,7 +41,8 @@ from domain.commands import CancelRequest
 from domain.policy import SessionPolicy
 from domain.state import SessionState
 from domain.status import Actor, BookingKind, CancelReason, SessionStatus, status_as_of
-from settings import Settings
+from settings import LOCAL_API_TOKEN, Settings
+from stripe_client import build_stripe_client
 from temporal_client.converter import connect
 from temporal_client.messages import execute_update, query_workflow
 from temporal_client.session_client import book_session
@@ -83,6 +90,56 @@ async def standin_control(settings: Settings, path: str, body: dict[str, object]
     async with httpx.AsyncClient(base_url=settings.stripe_api_base, timeout=5) as http:
         response = await http.post(f"/_standin/{path}", json=body)
         response.raise_for_status()
+
+
+async def connected_account_for(settings: Settings, therapist_id: str) -> str:
+    """A connected account for the therapist, made in the stand-in (as Stripe's onboarding would),
+    then set on their practice through the API, as the marketplace's backend does."""
+    async with httpx.AsyncClient(base_url=settings.stripe_api_base, timeout=5) as http:
+        created = await http.post("/_standin/accounts", json={"country": "GB"})
+        created.raise_for_status()
+        account_id: str = created.json()["id"]
+    api = f"http://{settings.api_host}:{settings.api_port}"
+    headers = {
+        "Authorization": f"Bearer {LOCAL_API_TOKEN}",
+        "Acting-Party": f"therapist:{therapist_id}",
+        "Idempotency-Key": f"{therapist_id}-payment-account",
+    }
+    async with httpx.AsyncClient(base_url=api, headers=headers, timeout=15) as http:
+        try:
+            answer = await http.put(
+                f"/v1/therapists/{therapist_id}/payment-account",
+                json={"account_id": account_id, "timezone": "Europe/London"},
+            )
+        except httpx.TransportError as exc:
+            raise SystemExit(f"cannot reach the API at {api} ({exc}); start it with `make run`") from exc
+        answer.raise_for_status()
+    return account_id
+
+
+async def show_direct_charge(settings: Settings, state: SessionState) -> None:
+    """The charge as the therapist's Stripe account has it, and the commission the platform took."""
+    account = state.payment.connected_account_id
+    intent = state.payment.payment_intent_id
+    if account is None or intent is None:
+        return
+    stripe_client = build_stripe_client(settings)
+    on_account: stripe.RequestOptions = {"stripe_account": account}
+    charges = await stripe_client.v1.charges.list_async({"payment_intent": intent}, on_account)
+    for charge in charges.data:
+        fee_id = charge.application_fee if isinstance(charge.application_fee, str) else None
+        fee = await stripe_client.v1.application_fees.retrieve_async(fee_id) if fee_id else None
+        say(
+            f"  on the therapist's Stripe account {account}: charge {charge.id} "
+            f"{charge.amount / 100:.2f} {charge.currency.upper()} {charge.status}, "
+            f"application fee {(charge.application_fee_amount or 0) / 100:.2f} "
+            "(10 % commission + 20 % VAT on it)"
+        )
+        if fee is not None:
+            say(
+                f"  on the marketplace's own account: application fee {fee.id} "
+                + f"{fee.amount / 100:.2f} from {fee.account}"
+            )
 
 
 def describe(state: SessionState) -> str:
@@ -158,7 +215,11 @@ async def run_demo() -> None:
     ]
     say(f"Sessionflow demo · Temporal {settings.temporal_address} · task queue {settings.task_queue}")
     say(f"Stripe stand-in {settings.stripe_api_base} · now {now:%Y-%m-%d %H:%M:%S}Z\n")
-    say("Booking three therapist follow-ups (client agreed), each starting 48 h + a few seconds from now:")
+    say("Each therapist's Stripe connected account, set on their practice through the API:")
+    for session in sessions:
+        account = await connected_account_for(settings, session.booking.therapist_id)
+        say(f"  {session.label} {session.booking.therapist_id}: {account}")
+    say("\nBooking three therapist follow-ups (client agreed), each starting 48 h + a few seconds from now:")
     for session in sessions:
         # No charge spread: the API's policy moves a scheduled charge up to 10 minutes after
         # start − 48 h to smooth a storm; the demo shows the charge at the instant itself.
@@ -219,6 +280,9 @@ async def run_demo() -> None:
         state = await query_workflow(session.handle, SESSION_STATE)
         intent = state.payment.payment_intent_id or "-"
         say(f"  {session.label} {state.session_id:<16} {describe(state)} payment_intent={intent}")
+    assert a.handle is not None
+    say("\nA's money, read back from Stripe:")
+    await show_direct_charge(settings, await query_workflow(a.handle, SESSION_STATE))
     say("\nInspect any of them:")
     workflow_id = session_workflow_id(sessions[2].booking.session_id)
     say(f"  .venv/bin/temporal workflow show --workflow-id {workflow_id}")
