@@ -41,7 +41,8 @@ class CommissionRates(BaseModel):
     discretionary_refund_returns_fee: bool = False
     """Whether a discretionary refund (a therapist's or admin's refund, a waived late cancellation)
     gives the commission back to the therapist. False: the marketplace keeps it — the session took
-    place (or the client cancelled late) and the therapist chose to refund."""
+    place (or the client cancelled late) and the therapist chose to refund. Never applies to a
+    session whose commission took the whole payment (``refund_returns_commission``)."""
 
     def rate_bp(self, kind: BookingKind) -> int:
         return self.first_session_bp if kind is BookingKind.INITIAL_PREPAID else self.follow_up_bp
