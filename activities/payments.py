@@ -311,6 +311,8 @@ class PaymentActivities:
             # Never more than was captured, whatever the booking said.
             remaining = min(request.target_refunded_minor, charge.amount) - already
             if remaining <= 0:
+                # A retry whose refund went through still returns the rest of the fee.
+                await self._return_rest_of_fee(request, charge)
                 return RefundResult(
                     refund_id=None,
                     amount_minor=0,
@@ -330,6 +332,7 @@ class PaymentActivities:
             options: Any = _on(account, idempotency_key=request.idempotency_key)
             refund = await self._stripe.v1.refunds.create_async(params, options)
             REFUNDS.inc()
+            await self._return_rest_of_fee(request, charge)
             fees = await self._fee_figures(charge, account)
         except NON_RETRYABLE_STRIPE_ERRORS as refused:
             raise _non_retryable(refused) from refused
@@ -339,6 +342,28 @@ class PaymentActivities:
             refunded_total_minor=already + refund.amount,
             captured_minor=charge.amount,
             **fees,
+        )
+
+    async def _return_rest_of_fee(self, request: RefundRequest, charge: stripe.Charge) -> None:
+        """After a refund that completes the charge with the commission going back
+        (``RefundRequest.return_whole_fee``), the platform returns what it still holds of its fee:
+        Stripe's ``refund_application_fee`` gave back only this refund's proportion. The fee is the
+        platform's own object (no ``Stripe-Account``); the amount is read fresh, so a retry after a
+        lost answer finds the fee back and sends nothing, and the key (the request's) replays a
+        return that went through."""
+        if request.connected_account_id is None or not request.return_whole_fee:
+            return
+        fee_id = _fee_id(charge)
+        if fee_id is None:
+            return
+        fee = await self._stripe.v1.application_fees.retrieve_async(fee_id)
+        rest = fee.amount - fee.amount_refunded
+        if rest <= 0:
+            return
+        await self._stripe.v1.application_fees.refunds.create_async(
+            fee_id,
+            {"amount": rest, "metadata": _metadata(request.session_id, refund=str(request.refund_number))},
+            {"idempotency_key": request.fee_refund_idempotency_key},
         )
 
     async def _fee_figures(self, charge: stripe.Charge, account: str | None) -> dict[str, Any]:
@@ -351,13 +376,19 @@ class PaymentActivities:
             "connected_account_id": account,
             "application_fee_minor": charge.application_fee_amount,
         }
-        fee = charge.application_fee
-        fee_id = fee if isinstance(fee, str) else getattr(fee, "id", None)
+        fee_id = _fee_id(charge)
         if fee_id:
             application_fee = await self._stripe.v1.application_fees.retrieve_async(fee_id)
             figures["application_fee_minor"] = application_fee.amount
             figures["application_fee_refunded_minor"] = application_fee.amount_refunded
         return figures
+
+
+def _fee_id(charge: stripe.Charge) -> str | None:
+    """The id of the platform's ApplicationFee on a direct charge (expanded or not)."""
+    fee = charge.application_fee
+    fee_id = fee if isinstance(fee, str) else getattr(fee, "id", None)
+    return fee_id or None
 
 
 def _fee(request: ChargeRequest) -> dict[str, Any]:

@@ -41,7 +41,8 @@ class CommissionRates(BaseModel):
     discretionary_refund_returns_fee: bool = False
     """Whether a discretionary refund (a therapist's or admin's refund, a waived late cancellation)
     gives the commission back to the therapist. False: the marketplace keeps it — the session took
-    place (or the client cancelled late) and the therapist chose to refund."""
+    place (or the client cancelled late) and the therapist chose to refund. Never applies to a
+    session whose commission took the whole payment (``refund_returns_commission``)."""
 
     def rate_bp(self, kind: BookingKind) -> int:
         return self.first_session_bp if kind is BookingKind.INITIAL_PREPAID else self.follow_up_bp
@@ -128,18 +129,40 @@ _ALWAYS_RETURNED = frozenset(
 )
 
 
-def refund_returns_commission(cause: RefundCause, commission: CommissionRates = DEFAULT_COMMISSION) -> bool:
+def refund_returns_commission(
+    cause: RefundCause,
+    commission: CommissionRates = DEFAULT_COMMISSION,
+    *,
+    therapist_share_minor: int | None = None,
+) -> bool:
     """Whether a refund for ``cause`` returns the marketplace's commission with it (Stripe's
     ``refund_application_fee``, which gives back the fee in proportion to the amount refunded).
 
     Returned whenever the session did not take place as a paid session through no choice of the
     therapist's — their cancellation, the client's free cancellation, a payment after the session
     was cancelled unpaid, a payment the client never owed — since the marketplace earned nothing on
-    it; a discretionary refund per configuration (kept by default).
+    it. Returned too, whatever the cause, when the commission took the whole payment
+    (``therapist_share_minor`` 0: a first session at the default 100 %): the therapist received
+    nothing, so a refund comes out of the marketplace's share (``shared/reference/domain.md`` §4.7),
+    never out of the therapist's balance. Any other discretionary refund per configuration (kept by
+    default: the therapist earned their share and chose to give it back).
     """
-    if cause in _ALWAYS_RETURNED:
+    if cause in _ALWAYS_RETURNED or therapist_share_minor == 0:
         return True
     return commission.discretionary_refund_returns_fee
+
+
+def returns_whole_fee(*, returns_commission: bool, completes_charge: bool) -> bool:
+    """Whether the platform returns the rest of its fee itself after a refund.
+
+    Stripe's ``refund_application_fee`` gives back the fee only in proportion to *this* refund, so
+    a part refund that kept the fee (discretionary) followed by one that returns it (the
+    therapist's cancellation) would leave the first part's fee with the marketplace on a session
+    that never took place. When the rule returns the commission and this refund brings the client's
+    money back in full, the marketplace returns whatever it still holds of its fee (``POST
+    /v1/application_fees/{fee}/refunds``): a fully refunded payment leaves no commission behind.
+    """
+    return returns_commission and completes_charge
 
 
 _CAUSE_OF_CANCELLATION = MappingProxyType(

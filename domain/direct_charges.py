@@ -18,6 +18,7 @@ from domain.commission import (
     RefundCause,
     application_fee_minor,
     refund_returns_commission,
+    returns_whole_fee,
 )
 from domain.payments import (
     ChargeRequest,
@@ -64,13 +65,35 @@ def on_account(request: AccountRequest, ledger: PaymentLedger) -> AccountRequest
 
 def refund_on_account(request: RefundRequest, ledger: PaymentLedger, cause: RefundCause) -> RefundRequest:
     """The refund on the account the charge was made on; the commission goes back with it when the
-    cause says so (in proportion to the amount refunded: Stripe's ``refund_application_fee``)."""
+    rule says so (in proportion to the amount refunded: Stripe's ``refund_application_fee``), all
+    of what is left of it when this refund also completes the charge (``returns_whole_fee``)."""
     if ledger.connected_account_id is None:
         return request
-    returns = refund_returns_commission(cause, ledger.commission or CommissionRates())
-    return request.model_copy(
-        update={"connected_account_id": ledger.connected_account_id, "refund_application_fee": returns}
+    returns = refund_returns_commission(
+        cause, ledger.commission or CommissionRates(), therapist_share_minor=therapist_share_minor(ledger)
     )
+    # A second payment is refunded in full; the session's own when the target reaches what it took.
+    completes = request.extra or request.target_refunded_minor >= _taken_minor(ledger)
+    return request.model_copy(
+        update={
+            "connected_account_id": ledger.connected_account_id,
+            "refund_application_fee": returns,
+            "return_whole_fee": returns_whole_fee(returns_commission=returns, completes_charge=completes),
+        }
+    )
+
+
+def therapist_share_minor(ledger: PaymentLedger) -> int | None:
+    """What the therapist keeps of the session's payment after the commission; ``None`` when the
+    fee is unknown (no account)."""
+    if ledger.application_fee_minor is None:
+        return None
+    return max(0, _taken_minor(ledger) - ledger.application_fee_minor)
+
+
+def _taken_minor(ledger: PaymentLedger) -> int:
+    """What the payment took: the captured amount once known, the booked amount before."""
+    return ledger.amount_paid_minor or ledger.amount_minor
 
 
 def record_fee_charged(ledger: PaymentLedger, result: ChargeResult) -> None:

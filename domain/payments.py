@@ -186,12 +186,22 @@ class RefundRequest(_Payload):
     """Give the marketplace's commission back with the refund, in proportion to the amount
     refunded (Stripe's ``refund_application_fee``; ``domain.commission.refund_returns_commission``).
     Only for a connected account's charge; ``None`` on the platform's own."""
+    return_whole_fee: bool = False
+    """After the refund, the platform returns whatever it still holds of the charge's fee itself
+    (``POST /v1/application_fees/{fee}/refunds``; ``domain.commission.returns_whole_fee``): the
+    commission goes back and this refund completes the charge. False in requests recorded before."""
 
     @property
     def idempotency_key(self) -> str:
         if self.extra:
             return extra_refund_idempotency_key(self.session_id, self.payment_intent_id, self.refund_number)
         return refund_idempotency_key(self.session_id, self.refund_number)
+
+    @property
+    def fee_refund_idempotency_key(self) -> str:
+        """The fee's own refund after this request's refund: named by the request, so a retry
+        replays it and a later request's return is a new one."""
+        return f"{self.idempotency_key}:fee"
 
 
 class RefundResult(_Payload):

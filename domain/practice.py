@@ -474,6 +474,10 @@ class TimeClaimed(_Message):
     end: datetime
     reserved: SlotReserved | None = None
     """The reservation made with the claim, when one was asked for."""
+    payment_account_id: StripeId | None = None
+    """The therapist's connected account as the practice holds it now: a therapist's follow-up is
+    booked on it (``domain.session_attendance.follow_up_input``). ``None``: no account (or a claim
+    answered before the answer carried it; the follow-up then keeps its parent's)."""
 
 
 class ReleaseTime(_Message):
@@ -763,7 +767,13 @@ def claim_time(state: PracticeState, command: ClaimTime, now: datetime, *, slot_
         reserve = ReserveSlot(client_id=command.client_id, rule=command.reserve)
         reserved = reserve_slot(state, reserve, now, slot_id=slot_id)
     _record_claim(state, command.claim(), now)
-    return TimeClaimed(session_id=command.session_id, start=command.start, end=command.end, reserved=reserved)
+    return TimeClaimed(
+        session_id=command.session_id,
+        start=command.start,
+        end=command.end,
+        reserved=reserved,
+        payment_account_id=state.payment_account_id,
+    )
 
 
 def release_time(state: PracticeState, command: ReleaseTime, now: datetime) -> TimeReleased:

@@ -254,7 +254,8 @@ def begin_closed_refund(refunds: ClosedSessionRefunds) -> RefundRequest:
         payment_intent_id=payment.payment_intent_id,
         target_refunded_minor=refunds.target(),
     )
-    # Only grants are refunded after the close: on a connected account, a discretionary refund.
+    # Only grants are refunded after the close: on a connected account, a discretionary refund
+    # (its commission returned anyway when it took the whole payment: a first session).
     return refund_on_account(request, payment, RefundCause.DISCRETIONARY)
 
 

@@ -72,6 +72,9 @@ class AttendanceEffects:
     reserved_slot_id: str | None = None
     follow_up_time_claimed: bool = False
     """The follow-up's time is claimed at the practice: the follow-up holds it, or it is freed."""
+    follow_up_account_id: str | None = None
+    """The connected account the practice named when it granted the follow-up's time (its current
+    one); ``None``: none named, the follow-up keeps this session's."""
     follow_up_session_id: str | None = None
     released_slot_ids: list[str] = field(default_factory=list)
     cancelled_session_ids: list[str] = field(default_factory=list)
@@ -243,10 +246,21 @@ def record_attendance(session: Session, update: AttendanceUpdate, received_at: d
 
 
 def follow_up_input(
-    session: Session, plan: AttendancePlan, now: datetime, *, time_claimed: bool = False
+    session: Session,
+    plan: AttendancePlan,
+    now: datetime,
+    *,
+    time_claimed: bool = False,
+    practice_account_id: str | None = None,
 ) -> SessionWorkflowInput:
     """A new session, booked by the therapist with the client's recorded agreement. The weekly time
-    it stands for is recorded only where a DST gap shifted its start."""
+    it stands for is recorded only where a DST gap shifted its start.
+
+    Its money moves on the practice's current account (``practice_account_id``, from the practice's
+    answer to the time claim, recorded in the history so a replay books the same): a chain booked
+    before the therapist connected moves onto the account, and one whose therapist changed account
+    moves with them. Without one named (no account, or a claim answered before the answer carried
+    it) the follow-up keeps this session's account."""
     start, weekly = plan.follow_up_start, plan.follow_up_weekly_time
     assert start is not None  # only a plan that rebooks books a follow-up
     booking = session.booking
@@ -271,8 +285,8 @@ def follow_up_input(
         # local clock time with it. Only the child's input changes, never a command.
         previous_start=session.start,
         wall_clock_start=weekly if shifted else None,
-        # The follow-up's money moves on the same account, under the same commission terms.
-        connected_account_id=booking.connected_account_id,
+        # The practice's current account, else this session's; the same commission terms.
+        connected_account_id=practice_account_id or booking.connected_account_id,
     )
     # The parent's recorded release, copied: workflow code must not read the zone data's version
     # (a replay on a worker with another release would build a different input).

@@ -629,6 +629,8 @@ class SessionWorkflow:
                 claim = session_time.follow_up_claim_call(session, start, rule, number)
                 claimed = await call_practice(PracticeActivities.claim_time, claim, local=self._lean)
                 effects.follow_up_time_claimed = True
+                # The practice's current account, as its recorded answer says (no new command).
+                effects.follow_up_account_id = claimed.payment_account_id
                 return str(claimed.reserved.slot_id) if claimed.reserved is not None else None
             if rule is not None:
                 reserved = await call_practice(
@@ -697,7 +699,11 @@ class SessionWorkflow:
     async def _book_follow_up(self, plan: AttendancePlan, effects: AttendanceEffects) -> str:
         session = self._session
         follow_up = attendance.follow_up_input(
-            session, plan, self._now(), time_claimed=effects.follow_up_time_claimed
+            session,
+            plan,
+            self._now(),
+            time_claimed=effects.follow_up_time_claimed,
+            practice_account_id=effects.follow_up_account_id,
         )
         follow_up_id = follow_up.booking.session_id
         if self._lean:

@@ -209,3 +209,40 @@ async def test_a_platform_charge_sends_no_account_and_no_fee(
     assert stripe_account(create) is None
     assert "application_fee_amount" not in create.params
     assert create.params["customer"] == request.customer_id
+
+
+async def test_a_refund_that_completes_the_charge_returns_the_rest_of_the_commission(
+    payments: PaymentActivities, standin: StripeStandIn, account: str
+) -> None:
+    # A part refund kept the fee, then the therapist cancelled: Stripe returns only this refund's
+    # proportion of the fee (300 of 540); the platform returns the other 240 itself.
+    request, result = await charged(payments, account)
+    await ActivityEnvironment().run(payments.refund, refund_request(request, result, 2000, False))
+    completing = refund_request(request, result, AMOUNT, True).model_copy(
+        update={"refund_number": 2, "return_whole_fee": True}
+    )
+
+    refund = await ActivityEnvironment().run(payments.refund, completing)
+
+    assert (refund.amount_minor, refund.refunded_total_minor) == (AMOUNT - 2000, AMOUNT)
+    assert (refund.application_fee_minor, refund.application_fee_refunded_minor) == (FEE, FEE)
+    [fee] = standin.application_fees(account=account)
+    assert (fee["amount_refunded"], fee["refunded"]) == (FEE, True)
+    assert sorted(r["amount"] for r in fee["refunds"]["data"]) == [240, 300]
+
+    # A retry (the answer lost) finds the money and the fee back and sends nothing more.
+    again = await ActivityEnvironment().run(payments.refund, completing)
+    assert (again.amount_minor, again.application_fee_refunded_minor) == (0, FEE)
+    assert len(standin.application_fees(account=account)[0]["refunds"]["data"]) == 2
+
+
+async def test_a_completing_refund_without_the_whole_fee_rule_returns_only_its_proportion(
+    payments: PaymentActivities, account: str
+) -> None:
+    request, result = await charged(payments, account)
+    await ActivityEnvironment().run(payments.refund, refund_request(request, result, 2000, False))
+    completing = refund_request(request, result, AMOUNT, True).model_copy(update={"refund_number": 2})
+
+    refund = await ActivityEnvironment().run(payments.refund, completing)
+
+    assert refund.application_fee_refunded_minor == FEE * (AMOUNT - 2000) // AMOUNT  # 300

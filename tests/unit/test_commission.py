@@ -16,6 +16,7 @@ from domain.commission import (
     fee_breakdown,
     refund_cause,
     refund_returns_commission,
+    returns_whole_fee,
 )
 from domain.status import BookingKind, SessionStatus
 from settings import Settings
@@ -153,3 +154,17 @@ def test_the_rates_are_settings_with_the_terms_as_defaults() -> None:
 def test_a_rate_outside_the_range_is_refused_at_start() -> None:
     with pytest.raises(ValueError):
         Settings(commission_vat_bp=20_000)
+
+
+def test_a_refund_of_a_session_whose_commission_took_the_whole_payment_returns_the_commission() -> None:
+    # A first session at 100 %: the therapist received nothing, so nothing of a refund is theirs to
+    # bear, whatever the discretionary rule says.
+    keeping = CommissionRates(discretionary_refund_returns_fee=False)
+    assert refund_returns_commission(RefundCause.DISCRETIONARY, keeping, therapist_share_minor=0)
+    assert not refund_returns_commission(RefundCause.DISCRETIONARY, keeping, therapist_share_minor=5280)
+
+
+def test_the_rest_of_the_commission_goes_back_when_the_refund_completes_the_charge() -> None:
+    assert returns_whole_fee(returns_commission=True, completes_charge=True)
+    assert not returns_whole_fee(returns_commission=True, completes_charge=False)
+    assert not returns_whole_fee(returns_commission=False, completes_charge=True)

@@ -214,6 +214,88 @@ def test_a_follow_up_is_booked_on_the_same_account_under_the_same_terms() -> Non
     assert follow_up.commission == rates
 
 
+def test_a_refund_of_a_first_session_returns_the_marketplaces_whole_share() -> None:
+    # 100 % commission: the therapist received nothing, so a goodwill refund comes out of the
+    # marketplace's share (domain.md §4.7), never the therapist's balance.
+    session = book(BookingKind.INITIAL_PREPAID)
+    grant(session)
+    request = machine.begin_refund(session)
+    assert (request.connected_account_id, request.target_refunded_minor) == (ACCOUNT, PRICE)
+    assert (request.refund_application_fee, request.return_whole_fee) == (True, True)
+
+
+def test_a_part_refund_of_a_first_session_returns_the_same_part_of_the_commission() -> None:
+    session = book(BookingKind.INITIAL_PREPAID)
+    grant(session, 2000)
+    request = machine.begin_refund(session)
+    # Stripe's proportional return gives back 2000 of the 6000 fee: the therapist bears nothing.
+    assert (request.refund_application_fee, request.return_whole_fee) == (True, False)
+
+
+def test_a_refund_of_a_first_session_after_it_closed_returns_the_commission() -> None:
+    session = book(BookingKind.INITIAL_PREPAID)
+    closed = ClosedSessionRefunds.of_closed_session(session.snapshot(), START + 3 * H)
+    grant_closed_refund(closed, SessionRefund(reason=RefundReason.GOODWILL), START + 4 * H, "req-1")
+    request = begin_closed_refund(closed)
+    assert (request.refund_application_fee, request.return_whole_fee) == (True, True)
+
+
+def test_a_therapists_cancellation_after_a_part_refund_returns_the_whole_commission() -> None:
+    session = paid(book())  # fee 720
+    grant(session, 3000)
+    first = machine.begin_refund(session)
+    assert (first.refund_application_fee, first.return_whole_fee) == (False, False)
+    machine.apply_refund_result(
+        session,
+        first,
+        RefundResult(refund_id="re_1", amount_minor=3000, refunded_total_minor=3000, captured_minor=PRICE),
+    )
+    cancel(session, Actor.THERAPIST, START - 30 * H)
+    second = machine.begin_refund(session)
+    # Stripe would return only 360 of the 720 in proportion to this refund: the platform returns
+    # the rest of its fee itself, since the session never took place.
+    assert (second.target_refunded_minor, second.refund_application_fee) == (PRICE, True)
+    assert second.return_whole_fee is True
+
+
+def test_a_discretionary_refund_that_completes_the_charge_keeps_the_commission_by_default() -> None:
+    session = paid(book())
+    grant(session)
+    request = machine.begin_refund(session)
+    assert (request.target_refunded_minor, request.refund_application_fee) == (PRICE, False)
+    assert request.return_whole_fee is False
+
+
+def _follow_up_of(session: Session, practice_account_id: str | None = None) -> SessionWorkflowInput:
+    update = AttendanceUpdate(
+        outcome=AttendanceOutcome.ATTENDED,
+        continue_sessions=ContinueChoice.SAME_TIME,
+        client_agreed=True,
+    )
+    attendance.begin_filing(session, update, session.end + H)
+    plan = attendance.record_attendance(session, update, session.end + H)
+    now = session.end + H
+    return attendance.follow_up_input(
+        session, plan, now, time_claimed=True, practice_account_id=practice_account_id
+    )
+
+
+def test_a_therapists_follow_up_takes_the_practices_current_account() -> None:
+    follow_up = _follow_up_of(paid(book()), practice_account_id="acct_therapist2")
+    assert follow_up.booking.connected_account_id == "acct_therapist2"
+
+
+def test_a_follow_up_of_a_session_booked_before_the_therapist_connected_moves_onto_the_account() -> None:
+    follow_up = _follow_up_of(paid(book(account=None), fee=None), practice_account_id=ACCOUNT)
+    assert follow_up.booking.connected_account_id == ACCOUNT
+    assert follow_up.commission == DEFAULT_COMMISSION
+
+
+def test_a_follow_up_keeps_its_parents_account_when_the_practice_names_none() -> None:
+    # A claim answered before the answer carried the account (a replayed history): the parent's.
+    assert _follow_up_of(paid(book()), practice_account_id=None).booking.connected_account_id == ACCOUNT
+
+
 # ----------------------------------------------------------------------------- over random lives
 
 

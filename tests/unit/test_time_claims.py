@@ -17,11 +17,13 @@ from domain.practice import (
     RegisterClient,
     ReleaseTime,
     ReserveSlot,
+    SetPaymentAccount,
     claim_time,
     new_practice_state,
     register_client,
     release_time,
     reserve_slot,
+    set_payment_account,
 )
 from domain.session import Session
 from domain.slots import WeeklySlotRule
@@ -217,3 +219,15 @@ def test_a_refused_move_whose_restore_went_unanswered_is_restored_by_the_main_lo
 
     assert planned == machine.NextStep(machine.Step.RESTORE_TIME, None)
     assert machine.next_step(session) != planned
+
+
+def test_a_claimed_time_answers_with_the_practices_current_account() -> None:
+    # A therapist's follow-up is booked on the account the practice holds now (review 14, #3).
+    state = practice()
+    assert (
+        claim_time(state, claim("ses_a", "cli_a", MONDAY_6PM), NOW, slot_id=slot(1)).payment_account_id
+        is None
+    )
+    set_payment_account(state, SetPaymentAccount(account_id="acct_2"), NOW)
+    later = claim("ses_b", "cli_a", MONDAY_6PM + timedelta(days=7))
+    assert claim_time(state, later, NOW, slot_id=slot(2)).payment_account_id == "acct_2"

@@ -15,17 +15,20 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from contract.ids import session_refunds_workflow_id
+from contract.practice import PRACTICE_SET_PAYMENT_ACCOUNT
 from contract.refunds import SESSION_REFUNDS_STATE
 from dev.stripe_standin import StripeStandIn
-from domain.attendance import AttendanceOutcome, AttendanceUpdate
+from domain.attendance import AttendanceOutcome, AttendanceUpdate, ContinueChoice
 from domain.booking import SessionBooking
 from domain.commands import CancelRequest
 from domain.commission import CommissionRates
+from domain.practice import SetPaymentAccount
 from domain.refunds import ClosedSessionRefunds, SessionRefund
 from domain.state import SessionState
 from domain.status import Actor, BookingKind, CancelReason, RefundReason, SessionStatus
+from temporal_client.practice_client import practice_update
 from temporal_client.refunds_client import refund_session
-from temporal_client.session_client import book_session
+from temporal_client.session_client import book_session, session_handle
 from tests.workflows.support import (
     HOUR,
     TEST_POLICY,
@@ -37,6 +40,8 @@ from tests.workflows.support import (
     real_now,
     result_of,
     start,
+    state_of,
+    unique,
     wait_for_state,
     wait_for_status,
 )
@@ -230,3 +235,62 @@ async def test_the_commission_is_the_one_in_force_when_the_session_was_booked(
 
     assert the_intent(standin, booking)["application_fee_amount"] == 900
     assert paid.payment.commission == rates and paid.payment.application_fee_minor == 900
+
+
+async def test_a_therapists_follow_up_is_booked_on_the_practices_current_account(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
+) -> None:
+    # A chain booked before the therapist connected (charged on the platform): the attendance
+    # update's time claim answers with the account the practice holds now, and the follow-up is
+    # booked there.
+    booking = make_booking(start=real_now() + 72 * HOUR)
+    handle = await start(env.client, booking, worker.task_queue)
+    await advance_to(env, handle, booking.start - 47 * HOUR)
+    paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    assert paid.payment.connected_account_id is None  # booked before the therapist connected
+    account_id = str(standin.create_account()["id"])
+    await asyncio.wait_for(
+        practice_update(
+            env.client,
+            booking.therapist_id,
+            booking.therapist_timezone,
+            PRACTICE_SET_PAYMENT_ACCOUNT,
+            SetPaymentAccount(account_id=account_id),
+            request_id=unique("set"),
+            task_queue=worker.task_queue,
+        ),
+        WAIT,
+    )
+    await advance_to(env, handle, booking.end + SECOND)
+    await wait_for_status(env, handle, SessionStatus.AWAITING_UPDATE, "the session's end")
+
+    update = AttendanceUpdate(
+        outcome=AttendanceOutcome.ATTENDED, continue_sessions=ContinueChoice.SAME_TIME, client_agreed=True
+    )
+    result = await asyncio.wait_for(handle.execute_update(SessionWorkflow.file_attendance, update), WAIT)
+
+    assert result.follow_up_session_id is not None
+    booked = await state_of(session_handle(env.client, result.follow_up_session_id))
+    assert booked.payment.connected_account_id == account_id
+    assert booked.payment.application_fee_minor == FOLLOW_UP_FEE
+
+
+async def test_a_therapists_cancellation_after_a_part_refund_returns_the_whole_commission(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn, stripe_client: stripe.StripeClient
+) -> None:
+    # The goodwill part kept its fee (discretionary); the therapist's cancellation then refunds the
+    # rest, and Stripe would return only that part's proportion of the fee: the platform returns
+    # the rest of its fee itself, since the session never took place.
+    booking = on_account(standin)
+    handle, _ = await paid_on_account(env, worker, booking)
+    granted = SessionRefund(reason=RefundReason.GOODWILL, amount_minor=2000)
+    await asyncio.wait_for(handle.execute_update(SessionWorkflow.refund, granted), WAIT)
+    await wait_for_state(handle, lambda s: s.payment.amount_refunded_minor == 2000, "the part refund")
+
+    await cancel(handle, Actor.THERAPIST)
+
+    final = await result_of(handle)
+    assert final.status is SessionStatus.CANCELLED_BY_THERAPIST
+    assert final.payment.amount_refunded_minor == PRICE
+    assert final.payment.application_fee_refunded_minor == FOLLOW_UP_FEE
+    assert await fee_returned(stripe_client, standin, booking) == FOLLOW_UP_FEE
