@@ -80,8 +80,15 @@ async def read_account(stripe_client: stripe.StripeClient, account_id: str) -> R
     (not connected to this platform, or deleted). Raises ``StripeUnavailable`` otherwise."""
     try:
         account = await stripe_client.v1.accounts.retrieve_async(account_id)
-    except (stripe.InvalidRequestError, stripe.PermissionError):
-        return None
+    except (stripe.InvalidRequestError, stripe.PermissionError) as exc:
+        # stripe-python leaves ``code`` unset on a 403: the code is in the error object Stripe sent.
+        code = (exc.error.code if exc.error is not None else None) or exc.code
+        if isinstance(exc, stripe.InvalidRequestError) or code == "account_invalid":
+            return None  # not connected to us (403 account_invalid), or no such account
+        # Any other 403 is our key lacking a permission (a restricted key): a configuration fault
+        # for ops, never recorded as the account's pause. Stripe delivers again once it is fixed.
+        log.error("stripe refused to show an account to our key", extra={"error_code": code})
+        raise StripeUnavailable from exc
     except stripe.StripeError as exc:
         log.warning("stripe could not confirm an account", extra={"error_type": type(exc).__name__})
         raise StripeUnavailable from exc

@@ -84,6 +84,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.patches import (
         AUTO_CANCEL_READS_PAYMENT,
         CHARGE_ANSWER_BOUNDED,
+        CHARGE_HELD_SETTLES,
         CHARGE_HELD_WHILE_PAUSED,
         CHARGE_OUTAGE_IS_NOT_A_DECLINE,
         DISPUTE_EVIDENCE_SUBMITTED,
@@ -141,6 +142,10 @@ class SessionWorkflow:
         # Sessions booked from here on tell each party what the terms say (issue 12): a session
         # that was running before replays without the marker and keeps the notices it had.
         session.terms_notices = workflow.patched(TERMS_NOTIFICATIONS)
+        # Only a direct charge can be held: other sessions record no marker for it.
+        session.held_settles = session.booking.connected_account_id is not None and workflow.patched(
+            CHARGE_HELD_SETTLES
+        )
         self._running = True
         if self._lean:
             self._background = [
