@@ -166,6 +166,9 @@ class Session(SessionState):
     through settles it, a held real try may have left a PaymentIntent (voided or refunded at the
     cancellation), a move moves its next check. Set at the start of runs past
     ``workflow.patched("charge-held-settles")``; False in sessions that ran before."""
+    held_last_look: bool = Field(default=False, exclude=True)
+    """The account was looked at once more at the held session's auto-cancel instant (a resume
+    signal that missed the session must not cost it): still held after that look, it is cancelled."""
     hold_told: bool = Field(default=False, exclude=True)
     """Both parties were told the charge is held (``payment_on_hold``): once per session."""
     resumed_in_flight: bool = Field(default=False, exclude=True)
@@ -866,6 +869,16 @@ def resume_held(session: Session, fact: AccountChargesFact) -> bool:
         return False
     payment.retry_now = True
     return True
+
+
+def wants_last_look(session: Session) -> bool:
+    """Held at its auto-cancel instant and not yet looked at there: the charge is tried once more
+    (the activity reads the account first, and charges only if it can) before the cancellation."""
+    return charge_held(session) and not session.held_last_look
+
+
+def take_last_look(session: Session) -> None:
+    session.held_last_look = True
 
 
 def cancel_held(session: Session, now: datetime) -> list[Notice]:

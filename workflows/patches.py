@@ -107,3 +107,10 @@ through before the pause); a held real try may have left a PaymentIntent, so the
 cancellation voids it (or refunds it, found paid); a move moves the held charge's next check with
 the new start. Checked once, at the start of the run, and only for a session charged on a
 connected account: a session running before keeps the old held path (its commands replay)."""
+
+HELD_LAST_LOOK = "held-last-look"
+"""Review 14 (finding 7): a session still held at its auto-cancel instant takes a last look at the
+account first (the charge activity once more: it reads the account, and charges only if it can) —
+a resume that missed the session (its signal lost, the account enabled without an event) no longer
+cancels a chargeable session as the therapist's. A new activity at the auto-cancel, consulted
+there: a held history recorded without the marker cancels at once, as it did."""

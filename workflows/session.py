@@ -90,6 +90,7 @@ with workflow.unsafe.imports_passed_through():
         DISPUTE_EVIDENCE_SUBMITTED,
         DISPUTES_ANSWERED,
         FOLLOW_UP_CLAIMS_TIME,
+        HELD_LAST_LOOK,
         LEAN_FROM_FIRST_TASK,
         LEAN_LIFECYCLE,
         MONEY_OWED_WHILE_CLOSING,
@@ -233,6 +234,12 @@ class SessionWorkflow:
             await self._charge(now)
         elif step is Step.AUTO_CANCEL:
             if machine.charge_held(session) and workflow.patched(CHARGE_HELD_WHILE_PAUSED):
+                if machine.wants_last_look(session) and workflow.patched(HELD_LAST_LOOK):
+                    # A last look at the account first: paid, it goes ahead; declined, it is
+                    # auto-cancelled as any unpaid session; still held, the therapist's cancellation.
+                    machine.take_last_look(session)
+                    await self._charge(now)
+                    return
                 self._cancel_held(now)
                 return
             if (
