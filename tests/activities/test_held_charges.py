@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +15,7 @@ import stripe
 from temporalio.testing import ActivityEnvironment
 
 from activities.payments import PaymentActivities, account_refusal_is_a_pause, card_clone_idempotency_key
+from api.account_events import not_connected
 from dev.stripe_standin import FaultRule, StripeStandIn
 from domain.payments import ChargeOutcome, ChargeRequest
 from settings import Settings
@@ -139,13 +141,15 @@ async def test_a_retry_on_a_disabled_account_that_finds_no_charge_is_held_as_a_r
     assert charge_posts(standin, request) == 0
 
 
-def test_only_stripes_account_invalid_refusal_is_a_pause_never_our_keys_missing_permission() -> None:
-    not_connected = stripe.PermissionError(
-        "no access to the account", code="account_invalid", http_status=403
-    )
-    restricted_key = stripe.PermissionError(
-        "the key lacks the permission", code="secret_key_required", http_status=403
-    )
+def forbidden(code: str) -> stripe.PermissionError:
+    """A 403 as stripe-python raises it: its code only in the error object Stripe sent."""
+    body = {"error": {"type": "invalid_request_error", "code": code, "message": "forbidden"}}
+    return stripe.PermissionError("forbidden", http_body=json.dumps(body), http_status=403, json_body=body)
 
-    assert account_refusal_is_a_pause(not_connected)
-    assert not account_refusal_is_a_pause(restricted_key)
+
+def test_only_stripes_account_invalid_refusal_is_a_pause_never_our_keys_missing_permission() -> None:
+    # The activity (a charge held) and the webhook route (a pause recorded) tell them apart alike.
+    assert account_refusal_is_a_pause(forbidden("account_invalid"))
+    assert not_connected(forbidden("account_invalid"))
+    assert not account_refusal_is_a_pause(forbidden("secret_key_required"))
+    assert not not_connected(forbidden("secret_key_required"))
