@@ -123,6 +123,11 @@ class PaymentActivities:
     @activity.defn(name="charge_session")
     async def charge(self, request: ChargeRequest) -> ChargeResult:
         if request.connected_account_id is not None and (held := await self._held_account(request)):
+            if activity.info().attempt > 1 or request.may_have_created_intent:
+                # A retry (Temporal's, or a later business attempt that never learnt the id): an
+                # earlier try may have charged under this key and lost the answer. Never "not
+                # attempted" then: what Stripe holds for the session is the answer.
+                return _counted(await self._held_after_a_try(request, held))
             return _counted(held)
         try:
             with _counting_outages("charge"):
@@ -149,7 +154,9 @@ class PaymentActivities:
         try:
             with _counting_outages("account"):
                 account = await self._stripe.v1.accounts.retrieve_async(request.connected_account_id)
-        except (stripe.InvalidRequestError, stripe.PermissionError):
+        except (stripe.InvalidRequestError, stripe.PermissionError) as refused:
+            if not account_refusal_is_a_pause(refused):
+                raise _non_retryable(refused) from refused  # our key's fault: ops, not a hold
             # Disconnected from the platform, or no such account: it cannot take the charge.
             return ChargeResult(outcome=ChargeOutcome.HELD, code="account_unavailable", attempted=False)
         except NON_RETRYABLE_STRIPE_ERRORS as refused:
@@ -159,6 +166,37 @@ class PaymentActivities:
         requirements = account.requirements
         reason = requirements.disabled_reason if requirements is not None else None
         return ChargeResult(outcome=ChargeOutcome.HELD, code=reason or "charges_disabled", attempted=False)
+
+    async def _held_after_a_try(self, request: ChargeRequest, held: ChargeResult) -> ChargeResult:
+        """The account cannot charge now, but an earlier try may have: the session's PaymentIntent
+        found on the account is reported as it stands (paid: the session is paid; open: held with
+        its id, voided if the session is cancelled); none found, held as *attempted* all the same,
+        so the next try takes a new key and looks again rather than trust a key Stripe may forget."""
+        account = request.connected_account_id
+        try:
+            with _counting_outages("charge"):
+                intent_id = request.payment_intent_id or await self._find_session_intent(
+                    request.session_id, request.customer_id, account
+                )
+                intent = (
+                    await self._stripe.v1.payment_intents.retrieve_async(
+                        intent_id, _expanded(account), _on(account)
+                    )
+                    if intent_id is not None
+                    else None
+                )
+        except _ACCOUNT_REFUSALS as refused:
+            if not account_refusal_is_a_pause(refused):
+                raise _non_retryable(refused) from refused
+            # No longer connected: nothing can be read there; held as a try that may have charged.
+            return held.model_copy(update={"attempted": True})
+        except NON_RETRYABLE_STRIPE_ERRORS as refused:
+            raise _non_retryable(refused) from refused
+        if intent is not None and intent.status == "succeeded":
+            return _on_account(_intent_result(intent), request, intent)
+        return held.model_copy(
+            update={"attempted": True, "payment_intent_id": intent.id if intent is not None else None}
+        )
 
     async def _confirm_or_create(self, request: ChargeRequest) -> stripe.PaymentIntent:
         account = request.connected_account_id
@@ -425,6 +463,23 @@ _ACCOUNT_REFUSALS = (stripe.InvalidRequestError, stripe.PermissionError)
 """How Stripe refuses a charge on a connected account that cannot take it: a 400 without a code
 ("This Connect account cannot currently make live charges"), or a 403 ``account_invalid`` for an
 account no longer connected. Told apart from our own bad requests by reading the account."""
+
+
+def stripe_error_code(error: stripe.StripeError) -> str | None:
+    """The error's code: stripe-python leaves ``error.code`` unset on a 403 (its PermissionError),
+    the code is in the error object Stripe sent."""
+    body = error.error
+    return (body.code if body is not None else None) or error.code
+
+
+def account_refusal_is_a_pause(error: stripe.StripeError) -> bool:
+    """Stripe refusing a request about a connected account because the account cannot be acted
+    on (a 403 ``account_invalid``: no longer connected, or no such account; or a 400 naming it),
+    not because our own key lacks a permission (any other 403: a restricted key, our
+    configuration's fault, for ops — never told to people as a pause)."""
+    if isinstance(error, stripe.PermissionError):
+        return stripe_error_code(error) == "account_invalid"
+    return isinstance(error, stripe.InvalidRequestError)
 
 
 def _counted(result: ChargeResult) -> ChargeResult:

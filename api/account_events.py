@@ -75,13 +75,31 @@ def account_of(event: dict[str, Any]) -> str | None:
     return candidate
 
 
+def _code(error: stripe.StripeError) -> str | None:
+    # stripe-python leaves ``code`` unset on a 403: the code is in the error object Stripe sent.
+    return (error.error.code if error.error is not None else None) or error.code
+
+
+def not_connected(error: stripe.StripeError) -> bool:
+    """Stripe knows no such account for us: a 403 ``account_invalid`` (not connected to this
+    platform, or deleted), or a 400/404 naming it. Any other 403 is our key's fault."""
+    return isinstance(error, stripe.InvalidRequestError) or (
+        isinstance(error, stripe.PermissionError) and _code(error) == "account_invalid"
+    )
+
+
 async def read_account(stripe_client: stripe.StripeClient, account_id: str) -> RecordAccountStatus | None:
     """The account as Stripe says it is now; None when Stripe knows no such account for us
     (not connected to this platform, or deleted). Raises ``StripeUnavailable`` otherwise."""
     try:
         account = await stripe_client.v1.accounts.retrieve_async(account_id)
-    except (stripe.InvalidRequestError, stripe.PermissionError):
-        return None
+    except (stripe.InvalidRequestError, stripe.PermissionError) as exc:
+        if not_connected(exc):
+            return None
+        # Any other 403 is our key lacking a permission (a restricted key): a configuration fault
+        # for ops, never recorded as the account's pause. Stripe delivers again once it is fixed.
+        log.error("stripe refused to show an account to our key", extra={"error_code": _code(exc)})
+        raise StripeUnavailable from exc
     except stripe.StripeError as exc:
         log.warning("stripe could not confirm an account", extra={"error_type": type(exc).__name__})
         raise StripeUnavailable from exc

@@ -72,13 +72,18 @@ def _keep_secret(ledger: PaymentLedger, result: ChargeResult) -> None:
         ledger.client_secret = result.client_secret
 
 
-def apply_succeeded_intent(ledger: PaymentLedger, payment_intent_id: str) -> bool:
+def apply_succeeded_intent(
+    ledger: PaymentLedger, payment_intent_id: str, *, held_settles: bool = False
+) -> bool:
     """A ``payment_intent.succeeded`` fact; True when it settled an unpaid session.
 
     Only a session waiting for money moves: a late or duplicated event never moves a paid,
     refunded or voided session backwards, and an in-flight charge reports for itself.
+    ``held_settles``: a held charge waits for money too — a try whose answer was lost may have gone
+    through before the account was paused (sessions past ``charge-held-settles``).
     """
-    if ledger.status not in _AWAITING_MONEY:
+    awaiting = _AWAITING_MONEY | {PaymentStatus.ON_HOLD} if held_settles else _AWAITING_MONEY
+    if ledger.status not in awaiting:
         return False
     if ledger.payment_intent_id is None:
         # An attempt whose answer was lost created this intent; the webhook was routed to this
@@ -100,11 +105,14 @@ def awaits_money(ledger: PaymentLedger) -> bool:
     return ledger.status in _AWAITING_MONEY
 
 
-def may_hold_open_intent(ledger: PaymentLedger) -> bool:
+def may_hold_open_intent(ledger: PaymentLedger, *, held_tries: bool = False) -> bool:
     """An unpaid session that may have a PaymentIntent the client could still pay: void it
-    before the session closes. A failed attempt may have created one without telling us."""
+    before the session closes. A failed attempt may have created one without telling us; so may a
+    held one that was a real try (``held_tries``: sessions past ``charge-held-settles``) — the
+    void's lookup finds it, and one that went through is refunded instead."""
     if ledger.voided or ledger.status in (PaymentStatus.PAID, PaymentStatus.VOIDED):
         return False
     if ledger.payment_intent_id is not None or ledger.unanswered_charge:
         return True
-    return any(attempt.outcome is ChargeOutcome.FAILED for attempt in ledger.attempts)
+    unknown = {ChargeOutcome.FAILED, ChargeOutcome.HELD} if held_tries else {ChargeOutcome.FAILED}
+    return any(attempt.outcome in unknown for attempt in ledger.attempts)

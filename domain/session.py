@@ -161,6 +161,14 @@ class Session(SessionState):
     last_try_on_session: bool | None = Field(default=None, exclude=True)
     """Whether the last charge try was on-session: a try again under the same key must send the
     same parameters (Stripe refuses a key reused with others), so a change takes a new key."""
+    held_settles: bool = Field(default=False, exclude=True)
+    """A held charge follows what Stripe and the session say (review 14): a payment that went
+    through settles it, a held real try may have left a PaymentIntent (voided or refunded at the
+    cancellation), a move moves its next check. Set at the start of runs past
+    ``workflow.patched("charge-held-settles")``; False in sessions that ran before."""
+    held_last_look: bool = Field(default=False, exclude=True)
+    """The account was looked at once more at the held session's auto-cancel instant (a resume
+    signal that missed the session must not cost it): still held after that look, it is cancelled."""
     hold_told: bool = Field(default=False, exclude=True)
     """Both parties were told the charge is held (``payment_on_hold``): once per session."""
     resumed_in_flight: bool = Field(default=False, exclude=True)
@@ -399,7 +407,11 @@ def refund_due(session: Session) -> int:
 
 def void_due(session: Session) -> bool:
     """A cancelled session that owes no charge voids any PaymentIntent the client could still pay."""
-    return session.status.is_cancelled and not charge_owed(session) and may_hold_open_intent(session.payment)
+    return (
+        session.status.is_cancelled
+        and not charge_owed(session)
+        and may_hold_open_intent(session.payment, held_tries=session.held_settles)
+    )
 
 
 def extra_payment_due(session: Session) -> ExtraPayment | None:
@@ -640,8 +652,9 @@ def apply_payment_read(session: Session, read: PaymentRead) -> list[Notice]:
     and event id, so the webhook arriving later changes nothing)."""
     if read.payment_intent_status != "succeeded" or read.payment_intent_id is None:
         return []
-    if not apply_succeeded_intent(session.payment, read.payment_intent_id):
+    if not apply_succeeded_intent(session.payment, read.payment_intent_id, held_settles=session.held_settles):
         return []
+    _settled_held(session)
     follow_payment(session)
     note_extra_payments(session)
     return _on_session_payment_notices(session)
@@ -789,6 +802,16 @@ def hold_charge(
         if result.payment_intent_id is not None:
             payment.payment_intent_id = result.payment_intent_id
     payment.status = PaymentStatus.ON_HOLD
+    if session.held_settles and any(
+        apply_succeeded_intent(payment, intent_id, held_settles=True)
+        for intent_id in session.succeeded_intents
+    ):
+        # Stripe reported a payment while the account was read (a try whose answer was lost went
+        # through): the session is paid, not held.
+        session.resumed_in_flight = False
+        follow_payment(session)
+        note_extra_payments(session)
+        return []
     payment.held_since = payment.held_since or pending.attempted_at
     payment.held_reason = result.code
     payment.retry_now = False
@@ -819,6 +842,14 @@ def hold_charge(
     ]
 
 
+def _settled_held(session: Session) -> None:
+    """A held charge that turned out paid is no longer held (nor went ahead unpaid)."""
+    payment = session.payment
+    payment.held_reason = None
+    if payment.ops_blocked == HELD_AT_START:
+        payment.ops_blocked = None
+
+
 def resume_held(session: Session, fact: AccountChargesFact) -> bool:
     """The session's account can take charges again: a held charge is tried at once. True when the
     main loop must wake (only a held session on that very account moves)."""
@@ -838,6 +869,16 @@ def resume_held(session: Session, fact: AccountChargesFact) -> bool:
         return False
     payment.retry_now = True
     return True
+
+
+def wants_last_look(session: Session) -> bool:
+    """Held at its auto-cancel instant and not yet looked at there: the charge is tried once more
+    (the activity reads the account first, and charges only if it can) before the cancellation."""
+    return charge_held(session) and not session.held_last_look
+
+
+def take_last_look(session: Session) -> None:
+    session.held_last_look = True
 
 
 def cancel_held(session: Session, now: datetime) -> list[Notice]:
@@ -1337,7 +1378,8 @@ def apply_payment_event(session: Session, event: PaymentEvent) -> FactOutcome:
     if event.type == "payment_intent.succeeded":
         if event.payment_intent_id not in session.succeeded_intents:
             session.succeeded_intents.append(event.payment_intent_id)
-        if apply_succeeded_intent(payment, event.payment_intent_id):
+        if apply_succeeded_intent(payment, event.payment_intent_id, held_settles=session.held_settles):
+            _settled_held(session)
             follow_payment(session)
             notices.extend(_on_session_payment_notices(session))
             wakes = True

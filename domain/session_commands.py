@@ -274,7 +274,12 @@ def decide_reschedule(
     payment = session.payment
     next_charge_at = payment.next_charge_at
     client_charged_at_once = session.kind is BookingKind.CLIENT_FOLLOW_UP and not payment.attempts
-    if payment.status in (PaymentStatus.NOT_DUE, PaymentStatus.DECLINED_SOFT) and not client_charged_at_once:
+    # A held charge's next check follows the new start as a charge not yet made would (sessions
+    # past ``charge-held-settles``): never more than 48 h before it, never after it.
+    held = payment.status is PaymentStatus.ON_HOLD and session.held_settles
+    if held or (
+        payment.status in (PaymentStatus.NOT_DUE, PaymentStatus.DECLINED_SOFT) and not client_charged_at_once
+    ):
         next_charge_at = charge_due_after_move(
             requested_by=request.requested_by,
             old_start=old_start,

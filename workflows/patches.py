@@ -99,3 +99,18 @@ held — status ``payment_on_hold``, both parties told once (``payment_on_hold``
 the later attempt instants or at once on the ``payment_account_event`` signal — and a session still
 held at its auto-cancel instant is cancelled as the therapist's cancellation (nothing charged, both
 told). Only sessions charged on a connected account ever take this path."""
+
+CHARGE_HELD_SETTLES = "charge-held-settles"
+"""Review 14 (findings 1, 4): a held charge follows what Stripe and the session say. A
+``payment_intent.succeeded`` reaching a held session settles it (a try whose answer was lost went
+through before the pause); a held real try may have left a PaymentIntent, so the held session's
+cancellation voids it (or refunds it, found paid); a move moves the held charge's next check with
+the new start. Checked once, at the start of the run, and only for a session charged on a
+connected account: a session running before keeps the old held path (its commands replay)."""
+
+HELD_LAST_LOOK = "held-last-look"
+"""Review 14 (finding 7): a session still held at its auto-cancel instant takes a last look at the
+account first (the charge activity once more: it reads the account, and charges only if it can) —
+a resume that missed the session (its signal lost, the account enabled without an event) no longer
+cancels a chargeable session as the therapist's. A new activity at the auto-cancel, consulted
+there: a held history recorded without the marker cancels at once, as it did."""

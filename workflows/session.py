@@ -84,11 +84,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.patches import (
         AUTO_CANCEL_READS_PAYMENT,
         CHARGE_ANSWER_BOUNDED,
+        CHARGE_HELD_SETTLES,
         CHARGE_HELD_WHILE_PAUSED,
         CHARGE_OUTAGE_IS_NOT_A_DECLINE,
         DISPUTE_EVIDENCE_SUBMITTED,
         DISPUTES_ANSWERED,
         FOLLOW_UP_CLAIMS_TIME,
+        HELD_LAST_LOOK,
         LEAN_FROM_FIRST_TASK,
         LEAN_LIFECYCLE,
         MONEY_OWED_WHILE_CLOSING,
@@ -141,6 +143,10 @@ class SessionWorkflow:
         # Sessions booked from here on tell each party what the terms say (issue 12): a session
         # that was running before replays without the marker and keeps the notices it had.
         session.terms_notices = workflow.patched(TERMS_NOTIFICATIONS)
+        # Only a direct charge can be held: other sessions record no marker for it.
+        session.held_settles = session.booking.connected_account_id is not None and workflow.patched(
+            CHARGE_HELD_SETTLES
+        )
         self._running = True
         if self._lean:
             self._background = [
@@ -228,6 +234,12 @@ class SessionWorkflow:
             await self._charge(now)
         elif step is Step.AUTO_CANCEL:
             if machine.charge_held(session) and workflow.patched(CHARGE_HELD_WHILE_PAUSED):
+                if machine.wants_last_look(session) and workflow.patched(HELD_LAST_LOOK):
+                    # A last look at the account first: paid, it goes ahead; declined, it is
+                    # auto-cancelled as any unpaid session; still held, the therapist's cancellation.
+                    machine.take_last_look(session)
+                    await self._charge(now)
+                    return
                 self._cancel_held(now)
                 return
             if (

@@ -6,13 +6,16 @@ read and the charge) is held all the same, never a failure for ops nor a decline
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 from collections.abc import Iterator
 
 import pytest
 import stripe
 from temporalio.testing import ActivityEnvironment
 
-from activities.payments import PaymentActivities, card_clone_idempotency_key
+from activities.payments import PaymentActivities, account_refusal_is_a_pause, card_clone_idempotency_key
+from api.account_events import not_connected
 from dev.stripe_standin import FaultRule, StripeStandIn
 from domain.payments import ChargeOutcome, ChargeRequest
 from settings import Settings
@@ -96,3 +99,57 @@ async def test_stripe_refusing_the_charge_because_the_account_was_just_disabled_
         if r.method == "POST" and r.path == "/v1/payment_intents" and r.status == 400
     ]
     assert any(request.session_id in (r.idempotency_key or "") for r in refused)
+
+
+def retry_of_the_activity() -> ActivityEnvironment:
+    """Temporal's retry of the same activity (its attempt > 1), as the worker runs it."""
+    environment = ActivityEnvironment()
+    environment.info = dataclasses.replace(environment.info, attempt=2)
+    return environment
+
+
+async def test_a_charge_whose_answer_was_lost_is_never_reported_held(
+    payments: PaymentActivities, standin: StripeStandIn
+) -> None:
+    account = standin.create_account()["id"]
+    request = charge_request(account)
+    # The first try commits the charge at Stripe (its answer is what gets lost in production).
+    first = await ActivityEnvironment().run(payments.charge, request)
+    assert first.outcome is ChargeOutcome.SUCCEEDED
+    # Stripe disables the account before Temporal's retry of the same activity.
+    standin.set_account_status(account, charges_enabled=False, disabled_reason="requirements.past_due")
+
+    retried = await retry_of_the_activity().run(payments.charge, request)
+
+    assert retried.outcome is ChargeOutcome.SUCCEEDED
+    assert retried.payment_intent_id == first.payment_intent_id
+    assert charge_posts(standin, request) == 1  # reported from Stripe, never charged again
+
+
+async def test_a_retry_on_a_disabled_account_that_finds_no_charge_is_held_as_a_real_try(
+    payments: PaymentActivities, standin: StripeStandIn
+) -> None:
+    account = standin.create_account()["id"]
+    standin.set_account_status(account, charges_enabled=False, disabled_reason="requirements.past_due")
+    request = charge_request(account)
+
+    retried = await retry_of_the_activity().run(payments.charge, request)
+
+    # The first try may have used the key: the next try takes a new one and looks again.
+    assert retried.outcome is ChargeOutcome.HELD and retried.attempted
+    assert retried.payment_intent_id is None
+    assert charge_posts(standin, request) == 0
+
+
+def forbidden(code: str) -> stripe.PermissionError:
+    """A 403 as stripe-python raises it: its code only in the error object Stripe sent."""
+    body = {"error": {"type": "invalid_request_error", "code": code, "message": "forbidden"}}
+    return stripe.PermissionError("forbidden", http_body=json.dumps(body), http_status=403, json_body=body)
+
+
+def test_only_stripes_account_invalid_refusal_is_a_pause_never_our_keys_missing_permission() -> None:
+    # The activity (a charge held) and the webhook route (a pause recorded) tell them apart alike.
+    assert account_refusal_is_a_pause(forbidden("account_invalid"))
+    assert not_connected(forbidden("account_invalid"))
+    assert not account_refusal_is_a_pause(forbidden("secret_key_required"))
+    assert not not_connected(forbidden("secret_key_required"))

@@ -10,10 +10,12 @@ from datetime import UTC, datetime, timedelta
 from jsonschema import Draft202012Validator, FormatChecker
 
 from domain import session as machine
+from domain import session_commands as commands
 from domain.booking import SessionBooking
+from domain.commands import RescheduleRequest
 from domain.notification_catalogue import event_schema
 from domain.notifications import Audience, NotificationType
-from domain.payments import AccountChargesFact, ChargeOutcome, ChargeResult
+from domain.payments import AccountChargesFact, ChargeOutcome, ChargeResult, PaymentEvent
 from domain.session import NextStep, Session, Step
 from domain.state import SessionWorkflowInput
 from domain.status import Actor, BookingKind, PaymentStatus, SessionStatus
@@ -159,3 +161,85 @@ def test_the_hold_and_the_held_cancellation_notices_match_their_types_schemas() 
         notification = notice.to_notification(session, START - 1 * H)
         body = json.loads(notification.model_dump_json())
         Draft202012Validator(event_schema(notification.type), format_checker=FormatChecker()).validate(body)
+
+
+# ----------------------------------------------------------------- review 14: a held charge follows the facts
+
+
+def book_settling() -> Session:
+    session = book()
+    session.held_settles = True  # as every session on a connected account past charge-held-settles
+    return session
+
+
+def succeeded(intent_id: str, at: datetime) -> PaymentEvent:
+    return PaymentEvent(
+        event_id=f"evt_{intent_id}", type="payment_intent.succeeded", payment_intent_id=intent_id, created=at
+    )
+
+
+def test_a_payment_that_went_through_settles_a_held_charge_and_the_session_is_not_cancelled() -> None:
+    session = book_settling()
+    # The first try went through (its answer lost); the retry found the account disabled.
+    hold(session, START - 48 * H)
+
+    outcome = machine.apply_payment_event(session, succeeded("pi_lost", START - 47 * H))
+
+    assert outcome.wakes
+    assert session.payment.status is PaymentStatus.PAID
+    assert session.payment.payment_intent_id == "pi_lost"
+    assert not machine.charge_held(session)
+    assert session.payment.next_charge_at is None
+
+
+def test_a_payment_reported_while_the_account_was_read_settles_the_charge_instead_of_holding_it() -> None:
+    session = book_settling()
+    pending = machine.begin_charge(session, START - 48 * H)
+    machine.apply_payment_event(session, succeeded("pi_lost", START - 48 * H))
+
+    notices = machine.hold_charge(session, pending, HELD, START - 48 * H)
+
+    assert notices == []
+    assert session.payment.status is PaymentStatus.PAID and not machine.charge_held(session)
+
+
+def test_a_held_real_try_cancelled_as_held_leaves_a_possible_payment_to_be_voided_or_refunded() -> None:
+    session = book_settling()
+    # A retry found no PaymentIntent, but the key was used: held as attempted.
+    tried = HELD.model_copy(update={"attempted": True})
+    hold(session, START - 48 * H, tried)
+    machine.cancel_held(session, START - H)
+    machine.time_released(session)
+
+    assert session.status is SessionStatus.CANCELLED_BY_THERAPIST
+    assert machine.void_due(session)
+    assert not machine.is_finished(session)
+
+
+def test_a_held_session_moved_a_week_later_is_checked_again_48_hours_before_its_new_start() -> None:
+    session = book_settling()
+    hold(session, START - 48 * H)
+    now = START - 40 * H
+    new_start = START + 7 * 24 * H
+
+    commands.reschedule(
+        session, RescheduleRequest(requested_by=Actor.THERAPIST, new_start=new_start), now, now
+    )
+
+    assert session.payment.next_charge_at is not None
+    assert new_start - 48 * H <= session.payment.next_charge_at < new_start
+
+
+def test_a_held_session_moved_earlier_is_checked_again_at_once_before_its_new_start() -> None:
+    session = book_settling()
+    hold(session, START - 48 * H)
+    now = START - 47 * H
+    new_start = START - 30 * H
+
+    commands.reschedule(
+        session, RescheduleRequest(requested_by=Actor.THERAPIST, new_start=new_start), now, now
+    )
+
+    assert session.payment.next_charge_at == now
+    step = machine.next_step(session)
+    assert step is not None and step.at is not None and step.at < new_start - H

@@ -105,7 +105,22 @@ async def test_a_charge_held_while_the_therapist_is_paused_runs_once_charges_are
 async def test_a_session_still_held_at_its_auto_cancel_is_the_therapists_cancellation(
     env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
 ) -> None:
-    _, booking, handle = await _held_at_the_charge(env, worker, standin)
+    await _still_held_at_the_auto_cancel(env, worker, standin)
+
+
+async def test_a_session_still_held_after_a_last_look_at_its_account_is_the_therapists_cancellation(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
+) -> None:
+    account_id = await _still_held_at_the_auto_cancel(env, worker, standin)
+    # The account was read once more at the auto-cancel instant (review 14): 4 reads in all.
+    reads = [r for r in standin.requests if r.method == "GET" and r.path == f"/v1/accounts/{account_id}"]
+    assert len(reads) == 4
+
+
+async def _still_held_at_the_auto_cancel(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
+) -> str:
+    account_id, booking, handle = await _held_at_the_charge(env, worker, standin)
     await advance_to(env, handle, booking.start - 24 * HOUR + SECOND)
     await wait_for_state(
         handle, lambda s: s.payment.next_charge_at == booking.start - 12 * HOUR, "the check at −24 h"
@@ -124,6 +139,7 @@ async def test_a_session_still_held_at_its_auto_cancel_is_the_therapists_cancell
     assert f"{booking.session_id}:session_cancelled:held" in sent
     assert f"{booking.session_id}:session_cancelled:held-therapist" in sent
     assert not any(":auto_cancelled:" in event_id or ":charge_failed:" in event_id for event_id in sent)
+    return account_id
 
 
 async def test_a_paused_practice_refuses_a_new_booking_and_tells_the_therapist_once(
@@ -170,3 +186,26 @@ async def test_a_booking_carries_the_practices_connected_account(
     stored = await handle.query(SessionWorkflow.booking)
     assert stored.connected_account_id == account_id
     assert (await state_of(handle)).status is SessionStatus.SCHEDULED
+
+
+async def test_a_held_session_whose_account_can_charge_again_is_charged_at_its_last_look_not_cancelled(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
+) -> None:
+    account_id, booking, handle = await _held_at_the_charge(env, worker, standin)
+    await advance_to(env, handle, booking.start - 24 * HOUR + SECOND)
+    await wait_for_state(
+        handle, lambda s: s.payment.next_charge_at == booking.start - 12 * HOUR, "the check at −24 h"
+    )
+    await advance_to(env, handle, booking.start - 12 * HOUR + SECOND)
+    await wait_for_state(handle, lambda s: s.payment.next_charge_at is None, "the check at −12 h")
+    # Stripe enables the account again, but the resume never reaches the session (no signal).
+    standin.set_account_status(account_id, charges_enabled=True, disabled_reason=None)
+    await advance_to(env, handle, booking.start - 1 * HOUR + SECOND)
+    paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the last look's charge")
+
+    assert paid.cancellation is None
+    assert [attempt.outcome for attempt in paid.payment.attempts] == [ChargeOutcome.SUCCEEDED]
+    assert len(succeeded_charges(standin, booking.session_id)) == 1
+    await history_at_rest(handle)
+    sent = await notices_sent(handle)
+    assert not any(":session_cancelled:" in event_id or ":auto_cancelled:" in event_id for event_id in sent)
