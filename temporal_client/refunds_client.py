@@ -24,7 +24,7 @@ from contract.refunds import (
     SESSION_REFUNDS_STATE,
     SESSION_REFUNDS_WORKFLOW_TYPE,
 )
-from contract.session import SESSION_REFUND
+from contract.session import SESSION_DISPUTE_EVIDENCE, SESSION_REFUND
 from domain.acting import ATTENDANCE_ROLES, check_party
 from domain.disputes import DisputeFact
 from domain.errors import RuleViolation
@@ -83,6 +83,8 @@ async def refund_session(
     refunds = ClosedSessionRefunds.of_closed_session(final, description.close_time)
     if now >= refunds.closes_at:
         raise _window_closed()
+    # A dispute may follow the refund: the refunds workflow answers it with this pack.
+    refunds = refunds.model_copy(update={"evidence": await query_workflow(handle, SESSION_DISPUTE_EVIDENCE)})
     start: WithStartWorkflowOperation[Any, ClosedSessionRefunds] = WithStartWorkflowOperation(
         SESSION_REFUNDS_WORKFLOW_TYPE,
         refunds,
@@ -149,6 +151,10 @@ async def dispute_closed_session(
     refunds = ClosedSessionRefunds.of_closed_session(final, description.close_time)
     if now >= refunds.closes_at:
         return False
+    # The pack the refunds workflow answers the dispute with: only the closed session's history
+    # holds it (a query of the closed workflow; a refunds workflow already running keeps its own).
+    evidence = await query_workflow(handle, SESSION_DISPUTE_EVIDENCE)
+    refunds = refunds.model_copy(update={"evidence": evidence})
     try:
         await client.start_workflow(
             SESSION_REFUNDS_WORKFLOW_TYPE,
