@@ -26,9 +26,10 @@ from contract.refunds import (
 )
 from contract.session import SESSION_DISPUTE_EVIDENCE, SESSION_REFUND
 from domain.acting import ATTENDANCE_ROLES, check_party
-from domain.disputes import DisputeFact
+from domain.disputes import DisputeFact, belongs_to
 from domain.errors import RuleViolation
 from domain.refunds import REFUND_PERIOD_AFTER_CLOSE, ClosedSessionRefunds, SessionRefund, SessionRefundResult
+from domain.session_disputes import session_payment_intents
 from domain.state import SessionState
 from temporal_client.messages import execute_update, query_workflow
 from temporal_client.rpc_errors import closed_while_updating
@@ -148,6 +149,8 @@ async def dispute_closed_session(
         final: SessionState = await asyncio.wait_for(handle.result(), RESULT_WAIT_SECONDS)
     except WorkflowFailureError:
         return False
+    if not belongs_to(fact, final.payment.connected_account_id, session_payment_intents(final.payment)):
+        return False  # another account's dispute, or of a payment the session never had
     refunds = ClosedSessionRefunds.of_closed_session(final, description.close_time)
     if now >= refunds.closes_at:
         return False
