@@ -339,6 +339,12 @@ async def test_a_dispute_of_a_closed_session_is_answered_with_its_evidence_pack(
 
         dispute_id = standin.open_dispute(charge["id"], reason="credit_not_processed")["id"]
         created = fact_of(standin, dispute_id, "charge.dispute.created")
+        # Another account's claim on the closed session starts nothing.
+        foreign = created.model_copy(update={"event_id": "evt_foreign_closed", "account": "acct_other"})
+        refused = dispute_closed_session(
+            env.client, booking.session_id, foreign, task_queue=task_queue, now=real_now()
+        )
+        assert not await asyncio.wait_for(refused, WAIT)
         taken = dispute_closed_session(
             env.client, booking.session_id, created, task_queue=task_queue, now=real_now()
         )
