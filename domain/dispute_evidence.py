@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.attendance import AttendanceOutcome
 from domain.booking import SessionBooking
+from domain.disputes import DisputeRecord, DisputeStatus
 from domain.ids import OpaqueId, StripeId
 from domain.policy import SessionPolicy
 from domain.state import SessionState
@@ -205,10 +206,22 @@ class EvidenceSubmission(BaseModel):
     account: StripeId | None = None
     """The connected account the charge (and so the dispute) lives on; None: the platform's."""
     evidence: DisputeEvidence
+    stage: str | None = None
+    """``chargeback`` when an inquiry escalated and is answered again (a key of its own: the first
+    answer's key would replay Stripe's cached answer); None for the first answer."""
 
     @property
     def idempotency_key(self) -> str:
-        return f"session:{self.session_id}:dispute:{self.dispute_id}:evidence"
+        base = f"session:{self.session_id}:dispute:{self.dispute_id}:evidence"
+        return base if self.stage is None else f"{base}:{self.stage}"
+
+
+def evidence_stage(record: DisputeRecord) -> str | None:
+    """The answer's stage: a chargeback answered after its inquiry was (``facts_applied`` > 1 and
+    a chargeback status) gets its own key; the first answer none."""
+    if record.status is DisputeStatus.NEEDS_RESPONSE and record.facts_applied > 1:
+        return "chargeback"
+    return None
 
 
 class EvidenceSubmitted(BaseModel):

@@ -129,6 +129,8 @@ class DisputeChange(BaseModel):
     applied: bool
     opened: bool = False
     closed: bool = False
+    escalated: bool = False
+    """An inquiry became a chargeback (``warning_…`` → ``needs_response``): asked for an answer again."""
 
 
 def moves_forward(record: DisputeRecord | None, fact: DisputeFact) -> bool:
@@ -171,7 +173,51 @@ def apply_dispute_fact(
     )
     # A dispute first heard of already closed (its earlier events lost or late) opens and closes.
     closed = not updated.open and (first or was_open)
-    return updated, DisputeChange(applied=True, opened=first, closed=closed)
+    escalated = (
+        not first
+        and record is not None
+        and record.status.value.startswith("warning_")
+        and updated.status is DisputeStatus.NEEDS_RESPONSE
+    )
+    return updated, DisputeChange(applied=True, opened=first, closed=closed, escalated=escalated)
+
+
+# ------------------------------------------------------------------ one session, several disputes
+# A session can be disputed more than once: its own charge and a second (extra) payment of it, or a
+# charge disputed again after a first dispute closed. The session keeps one record per dispute id
+# (``disputes``); states recorded before (one ``dispute`` slot, no list) read as a list of that one.
+
+
+def dispute_records(legacy: DisputeRecord | None, records: list[DisputeRecord]) -> list[DisputeRecord]:
+    """Every dispute the session knows: the list, or the one legacy record of an older state."""
+    if records:
+        return records
+    return [legacy] if legacy is not None else []
+
+
+def holding_record(records: list[DisputeRecord], payment_intent_id: str | None) -> DisputeRecord | None:
+    """The dispute that holds refunds of ``payment_intent_id`` (open first, else lost), if any."""
+    held = [record for record in records if holds_refunds(record, payment_intent_id)]
+    return next((record for record in held if record.open), held[0] if held else None)
+
+
+def awaits_any_outcome(records: list[DisputeRecord]) -> bool:
+    """A refund is held by a dispute still open: the session waits for its outcome."""
+    return any(record.open and record.refund_held_minor > 0 for record in records)
+
+
+def check_refunds_allowed(records: list[DisputeRecord], payment_intent_id: str | None) -> None:
+    """``check_refund_allowed`` over every dispute of the session."""
+    check_refund_allowed(holding_record(records, payment_intent_id), payment_intent_id)
+
+
+def belongs_to(fact: DisputeFact, account: str | None, payment_intents: set[str]) -> bool:
+    """A dispute is the session's only when it is on the session's account (a Connect event's
+    ``account``, None for the platform's own, equal to the session's ``connected_account_id``) and
+    of a PaymentIntent the session knows (its own or a recorded extra payment). Any connected
+    account can create a PaymentIntent with ``metadata.session_id`` of another session: its
+    dispute must never hold that session's refunds, reach its therapist or receive its evidence."""
+    return fact.account == account and fact.payment_intent_id in payment_intents
 
 
 def holds_refunds(record: DisputeRecord | None, payment_intent_id: str | None) -> bool:

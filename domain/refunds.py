@@ -14,13 +14,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain import notification_catalogue as catalogue
 from domain.acting import ActingParty
 from domain.commission import RefundCause
 from domain.direct_charges import record_fee_refunded, refund_on_account
-from domain.disputes import DisputeRecord, check_refund_allowed, holds_refunds
+from domain.dispute_evidence import DisputeEvidence
+from domain.disputes import DisputeRecord, check_refunds_allowed, dispute_records, holding_record
 from domain.errors import RuleViolation
 from domain.ids import OpaqueId
 from domain.local_times import session_times
@@ -184,9 +185,17 @@ class ClosedSessionRefunds(BaseModel):
     dispute: DisputeRecord | None = None
     """The client's bank disputes the charge (``domain.disputes``): as the session closed with it,
     then as its later facts reach this workflow. No refund while it is open or lost."""
+    disputes: list[DisputeRecord] = Field(default_factory=list)
+    """Every dispute, one per id (``SessionState.disputes``); empty in refunds workflows started
+    before it existed (their one ``dispute`` stands)."""
+    evidence: DisputeEvidence | None = None
+    """The closed session's evidence pack (``domain.dispute_evidence``), for a dispute that needs a
+    response; None in refunds workflows started without it (then exported only)."""
 
     @classmethod
-    def of_closed_session(cls, final: SessionState, closed_at: datetime) -> ClosedSessionRefunds:
+    def of_closed_session(
+        cls, final: SessionState, closed_at: datetime, evidence: DisputeEvidence | None = None
+    ) -> ClosedSessionRefunds:
         payment = final.payment.model_copy(deep=True)
         return cls(
             session_id=final.session_id,
@@ -200,6 +209,8 @@ class ClosedSessionRefunds(BaseModel):
             therapist_timezone=final.therapist_timezone,
             client_timezone=final.client_timezone or final.therapist_timezone,
             dispute=final.dispute.model_copy(deep=True) if final.dispute is not None else None,
+            disputes=[record.model_copy(deep=True) for record in final.disputes],
+            evidence=evidence,
         )
 
     def target(self) -> int:
@@ -210,8 +221,9 @@ class ClosedSessionRefunds(BaseModel):
 
     def refund_due(self) -> int:
         due = max(0, self.target() - self.payment.amount_refunded_minor)
-        if self.dispute is not None and holds_refunds(self.dispute, self.payment.payment_intent_id):
-            self.dispute.refund_held_minor = due  # held, not forgotten: paid if the dispute is won
+        held = holding_record(dispute_records(self.dispute, self.disputes), self.payment.payment_intent_id)
+        if held is not None:
+            held.refund_held_minor = due  # held, not forgotten: paid if the dispute is won
             return 0
         return due
 
@@ -228,7 +240,9 @@ def check_closed_refund(
             "refund_window_closed",
             f"refunds are possible for {REFUND_PERIOD_AFTER_CLOSE.days} days after the session closed",
         )
-    check_refund_allowed(refunds.dispute, refunds.payment.payment_intent_id)
+    check_refunds_allowed(
+        dispute_records(refunds.dispute, refunds.disputes), refunds.payment.payment_intent_id
+    )
     return check_refund(request, refunds.payment, refunds.target())
 
 

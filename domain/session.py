@@ -31,7 +31,7 @@ from domain.direct_charges import (
     record_fee_refunded,
     refund_on_account,
 )
-from domain.disputes import awaits_outcome, holds_refunds
+from domain.disputes import awaits_any_outcome, awaits_outcome, dispute_records, holding_record
 from domain.ledger import (
     apply_refunded_amount,
     apply_succeeded_intent,
@@ -398,9 +398,11 @@ def refund_target_if(session: Session, status: SessionStatus, discretionary: boo
 
 def refund_due(session: Session) -> int:
     due = max(0, refund_target(session) - session.payment.amount_refunded_minor)
-    dispute = session.dispute
-    if dispute is not None and holds_refunds(dispute, session.payment.payment_intent_id):
-        dispute.refund_held_minor = due  # held, not forgotten: paid if the dispute is won
+    held = holding_record(
+        dispute_records(session.dispute, session.disputes), session.payment.payment_intent_id
+    )
+    if held is not None:
+        held.refund_held_minor = due  # held, not forgotten: paid if the dispute is won
         return 0
     return due
 
@@ -415,8 +417,20 @@ def void_due(session: Session) -> bool:
 
 
 def extra_payment_due(session: Session) -> ExtraPayment | None:
-    """A second payment of the session not yet refunded in full (``note_extra_payments``)."""
-    return next((extra for extra in session.payment.extra_payments if not extra.refunded), None)
+    """A second payment of the session not yet refunded in full (``note_extra_payments``), unless
+    a dispute of it holds its refund: while open (the session waits; a win pays it) or once lost
+    (the bank took it back: nothing more is owed, the session stops retrying and may close)."""
+    for extra in session.payment.extra_payments:
+        if extra.refunded:
+            continue
+        # Only disputes recorded one per id (``disputes``) were ever checked against the payment.
+        held = holding_record(session.disputes, extra.payment_intent_id)
+        if held is None:
+            return extra
+        held.refund_held_minor = (
+            max(0, session.payment.amount_minor - extra.refunded_minor) if held.open else 0
+        )
+    return None
 
 
 def money_owed(session: Session) -> bool:
@@ -430,7 +444,10 @@ def is_finished(session: Session) -> bool:
     )
     # money_owed has just recorded any refund a dispute holds: one held by an open dispute is paid
     # if it is won, so the session waits for the outcome.
-    return finished and not awaits_outcome(session.dispute, session.payment.payment_intent_id)
+    records = dispute_records(session.dispute, session.disputes)
+    if not session.disputes:  # a state recorded before: its one dispute, of the session's charge
+        return finished and not awaits_outcome(session.dispute, session.payment.payment_intent_id)
+    return finished and not awaits_any_outcome(records)
 
 
 def time_to_release(session: Session) -> bool:

@@ -12,17 +12,27 @@ from datetime import datetime
 from typing import Any
 
 from domain import notification_catalogue as catalogue
-from domain.disputes import DisputeChange, DisputeFact, DisputeStatus, apply_dispute_fact
+from domain.disputes import (
+    DisputeChange,
+    DisputeFact,
+    DisputeRecord,
+    DisputeStatus,
+    apply_dispute_fact,
+    belongs_to,
+)
 from domain.local_times import session_times
 from domain.notifications import Audience, Notification, NotificationType, notification_event_id
 from domain.refunds import ClosedSessionRefunds
 from domain.session import Notice, Session, unblock
+from domain.state import PaymentLedger
 
 
 @dataclass(frozen=True)
 class DisputeOutcome:
     change: DisputeChange
     notices: list[Notice] = field(default_factory=list)
+    foreign: bool = False
+    """Not the session's dispute (another account's, or of a PaymentIntent it does not know)."""
 
     @property
     def wakes(self) -> bool:
@@ -30,12 +40,47 @@ class DisputeOutcome:
         return self.change.applied
 
 
-def apply_dispute(session: Session, fact: DisputeFact) -> DisputeOutcome:
-    """Record ``fact`` on the session; a duplicate (same event id) or stale fact changes nothing."""
+def session_payment_intents(payment: PaymentLedger) -> set[str]:
+    """The PaymentIntents a session knows: its own and every recorded extra payment."""
+    known = {extra.payment_intent_id for extra in payment.extra_payments}
+    if payment.payment_intent_id is not None:
+        known.add(payment.payment_intent_id)
+    return known
+
+
+def _record_by_id(
+    legacy: DisputeRecord | None, records: list[DisputeRecord], fact: DisputeFact
+) -> tuple[DisputeRecord | None, DisputeChange]:
+    """Apply ``fact`` to its own dispute's record (one per dispute id), adding a new one to
+    ``records``; a state recorded with one ``dispute`` slot carries it into the list first."""
+    if not records and legacy is not None:
+        records.append(legacy)
+    current = next((record for record in records if record.dispute_id == fact.dispute_id), None)
+    record, change = apply_dispute_fact(current, fact)
+    if change.applied and record is not None:
+        if current is None:
+            records.append(record)
+        else:
+            records[records.index(current)] = record
+    return record, change
+
+
+def apply_dispute(session: Session, fact: DisputeFact, *, by_dispute_id: bool = True) -> DisputeOutcome:
+    """Record ``fact`` on the session; a duplicate (same event id) or stale fact changes nothing,
+    nor does one that is not the session's (``belongs_to``: another account, an unknown
+    PaymentIntent). ``by_dispute_id`` False: the rule histories recorded before it replay (one
+    record, no account check)."""
     if fact.event_id in session.seen_event_ids:
         return DisputeOutcome(DisputeChange(applied=False))
+    if by_dispute_id and not belongs_to(
+        fact, session.booking.connected_account_id, session_payment_intents(session.payment)
+    ):
+        return DisputeOutcome(DisputeChange(applied=False), foreign=True)
     session.seen_event_ids.add(fact.event_id)
-    record, change = apply_dispute_fact(session.dispute, fact)
+    if by_dispute_id:
+        record, change = _record_by_id(session.dispute, session.disputes, fact)
+    else:
+        record, change = apply_dispute_fact(session.dispute, fact)
     if not change.applied or record is None:
         return DisputeOutcome(change)
     session.dispute = record
@@ -71,13 +116,21 @@ def apply_dispute(session: Session, fact: DisputeFact) -> DisputeOutcome:
 
 
 def apply_closed_dispute(
-    refunds: ClosedSessionRefunds, fact: DisputeFact, at: datetime
+    refunds: ClosedSessionRefunds, fact: DisputeFact, at: datetime, *, by_dispute_id: bool = True
 ) -> tuple[DisputeChange, list[Notification]]:
     """A dispute fact for a session whose workflow has closed, recorded by its refunds workflow
     (most disputes come weeks after the session): the same order rule, the same hold on refunds,
     the same notices to the therapist. A repeated or stale fact changes nothing (the order rule
-    alone: a copy of the recorded stage is not newer)."""
-    record, change = apply_dispute_fact(refunds.dispute, fact)
+    alone: a copy of the recorded stage is not newer), nor does one that is not the session's
+    (``belongs_to``). ``by_dispute_id`` False: the rule histories recorded before it replay."""
+    if by_dispute_id:
+        if not belongs_to(
+            fact, refunds.payment.connected_account_id, session_payment_intents(refunds.payment)
+        ):
+            return DisputeChange(applied=False), []
+        record, change = _record_by_id(refunds.dispute, refunds.disputes, fact)
+    else:
+        record, change = apply_dispute_fact(refunds.dispute, fact)
     if not change.applied or record is None:
         return change, []
     refunds.dispute = record

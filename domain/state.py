@@ -194,6 +194,10 @@ class SessionState(BaseModel):
     was recorded). Its instants are UTC and never move with a later release (README)."""
     dispute: DisputeRecord | None = None
     """The client's bank disputes the charge (``domain.disputes``); None: no dispute heard of."""
+    disputes: list[DisputeRecord] = Field(default_factory=list)
+    """Every dispute of the session's payments, one per dispute id (``domain.disputes``); empty in
+    states recorded before it existed (their one ``dispute`` stands). ``dispute`` then shows the one
+    last heard of."""
 
 
 class SessionWorkflowInput(BaseModel):

@@ -24,11 +24,12 @@ from contract.refunds import (
     SESSION_REFUNDS_STATE,
     SESSION_REFUNDS_WORKFLOW_TYPE,
 )
-from contract.session import SESSION_REFUND
+from contract.session import SESSION_DISPUTE_EVIDENCE, SESSION_REFUND
 from domain.acting import ATTENDANCE_ROLES, check_party
-from domain.disputes import DisputeFact
+from domain.disputes import DisputeFact, belongs_to
 from domain.errors import RuleViolation
 from domain.refunds import REFUND_PERIOD_AFTER_CLOSE, ClosedSessionRefunds, SessionRefund, SessionRefundResult
+from domain.session_disputes import session_payment_intents
 from domain.state import SessionState
 from temporal_client.messages import execute_update, query_workflow
 from temporal_client.rpc_errors import closed_while_updating
@@ -83,6 +84,8 @@ async def refund_session(
     refunds = ClosedSessionRefunds.of_closed_session(final, description.close_time)
     if now >= refunds.closes_at:
         raise _window_closed()
+    # A dispute may follow the refund: the refunds workflow answers it with this pack.
+    refunds = refunds.model_copy(update={"evidence": await query_workflow(handle, SESSION_DISPUTE_EVIDENCE)})
     start: WithStartWorkflowOperation[Any, ClosedSessionRefunds] = WithStartWorkflowOperation(
         SESSION_REFUNDS_WORKFLOW_TYPE,
         refunds,
@@ -146,9 +149,15 @@ async def dispute_closed_session(
         final: SessionState = await asyncio.wait_for(handle.result(), RESULT_WAIT_SECONDS)
     except WorkflowFailureError:
         return False
+    if not belongs_to(fact, final.payment.connected_account_id, session_payment_intents(final.payment)):
+        return False  # another account's dispute, or of a payment the session never had
     refunds = ClosedSessionRefunds.of_closed_session(final, description.close_time)
     if now >= refunds.closes_at:
         return False
+    # The pack the refunds workflow answers the dispute with: only the closed session's history
+    # holds it (a query of the closed workflow; a refunds workflow already running keeps its own).
+    evidence = await query_workflow(handle, SESSION_DISPUTE_EVIDENCE)
+    refunds = refunds.model_copy(update={"evidence": evidence})
     try:
         await client.start_workflow(
             SESSION_REFUNDS_WORKFLOW_TYPE,

@@ -88,6 +88,23 @@ Stripe when the worker is configured to, ``SESSIONFLOW_DISPUTE_EVIDENCE_SUBMIT``
 the ``dispute_event`` handler, so histories recorded with ``disputes-answered`` alone replay as
 they were."""
 
+DISPUTES_BY_ID = "disputes-by-id"
+"""Issue 14 review (finding 5): a ``dispute_event`` fact is the session's only when its account (a
+Connect event's ``account``, or none) is the session's ``connected_account_id`` (or none) and its
+PaymentIntent is one the session knows (its own or a recorded extra payment); the session keeps one
+record per dispute id (a second dispute is no longer ignored while a first is open), and a dispute
+of an extra payment holds that payment's refund (none after it was lost). Consulted in the signal's
+handler, of SessionWorkflow and SessionRefundsWorkflow: a fact ignored or recorded differently
+changes the notices and refunds that follow, so histories recorded with ``disputes-answered`` alone
+replay the old rule."""
+
+DISPUTE_EVIDENCE_EVERY_ANSWER = "dispute-evidence-every-answer"
+"""Issue 14 review (finding 6): the evidence pack is submitted whenever a dispute asks for an answer:
+also when an inquiry escalates to a chargeback (``warning_…`` → ``needs_response``), and by
+SessionRefundsWorkflow for a closed session's dispute (from the pack the closed session's workflow
+gave at its start, ``ClosedSessionRefunds.evidence``). New activities in the ``dispute_event``
+handlers."""
+
 PRACTICE_PAYMENT_ACCOUNT = "practice-payment-account"
 """PracticeWorkflow (issue 14 §2): setting the therapist's connected account publishes it as the
 ``PaymentAccountId`` search attribute (an upsert), and a pause recorded from Stripe tells the

@@ -38,16 +38,19 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.disputes import DisputeActivities
     from activities.payments import PaymentActivities
     from contract.refunds import SESSION_REFUNDS_WORKFLOW_TYPE
     from domain import refunds as rules
     from domain import session_disputes
-    from domain.disputes import DisputeFact
+    from domain.dispute_evidence import DisputeEvidence, EvidenceSubmission, evidence_stage
+    from domain.disputes import DisputeFact, DisputeRecord, needs_response
     from domain.payments import RefundRequest, RefundResult
     from domain.refunds import ClosedSessionRefunds, SessionRefund, SessionRefundResult
     from domain.session import BLOCKED_MONEY_RETRY
     from workflows.calls import (
         call_stripe,
+        call_stripe_disputes,
         checked,
         count_dispute,
         count_stripe_unreachable,
@@ -55,7 +58,7 @@ with workflow.unsafe.imports_passed_through():
         failure_type,
         stripe_unreachable,
     )
-    from workflows.patches import DISPUTES_ANSWERED
+    from workflows.patches import DISPUTE_EVIDENCE_EVERY_ANSWER, DISPUTES_ANSWERED, DISPUTES_BY_ID
 
 
 @workflow.defn(name=SESSION_REFUNDS_WORKFLOW_TYPE)
@@ -129,7 +132,9 @@ class SessionRefundsWorkflow:
         held while it is open or lost, and one held is paid once it is won."""
         if not workflow.patched(DISPUTES_ANSWERED):
             return  # never reached: a history without the marker never had this signal
-        change, notices = session_disputes.apply_closed_dispute(self._refunds, fact, workflow.now())
+        change, notices = session_disputes.apply_closed_dispute(
+            self._refunds, fact, workflow.now(), by_dispute_id=workflow.patched(DISPUTES_BY_ID)
+        )
         if not change.applied:
             return
         record = self._refunds.dispute
@@ -145,6 +150,42 @@ class SessionRefundsWorkflow:
         self._outbox += [asyncio.create_task(deliver(notification)) for notification in notices]
         self._blocked_until = None  # a refund Stripe refused (charge_disputed) is tried again on news
         self._changed = True
+        asks = (change.opened and needs_response(record)) or change.escalated
+        if asks and self._refunds.evidence is not None and workflow.patched(DISPUTE_EVIDENCE_EVERY_ANSWER):
+            # Most disputes come after the session closed: answered from the pack it closed with,
+            # awaited before this workflow closes.
+            self._outbox.append(asyncio.create_task(self._submit_evidence(record, self._refunds.evidence)))
+        elif asks:
+            self._log(logging.WARNING, "dispute evidence left to the export", dispute_id=record.dispute_id)
+
+    async def _submit_evidence(self, record: DisputeRecord, evidence: DisputeEvidence) -> None:
+        """Hand the evidence pack to Stripe's Dispute API (when the worker is configured to), as
+        SessionWorkflow does for a dispute of a running session."""
+        request = EvidenceSubmission(
+            session_id=self._refunds.session_id,
+            dispute_id=record.dispute_id,
+            account=record.account,
+            evidence=evidence,
+            stage=evidence_stage(record),
+        )
+        try:
+            answer = await call_stripe_disputes(
+                DisputeActivities.submit_evidence, request, "dispute evidence"
+            )
+        except ActivityError as failure:
+            self._log(
+                logging.ERROR,
+                "dispute evidence not submitted",
+                dispute_id=record.dispute_id,
+                reason=failure_type(failure),
+            )
+            return
+        self._log(
+            logging.INFO,
+            "dispute evidence submitted" if answer.submitted else "dispute evidence exported",
+            dispute_id=record.dispute_id,
+            dispute_status=answer.status,
+        )
 
     @workflow.query
     def state(self) -> ClosedSessionRefunds:

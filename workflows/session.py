@@ -55,7 +55,13 @@ with workflow.unsafe.imports_passed_through():
         RescheduleRequest,
         RescheduleResult,
     )
-    from domain.dispute_evidence import DisputeEvidence, EvidenceSource, EvidenceSubmission, evidence_pack
+    from domain.dispute_evidence import (
+        DisputeEvidence,
+        EvidenceSource,
+        EvidenceSubmission,
+        evidence_pack,
+        evidence_stage,
+    )
     from domain.disputes import DisputeFact, DisputeRecord, needs_response
     from domain.errors import RuleViolation
     from domain.notifications import Notification
@@ -87,8 +93,10 @@ with workflow.unsafe.imports_passed_through():
         CHARGE_HELD_SETTLES,
         CHARGE_HELD_WHILE_PAUSED,
         CHARGE_OUTAGE_IS_NOT_A_DECLINE,
+        DISPUTE_EVIDENCE_EVERY_ANSWER,
         DISPUTE_EVIDENCE_SUBMITTED,
         DISPUTES_ANSWERED,
+        DISPUTES_BY_ID,
         FOLLOW_UP_CLAIMS_TIME,
         HELD_LAST_LOOK,
         LEAN_FROM_FIRST_TASK,
@@ -847,7 +855,12 @@ class SessionWorkflow:
         """A Stripe dispute fact (``domain.disputes``); duplicates and stale ones change nothing."""
         if not workflow.patched(DISPUTES_ANSWERED):
             return  # never reached: a history without the marker never had this signal
-        outcome = session_disputes.apply_dispute(self._session, fact)
+        outcome = session_disputes.apply_dispute(
+            self._session, fact, by_dispute_id=workflow.patched(DISPUTES_BY_ID)
+        )
+        if outcome.foreign:
+            # Another account's dispute, or of a PaymentIntent this session never had: never its.
+            self._log(logging.WARNING, "dispute not the session's ignored", dispute_id=fact.dispute_id)
         if not outcome.change.applied:
             return
         record = self._session.dispute
@@ -866,6 +879,9 @@ class SessionWorkflow:
         if outcome.change.opened and needs_response(record) and workflow.patched(DISPUTE_EVIDENCE_SUBMITTED):
             # Awaited with the notices before the session closes.
             self._outbox.append(asyncio.create_task(self._submit_evidence(record)))
+        elif outcome.change.escalated and workflow.patched(DISPUTE_EVIDENCE_EVERY_ANSWER):
+            # An inquiry became a chargeback: the bank asks again, and is answered again.
+            self._outbox.append(asyncio.create_task(self._submit_evidence(record)))
 
     async def _submit_evidence(self, record: DisputeRecord) -> None:
         """Hand the evidence pack to Stripe's Dispute API (when the worker is configured to)."""
@@ -874,6 +890,7 @@ class SessionWorkflow:
             dispute_id=record.dispute_id,
             account=record.account,
             evidence=self._evidence(),
+            stage=evidence_stage(record),
         )
         try:
             answer = await call_stripe_disputes(

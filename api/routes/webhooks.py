@@ -28,14 +28,15 @@ from api.account_events import ACCOUNT_UPDATED, account_updated
 from api.deps import AppSettings, TemporalClient
 from api.errors import RETRY_AFTER_SECONDS, ErrorBody, error_response
 from api.stripe_confirmation import StripeUnavailable, confirmed_dispute, confirmed_event
-from contract.session import SESSION_DISPUTE_EVENT, SESSION_PAYMENT_EVENT
-from domain.disputes import DISPUTE_EVENT_TYPES
+from contract.session import SESSION_DISPUTE_EVENT, SESSION_PAYMENT_EVENT, SESSION_STATE
+from domain.disputes import DISPUTE_EVENT_TYPES, DisputeFact, belongs_to
 from domain.ids import is_opaque_id
 from domain.payment_facts import KnownFact, known_fact
 from domain.payments import PaymentEvent, payment_event_from_stripe
+from domain.session_disputes import session_payment_intents
 from settings import Settings
 from stripe_client import build_stripe_client
-from temporal_client.messages import signal_workflow
+from temporal_client.messages import query_workflow, signal_workflow
 from temporal_client.refunds_client import dispute_closed_session
 from temporal_client.session_client import describe_session, session_handle
 
@@ -342,6 +343,28 @@ async def stripe_webhook(
     return WebhookAck(handled=True)
 
 
+async def _dispute_of_the_session(client: TemporalClient, session_id: str, fact: DisputeFact) -> bool:
+    """Whether the confirmed dispute is of a payment the session knows, on its account.
+
+    Stripe found the dispute's PaymentIntent under the event's account, and PaymentIntent ids are
+    unique: one equal to the session's ``SessionPaymentIntent`` (a describe, not billed) is the
+    session's own charge on the session's account. Anything else (an extra payment, a session
+    from before the attribute, one not paid yet) is checked on the session's ledger: a query of
+    its workflow (billed; disputes are rare), running or closed, with ``domain.disputes.belongs_to``.
+    The workflows check it again (``disputes-by-id``). An unknown session: the signal path decides.
+    """
+    try:
+        described = await describe_session(client, session_id, rpc_timeout=SIGNAL_RPC_TIMEOUT)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        return True  # no such session: nothing to protect; the closed-session path refuses it
+    if described.payment_intent_id is not None and described.payment_intent_id == fact.payment_intent_id:
+        return True
+    state = await query_workflow(session_handle(client, session_id), SESSION_STATE)
+    return belongs_to(fact, state.payment.connected_account_id, session_payment_intents(state.payment))
+
+
 async def _dispute_event(
     request: Request,
     client: TemporalClient,
@@ -378,6 +401,13 @@ async def _dispute_event(
         "dispute_id": fact.dispute_id,
         "dispute_status": fact.status.value,
     }
+    if not await _dispute_of_the_session(client, session_id, fact):
+        # Any connected account can write a session's id into its own PaymentIntent's metadata:
+        # its dispute must never hold that session's refunds, reach its therapist or get its
+        # evidence. Ops hear of it (opaque ids); Stripe's retries cannot change it.
+        log.warning("stripe dispute not of the session's payment ignored", extra=ids)
+        recent.add(event_id)
+        return WebhookAck(handled=False)
     try:
         await signal_workflow(
             session_handle(client, session_id), SESSION_DISPUTE_EVENT, fact, rpc_timeout=SIGNAL_RPC_TIMEOUT

@@ -29,6 +29,7 @@ __all__ = [
     "DISPUTE_REASONS",
     "EVIDENCE_FIELDS",
     "close_dispute",
+    "escalate_dispute",
     "get_dispute",
     "list_disputes",
     "merchant_closes_dispute",
@@ -257,6 +258,25 @@ def close_dispute(store: Store, dispute_id: str, outcome: str) -> Json:
     dispute["is_charge_refundable"] = dispute["status"] != "lost"
     dispute["evidence_details"]["past_due"] = False
     store._emit("charge.dispute.closed", dispute, _on_owner(store, dispute_id))
+    return copy.deepcopy(dispute)
+
+
+def escalate_dispute(store: Store, dispute_id: str) -> Json:
+    """The bank escalates an open inquiry (``warning_needs_response`` / ``warning_under_review``)
+    to a chargeback: the same Dispute, now ``needs_response`` with a fresh response window and not
+    refundable; ``charge.dispute.updated``. Raises ``KeyError`` for an unknown dispute and
+    ``ValueError`` for one that is no open inquiry."""
+    dispute = store.disputes.get(dispute_id)
+    if dispute is None:
+        raise KeyError(dispute_id)
+    if dispute["status"] not in ("warning_needs_response", "warning_under_review"):
+        raise ValueError(f"dispute {dispute_id} is {dispute['status']}, no open inquiry")
+    dispute["status"] = "needs_response"
+    dispute["is_charge_refundable"] = False
+    dispute["payment_method_details"]["card"]["case_type"] = "chargeback"
+    dispute["evidence_details"]["due_by"] = _now() + _RESPONSE_WINDOW_SECONDS
+    dispute["evidence_details"]["past_due"] = False
+    store._emit("charge.dispute.updated", dispute, _on_owner(store, dispute_id))
     return copy.deepcopy(dispute)
 
 

@@ -232,6 +232,11 @@ class StripeStandIn(LoopbackHTTPService):
         with self._store.lock:
             return disputes.close_dispute(self._store, dispute_id, outcome)
 
+    def escalate_dispute(self, dispute_id: str) -> dict[str, Any]:
+        """The bank escalates an inquiry to a chargeback (``needs_response``); the Dispute."""
+        with self._store.lock:
+            return disputes.escalate_dispute(self._store, dispute_id)
+
     def deliver_event(self, event_id: str, times: int = 1) -> list[int | None]:
         """Re-POST the stored payload of one event ``times`` times; returns HTTP statuses."""
         with self._store.lock:

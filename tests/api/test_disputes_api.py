@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 
 import httpx
 import stripe
@@ -194,3 +195,46 @@ async def test_a_dispute_of_a_closed_session_refuses_its_refunds_through_the_api
     granted = await refund("closed-after-the-win")
     assert granted.status_code == 200 and granted.json()["amount_minor"] == 1500
     await refunds.terminate("test over")
+
+
+async def test_a_dispute_from_another_account_never_reaches_the_session(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    standin: StripeStandIn,
+    stripe_client: stripe.StripeClient,
+    webhooks_to_api: None,
+    http: httpx.AsyncClient,
+    settings: Settings,
+) -> None:
+    booking = make_booking(start=real_now() + 72 * HOUR)
+    handle = await start(env.client, booking, worker.task_queue)
+    await advance_to(env, handle, booking.start - 30 * HOUR)
+    paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+
+    # Another account writes this session's id into its own PaymentIntent and disputes it.
+    other = (await stripe_client.v1.accounts.create_async({"type": "standard", "country": "GB"})).id
+    intent = await stripe_client.v1.payment_intents.create_async(
+        {
+            "amount": 6000,
+            "currency": "gbp",
+            "payment_method": "pm_card_visa",
+            "off_session": True,
+            "confirm": True,
+            "metadata": {"session_id": booking.session_id},
+        },
+        {"stripe_account": other},
+    )
+    foreign = await asyncio.to_thread(standin.open_dispute, str(intent.latest_charge), reason="fraudulent")
+    [event] = [
+        e for e in standin.events(type="charge.dispute.created") if e["data"]["object"]["id"] == foreign["id"]
+    ]
+    body = json.dumps({**event, "id": unique("evt")}).encode()
+    answer = await http.post(WEBHOOK, content=body, headers=signed(body, secret_of(settings)))
+    assert answer.status_code == 200 and answer.json() == {"received": True, "handled": False}
+
+    # The session's own dispute is recorded as usual: nothing masked it.
+    [charge] = standin.charges(payment_intent=paid.payment.payment_intent_id)
+    real = await asyncio.to_thread(standin.open_dispute, charge["id"])
+    state = await wait_for_state(handle, lambda s: s.dispute is not None, "the session's dispute")
+    assert [record.dispute_id for record in state.disputes] == [real["id"]]
+    await handle.terminate("test over")

@@ -248,3 +248,112 @@ async def test_a_dispute_of_a_closed_session_reaches_its_refunds_workflow_which_
     assert state.dispute is not None and state.dispute.status is DisputeStatus.WON
     assert [r["amount"] for r in standin.refunds(payment_intent=intent_id)] == [2000]
     await refunds.terminate("test over")
+
+
+# ------------------------------------------------------------- review 14: findings 5 and 6
+
+
+async def test_a_dispute_from_another_account_never_reaches_the_session(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
+) -> None:
+    booking = make_booking(start=real_now() + 72 * HOUR)
+    handle = await start(env.client, booking, worker.task_queue)
+    await advance_to(env, handle, booking.start - 30 * HOUR)
+    paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    [charge] = standin.charges(payment_intent=paid.payment.payment_intent_id)
+    dispute_id = standin.open_dispute(charge["id"])["id"]
+    real = fact_of(standin, dispute_id, "charge.dispute.created")
+    # The same dispute claimed by another account's event, then one of a PaymentIntent the session
+    # never had: neither is the session's (another account can write any session_id in metadata).
+    await signal(handle, real.model_copy(update={"event_id": "evt_foreign_1", "account": "acct_other"}))
+    await signal(
+        handle,
+        real.model_copy(
+            update={"event_id": "evt_foreign_2", "dispute_id": "dp_x", "payment_intent_id": "pi_x"}
+        ),
+    )
+    await signal(handle, real)  # the session's own is recorded: the foreign ones masked nothing
+    state = await wait_for_state(handle, lambda s: s.dispute is not None, "the dispute")
+    assert [record.dispute_id for record in state.disputes] == [dispute_id]
+    await history_at_rest(handle)  # the opened notice has gone out
+    sent = await notices_sent(handle)
+    assert [key for key in sent if ":dispute_opened:" in key] == [
+        f"{booking.session_id}:dispute_opened:{dispute_id}"
+    ]
+    await handle.terminate("test over")
+
+
+async def test_an_inquiry_escalated_to_a_chargeback_is_answered_again(
+    env: WorkflowEnvironment,
+    standin: StripeStandIn,
+    stripe_client: stripe.StripeClient,
+    settings: Settings,
+    task_queue: str,
+) -> None:
+    submitting = settings.model_copy(update={"dispute_evidence_submit": True})
+    async with running_worker(env.client, task_queue, stripe_client, submitting):
+        booking = make_booking(start=real_now() + 72 * HOUR)
+        handle = await start(env.client, booking, task_queue)
+        await advance_to(env, handle, booking.start - 30 * HOUR)
+        paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+        [charge] = standin.charges(payment_intent=paid.payment.payment_intent_id)
+        dispute_id = standin.open_dispute(charge["id"], reason="fraudulent", inquiry=True)["id"]
+        await signal(handle, fact_of(standin, dispute_id, "charge.dispute.created"))
+        await wait_for_state(handle, lambda s: s.dispute is not None, "the inquiry")
+        await history_at_rest(handle)  # its evidence's activity has run
+        [inquiry] = standin.disputes(charge=charge["id"])
+        assert inquiry["status"] == "warning_under_review"  # the inquiry answered
+
+        standin.escalate_dispute(dispute_id)
+        await signal(handle, fact_of(standin, dispute_id, "charge.dispute.updated"))
+        await wait_for_state(
+            handle,
+            lambda s: s.dispute is not None and s.dispute.status is DisputeStatus.NEEDS_RESPONSE,
+            "the escalation",
+        )
+        await history_at_rest(handle)
+        [chargeback] = standin.disputes(charge=charge["id"])
+        assert chargeback["status"] == "under_review"  # the chargeback answered too
+        assert chargeback["evidence_details"]["submission_count"] == 2
+        assert chargeback["evidence"]["service_date"] == booking.start.date().isoformat()
+        await handle.terminate("test over")
+
+
+async def test_a_dispute_of_a_closed_session_is_answered_with_its_evidence_pack(
+    env: WorkflowEnvironment,
+    standin: StripeStandIn,
+    stripe_client: stripe.StripeClient,
+    settings: Settings,
+    task_queue: str,
+) -> None:
+    submitting = settings.model_copy(update={"dispute_evidence_submit": True})
+    async with running_worker(env.client, task_queue, stripe_client, submitting):
+        booking = make_booking(start=real_now() + 72 * HOUR)
+        handle = await start(env.client, booking, task_queue)
+        await advance_to(env, handle, booking.start - 30 * HOUR)
+        paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+        late = CancelRequest(requested_by=Actor.CLIENT, reason=CancelReason.CLIENT_REQUEST)
+        await asyncio.wait_for(handle.execute_update(SessionWorkflow.cancel, late), WAIT)
+        assert (await result_of(handle)).status is SessionStatus.CANCELLED_LATE
+        [charge] = standin.charges(payment_intent=paid.payment.payment_intent_id)
+
+        dispute_id = standin.open_dispute(charge["id"], reason="credit_not_processed")["id"]
+        created = fact_of(standin, dispute_id, "charge.dispute.created")
+        # Another account's claim on the closed session starts nothing.
+        foreign = created.model_copy(update={"event_id": "evt_foreign_closed", "account": "acct_other"})
+        refused = dispute_closed_session(
+            env.client, booking.session_id, foreign, task_queue=task_queue, now=real_now()
+        )
+        assert not await asyncio.wait_for(refused, WAIT)
+        taken = dispute_closed_session(
+            env.client, booking.session_id, created, task_queue=task_queue, now=real_now()
+        )
+        assert await asyncio.wait_for(taken, WAIT)
+        refunds = env.client.get_workflow_handle(session_refunds_workflow_id(booking.session_id))
+        STARTED.append(refunds)  # its history is recorded for the replay test
+        await history_at_rest(refunds)
+        [dispute] = standin.disputes(charge=charge["id"])
+        assert dispute["status"] == "under_review"
+        rebuttal = dispute["evidence"]["cancellation_rebuttal"]
+        assert isinstance(rebuttal, str) and "late cancellation" in rebuttal
+        await refunds.terminate("test over")
