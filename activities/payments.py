@@ -34,6 +34,7 @@ from domain.payments import (
     RefundResult,
     VoidRequest,
     VoidResult,
+    charge_idempotency_key,
 )
 from domain.policy import classify_decline
 from domain.status import DeclineKind
@@ -106,10 +107,16 @@ def _on(account: str | None, **options: object) -> Any:
     return {**options, "stripe_account": account} if account is not None else options
 
 
-def card_clone_idempotency_key(session_id: str, payment_method_id: str) -> str:
-    """One clone of one saved card per session: a retry (or the next attempt with the same card)
-    replays it; a new card is a new clone."""
-    return f"session:{session_id}:card:{payment_method_id}"
+def card_clone_idempotency_key(session_id: str, payment_method_id: str, try_key: str | None = None) -> str:
+    """One clone of the saved card per try at the PaymentIntent (``try_key``: the create's or the
+    confirmation's own key). A clone has no customer on the therapist's account, and Stripe lets
+    such a PaymentMethod pay once: a retry of the same request replays its clone (and its answer),
+    while the next attempt, a new key generation or a confirmation after a lookup clones again.
+    The first attempt's create keeps the plain ``session:{id}:card:{pm}``."""
+    key = f"session:{session_id}:card:{payment_method_id}"
+    if try_key is None or try_key == charge_idempotency_key(session_id, 1):
+        return key
+    return f"{key}:{try_key.removeprefix(f'session:{session_id}:')}"
 
 
 class PaymentActivities:
@@ -216,7 +223,7 @@ class PaymentActivities:
             params: Any = {
                 "amount": request.amount_minor,
                 "currency": request.currency,
-                **await self._payer(request),
+                **await self._payer(request, request.idempotency_key),
                 **self._presence(request),
                 "confirm": True,
                 "metadata": _metadata(request.session_id, attempt=str(request.attempt)),
@@ -229,7 +236,7 @@ class PaymentActivities:
         if current.status not in _CONFIRMABLE:
             # Already paid (e.g. on-session by the client) or cancelled: report, never re-charge.
             return current
-        payer = await self._payer(request)
+        payer = await self._payer(request, confirm_key)
         confirm: Any = {
             "payment_method": payer["payment_method"],
             **self._presence(request),
@@ -238,7 +245,7 @@ class PaymentActivities:
         confirm_options: Any = _on(account, idempotency_key=confirm_key)
         return await self._stripe.v1.payment_intents.confirm_async(intent_id, confirm, confirm_options)
 
-    async def _payer(self, request: ChargeRequest) -> dict[str, Any]:
+    async def _payer(self, request: ChargeRequest, try_key: str) -> dict[str, Any]:
         """Who pays, with what. On the platform: the customer and their saved card. On a connected
         account the platform's customer does not exist: the card is cloned onto the account (a
         PaymentMethod of its own there, without a customer, used for this charge), and the
@@ -248,7 +255,10 @@ class PaymentActivities:
             return {"customer": request.customer_id, "payment_method": request.payment_method_id}
         clone_params: Any = {"customer": request.customer_id, "payment_method": request.payment_method_id}
         clone_options = _on(
-            account, idempotency_key=card_clone_idempotency_key(request.session_id, request.payment_method_id)
+            account,
+            idempotency_key=card_clone_idempotency_key(
+                request.session_id, request.payment_method_id, try_key
+            ),
         )
         clone = await self._stripe.v1.payment_methods.create_async(clone_params, clone_options)
         return {"payment_method": clone.id, **_expanded(account)}

@@ -277,6 +277,12 @@ class Store:
         # PaymentMethods cloned onto connected accounts, and the platform card each one copies.
         self.payment_methods: dict[str, Json] = {}
         self.pm_sources: dict[str, str] = {}
+        # Clones without a customer that have paid, and the PaymentIntent each paid: Stripe lets
+        # such a PaymentMethod serve one payment ("previously used with a PaymentIntent without
+        # Customer attachment … may not be used again"), so another PaymentIntent using it is a
+        # 400. Only a payment spends it here: what Stripe does after a decline is not documented,
+        # and the service clones afresh for every try either way.
+        self.spent_clones: dict[str, str] = {}
         # The platform's application fees, and the charges one of whose refunds kept its fee
         # (their last refund then returns only its proportional share, not the rest).
         self.application_fees: dict[str, Json] = {}
@@ -297,6 +303,7 @@ class Store:
             self.owners,
             self.payment_methods,
             self.pm_sources,
+            self.spent_clones,
             self.application_fees,
             self.fee_kept_on_refund,
             self.disputes,
@@ -556,6 +563,18 @@ class Store:
         self.owners[charge["id"]] = self.owner_of(pi["id"])
         return charge
 
+    def _check_clone_unspent(self, pm_id: str, pi_id: str) -> None:
+        """A clone without a customer that has paid serves no other PaymentIntent, like Stripe's:
+        confirming another with it is refused before anything changes."""
+        if self.spent_clones.get(pm_id, pi_id) != pi_id:
+            raise invalid_request(
+                "The provided PaymentMethod was previously used with a PaymentIntent without Customer "
+                "attachment, shared with a connected account without Customer attachment, or was "
+                "detached from a Customer. It may not be used again. To use a PaymentMethod multiple "
+                "times, you must attach it to a Customer first.",
+                param="payment_method",
+            )
+
     def _attempt(
         self,
         pi: Json,
@@ -576,10 +595,14 @@ class Store:
         customer's browser (``next_action``: ``use_stripe_sdk``, or ``redirect_to_url`` when the
         confirmation gave a ``return_url`` and not ``use_stripe_sdk``) and Stripe sends
         ``payment_intent.requires_action``."""
+        self._check_clone_unspent(pm_id, pi["id"])
         pi["last_payment_error"] = None
         pi["next_action"] = None
         if behaviour.outcome == "succeed" or (behaviour.outcome == "authenticate" and authenticated):
             charge = self._new_charge(pi, pm_id, behaviour, succeeded=True)
+            clone = self.payment_methods.get(pm_id)
+            if clone is not None and clone.get("customer") is None:
+                self.spent_clones[pm_id] = pi["id"]
             pi["payment_method"] = pm_id
             pi["latest_charge"] = charge["id"]
             if pi["capture_method"] == "manual":

@@ -246,3 +246,27 @@ async def test_a_completing_refund_without_the_whole_fee_rule_returns_only_its_p
     refund = await ActivityEnvironment().run(payments.refund, completing)
 
     assert refund.application_fee_refunded_minor == FEE * (AMOUNT - 2000) // AMOUNT  # 300
+
+
+async def test_a_retry_after_a_decline_on_a_connected_account_charges_with_a_fresh_clone_of_the_card(
+    payments: PaymentActivities, standin: StripeStandIn, account: str
+) -> None:
+    """A card cloned onto the therapist's account has no customer there, and Stripe lets such a
+    PaymentMethod serve one payment only (how strictly after a decline it does not say): each try
+    clones the card afresh, so the retry at start − 24 h after a soft decline never depends on a
+    clone an earlier try used."""
+    first = charge_request(account, payment_method="pm_card_chargeDeclinedInsufficientFunds")
+    declined = await ActivityEnvironment().run(payments.charge, first)
+    assert declined.outcome is ChargeOutcome.DECLINED and declined.payment_intent_id is not None
+
+    standin.set_payment_method_behaviour(first.payment_method_id, "visa")  # the client topped up
+    retry = first.model_copy(update={"attempt": 2, "payment_intent_id": declined.payment_intent_id})
+    paid = await ActivityEnvironment().run(payments.charge, retry)
+
+    assert paid.outcome is ChargeOutcome.SUCCEEDED
+    assert paid.payment_intent_id == declined.payment_intent_id
+    clones = {
+        c["payment_method"]
+        for c in standin.charges(payment_intent=declined.payment_intent_id, account=account)
+    }
+    assert len(clones) == 2  # one clone per try, each used once

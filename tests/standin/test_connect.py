@@ -586,3 +586,18 @@ def test_a_fee_refund_is_read_back_through_its_fee(client: stripe.StripeClient) 
     assert client.v1.application_fees.retrieve(fee.id).refunded is True
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.application_fees.refunds.create(fee.id)
+
+
+def test_a_clone_without_a_customer_serves_one_payment_intent_only(
+    standin: StripeStandIn, client: stripe.StripeClient
+) -> None:
+    a = new_account(client)
+    cloned = clone(client, a, f"pm_card_visa_{uuid.uuid4().hex[:6]}")
+    first = client.v1.payment_intents.create(direct_charge(payment_method=cloned), on(a))
+    assert first.status == "succeeded"
+
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.create(direct_charge(payment_method=cloned), on(a))
+
+    assert exc.value.http_status == 400 and exc.value.param == "payment_method"
+    assert "may not be used again" in str(exc.value.user_message)
