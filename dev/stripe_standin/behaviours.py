@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
-__all__ = ["BEHAVIOURS", "Behaviour", "behaviour_for_pm", "payment_method_object"]
+from .shapes import payment_method_fields
+
+__all__ = ["BEHAVIOURS", "Behaviour", "behaviour_for_pm", "card_details", "payment_method_object"]
 
 Outcome = Literal["succeed", "decline", "authenticate"]
 
@@ -112,19 +114,24 @@ def behaviour_for_pm(pm_id: str, overrides: dict[str, str]) -> Behaviour | None:
     return None
 
 
+def card_details(behaviour: Behaviour) -> dict[str, Any]:
+    """The test card's own facts, shared by its PaymentMethod and the charges made on it."""
+    return {
+        "brand": behaviour.brand,
+        "last4": behaviour.last4,
+        "exp_month": 12,
+        "exp_year": 2034,
+        "country": "GB",
+        "funding": "credit",
+    }
+
+
 def payment_method_object(pm_id: str, behaviour: Behaviour, created: int) -> dict[str, object]:
     return {
+        **payment_method_fields(card_details(behaviour)),
         "id": pm_id,
         "object": "payment_method",
         "type": "card",
-        "card": {
-            "brand": behaviour.brand,
-            "last4": behaviour.last4,
-            "exp_month": 12,
-            "exp_year": 2034,
-            "country": "GB",
-            "funding": "credit",
-        },
         "customer": None,
         "livemode": False,
         "created": created,

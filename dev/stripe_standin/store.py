@@ -19,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .behaviours import BEHAVIOURS, Behaviour, behaviour_for_pm, payment_method_object
+from . import shapes
+from .behaviours import BEHAVIOURS, Behaviour, behaviour_for_pm, card_details, payment_method_object
 from .errors import DOC_BASE, ApiError, invalid_request, parameter_missing, resource_missing
 
 __all__ = ["API_VERSION", "Json", "RequestContext", "Store"]
@@ -333,6 +334,7 @@ class Store:
     def _new_charge(self, pi: Json, pm_id: str, behaviour: Behaviour, *, succeeded: bool) -> Json:
         captured = succeeded and pi["capture_method"] != "manual"
         charge: Json = {
+            **shapes.charge_fields(card_details(behaviour)),
             "id": new_id("ch"),
             "object": "charge",
             "amount": pi["amount"],
@@ -437,6 +439,7 @@ class Store:
     def create_customer(self, params: Json, ctx: RequestContext) -> Json:
         metadata = _metadata_param(params) or {}
         customer: Json = {
+            **shapes.customer_fields(),
             "id": new_id("cus", 14),
             "object": "customer",
             "created": _now(),
@@ -475,6 +478,7 @@ class Store:
 
         pi_id = new_id("pi")
         pi: Json = {
+            **shapes.payment_intent_fields(),
             "id": pi_id,
             "object": "payment_intent",
             "amount": amount,
@@ -705,6 +709,7 @@ class Store:
                 param="amount",
             )
         refund: Json = {
+            **shapes.refund_fields(charge),
             "id": new_id("re"),
             "object": "refund",
             "amount": amount,
