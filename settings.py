@@ -110,6 +110,10 @@ class Settings(BaseSettings):
     stripe_api_key: SecretStr = SecretStr(STANDIN_API_KEY)
     stripe_api_base: str = "http://127.0.0.1:12111"
     stripe_webhook_secret: SecretStr = SecretStr(STANDIN_WEBHOOK_SECRET)
+    # The Connect endpoint's own signing secret: events of the therapists' connected accounts
+    # (their payments, `account.updated`, their disputes) come from a separate endpoint in Stripe,
+    # with a secret of its own, usually to the same URL. Unset: only the account endpoint's secret.
+    stripe_connect_webhook_secret: SecretStr | None = None
     stripe_http_timeout_seconds: float = Field(default=8.0, gt=0, le=60)
     stripe_max_network_retries: int = Field(default=1, ge=0, le=5)
     # The page of the marketplace's app the client's browser comes back to after 3-D Secure, sent

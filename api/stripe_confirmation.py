@@ -26,25 +26,31 @@ async def confirmed_event(stripe_client: stripe.StripeClient, event: dict[str, A
 
     Only the three event types a session listens to are confirmed; the caller ignores the rest.
     A ``payment_intent.succeeded`` stands only if the PaymentIntent has succeeded. The session a
-    Charge belongs to is read from its PaymentIntent's metadata (the one Sessionflow wrote).
+    Charge belongs to is read from its PaymentIntent's metadata (the one Sessionflow wrote). An
+    event of a connected account (a Connect event names it in ``account``: a therapist's direct
+    charge) is confirmed on that account, where its objects live.
     """
     event_type = event.get("type")
+    account = event.get("account")
+    options: Any = {"stripe_account": account} if isinstance(account, str) and account else {}
     data = event.get("data")
     obj = data.get("object") if isinstance(data, dict) else None
     if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
         return None
     try:
         if event_type in ("payment_intent.succeeded", "payment_intent.payment_failed"):
-            intent = await _retrieve_intent(stripe_client, obj["id"])
+            intent = await _retrieve_intent(stripe_client, obj["id"], options)
             if intent is None:
                 return None
             if event_type == "payment_intent.succeeded" and intent.get("status") != "succeeded":
                 return None
             return {**event, "data": {"object": intent}}
         if event_type == "charge.refunded":
-            charge = (await stripe_client.v1.charges.retrieve_async(obj["id"])).to_dict()
+            charge = (await stripe_client.v1.charges.retrieve_async(obj["id"], None, options)).to_dict()
             intent_id = charge.get("payment_intent")
-            intent = await _retrieve_intent(stripe_client, intent_id) if isinstance(intent_id, str) else None
+            if not isinstance(intent_id, str):
+                return None
+            intent = await _retrieve_intent(stripe_client, intent_id, options)
             if intent is None:
                 return None
             return {**event, "data": {"object": {**charge, "metadata": intent.get("metadata") or {}}}}
@@ -57,8 +63,10 @@ async def confirmed_event(stripe_client: stripe.StripeClient, event: dict[str, A
     return None
 
 
-async def _retrieve_intent(stripe_client: stripe.StripeClient, intent_id: str) -> dict[str, Any] | None:
+async def _retrieve_intent(
+    stripe_client: stripe.StripeClient, intent_id: str, options: Any
+) -> dict[str, Any] | None:
     try:
-        return (await stripe_client.v1.payment_intents.retrieve_async(intent_id)).to_dict()
+        return (await stripe_client.v1.payment_intents.retrieve_async(intent_id, None, options)).to_dict()
     except stripe.InvalidRequestError:
         return None

@@ -50,6 +50,8 @@ RULE_CODES: Mapping[str, str] = MappingProxyType(
         "nothing_captured": "no payment of the session has been captured, so there is nothing to refund",
         "refund_exceeds_captured": "the refund would exceed what was captured less what was already refunded "
         "(the message says how much is left)",
+        "charge_disputed": "the session's charge is disputed by the client's bank: no refund while the "
+        "dispute is open or after it was lost (a refund the rules owe is held and paid if it is won)",
         "refund_window_closed": "refunds of this session are no longer possible through the service "
         "(its refund period after it closed has ended)",
         "no_show_marked": "the client was marked as not attending: the attendance update must say "

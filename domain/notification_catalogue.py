@@ -311,8 +311,33 @@ _ENTRIES = (
     ),
 )
 
+_DISPUTE_ENTRIES = (
+    CatalogueEntry(
+        type=NotificationType.DISPUTE_OPENED,
+        name="payment disputed",
+        deliveries=(_THERAPIST,),
+        when=(
+            "The client's bank disputes the session's charge (Stripe's charge.dispute.created): the "
+            "therapist, the merchant of record, hears of it; no refund is made while it is open."
+        ),
+        fields=MONEY_FIELDS,
+        codes=("reason", "status"),
+    ),
+    CatalogueEntry(
+        type=NotificationType.DISPUTE_CLOSED,
+        name="dispute decided",
+        deliveries=(_THERAPIST,),
+        when=(
+            "The bank decided the dispute (charge.dispute.closed): won, lost, or an inquiry closed "
+            "without a chargeback."
+        ),
+        fields=MONEY_FIELDS,
+        codes=("reason", "outcome"),
+    ),
+)
+
 CATALOGUE: Mapping[NotificationType, CatalogueEntry] = MappingProxyType(
-    {entry.type: entry for entry in _ENTRIES}
+    {entry.type: entry for entry in (*_ENTRIES, *_DISPUTE_ENTRIES)}
 )
 
 
@@ -416,7 +441,7 @@ def catalogue_table() -> str:
         "| event (`type`) | audience | channel | when |",
         "|---|---|---|---|",
     ]
-    for item in _ENTRIES:
+    for item in CATALOGUE.values():
         audiences = "<br>".join(
             f"{d.audience.value}{' (confirmation)' if d.confirmation else ''}" for d in item.deliveries
         )

@@ -118,6 +118,10 @@ class NotificationType(StrEnum):
     PAYMENT_REMINDER = "payment_reminder"
     SLOT_RESERVED = "slot_reserved"
     """A reserved weekly slot was added."""
+    DISPUTE_OPENED = "dispute_opened"
+    """The client's bank disputes the session's charge (the therapist bears it: direct charges)."""
+    DISPUTE_CLOSED = "dispute_closed"
+    """The bank decided the dispute: ``codes.outcome`` is ``won``, ``lost`` or ``warning_closed``."""
 
 
 class Audience(StrEnum):

@@ -22,6 +22,7 @@ from pydantic import Field
 
 from domain import notification_catalogue as catalogue
 from domain.booking import SessionBooking
+from domain.disputes import awaits_outcome, holds_refunds
 from domain.ledger import (
     apply_refunded_amount,
     apply_succeeded_intent,
@@ -356,7 +357,12 @@ def refund_target_if(session: Session, status: SessionStatus, discretionary: boo
 
 
 def refund_due(session: Session) -> int:
-    return max(0, refund_target(session) - session.payment.amount_refunded_minor)
+    due = max(0, refund_target(session) - session.payment.amount_refunded_minor)
+    dispute = session.dispute
+    if dispute is not None and holds_refunds(dispute, session.payment.payment_intent_id):
+        dispute.refund_held_minor = due  # held, not forgotten: paid if the dispute is won
+        return 0
+    return due
 
 
 def void_due(session: Session) -> bool:
@@ -375,6 +381,8 @@ def money_owed(session: Session) -> bool:
 
 def is_finished(session: Session) -> bool:
     closed = session.status.is_cancelled or session.status is SessionStatus.COMPLETED or session.closed
+    if awaits_outcome(session.dispute, session.payment.payment_intent_id):
+        return False  # a refund held by an open dispute is paid if it is won
     return closed and not money_owed(session) and not charge_owed(session) and not time_to_release(session)
 
 

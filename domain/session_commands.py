@@ -30,6 +30,7 @@ from domain.commands import (
     RescheduleRequest,
     RescheduleResult,
 )
+from domain.disputes import check_refund_allowed
 from domain.errors import RuleViolation
 from domain.ledger import awaits_money
 from domain.notifications import Audience, NotificationType
@@ -400,6 +401,7 @@ def check_session_refund(session: Session, request: SessionRefund) -> int:
     attendance update), up to what was captured less what is back or owed back. The session's
     therapist or an admin."""
     _check_party(session, request.acting_party, ATTENDANCE_ROLES)
+    check_refund_allowed(session.dispute, session.payment.payment_intent_id)
     return check_refund(request, session.payment, refund_target(session))
 
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.attendance import AttendanceRecord, AttendanceResult
 from domain.booking import SessionBooking
+from domain.disputes import DisputeRecord
 from domain.ids import OpaqueId
 from domain.payments import ChargeOutcome
 from domain.policy import SessionPolicy
@@ -173,6 +174,8 @@ class SessionState(BaseModel):
     tzdata_version: str | None = None
     """The IANA zone data release in force when the session was booked (None: booked before it
     was recorded). Its instants are UTC and never move with a later release (README)."""
+    dispute: DisputeRecord | None = None
+    """The client's bank disputes the charge (``domain.disputes``); None: no dispute heard of."""
 
 
 class SessionWorkflowInput(BaseModel):

@@ -180,6 +180,24 @@ async def _known_once_charged(
     return None
 
 
+def _signing_secrets(settings: Settings) -> list[str]:
+    secrets = [settings.stripe_webhook_secret.get_secret_value()]
+    if settings.stripe_connect_webhook_secret is not None:
+        secrets.append(settings.stripe_connect_webhook_secret.get_secret_value())
+    return secrets
+
+
+def _verified(raw: bytes, signature: str, settings: Settings) -> bool:
+    """Signed by the platform's endpoint or by its Connect endpoint (the connected accounts')."""
+    for secret in _signing_secrets(settings):
+        try:
+            stripe.Webhook.construct_event(raw, signature, secret, tolerance=SIGNATURE_TOLERANCE_SECONDS)
+        except stripe.SignatureVerificationError:
+            continue
+        return True
+    return False
+
+
 def _bad_payload() -> JSONResponse:
     return error_response(status.HTTP_400_BAD_REQUEST, "bad_payload", "the body is not a Stripe event")
 
@@ -211,21 +229,16 @@ async def stripe_webhook(
             status.HTTP_413_CONTENT_TOO_LARGE, "too_large", "the body is larger than any Stripe event"
         )
     try:
-        stripe.Webhook.construct_event(
-            raw,
-            stripe_signature,
-            settings.stripe_webhook_secret.get_secret_value(),
-            tolerance=SIGNATURE_TOLERANCE_SECONDS,
-        )
-    except stripe.SignatureVerificationError:
-        log.warning("stripe webhook with a bad signature rejected")
-        return error_response(
-            status.HTTP_400_BAD_REQUEST, "bad_signature", "the Stripe-Signature header does not verify"
-        )
+        verified = _verified(raw, stripe_signature, settings)
     except (ValueError, AttributeError):
         # Not UTF-8 (found before the signature is checked), not JSON (ValueError), or JSON
         # that is not an object (the SDK then fails with AttributeError).
         return _bad_payload()
+    if not verified:
+        log.warning("stripe webhook with a bad signature rejected")
+        return error_response(
+            status.HTTP_400_BAD_REQUEST, "bad_signature", "the Stripe-Signature header does not verify"
+        )
 
     # The raw JSON, not the StripeObject: the mapping reads plain dicts.
     event = json.loads(raw)

@@ -85,6 +85,20 @@ def _webhook(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
     return {"ok": True}
 
 
+def _open_dispute(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
+    amount = body.get("amount")
+    return s.open_dispute(
+        m["id"],
+        reason=str(body.get("reason", "general")),
+        amount=None if amount is None else int(amount),
+        inquiry=bool(body.get("inquiry", False)),
+    )
+
+
+def _close_dispute(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
+    return s.close_dispute(m["id"], str(body.get("outcome", "")))
+
+
 _ID = r"(?P<id>[A-Za-z0-9_\-]+)"
 
 _ACTIONS: Final[tuple[tuple[str, re.Pattern[str], _Action], ...]] = tuple(
@@ -101,6 +115,8 @@ _ACTIONS: Final[tuple[tuple[str, re.Pattern[str], _Action], ...]] = tuple(
         ("GET", r"^/_standin/state$", _state),
         ("POST", rf"^/_standin/events/{_ID}/deliver$", _deliver),
         ("POST", r"^/_standin/webhook$", _webhook),
+        ("POST", rf"^/_standin/charges/{_ID}/dispute$", _open_dispute),
+        ("POST", rf"^/_standin/disputes/{_ID}/close$", _close_dispute),
     )
 )
 

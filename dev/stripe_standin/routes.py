@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from . import disputes
 from .store import Json, RequestContext, Store
 
 __all__ = ["ROUTES", "Route", "match_route"]
@@ -61,6 +62,14 @@ ROUTES: Final[tuple[Route, ...]] = (
     _route("GET", rf"^/v1/charges/{_ID}$", lambda s, m, p, c: s.get_charge(m["id"], p)),
     _route("POST", r"^/v1/refunds$", lambda s, m, p, c: s.create_refund(p, c)),
     _route("GET", rf"^/v1/refunds/{_ID}$", lambda s, m, p, c: s.get_refund(m["id"], p)),
+    _route("GET", r"^/v1/disputes$", lambda s, m, p, c: disputes.list_disputes(s, p)),
+    _route("GET", rf"^/v1/disputes/{_ID}$", lambda s, m, p, c: disputes.get_dispute(s, m["id"], p)),
+    _route("POST", rf"^/v1/disputes/{_ID}$", lambda s, m, p, c: disputes.update_dispute(s, m["id"], p, c)),
+    _route(
+        "POST",
+        rf"^/v1/disputes/{_ID}/close$",
+        lambda s, m, p, c: disputes.merchant_closes_dispute(s, m["id"], c),
+    ),
     _route("GET", r"^/v1/events$", lambda s, m, p, c: s.list_events(p)),
     _route("GET", rf"^/v1/events/{_ID}$", lambda s, m, p, c: s.get_event(m["id"], p)),
 )

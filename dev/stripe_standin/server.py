@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from ..loopback import LoopbackHTTPServer, LoopbackHTTPService
 from ..loopback import require_loopback as _require_loopback
+from . import disputes
 from .control import handle_control
 from .errors import ApiError, invalid_request
 from .faults import PRE_EXECUTION_KINDS, TRANSIENT_FAULT_KINDS, AppliedFault, FaultPlan, FaultRule
@@ -188,6 +189,23 @@ class StripeStandIn(LoopbackHTTPService):
         one they enter (a payment link after a decline); returns the updated PI."""
         with self._store.lock:
             return self._store.authenticate_on_session(payment_intent_id, payment_method)
+
+    def open_dispute(
+        self, charge_id: str, *, reason: str = "general", amount: int | None = None, inquiry: bool = False
+    ) -> dict[str, Any]:
+        """The client's bank disputes a charge (``dev/stripe_standin/disputes.py``); the Dispute."""
+        with self._store.lock:
+            return disputes.open_dispute(
+                self._store, charge_id, reason=reason, amount=amount, inquiry=inquiry
+            )
+
+    def close_dispute(self, dispute_id: str, outcome: str) -> dict[str, Any]:
+        """The bank decides a dispute, ``won`` or ``lost``; the Dispute."""
+        with self._store.lock:
+            return disputes.close_dispute(self._store, dispute_id, outcome)
+
+    def disputes(self, charge: str | None = None, payment_intent: str | None = None) -> list[dict[str, Any]]:
+        return self._select("disputes", charge=charge, payment_intent=payment_intent)
 
     def deliver_event(self, event_id: str, times: int = 1) -> list[int | None]:
         """Re-POST the stored payload of one event ``times`` times; returns HTTP statuses."""

@@ -41,6 +41,7 @@ _KIND_BY_PREFIX: Final = {
     "ch": "charges",
     "re": "refunds",
     "evt": "events",
+    "dp": "disputes",
 }
 
 
@@ -243,6 +244,7 @@ class Store:
         self.events: dict[str, Json] = {}
         self.event_payloads: dict[str, bytes] = {}
         self.pm_overrides: dict[str, str] = {}
+        self.disputes: dict[str, Json] = {}  # dev/stripe_standin/disputes.py
 
     def reset(self) -> None:
         for table in (
@@ -253,6 +255,7 @@ class Store:
             self.events,
             self.event_payloads,
             self.pm_overrides,
+            self.disputes,
         ):
             table.clear()
 
@@ -346,6 +349,7 @@ class Store:
             "currency": pi["currency"],
             "customer": pi["customer"],
             "description": pi["description"],
+            "disputed": False,
             "failure_code": None if succeeded else behaviour.code,
             "failure_message": None if succeeded else behaviour.message,
             "livemode": False,
@@ -691,6 +695,10 @@ class Store:
 
     def create_refund(self, params: Json, ctx: RequestContext) -> Json:
         charge = self._refundable_charge(params)
+        from .disputes import refusal_of_refund  # disputes.py builds on this module
+
+        if (refused := refusal_of_refund(self, charge)) is not None:
+            raise refused
         remaining = charge["amount_captured"] - charge["amount_refunded"]
         amount = _int_param(params, "amount", required=False)
         reason = _choice_param(params, "reason", _REFUND_REASONS)
@@ -750,6 +758,7 @@ class Store:
                 "charges": list(self.charges.values()),
                 "refunds": list(self.refunds.values()),
                 "events": list(self.events.values()),
+                "disputes": list(self.disputes.values()),
                 "payment_method_overrides": dict(self.pm_overrides),
             }
         )

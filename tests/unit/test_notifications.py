@@ -229,6 +229,8 @@ def test_the_vocabularies_are_the_agreed_strings() -> None:
         "payment_pending",
         "payment_reminder",
         "slot_reserved",
+        "dispute_opened",
+        "dispute_closed",
     ]
     assert [channel.value for channel in Channel] == ["email", "in_app", "dashboard_note"]
     assert [audience.value for audience in Audience] == ["client", "therapist", "both"]
