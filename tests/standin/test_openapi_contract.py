@@ -273,6 +273,30 @@ def events_are_listed_retrieved_and_each_data_object_is_its_own_kind(api: Api) -
     api.call("GET", "/v1/events/evt_missing", expect=404)
 
 
+@scenario
+def a_dispute_is_answered_with_evidence_listed_and_closed(api: Api) -> None:
+    pi = charge(api, card("pm_card_visa"))
+    opened = api.standin.open_dispute(pi["latest_charge"], reason="product_not_received")
+    assert CONTRACT.check_object(opened) == []
+    path = f"/v1/disputes/{opened['id']}"
+    api.call("GET", path, {"expand": ["charge"]})
+    api.call("POST", path, {"evidence": {"service_date": "2027-03-01"}, "submit": False})
+    api.call("POST", path, {"metadata": {"session_id": "s-1"}})
+    api.call("POST", path, {"evidence": {"service_date": "2027-03-02"}}, expect=400)
+    api.call("GET", "/v1/disputes", {"payment_intent": pi["id"]})
+    api.call("POST", "/v1/refunds", {"payment_intent": pi["id"]}, expect=400)  # charge_disputed
+    api.standin.close_dispute(opened["id"], "won")
+    other = charge(api, card("pm_card_visa"))
+    accepted = api.standin.open_dispute(other["latest_charge"], inquiry=True)
+    api.call("POST", f"/v1/disputes/{accepted['id']}/close")
+    api.call("POST", f"/v1/disputes/{accepted['id']}/close", expect=400)
+    api.call("GET", "/v1/disputes/dp_missing", expect=404)
+    for event in api.call("GET", "/v1/events", {"limit": 100})["data"]:
+        api.call("GET", f"/v1/events/{event['id']}")
+    kinds = {e["type"] for e in api.standin.events()}
+    assert {"charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed"} <= kinds
+
+
 # --- webhooks ---------------------------------------------------------------------------------
 
 

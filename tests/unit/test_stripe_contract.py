@@ -10,9 +10,10 @@ import re
 from typing import Any
 
 import pytest
+from stripe._api_version import _ApiVersion
 
 from dev.stripe_standin.routes import ROUTES
-from dev.stripe_standin.store import Json, RequestContext, Store
+from dev.stripe_standin.store import API_VERSION, Json, RequestContext, Store
 from tests.standin.openapi import extract
 from tests.standin.openapi.contract import SPEC, Contract
 
@@ -123,3 +124,9 @@ def test_the_vendored_spec_is_what_the_refresh_script_extracts() -> None:
     vendored = {(method, template) for template, methods in paths.items() for method in methods}
     assert vendored == set(extract.OPERATIONS), "re-run tests/standin/openapi/extract.py"
     assert set(CONTRACT.fixtures) == set(extract.OBJECTS)
+
+
+def test_the_sdk_whose_fields_the_contract_allows_pins_the_stand_ins_api_version() -> None:
+    # The pinned stripe-python's classes name the current fields (contract.SDK_RESOURCES): they
+    # are the stand-in's API only while both speak the same version.
+    assert _ApiVersion.CURRENT == API_VERSION

@@ -13,10 +13,12 @@ dialect differs from JSON Schema in a few keywords; ``to_json_schema`` converts 
 Strict where the spec is silent: an object schema that lists its ``properties`` and says nothing
 about ``additionalProperties`` gets ``false``, so a field Stripe does not define is a violation.
 
-The full spec available is older than the stand-in's API version (README.md); the current API's
-fixtures of the same repository (``fixtures3.subset.json``) say which top-level fields each object
-has now. ``CURRENT_FIELDS`` lists, per object, the fields the current API added since the spec:
-they are allowed (any value), and each current field is required of an object the stand-in makes.
+The full spec available is older (2023-08-16) than the stand-in's API version (README.md), so two
+sources of the current API complete it, both from Stripe: the current fixtures of the same
+repository (``fixtures3.subset.json``), whose every top-level field an object must have
+(``NOT_RETURNED_BY_DEFAULT`` aside), and the classes of the pinned stripe-python
+(``SDK_RESOURCES``), generated for the stand-in's own API version, whose fields (nested ones
+included) are allowed with any value where the older spec does not define them.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
 
+import stripe
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
@@ -39,24 +42,23 @@ SPEC: Final = HERE / "spec3.subset.json"
 FIXTURES: Final = HERE / "fixtures3.subset.json"
 
 _REF: Final = "#/components/schemas/"
+_REF_JSON: Final = "#/$defs/"
 
-_NULLABLE_STRING: Final = {"anyOf": [{"type": "string", "maxLength": 5000}, {"type": "null"}]}
-NEWER_FIELDS: Final[dict[str, dict[str, Any]]] = {
-    # Nested objects have no current fixture of their own: the fields Stripe's changelog added to
-    # them since the vendored spec, each with its entry (docs.stripe.com/changelog/…).
-    # acacia/2024-12-18 network-advice-code-network-decline-code; acacia/2025-01-27
-    # charge-outcome-advice-code: both on StripeError (api_errors) and Charge.outcome.
-    "api_errors": {
-        "advice_code": {"type": "string", "maxLength": 5000},
-        "network_advice_code": {"type": "string", "maxLength": 5000},
-        "network_decline_code": {"type": "string", "maxLength": 5000},
-    },
-    "charge_outcome": {
-        "advice_code": _NULLABLE_STRING,
-        "network_advice_code": _NULLABLE_STRING,
-        "network_decline_code": _NULLABLE_STRING,
-    },
+# The pinned stripe-python's classes, generated from the spec of the API version it pins (the
+# stand-in's): the current names of each object's fields, nested ones included.
+SDK_RESOURCES: Final[dict[str, type]] = {
+    "customer": stripe.Customer,
+    "payment_intent": stripe.PaymentIntent,
+    "charge": stripe.Charge,
+    "refund": stripe.Refund,
+    "event": stripe.Event,
+    "payment_method": stripe.PaymentMethod,
+    "account": stripe.Account,
+    "application_fee": stripe.ApplicationFee,
+    "fee_refund": stripe.ApplicationFeeRefund,
+    "dispute": stripe.Dispute,
 }
+
 NOT_RETURNED_BY_DEFAULT: Final[dict[str, frozenset[str]]] = {
     # In the current fixture, but only returned when expanded (changelog 2022-11-15
     # deprecates-charges-auto-expand).
@@ -125,27 +127,65 @@ class Contract:
         self.defs: dict[str, Any] = {name: to_json_schema(s) for name, s in schemas.items()}
         for name, fixture in self.fixtures.items():
             self._require_current_fields(name, fixture)
-        for name, fields in NEWER_FIELDS.items():
-            self.defs[name]["properties"].update(copy.deepcopy(fields))
+        for name, resource in SDK_RESOURCES.items():
+            self._allow_sdk_fields({"$ref": _REF_JSON + name}, resource)
 
     def _require_current_fields(self, name: str, fixture: dict[str, Any]) -> None:
-        """The object as the current API returns it: every field of the current fixture present
-        (those the older spec does not know, with any value), the spec's own fields allowed."""
+        """The object as the current API returns it: every field of the current fixture present,
+        the spec's own fields allowed, and the fields the older spec does not know allowed with
+        any value, at the top and in every nested object of the fixture."""
         definition = self.defs[name]
-        properties = definition["properties"]
-        for field in fixture:
-            properties.setdefault(field, {})
         current = set(fixture) - NOT_RETURNED_BY_DEFAULT.get(name, frozenset())
         definition["required"] = sorted(set(definition.get("required", ())) | current)
+        self._allow_fields_of(definition, fixture)
 
-    @property
-    def current_fields(self) -> dict[str, list[str]]:
-        """Per object, the fields of the current API the vendored spec does not define."""
-        spec = json.loads(SPEC.read_text())["components"]["schemas"]
-        return {
-            name: sorted(set(fixture) - set(spec[name]["properties"]))
-            for name, fixture in self.fixtures.items()
-        }
+    def _allow_sdk_fields(self, schema: Any, cls: type) -> None:
+        """Allow (with any value) the fields the pinned SDK's class declares and the older spec
+        does not, in the object and in each nested object the SDK gives a class of its own."""
+        fields = [f for f in getattr(cls, "__annotations__", {}) if f.islower() and not f.startswith("_")]
+        candidates = self._object_schemas(schema)
+        if not candidates:
+            return
+        kind = getattr(cls, "OBJECT_NAME", None)
+        target = max(candidates, key=lambda c: (_kind_of(c) == kind, len(set(c["properties"]) & set(fields))))
+        inner: dict[str, type] = getattr(cls, "_inner_class_types", {})
+        for field in fields:
+            if field not in target["properties"]:
+                target["properties"][field] = {}
+            elif field in inner:
+                self._allow_sdk_fields(target["properties"][field], inner[field])
+
+    def _allow_fields_of(self, schema: Any, value: Any) -> None:
+        if isinstance(value, list):
+            for item in value:
+                self._allow_fields_of(schema.get("items", {}), item)
+            return
+        if not isinstance(value, dict):
+            return
+        candidates = self._object_schemas(schema)
+        if not candidates:
+            return
+        # The branch the example is an instance of: its ``object``, else the most fields shared.
+        target = max(
+            candidates,
+            key=lambda c: (_kind_of(c) == value.get("object"), len(set(c["properties"]) & set(value))),
+        )
+        for field, sub in value.items():
+            if field not in target["properties"]:
+                target["properties"][field] = {}
+            else:
+                self._allow_fields_of(target["properties"][field], sub)
+
+    def _object_schemas(self, schema: Any) -> list[dict[str, Any]]:
+        if not isinstance(schema, dict):
+            return []
+        if "$ref" in schema:
+            return self._object_schemas(self.defs[schema["$ref"].removeprefix(_REF_JSON)])
+        found = [schema] if "properties" in schema else []
+        for key in _SCHEMA_LISTS:
+            for branch in schema.get(key, ()):
+                found += self._object_schemas(branch)
+        return found
 
     def serves(self, method: str, path: str) -> bool:
         return any(op.method == method.lower() and op.pattern.match(path) for op in self.operations)
@@ -195,6 +235,11 @@ class Contract:
             for violation in self._validate({"$ref": _REF + kind}, inner):
                 violations.append(f"{event.get('type')}.data.object{violation.removeprefix('$')}")
         return violations
+
+
+def _kind_of(schema: dict[str, Any]) -> Any:
+    enum = schema["properties"].get("object", {}).get("enum")
+    return enum[0] if enum else None
 
 
 def _describe(error: ValidationError) -> list[str]:
