@@ -6,11 +6,12 @@ network and server failures a payment client must survive, and sends signed webh
 """
 
 from .faults import ALL_FAULT_KINDS, FaultKind, FaultRule
-from .server import RecordedRequest, StripeStandIn
+from .server import PLATFORM, RecordedRequest, StripeStandIn
 from .webhooks import WebhookDelivery
 
 __all__ = [
     "ALL_FAULT_KINDS",
+    "PLATFORM",
     "FaultKind",
     "FaultRule",
     "RecordedRequest",

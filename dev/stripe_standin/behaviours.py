@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from .shapes import payment_method_fields
-
-__all__ = ["BEHAVIOURS", "Behaviour", "behaviour_for_pm", "card_details", "payment_method_object"]
+__all__ = [
+    "BEHAVIOURS",
+    "Behaviour",
+    "behaviour_for_pm",
+    "card_details",
+    "is_shared_test_pm",
+    "payment_method_object",
+]
 
 Outcome = Literal["succeed", "decline", "authenticate"]
 
@@ -103,6 +109,14 @@ _PM_PREFIXES: Final[dict[str, str]] = {
 }
 
 
+def is_shared_test_pm(pm_id: str) -> bool:
+    """Stripe's own test ids (``pm_card_visa`` exactly) work on every account, like Stripe's.
+
+    A suffixed id (``pm_card_visa_ab12``) is the stand-in's model of one customer's saved card on
+    the platform: a connected account cannot use it until it is cloned there, as with Stripe."""
+    return pm_id in _PM_PREFIXES
+
+
 def behaviour_for_pm(pm_id: str, overrides: dict[str, str]) -> Behaviour | None:
     """Resolve a pm id: exact override first, then ``name`` or ``name_<suffix>`` test ids."""
     override = overrides.get(pm_id)
@@ -126,14 +140,60 @@ def card_details(behaviour: Behaviour) -> dict[str, Any]:
     }
 
 
-def payment_method_object(pm_id: str, behaviour: Behaviour, created: int) -> dict[str, object]:
+def payment_method_object(
+    pm_id: str,
+    behaviour: Behaviour,
+    created: int,
+    *,
+    fingerprint: str | None = None,
+    metadata: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A card PaymentMethod shaped as Stripe's (``openapi/fixtures3.json``, ``payment_method``).
+
+    ``fingerprint`` names the card itself: a clone on a connected account is the same card, so
+    it keeps its original's fingerprint (Stripe's rule for telling the same card apart)."""
     return {
-        **payment_method_fields(card_details(behaviour)),
         "id": pm_id,
         "object": "payment_method",
-        "type": "card",
-        "customer": None,
-        "livemode": False,
+        "allow_redisplay": "unspecified",
+        "billing_details": {
+            "address": {
+                "city": None,
+                "country": None,
+                "line1": None,
+                "line2": None,
+                "postal_code": None,
+                "state": None,
+            },
+            "email": None,
+            "name": None,
+            "phone": None,
+            "tax_id": None,
+        },
+        "card": {
+            "brand": behaviour.brand,
+            "checks": {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"},
+            "country": "GB",
+            "display_brand": behaviour.brand,
+            "exp_month": 12,
+            "exp_year": 2034,
+            "fingerprint": fingerprint or _fingerprint(pm_id),
+            "funding": "credit",
+            "generated_from": None,
+            "last4": behaviour.last4,
+            "networks": {"available": [behaviour.brand], "preferred": None},
+            "regulated_status": "unregulated",
+            "three_d_secure_usage": {"supported": True},
+            "wallet": None,
+        },
         "created": created,
-        "metadata": {},
+        "customer": None,
+        "customer_account": None,
+        "livemode": False,
+        "metadata": dict(metadata or {}),
+        "type": "card",
     }
+
+
+def _fingerprint(pm_id: str) -> str:
+    return hashlib.sha256(pm_id.encode()).hexdigest()[:16]

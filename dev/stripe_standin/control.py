@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
+from .connect import UNSET
 from .faults import TRANSIENT_FAULT_KINDS, FaultRule
 from .wire import Reply, json_reply
 
@@ -62,6 +63,24 @@ def _pm_behaviour(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
     return {"payment_method": m["id"], "behaviour": behaviour}
 
 
+def _account_status(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
+    unknown = set(body) - {"charges_enabled", "payouts_enabled", "disabled_reason"}
+    if unknown:
+        raise ValueError(f"unknown account status fields: {sorted(unknown)}")
+    flags = {name: body.get(name) for name in ("charges_enabled", "payouts_enabled")}
+    if any(value is not None and not isinstance(value, bool) for value in flags.values()):
+        raise ValueError("charges_enabled and payouts_enabled must be booleans")
+    reason = body.get("disabled_reason", UNSET)
+    if reason is not UNSET and reason is not None and not isinstance(reason, str):
+        raise ValueError("disabled_reason must be a string or null")
+    return s.set_account_status(
+        m["id"],
+        charges_enabled=flags["charges_enabled"],
+        payouts_enabled=flags["payouts_enabled"],
+        disabled_reason=reason,
+    )
+
+
 def _authenticate(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
     payment_method = body.get("payment_method")
     if payment_method is not None and not isinstance(payment_method, str):
@@ -112,6 +131,7 @@ _ACTIONS: Final[tuple[tuple[str, re.Pattern[str], _Action], ...]] = tuple(
         ("POST", r"^/_standin/random_faults$", _random_faults),
         ("POST", rf"^/_standin/payment_methods/{_ID}$", _pm_behaviour),
         ("POST", rf"^/_standin/payment_intents/{_ID}/authenticate$", _authenticate),
+        ("POST", rf"^/_standin/accounts/{_ID}$", _account_status),
         ("GET", r"^/_standin/state$", _state),
         ("POST", rf"^/_standin/events/{_ID}/deliver$", _deliver),
         ("POST", r"^/_standin/webhook$", _webhook),

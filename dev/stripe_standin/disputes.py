@@ -22,7 +22,7 @@ import time
 from typing import Final
 
 from .errors import ApiError, invalid_request, resource_missing
-from .store import Json, RequestContext, Store, new_id
+from .store import PLATFORM, Json, RequestContext, Store, new_id
 
 __all__ = [
     "DISPUTE_REASONS",
@@ -96,11 +96,18 @@ def _now() -> int:
     return int(time.time())
 
 
-def _dispute(store: Store, dispute_id: str) -> Json:
+def _dispute(store: Store, dispute_id: str, ctx: RequestContext) -> Json:
     found = store.disputes.get(dispute_id)
-    if found is None:
+    if found is None or store.owner_of(dispute_id) != ctx.owner:
         raise resource_missing("dispute", dispute_id)
     return found
+
+
+def _on_account_of(store: Store, object_id: str) -> RequestContext:
+    """Stripe's own doing on the account ``object_id`` belongs to: a direct charge's dispute is
+    the connected account's (its object, its event), a platform charge's the platform's."""
+    owner = store.owner_of(object_id)
+    return RequestContext(account=None if owner == PLATFORM else owner)
 
 
 def open_dispute(
@@ -156,8 +163,10 @@ def open_dispute(
         "status": "warning_needs_response" if inquiry else "needs_response",
     }
     store.disputes[dispute["id"]] = dispute
+    on_account = _on_account_of(store, charge_id)
+    store._own(dispute, on_account)
     charge["disputed"] = True
-    store._emit("charge.dispute.created", dispute, RequestContext())
+    store._emit("charge.dispute.created", dispute, on_account)
     return copy.deepcopy(dispute)
 
 
@@ -188,7 +197,7 @@ def update_dispute(store: Store, dispute_id: str, params: Json, ctx: RequestCont
     """``POST /v1/disputes/{id}``: stage evidence (``submit=false``) or submit it (the default):
     a chargeback goes ``under_review`` (an inquiry ``warning_under_review``);
     ``charge.dispute.updated`` either way."""
-    dispute = _dispute(store, dispute_id)
+    dispute = _dispute(store, dispute_id, ctx)
     evidence = _evidence_param(params)
     metadata = params.get("metadata")
     if (
@@ -247,13 +256,13 @@ def close_dispute(store: Store, dispute_id: str, outcome: str) -> Json:
     dispute["status"] = "warning_closed" if inquiry and outcome == "won" else outcome
     dispute["is_charge_refundable"] = dispute["status"] != "lost"
     dispute["evidence_details"]["past_due"] = False
-    store._emit("charge.dispute.closed", dispute, RequestContext())
+    store._emit("charge.dispute.closed", dispute, _on_account_of(store, dispute_id))
     return copy.deepcopy(dispute)
 
 
 def merchant_closes_dispute(store: Store, dispute_id: str, ctx: RequestContext) -> Json:
     """``POST /v1/disputes/{id}/close``: the merchant accepts the dispute, which is lost."""
-    dispute = _dispute(store, dispute_id)
+    dispute = _dispute(store, dispute_id, ctx)
     if dispute["status"] in _CLOSED:
         raise invalid_request(f"This dispute is already {dispute['status']}.", code="dispute_already_closed")
     dispute["status"] = "lost"
@@ -262,11 +271,11 @@ def merchant_closes_dispute(store: Store, dispute_id: str, ctx: RequestContext) 
     return copy.deepcopy(dispute)
 
 
-def get_dispute(store: Store, dispute_id: str, params: Json) -> Json:
-    return store._expand(_dispute(store, dispute_id), params)
+def get_dispute(store: Store, dispute_id: str, params: Json, ctx: RequestContext) -> Json:
+    return store._expand(_dispute(store, dispute_id, ctx), params, ctx)
 
 
-def list_disputes(store: Store, params: Json) -> Json:
+def list_disputes(store: Store, params: Json, ctx: RequestContext) -> Json:
     charge = params.get("charge") or None
     intent = params.get("payment_intent") or None
     items = [
@@ -274,7 +283,7 @@ def list_disputes(store: Store, params: Json) -> Json:
         for d in store.disputes.values()
         if (charge is None or d["charge"] == charge) and (intent is None or d["payment_intent"] == intent)
     ]
-    return store._list(items, params, "/v1/disputes")
+    return store._list(items, params, "/v1/disputes", ctx)
 
 
 def refusal_of_refund(store: Store, charge: Json) -> ApiError | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ApiError", "invalid_request", "parameter_missing", "resource_missing"]
+__all__ = ["ApiError", "account_invalid", "invalid_request", "parameter_missing", "resource_missing"]
 
 DOC_BASE = "https://docs.stripe.com/error-codes"
 
@@ -51,3 +51,19 @@ def resource_missing(kind: str, object_id: str, *, param: str = "id", status: in
     return invalid_request(
         f"No such {kind}: '{object_id}'", code="resource_missing", param=param, status=status
     )
+
+
+def account_invalid(account_id: str, api_key: str = "sk_test_standin") -> ApiError:
+    """Stripe's answer to a ``Stripe-Account`` header (or ``GET /v1/accounts/{id}``) naming an
+    account the key may not act for or that does not exist: HTTP 403, which stripe-python raises
+    as ``stripe.PermissionError``. Wording as Stripe returns it (quoted in
+    github.com/stripe-ruby-mock/stripe-ruby-mock/issues/422); code from docs.stripe.com/error-codes.
+    """
+    shown = api_key[:8] + "*" * max(len(api_key) - 12, 4) + api_key[-4:]
+    error = invalid_request(
+        f"The provided key '{shown}' does not have access to account '{account_id}' (or that "
+        "account does not exist). Application access may have been revoked.",
+        code="account_invalid",
+        status=403,
+    )
+    return error

@@ -4,10 +4,13 @@ Request pipeline for ``/v1`` (the order is the point — it decides what a retry
 
 1. authentication (401, never saved);
 2. faults that happen *in front of* Stripe (500/429/409/dropped connection, never saved);
-3. the idempotency layer (replay, in-flight 409, parameter mismatch 400);
-4. an optional ``delay`` fault, with the key already marked in flight;
-5. execution, then saving the result under the key when Stripe would;
-6. an optional ``drop_after_commit`` fault: the response is lost after the commit.
+3. the ``Stripe-Account`` header: an account the platform does not have is 403
+   ``account_invalid`` (never saved);
+4. the idempotency layer, keys scoped per account as Stripe scopes them (replay, in-flight 409,
+   parameter mismatch 400);
+5. an optional ``delay`` fault, with the key already marked in flight;
+6. execution on the header's account, then saving the result under the key when Stripe would;
+7. an optional ``drop_after_commit`` fault: the response is lost after the commit.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from urllib.parse import urlsplit
 from ..loopback import LoopbackHTTPServer, LoopbackHTTPService
 from ..loopback import require_loopback as _require_loopback
 from . import disputes
+from .connect import UNSET
 from .control import handle_control
-from .errors import ApiError, invalid_request
+from .errors import ApiError, account_invalid, invalid_request
 from .faults import PRE_EXECUTION_KINDS, TRANSIENT_FAULT_KINDS, AppliedFault, FaultPlan, FaultRule
 from .forms import decode_form
 from .idempotency import (
@@ -39,11 +43,11 @@ from .idempotency import (
     fingerprint,
 )
 from .routes import match_route
-from .store import API_VERSION, Json, RequestContext, Store, new_id
+from .store import API_VERSION, PLATFORM, Json, RequestContext, Store, new_id
 from .webhooks import WebhookDelivery, WebhookSender
 from .wire import Reply, json_bytes
 
-__all__ = ["RecordedRequest", "StripeStandIn", "require_loopback"]
+__all__ = ["PLATFORM", "RecordedRequest", "StripeStandIn", "require_loopback"]
 
 _log = logging.getLogger(__name__)
 
@@ -174,8 +178,32 @@ class StripeStandIn(LoopbackHTTPService):
         self._faults.set_random(rate, seed, kinds, delay_seconds)
 
     def set_payment_method_behaviour(self, pm_id: str, behaviour: str) -> None:
+        """What confirming with ``pm_id`` does from now on. Set on a platform card it also holds
+        for the card's clones on connected accounts (the same card), except a clone given a
+        behaviour of its own on its clone id."""
         with self._store.lock:
             self._store.set_pm_behaviour(pm_id, behaviour)
+
+    def set_account_status(
+        self,
+        account_id: str,
+        *,
+        charges_enabled: bool | None = None,
+        payouts_enabled: bool | None = None,
+        disabled_reason: Any = UNSET,
+    ) -> dict[str, Any]:
+        """Model Stripe restricting (or re-enabling) a connected account: sends ``account.updated``
+        (a Connect event, ``data.previous_attributes`` = what changed) and returns the account.
+        ``disabled_reason`` is Stripe's ``requirements.disabled_reason`` (e.g.
+        ``requirements.past_due``, ``rejected.fraud``, ``platform_paused``; None clears it). While
+        ``charges_enabled`` is false, charges on the account are refused as Stripe refuses them."""
+        with self._store.lock:
+            return self._store.set_account_status(
+                account_id,
+                charges_enabled=charges_enabled,
+                payouts_enabled=payouts_enabled,
+                disabled_reason=disabled_reason,
+            )
 
     def configure_webhook(self, url: str | None, secret: str | None) -> None:
         self._webhooks.configure(url, secret)
@@ -217,37 +245,77 @@ class StripeStandIn(LoopbackHTTPService):
 
     # --- inspection ---------------------------------------------------------------------------
 
-    def _select(self, table: str, **filters: str | None) -> list[dict[str, Any]]:
+    # ``account`` in the inspection methods: None (the default) selects every account's objects,
+    # an ``acct_…`` id that connected account's, and PLATFORM ("") the platform's own.
+
+    def _select(self, table: str, account: str | None = None, **filters: str | None) -> list[dict[str, Any]]:
         with self._store.lock:
             rows: list[dict[str, Any]] = list(getattr(self._store, table).values())
             return copy.deepcopy(
                 [
                     row
                     for row in rows
-                    if all(value is None or row.get(key) == value for key, value in filters.items())
+                    if (account is None or self._store.owner_of(row["id"]) == account)
+                    and all(value is None or row.get(key) == value for key, value in filters.items())
                 ]
             )
 
-    def customers(self) -> list[dict[str, Any]]:
-        return self._select("customers")
+    def customers(self, account: str | None = None) -> list[dict[str, Any]]:
+        return self._select("customers", account)
 
     def payment_intents(
-        self, customer: str | None = None, metadata_session_id: str | None = None
+        self,
+        customer: str | None = None,
+        metadata_session_id: str | None = None,
+        account: str | None = None,
     ) -> list[dict[str, Any]]:
         return [
             pi
-            for pi in self._select("payment_intents", customer=customer)
+            for pi in self._select("payment_intents", account, customer=customer)
             if metadata_session_id is None or pi["metadata"].get("session_id") == metadata_session_id
         ]
 
-    def charges(self, payment_intent: str | None = None, customer: str | None = None) -> list[dict[str, Any]]:
-        return self._select("charges", payment_intent=payment_intent, customer=customer)
+    def charges(
+        self, payment_intent: str | None = None, customer: str | None = None, account: str | None = None
+    ) -> list[dict[str, Any]]:
+        return self._select("charges", account, payment_intent=payment_intent, customer=customer)
 
-    def refunds(self, payment_intent: str | None = None) -> list[dict[str, Any]]:
-        return self._select("refunds", payment_intent=payment_intent)
+    def refunds(self, payment_intent: str | None = None, account: str | None = None) -> list[dict[str, Any]]:
+        return self._select("refunds", account, payment_intent=payment_intent)
 
-    def events(self, type: str | None = None) -> list[dict[str, Any]]:
-        return self._select("events", type=type)
+    def events(self, type: str | None = None, account: str | None = None) -> list[dict[str, Any]]:
+        return self._select("events", account, type=type)
+
+    def payment_methods(self, account: str | None = None) -> list[dict[str, Any]]:
+        """The PaymentMethods cloned onto connected accounts (test card ids are not stored)."""
+        return self._select("payment_methods", account)
+
+    def cloned_from(self, pm_id: str) -> str | None:
+        """The platform card a clone copies; None for anything that is not a clone."""
+        with self._store.lock:
+            return self._store.pm_sources.get(pm_id)
+
+    def accounts(self) -> list[dict[str, Any]]:
+        return self._select("accounts")
+
+    def account_of(self, object_id: str) -> str:
+        """The connected account an object lives on; PLATFORM ("") for the platform's own."""
+        with self._store.lock:
+            return self._store.owner_of(object_id)
+
+    def create_account(
+        self,
+        country: str = "GB",
+        email: str | None = None,
+        account_type: str = "standard",
+        metadata: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Create a connected account as ``POST /v1/accounts`` would (onboarding completed)."""
+        params: dict[str, Any] = {"type": account_type, "country": country, "metadata": metadata or {}}
+        if email is not None:
+            params["email"] = email
+        with self._store.lock:
+            return copy.deepcopy(self._store.create_account(params, RequestContext()))
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -344,6 +412,13 @@ class StripeStandIn(LoopbackHTTPService):
             status, err = _FAULT_REPLIES[applied.kind]
             return error(ApiError(status, dict(err)))
 
+        account = lower.get("stripe-account", "").strip() or None
+        if account is not None:
+            with self._store.lock:
+                known = self._store.has_account(account)
+            if not known:
+                return error(account_invalid(account, api_key))
+
         ticket: Ticket | None = None
         replay: StoredResult | None = None
         fp = fingerprint(method, path, params)
@@ -352,7 +427,7 @@ class StripeStandIn(LoopbackHTTPService):
                 return error(
                     invalid_request(f"Idempotency keys may be at most {_MAX_IDEMPOTENCY_KEY} characters.")
                 )
-            scope = (api_key, lower.get("stripe-account", ""), key)
+            scope = (api_key, account or "", key)
             outcome = self._idempotency.begin(scope, fp)
             if isinstance(outcome, InFlight):
                 return error(_key_in_use(key))
@@ -370,7 +445,9 @@ class StripeStandIn(LoopbackHTTPService):
             return finish(replay.status, replay.body, replay_of=replay.request_id)
 
         try:
-            status, body, storable = self._execute(method, path, params, RequestContext(request_id, key))
+            status, body, storable = self._execute(
+                method, path, params, RequestContext(request_id, key, account)
+            )
         except BaseException:
             # Never leave a key stuck in flight: every later retry would get 409 forever.
             if ticket is not None:

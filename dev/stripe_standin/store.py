@@ -15,19 +15,30 @@ import secrets
 import string
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
 from . import shapes
-from .behaviours import BEHAVIOURS, Behaviour, behaviour_for_pm, card_details, payment_method_object
-from .errors import DOC_BASE, ApiError, invalid_request, parameter_missing, resource_missing
+from .behaviours import (
+    BEHAVIOURS,
+    Behaviour,
+    behaviour_for_pm,
+    card_details,
+    is_shared_test_pm,
+    payment_method_object,
+)
+from .connect import ACCOUNT_TYPES, CHARGES_DISABLED_MESSAGE, UNSET, account_object, apply_account_status
+from .errors import DOC_BASE, ApiError, account_invalid, invalid_request, parameter_missing, resource_missing
 
-__all__ = ["API_VERSION", "Json", "RequestContext", "Store"]
+__all__ = ["API_VERSION", "PLATFORM", "Json", "RequestContext", "Store"]
 
 Json = dict[str, Any]
 
 API_VERSION: Final = "2026-10-28.endive"
+
+# The owner of an object made without a ``Stripe-Account`` header: the platform itself.
+PLATFORM: Final = ""
 
 _ID_ALPHABET: Final = string.ascii_letters + string.digits
 _CONFIRMABLE: Final = ("requires_payment_method", "requires_confirmation", "requires_action")
@@ -41,6 +52,7 @@ _KIND_BY_PREFIX: Final = {
     "ch": "charges",
     "re": "refunds",
     "evt": "events",
+    "acct": "accounts",
     "dp": "disputes",
 }
 
@@ -55,10 +67,19 @@ def _now() -> int:
 
 @dataclass(frozen=True)
 class RequestContext:
-    """Where a mutation came from; copied into Event.request like Stripe does."""
+    """Where a request came from: Event.request copies the first two, like Stripe does.
+
+    ``account`` is the ``Stripe-Account`` header (None: the platform acting for itself). Every
+    object belongs to the account it was made on; a request only ever sees its own account's.
+    """
 
     request_id: str | None = None
     idempotency_key: str | None = None
+    account: str | None = None
+
+    @property
+    def owner(self) -> str:
+        return self.account or PLATFORM
 
 
 EventSink = Callable[[str, bytes], None]
@@ -244,10 +265,19 @@ class Store:
         self.events: dict[str, Json] = {}
         self.event_payloads: dict[str, bytes] = {}
         self.pm_overrides: dict[str, str] = {}
+        # Connect: the platform's connected accounts, and which account owns each object id
+        # (PLATFORM for the platform's own). Stripe objects carry no owner field, so it is kept
+        # beside them rather than in them.
+        self.accounts: dict[str, Json] = {}
+        self.owners: dict[str, str] = {}
+        # PaymentMethods cloned onto connected accounts, and the platform card each one copies.
+        self.payment_methods: dict[str, Json] = {}
+        self.pm_sources: dict[str, str] = {}
         self.disputes: dict[str, Json] = {}  # dev/stripe_standin/disputes.py
 
-    def reset(self) -> None:
-        for table in (
+    def _tables(self) -> tuple[dict[str, Any], ...]:
+        """Every table reset() clears; a module adding a table adds it here."""
+        return (
             self.customers,
             self.payment_intents,
             self.charges,
@@ -255,8 +285,15 @@ class Store:
             self.events,
             self.event_payloads,
             self.pm_overrides,
+            self.accounts,
+            self.owners,
+            self.payment_methods,
+            self.pm_sources,
             self.disputes,
-        ):
+        )
+
+    def reset(self) -> None:
+        for table in self._tables():
             table.clear()
 
     def set_pm_behaviour(self, pm_id: str, behaviour: str) -> None:
@@ -264,65 +301,198 @@ class Store:
             raise ValueError(f"unknown behaviour {behaviour!r}; expected one of {sorted(BEHAVIOURS)}")
         self.pm_overrides[pm_id] = behaviour
 
+    # --- ownership (Stripe-Account) -----------------------------------------------------------
+
+    def _own(self, obj: Json, ctx: RequestContext) -> None:
+        self.owners[obj["id"]] = ctx.owner
+
+    def owner_of(self, object_id: str) -> str:
+        """The account an object was made on; PLATFORM for the platform's (and unknown ids)."""
+        return self.owners.get(object_id, PLATFORM)
+
+    def _visible(self, object_id: str, ctx: RequestContext) -> bool:
+        # Stripe keeps each account's objects apart: another account's id (or the platform's,
+        # seen through a Stripe-Account header, and vice versa) is simply "No such ...".
+        return self.owner_of(object_id) == ctx.owner
+
+    def _mine(self, items: Iterable[Json], ctx: RequestContext) -> list[Json]:
+        return [item for item in items if self._visible(item["id"], ctx)]
+
+    def has_account(self, account_id: str) -> bool:
+        return account_id in self.accounts
+
     # --- helpers ------------------------------------------------------------------------------
 
-    def _resolve_pm(self, pm_id: str) -> Behaviour:
-        behaviour = behaviour_for_pm(pm_id, self.pm_overrides)
+    def _pm_visible(self, pm_id: str, ctx: RequestContext) -> bool:
+        if pm_id in self.owners or not pm_id.startswith("pm_card_"):
+            return self._visible(pm_id, ctx)
+        # A test card id: Stripe's own ones anywhere, a saved card (suffixed) on the platform only.
+        return ctx.account is None or is_shared_test_pm(pm_id)
+
+    def _pm_behaviour(self, pm_id: str) -> Behaviour | None:
+        """What confirming with this card does. A clone is the same card as its original: it
+        follows the original's behaviour, including one set after cloning, unless the clone has
+        a behaviour of its own (set on the clone's id)."""
+        override = self.pm_overrides.get(pm_id)
+        if override is not None:
+            return BEHAVIOURS[override]
+        source = self.pm_sources.get(pm_id)
+        if source is not None:
+            return self._pm_behaviour(source)
+        return behaviour_for_pm(pm_id, self.pm_overrides)
+
+    def _resolve_pm(self, pm_id: str, ctx: RequestContext) -> Behaviour:
+        behaviour = self._pm_behaviour(pm_id) if self._pm_visible(pm_id, ctx) else None
         if behaviour is None:
             raise resource_missing("PaymentMethod", pm_id, param="payment_method", status=400)
         return behaviour
 
-    def _lookup(self, object_id: str) -> Json | None:
+    def _check_customer(self, params: Json, ctx: RequestContext) -> str | None:
+        """The ``customer`` param. An id the stand-in made must belong to the request's account;
+        on a connected account it must be one made there (a platform customer is not visible to
+        a direct charge, exactly as on Stripe). The platform may still name customers the
+        stand-in never made, as the tests always have."""
+        customer = _str_param(params, "customer")
+        if customer is None:
+            return None
+        known = customer in self.customers
+        if (known and not self._visible(customer, ctx)) or (not known and ctx.account is not None):
+            raise resource_missing("customer", customer, param="customer", status=400)
+        return customer
+
+    def _lookup(self, object_id: str, ctx: RequestContext) -> Json | None:
+        """The object an id names, as the request's account sees it (None: not visible)."""
+        if object_id.startswith("pm_"):
+            return self._payment_method(object_id, ctx)
+        if not self._visible(object_id, ctx):
+            return None
         kind = _KIND_BY_PREFIX.get(object_id.split("_", 1)[0])
         if kind is not None:
             found: Json | None = getattr(self, kind).get(object_id)
             return found
-        if object_id.startswith("pm_"):
-            behaviour = behaviour_for_pm(object_id, self.pm_overrides)
-            if behaviour is not None:
-                return payment_method_object(object_id, behaviour, _now())
         return None
 
-    def _expand(self, obj: Json, params: Json) -> Json:
+    def _payment_method(self, pm_id: str, ctx: RequestContext) -> Json | None:
+        if not self._pm_visible(pm_id, ctx):
+            return None
+        clone = self.payment_methods.get(pm_id)
+        if clone is not None:
+            return clone
+        behaviour = self._pm_behaviour(pm_id)
+        return None if behaviour is None else payment_method_object(pm_id, behaviour, _now())
+
+    # --- payment methods ----------------------------------------------------------------------
+
+    def create_payment_method(self, params: Json, ctx: RequestContext) -> Json:
+        """Clone a platform customer's card onto the connected account of the Stripe-Account
+        header (docs.stripe.com/connect/direct-charges-multiple-accounts: ``customer`` +
+        ``payment_method``, with the header). The clone is a new ``pm_…`` of that account, not
+        attached to any customer there, with the original card's fingerprint. Creating a card
+        from raw details is not modelled (tests use Stripe's test ids)."""
+        source = _str_param(params, "payment_method")
+        if source is None:
+            raise parameter_missing("payment_method")
+        if ctx.account is None:
+            # Wording is a guess: Stripe only documents cloning *to* a connected account.
+            raise invalid_request(
+                "To clone a PaymentMethod, send the request with the Stripe-Account header of the "
+                "connected account to clone it to.",
+                param="payment_method",
+            )
+        platform = RequestContext()
+        customer = _str_param(params, "customer")
+        if customer is not None and customer in self.customers and not self._visible(customer, platform):
+            raise resource_missing("customer", customer, param="customer", status=400)
+        behaviour = self._pm_behaviour(source) if self._pm_visible(source, platform) else None
+        if behaviour is None:
+            raise resource_missing("payment_method", source, param="payment_method", status=400)
+        if customer is None and not is_shared_test_pm(source):
+            # A customer's saved card is cloned together with the customer it is attached to.
+            raise parameter_missing("customer")
+        metadata = _metadata_param(params) or {}
+        clone = payment_method_object(
+            new_id("pm"), behaviour, _now(), fingerprint=self._fingerprint(source), metadata=metadata
+        )
+        self.payment_methods[clone["id"]] = clone
+        self.pm_sources[clone["id"]] = source
+        self._own(clone, ctx)
+        return self._expand(clone, params, ctx)
+
+    def _fingerprint(self, pm_id: str) -> str:
+        clone = self.payment_methods.get(pm_id)
+        if clone is not None:
+            return str(clone["card"]["fingerprint"])
+        behaviour = self._pm_behaviour(pm_id)
+        assert behaviour is not None
+        return str(payment_method_object(pm_id, behaviour, 0)["card"]["fingerprint"])
+
+    def get_payment_method(self, pm_id: str, params: Json, ctx: RequestContext) -> Json:
+        found = self._payment_method(pm_id, ctx)
+        if found is None:
+            raise resource_missing("payment_method", pm_id)
+        return self._expand(found, params, ctx)
+
+    def _expand(self, obj: Json, params: Json, ctx: RequestContext) -> Json:
         result = copy.deepcopy(obj)
         for path in _expand_param(params):
-            self._expand_path(result, path.split("."))
+            self._expand_path(result, path.split("."), ctx)
         return result
 
-    def _expand_path(self, node: Json, parts: list[str]) -> None:
+    def _expand_path(self, node: Json, parts: list[str], ctx: RequestContext) -> None:
         head, rest = parts[0], parts[1:]
         if node.get("object") == "list" and head == "data":
             for item in node["data"]:
                 if rest:
-                    self._expand_path(item, rest)
+                    self._expand_path(item, rest, ctx)
             return
         value = node.get(head)
         if isinstance(value, str):
-            found = self._lookup(value)
+            found = self._lookup(value, ctx)
             if found is not None:
                 value = copy.deepcopy(found)
                 node[head] = value
         if isinstance(value, dict) and rest:
-            self._expand_path(value, rest)
+            self._expand_path(value, rest, ctx)
 
-    def _get(self, table: dict[str, Json], kind: str, object_id: str) -> Json:
+    def _get(self, table: dict[str, Json], kind: str, object_id: str, ctx: RequestContext) -> Json:
         found = table.get(object_id)
-        if found is None:
+        if found is None or not self._visible(object_id, ctx):
             raise resource_missing(kind, object_id)
         return found
 
-    def _list(self, items: list[Json], params: Json, url: str) -> Json:
-        window = _list_window(params, items)
+    def _list(self, items: list[Json], params: Json, url: str, ctx: RequestContext) -> Json:
+        """A list page of ``items`` the request's account owns (newest first)."""
+        window = _list_window(params, self._mine(items, ctx))
         listing = {"object": "list", "url": url, **window}
-        return self._expand(listing, params)
+        return self._expand(listing, params, ctx)
 
-    def _emit(self, event_type: str, obj: Json, ctx: RequestContext) -> None:
-        event: Json = {
-            "id": new_id("evt"),
-            "object": "event",
+    def _emit(
+        self,
+        event_type: str,
+        obj: Json,
+        ctx: RequestContext,
+        *,
+        on_platform: bool = False,
+        previous_attributes: Json | None = None,
+    ) -> None:
+        """Record and send an event on the request's account.
+
+        An event caused on a connected account is a Connect event: it carries ``account`` and
+        belongs to that account (retrieved with its Stripe-Account header). A platform event has
+        no ``account`` field at all. ``on_platform`` puts an event on the platform whatever the
+        request's account (an application fee is the platform's object).
+        """
+        account = None if on_platform else ctx.account
+        event: Json = {"id": new_id("evt"), "object": "event"}
+        if account is not None:
+            event["account"] = account
+        data: Json = {"object": copy.deepcopy(obj)}
+        if previous_attributes is not None:
+            data["previous_attributes"] = copy.deepcopy(previous_attributes)
+        event |= {
             "api_version": API_VERSION,
             "created": _now(),
-            "data": {"object": copy.deepcopy(obj)},
+            "data": data,
             "livemode": False,
             "pending_webhooks": 1 if self.webhooks_enabled else 0,
             "request": {"id": ctx.request_id, "idempotency_key": ctx.idempotency_key},
@@ -331,6 +501,7 @@ class Store:
         # Serialised once so every (re)delivery of this event is byte-identical.
         payload = json.dumps(event, indent=2).encode()
         self.events[event["id"]] = event
+        self.owners[event["id"]] = account or PLATFORM
         self.event_payloads[event["id"]] = payload
         self._on_event(event["id"], payload)
 
@@ -370,6 +541,7 @@ class Store:
             "status": "succeeded" if succeeded else "failed",
         }
         self.charges[charge["id"]] = charge
+        self.owners[charge["id"]] = self.owner_of(pi["id"])
         return charge
 
     def _attempt(
@@ -421,7 +593,8 @@ class Store:
             "message": behaviour.message,
             "doc_url": f"{DOC_BASE}#{behaviour.code.replace('_', '-')}",
             "charge": charge["id"],
-            "payment_method": payment_method_object(pm_id, behaviour, _now()),
+            "payment_method": copy.deepcopy(self.payment_methods.get(pm_id))
+            or payment_method_object(pm_id, behaviour, _now()),
         }
         if behaviour.decline_code is not None:
             error["decline_code"] = behaviour.decline_code
@@ -437,6 +610,83 @@ class Store:
         pi["last_payment_error"] = copy.deepcopy(error)
         self._emit("payment_intent.payment_failed", pi, ctx)
         raise ApiError(402, {**error, "payment_intent": copy.deepcopy(pi)}, storable=True)
+
+    # --- connected accounts -------------------------------------------------------------------
+
+    def _platform_only(self, ctx: RequestContext, what: str) -> None:
+        if ctx.account is not None:
+            # A guess at Stripe's wording; the code is Stripe's documented one for this case.
+            raise invalid_request(
+                f"Only a Connect platform can {what}; send this request without a Stripe-Account header.",
+                code="platform_account_required",
+            )
+
+    def create_account(self, params: Json, ctx: RequestContext) -> Json:
+        self._platform_only(ctx, "create connected accounts")
+        account_type = _choice_param(params, "type", ACCOUNT_TYPES)
+        controller = params.get("controller")
+        if account_type is None and not isinstance(controller, dict):
+            raise invalid_request(
+                "You must specify either `type` or `controller` when creating an account.", param="type"
+            )
+        country = (_str_param(params, "country") or "US").upper()
+        if len(country) != 2 or not country.isalpha():
+            raise invalid_request(f"Invalid country: {country}", param="country")
+        account = account_object(
+            new_id("acct", 16),
+            account_type=account_type or "standard",
+            country=country,
+            email=_str_param(params, "email"),
+            metadata=_metadata_param(params) or {},
+            created=_now(),
+        )
+        self.accounts[account["id"]] = account
+        return self._expand(account, params, ctx)
+
+    def account(self, account_id: str) -> Json:
+        """The account for a control call; KeyError when the platform has no such account."""
+        return self.accounts[account_id]
+
+    def get_account(self, account_id: str, params: Json, ctx: RequestContext) -> Json:
+        # A connected account may read itself; the platform reads all of its accounts.
+        if account_id not in self.accounts or ctx.account not in (None, account_id):
+            raise account_invalid(account_id)
+        return self._expand(self.accounts[account_id], params, ctx)
+
+    def set_account_status(
+        self,
+        account_id: str,
+        *,
+        charges_enabled: bool | None = None,
+        payouts_enabled: bool | None = None,
+        disabled_reason: Any = UNSET,
+    ) -> Json:
+        """Stripe restricting or re-enabling a connected account (a control call; KeyError for an
+        unknown account). What changed goes out as ``account.updated`` on that account, with
+        ``data.previous_attributes``; nothing changed, no event, as with Stripe."""
+        account = self.accounts[account_id]
+        previous = apply_account_status(
+            account,
+            charges_enabled=charges_enabled,
+            payouts_enabled=payouts_enabled,
+            disabled_reason=disabled_reason,
+        )
+        if previous:
+            self._emit(
+                "account.updated", account, RequestContext(account=account_id), previous_attributes=previous
+            )
+        return copy.deepcopy(account)
+
+    def _check_charges_enabled(self, ctx: RequestContext) -> None:
+        # Refused before anything is made and never saved under the idempotency key: the same
+        # key charges for real once Stripe enables the account again.
+        if ctx.account is not None and not self.accounts[ctx.account]["charges_enabled"]:
+            raise invalid_request(CHARGES_DISABLED_MESSAGE)
+
+    def list_accounts(self, params: Json, ctx: RequestContext) -> Json:
+        self._platform_only(ctx, "list connected accounts")
+        window = _list_window(params, list(self.accounts.values()))
+        return self._expand({"object": "list", "url": "/v1/accounts", **window}, params, ctx)
 
     # --- customers ----------------------------------------------------------------------------
 
@@ -454,10 +704,11 @@ class Store:
             "metadata": metadata,
         }
         self.customers[customer["id"]] = customer
-        return self._expand(customer, params)
+        self._own(customer, ctx)
+        return self._expand(customer, params, ctx)
 
-    def get_customer(self, customer_id: str, params: Json) -> Json:
-        return self._expand(self._get(self.customers, "customer", customer_id), params)
+    def get_customer(self, customer_id: str, params: Json, ctx: RequestContext) -> Json:
+        return self._expand(self._get(self.customers, "customer", customer_id, ctx), params, ctx)
 
     # --- payment intents ----------------------------------------------------------------------
 
@@ -470,7 +721,8 @@ class Store:
             raise invalid_request("off_session can only be used when confirm=true.", param="off_session")
         capture_method = _choice_param(params, "capture_method", _CAPTURE_METHODS) or "automatic"
         pm_id = _str_param(params, "payment_method")
-        behaviour = self._resolve_pm(pm_id) if pm_id is not None else None
+        behaviour = self._resolve_pm(pm_id, ctx) if pm_id is not None else None
+        customer = self._check_customer(params, ctx)
         if confirm and pm_id is None:
             raise parameter_missing("payment_method")
         metadata = _metadata_param(params) or {}
@@ -479,6 +731,7 @@ class Store:
         if confirm:
             pending = {"automatic_payment_methods": automatic}
             _check_return_url(pending, off_session=off_session, return_url=return_url)
+        self._check_charges_enabled(ctx)
 
         pi_id = new_id("pi")
         pi: Json = {
@@ -495,7 +748,7 @@ class Store:
             "confirmation_method": "automatic",
             "created": _now(),
             "currency": currency,
-            "customer": _str_param(params, "customer"),
+            "customer": customer,
             "description": _str_param(params, "description"),
             "last_payment_error": None,
             "latest_charge": None,
@@ -509,6 +762,7 @@ class Store:
             "status": "requires_confirmation" if pm_id else "requires_payment_method",
         }
         self.payment_intents[pi_id] = pi
+        self._own(pi, ctx)
         if confirm:
             assert pm_id is not None and behaviour is not None
             self._attempt(
@@ -521,15 +775,15 @@ class Store:
                 return_url=return_url,
                 use_stripe_sdk=_bool_param(params, "use_stripe_sdk"),
             )
-        return self._expand(pi, params)
+        return self._expand(pi, params, ctx)
 
-    def get_payment_intent(self, pi_id: str, params: Json) -> Json:
-        return self._expand(self._get(self.payment_intents, "payment_intent", pi_id), params)
+    def get_payment_intent(self, pi_id: str, params: Json, ctx: RequestContext) -> Json:
+        return self._expand(self._get(self.payment_intents, "payment_intent", pi_id, ctx), params, ctx)
 
-    def list_payment_intents(self, params: Json) -> Json:
+    def list_payment_intents(self, params: Json, ctx: RequestContext) -> Json:
         customer = _str_param(params, "customer")
         items = [pi for pi in self.payment_intents.values() if customer is None or pi["customer"] == customer]
-        return self._list(items, params, "/v1/payment_intents")
+        return self._list(items, params, "/v1/payment_intents", ctx)
 
     def _unexpected_state(self, pi: Json, action: str, allowed: tuple[str, ...]) -> ApiError:
         done = {"cancel": "canceled", "capture": "captured", "confirm": "confirmed"}.get(action, "updated")
@@ -541,12 +795,12 @@ class Store:
         )
 
     def update_payment_intent(self, pi_id: str, params: Json, ctx: RequestContext) -> Json:
-        pi = self._get(self.payment_intents, "payment_intent", pi_id)
+        pi = self._get(self.payment_intents, "payment_intent", pi_id, ctx)
         metadata = _metadata_param(params)
         amount = _int_param(params, "amount", required=False)
         pm_id = _str_param(params, "payment_method")
         if pm_id is not None:
-            self._resolve_pm(pm_id)
+            self._resolve_pm(pm_id, ctx)
         description = _str_param(params, "description")
         changes_payment = amount is not None or pm_id is not None
         if changes_payment and pi["status"] not in _CONFIRMABLE:
@@ -561,19 +815,20 @@ class Store:
             pi["payment_method"] = pm_id
             pi["status"] = "requires_confirmation"
             pi["next_action"] = None
-        return self._expand(pi, params)
+        return self._expand(pi, params, ctx)
 
     def confirm_payment_intent(self, pi_id: str, params: Json, ctx: RequestContext) -> Json:
-        pi = self._get(self.payment_intents, "payment_intent", pi_id)
+        pi = self._get(self.payment_intents, "payment_intent", pi_id, ctx)
         if pi["status"] not in _CONFIRMABLE:
             raise self._unexpected_state(pi, "confirm", _CONFIRMABLE)
         pm_id = _str_param(params, "payment_method") or pi["payment_method"]
         if pm_id is None:
             raise parameter_missing("payment_method")
-        behaviour = self._resolve_pm(pm_id)
+        behaviour = self._resolve_pm(pm_id, ctx)
         off_session = _off_session_param(params)
         return_url = _str_param(params, "return_url")
         _check_return_url(pi, off_session=off_session, return_url=return_url)
+        self._check_charges_enabled(ctx)
         self._attempt(
             pi,
             pm_id,
@@ -584,10 +839,10 @@ class Store:
             return_url=return_url,
             use_stripe_sdk=_bool_param(params, "use_stripe_sdk"),
         )
-        return self._expand(pi, params)
+        return self._expand(pi, params, ctx)
 
     def cancel_payment_intent(self, pi_id: str, params: Json, ctx: RequestContext) -> Json:
-        pi = self._get(self.payment_intents, "payment_intent", pi_id)
+        pi = self._get(self.payment_intents, "payment_intent", pi_id, ctx)
         reason = _choice_param(params, "cancellation_reason", _CANCELLATION_REASONS)
         if pi["status"] not in _CANCELABLE:
             raise self._unexpected_state(pi, "cancel", _CANCELABLE)
@@ -597,10 +852,10 @@ class Store:
         pi["next_action"] = None
         pi["amount_capturable"] = 0
         self._emit("payment_intent.canceled", pi, ctx)
-        return self._expand(pi, params)
+        return self._expand(pi, params, ctx)
 
     def capture_payment_intent(self, pi_id: str, params: Json, ctx: RequestContext) -> Json:
-        pi = self._get(self.payment_intents, "payment_intent", pi_id)
+        pi = self._get(self.payment_intents, "payment_intent", pi_id, ctx)
         if pi["status"] != "requires_capture":
             raise self._unexpected_state(pi, "capture", ("requires_capture",))
         amount = _int_param(params, "amount_to_capture", required=False) or pi["amount_capturable"]
@@ -617,7 +872,7 @@ class Store:
         pi["amount_received"] = amount
         pi["status"] = "succeeded"
         self._emit("payment_intent.succeeded", pi, ctx)
-        return self._expand(pi, params)
+        return self._expand(pi, params, ctx)
 
     def authenticate_on_session(self, pi_id: str, payment_method: str | None = None) -> Json:
         """The customer returns and completes 3DS in the browser for this PaymentIntent.
@@ -637,19 +892,25 @@ class Store:
             pm_id = pi["last_payment_error"]["payment_method"]["id"]
         if pm_id is None:
             raise ValueError(f"PaymentIntent {pi_id} has no payment method to authenticate")
-        behaviour = self._resolve_pm(pm_id)
+        # The browser talks to the account the PaymentIntent is on.
+        ctx = RequestContext(account=self.owner_of(pi_id) or None)
+        behaviour = self._resolve_pm(pm_id, ctx)
+        try:
+            self._check_charges_enabled(ctx)
+        except ApiError as exc:
+            raise ValueError(str(exc)) from exc
         # A card that declines after authentication leaves the PI in requires_payment_method
         # with the decline recorded, which is what the caller inspects.
         with contextlib.suppress(ApiError):
-            self._attempt(pi, pm_id, behaviour, off_session=False, authenticated=True, ctx=RequestContext())
+            self._attempt(pi, pm_id, behaviour, off_session=False, authenticated=True, ctx=ctx)
         return copy.deepcopy(pi)
 
     # --- charges and refunds ------------------------------------------------------------------
 
-    def get_charge(self, charge_id: str, params: Json) -> Json:
-        return self._expand(self._get(self.charges, "charge", charge_id), params)
+    def get_charge(self, charge_id: str, params: Json, ctx: RequestContext) -> Json:
+        return self._expand(self._get(self.charges, "charge", charge_id, ctx), params, ctx)
 
-    def list_charges(self, params: Json) -> Json:
+    def list_charges(self, params: Json, ctx: RequestContext) -> Json:
         pi_id = _str_param(params, "payment_intent")
         customer = _str_param(params, "customer")
         items = [
@@ -658,9 +919,9 @@ class Store:
             if (pi_id is None or ch["payment_intent"] == pi_id)
             and (customer is None or ch["customer"] == customer)
         ]
-        return self._list(items, params, "/v1/charges")
+        return self._list(items, params, "/v1/charges", ctx)
 
-    def _refundable_charge(self, params: Json) -> Json:
+    def _refundable_charge(self, params: Json, ctx: RequestContext) -> Json:
         pi_id = _str_param(params, "payment_intent")
         charge_id = _str_param(params, "charge")
         if pi_id is None and charge_id is None:
@@ -671,7 +932,7 @@ class Store:
         if charge_id is None:
             assert pi_id is not None
             pi = self.payment_intents.get(pi_id)
-            if pi is None:
+            if pi is None or not self._visible(pi_id, ctx):
                 raise resource_missing("payment_intent", pi_id, param="payment_intent", status=400)
             if pi["status"] != "succeeded":
                 raise invalid_request(
@@ -681,7 +942,7 @@ class Store:
                 )
             charge_id = pi["latest_charge"]
         charge = self.charges.get(charge_id)
-        if charge is None:
+        if charge is None or not self._visible(charge_id, ctx):
             raise resource_missing("charge", charge_id, param="charge", status=400)
         if pi_id is not None and charge["payment_intent"] != pi_id:
             raise invalid_request("The charge does not belong to this PaymentIntent.", param="charge")
@@ -694,7 +955,7 @@ class Store:
         return charge
 
     def create_refund(self, params: Json, ctx: RequestContext) -> Json:
-        charge = self._refundable_charge(params)
+        charge = self._refundable_charge(params, ctx)
         from .disputes import refusal_of_refund  # disputes.py builds on this module
 
         if (refused := refusal_of_refund(self, charge)) is not None:
@@ -730,23 +991,24 @@ class Store:
             "status": "succeeded",
         }
         self.refunds[refund["id"]] = refund
+        self._own(refund, ctx)
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] >= charge["amount_captured"]
         self._emit("charge.refunded", charge, ctx)
-        return self._expand(refund, params)
+        return self._expand(refund, params, ctx)
 
-    def get_refund(self, refund_id: str, params: Json) -> Json:
-        return self._expand(self._get(self.refunds, "refund", refund_id), params)
+    def get_refund(self, refund_id: str, params: Json, ctx: RequestContext) -> Json:
+        return self._expand(self._get(self.refunds, "refund", refund_id, ctx), params, ctx)
 
     # --- events -------------------------------------------------------------------------------
 
-    def get_event(self, event_id: str, params: Json) -> Json:
-        return self._expand(self._get(self.events, "event", event_id), params)
+    def get_event(self, event_id: str, params: Json, ctx: RequestContext) -> Json:
+        return self._expand(self._get(self.events, "event", event_id, ctx), params, ctx)
 
-    def list_events(self, params: Json) -> Json:
+    def list_events(self, params: Json, ctx: RequestContext) -> Json:
         event_type = _str_param(params, "type")
         items = [e for e in self.events.values() if event_type is None or e["type"] == event_type]
-        return self._list(items, params, "/v1/events")
+        return self._list(items, params, "/v1/events", ctx)
 
     # --- snapshots for tests ------------------------------------------------------------------
 
@@ -760,5 +1022,9 @@ class Store:
                 "events": list(self.events.values()),
                 "disputes": list(self.disputes.values()),
                 "payment_method_overrides": dict(self.pm_overrides),
+                "accounts": list(self.accounts.values()),
+                "payment_methods": list(self.payment_methods.values()),
+                "payment_method_sources": dict(self.pm_sources),
+                "owners": {k: v for k, v in self.owners.items() if v != PLATFORM},
             }
         )

@@ -297,6 +297,64 @@ def a_dispute_is_answered_with_evidence_listed_and_closed(api: Api) -> None:
     assert {"charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed"} <= kinds
 
 
+@scenario
+def a_direct_charge_on_a_connected_account_with_a_cloned_card(api: Api) -> None:
+    account = api.call("POST", "/v1/accounts", {"type": "standard", "country": "GB"})
+    acct = account["id"]
+    api.call("GET", f"/v1/accounts/{acct}")
+    api.call("GET", "/v1/accounts", {"limit": 3})
+    api.call("GET", "/v1/accounts/acct_missing", expect=403)
+    customer = api.call("POST", "/v1/customers", {"metadata": {"client_id": "c-1"}})
+    saved_card = card("pm_card_visa")
+    api.call("GET", f"/v1/payment_methods/{saved_card}")
+    clone = api.call(
+        "POST",
+        "/v1/payment_methods",
+        {"customer": customer["id"], "payment_method": saved_card},
+        account=acct,
+        idempotency_key=f"clone:{saved_card}",
+    )
+    api.call("GET", f"/v1/payment_methods/{clone['id']}", account=acct)
+    api.call("GET", f"/v1/payment_methods/{clone['id']}", expect=404)
+    api.call("POST", "/v1/payment_methods", {"payment_method": saved_card}, account=acct, expect=400)
+    pi = api.call(
+        "POST",
+        "/v1/payment_intents",
+        {
+            "amount": 6000,
+            "currency": "gbp",
+            "payment_method": clone["id"],
+            "off_session": True,
+            "confirm": True,
+            "application_fee_amount": 720,
+        },
+        account=acct,
+    )
+    api.call("GET", f"/v1/charges/{pi['latest_charge']}", account=acct)
+    api.call("GET", f"/v1/payment_intents/{pi['id']}", expect=404)
+    api.call("POST", "/v1/refunds", {"payment_intent": pi["id"], "amount": 1000}, account=acct)
+    api.call("POST", "/v1/payment_intents", {"amount": 1, "currency": "gbp"}, account="acct_nope", expect=403)
+    api.standin.set_account_status(acct, charges_enabled=False, disabled_reason="requirements.past_due")
+    api.call(
+        "POST",
+        "/v1/payment_intents",
+        {
+            "amount": 6000,
+            "currency": "gbp",
+            "payment_method": "pm_card_visa",
+            "off_session": True,
+            "confirm": True,
+        },
+        account=acct,
+        expect=400,
+    )
+    api.call("GET", f"/v1/accounts/{acct}")
+    events = api.call("GET", "/v1/events", {"limit": 100}, account=acct)["data"]
+    assert {"account.updated", "payment_intent.succeeded", "charge.refunded"} <= {e["type"] for e in events}
+    for event in events:
+        api.call("GET", f"/v1/events/{event['id']}", account=acct)
+
+
 # --- webhooks ---------------------------------------------------------------------------------
 
 
@@ -356,6 +414,10 @@ def test_every_webhook_body_the_stand_in_delivers_is_a_stripe_event(standin: Str
         )
         api.call("POST", f"/v1/payment_intents/{on_session['id']}/cancel")
         api.call("POST", "/v1/refunds", {"payment_intent": pi["id"]})
+        acct = api.call("POST", "/v1/accounts", {"type": "standard", "country": "GB"})["id"]
+        standin.set_account_status(acct, charges_enabled=False, disabled_reason="requirements.past_due")
+        disputed = charge(api, card("pm_card_visa"))
+        standin.close_dispute(standin.open_dispute(disputed["latest_charge"])["id"], "lost")
         expected = len(standin.events())
         bodies = receiver.wait_for(expected)
     finally:
@@ -371,6 +433,9 @@ def test_every_webhook_body_the_stand_in_delivers_is_a_stripe_event(standin: Str
         "payment_intent.requires_action",
         "payment_intent.canceled",
         "charge.refunded",
+        "account.updated",
+        "charge.dispute.created",
+        "charge.dispute.closed",
     }
 
 

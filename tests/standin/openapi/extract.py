@@ -40,6 +40,7 @@ OPERATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("get", "/v1/events/{id}"),
     # Connect (issue 14): connected accounts, cloned payment methods, application fees.
     ("post", "/v1/accounts"),
+    ("get", "/v1/accounts"),
     ("get", "/v1/accounts/{account}"),
     ("post", "/v1/accounts/{account}"),
     ("get", "/v1/account"),
