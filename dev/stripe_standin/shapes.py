@@ -3,7 +3,7 @@
 Each function gives one object's untouched fields with the values Stripe returns for what the
 project does (a card payment in test mode, no Connect options unless a handler sets them). A
 handler spreads them first and its own fields after, so a field it models always wins:
-``{**shapes.charge_fields(pm), "id": …}``. tests/standin/test_openapi_contract.py holds every
+``{**shapes.charge_fields(card, fingerprint), "id": …}``. tests/standin/test_openapi_contract.py holds every
 object to Stripe's published shape (its ``required`` fields, types, nulls and no unknown field).
 """
 
@@ -17,7 +17,6 @@ __all__ = [
     "charge_fields",
     "customer_fields",
     "payment_intent_fields",
-    "payment_method_fields",
     "refund_fields",
 ]
 
@@ -91,26 +90,9 @@ def payment_intent_fields() -> Json:
     }
 
 
-def payment_method_fields(card: Json) -> Json:
-    """``card``: brand, last4, exp_month, exp_year, country, funding of the test card."""
-    return {
-        "allow_redisplay": "unspecified",
-        "billing_details": _billing_details(),
-        "card": {
-            **card,
-            "checks": _card_checks(),
-            "fingerprint": _fingerprint(card),
-            "generated_from": None,
-            "networks": {"available": [card["brand"]], "preferred": None},
-            "three_d_secure_usage": {"supported": True},
-            "wallet": None,
-        },
-        "customer_account": None,
-    }
-
-
-def charge_fields(card: Json) -> Json:
-    """``card`` as in ``payment_method_fields``: the card the charge was made on."""
+def charge_fields(card: Json, fingerprint: str) -> Json:
+    """``card``: brand, last4, exp_month, exp_year, country and funding of the card the charge
+    was made on; ``fingerprint``: its PaymentMethod's (the same card, the same fingerprint)."""
     return {
         "application": None,
         "application_fee": None,
@@ -125,7 +107,7 @@ def charge_fields(card: Json) -> Json:
             "card": {
                 **card,
                 "checks": _card_checks(),
-                "fingerprint": _fingerprint(card),
+                "fingerprint": fingerprint,
                 "installments": None,
                 "mandate": None,
                 "network": card["brand"],
@@ -160,8 +142,3 @@ def refund_fields(charge: Json) -> Json:
         "source_transfer_reversal": None,
         "transfer_reversal": None,
     }
-
-
-def _fingerprint(card: Json) -> str:
-    # Stable per test card, as Stripe's is per card number.
-    return f"fp{card['brand']}{card['last4']}"[:16]

@@ -508,7 +508,7 @@ class Store:
     def _new_charge(self, pi: Json, pm_id: str, behaviour: Behaviour, *, succeeded: bool) -> Json:
         captured = succeeded and pi["capture_method"] != "manual"
         charge: Json = {
-            **shapes.charge_fields(card_details(behaviour)),
+            **shapes.charge_fields(card_details(behaviour), self._fingerprint(pm_id)),
             "id": new_id("ch"),
             "object": "charge",
             "amount": pi["amount"],
