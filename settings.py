@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     # with a secret of its own, usually to the same URL. Unset: only the account endpoint's secret.
     stripe_connect_webhook_secret: SecretStr | None = None
     stripe_http_timeout_seconds: float = Field(default=8.0, gt=0, le=60)
+    # Disputes (issue 14 §3): submit a session's evidence pack to Stripe as soon as a dispute opens.
+    # Off: the pack is exported for the backend (`GET /v1/sessions/{id}/dispute-evidence`).
+    dispute_evidence_submit: bool = False
     stripe_max_network_retries: int = Field(default=1, ge=0, le=5)
     # The page of the marketplace's app the client's browser comes back to after 3-D Secure, sent
     # with every on-session confirmation (README rule 11): Stripe refuses to confirm on-session a

@@ -22,6 +22,7 @@ from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import PollerBehaviorAutoscaling, Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.disputes import DisputeActivities
 from activities.follow_ups import FollowUpActivities
 from activities.notifications import NotificationActivities
 from activities.payments import PaymentActivities
@@ -160,7 +161,10 @@ def build_stripe_worker(
     return Worker(
         client,
         task_queue=stripe_task_queue(task_queue),
-        activities=payment_activities(payments),
+        activities=[
+            *payment_activities(payments),
+            DisputeActivities(stripe_client, submit=settings.dispute_evidence_submit).submit_evidence,
+        ],
         max_concurrent_activities=settings.stripe_max_concurrent_activities,
         max_task_queue_activities_per_second=settings.stripe_activities_per_second,
         activity_task_poller_behavior=activity_pollers(settings),

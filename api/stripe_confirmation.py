@@ -14,6 +14,8 @@ from typing import Any
 
 import stripe
 
+from domain.disputes import DisputeFact, dispute_fact_from_stripe
+
 log = logging.getLogger("sessionflow.api.stripe")
 
 
@@ -70,3 +72,39 @@ async def _retrieve_intent(
         return (await stripe_client.v1.payment_intents.retrieve_async(intent_id, None, options)).to_dict()
     except stripe.InvalidRequestError:
         return None
+
+
+async def confirmed_dispute(
+    stripe_client: stripe.StripeClient, event: dict[str, Any]
+) -> tuple[str, DisputeFact] | None:
+    """The session and dispute fact a ``charge.dispute.*`` event stands for, read from Stripe: the
+    Dispute (its current status, amount and reason) and its PaymentIntent's ``metadata.session_id``
+    (the one Sessionflow wrote), both under the event's ``account`` when it names one (a dispute of
+    a therapist's direct charge lives on their connected account). None when Stripe knows no such
+    dispute, it is no session's, or it is not Stripe-shaped."""
+    account = event.get("account")
+    options: Any = {"stripe_account": account} if isinstance(account, str) and account else {}
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
+        return None
+    try:
+        dispute = (await stripe_client.v1.disputes.retrieve_async(obj["id"], None, options)).to_dict()
+        intent_id = dispute.get("payment_intent")
+        if not isinstance(intent_id, str):
+            return None
+        intent = await _retrieve_intent(stripe_client, intent_id, options)
+    except stripe.InvalidRequestError:
+        return None
+    except stripe.StripeError as exc:
+        log.warning("stripe could not confirm an event", extra={"error_type": type(exc).__name__})
+        raise StripeUnavailable from exc
+    metadata = (intent or {}).get("metadata") or {}
+    session_id = metadata.get("session_id") if isinstance(metadata, dict) else None
+    if not isinstance(session_id, str):
+        return None
+    try:
+        fact = dispute_fact_from_stripe(event, dispute)
+    except ValueError:
+        return None
+    return (session_id, fact) if fact is not None else None

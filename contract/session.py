@@ -23,6 +23,8 @@ from domain.commands import (
     RescheduleRequest,
     RescheduleResult,
 )
+from domain.dispute_evidence import DisputeEvidence
+from domain.disputes import DisputeFact
 from domain.payments import PaymentEvent
 from domain.presence import ChargeAnswer, ChargeAnswerRequest
 from domain.refunds import SessionRefund, SessionRefundResult
@@ -47,6 +49,10 @@ SESSION_REFUND = Update("refund", SessionRefund, SessionRefundResult)
 SESSION_MARK_NO_SHOW = Update("mark_no_show", NoShowRequest, NoShowResult)
 SESSION_PAYMENT_EVENT = Signal("payment_event", PaymentEvent)
 """A Stripe webhook fact (deduplicated by event id in the workflow)."""
+SESSION_DISPUTE_EVENT = Signal("dispute_event", DisputeFact)
+"""A Stripe dispute fact (``charge.dispute.*``, confirmed); duplicates and stale ones change nothing."""
+SESSION_DISPUTE_EVIDENCE = Query("dispute_evidence", NO_ARGUMENT, DisputeEvidence)
+"""The evidence pack built from the session's recorded history (``domain.dispute_evidence``)."""
 SESSION_STATE = Query("state", NO_ARGUMENT, SessionState)
 SESSION_BOOKING = Query("booking", NO_ARGUMENT, SessionBooking)
 """The booking as it was made (for idempotent re-booking checks)."""
@@ -65,10 +71,11 @@ SESSION_UPDATES: tuple[Update[Any, Any], ...] = (
     SESSION_REFUND,
     SESSION_MARK_NO_SHOW,
 )
-SESSION_SIGNALS: tuple[Signal[Any], ...] = (SESSION_PAYMENT_EVENT,)
+SESSION_SIGNALS: tuple[Signal[Any], ...] = (SESSION_PAYMENT_EVENT, SESSION_DISPUTE_EVENT)
 SESSION_QUERIES: tuple[Query[Any, Any], ...] = (
     SESSION_STATE,
     SESSION_BOOKING,
     SESSION_CANCEL_PREVIEW,
     SESSION_RESCHEDULE_PREVIEW,
+    SESSION_DISPUTE_EVIDENCE,
 )

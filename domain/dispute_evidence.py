@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.attendance import AttendanceOutcome
 from domain.booking import SessionBooking
+from domain.ids import OpaqueId, StripeId
 from domain.policy import SessionPolicy
 from domain.state import SessionState
 from domain.status import Actor, BookingKind, SessionStatus
@@ -191,3 +192,31 @@ def evidence_pack(source: EvidenceSource) -> DisputeEvidence:
 def evidence_fields(evidence: DisputeEvidence) -> dict[str, Any]:
     """The pack as the API exports it (every field, empty ones null)."""
     return evidence.model_dump()
+
+
+class EvidenceSubmission(BaseModel):
+    """What ``submit_dispute_evidence`` is asked: the pack, for the dispute and the account its
+    charge lives on."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    session_id: OpaqueId
+    dispute_id: StripeId
+    account: StripeId | None = None
+    """The connected account the charge (and so the dispute) lives on; None: the platform's."""
+    evidence: DisputeEvidence
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"session:{self.session_id}:dispute:{self.dispute_id}:evidence"
+
+
+class EvidenceSubmitted(BaseModel):
+    """What ``submit_dispute_evidence`` returns: ``submitted`` when the worker sent it to Stripe
+    (``SESSIONFLOW_DISPUTE_EVIDENCE_SUBMIT``); otherwise it is exported for the backend
+    (``GET /v1/sessions/{id}/dispute-evidence``). ``status``: the dispute's, as Stripe answered."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    submitted: bool
+    status: str | None = None

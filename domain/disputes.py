@@ -25,10 +25,10 @@ an inquiry usually either closes or escalates within days.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -203,6 +203,48 @@ def check_refund_allowed(record: DisputeRecord | None, payment_intent_id: str | 
         )
 
 
+def needs_response(record: DisputeRecord) -> bool:
+    """The merchant is asked for evidence (a chargeback or an inquiry awaiting an answer)."""
+    return record.status in (DisputeStatus.NEEDS_RESPONSE, DisputeStatus.WARNING_NEEDS_RESPONSE)
+
+
 def outcome_code(record: DisputeRecord) -> str:
     """The outcome a therapist and ops hear of: ``won``, ``lost`` or ``warning_closed``."""
     return record.status.value
+
+
+def _event_time(created: object) -> datetime:
+    if isinstance(created, bool) or not isinstance(created, int | float):
+        raise ValueError("the event has no created time")
+    try:
+        return datetime.fromtimestamp(created, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError("the event's created time is out of range") from None
+
+
+def dispute_fact_from_stripe(event: dict[str, Any], dispute: dict[str, Any]) -> DisputeFact | None:
+    """The fact of a ``charge.dispute.*`` event, read from Stripe's own copy of the ``dispute``
+    (never the event's); None when it is no dispute of a PaymentIntent. Raises ``ValueError``
+    (pydantic's included) for a dispute or event that is not Stripe-shaped."""
+    intent = dispute.get("payment_intent")
+    charge = dispute.get("charge")
+    if isinstance(intent, dict):
+        intent = intent.get("id")
+    if isinstance(charge, dict):
+        charge = charge.get("id")
+    if event.get("type") not in DISPUTE_EVENT_TYPES or not isinstance(intent, str):
+        return None
+    account = event.get("account")
+    return DisputeFact(
+        event_id=str(event.get("id")),
+        type=str(event.get("type")),
+        dispute_id=str(dispute.get("id")),
+        payment_intent_id=intent,
+        charge_id=str(charge),
+        status=DisputeStatus(str(dispute.get("status"))),
+        amount_minor=int(dispute.get("amount") or 0),
+        currency=str(dispute.get("currency")),
+        reason=str(dispute.get("reason")),
+        created=_event_time(event.get("created")),
+        account=account if isinstance(account, str) and account else None,
+    )

@@ -11,6 +11,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, TimeoutType
 from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
+    from activities.disputes import DisputeActivities
     from activities.follow_ups import FollowUpActivities
     from activities.notifications import NotificationActivities
     from activities.payments import STRIPE_OUTAGE_ERROR_TYPES, PaymentActivities
@@ -100,11 +101,35 @@ def count_stripe_unreachable(operation: str, failure: ActivityError) -> None:
     ).add(1, {"operation": operation, "reason": failure_type(failure)})
 
 
+def count_dispute(status: str) -> None:
+    """Ops' signal of disputes (``sessionflow_disputes{status}``; ``_total`` once exported): each
+    status a session's dispute reaches, counted once (the workflow's meter skips replays)."""
+    workflow.metric_meter().create_counter(
+        "sessionflow_disputes",
+        "Disputes of session charges, by the Stripe status the session recorded.",
+    ).add(1, {"status": status})
+
+
 async def call_stripe(
     activity: Callable[[PaymentActivities, RequestT], Awaitable[ResultT]], request: RequestT, summary: str
 ) -> ResultT:
     """One Stripe call, on the Stripe task queue (rate-limited by the server for every worker at
     once): timeouts keep every retry well inside the idempotency key's lifetime."""
+    return await workflow.execute_activity_method(
+        activity,
+        request,
+        task_queue=stripe_task_queue(workflow.info().task_queue),
+        start_to_close_timeout=STRIPE_START_TO_CLOSE,
+        schedule_to_close_timeout=STRIPE_SCHEDULE_TO_CLOSE,
+        retry_policy=STRIPE_RETRY_POLICY,
+        summary=summary,
+    )
+
+
+async def call_stripe_disputes(
+    activity: Callable[[DisputeActivities, RequestT], Awaitable[ResultT]], request: RequestT, summary: str
+) -> ResultT:
+    """A call of Stripe's Dispute API, with the same queue, timeouts and retries as any Stripe call."""
     return await workflow.execute_activity_method(
         activity,
         request,

@@ -72,3 +72,17 @@ LEAN_FROM_FIRST_TASK = "lean-from-first-task"
 """A command delivered with a session's first workflow task runs before the run starts; it decides
 the lean lifecycle itself, instead of taking the old path until the run decides it (found by review:
 its notices went out as one activity each, its status as an upsert of its own)."""
+
+DISPUTES_ANSWERED = "disputes-answered"
+"""Issue 14 §3: a ``dispute_event`` signal (Stripe's ``charge.dispute.*``, confirmed) is recorded on
+the session — a refund owed against a disputed charge is held while the dispute is open or lost and
+paid once it is won, and the therapist is told (``dispute_opened`` / ``dispute_closed``). Consulted
+in the signal's handler: a history recorded with the marker replays the new path; one without never
+had the signal."""
+
+DISPUTE_EVIDENCE_SUBMITTED = "dispute-evidence-submitted"
+"""Issue 14 §3: when a dispute that needs a response first reaches the session, the evidence pack
+built from its history goes to the ``submit_dispute_evidence`` activity (which submits it to
+Stripe when the worker is configured to, ``SESSIONFLOW_DISPUTE_EVIDENCE_SUBMIT``); a new activity in
+the ``dispute_event`` handler, so histories recorded with ``disputes-answered`` alone replay as
+they were."""

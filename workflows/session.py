@@ -27,6 +27,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.disputes import DisputeActivities
     from activities.payments import PaymentActivities
     from activities.practice import PracticeActivities
     from contract.ids import session_workflow_id
@@ -41,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import session as machine
     from domain import session_attendance as attendance
     from domain import session_commands as commands
-    from domain import session_time
+    from domain import session_disputes, session_time
     from domain.attendance import AttendanceResult, AttendanceUpdate
     from domain.booking import SessionBooking
     from domain.commands import (
@@ -54,6 +55,8 @@ with workflow.unsafe.imports_passed_through():
         RescheduleRequest,
         RescheduleResult,
     )
+    from domain.dispute_evidence import DisputeEvidence, EvidenceSource, EvidenceSubmission, evidence_pack
+    from domain.disputes import DisputeFact, DisputeRecord, needs_response
     from domain.errors import RuleViolation
     from domain.notifications import Notification
     from domain.payments import ChargeOutcome, PaymentEvent
@@ -67,8 +70,10 @@ with workflow.unsafe.imports_passed_through():
         call_practice,
         call_practice_patiently,
         call_stripe,
+        call_stripe_disputes,
         checked,
         count_charge_given_up,
+        count_dispute,
         count_stripe_unreachable,
         deliver,
         deliver_batch,
@@ -80,6 +85,8 @@ with workflow.unsafe.imports_passed_through():
         AUTO_CANCEL_READS_PAYMENT,
         CHARGE_ANSWER_BOUNDED,
         CHARGE_OUTAGE_IS_NOT_A_DECLINE,
+        DISPUTE_EVIDENCE_SUBMITTED,
+        DISPUTES_ANSWERED,
         FOLLOW_UP_CLAIMS_TIME,
         LEAN_FROM_FIRST_TASK,
         LEAN_LIFECYCLE,
@@ -111,6 +118,7 @@ class SessionWorkflow:
     @workflow.init
     def __init__(self, workflow_input: SessionWorkflowInput) -> None:
         self._session = machine.open_session(workflow_input, workflow.now())
+        self._booked_at = workflow_input.booked_at or workflow.now()  # the dispute evidence's
         # Notifications are sent without holding up the session; all are awaited before it ends.
         self._outbox: list[asyncio.Task[None]] = []
         # Set by handlers: the main loop re-plans (and restarts its timer) only when something moved.
@@ -779,6 +787,71 @@ class SessionWorkflow:
         # Waking the main loop restarts its timer (a billed Action): only for facts that matter.
         if outcome.wakes:
             self._changed = True
+
+    @workflow.signal
+    def dispute_event(self, fact: DisputeFact) -> None:
+        """A Stripe dispute fact (``domain.disputes``); duplicates and stale ones change nothing."""
+        if not workflow.patched(DISPUTES_ANSWERED):
+            return  # never reached: a history without the marker never had this signal
+        outcome = session_disputes.apply_dispute(self._session, fact)
+        if not outcome.change.applied:
+            return
+        record = self._session.dispute
+        assert record is not None
+        count_dispute(record.status.value)
+        self._log(
+            logging.WARNING if outcome.change.opened else logging.INFO,
+            "dispute recorded",
+            dispute_id=record.dispute_id,
+            dispute_status=record.status.value,
+            reason=record.reason,
+            refund_held_minor=record.refund_held_minor,
+        )
+        self._notify(outcome.notices)
+        self._changed = True
+        if outcome.change.opened and needs_response(record) and workflow.patched(DISPUTE_EVIDENCE_SUBMITTED):
+            # Awaited with the notices before the session closes.
+            self._outbox.append(asyncio.create_task(self._submit_evidence(record)))
+
+    async def _submit_evidence(self, record: DisputeRecord) -> None:
+        """Hand the evidence pack to Stripe's Dispute API (when the worker is configured to)."""
+        request = EvidenceSubmission(
+            session_id=self._session.session_id,
+            dispute_id=record.dispute_id,
+            account=record.account,
+            evidence=self._evidence(),
+        )
+        try:
+            answer = await call_stripe_disputes(
+                DisputeActivities.submit_evidence, request, "dispute evidence"
+            )
+        except ActivityError as failure:
+            reason = failure_type(failure)
+            self._log(
+                logging.ERROR, "dispute evidence not submitted", dispute_id=record.dispute_id, reason=reason
+            )
+            return
+        self._log(
+            logging.INFO,
+            "dispute evidence submitted" if answer.submitted else "dispute evidence exported",
+            dispute_id=record.dispute_id,
+            dispute_status=answer.status,
+        )
+
+    def _evidence(self) -> DisputeEvidence:
+        session = self._session
+        source = EvidenceSource(
+            state=session.snapshot(),
+            booking=session.booking,
+            policy=session.policy,
+            booked_at=self._booked_at,
+        )
+        return evidence_pack(source)
+
+    @workflow.query
+    def dispute_evidence(self) -> DisputeEvidence:
+        """The evidence pack for a disputed charge, from the recorded history (no free text)."""
+        return self._evidence()
 
     @workflow.query
     def state(self) -> SessionState:

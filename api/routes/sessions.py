@@ -37,6 +37,7 @@ from contract.session import (
     SESSION_CANCEL,
     SESSION_CANCEL_PREVIEW,
     SESSION_CHARGE_ANSWER,
+    SESSION_DISPUTE_EVIDENCE,
     SESSION_FILE_ATTENDANCE,
     SESSION_MARK_NO_SHOW,
     SESSION_RESCHEDULE,
@@ -60,6 +61,7 @@ from domain.commands import (
     RescheduleRequest,
     RescheduleResult,
 )
+from domain.dispute_evidence import DisputeEvidence
 from domain.errors import RuleViolation
 from domain.presence import ChargeAnswer, ChargeAnswerRequest, booking_charged_on_session, charge_answer_of
 from domain.refunds import SessionRefund, SessionRefundResult
@@ -491,8 +493,9 @@ async def refund(
     session has closed (for 180 days). `amount_minor` absent refunds everything still refundable.
     Several partial refunds add up; together they never exceed what was captured (`409
     refund_exceeds_captured`, the message says what is left). Nothing captured: `409
-    nothing_captured`. Only the session's therapist or an admin (its client: `409 not_allowed`,
-    anyone else `404`). The money goes back right
+    nothing_captured`. A charge the client's bank disputes is not refunded while the dispute is
+    open or after it was lost: `409 charge_disputed`. Only the session's therapist or an admin (its
+    client: `409 not_allowed`, anyone else `404`). The money goes back right
     after (`refund_issued` to the client with the amount); the result says what was granted and what
     is still refundable."""
     request = _command(
@@ -572,3 +575,23 @@ async def update_payment_method(
     if not (result.retrying_now and requested_by is Actor.CLIENT):
         return response
     return await _with_charge_answer(response, handle)
+
+
+@router.get("/{session_id}/dispute-evidence")
+async def dispute_evidence(
+    session_id: SessionId, party: ActingParty, client: TemporalClient
+) -> DisputeEvidence:
+    """The evidence pack for a dispute of the session's charge, in Stripe's `dispute.evidence`
+    fields, built from the session's recorded history alone (`domain/dispute_evidence.py`): the
+    booking's time and kind, who booked it and the client's recorded agreement, the cancellation
+    policy generated from the session's own policy values, the notice a cancellation actually
+    gave, the attendance recorded, the service date. No health data (no reason code is read), no
+    names, no text a person wrote. The marketplace's backend submits it to Stripe
+    (`POST /v1/disputes/{id}` with `evidence` and `submit=true`, under `Stripe-Account` for a
+    therapist's direct charge) unless the worker does (`SESSIONFLOW_DISPUTE_EVIDENCE_SUBMIT`).
+    Admins only (the session's therapist or client: `409 not_allowed`; anyone else `404`); a query
+    of the session's workflow (billed), also once it has closed."""
+    await check_party_of(client, session_id, party)
+    if party.role is not Actor.ADMIN:
+        raise RuleViolation("not_allowed", "only an admin may export a session's dispute evidence")
+    return await query_workflow(session_handle(client, session_id), SESSION_DISPUTE_EVIDENCE)

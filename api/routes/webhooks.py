@@ -26,8 +26,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import AppSettings, TemporalClient
 from api.errors import RETRY_AFTER_SECONDS, ErrorBody, error_response
-from api.stripe_confirmation import StripeUnavailable, confirmed_event
-from contract.session import SESSION_PAYMENT_EVENT
+from api.stripe_confirmation import StripeUnavailable, confirmed_dispute, confirmed_event
+from contract.session import SESSION_DISPUTE_EVENT, SESSION_PAYMENT_EVENT
+from domain.disputes import DISPUTE_EVENT_TYPES
 from domain.ids import is_opaque_id
 from domain.payment_facts import KnownFact, known_fact
 from domain.payments import PaymentEvent, payment_event_from_stripe
@@ -216,9 +217,10 @@ async def stripe_webhook(
         str | None, Header(alias="Stripe-Signature", description="Stripe's signature of the raw body")
     ] = None,
 ) -> WebhookAck | JSONResponse:
-    """Receive a Stripe event: `payment_intent.succeeded`, `payment_intent.payment_failed` and
-    `charge.refunded` for a session's PaymentIntent reach its workflow once Stripe confirms
-    them; anything else is acknowledged and ignored."""
+    """Receive a Stripe event: `payment_intent.succeeded`, `payment_intent.payment_failed`,
+    `charge.refunded` and `charge.dispute.created / updated / closed` for a session's
+    PaymentIntent reach its workflow once Stripe confirms them; anything else is acknowledged and
+    ignored."""
     if not stripe_signature:
         return error_response(
             status.HTTP_400_BAD_REQUEST, "bad_signature", "the Stripe-Signature header is missing"
@@ -251,6 +253,9 @@ async def stripe_webhook(
     if recent.seen(event_id):
         log.info("stripe event already acknowledged", extra={"event_id": event_id})
         return WebhookAck(duplicate=True)
+
+    if event_type in DISPUTE_EVENT_TYPES:
+        return await _dispute_event(request, client, settings, event, recent)
 
     try:
         mapped = payment_event_from_stripe(event)
@@ -318,5 +323,56 @@ async def stripe_webhook(
         "stripe event signalled",
         extra={"event_id": event_id, "event_type": event_type, "session_id": session_id},
     )
+    recent.add(event_id)
+    return WebhookAck(handled=True)
+
+
+async def _dispute_event(
+    request: Request,
+    client: TemporalClient,
+    settings: Settings,
+    event: dict[str, object],
+    recent: RecentEventIds,
+) -> WebhookAck | JSONResponse:
+    """``charge.dispute.created / updated / closed``: confirmed with Stripe (the Dispute and its
+    PaymentIntent, on the event's connected account if any), then signalled to the session the
+    PaymentIntent's ``metadata.session_id`` names. A session whose workflow has closed cannot be
+    signalled: the dispute is acknowledged and logged for ops (README, "Disputes")."""
+    event_id = str(event.get("id"))
+    event_type = event.get("type")
+    try:
+        confirmed = await confirmed_dispute(_stripe_client(request, settings), dict(event))
+    except StripeUnavailable:
+        return error_response(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "stripe_unavailable",
+            "Stripe could not confirm the event; deliver it again later",
+            **{"Retry-After": RETRY_AFTER_SECONDS},
+        )
+    if confirmed is None or not is_opaque_id(confirmed[0]):
+        log.info("stripe dispute event ignored", extra={"event_id": event_id, "event_type": event_type})
+        recent.add(event_id)
+        return WebhookAck(handled=False)
+    session_id, fact = confirmed
+    ids = {
+        "event_id": event_id,
+        "event_type": event_type,
+        "session_id": session_id,
+        "dispute_id": fact.dispute_id,
+        "dispute_status": fact.status.value,
+    }
+    try:
+        await signal_workflow(
+            session_handle(client, session_id), SESSION_DISPUTE_EVENT, fact, rpc_timeout=SIGNAL_RPC_TIMEOUT
+        )
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise  # api.errors: unavailable or timed out → 503 (Stripe retries), else 500
+        # Closed (or never ours): Stripe's retries cannot help. Ops settle it with the evidence
+        # export; Stripe itself refuses any refund of the charge while it is charged back.
+        log.warning("stripe dispute for a closed session", extra=ids)
+        recent.add(event_id)
+        return WebhookAck(handled=False)
+    log.info("stripe dispute event signalled", extra=ids)
     recent.add(event_id)
     return WebhookAck(handled=True)

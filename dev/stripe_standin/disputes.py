@@ -21,7 +21,8 @@ import copy
 import time
 from typing import Final
 
-from .errors import ApiError, invalid_request, resource_missing
+from .errors import ApiError, invalid_request
+from .routes import register_routes, route
 from .store import PLATFORM, Json, RequestContext, Store, new_id
 
 __all__ = [
@@ -97,15 +98,14 @@ def _now() -> int:
 
 
 def _dispute(store: Store, dispute_id: str, ctx: RequestContext) -> Json:
-    found = store.disputes.get(dispute_id)
-    if found is None or store.owner_of(dispute_id) != ctx.owner:
-        raise resource_missing("dispute", dispute_id)
-    return found
+    """The dispute as the request's account sees it: a connected account's charge's dispute lives
+    on that account (another account's id is "No such dispute", as for every object)."""
+    return store._get(store.disputes, "dispute", dispute_id, ctx)
 
 
-def _on_account_of(store: Store, object_id: str) -> RequestContext:
-    """Stripe's own doing on the account ``object_id`` belongs to: a direct charge's dispute is
-    the connected account's (its object, its event), a platform charge's the platform's."""
+def _on_owner(store: Store, object_id: str) -> RequestContext:
+    """A context on the account that owns ``object_id``: the bank's decisions come from no
+    request, and their events belong where the charge lives (a Connect event carries ``account``)."""
     owner = store.owner_of(object_id)
     return RequestContext(account=None if owner == PLATFORM else owner)
 
@@ -162,11 +162,11 @@ def open_dispute(
         "reason": reason,
         "status": "warning_needs_response" if inquiry else "needs_response",
     }
+    ctx = _on_owner(store, charge_id)
     store.disputes[dispute["id"]] = dispute
-    on_account = _on_account_of(store, charge_id)
-    store._own(dispute, on_account)
+    store._own(dispute, ctx)
     charge["disputed"] = True
-    store._emit("charge.dispute.created", dispute, on_account)
+    store._emit("charge.dispute.created", dispute, ctx)
     return copy.deepcopy(dispute)
 
 
@@ -256,7 +256,7 @@ def close_dispute(store: Store, dispute_id: str, outcome: str) -> Json:
     dispute["status"] = "warning_closed" if inquiry and outcome == "won" else outcome
     dispute["is_charge_refundable"] = dispute["status"] != "lost"
     dispute["evidence_details"]["past_due"] = False
-    store._emit("charge.dispute.closed", dispute, _on_account_of(store, dispute_id))
+    store._emit("charge.dispute.closed", dispute, _on_owner(store, dispute_id))
     return copy.deepcopy(dispute)
 
 
@@ -299,3 +299,13 @@ def refusal_of_refund(store: Store, charge: Json) -> ApiError | None:
                 param="charge",
             )
     return None
+
+
+_ID = r"(?P<id>[A-Za-z0-9_]+)"
+
+register_routes(
+    route("GET", r"^/v1/disputes$", lambda s, m, p, c: list_disputes(s, p, c)),
+    route("GET", rf"^/v1/disputes/{_ID}$", lambda s, m, p, c: get_dispute(s, m["id"], p, c)),
+    route("POST", rf"^/v1/disputes/{_ID}$", lambda s, m, p, c: update_dispute(s, m["id"], p, c)),
+    route("POST", rf"^/v1/disputes/{_ID}/close$", lambda s, m, p, c: merchant_closes_dispute(s, m["id"], c)),
+)

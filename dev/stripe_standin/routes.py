@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from . import disputes
 from .store import Json, RequestContext, Store
 
 __all__ = ["ROUTES", "Handler", "Route", "match_route", "register_routes", "route"]
@@ -76,14 +75,6 @@ ROUTES: Final[list[Route]] = [
     _route("POST", r"^/v1/accounts$", lambda s, m, p, c: s.create_account(p, c)),
     _route("GET", r"^/v1/accounts$", lambda s, m, p, c: s.list_accounts(p, c)),
     _route("GET", rf"^/v1/accounts/{_ID}$", lambda s, m, p, c: s.get_account(m["id"], p, c)),
-    _route("GET", r"^/v1/disputes$", lambda s, m, p, c: disputes.list_disputes(s, p, c)),
-    _route("GET", rf"^/v1/disputes/{_ID}$", lambda s, m, p, c: disputes.get_dispute(s, m["id"], p, c)),
-    _route("POST", rf"^/v1/disputes/{_ID}$", lambda s, m, p, c: disputes.update_dispute(s, m["id"], p, c)),
-    _route(
-        "POST",
-        rf"^/v1/disputes/{_ID}/close$",
-        lambda s, m, p, c: disputes.merchant_closes_dispute(s, m["id"], c),
-    ),
 ]
 
 

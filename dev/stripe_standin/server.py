@@ -232,9 +232,6 @@ class StripeStandIn(LoopbackHTTPService):
         with self._store.lock:
             return disputes.close_dispute(self._store, dispute_id, outcome)
 
-    def disputes(self, charge: str | None = None, payment_intent: str | None = None) -> list[dict[str, Any]]:
-        return self._select("disputes", charge=charge, payment_intent=payment_intent)
-
     def deliver_event(self, event_id: str, times: int = 1) -> list[int | None]:
         """Re-POST the stored payload of one event ``times`` times; returns HTTP statuses."""
         with self._store.lock:
@@ -259,6 +256,11 @@ class StripeStandIn(LoopbackHTTPService):
                     and all(value is None or row.get(key) == value for key, value in filters.items())
                 ]
             )
+
+    def disputes(
+        self, charge: str | None = None, payment_intent: str | None = None, account: str | None = None
+    ) -> list[dict[str, Any]]:
+        return self._select("disputes", account, charge=charge, payment_intent=payment_intent)
 
     def customers(self, account: str | None = None) -> list[dict[str, Any]]:
         return self._select("customers", account)

@@ -114,7 +114,13 @@ async def test_stripe_calls_have_a_queue_of_their_own_rate_limited_from_settings
     assert config.get("max_concurrent_activities") == 7
     assert not config.get("workflows")
     names = {getattr(activity, "__temporal_activity_definition").name for activity in config["activities"]}
-    assert names == {"charge_session", "void_payment", "read_payment", "refund_payment"}
+    assert names == {
+        "charge_session",
+        "void_payment",
+        "read_payment",
+        "refund_payment",
+        "submit_dispute_evidence",
+    }
     assert Settings().stripe_activities_per_second == 10.0
 
 

@@ -170,3 +170,36 @@ def test_the_control_api_opens_and_closes_disputes(
         closed = http.post(f"/_standin/disputes/{opened['id']}/close", json={"outcome": "lost"}).json()
         assert closed["status"] == "lost"
         assert http.post("/_standin/charges/ch_nope/dispute", json={}).status_code == 404
+
+
+def test_a_dispute_of_a_connected_accounts_charge_lives_on_that_account_and_its_events_name_it(
+    standin: StripeStandIn, client: stripe.StripeClient
+) -> None:
+    account = client.v1.accounts.create({"type": "standard", "country": "GB"}).id
+    on_account: stripe.RequestOptions = {"stripe_account": account}
+    intent = client.v1.payment_intents.create(
+        {
+            "amount": 6000,
+            "currency": "gbp",
+            "payment_method": "pm_card_visa",
+            "off_session": True,
+            "confirm": True,
+            "metadata": {"session_id": "s-1"},
+        },
+        on_account,
+    )
+    dispute_id = standin.open_dispute(str(intent.latest_charge))["id"]
+    assert client.v1.disputes.retrieve(dispute_id, None, on_account).payment_intent == intent.id
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.disputes.retrieve(dispute_id)  # not the platform's
+    assert [d.id for d in client.v1.disputes.list(None, on_account)] == [dispute_id]
+    assert list(client.v1.disputes.list()) == []
+    standin.close_dispute(dispute_id, "lost")
+    events = [e for e in standin.events() if e["type"].startswith("charge.dispute.")]
+    assert [(e["type"], e.get("account")) for e in events] == [
+        ("charge.dispute.created", account),
+        ("charge.dispute.closed", account),
+    ]
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.refunds.create({"payment_intent": intent.id}, on_account)
+    assert refused.value.code == "charge_disputed"

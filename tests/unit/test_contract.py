@@ -97,13 +97,14 @@ def test_the_names_running_workflows_depend_on_never_change() -> None:
         "refund",
         "mark_no_show",
     ]
-    assert [signal.name for signal in session.SESSION_SIGNALS] == ["payment_event"]
+    assert [signal.name for signal in session.SESSION_SIGNALS] == ["payment_event", "dispute_event"]
     # New names are appended (the previews of issue 12 §6); existing ones never change.
     assert [query.name for query in session.SESSION_QUERIES] == [
         "state",
         "booking",
         "cancel_preview",
         "reschedule_preview",
+        "dispute_evidence",
     ]
     assert [update.name for update in practice.PRACTICE_UPDATES] == [
         "register_client",
