@@ -21,11 +21,15 @@ from typing import Any, Final
 
 __all__ = [
     "ACCOUNT_TYPES",
+    "APPLICATION_FEE_NEEDS_CONNECT",
     "CHARGES_DISABLED_MESSAGE",
     "CONNECT_APPLICATION",
     "UNSET",
     "account_object",
+    "application_fee_object",
     "apply_account_status",
+    "fee_refund_object",
+    "proportional_fee_refund",
 ]
 
 Json = dict[str, Any]
@@ -141,7 +145,9 @@ def account_object(
         "payouts_enabled": True,
         "requirements": _requirements(None),
         "settings": {
+            "bacs_debit_payments": {"display_name": None, "service_user_number": None},
             "branding": {"icon": None, "logo": None, "primary_color": None, "secondary_color": None},
+            "card_issuing": {"tos_acceptance": {"date": None, "ip": None}},
             "card_payments": {
                 "decline_on": {"avs_failure": True, "cvc_failure": True},
                 "statement_descriptor_prefix": None,
@@ -149,16 +155,20 @@ def account_object(
                 "statement_descriptor_prefix_kanji": None,
             },
             "dashboard": {"display_name": None, "timezone": "Etc/UTC"},
+            "invoices": {"default_account_tax_ids": None, "hosted_payment_method_save": None},
             "payments": {
                 "statement_descriptor": None,
                 "statement_descriptor_kana": None,
                 "statement_descriptor_kanji": None,
+                "statement_descriptor_prefix_kana": None,
+                "statement_descriptor_prefix_kanji": None,
             },
             "payouts": {
                 "debit_negative_balances": True,
                 "schedule": {"delay_days": 2, "interval": "daily"},
                 "statement_descriptor": None,
             },
+            "sepa_debit_payments": {},
         },
         "tos_acceptance": {"date": None, "ip": None, "user_agent": None},
         "type": account_type,
@@ -197,3 +207,74 @@ def apply_account_status(
         requirements = copy.deepcopy(account["requirements"])
         account["requirements"] = {**requirements, "disabled_reason": disabled_reason}
     return previous
+
+
+# --- application fees -----------------------------------------------------------------------
+
+# Stripe's refusal of ``application_fee_amount`` on a PaymentIntent that moves no money for a
+# connected account; wording as Stripe returns it (quoted widely, e.g. in code search hits),
+# code as its ``doc_url`` names it there (parameter_missing).
+APPLICATION_FEE_NEEDS_CONNECT: Final = (
+    "Can only apply an application_fee_amount when the PaymentIntent is attempting a direct "
+    "payment (using an OAuth key or Stripe-Account header) or destination payment (using "
+    "`transfer_data[destination]`)."
+)
+
+
+def application_fee_object(fee_id: str, *, account: str, charge: Json, amount: int, created: int) -> Json:
+    """The platform's ApplicationFee for a direct charge (shape: fixtures3 ``application_fee``)."""
+    return {
+        "id": fee_id,
+        "object": "application_fee",
+        "account": account,
+        "amount": amount,
+        "amount_refunded": 0,
+        "application": CONNECT_APPLICATION,
+        "balance_transaction": None,
+        "charge": charge["id"],
+        "created": created,
+        "currency": charge["currency"],
+        "fee_source": {"charge": charge["id"], "type": "charge"},
+        "livemode": False,
+        "originating_transaction": None,
+        "refunded": False,
+        "refunds": {
+            "object": "list",
+            "data": [],
+            "has_more": False,
+            "url": f"/v1/application_fees/{fee_id}/refunds",
+        },
+    }
+
+
+def fee_refund_object(
+    refund_id: str, *, fee: Json, amount: int, metadata: dict[str, str], created: int
+) -> Json:
+    """A ``fee_refund`` (shape: fixtures3 ``fee_refund``)."""
+    return {
+        "id": refund_id,
+        "object": "fee_refund",
+        "amount": amount,
+        "balance_transaction": None,
+        "created": created,
+        "currency": fee["currency"],
+        "fee": fee["id"],
+        "metadata": metadata,
+    }
+
+
+def proportional_fee_refund(fee: Json, *, charge_amount: int, refund_amount: int, completes: bool) -> int:
+    """The part of an application fee a charge refund with ``refund_application_fee`` returns.
+
+    Stripe: "If a full charge refund is given, the full application fee will be refunded.
+    Otherwise, the application fee will be refunded in an amount proportional to the amount of
+    the charge refunded" (API reference, ``refund_application_fee``; changelog 2013-12-03).
+    Stripe does not document the rounding: the stand-in rounds half up (a guess) and lets the
+    refund that completes the charge return whatever fee is left, so a fee refunded in parts
+    along with its whole charge is returned to the minor unit.
+    """
+    remaining: int = fee["amount"] - fee["amount_refunded"]
+    if completes:
+        return remaining
+    share: int = (2 * fee["amount"] * refund_amount + charge_amount) // (2 * charge_amount)
+    return min(remaining, share)

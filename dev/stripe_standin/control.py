@@ -1,4 +1,7 @@
-"""The ``/_standin/`` JSON control API, so other processes can script the stand-in."""
+"""The ``/_standin/`` JSON control API, so other processes can script the stand-in.
+
+A module that models more of Stripe adds its own control routes with ``register_control``.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from .wire import Reply, json_reply
 if TYPE_CHECKING:
     from .server import StripeStandIn
 
-__all__ = ["handle_control"]
+__all__ = ["handle_control", "register_control"]
 
 Body = dict[str, Any]
 _Action = Callable[["StripeStandIn", "re.Match[str]", Body], Any]
@@ -61,6 +64,21 @@ def _pm_behaviour(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
         raise ValueError("behaviour (string) is required")
     s.set_payment_method_behaviour(m["id"], behaviour)
     return {"payment_method": m["id"], "behaviour": behaviour}
+
+
+def _create_account(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
+    unknown = set(body) - {"country", "email", "type", "metadata"}
+    if unknown:
+        raise ValueError(f"unknown account fields: {sorted(unknown)}")
+    metadata = body.get("metadata") or {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise ValueError("metadata must be an object of strings")
+    return s.create_account(
+        country=str(body.get("country", "GB")),
+        email=None if body.get("email") is None else str(body["email"]),
+        account_type=str(body.get("type", "standard")),
+        metadata=metadata,
+    )
 
 
 def _account_status(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
@@ -120,7 +138,7 @@ def _close_dispute(s: StripeStandIn, m: re.Match[str], body: Body) -> Any:
 
 _ID = r"(?P<id>[A-Za-z0-9_\-]+)"
 
-_ACTIONS: Final[tuple[tuple[str, re.Pattern[str], _Action], ...]] = tuple(
+_ACTIONS: Final[list[tuple[str, re.Pattern[str], _Action]]] = list(
     (method, re.compile(pattern), action)
     for method, pattern, action in (
         ("GET", r"^/_standin/health$", _health),
@@ -131,6 +149,7 @@ _ACTIONS: Final[tuple[tuple[str, re.Pattern[str], _Action], ...]] = tuple(
         ("POST", r"^/_standin/random_faults$", _random_faults),
         ("POST", rf"^/_standin/payment_methods/{_ID}$", _pm_behaviour),
         ("POST", rf"^/_standin/payment_intents/{_ID}/authenticate$", _authenticate),
+        ("POST", r"^/_standin/accounts$", _create_account),
         ("POST", rf"^/_standin/accounts/{_ID}$", _account_status),
         ("GET", r"^/_standin/state$", _state),
         ("POST", rf"^/_standin/events/{_ID}/deliver$", _deliver),
@@ -139,6 +158,11 @@ _ACTIONS: Final[tuple[tuple[str, re.Pattern[str], _Action], ...]] = tuple(
         ("POST", rf"^/_standin/disputes/{_ID}/close$", _close_dispute),
     )
 )
+
+
+def register_control(method: str, pattern: str, action: _Action) -> None:
+    """Serve one more control route; the action's KeyError is a 404, ValueError a 400."""
+    _ACTIONS.append((method, re.compile(pattern), action))
 
 
 def _error(status: int, message: str) -> Reply:

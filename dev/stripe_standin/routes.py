@@ -72,6 +72,23 @@ ROUTES: Final[list[Route]] = [
     _route("GET", rf"^/v1/events/{_ID}$", lambda s, m, p, c: s.get_event(m["id"], p, c)),
     _route("POST", r"^/v1/payment_methods$", lambda s, m, p, c: s.create_payment_method(p, c)),
     _route("GET", rf"^/v1/payment_methods/{_ID}$", lambda s, m, p, c: s.get_payment_method(m["id"], p, c)),
+    _route("GET", r"^/v1/application_fees$", lambda s, m, p, c: s.list_application_fees(p, c)),
+    _route("GET", rf"^/v1/application_fees/{_ID}$", lambda s, m, p, c: s.get_application_fee(m["id"], p, c)),
+    _route(
+        "GET",
+        rf"^/v1/application_fees/{_ID}/refunds$",
+        lambda s, m, p, c: s.list_fee_refunds(m["id"], p, c),
+    ),
+    _route(
+        "POST",
+        rf"^/v1/application_fees/{_ID}/refunds$",
+        lambda s, m, p, c: s.create_fee_refund(m["id"], p, c),
+    ),
+    _route(
+        "GET",
+        rf"^/v1/application_fees/{_ID}/refunds/(?P<refund>[A-Za-z0-9_]+)$",
+        lambda s, m, p, c: s.get_fee_refund(m["id"], m["refund"], p, c),
+    ),
     _route("POST", r"^/v1/accounts$", lambda s, m, p, c: s.create_account(p, c)),
     _route("GET", r"^/v1/accounts$", lambda s, m, p, c: s.list_accounts(p, c)),
     _route("GET", rf"^/v1/accounts/{_ID}$", lambda s, m, p, c: s.get_account(m["id"], p, c)),

@@ -297,6 +297,15 @@ class StripeStandIn(LoopbackHTTPService):
         with self._store.lock:
             return self._store.pm_sources.get(pm_id)
 
+    def application_fees(self, charge: str | None = None, account: str | None = None) -> list[dict[str, Any]]:
+        """The platform's application fees, by the charge they came from or the connected
+        account that paid them (the fee's ``account`` field; fees all live on the platform)."""
+        return [
+            fee
+            for fee in self._select("application_fees", charge=charge)
+            if account in (None, fee["account"])
+        ]
+
     def accounts(self) -> list[dict[str, Any]]:
         return self._select("accounts")
 
@@ -312,12 +321,16 @@ class StripeStandIn(LoopbackHTTPService):
         account_type: str = "standard",
         metadata: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Create a connected account as ``POST /v1/accounts`` would (onboarding completed)."""
+        """Create a connected account as ``POST /v1/accounts`` would (onboarding completed);
+        ValueError for what Stripe would refuse."""
         params: dict[str, Any] = {"type": account_type, "country": country, "metadata": metadata or {}}
         if email is not None:
             params["email"] = email
         with self._store.lock:
-            return copy.deepcopy(self._store.create_account(params, RequestContext()))
+            try:
+                return copy.deepcopy(self._store.create_account(params, RequestContext()))
+            except ApiError as exc:
+                raise ValueError(str(exc)) from exc
 
     @property
     def requests(self) -> list[RecordedRequest]:

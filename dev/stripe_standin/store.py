@@ -28,7 +28,18 @@ from .behaviours import (
     is_shared_test_pm,
     payment_method_object,
 )
-from .connect import ACCOUNT_TYPES, CHARGES_DISABLED_MESSAGE, UNSET, account_object, apply_account_status
+from .connect import (
+    ACCOUNT_TYPES,
+    APPLICATION_FEE_NEEDS_CONNECT,
+    CHARGES_DISABLED_MESSAGE,
+    CONNECT_APPLICATION,
+    UNSET,
+    account_object,
+    application_fee_object,
+    apply_account_status,
+    fee_refund_object,
+    proportional_fee_refund,
+)
 from .errors import DOC_BASE, ApiError, account_invalid, invalid_request, parameter_missing, resource_missing
 
 __all__ = ["API_VERSION", "PLATFORM", "Json", "RequestContext", "Store"]
@@ -53,6 +64,7 @@ _KIND_BY_PREFIX: Final = {
     "re": "refunds",
     "evt": "events",
     "acct": "accounts",
+    "fee": "application_fees",
     "dp": "disputes",
 }
 
@@ -273,6 +285,10 @@ class Store:
         # PaymentMethods cloned onto connected accounts, and the platform card each one copies.
         self.payment_methods: dict[str, Json] = {}
         self.pm_sources: dict[str, str] = {}
+        # The platform's application fees, and the charges one of whose refunds kept its fee
+        # (their last refund then returns only its proportional share, not the rest).
+        self.application_fees: dict[str, Json] = {}
+        self.fee_kept_on_refund: dict[str, bool] = {}
         self.disputes: dict[str, Json] = {}  # dev/stripe_standin/disputes.py
 
     def _tables(self) -> tuple[dict[str, Any], ...]:
@@ -289,6 +305,8 @@ class Store:
             self.owners,
             self.payment_methods,
             self.pm_sources,
+            self.application_fees,
+            self.fee_kept_on_refund,
             self.disputes,
         )
 
@@ -514,6 +532,9 @@ class Store:
             "amount": pi["amount"],
             "amount_captured": pi["amount"] if captured else 0,
             "amount_refunded": 0,
+            "application": pi["application"],
+            "application_fee": None,
+            "application_fee_amount": pi["application_fee_amount"] if succeeded else None,
             "balance_transaction": None,
             "captured": captured,
             "created": _now(),
@@ -577,6 +598,7 @@ class Store:
             pi["status"] = "succeeded"
             pi["amount_received"] = pi["amount"]
             self._emit("payment_intent.succeeded", pi, ctx)
+            self._collect_fee(charge, ctx)
             return
         if behaviour.outcome == "authenticate" and not off_session:
             pi["payment_method"] = pm_id
@@ -723,6 +745,8 @@ class Store:
         pm_id = _str_param(params, "payment_method")
         behaviour = self._resolve_pm(pm_id, ctx) if pm_id is not None else None
         customer = self._check_customer(params, ctx)
+        assert amount is not None  # required=True
+        fee = self._application_fee_param(params, amount, ctx)
         if confirm and pm_id is None:
             raise parameter_missing("payment_method")
         metadata = _metadata_param(params) or {}
@@ -741,6 +765,8 @@ class Store:
             "amount": amount,
             "amount_capturable": 0,
             "amount_received": 0,
+            "application": None if ctx.account is None else CONNECT_APPLICATION,
+            "application_fee_amount": fee,
             "canceled_at": None,
             "cancellation_reason": None,
             "capture_method": capture_method,
@@ -802,7 +828,10 @@ class Store:
         if pm_id is not None:
             self._resolve_pm(pm_id, ctx)
         description = _str_param(params, "description")
-        changes_payment = amount is not None or pm_id is not None
+        fee = self._application_fee_param(params, pi["amount"] if amount is None else amount, ctx)
+        if fee is None and amount is not None and (pi["application_fee_amount"] or 0) > amount:
+            self._application_fee_param({"application_fee_amount": pi["application_fee_amount"]}, amount, ctx)
+        changes_payment = amount is not None or pm_id is not None or fee is not None
         if changes_payment and pi["status"] not in _CONFIRMABLE:
             raise self._unexpected_state(pi, "update", _CONFIRMABLE)
         if metadata is not None:
@@ -811,6 +840,8 @@ class Store:
             pi["description"] = description
         if amount is not None:
             pi["amount"] = amount
+        if fee is not None:
+            pi["application_fee_amount"] = fee
         if pm_id is not None:
             pi["payment_method"] = pm_id
             pi["status"] = "requires_confirmation"
@@ -872,6 +903,7 @@ class Store:
         pi["amount_received"] = amount
         pi["status"] = "succeeded"
         self._emit("payment_intent.succeeded", pi, ctx)
+        self._collect_fee(charge, ctx)
         return self._expand(pi, params, ctx)
 
     def authenticate_on_session(self, pi_id: str, payment_method: str | None = None) -> Json:
@@ -964,6 +996,16 @@ class Store:
         amount = _int_param(params, "amount", required=False)
         reason = _choice_param(params, "reason", _REFUND_REASONS)
         metadata = _metadata_param(params) or {}
+        refund_fee = _bool_param(params, "refund_application_fee")
+        if _bool_param(params, "reverse_transfer"):
+            # Stripe reverses the transfer of a destination charge (transfer_data); a direct
+            # charge has none, and the stand-in models no other. Refusing (rather than ignoring)
+            # is the stand-in's choice: the wording is a guess.
+            raise invalid_request(
+                f"Charge {charge['id']} has no transfer to reverse: `reverse_transfer` only applies "
+                "to a destination charge (transfer_data[destination]).",
+                param="reverse_transfer",
+            )
         if remaining <= 0:
             raise invalid_request(
                 f"Charge {charge['id']} has already been refunded.",
@@ -995,10 +1037,118 @@ class Store:
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] >= charge["amount_captured"]
         self._emit("charge.refunded", charge, ctx)
+        fee_id = charge["application_fee"]
+        if fee_id is not None:
+            if refund_fee:
+                fee = self.application_fees[fee_id]
+                completes = charge["refunded"] and not self.fee_kept_on_refund.get(charge["id"], False)
+                share = proportional_fee_refund(
+                    fee, charge_amount=charge["amount_captured"], refund_amount=amount, completes=completes
+                )
+                self._refund_fee(fee, share, {}, ctx)
+            else:
+                self.fee_kept_on_refund[charge["id"]] = True
         return self._expand(refund, params, ctx)
 
     def get_refund(self, refund_id: str, params: Json, ctx: RequestContext) -> Json:
         return self._expand(self._get(self.refunds, "refund", refund_id, ctx), params, ctx)
+
+    # --- application fees (the platform's commission on a direct charge) ----------------------
+
+    def _application_fee_param(self, params: Json, amount: int, ctx: RequestContext) -> int | None:
+        fee = _int_param(params, "application_fee_amount", required=False, minimum=0)
+        if params.get("transfer_data") not in (None, ""):
+            raise invalid_request(
+                "The stand-in models direct charges only (Stripe-Account header); destination "
+                "charges (transfer_data) are not supported.",
+                param="transfer_data",
+            )
+        if fee is None:
+            return None
+        if ctx.account is None:
+            raise invalid_request(
+                APPLICATION_FEE_NEEDS_CONNECT, code="parameter_missing", param="application_fee_amount"
+            )
+        if fee > amount:
+            # Stripe caps the fee at the amount; this wording is a guess.
+            raise invalid_request(
+                f"The application_fee_amount ({fee}) must not be greater than the amount ({amount}).",
+                code="parameter_invalid_integer",
+                param="application_fee_amount",
+            )
+        return fee
+
+    def _collect_fee(self, charge: Json, ctx: RequestContext) -> None:
+        """A captured direct charge with ``application_fee_amount`` moves the fee to the
+        platform: an ApplicationFee there (with ``application_fee.created``, a platform event),
+        named by the charge. A fee of 0 moves nothing and makes no object (the stand-in's
+        choice)."""
+        amount = charge["application_fee_amount"]
+        if ctx.account is None or not amount or charge["application_fee"] is not None:
+            return
+        fee = application_fee_object(
+            new_id("fee"), account=ctx.account, charge=charge, amount=amount, created=_now()
+        )
+        self.application_fees[fee["id"]] = fee
+        self.owners[fee["id"]] = PLATFORM
+        charge["application_fee"] = fee["id"]
+        self._emit("application_fee.created", fee, ctx, on_platform=True)
+
+    def _refund_fee(
+        self, fee: Json, amount: int, metadata: dict[str, str], ctx: RequestContext
+    ) -> Json | None:
+        if amount <= 0:
+            return None
+        fee_refund = fee_refund_object(
+            new_id("fr"), fee=fee, amount=amount, metadata=metadata, created=_now()
+        )
+        fee["amount_refunded"] += amount
+        fee["refunded"] = fee["amount_refunded"] >= fee["amount"]
+        fee["refunds"]["data"].insert(0, fee_refund)
+        self._emit("application_fee.refunded", fee, ctx, on_platform=True)
+        return fee_refund
+
+    def get_application_fee(self, fee_id: str, params: Json, ctx: RequestContext) -> Json:
+        return self._expand(self._get(self.application_fees, "application fee", fee_id, ctx), params, ctx)
+
+    def list_application_fees(self, params: Json, ctx: RequestContext) -> Json:
+        charge = _str_param(params, "charge")
+        items = [f for f in self.application_fees.values() if charge is None or f["charge"] == charge]
+        return self._list(items, params, "/v1/application_fees", ctx)
+
+    def list_fee_refunds(self, fee_id: str, params: Json, ctx: RequestContext) -> Json:
+        fee = self._get(self.application_fees, "application fee", fee_id, ctx)
+        window = _list_window(params, list(reversed(fee["refunds"]["data"])))
+        listing = {"object": "list", "url": fee["refunds"]["url"], **window}
+        return self._expand(listing, params, ctx)
+
+    def get_fee_refund(self, fee_id: str, refund_id: str, params: Json, ctx: RequestContext) -> Json:
+        fee = self._get(self.application_fees, "application fee", fee_id, ctx)
+        for fee_refund in fee["refunds"]["data"]:
+            if fee_refund["id"] == refund_id:
+                return self._expand(fee_refund, params, ctx)
+        raise resource_missing("fee refund", refund_id)
+
+    def create_fee_refund(self, fee_id: str, params: Json, ctx: RequestContext) -> Json:
+        """``POST /v1/application_fees/{id}/refunds``: the platform returns (part of) its fee on
+        its own, e.g. a commission rule that differs from the charge refund's."""
+        fee = self._get(self.application_fees, "application fee", fee_id, ctx)
+        remaining = fee["amount"] - fee["amount_refunded"]
+        amount = _int_param(params, "amount", required=False)
+        metadata = _metadata_param(params) or {}
+        if remaining <= 0:
+            raise invalid_request(f"Application fee {fee_id} has already been refunded.")
+        if amount is None:
+            amount = remaining
+        if amount > remaining:
+            raise invalid_request(
+                f"Refund amount ({amount}) is greater than unrefunded amount on fee ({remaining})",
+                code="amount_too_large",
+                param="amount",
+            )
+        fee_refund = self._refund_fee(fee, amount, metadata, ctx)
+        assert fee_refund is not None
+        return self._expand(fee_refund, params, ctx)
 
     # --- events -------------------------------------------------------------------------------
 
@@ -1025,6 +1175,7 @@ class Store:
                 "accounts": list(self.accounts.values()),
                 "payment_methods": list(self.payment_methods.values()),
                 "payment_method_sources": dict(self.pm_sources),
+                "application_fees": list(self.application_fees.values()),
                 "owners": {k: v for k, v in self.owners.items() if v != PLATFORM},
             }
         )

@@ -333,7 +333,9 @@ def test_a_charge_on_an_account_with_charges_disabled_is_refused_and_runs_once_r
     assert reenabled["data"]["previous_attributes"]["charges_enabled"] is False
 
 
-def test_the_control_api_sets_an_accounts_status(standin: StripeStandIn, client: stripe.StripeClient) -> None:
+def test_the_control_api_creates_accounts_and_sets_their_status(
+    standin: StripeStandIn, client: stripe.StripeClient
+) -> None:
     a = new_account(client)
     reply = httpx.post(f"{standin.url}/_standin/accounts/{a}", json={"payouts_enabled": False})
     assert reply.status_code == 200
@@ -343,6 +345,11 @@ def test_the_control_api_sets_an_accounts_status(standin: StripeStandIn, client:
         "capabilities": {"transfers": "active"},
     }
     assert httpx.post(f"{standin.url}/_standin/accounts/acct_nope", json={}).status_code == 404
+    made = httpx.post(f"{standin.url}/_standin/accounts", json={"country": "IE", "metadata": {"p": "1"}})
+    assert made.status_code == 200
+    assert (made.json()["country"], made.json()["default_currency"]) == ("IE", "eur")
+    assert client.v1.accounts.retrieve(made.json()["id"]).charges_enabled is True
+    assert httpx.post(f"{standin.url}/_standin/accounts", json={"type": "odd"}).status_code == 400
     assert (
         httpx.post(f"{standin.url}/_standin/accounts/{a}", json={"charges_enabled": "no"}).status_code == 400
     )
@@ -444,3 +451,138 @@ def test_cloning_needs_the_connected_accounts_header_a_known_card_and_the_cards_
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.payment_intents.create(direct_charge(payment_method=on_a), on(b))
     missing(exc, 400)
+
+
+# --- application fees -----------------------------------------------------------------------
+
+
+def test_a_direct_charge_with_an_application_fee_pays_the_fee_to_the_platform(
+    standin: StripeStandIn, client: stripe.StripeClient
+) -> None:
+    a = new_account(client)
+    pi = client.v1.payment_intents.create(direct_charge(6000, application_fee_amount=720), on(a))
+    assert (pi.status, pi.application_fee_amount) == ("succeeded", 720)
+
+    [charge] = client.v1.charges.list({"payment_intent": pi.id}, on(a)).data
+    assert charge.application_fee_amount == 720
+    assert isinstance(charge.application_fee, str) and charge.application_fee.startswith("fee_")
+    # The fee lives on the platform, never on the connected account.
+    fee = client.v1.application_fees.retrieve(charge.application_fee)
+    assert (fee.object, fee.account, fee.amount, fee.charge, fee.currency) == (
+        "application_fee",
+        a,
+        720,
+        charge.id,
+        "gbp",
+    )
+    assert (fee.amount_refunded, fee.refunded, fee.refunds.data) == (0, False, [])
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.application_fees.retrieve(fee.id, options=on(a))
+    missing(exc)
+    assert [f.id for f in client.v1.application_fees.list({"charge": charge.id}).data] == [fee.id]
+    assert [f["id"] for f in standin.application_fees(account=a)] == [fee.id]
+    [created] = standin.events(type="application_fee.created")
+    assert "account" not in created  # a platform event
+    assert created["data"]["object"]["id"] == fee.id
+
+
+def test_a_first_session_fee_may_take_the_whole_amount_but_never_more(client: stripe.StripeClient) -> None:
+    a = new_account(client)
+    whole = client.v1.payment_intents.create(direct_charge(6000, application_fee_amount=6000), on(a))
+    assert whole.status == "succeeded"
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.create(direct_charge(6000, application_fee_amount=6001), on(a))
+    assert exc.value.param == "application_fee_amount"
+
+
+def test_an_application_fee_needs_a_connected_account(client: stripe.StripeClient) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.create(direct_charge(6000, application_fee_amount=600))
+    assert exc.value.param == "application_fee_amount"
+    assert "Stripe-Account header" in str(exc.value.user_message)
+
+
+def test_refunding_with_the_application_fee_returns_the_commission_in_proportion(
+    standin: StripeStandIn, client: stripe.StripeClient
+) -> None:
+    a = new_account(client)
+    pi = client.v1.payment_intents.create(direct_charge(6000, application_fee_amount=1000), on(a))
+    [charge] = standin.charges(account=a)
+
+    # 1/3 of the charge returns 1/3 of the fee, rounded half up: 333.33 -> 333.
+    client.v1.refunds.create({"payment_intent": pi.id, "amount": 2000, "refund_application_fee": True}, on(a))
+    fee = client.v1.application_fees.retrieve(charge["application_fee"])
+    assert (fee.amount_refunded, fee.refunded) == (333, False)
+    [fee_refund] = fee.refunds.data
+    assert (fee_refund.object, fee_refund.amount, fee_refund.fee) == ("fee_refund", 333, fee.id)
+    assert fee_refund.id.startswith("fr_")
+
+    # The refund that completes the charge returns all that is left of the fee.
+    client.v1.refunds.create({"payment_intent": pi.id, "refund_application_fee": True}, on(a))
+    fee = client.v1.application_fees.retrieve(charge["application_fee"])
+    assert (fee.amount_refunded, fee.refunded) == (1000, True)
+    assert [r.amount for r in fee.refunds.data] == [667, 333]
+    assert [r.amount for r in client.v1.application_fees.refunds.list(fee.id).data] == [667, 333]
+    assert [
+        e["data"]["object"]["amount_refunded"] for e in standin.events(type="application_fee.refunded")
+    ] == [
+        333,
+        1000,
+    ]
+    refunded = client.v1.charges.list({"payment_intent": pi.id}, on(a)).data[0]
+    assert (refunded.refunded, refunded.application_fee_amount) == (True, 1000)
+
+
+def test_a_refund_without_the_fee_keeps_the_commission_and_a_later_one_returns_only_its_share(
+    client: stripe.StripeClient,
+) -> None:
+    a = new_account(client)
+    pi = client.v1.payment_intents.create(direct_charge(6000, application_fee_amount=600), on(a))
+    client.v1.refunds.create({"payment_intent": pi.id, "amount": 3000}, on(a))
+    client.v1.refunds.create({"payment_intent": pi.id, "refund_application_fee": True}, on(a))
+    [fee] = client.v1.application_fees.list().data
+    assert (fee.amount_refunded, fee.refunded) == (300, False)
+
+
+def test_the_platform_returns_part_of_its_fee_on_its_own(client: stripe.StripeClient) -> None:
+    a = new_account(client)
+    client.v1.payment_intents.create(direct_charge(6000, application_fee_amount=600), on(a))
+    [fee] = client.v1.application_fees.list().data
+    returned = client.v1.application_fees.refunds.create(fee.id, {"amount": 100, "metadata": {"rule": "r-1"}})
+    assert (returned.amount, returned.fee) == (100, fee.id)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.application_fees.refunds.create(fee.id, {"amount": 501})
+    assert exc.value.code == "amount_too_large"
+
+
+def test_reverse_transfer_is_refused_on_a_direct_charge(client: stripe.StripeClient) -> None:
+    a = new_account(client)
+    pi = client.v1.payment_intents.create(direct_charge(6000, application_fee_amount=600), on(a))
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.refunds.create({"payment_intent": pi.id, "reverse_transfer": True}, on(a))
+    assert exc.value.param == "reverse_transfer"
+
+
+def test_a_platform_charge_has_no_application_fee(
+    standin: StripeStandIn, client: stripe.StripeClient
+) -> None:
+    pi = client.v1.payment_intents.create(direct_charge())
+    [charge] = standin.charges(payment_intent=pi.id)
+    assert (charge["application"], charge["application_fee"], charge["application_fee_amount"]) == (
+        None,
+        None,
+        None,
+    )
+    assert pi.application is None and pi.application_fee_amount is None
+
+
+def test_a_fee_refund_is_read_back_through_its_fee(client: stripe.StripeClient) -> None:
+    a = new_account(client)
+    client.v1.payment_intents.create(direct_charge(6000, application_fee_amount=600), on(a))
+    [fee] = client.v1.application_fees.list().data
+    returned = client.v1.application_fees.refunds.create(fee.id)
+    assert returned.amount == 600
+    assert client.v1.application_fees.refunds.retrieve(fee.id, returned.id).id == returned.id
+    assert client.v1.application_fees.retrieve(fee.id).refunded is True
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.application_fees.refunds.create(fee.id)

@@ -355,6 +355,42 @@ def a_direct_charge_on_a_connected_account_with_a_cloned_card(api: Api) -> None:
         api.call("GET", f"/v1/events/{event['id']}", account=acct)
 
 
+@scenario
+def the_commission_is_an_application_fee_refunded_with_the_charge_or_on_its_own(api: Api) -> None:
+    acct = api.call("POST", "/v1/accounts", {"type": "standard", "country": "GB"})["id"]
+    direct = {"amount": 6000, "currency": "gbp", "payment_method": "pm_card_visa", "off_session": True}
+    pi = api.call(
+        "POST",
+        "/v1/payment_intents",
+        {**direct, "confirm": True, "application_fee_amount": 1000},
+        account=acct,
+    )
+    charge_id = pi["latest_charge"]
+    fee_id = api.call("GET", f"/v1/charges/{charge_id}", account=acct)["application_fee"]
+    api.call("GET", f"/v1/application_fees/{fee_id}", {"expand": ["charge"]})
+    api.call("GET", f"/v1/application_fees/{fee_id}", account=acct, expect=404)
+    api.call("GET", "/v1/application_fees", {"charge": charge_id})
+    api.call(
+        "POST",
+        "/v1/refunds",
+        {"payment_intent": pi["id"], "amount": 2000, "refund_application_fee": True},
+        account=acct,
+    )
+    own = api.call("POST", f"/v1/application_fees/{fee_id}/refunds", {"amount": 100, "metadata": {"k": "v"}})
+    api.call("POST", f"/v1/application_fees/{fee_id}/refunds", {"amount": 99999}, expect=400)
+    api.call("GET", f"/v1/application_fees/{fee_id}/refunds")
+    api.call("GET", f"/v1/application_fees/{fee_id}/refunds/{own['id']}")
+    api.call("GET", f"/v1/application_fees/{fee_id}/refunds/fr_missing", expect=404)
+    api.call("GET", "/v1/application_fees/fee_missing", expect=404)
+    api.call(
+        "POST", "/v1/payment_intents", {**direct, "confirm": True, "application_fee_amount": 600}, expect=400
+    )
+    kinds = {e["type"] for e in api.call("GET", "/v1/events", {"limit": 100})["data"]}
+    assert {"application_fee.created", "application_fee.refunded"} <= kinds
+    for event in api.call("GET", "/v1/events", {"limit": 100})["data"]:
+        api.call("GET", f"/v1/events/{event['id']}")
+
+
 # --- webhooks ---------------------------------------------------------------------------------
 
 
@@ -415,6 +451,21 @@ def test_every_webhook_body_the_stand_in_delivers_is_a_stripe_event(standin: Str
         api.call("POST", f"/v1/payment_intents/{on_session['id']}/cancel")
         api.call("POST", "/v1/refunds", {"payment_intent": pi["id"]})
         acct = api.call("POST", "/v1/accounts", {"type": "standard", "country": "GB"})["id"]
+        direct = api.call(
+            "POST",
+            "/v1/payment_intents",
+            {
+                "amount": 6000,
+                "currency": "gbp",
+                "payment_method": "pm_card_visa",
+                "off_session": True,
+                "confirm": True,
+                "application_fee_amount": 720,
+            },
+            account=acct,
+        )
+        refund = {"payment_intent": direct["id"], "refund_application_fee": True}
+        api.call("POST", "/v1/refunds", refund, account=acct)
         standin.set_account_status(acct, charges_enabled=False, disabled_reason="requirements.past_due")
         disputed = charge(api, card("pm_card_visa"))
         standin.close_dispute(standin.open_dispute(disputed["latest_charge"])["id"], "lost")
@@ -434,9 +485,12 @@ def test_every_webhook_body_the_stand_in_delivers_is_a_stripe_event(standin: Str
         "payment_intent.canceled",
         "charge.refunded",
         "account.updated",
+        "application_fee.created",
+        "application_fee.refunded",
         "charge.dispute.created",
         "charge.dispute.closed",
     }
+    assert any(e.get("account") == acct for e in events)  # Connect events carry their account
 
 
 # --- the scenarios, then the coverage they give -----------------------------------------------

@@ -173,6 +173,10 @@ class Contract:
         for field, sub in value.items():
             if field not in target["properties"]:
                 target["properties"][field] = {}
+            elif sub is None and not _admits_null(target["properties"][field]):
+                # The current API returns null where the older spec had no null (a field made
+                # nullable since, e.g. an account's settings.bacs_debit_payments.display_name).
+                target["properties"][field] = {"anyOf": [target["properties"][field], {"type": "null"}]}
             else:
                 self._allow_fields_of(target["properties"][field], sub)
 
@@ -235,6 +239,10 @@ class Contract:
             for violation in self._validate({"$ref": _REF + kind}, inner):
                 violations.append(f"{event.get('type')}.data.object{violation.removeprefix('$')}")
         return violations
+
+
+def _admits_null(schema: Any) -> bool:
+    return schema == {} or any(branch == {"type": "null"} for branch in schema.get("anyOf", ()))
 
 
 def _kind_of(schema: dict[str, Any]) -> Any:
