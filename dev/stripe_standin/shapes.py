@@ -3,8 +3,8 @@
 Each function gives one object's untouched fields with the values Stripe returns for what the
 project does (a card payment in test mode, no Connect options unless a handler sets them). A
 handler spreads them first and its own fields after, so a field it models always wins:
-``{**shapes.charge_fields(card, fingerprint), "id": …}``. tests/standin/test_openapi_contract.py holds every
-object to Stripe's published shape (its ``required`` fields, types, nulls and no unknown field).
+``{**shapes.charge_fields(card, fingerprint), "id": …}``. tests/standin/test_openapi_contract.py
+holds every object to Stripe's published shape (its fields, types, nulls and no unknown field).
 """
 
 from __future__ import annotations
