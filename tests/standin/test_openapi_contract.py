@@ -32,6 +32,13 @@ CONTRACT = Contract()
 API_KEY = "sk_test_contract"
 
 
+@pytest.fixture(scope="module")
+def standin() -> Iterator[StripeStandIn]:
+    # A stand-in of its own: the scenarios reset it, which the session's shared one must not see.
+    with StripeStandIn() as server:
+        yield server
+
+
 @dataclass(frozen=True)
 class Validated:
     method: str
