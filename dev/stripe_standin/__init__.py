@@ -24,6 +24,11 @@ Stripe Connect direct charges (``connect.py``, ``store.py``):
 Inspection methods (``payment_intents()``, ``charges()``, ``refunds()``, ``events()``…) take
 ``account=``: None for every account, an ``acct_…`` id, or ``PLATFORM`` for the platform's own.
 New Stripe routes are added with ``routes.register_routes``.
+
+Every answer is shaped as Stripe's (``shapes.py`` holds the fields no rule touches):
+``tests/standin/test_openapi_contract.py`` validates each route's answers, errors and events
+against Stripe's published OpenAPI specification (``tests/standin/openapi/``) and fails for a
+route none of its scenarios validated — a new route needs its operation vendored and a scenario.
 """
 
 from .faults import ALL_FAULT_KINDS, FaultKind, FaultRule

@@ -6,7 +6,14 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-__all__ = ["BEHAVIOURS", "Behaviour", "behaviour_for_pm", "is_shared_test_pm", "payment_method_object"]
+__all__ = [
+    "BEHAVIOURS",
+    "Behaviour",
+    "behaviour_for_pm",
+    "card_details",
+    "is_shared_test_pm",
+    "payment_method_object",
+]
 
 Outcome = Literal["succeed", "decline", "authenticate"]
 
@@ -119,6 +126,18 @@ def behaviour_for_pm(pm_id: str, overrides: dict[str, str]) -> Behaviour | None:
         if pm_id == prefix or pm_id.startswith(prefix + "_"):
             return BEHAVIOURS[name]
     return None
+
+
+def card_details(behaviour: Behaviour) -> dict[str, Any]:
+    """The test card's own facts, shared by its PaymentMethod and the charges made on it."""
+    return {
+        "brand": behaviour.brand,
+        "last4": behaviour.last4,
+        "exp_month": 12,
+        "exp_year": 2034,
+        "country": "GB",
+        "funding": "credit",
+    }
 
 
 def payment_method_object(

@@ -19,7 +19,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .behaviours import BEHAVIOURS, Behaviour, behaviour_for_pm, is_shared_test_pm, payment_method_object
+from . import shapes
+from .behaviours import (
+    BEHAVIOURS,
+    Behaviour,
+    behaviour_for_pm,
+    card_details,
+    is_shared_test_pm,
+    payment_method_object,
+)
 from .connect import (
     ACCOUNT_TYPES,
     APPLICATION_FEE_NEEDS_CONNECT,
@@ -525,6 +533,7 @@ class Store:
     def _new_charge(self, pi: Json, pm_id: str, behaviour: Behaviour, *, succeeded: bool) -> Json:
         captured = succeeded and pi["capture_method"] != "manual"
         charge: Json = {
+            **shapes.charge_fields(card_details(behaviour), self._fingerprint(pm_id)),
             "id": new_id("ch"),
             "object": "charge",
             "amount": pi["amount"],
@@ -729,6 +738,7 @@ class Store:
     def create_customer(self, params: Json, ctx: RequestContext) -> Json:
         metadata = _metadata_param(params) or {}
         customer: Json = {
+            **shapes.customer_fields(),
             "id": new_id("cus", 14),
             "object": "customer",
             "created": _now(),
@@ -772,6 +782,7 @@ class Store:
 
         pi_id = new_id("pi")
         pi: Json = {
+            **shapes.payment_intent_fields(),
             "id": pi_id,
             "object": "payment_intent",
             "amount": amount,
@@ -1032,6 +1043,7 @@ class Store:
                 param="amount",
             )
         refund: Json = {
+            **shapes.refund_fields(charge),
             "id": new_id("re"),
             "object": "refund",
             "amount": amount,
