@@ -8,13 +8,18 @@ stand-in signs and posts them; the API confirms each with Stripe and signals the
 shuffled across all sessions and each delivered one to three times: a session may hear of its
 dispute's close before its creation, the same close twice, a ``created`` after the ``closed``.
 
+Every other session is a therapist's direct charge on their Stripe connected account (the first
+session: the whole amount is the marketplace's commission, as its application fee): its dispute
+lives on that account and its events are Connect events naming it, read back there by the API.
+
 What must hold, for every session:
 
 - **the dispute's final status**: the session records exactly what Stripe ended with;
 - **no refund against a disputed charge**: while the dispute was open no refund was even asked
   (no ``POST /v1/refunds`` refused ``charge_disputed``); a lost dispute refunds nothing, ever;
 - **a won dispute pays what the rules owe**: exactly one refund of the whole amount, made after the
-  close, and the session closes; the ledger agrees with Stripe.
+  close, and the session closes; the ledger agrees with Stripe; on a connected account the refund
+  is made there and the whole commission goes back with it (a lost one returns none).
 
 A scenario of its own (not a lifecycle of ``faults.scripts``): it drives the stand-in's dispute
 controls and its webhook deliveries directly. ``tests/faults/test_dispute_storm.py`` runs it.
@@ -58,6 +63,8 @@ class DisputeStormOptions:
     """Each event is delivered 1…this many times."""
     limit_seconds: float = 90.0
     """Each phase's bound on the real clock."""
+    connected_every: int = 2
+    """Every this-many-th session is charged on a therapist's connected account (0: none)."""
 
 
 @dataclass
@@ -74,22 +81,27 @@ def _opaque(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:16]}"
 
 
-async def _paid_at_checkout(stripe_client: stripe.StripeClient, session_id: str) -> str:
-    intent = await stripe_client.v1.payment_intents.create_async(
-        {
-            "amount": PRICE,
-            "currency": "gbp",
-            "customer": _opaque("cus"),
-            "payment_method": "pm_card_visa",
-            "confirm": True,
-            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
-            "metadata": {"session_id": session_id},
-        }
-    )
+async def _paid_at_checkout(stripe_client: stripe.StripeClient, session_id: str, account: str | None) -> str:
+    """The checkout's payment: on the platform, or a direct charge on the therapist's account with
+    the whole amount as the marketplace's fee (a first session's commission is 100 %)."""
+    params: Any = {
+        "amount": PRICE,
+        "currency": "gbp",
+        "payment_method": "pm_card_visa",
+        "confirm": True,
+        "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+        "metadata": {"session_id": session_id},
+    }
+    if account is None:
+        params["customer"] = _opaque("cus")
+        intent = await stripe_client.v1.payment_intents.create_async(params)
+    else:
+        params["application_fee_amount"] = PRICE
+        intent = await stripe_client.v1.payment_intents.create_async(params, {"stripe_account": account})
     return intent.id
 
 
-def _booking(intent_id: str, session_id: str, start: datetime) -> SessionBooking:
+def _booking(intent_id: str, session_id: str, start: datetime, account: str | None) -> SessionBooking:
     return SessionBooking(
         session_id=session_id,
         therapist_id=_opaque("thr"),
@@ -102,6 +114,7 @@ def _booking(intent_id: str, session_id: str, start: datetime) -> SessionBooking
         currency="gbp",
         stripe_customer_id=_opaque("cus"),
         prepaid_payment_intent_id=intent_id,
+        connected_account_id=account,
     )
 
 
@@ -191,9 +204,12 @@ async def run_dispute_storm(
     standin.configure_webhook(None, None)
     ids = [_opaque("ses") for _ in range(options.sessions)]
     intents: dict[str, str] = {}
-    for session_id in ids:
-        intents[session_id] = await _paid_at_checkout(stripe_client, session_id)
-        booking = _booking(intents[session_id], session_id, start)
+    accounts: dict[str, str | None] = {}
+    for number, session_id in enumerate(ids):
+        connected = options.connected_every > 0 and number % options.connected_every == 1
+        accounts[session_id] = str(standin.create_account()["id"]) if connected else None
+        intents[session_id] = await _paid_at_checkout(stripe_client, session_id, accounts[session_id])
+        booking = _booking(intents[session_id], session_id, start, accounts[session_id])
         await asyncio.wait_for(
             book_session(client, booking, task_queue=task_queue, now=datetime.now(UTC)), 15
         )
@@ -236,8 +252,11 @@ async def run_dispute_storm(
     final_status: dict[str, DisputeStatus] = {}
     for session_id in ids:
         dispute_id = disputes[session_id]
+        account = accounts[session_id]
         await stripe_client.v1.disputes.update_async(
-            dispute_id, {"evidence": {"service_date": start.date().isoformat()}, "submit": True}
+            dispute_id,
+            {"evidence": {"service_date": start.date().isoformat()}, "submit": True},
+            {"stripe_account": account} if account is not None else {},
         )
         outcome = "lost" if rng.random() < options.lost_share else "won"
         await asyncio.to_thread(standin.close_dispute, dispute_id, outcome)
@@ -252,8 +271,10 @@ async def run_dispute_storm(
         standin.configure_webhook(None, None)
 
     _judge(report, final, final_status, intents, standin)
+    _judge_commission(report, final_status, intents, accounts, standin)
     report.counts |= {
         "sessions": len(ids),
+        "on_connected_accounts": sum(1 for account in accounts.values() if account is not None),
         "dispute_events": len(every),
         "deliveries": deliveries.posted,
         "deliveries_refused": len(deliveries.refused),
@@ -303,3 +324,30 @@ def _judge(
                 f"{session_id}: ledger refunded {state.payment.amount_refunded_minor}, Stripe {sum(amounts)}"
             )
     report.counts["refunds"] = refunded
+
+
+def _judge_commission(
+    report: DisputeStormReport,
+    final_status: dict[str, DisputeStatus],
+    intents: dict[str, str],
+    accounts: dict[str, str | None],
+    standin: StripeStandIn,
+) -> None:
+    """A connected session's refund is the therapist's account's, and the whole commission goes
+    back with it (a first session: the therapist received nothing); a lost dispute returns none."""
+    returned = 0
+    for session_id, account in accounts.items():
+        if account is None:
+            continue
+        [charge] = standin.charges(payment_intent=intents[session_id], account=account)
+        [fee] = standin.application_fees(charge=charge["id"])
+        refunds = standin.refunds(payment_intent=intents[session_id])
+        if any(standin.account_of(refund["id"]) != account for refund in refunds):
+            report.violations.append(f"{session_id}: a refund was not made on the therapist's account")
+        owed = PRICE if final_status[session_id] is DisputeStatus.WON else 0
+        if fee["amount_refunded"] != owed:
+            report.violations.append(
+                f"{session_id}: commission returned {fee['amount_refunded']}, owed {owed}"
+            )
+        returned += fee["amount_refunded"]
+    report.counts["commission_returned_minor"] = returned

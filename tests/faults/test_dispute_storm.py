@@ -55,3 +55,4 @@ async def test_disputes_delivered_shuffled_and_twice_end_in_their_final_status_w
     assert counts["overtaken"] > 0  # and out of order
     assert counts["refunds"] == counts["won"]
     assert counts["refunds_refused_charge_disputed"] == 0
+    assert counts["on_connected_accounts"] == OPTIONS.sessions // 2  # Connect events, direct charges
