@@ -30,24 +30,22 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
-import time
-import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import stripe
 from temporalio.client import Client
 
-from contract.session import SESSION_CANCEL, SESSION_STATE
+from contract.session import SESSION_CANCEL
 from dev.stripe_standin import StripeStandIn
 from domain.booking import SessionBooking
 from domain.commands import CancelRequest
 from domain.disputes import DisputeStatus
 from domain.state import SessionState
 from domain.status import Actor, BookingKind, CancelReason
-from temporal_client.messages import execute_update, query_workflow
+from faults.storms import StormReport, opaque, session_states, until_all
+from temporal_client.messages import execute_update
 from temporal_client.session_client import book_session, session_handle
 
 PRICE = 6000
@@ -67,20 +65,6 @@ class DisputeStormOptions:
     """Every this-many-th session is charged on a therapist's connected account (0: none)."""
 
 
-@dataclass
-class DisputeStormReport:
-    violations: list[str] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.violations
-
-
-def _opaque(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:16]}"
-
-
 async def _paid_at_checkout(stripe_client: stripe.StripeClient, session_id: str, account: str | None) -> str:
     """The checkout's payment: on the platform, or a direct charge on the therapist's account with
     the whole amount as the marketplace's fee (a first session's commission is 100 %)."""
@@ -93,7 +77,7 @@ async def _paid_at_checkout(stripe_client: stripe.StripeClient, session_id: str,
         "metadata": {"session_id": session_id},
     }
     if account is None:
-        params["customer"] = _opaque("cus")
+        params["customer"] = opaque("cus")
         intent = await stripe_client.v1.payment_intents.create_async(params)
     else:
         params["application_fee_amount"] = PRICE
@@ -104,42 +88,18 @@ async def _paid_at_checkout(stripe_client: stripe.StripeClient, session_id: str,
 def _booking(intent_id: str, session_id: str, start: datetime, account: str | None) -> SessionBooking:
     return SessionBooking(
         session_id=session_id,
-        therapist_id=_opaque("thr"),
-        client_id=_opaque("cli"),
+        therapist_id=opaque("thr"),
+        client_id=opaque("cli"),
         kind=BookingKind.INITIAL_PREPAID,
         start=start,
         duration_minutes=50,
         therapist_timezone="Europe/London",
         amount_minor=PRICE,
         currency="gbp",
-        stripe_customer_id=_opaque("cus"),
+        stripe_customer_id=opaque("cus"),
         prepaid_payment_intent_id=intent_id,
         connected_account_id=account,
     )
-
-
-async def _states(client: Client, session_ids: list[str]) -> dict[str, SessionState]:
-    async def one(session_id: str) -> tuple[str, SessionState]:
-        handle = session_handle(client, session_id)
-        state = await asyncio.wait_for(
-            query_workflow(handle, SESSION_STATE, rpc_timeout=timedelta(seconds=10)), 15
-        )
-        return session_id, state
-
-    return dict(await asyncio.gather(*(one(session_id) for session_id in session_ids)))
-
-
-async def _until(
-    read: Callable[[], Awaitable[dict[str, SessionState]]],
-    done: Callable[[SessionState], bool],
-    limit_seconds: float,
-) -> dict[str, SessionState]:
-    deadline = time.monotonic() + limit_seconds
-    while True:
-        states = await read()
-        if all(done(state) for state in states.values()) or time.monotonic() > deadline:
-            return states
-        await asyncio.sleep(0.25)
 
 
 async def _results(client: Client, session_ids: list[str], limit_seconds: float) -> dict[str, SessionState]:
@@ -194,15 +154,15 @@ async def run_dispute_storm(
     webhook_url: str,
     webhook_secret: str,
     options: DisputeStormOptions = DisputeStormOptions(),
-) -> DisputeStormReport:
-    report = DisputeStormReport()
+) -> StormReport:
+    report = StormReport()
     rng = random.Random(options.seed)
     deliveries = _Deliveries(standin, rng, options.max_deliveries)
     start = datetime.now(UTC) + timedelta(days=7)
 
     # Stripe's events are held back (no endpoint) while they are made, then delivered shuffled.
     standin.configure_webhook(None, None)
-    ids = [_opaque("ses") for _ in range(options.sessions)]
+    ids = [opaque("ses") for _ in range(options.sessions)]
     intents: dict[str, str] = {}
     accounts: dict[str, str | None] = {}
     for number, session_id in enumerate(ids):
@@ -225,8 +185,8 @@ async def run_dispute_storm(
     try:
         created = [e["id"] for e in _dispute_events(standin, set(disputes.values()))]
         await deliveries.shuffled(created)
-        known = await _until(
-            lambda: _states(client, ids), lambda s: s.dispute is not None, options.limit_seconds
+        known = await until_all(
+            lambda: session_states(client, ids), lambda s: s.dispute is not None, options.limit_seconds
         )
         for session_id, state in known.items():
             if state.dispute is None:
@@ -234,11 +194,11 @@ async def run_dispute_storm(
         cancel = CancelRequest(requested_by=Actor.THERAPIST, reason=CancelReason.THERAPIST_UNAVAILABLE)
         for session_id in ids:
             await asyncio.wait_for(
-                execute_update(session_handle(client, session_id), SESSION_CANCEL, cancel, id=_opaque("req")),
+                execute_update(session_handle(client, session_id), SESSION_CANCEL, cancel, id=opaque("req")),
                 20,
             )
-        held = await _until(
-            lambda: _states(client, ids),
+        held = await until_all(
+            lambda: session_states(client, ids),
             lambda s: s.dispute is not None and s.dispute.refund_held_minor == PRICE,
             options.limit_seconds,
         )
@@ -288,7 +248,7 @@ async def run_dispute_storm(
 
 
 def _judge(
-    report: DisputeStormReport,
+    report: StormReport,
     final: dict[str, SessionState],
     final_status: dict[str, DisputeStatus],
     intents: dict[str, str],
@@ -327,7 +287,7 @@ def _judge(
 
 
 def _judge_commission(
-    report: DisputeStormReport,
+    report: StormReport,
     final_status: dict[str, DisputeStatus],
     intents: dict[str, str],
     accounts: dict[str, str | None],

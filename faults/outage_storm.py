@@ -19,15 +19,11 @@ separate worker process cannot be given. It runs on the in-process stand-in and 
 from __future__ import annotations
 
 import asyncio
-import time
-import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client
 
-from contract.session import SESSION_STATE
 from dev.notification_sink import NotificationSink
 from dev.stripe_standin import FaultRule, StripeStandIn
 from domain.booking import SessionBooking
@@ -36,8 +32,8 @@ from domain.payments import ChargeOutcome
 from domain.policy import DEFAULT_POLICY, SessionPolicy
 from domain.state import SessionState
 from domain.status import BookingKind, SessionStatus
-from temporal_client.messages import query_workflow
-from temporal_client.session_client import book_session, session_handle
+from faults.storms import StormReport, opaque, session_states, until_all
+from temporal_client.session_client import book_session
 
 CHARGE_REQUESTS = r"^/v1/payment_intents"
 """Creating and confirming PaymentIntents (the list used for look-ups is a GET: unaffected)."""
@@ -55,16 +51,6 @@ class StormOptions:
     """Each phase's bound on the real clock."""
 
 
-@dataclass
-class StormReport:
-    violations: list[str] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.violations
-
-
 def storm_policy(options: StormOptions) -> SessionPolicy:
     return SessionPolicy.model_validate(
         {
@@ -75,50 +61,21 @@ def storm_policy(options: StormOptions) -> SessionPolicy:
     )
 
 
-def _opaque(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:16]}"
-
-
 def _booking(start: datetime) -> SessionBooking:
     return SessionBooking(
-        session_id=_opaque("ses"),
-        therapist_id=_opaque("thr"),
-        client_id=_opaque("cli"),
+        session_id=opaque("ses"),
+        therapist_id=opaque("thr"),
+        client_id=opaque("cli"),
         kind=BookingKind.THERAPIST_FOLLOW_UP,
         start=start,
         duration_minutes=50,
         therapist_timezone="Europe/London",
         amount_minor=6000,
         currency="gbp",
-        stripe_customer_id=_opaque("cus"),
-        payment_method_id=_opaque("pm_card_visa"),
+        stripe_customer_id=opaque("cus"),
+        payment_method_id=opaque("pm_card_visa"),
         client_agreed=True,
     )
-
-
-async def _states(client: Client, session_ids: list[str]) -> dict[str, SessionState]:
-    async def one(session_id: str) -> tuple[str, SessionState]:
-        handle = session_handle(client, session_id)
-        state = await asyncio.wait_for(
-            query_workflow(handle, SESSION_STATE, rpc_timeout=timedelta(seconds=10)), 15
-        )
-        return session_id, state
-
-    return dict(await asyncio.gather(*(one(session_id) for session_id in session_ids)))
-
-
-async def _until(
-    read: Callable[[], Awaitable[dict[str, SessionState]]],
-    done: Callable[[SessionState], bool],
-    limit_seconds: float,
-) -> dict[str, SessionState]:
-    """Poll the sessions until every one satisfies ``done``; the last read either way."""
-    deadline = time.monotonic() + limit_seconds
-    while True:
-        states = await read()
-        if all(done(state) for state in states.values()) or time.monotonic() > deadline:
-            return states
-        await asyncio.sleep(0.25)
 
 
 async def run_outage_storm(
@@ -145,7 +102,7 @@ async def run_outage_storm(
             )
         if datetime.now(UTC) >= deadline:
             report.violations.append("booking took longer than the lead: the storm was not aligned")
-        booked = await _states(client, ids)
+        booked = await session_states(client, ids)
         due = {session_id: state.payment.next_charge_at for session_id, state in booked.items()}
         for session_id, at in due.items():
             if at is None or not deadline <= at < deadline + options.spread_window:
@@ -153,8 +110,8 @@ async def run_outage_storm(
                     f"{session_id}: charge due at {at}, outside the window after {deadline}"
                 )
 
-        given_up = await _until(
-            lambda: _states(client, ids),
+        given_up = await until_all(
+            lambda: session_states(client, ids),
             lambda s: _unreachable_tries(s) >= 1 or bool(s.payment.attempts),
             options.limit_seconds,
         )
@@ -164,8 +121,8 @@ async def run_outage_storm(
         if _unreachable_tries(state) < 1:
             report.violations.append(f"{session_id}: the outage did not outlast its charge's budget")
 
-    final = await _until(
-        lambda: _states(client, ids),
+    final = await until_all(
+        lambda: session_states(client, ids),
         lambda s: s.status is not SessionStatus.PAYMENT_DUE and s.status is not SessionStatus.SCHEDULED,
         options.limit_seconds,
     )

@@ -22,10 +22,7 @@ booking. It runs on the in-process stand-in and sink (``tests/faults/test_paused
 from __future__ import annotations
 
 import asyncio
-import time
-import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import stripe
@@ -36,7 +33,7 @@ from api.account_events import account_updated
 from contract.ids import session_workflow_id
 from contract.practice import PRACTICE_SET_PAYMENT_ACCOUNT
 from contract.search_attributes import session_search_attributes
-from contract.session import SESSION_STATE, SESSION_WORKFLOW_TYPE
+from contract.session import SESSION_WORKFLOW_TYPE
 from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
 from domain.booking import SessionBooking
@@ -46,9 +43,8 @@ from domain.policy import DEFAULT_POLICY, SessionPolicy
 from domain.practice import SetPaymentAccount
 from domain.state import SessionState, SessionWorkflowInput
 from domain.status import BookingKind, SessionStatus
-from temporal_client.messages import query_workflow
+from faults.storms import StormReport, opaque, session_states, until_all
 from temporal_client.practice_client import practice_update
-from temporal_client.session_client import session_handle
 
 
 @dataclass(frozen=True)
@@ -60,20 +56,6 @@ class PausedStormOptions:
     """The charges fall across this window; the account is enabled again in its middle."""
     limit_seconds: float = 60.0
     """Each phase's bound on the real clock."""
-
-
-@dataclass
-class PausedStormReport:
-    violations: list[str] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.violations
-
-
-def _opaque(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:16]}"
 
 
 def _policy(options: PausedStormOptions) -> SessionPolicy:
@@ -94,32 +76,6 @@ async def _start(client: Client, booking: SessionBooking, task_queue: str, polic
     )
 
 
-async def _states(client: Client, session_ids: list[str]) -> dict[str, SessionState]:
-    async def one(session_id: str) -> tuple[str, SessionState]:
-        state = await asyncio.wait_for(
-            query_workflow(
-                session_handle(client, session_id), SESSION_STATE, rpc_timeout=timedelta(seconds=10)
-            ),
-            15,
-        )
-        return session_id, state
-
-    return dict(await asyncio.gather(*(one(session_id) for session_id in session_ids)))
-
-
-async def _until(
-    read: Callable[[], Awaitable[dict[str, SessionState]]],
-    done: Callable[[dict[str, SessionState]], bool],
-    limit_seconds: float,
-) -> dict[str, SessionState]:
-    deadline = time.monotonic() + limit_seconds
-    while True:
-        states = await read()
-        if done(states) or time.monotonic() > deadline:
-            return states
-        await asyncio.sleep(0.2)
-
-
 def _charge_requests(standin: StripeStandIn, session_ids: list[str], upto: int | None = None) -> int:
     requests = standin.requests[:upto] if upto is not None else standin.requests
     return sum(
@@ -138,10 +94,10 @@ async def run_paused_storm(
     sink: NotificationSink,
     stripe_client: stripe.StripeClient,
     options: PausedStormOptions = PausedStormOptions(),
-) -> PausedStormReport:
-    report = PausedStormReport()
+) -> StormReport:
+    report = StormReport()
     policy = _policy(options)
-    therapist_id = _opaque("thr")
+    therapist_id = opaque("thr")
     account_id = standin.create_account()["id"]
     await practice_update(
         client,
@@ -149,7 +105,7 @@ async def run_paused_storm(
         "Europe/London",
         PRACTICE_SET_PAYMENT_ACCOUNT,
         SetPaymentAccount(account_id=account_id),
-        request_id=_opaque("set"),
+        request_id=opaque("set"),
         task_queue=task_queue,
     )
     standin.set_account_status(account_id, charges_enabled=False, disabled_reason="requirements.past_due")
@@ -158,15 +114,15 @@ async def run_paused_storm(
     first_charge = start - policy.charge_attempt_offsets[0]
     bookings = [
         SessionBooking(
-            session_id=_opaque("ses"),
+            session_id=opaque("ses"),
             therapist_id=therapist_id,
-            client_id=_opaque("cli"),
+            client_id=opaque("cli"),
             kind=BookingKind.THERAPIST_FOLLOW_UP,
             start=start,
             amount_minor=6000,
             currency="gbp",
-            stripe_customer_id=_opaque("cus"),
-            payment_method_id=_opaque("pm_card_visa"),
+            stripe_customer_id=opaque("cus"),
+            payment_method_id=opaque("pm_card_visa"),
             client_agreed=True,
             connected_account_id=account_id,
         )
@@ -182,7 +138,7 @@ async def run_paused_storm(
     await asyncio.sleep(
         max(0.0, (first_charge + options.spread_window / 2 - datetime.now(UTC)).total_seconds())
     )
-    before = await _states(client, ids)
+    before = await session_states(client, ids)
     cursor = len(standin.requests)
     standin.set_account_status(account_id, charges_enabled=True, disabled_reason=None)
     [event] = [e for e in standin.events(type="account.updated") if e.get("account") == account_id][-1:]
@@ -190,9 +146,9 @@ async def run_paused_storm(
     if not handled:
         report.violations.append("account.updated found no practice for the account")
 
-    final = await _until(
-        lambda: _states(client, ids),
-        lambda states: all(s.status is SessionStatus.PAID for s in states.values()),
+    final = await until_all(
+        lambda: session_states(client, ids),
+        lambda state: state.status is SessionStatus.PAID,
         options.limit_seconds,
     )
     _judge(report, final, standin, sink)
@@ -215,7 +171,7 @@ async def run_paused_storm(
 
 
 def _judge(
-    report: PausedStormReport,
+    report: StormReport,
     final: dict[str, SessionState],
     standin: StripeStandIn,
     sink: NotificationSink,
