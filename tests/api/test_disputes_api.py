@@ -25,13 +25,9 @@ from tests.api.conftest import acting
 from tests.api.test_stripe_webhook_api import WEBHOOK, secret_of, signed, stripe_event
 from tests.api.test_stripe_webhook_api import webhooks_to_api as webhooks_to_api  # the fixture
 from tests.workflows.support import (
-    HOUR,
     WAIT,
-    advance_to,
-    make_booking,
-    real_now,
+    paid_follow_up,
     result_of,
-    start,
     unique,
     wait_for_state,
 )
@@ -48,10 +44,7 @@ async def test_a_dispute_reaches_the_session_through_the_webhook_holds_its_refun
     webhooks_to_api: None,
     http: httpx.AsyncClient,
 ) -> None:
-    booking = make_booking(start=real_now() + 72 * HOUR)
-    handle = await start(env.client, booking, worker.task_queue)
-    await advance_to(env, handle, booking.start - 30 * HOUR)
-    paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    booking, handle, paid = await paid_follow_up(env, worker.task_queue)
     intent_id = paid.payment.payment_intent_id
     [charge] = standin.charges(payment_intent=intent_id)
 
@@ -150,10 +143,7 @@ async def test_a_dispute_of_a_closed_session_refuses_its_refunds_through_the_api
     webhooks_to_api: None,
     http: httpx.AsyncClient,
 ) -> None:
-    booking = make_booking(start=real_now() + 72 * HOUR)
-    handle = await start(env.client, booking, worker.task_queue)
-    await advance_to(env, handle, booking.start - 30 * HOUR)
-    paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    booking, handle, paid = await paid_follow_up(env, worker.task_queue)
     late = CancelRequest(requested_by=Actor.CLIENT, reason=CancelReason.CLIENT_REQUEST)
     await asyncio.wait_for(handle.execute_update(SessionWorkflow.cancel, late), WAIT)
     assert (await result_of(handle)).status is SessionStatus.CANCELLED_LATE  # closed, charge kept
@@ -206,10 +196,7 @@ async def test_a_dispute_from_another_account_never_reaches_the_session(
     http: httpx.AsyncClient,
     settings: Settings,
 ) -> None:
-    booking = make_booking(start=real_now() + 72 * HOUR)
-    handle = await start(env.client, booking, worker.task_queue)
-    await advance_to(env, handle, booking.start - 30 * HOUR)
-    paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    booking, handle, paid = await paid_follow_up(env, worker.task_queue)
 
     # Another account writes this session's id into its own PaymentIntent and disputes it.
     other = (await stripe_client.v1.accounts.create_async({"type": "standard", "country": "GB"})).id

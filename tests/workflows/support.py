@@ -355,3 +355,14 @@ def spawn_worker(
         return subprocess.Popen(
             [sys.executable, "-m", "worker"], cwd=REPO, env=environment, stdout=out, stderr=subprocess.STDOUT
         )
+
+
+async def paid_follow_up(
+    env: WorkflowEnvironment, task_queue: str
+) -> tuple[SessionBooking, SessionHandle, SessionState]:
+    """A therapist's follow-up three days ahead, its clock moved past its charge: paid."""
+    booking = make_booking(start=real_now() + 72 * HOUR)
+    handle = await start(env.client, booking, task_queue)
+    await advance_to(env, handle, booking.start - 30 * HOUR)
+    paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    return booking, handle, paid

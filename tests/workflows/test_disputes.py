@@ -25,19 +25,16 @@ from domain.status import Actor, CancelReason, RefundReason, SessionStatus
 from settings import Settings
 from temporal_client.refunds_client import dispute_closed_session, refund_session
 from tests.workflows.support import (
-    HOUR,
     STARTED,
     WAIT,
     SessionHandle,
-    advance_to,
     history_at_rest,
-    make_booking,
     notices_sent,
+    paid_follow_up,
     real_now,
     result_of,
     running_worker,
     scheduled_activities,
-    start,
     wait_for_state,
 )
 from workflows.refunds import SessionRefundsWorkflow
@@ -65,10 +62,7 @@ async def disputed_then_cancelled(
     env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
 ) -> tuple[SessionHandle, str, str]:
     """A paid session whose charge the client's bank disputes, then the therapist cancels it."""
-    booking = make_booking(start=real_now() + 72 * HOUR)
-    handle = await start(env.client, booking, worker.task_queue)
-    await advance_to(env, handle, booking.start - 30 * HOUR)
-    paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    _, handle, paid = await paid_follow_up(env, worker.task_queue)
     intent_id = paid.payment.payment_intent_id
     assert intent_id is not None
     [charge] = standin.charges(payment_intent=intent_id)
@@ -128,10 +122,7 @@ async def test_a_dispute_lost_refunds_nothing_and_the_session_closes(
 async def test_a_therapists_refund_of_a_disputed_charge_is_refused_charge_disputed(
     env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
 ) -> None:
-    booking = make_booking(start=real_now() + 72 * HOUR)
-    handle = await start(env.client, booking, worker.task_queue)
-    await advance_to(env, handle, booking.start - 30 * HOUR)
-    paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    booking, handle, paid = await paid_follow_up(env, worker.task_queue)
     [charge] = standin.charges(payment_intent=paid.payment.payment_intent_id)
     dispute_id = standin.open_dispute(charge["id"])["id"]
     await signal(handle, fact_of(standin, dispute_id, "charge.dispute.created"))
@@ -156,10 +147,7 @@ async def test_a_dispute_needing_a_response_is_answered_with_the_evidence_pack_w
 ) -> None:
     submitting = settings.model_copy(update={"dispute_evidence_submit": True})
     async with running_worker(env.client, task_queue, stripe_client, submitting):
-        booking = make_booking(start=real_now() + 72 * HOUR)
-        handle = await start(env.client, booking, task_queue)
-        await advance_to(env, handle, booking.start - 30 * HOUR)
-        paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+        booking, handle, paid = await paid_follow_up(env, task_queue)
         [charge] = standin.charges(payment_intent=paid.payment.payment_intent_id)
         dispute_id = standin.open_dispute(charge["id"], reason="product_not_received")["id"]
         await signal(handle, fact_of(standin, dispute_id, "charge.dispute.created"))
@@ -184,10 +172,7 @@ async def test_a_dispute_of_a_closed_session_reaches_its_refunds_workflow_which_
     notification_sink: NotificationSink,
 ) -> None:
     # Paid, then cancelled late by the client: the charge stands and the session closes.
-    booking = make_booking(start=real_now() + 72 * HOUR)
-    handle = await start(env.client, booking, worker.task_queue)
-    await advance_to(env, handle, booking.start - 30 * HOUR)
-    paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    booking, handle, paid = await paid_follow_up(env, worker.task_queue)
     late = CancelRequest(requested_by=Actor.CLIENT, reason=CancelReason.CLIENT_REQUEST)
     await asyncio.wait_for(handle.execute_update(SessionWorkflow.cancel, late), WAIT)
     assert (await result_of(handle)).status is SessionStatus.CANCELLED_LATE
@@ -256,10 +241,7 @@ async def test_a_dispute_of_a_closed_session_reaches_its_refunds_workflow_which_
 async def test_a_dispute_from_another_account_never_reaches_the_session(
     env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
 ) -> None:
-    booking = make_booking(start=real_now() + 72 * HOUR)
-    handle = await start(env.client, booking, worker.task_queue)
-    await advance_to(env, handle, booking.start - 30 * HOUR)
-    paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    booking, handle, paid = await paid_follow_up(env, worker.task_queue)
     [charge] = standin.charges(payment_intent=paid.payment.payment_intent_id)
     dispute_id = standin.open_dispute(charge["id"])["id"]
     real = fact_of(standin, dispute_id, "charge.dispute.created")
@@ -292,10 +274,7 @@ async def test_an_inquiry_escalated_to_a_chargeback_is_answered_again(
 ) -> None:
     submitting = settings.model_copy(update={"dispute_evidence_submit": True})
     async with running_worker(env.client, task_queue, stripe_client, submitting):
-        booking = make_booking(start=real_now() + 72 * HOUR)
-        handle = await start(env.client, booking, task_queue)
-        await advance_to(env, handle, booking.start - 30 * HOUR)
-        paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+        booking, handle, paid = await paid_follow_up(env, task_queue)
         [charge] = standin.charges(payment_intent=paid.payment.payment_intent_id)
         dispute_id = standin.open_dispute(charge["id"], reason="fraudulent", inquiry=True)["id"]
         await signal(handle, fact_of(standin, dispute_id, "charge.dispute.created"))
@@ -328,10 +307,7 @@ async def test_a_dispute_of_a_closed_session_is_answered_with_its_evidence_pack(
 ) -> None:
     submitting = settings.model_copy(update={"dispute_evidence_submit": True})
     async with running_worker(env.client, task_queue, stripe_client, submitting):
-        booking = make_booking(start=real_now() + 72 * HOUR)
-        handle = await start(env.client, booking, task_queue)
-        await advance_to(env, handle, booking.start - 30 * HOUR)
-        paid = await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+        booking, handle, paid = await paid_follow_up(env, task_queue)
         late = CancelRequest(requested_by=Actor.CLIENT, reason=CancelReason.CLIENT_REQUEST)
         await asyncio.wait_for(handle.execute_update(SessionWorkflow.cancel, late), WAIT)
         assert (await result_of(handle)).status is SessionStatus.CANCELLED_LATE
