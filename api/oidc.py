@@ -80,10 +80,10 @@ class JwksCache:
 
     A ``kid`` we do not hold refetches the set (the issuer rotated its keys) — at most once every
     ``min_refresh_seconds``, so forged key ids cannot make us hammer the IdP; a failed fetch is not
-    retried more often either. Fetches are
-    single-flight: a burst of calls after expiry makes one request. If a refresh fails while we
-    still hold keys, those keep serving for one more lifetime (an IdP blip does not lock everyone
-    out); with no usable keys, the outage is :class:`IdentityProviderUnavailable`.
+    retried more often either. Fetches are single-flight: a burst of calls after expiry makes one
+    request. If a refresh fails while we still hold keys, those keep serving for one more lifetime
+    (an IdP blip does not lock everyone out); with no usable keys, the outage is
+    :class:`IdentityProviderUnavailable`.
     """
 
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
@@ -98,9 +98,7 @@ class JwksCache:
         self._attempted_at: float | None = None  # last attempt, successful or not
         self._rotation_checked_at: float | None = None  # last refresh for an unknown kid
         self._generation = 0  # attempts so far: callers queued behind one reuse its result
-        self._lock = asyncio.Lock()
-        self.fetches = 0
-        """Requests made to the issuer (discovery and JWKS count as one)."""
+        self._lock = asyncio.Lock()  # its holder is bounded by the fetch timeout, so are its waiters
 
     async def key(self, kid: str | None) -> dict[str, Any]:
         """The JWK for ``kid`` (the only key, when the token names none)."""
@@ -147,7 +145,6 @@ class JwksCache:
                 return  # tried a moment ago (and failed, or the keys would be fresh): do not hammer
             self._generation += 1
             self._attempted_at = self._clock()
-            self.fetches += 1
             try:
                 async with asyncio.timeout(2 * self._timeout):  # discovery, then the keys
                     keys = await self._fetch()
