@@ -27,10 +27,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from pydantic import ValidationError
 
 from api.codec_app import create_codec_app
+from api.oidc import AccessTokenVerifier, IdentityProviderUnavailable, TokenRejected
 from settings import Settings
 from temporal_client.converter import DATA_CONVERTER
 from tests.api.serving import serving
@@ -72,6 +74,8 @@ class IdentityProvider:
     url: str = ""
     keys: list[dict[str, Any]] = field(default_factory=list)
     jwks_fetches: int = 0
+    down: bool = False
+    """The JWKS endpoint answers 503 (the IdP in an outage)."""
 
     def publish(self, kid: str, key: PrivateKey) -> None:
         self.keys.append(public_jwk(kid, key))
@@ -104,9 +108,11 @@ def issuer_app(idp: IdentityProvider) -> FastAPI:
         base = str(request.base_url).rstrip("/")
         return {"issuer": base, "jwks_uri": f"{base}/keys"}
 
-    @app.get("/keys")
-    async def keys() -> dict[str, list[dict[str, Any]]]:
+    @app.get("/keys", response_model=None)
+    async def keys() -> dict[str, list[dict[str, Any]]] | JSONResponse:
         idp.jwks_fetches += 1
+        if idp.down:
+            return JSONResponse({"error": "temporarily_unavailable"}, status_code=503)
         return {"keys": idp.keys}
 
     return app
@@ -451,3 +457,71 @@ async def test_the_ui_preflight_may_send_its_id_token_header(codec: httpx.AsyncC
 def test_unsafe_oidc_settings_refuse_to_start(settings: dict[str, Any], refusal: str) -> None:
     with pytest.raises(ValidationError, match=refusal):
         Settings(**settings)
+
+
+class Clock:
+    """The verifier's monotonic clock, moved by the test: key lifetimes pass without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_cached_keys_outlive_a_short_idp_outage_then_it_is_auth_unavailable(
+    idp: IdentityProvider,
+) -> None:
+    clock = Clock()
+    settings = oidc_settings(
+        idp.url, codec_oidc_jwks_cache_seconds=600, codec_oidc_jwks_min_refresh_seconds=30
+    )
+    verifier = AccessTokenVerifier(settings, clock)
+    token = idp.token()
+    async with asyncio.timeout(WAIT):
+        await verifier.verify(token)
+        idp.down = True
+        clock.now += 601  # the keys are due for a refresh, which fails: the cached ones still serve
+        await verifier.verify(token)
+        clock.now += 10  # within the back-off: no new attempt
+        await verifier.verify(token)
+        assert idp.jwks_fetches == 2
+        clock.now += 600  # two lifetimes old: no longer trusted
+        with pytest.raises(IdentityProviderUnavailable):
+            await verifier.verify(token)
+        idp.down = False
+        with pytest.raises(IdentityProviderUnavailable):  # the failed attempt was just now: back-off
+            await verifier.verify(token)
+        clock.now += 30  # the IdP is back and the back-off over
+        await verifier.verify(token)
+    assert idp.jwks_fetches == 4
+
+
+@pytest.mark.parametrize(
+    ("required", "claims", "allowed"),
+    [
+        ("scope=codec.decode", {"scope": "openid codec.decode"}, True),
+        ("scope=codec.decode", {"scope": "openid codec.decoder"}, False),
+        ("roles=SessionflowOps,SessionflowAdmin", {"roles": ["SessionflowAdmin"]}, True),
+        ("groups=sessionflow-ops", {"groups": "sessionflow-ops"}, True),
+        ("groups=sessionflow-ops", {"groups": "sessionflow-ops-readers"}, False),
+        (
+            "https://sessionflow.example.com/roles=ops",
+            {"https://sessionflow.example.com/roles": ["ops"]},
+            True,
+        ),
+        ("permissions=default:read,default:admin", {"permissions": ["billing:admin", "default:read"]}, True),
+        ("permissions=default:read,default:admin", {"permissions": ["billing:admin"]}, False),
+    ],
+)
+async def test_the_required_claim_matches_strings_lists_scopes_and_namespaced_names(
+    idp: IdentityProvider, required: str, claims: dict[str, Any], allowed: bool
+) -> None:
+    verifier = AccessTokenVerifier(oidc_settings(idp.url, codec_oidc_required_claim=required))
+    token = idp.token(**{"groups": None, **claims})
+    async with asyncio.timeout(WAIT):
+        if allowed:
+            await verifier.verify(token)
+        else:
+            with pytest.raises(TokenRejected, match="does not carry"):
+                await verifier.verify(token)
