@@ -74,6 +74,10 @@ LOCAL_CODEC_KEY = hashlib.sha256(b"sessionflow local-only payload key: never for
 """The payload encryption key everyone can read here; accepted only while Temporal is on loopback."""
 LOCAL_CODEC_KEYS = f"{LOCAL_CODEC_KEY_ID}:{base64.b64encode(LOCAL_CODEC_KEY).decode()}"
 CODEC_KEY_BYTES = 32  # AES-256
+OIDC_PUBLIC_KEY_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+"""JWS algorithms a codec verifying with an issuer's published (public) keys may accept."""
 
 
 class Settings(BaseSettings):
@@ -106,6 +110,30 @@ class Settings(BaseSettings):
     # host's loopback, as deploy/compose.yaml does, or a VPN). The CLI always sends the token.
     codec_ui_origins: tuple[str, ...] = ("http://127.0.0.1:8233", "http://localhost:8233")
     codec_trust_ui_origins: bool = False
+    # A shared Temporal UI with SSO (TEMPORAL_AUTH_*) passes its user's OIDC access token to the
+    # codec (TEMPORAL_CODEC_PASS_ACCESS_TOKEN): with an issuer set, the codec verifies that token as
+    # a JWT against the issuer's published keys (api/oidc.py) and never trusts the Origin header.
+    # Empty issuer: OIDC off. Ops bearer tokens keep working alongside (the CLI).
+    codec_oidc_issuer: str = ""
+    """The ``iss`` the tokens carry, exactly (https unless on this machine)."""
+    codec_oidc_audience: str = ""
+    """The ``aud`` a token must name: the API/resource the IdP issues the UI's access tokens for."""
+    codec_oidc_jwks_url: str = ""
+    """Where the issuer's keys are; empty: ``jwks_uri`` from ``<issuer>/.well-known/openid-configuration``."""
+    codec_oidc_algorithms: tuple[str, ...] = ("RS256", "ES256")
+    """Signature algorithms accepted: public-key ones only (never ``none`` nor HS*)."""
+    codec_oidc_required_claim: str = ""
+    """``NAME=VALUE[,VALUE…]``: a claim the user must carry (one of the values; a list claim such as
+    ``groups`` must contain one), e.g. ``groups=sessionflow-ops``; a dotted name reaches into an
+    object (``realm_access.roles=sessionflow-ops``). Empty: any valid token of the audience."""
+    codec_oidc_leeway_seconds: float = Field(default=30.0, ge=0, le=300)
+    """Clock skew allowed on ``exp``, ``nbf`` and ``iat``."""
+    codec_oidc_jwks_cache_seconds: float = Field(default=600.0, ge=1, le=86400)
+    """How long fetched keys are used before they are fetched again."""
+    codec_oidc_jwks_min_refresh_seconds: float = Field(default=30.0, ge=0, le=3600)
+    """A token naming an unknown key refetches the keys at most this often (a rotation is picked
+    up; a flood of made-up key ids never turns into a flood of requests to the IdP)."""
+    codec_oidc_http_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
 
     # Payments default to the loopback Stripe stand-in; a real ``sk_test_…`` key together with
     # ``SESSIONFLOW_STRIPE_API_BASE=https://api.stripe.com`` switches to Stripe test mode.
@@ -295,6 +323,38 @@ class Settings(BaseSettings):
             raise ValueError("the built-in secret is for the local sink only; set a real one")
         return value
 
+    @field_validator("codec_oidc_issuer", "codec_oidc_jwks_url")
+    @classmethod
+    def _oidc_urls_over_https_unless_loopback(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("the OIDC issuer and JWKS URL must be http(s)://HOST[:PORT][/PATH], or empty")
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
+            # Keys fetched in clear could be swapped in transit: anyone could then sign tokens.
+            raise ValueError("the OIDC issuer and JWKS URL must use https unless they are on this machine")
+        return value
+
+    @field_validator("codec_oidc_algorithms")
+    @classmethod
+    def _public_key_algorithms_only(cls, algorithms: tuple[str, ...]) -> tuple[str, ...]:
+        refused = sorted(set(algorithms) - OIDC_PUBLIC_KEY_ALGORITHMS)
+        if refused or not algorithms:
+            # "none" forges anything; HS* with a verifier that holds only public keys is the classic
+            # key-confusion attack (the public key, which everyone has, becomes the HMAC secret).
+            raise ValueError(
+                f"OIDC algorithms must be among {sorted(OIDC_PUBLIC_KEY_ALGORITHMS)}; refused: {refused}"
+            )
+        return algorithms
+
+    @field_validator("codec_oidc_required_claim")
+    @classmethod
+    def _required_claim_form(cls, value: str) -> str:
+        if value:
+            parse_required_claim(value)
+        return value
+
     @field_validator("ops_token_sha256")
     @classmethod
     def _ops_token_digests(cls, digests: tuple[str, ...]) -> tuple[str, ...]:
@@ -339,6 +399,35 @@ class Settings(BaseSettings):
             # An API key is a bearer credential: never over a plaintext connection.
             raise ValueError("a Temporal API key or client certificate needs TLS (SESSIONFLOW_TEMPORAL_TLS)")
         return self
+
+    @model_validator(mode="after")
+    def _codec_oidc_settings(self) -> Settings:
+        if not self.codec_oidc_issuer:
+            stray = [
+                name
+                for name in ("codec_oidc_audience", "codec_oidc_jwks_url", "codec_oidc_required_claim")
+                if getattr(self, name)
+            ]
+            if stray:
+                raise ValueError(
+                    f"{', '.join(f'SESSIONFLOW_{name.upper()}' for name in stray)} need "
+                    "SESSIONFLOW_CODEC_OIDC_ISSUER (OIDC is off without an issuer)"
+                )
+            return self
+        if not self.codec_oidc_audience:
+            # Without an audience any token of the issuer would do, one minted for another app too.
+            raise ValueError("SESSIONFLOW_CODEC_OIDC_AUDIENCE is required with an OIDC issuer")
+        if self.codec_trust_ui_origins:
+            # Both at once would leave a way in that skips the token: refuse rather than guess.
+            raise ValueError(
+                "SESSIONFLOW_CODEC_TRUST_UI_ORIGINS cannot be combined with OIDC: with an issuer set the "
+                "Temporal UI authenticates with its user's access token, and Origin is never trusted"
+            )
+        return self
+
+    @property
+    def codec_oidc_enabled(self) -> bool:
+        return bool(self.codec_oidc_issuer)
 
     @model_validator(mode="after")
     def _built_in_secrets_only_on_a_local_stack(self) -> Settings:
@@ -432,6 +521,15 @@ def parse_codec_keys(spec: str) -> dict[str, bytes]:
             raise ValueError(f"codec key {key_id!r} must be {CODEC_KEY_BYTES} bytes (AES-256)")
         ring[key_id] = key
     return ring
+
+
+def parse_required_claim(spec: str) -> tuple[str, frozenset[str]]:
+    """``NAME=VALUE[,VALUE…]`` → (name, accepted values)."""
+    name, sep, values = spec.partition("=")
+    accepted = frozenset(v.strip() for v in values.split(",") if v.strip())
+    if not sep or not name.strip() or not accepted:
+        raise ValueError("SESSIONFLOW_CODEC_OIDC_REQUIRED_CLAIM must be NAME=VALUE[,VALUE…]")
+    return name.strip(), accepted
 
 
 def is_loopback(host: str) -> bool:
