@@ -220,3 +220,25 @@ def test_a_refund_granted_while_awaiting_the_update_is_paid_before_the_close() -
         session, SessionRefund(reason=RefundReason.GOODWILL, amount_minor=1000), session.end, None
     )
     assert machine.next_step(session) == NextStep(Step.REFUND, None)  # money first, then the deadline
+
+
+# ----------------------------------------------------------------------------- where it shows
+
+
+def test_the_unreported_status_is_offered_by_the_api_the_ops_cli_and_the_visibility_queries() -> None:
+    from typer.testing import CliRunner
+
+    from api.app import create_app
+    from contract.visibility import awaiting_update_query, sessions_reading_as
+    from domain.payment_facts import PAID_OR_LATER
+    from ops.cli import app
+
+    schemas = create_app().openapi()["components"]["schemas"]
+    assert "unreported" in schemas["SessionStatus"]["enum"]
+    help_text = CliRunner().invoke(app, ["sessions", "list", "--help"], env={"COLUMNS": "300"}).output
+    assert "unreported" in help_text
+    now = datetime(2027, 12, 1, tzinfo=UTC)
+    assert sessions_reading_as(SessionStatus.UNREPORTED, now).endswith("SessionStatus = 'unreported'")
+    # Closed: never in the therapist's Awaiting Updates list, which lists running sessions only.
+    assert "ExecutionStatus = 'Running'" in awaiting_update_query("thr_1", now)
+    assert SessionStatus.UNREPORTED in PAID_OR_LATER  # a webhook for its own payment is known
