@@ -21,10 +21,8 @@ from tests.workflows.support import (
     WAIT,
     advance_to,
     event_types,
-    make_booking,
-    real_now,
+    paid_follow_up,
     result_of,
-    start,
     virtual_now,
     wait_for_state,
     wait_for_status,
@@ -39,10 +37,7 @@ DEADLINE = 30 * DAY  # TEST_POLICY's, the API's default
 async def test_a_session_whose_attendance_update_never_comes_closes_unreported_with_its_charge(
     env: WorkflowEnvironment, worker: Worker, notification_sink: NotificationSink
 ) -> None:
-    booking = make_booking(start=real_now() + 72 * HOUR)
-    handle = await start(env.client, booking, worker.task_queue)
-    await advance_to(env, handle, booking.start - 47 * HOUR)
-    await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    booking, handle, _paid = await paid_follow_up(env, worker.task_queue)
 
     # No attendance update ever comes: three reminders, then the deadline.
     await advance_to(env, handle, booking.end + DEADLINE + SECOND)
@@ -78,10 +73,7 @@ async def test_a_session_whose_attendance_update_never_comes_closes_unreported_w
 async def test_an_attendance_update_filed_before_the_deadline_wins_and_nothing_closes_it(
     env: WorkflowEnvironment, worker: Worker, notification_sink: NotificationSink
 ) -> None:
-    booking = make_booking(start=real_now() + 72 * HOUR)
-    handle = await start(env.client, booking, worker.task_queue)
-    await advance_to(env, handle, booking.start - 47 * HOUR)
-    await wait_for_state(handle, lambda s: s.status is SessionStatus.PAID, "the charge")
+    booking, handle, _paid = await paid_follow_up(env, worker.task_queue)
     await advance_to(env, handle, booking.end + DEADLINE - HOUR)
     await wait_for_state(handle, lambda s: s.reminders_sent == 3, "the last reminder")
     await wait_for_status(env, handle, SessionStatus.AWAITING_UPDATE, "awaiting the update")
