@@ -16,6 +16,7 @@ import binascii
 import hashlib
 import os
 import zoneinfo
+from datetime import timedelta
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Literal
@@ -26,6 +27,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_va
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.commission import CommissionRates
+from domain.policy import DEFAULT_POLICY, DEFAULT_UNREPORTED_AFTER, SessionPolicy
 
 
 def pin_zone_data() -> None:
@@ -172,6 +174,11 @@ class Settings(BaseSettings):
     commission_follow_up_bp: int = Field(default=1_000, ge=0, le=10_000)
     commission_vat_bp: int = Field(default=2_000, ge=0, le=10_000)
     commission_discretionary_refund_returns_fee: bool = False
+
+    # How long after its end a session waits for its attendance update before it closes as
+    # ``unreported`` (``domain.unreported``): fixed into each session's policy when it is booked, so
+    # a change applies to sessions booked from then on. Later than the last reminder (+ 7 days).
+    unreported_after_days: int = Field(default=DEFAULT_UNREPORTED_AFTER.days, ge=8, le=366)
 
     data_dir: Path = Path(".data")
     log_format: Literal["console", "json"] = "console"
@@ -472,6 +479,14 @@ class Settings(BaseSettings):
             follow_up_bp=self.commission_follow_up_bp,
             vat_bp=self.commission_vat_bp,
             discretionary_refund_returns_fee=self.commission_discretionary_refund_returns_fee,
+        )
+
+    @property
+    def session_policy(self) -> SessionPolicy:
+        """The policy a session booked now is fixed to: the defaults with the configured deadline
+        of its attendance update."""
+        return SessionPolicy.model_validate(
+            {**DEFAULT_POLICY.model_dump(), "unreported_after": timedelta(days=self.unreported_after_days)}
         )
 
     @property
