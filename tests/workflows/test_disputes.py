@@ -21,9 +21,9 @@ from contract.ids import session_refunds_workflow_id
 from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
 from domain.commands import CancelRequest
-from domain.disputes import DisputeFact, DisputeStatus, dispute_fact_from_stripe
+from domain.disputes import DISPUTE_DECISION_BOUND, DisputeFact, DisputeStatus, dispute_fact_from_stripe
 from domain.notifications import NotificationType
-from domain.refunds import ClosedSessionRefunds, SessionRefund, SessionRefundResult
+from domain.refunds import DISPUTE_OPEN_PAST_BOUND, ClosedSessionRefunds, SessionRefund, SessionRefundResult
 from domain.status import Actor, CancelReason, RefundReason, SessionStatus
 from settings import Settings
 from temporal_client.refunds_client import dispute_closed_session, refund_session
@@ -473,3 +473,42 @@ async def test_a_dispute_lost_after_the_refund_period_refunds_nothing_and_the_re
         lambda n: n.type is NotificationType.DISPUTE_CLOSED and n.session_id == session_id, WAIT
     )
     assert told.codes == {"reason": "credit_not_processed", "outcome": "lost"}
+
+
+async def test_a_dispute_close_that_never_arrives_is_read_from_stripe_after_its_timeline_and_a_win_pays(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
+) -> None:
+    _, intent_id, dispute_id, refunds = await closed_refund_held_by_a_dispute(env, worker, standin)
+    standin.close_dispute(dispute_id, "won")  # its charge.dispute.closed never reaches the service
+
+    await fast_forward(env, refunds, DISPUTE_DECISION_BOUND)
+    final = await asyncio.wait_for(refunds.result(), WAIT)
+    assert final.dispute is not None and final.dispute.status is DisputeStatus.WON
+    assert [r["amount"] for r in standin.refunds(payment_intent=intent_id)] == [2000]
+    assert final.blocked_reason is None
+    assert "read_dispute" in await scheduled_activities(refunds)
+
+
+async def test_a_dispute_still_open_after_its_timeline_hands_the_held_refund_to_ops(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
+) -> None:
+    session_id, intent_id, dispute_id, refunds = await closed_refund_held_by_a_dispute(env, worker, standin)
+
+    await fast_forward(env, refunds, DISPUTE_DECISION_BOUND)
+    final = await asyncio.wait_for(refunds.result(), WAIT)
+    assert final.blocked_reason == DISPUTE_OPEN_PAST_BOUND
+    assert final.dispute is not None and final.dispute.refund_held_minor == 2000
+    assert standin.refunds(payment_intent=intent_id) == []
+    # Closed: a close after it is acknowledged for ops (the webhook route logs it), never paid here.
+    standin.close_dispute(dispute_id, "won")
+    late = fact_of(standin, dispute_id, "charge.dispute.closed")
+    assert not await asyncio.wait_for(
+        dispute_closed_session(
+            env.client,
+            session_id,
+            late,
+            task_queue=worker.task_queue,
+            now=final.closes_at + DISPUTE_DECISION_BOUND,
+        ),
+        WAIT,
+    )
