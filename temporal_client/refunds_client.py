@@ -143,7 +143,15 @@ async def dispute_closed_session(
     session did not complete (failed, terminated: ops settle it) or its refund period is over and
     no refunds workflow still waits for this dispute."""
     handle = session_handle(client, session_id)
-    description = await handle.describe(rpc_timeout=QUERY_RPC_TIMEOUT)
+    try:
+        description = await handle.describe(rpc_timeout=QUERY_RPC_TIMEOUT)
+    except RPCError as error:
+        if error.status is not RPCStatusCode.NOT_FOUND:
+            raise
+        # The namespace retention (180 days, as long as the refund period) has deleted the closed
+        # session's history: only a refunds workflow still waiting for this dispute can take it
+        # (it checks the fact is the session's dispute itself).
+        return await _to_refunds_waiting_for_dispute(client, session_id, fact)
     if description.status != WorkflowExecutionStatus.COMPLETED or description.close_time is None:
         return False
     try:

@@ -512,3 +512,19 @@ async def test_a_dispute_still_open_after_its_timeline_hands_the_held_refund_to_
         ),
         WAIT,
     )
+
+
+async def test_a_dispute_of_a_session_whose_history_is_gone_starts_nothing(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
+) -> None:
+    # Retention deleted the closed session's history and no refunds workflow waits for its dispute.
+    _, handle, paid = await paid_follow_up(env, worker.task_queue)
+    [charge] = standin.charges(payment_intent=paid.payment.payment_intent_id)
+    fact = fact_of(standin, standin.open_dispute(charge["id"])["id"], "charge.dispute.created")
+    await handle.terminate("test over")
+    gone = unique("ses")
+    assert not await asyncio.wait_for(
+        dispute_closed_session(env.client, gone, fact, task_queue=worker.task_queue, now=real_now()), WAIT
+    )
+    with pytest.raises(RPCError):
+        await env.client.get_workflow_handle(session_refunds_workflow_id(gone)).describe()
