@@ -14,7 +14,7 @@ from pathlib import Path
 
 RUNBOOKS = Path(__file__).resolve().parents[2] / "deploy" / "runbooks"
 PROGRAMS = ("temporal", "sessionflow")
-_FENCE = re.compile(r"^```[a-z]*\n(.*?)^```", re.S | re.M)
+_FENCE = re.compile(r"^[ \t]*```[a-z]*\n(.*?)^[ \t]*```", re.S | re.M)  # also inside list items
 
 
 def fenced_commands(markdown: str) -> list[list[str]]:
