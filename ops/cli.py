@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import socket
+import sys
 from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,10 +62,14 @@ app.add_typer(versions_app, name="versions")
 REPLAYED_WORKFLOWS: list[type] = [SessionWorkflow, PracticeWorkflow]
 
 T = TypeVar("T")
+_SDK_RUNTIME_STARTED = False
+"""Set once a command has run a coroutine (Temporal client, replayer): see ``main``."""
 
 
 def _run(work: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine; an unreachable Temporal is a one-line error, not a traceback."""
+    global _SDK_RUNTIME_STARTED
+    _SDK_RUNTIME_STARTED = True
     try:
         return asyncio.run(work)
     except RPCError as error:
@@ -416,5 +422,26 @@ def promote_version(
     typer.echo(f"{name}: current version {build_id} (was {previous or 'unversioned'})")
 
 
+def main() -> None:
+    """The ``sessionflow`` entry point. After a command that used the Temporal SDK (a client, the
+    replayer), the process ends without interpreter teardown: the SDK's Rust threads can call into
+    a finalizing interpreter and abort it (``Fatal Python error: PyGILState_Release``, exit 134)
+    after a command that succeeded and printed its output — temporalio/sdk-python#300, seen here
+    about once in 20 runs of ``sessions show`` while drilling the reset runbook. Long-running
+    commands (``worker``, ``api``, ``codec``) never set the flag and shut down normally."""
+    try:
+        app()
+        code: object = 0
+    except SystemExit as done:
+        code = done.code
+    if not _SDK_RUNTIME_STARTED:
+        raise SystemExit(code)
+    if isinstance(code, str):
+        print(code, file=sys.stderr)  # noqa: T201 — what SystemExit would have printed
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else (0 if code is None else 1))
+
+
 if __name__ == "__main__":
-    app()
+    main()
