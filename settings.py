@@ -152,6 +152,11 @@ class Settings(BaseSettings):
     # own ``sessionflow_*`` counters (0: off). The API serves its metrics on ``GET /metrics``.
     worker_metrics_address: str = "127.0.0.1:9464"
     worker_app_metrics_port: int = Field(default=9465, ge=0, le=65535)
+    # The worker counts sessions in conditions that need ops (``sessionflow_sessions_overdue``,
+    # ``observability/session_counts.py``) from Temporal visibility every this many seconds (0:
+    # off); each count is bounded by the timeout. Counts are not billed Actions.
+    session_counts_interval_seconds: int = Field(default=60, ge=0)
+    session_counts_timeout_seconds: float = Field(default=10.0, gt=0)
 
     # Worker tuning (deploy/README.md, "Worker tuning", says why each default is what it is).
     max_cached_workflows: int = Field(default=1000, ge=0)

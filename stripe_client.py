@@ -4,9 +4,14 @@ webhook confirmation."""
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
 
 import stripe
 
+from observability.metrics import STRIPE_RATE_LIMITED
 from settings import REAL_STRIPE_API_BASE, Settings
 
 # The SDK otherwise writes a telemetry id under $HOME and sends it with every request.
@@ -16,6 +21,33 @@ stripe.enable_telemetry = False
 logging.getLogger("stripe").setLevel(logging.INFO)
 
 
+_RESOURCE = re.compile(r"^/v1/([a-z_]+)")
+
+
+def stripe_resource(url: str) -> str:
+    """The API resource a request addresses (``/v1/payment_intents/pi_…/confirm`` →
+    ``payment_intents``): a metric label without the ids in the path."""
+    found = _RESOURCE.match(urlsplit(url).path)
+    return found.group(1) if found else "other"
+
+
+class CountingHTTPXClient(stripe.HTTPXClient):
+    """The SDK's httpx client, counting each 429 Stripe answers (``sessionflow_stripe_rate_limited``).
+
+    Counted here, under the SDK's own retries, because that is the one place every 429 passes:
+    one the SDK retried away never reaches the activity or the webhook route, yet it is the
+    first sign that our request rate (``SESSIONFLOW_STRIPE_ACTIVITIES_PER_SECOND`` × requests per
+    call) is over Stripe's limit."""
+
+    async def request_async(
+        self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None
+    ) -> tuple[bytes, int, Mapping[str, str]]:
+        content, status, response_headers = await super().request_async(method, url, headers, post_data)
+        if status == 429:
+            STRIPE_RATE_LIMITED.labels(resource=stripe_resource(url)).inc()
+        return content, status, response_headers
+
+
 def build_stripe_client(settings: Settings) -> stripe.StripeClient:
     base_addresses = {}
     if settings.stripe_api_base.rstrip("/") != REAL_STRIPE_API_BASE:
@@ -23,7 +55,7 @@ def build_stripe_client(settings: Settings) -> stripe.StripeClient:
     return stripe.StripeClient(
         settings.stripe_api_key.get_secret_value(),
         base_addresses=base_addresses,  # type: ignore[arg-type]
-        http_client=stripe.HTTPXClient(
+        http_client=CountingHTTPXClient(
             timeout=settings.stripe_http_timeout_seconds, allow_sync_methods=False
         ),
         # StripeClient does not inherit the global default and would never retry; a few SDK

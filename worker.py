@@ -31,6 +31,7 @@ from contract.ids import stripe_task_queue
 from observability.health import WorkerHealth, start_health_server
 from observability.logging import configure_logging
 from observability.metrics import start_app_metrics_server, temporal_runtime
+from observability.session_counts import run_session_counts
 from settings import Settings
 from stripe_client import build_stripe_client
 from temporal_client.converter import connect
@@ -222,6 +223,8 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, begin_shutdown)
+    # Ops' counts of overdue sessions (sessionflow_sessions_overdue), until the drain begins.
+    counts = asyncio.create_task(run_session_counts(client, settings, stop))
     try:
         async with worker, stripe_worker:
             health.worker = worker
@@ -241,6 +244,8 @@ async def run_worker(settings: Settings) -> None:
                 "worker draining", extra={"graceful_shutdown_seconds": settings.graceful_shutdown_seconds}
             )
     finally:
+        counts.cancel()
+        await asyncio.gather(counts, return_exceptions=True)
         await notifier.aclose()
         if health_server is not None:
             health_server.close()

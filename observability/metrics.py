@@ -42,10 +42,22 @@ STRIPE_UNAVAILABLE = Counter(
     "the SDK's endpoint, counts calls whose whole retry budget ran out).",
     ["operation", "error"],
 )
+STRIPE_RATE_LIMITED = Counter(
+    "sessionflow_stripe_rate_limited",
+    "HTTP responses 429 (rate_limit) from Stripe, each one, the Stripe client's own retries "
+    "included; by the API resource asked (payment_intents, refunds, accounts, …).",
+    ["resource"],
+)
 NOTIFICATIONS = Counter(
     "sessionflow_notifications",
     "Notifications delivered to the backend, by type (reminders: attendance_update_due).",
     ["type"],
+)
+NOTIFICATION_FAILURES = Counter(
+    "sessionflow_notification_failures",
+    "Notification posts the backend did not take, by type and reason: unreachable (no answer), "
+    "unavailable (5xx, 408, 409, 429: retried by Temporal), rejected (any other answer: not retried).",
+    ["type", "reason"],
 )
 API_REQUEST_SECONDS = Histogram(
     "sessionflow_api_request_seconds",

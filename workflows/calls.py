@@ -101,6 +101,20 @@ def count_stripe_unreachable(operation: str, failure: ActivityError) -> None:
     ).add(1, {"operation": operation, "reason": failure_type(failure)})
 
 
+def count_money_blocked(operation: str, session_status: str) -> None:
+    """Ops' signal of money Stripe will not move (``sessionflow_money_blocked_total``): a refund or
+    void refused, counted each time it is tried (the session tries again every
+    ``BLOCKED_MONEY_RETRY``, so a blocked session keeps counting until it is unblocked), by
+    operation and the session's status (``closed`` for a closed session's refunds workflow). A
+    metric, not a search attribute: no command, nothing to backfill on running sessions, and the
+    workflow's meter skips replays."""
+    workflow.metric_meter().create_counter(
+        "sessionflow_money_blocked_total",
+        "Refunds and voids Stripe refused or never answered (retried every 6 h), by operation "
+        "and the session's status.",
+    ).add(1, {"operation": operation, "session_status": session_status})
+
+
 def count_dispute(status: str) -> None:
     """Ops' signal of disputes (``sessionflow_disputes_total{status}``, exported as named: the SDK
     adds no suffix): each status a session's dispute reaches, counted once (the workflow's meter
