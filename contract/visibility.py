@@ -134,7 +134,7 @@ class OverdueCondition(StrEnum):
 
 
 def overdue_session_queries(
-    now: datetime, policy: SessionPolicy = DEFAULT_POLICY
+    now: datetime, policy: SessionPolicy = DEFAULT_POLICY, *, therapist_id: str | None = None
 ) -> dict[OverdueCondition, str]:
     """One count query per condition at ``now``.
 
@@ -142,10 +142,12 @@ def overdue_session_queries(
     spread)``, so both the booking (``StartTime``) and that instant are over an hour old. A retry
     after a decline (at start − 24 h, − 12 h) is counted at once while it is in flight (seconds):
     the alert's ``for`` clause, not the query, asks that it lasts. Sessions started before
-    ``SessionEnd`` existed have none and are not counted by the two conditions that read it."""
+    ``SessionEnd`` existed have none and are not counted by the two conditions that read it.
+    ``therapist_id`` narrows every count to one therapist (the whole namespace by default).
+    Raises ``ValueError`` for an id that is not opaque."""
     hour = timedelta(hours=1)
     charge_lead = policy.charge_attempt_offsets[0] - policy.charge_spread_window
-    running = sessions_query(running=True)
+    running = sessions_query(running=True, therapist_id=therapist_id)
     cancelled = sorted(status for status in SessionStatus if status.is_cancelled)
     awaiting = f"({_status_in(AWAITING_ITS_UPDATE)} OR {_status_in(sorted(ENDS_INTO_AWAITING_UPDATE))})"
     return {
