@@ -21,12 +21,12 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from prometheus_client import REGISTRY
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     # This module also defines a workflow: the sandbox passes these through instead of re-importing.
     import httpx
+    from prometheus_client import REGISTRY
     from standardwebhooks import Webhook, WebhookVerificationError
     from temporalio.api.enums.v1 import EventType
     from temporalio.client import WorkflowFailureError

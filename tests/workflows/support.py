@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -76,6 +77,14 @@ async def running_worker(
             yield running
     finally:
         await notifier.aclose()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (for a metrics exporter of a test's own)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def unique(prefix: str) -> str:
