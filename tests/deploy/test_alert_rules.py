@@ -9,6 +9,12 @@ from pathlib import Path
 
 import yaml
 
+from contract.metrics import (
+    HISTOGRAM_BUCKETS,
+    PRACTICE_STATE_BYTES,
+    PRACTICE_STATE_PAGE_BYTES,
+    PRACTICE_STATE_WARN_BYTES,
+)
 from tests.deploy.alerting import (
     ALERT_NAMES,
     ALERT_TESTS,
@@ -83,3 +89,13 @@ def test_every_metric_the_rules_read_is_documented() -> None:
     used = set().union(*(metric_names(rule["expr"]) for rule in alert_rules()))
     assert used, "no metric found in the rules"
     assert used <= documented_metrics(), sorted(used - documented_metrics())
+
+
+def test_the_practice_state_alerts_read_buckets_the_workflow_records() -> None:
+    # A bucket the histogram does not have would never count anything, and the alert never fire.
+    practice = [rule for rule in alert_rules() if rule["alert"] == "PracticeStateNearLimit"]
+    expressions = {rule["labels"]["severity"]: rule["expr"] for rule in practice}
+    assert f'le="{PRACTICE_STATE_WARN_BYTES}"' in expressions["ticket"]
+    assert f'le="{PRACTICE_STATE_PAGE_BYTES}"' in expressions["page"]
+    buckets = set(HISTOGRAM_BUCKETS[PRACTICE_STATE_BYTES])
+    assert {PRACTICE_STATE_WARN_BYTES, PRACTICE_STATE_PAGE_BYTES} <= buckets

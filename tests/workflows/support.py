@@ -87,6 +87,23 @@ def free_port() -> int:
         return port
 
 
+async def exporting_client(env: WorkflowEnvironment) -> tuple[Client, str]:
+    """A client of ``env``'s server whose runtime exports the SDK's metrics (and the workflows'
+    own) as the worker's does (``observability.metrics.temporal_runtime``), and their address."""
+    from observability.metrics import temporal_runtime
+
+    address = f"127.0.0.1:{free_port()}"
+    runtime = temporal_runtime(Settings(worker_metrics_address=address))
+    assert runtime is not None
+    client = await Client.connect(
+        env.client.service_client.config.target_host,
+        namespace=env.client.namespace,
+        data_converter=DATA_CONVERTER,
+        runtime=runtime,
+    )
+    return client, address
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:16]}"
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 import httpx
 import pytest
 import stripe
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -21,16 +21,14 @@ from dev.stripe_standin import FaultRule, StripeStandIn
 from domain.commands import CancelRequest, PaymentMethodUpdate, RescheduleRequest
 from domain.session import BLOCKED_MONEY_RETRY
 from domain.status import Actor, BookingKind, CancelReason, PaymentStatus, SessionStatus
-from observability.metrics import temporal_runtime
 from settings import Settings
-from temporal_client.converter import DATA_CONVERTER
 from tests.workflows.support import (
     HOUR,
     WAIT,
     SessionHandle,
     advance_to,
     declined_at_the_charge,
-    free_port,
+    exporting_client,
     intents_for,
     make_booking,
     paid_at_checkout,
@@ -88,16 +86,7 @@ async def test_a_refund_refused_on_a_cancelled_session_is_counted_as_money_block
     stripe_client: stripe.StripeClient,
     settings: Settings,
 ) -> None:
-    # A client of the same server whose runtime exports the SDK's metrics, as the worker's does.
-    address = f"127.0.0.1:{free_port()}"
-    runtime = temporal_runtime(Settings(worker_metrics_address=address))
-    assert runtime is not None
-    client = await Client.connect(
-        env.client.service_client.config.target_host,
-        namespace=env.client.namespace,
-        data_converter=DATA_CONVERTER,
-        runtime=runtime,
-    )
+    client, address = await exporting_client(env)
     intent_id = await paid_at_checkout(stripe_client)
     booking = make_booking(
         BookingKind.INITIAL_PREPAID, start=real_now() + 72 * HOUR, prepaid_payment_intent_id=intent_id
