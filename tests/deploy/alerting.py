@@ -15,7 +15,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = ROOT / "deploy" / "prometheus"
 ALERTS = PROMETHEUS / "alerts.yaml"
-ALERT_TESTS = PROMETHEUS / "alerts_test.yaml"
+ALERT_TESTS = (PROMETHEUS / "alerts_test.yaml", PROMETHEUS / "alerts_test_hours.yaml")
+"""promtool unit tests: minute by minute, and over hours (evaluated every 10 minutes, to stay fast)."""
 DASHBOARD = ROOT / "deploy" / "grafana" / "sessionflow.json"
 DEPLOY_README = ROOT / "deploy" / "README.md"
 

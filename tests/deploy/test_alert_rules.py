@@ -39,7 +39,7 @@ def test_the_alert_rules_pass_promtool_check() -> None:
 
 
 def test_every_alert_behaves_as_its_promtool_unit_tests_say() -> None:
-    tested = promtool("test", "rules", ALERT_TESTS)
+    tested = promtool("test", "rules", *ALERT_TESTS)
     assert tested.returncode == 0, tested.stdout + tested.stderr
 
 
@@ -74,7 +74,8 @@ def test_annotations_quote_only_code_labels() -> None:
 def test_every_alert_is_shown_firing_and_not_firing() -> None:
     firing: set[str] = set()
     quiet: set[str] = set()
-    for case in yaml.safe_load(ALERT_TESTS.read_text())["tests"]:
+    cases = [case for path in ALERT_TESTS for case in yaml.safe_load(path.read_text())["tests"]]
+    for case in cases:
         for check in case["alert_rule_test"]:
             (firing if check["exp_alerts"] else quiet).add(check["alertname"])
             for expected in check["exp_alerts"]:
