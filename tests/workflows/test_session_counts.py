@@ -18,7 +18,8 @@ from contract.search_attributes import SESSION_END, SESSION_START, SESSION_STATU
 from contract.session import SESSION_WORKFLOW_TYPE
 from contract.visibility import OverdueCondition, overdue_session_queries
 from domain.status import SessionStatus
-from observability.session_counts import count_overdue_sessions
+from observability.session_counts import SESSIONS_OVERDUE, count_overdue_sessions, run_session_counts
+from settings import Settings
 from tests.workflows.support import WAIT
 
 HOUR = timedelta(hours=1)
@@ -119,3 +120,25 @@ async def test_a_count_that_fails_is_counted_and_never_raised(client: Client) ->
     assert {condition: failures(condition) - before[condition] for condition in OverdueCondition} == {
         condition: 1.0 for condition in OverdueCondition
     }
+
+
+async def test_the_worker_counts_at_once_then_every_interval_until_its_drain(
+    client: Client, settings: Settings
+) -> None:
+    hourly = settings.model_copy(update={"session_counts_interval_seconds": 3600})
+    condition = {"condition": OverdueCondition.PAYMENT_DUE_OVER_1H.value}
+    SESSIONS_OVERDUE.labels(**condition).set(-1)  # a value no count gives
+    stop = asyncio.Event()
+    counting = asyncio.create_task(run_session_counts(client, hourly, stop))
+    async with asyncio.timeout(WAIT):
+        while True:
+            if REGISTRY.get_sample_value("sessionflow_sessions_overdue", condition) != -1:
+                break
+            await asyncio.sleep(0.05)  # a poll of the gauge, bounded above
+
+    stop.set()  # the drain: it stops waiting for the next hour
+    await asyncio.wait_for(counting, WAIT)
+    off = settings.model_copy(update={"session_counts_interval_seconds": 0})
+    SESSIONS_OVERDUE.labels(**condition).set(-1)
+    await asyncio.wait_for(run_session_counts(client, off, asyncio.Event()), WAIT)
+    assert REGISTRY.get_sample_value("sessionflow_sessions_overdue", condition) == -1  # 0: never counts
