@@ -75,6 +75,12 @@ LOCAL_CODEC_KEY = hashlib.sha256(b"sessionflow local-only payload key: never for
 LOCAL_CODEC_KEYS = f"{LOCAL_CODEC_KEY_ID}:{base64.b64encode(LOCAL_CODEC_KEY).decode()}"
 CODEC_KEY_BYTES = 32  # AES-256
 
+LOCAL_KMS_MASTER_KEY_ID = "local-master"
+LOCAL_KMS_MASTER_KEY = hashlib.sha256(b"sessionflow local-only KMS master key: never for real data").digest()
+"""The master key that wraps per-client data keys in local runs; refused off loopback, like the codec's."""
+LOCAL_KMS_MASTER_KEYS = f"{LOCAL_KMS_MASTER_KEY_ID}:{base64.b64encode(LOCAL_KMS_MASTER_KEY).decode()}"
+LOCAL_ERASURE_HASH_KEY = "sessionflow local-only erasure record key"
+
 
 class Settings(BaseSettings):
     # Inputs are never echoed in validation errors: several of them are secrets (keys, tokens).
@@ -99,6 +105,21 @@ class Settings(BaseSettings):
     # the current key and decrypted with whichever key their metadata names (key rotation).
     codec_keys: SecretStr = SecretStr(LOCAL_CODEC_KEYS)
     codec_current_key_id: str = LOCAL_CODEC_KEY_ID
+    # Envelope encryption per client (temporal_client.kms, README "Privacy and erasure"): a session's
+    # payloads are encrypted with a data key of its own, tagged with its client, wrapped by a master
+    # key from this ring (``id:base64key,…``, the same format as the codec keys) and kept in
+    # ``kms_dir`` (one file per data key: the wrapped key and its tags only). Unset ``kms_dir``:
+    # off, every payload under the codec key ring as before (the recorded histories, the workflow
+    # tests). Every process of a deployment (worker, API, codec server, CLI) must share the
+    # directory (a ReadWriteMany volume) and the ring.
+    kms_dir: Path | None = None
+    kms_master_keys: SecretStr = SecretStr(LOCAL_KMS_MASTER_KEYS)
+    kms_current_master_key_id: str = LOCAL_KMS_MASTER_KEY_ID
+    kms_cache_size: int = Field(default=10_000, ge=1)
+    """Unwrapped data keys kept in memory per process (least recently used dropped first)."""
+    erasure_hash_key: SecretStr = SecretStr(LOCAL_ERASURE_HASH_KEY)
+    """Keys the hash of a client id in erasure records (the record never holds the id itself)."""
+
     # The Temporal UI calls the codec endpoint from the operator's browser, so its origins get CORS
     # on /codec (the default: the dev server's UI). Without SSO in front of the UI the browser cannot
     # send our bearer token; ``codec_trust_ui_origins`` accepts those calls without it, and is meant
@@ -231,6 +252,41 @@ class Settings(BaseSettings):
         if isinstance(keys, SecretStr) and value not in parse_codec_keys(keys.get_secret_value()):
             raise ValueError("the current codec key id must name one of SESSIONFLOW_CODEC_KEYS")
         return value
+
+    @field_validator("kms_master_keys")
+    @classmethod
+    def _kms_master_keys(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        ring = parse_codec_keys(value.get_secret_value())
+        host = urlsplit(f"//{info.data.get('temporal_address') or ''}").hostname or ""
+        local = LOCAL_KMS_MASTER_KEY_ID in ring or LOCAL_KMS_MASTER_KEY in ring.values()
+        if local and info.data.get("kms_dir") is not None and not is_loopback(host):
+            raise ValueError(
+                "the local-only KMS master key is refused when Temporal is not on loopback; "
+                "set SESSIONFLOW_KMS_MASTER_KEYS and SESSIONFLOW_KMS_CURRENT_MASTER_KEY_ID"
+            )
+        return value
+
+    @field_validator("kms_current_master_key_id")
+    @classmethod
+    def _kms_current_master_key(cls, value: str, info: ValidationInfo) -> str:
+        keys = info.data.get("kms_master_keys")
+        if isinstance(keys, SecretStr) and value not in parse_codec_keys(keys.get_secret_value()):
+            raise ValueError("the current KMS master key id must name one of SESSIONFLOW_KMS_MASTER_KEYS")
+        return value
+
+    @field_validator("erasure_hash_key")
+    @classmethod
+    def _erasure_hash_key(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        host = urlsplit(f"//{info.data.get('temporal_address') or ''}").hostname or ""
+        local = value.get_secret_value() == LOCAL_ERASURE_HASH_KEY
+        if local and info.data.get("kms_dir") is not None and not is_loopback(host):
+            raise ValueError("the local-only erasure hash key is refused when Temporal is not on loopback")
+        return value
+
+    @property
+    def kms_master_key_ring(self) -> dict[str, bytes]:
+        """KMS master keys by id (32 bytes each, the current one among them)."""
+        return parse_codec_keys(self.kms_master_keys.get_secret_value())
 
     @property
     def codec_key_ring(self) -> dict[str, bytes]:
