@@ -338,6 +338,14 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         return Payload.FromString(plain)
 
 
+def session_erased(converter: DataConverter, session_id: str) -> bool:
+    """The session's data key was destroyed (its client erased): its state can never be read."""
+    codec = converter.payload_codec
+    if not isinstance(codec, EncryptionCodec) or codec.kms is None:
+        return False
+    return codec.kms.is_destroyed(session_data_key_id(session_id))
+
+
 def erased_placeholder(error: PayloadErasedError) -> Payload:
     """What the codec endpoint answers for a payload of a destroyed key: a JSON payload saying
     so, which the Temporal UI and CLI show instead of an error."""

@@ -107,6 +107,10 @@ class KeyManagementService(Protocol):
         """Rewrap every live data key under the current master key; how many changed."""
         ...
 
+    def is_destroyed(self, key_id: str) -> bool:
+        """The key was destroyed (a tombstone stands in its place)."""
+        ...
+
 
 @dataclass
 class _Cached:
