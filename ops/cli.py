@@ -364,7 +364,7 @@ def erase(
     state = "already erased" if record.already_erased else "erased"
     typer.echo(
         f"{state}: erasure {record.erasure_id} at {record.erased_at}: {record.sessions} session(s), "
-        f"{record.workflows_terminated} workflow(s) terminated ({record.forced} forced), "
+        f"{record.workflows_closed} workflow(s) closed ({record.forced} forced), "
         f"{record.data_keys_destroyed} data key(s) destroyed"
     )
 

@@ -12,11 +12,14 @@ sessions; each session's refunds workflow by its id), then:
    through the API as an admin, which refunds it under rule 4), ``payment_on_hold``,
    ``awaiting_update`` … Terminating such a session would strand the money. The refusal lists
    them (session id and status: opaque) so ops settle each first, then erase again.
-2. **Terminates what still runs** — the client's ``scheduled`` sessions and the refunds
-   workflows of their closed sessions — with the reason ``erasure <erasure id>`` (a machine code,
-   no personal data). A refunds workflow only waits for discretionary grants: after the erasure a
-   goodwill refund is made by ops in Stripe from the kept facts (``client_ledger``). A terminated
-   session's time claim at the practice lapses at its end, as every claim does.
+2. **Closes what still runs.** A ``scheduled`` session is cancelled through its own rules, as an
+   admin's cancellation (``admin:sessionflow_erasure``, reason ``client_request``; rule 4: never
+   charged, a pending PaymentIntent voided, the therapist's time released, the parties told with
+   opaque ids) and waited for until it closes; one that refuses (it moved on meanwhile) is
+   terminated. The refunds workflows of closed sessions are terminated with the reason
+   ``erasure <erasure id>`` (a machine code, no personal data): they only wait for discretionary
+   grants, and after the erasure a goodwill refund is made by ops in Stripe from the kept facts
+   (``client_ledger``).
 3. **Destroys the client's data keys**: the key of every session found, and every key the KMS has
    tagged with the client (a session visibility has not indexed yet). Tombstones stay, so no
    process can ever create those keys again.
@@ -38,6 +41,7 @@ text; the relationship can be ended with the attendance update's ``end_relations
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import hmac
@@ -45,25 +49,40 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHistory,
+    WorkflowUpdateFailedError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from contract.ids import session_id_from_workflow_id, session_refunds_workflow_id, session_workflow_id
 from contract.search_attributes import SESSION_STATUS
+from contract.session import SESSION_CANCEL
 from contract.visibility import sessions_query
+from domain.acting import ActingParty
+from domain.commands import CancelRequest
 from domain.payments import ChargeOutcome, ChargeRequest, ChargeResult, RefundRequest, RefundResult
-from domain.status import SessionStatus
+from domain.status import Actor, CancelReason, SessionStatus
 from settings import Settings
 from temporal_client.codec import session_data_key_id
 from temporal_client.kms import CLIENT_TAG, LocalFileKms, write_record
+from temporal_client.messages import execute_update
+from temporal_client.session_client import session_handle
 
 TERMINABLE_STATUSES = frozenset({SessionStatus.SCHEDULED})
 """A running session in these statuses holds none of the client's money and collects none."""
 ERASURE_REASON_PREFIX = "erasure "
+ERASURE_ACTOR_ID = "sessionflow_erasure"
+"""The admin a cancellation made by an erasure is recorded from (``admin:sessionflow_erasure``)."""
+CLOSE_TIMEOUT = timedelta(seconds=30)
+"""How long a cancelled session may take to close (void, release its time, tell the parties)."""
 
 
 class ErasureRefused(Exception):
@@ -86,7 +105,9 @@ class ErasureRecord:
     client_hash: str
     """HMAC-SHA256 of the client id (``SESSIONFLOW_ERASURE_HASH_KEY``): never the id itself."""
     sessions: int
-    workflows_terminated: int
+    workflows_closed: int
+    """Running workflows closed: ``scheduled`` sessions cancelled (or terminated when they refused),
+    refunds workflows terminated."""
     forced: int
     """Of those, sessions terminated with money possibly in motion (``force``)."""
     data_keys_destroyed: int
@@ -156,13 +177,16 @@ async def erase_client(
     if blocking and not force:
         raise ErasureRefused(blocking)
     erasure_id = f"era_{secrets.token_hex(12)}"
-    terminated = 0
-    for workflow_id, _status in found.running:
+    closed = 0
+    for workflow_id, status in found.running:
+        if status == SessionStatus.SCHEDULED and await _cancelled(client, workflow_id, erasure_id):
+            closed += 1
+            continue
         try:
             await client.get_workflow_handle(workflow_id).terminate(
                 reason=f"{ERASURE_REASON_PREFIX}{erasure_id}"
             )
-            terminated += 1
+            closed += 1
         except RPCError as error:
             if error.status is not RPCStatusCode.NOT_FOUND:  # closed meanwhile: nothing to do
                 raise
@@ -170,19 +194,39 @@ async def erase_client(
     key_ids.update(kms.list_data_keys(CLIENT_TAG, client_id))
     destroyed = kms.destroy_data_keys(sorted(key_ids))
     previous = find_erasure(settings, kms, client_id)
-    if previous is not None and destroyed == 0 and terminated == 0:
+    if previous is not None and destroyed == 0 and closed == 0:
         return ErasureRecord(**{**asdict(previous), "already_erased": True})
     record = ErasureRecord(
         erasure_id=erasure_id,
         erased_at=datetime.now(UTC).isoformat(),
         client_hash=client_hash(settings, client_id),
         sessions=len(found.session_ids),
-        workflows_terminated=terminated,
+        workflows_closed=closed,
         forced=len(blocking),
         data_keys_destroyed=destroyed,
     )
     write_record(_records_dir(kms) / f"{erasure_id}.json", asdict(record))
     return record
+
+
+async def _cancelled(client: Client, workflow_id: str, erasure_id: str) -> bool:
+    """Cancel a ``scheduled`` session through its own rules, as an admin's cancellation (rule 4:
+    never charged; a pending PaymentIntent voided, the therapist's time released), and wait for it
+    to close. False when the session refuses (it moved on meanwhile: started, charged): the caller
+    then terminates it, which ``erase_client`` only reaches for a non-money status or ``force``."""
+    session_id = session_id_from_workflow_id(workflow_id)
+    handle = session_handle(client, session_id)
+    request = CancelRequest(
+        requested_by=Actor.ADMIN,
+        reason=CancelReason.CLIENT_REQUEST,
+        acting_party=ActingParty(role=Actor.ADMIN, id=ERASURE_ACTOR_ID),
+    )
+    try:
+        await execute_update(handle, SESSION_CANCEL, request, id=f"{erasure_id}:cancel")
+        await asyncio.wait_for(handle.result(), CLOSE_TIMEOUT.total_seconds())
+    except (WorkflowUpdateFailedError, WorkflowFailureError, TimeoutError):
+        return False
+    return True
 
 
 # ----------------------------------------------------------------------------- the kept facts
