@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -21,7 +22,7 @@ from typer.testing import CliRunner
 from domain.payments import ChargeOutcome, ChargeRequest, ChargeResult
 from domain.state import SessionWorkflowInput
 from ops.cli import app
-from settings import LOCAL_CODEC_KEY, LOCAL_CODEC_KEY_ID
+from settings import LOCAL_CODEC_KEY, LOCAL_CODEC_KEY_ID, Settings
 from temporal_client.codec import (
     CLIENT_ID_METADATA,
     DATA_KEY_ID_METADATA,
@@ -228,6 +229,7 @@ import sys
 from pathlib import Path
 from typing import Any
 import base64
+import hashlib
 from temporal_client.kms import DataKeyDestroyedError, LocalFileKms
 store = LocalFileKms(Path(sys.argv[1]), {"m1": base64.b64decode(sys.argv[2])}, "m1")
 store.decrypt_data_key(sys.argv[3])
@@ -288,3 +290,27 @@ def test_the_key_cache_is_bounded(tmp_path: Path) -> None:
         store.decrypt_data_key(key_id)
 
     assert list(store._cache) == ids[1:]  # the least recently used left first
+
+
+def test_the_local_only_master_key_and_hash_key_are_refused_off_loopback(tmp_path: Path) -> None:
+    real_codec = {
+        "codec_keys": _ring(k1=M1),
+        "codec_current_key_id": "k1",
+        "api_token_sha256": (hashlib.sha256(b"a real token").hexdigest(),),
+        "stripe_webhook_secret": "whsec_configured_for_this_test",
+    }
+    remote = {"temporal_address": "temporal.internal:7233", "kms_dir": tmp_path, **real_codec}
+
+    with pytest.raises(ValueError, match="local-only KMS master key is refused"):
+        Settings(**remote, erasure_hash_key="a real secret")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="local-only erasure hash key is refused"):
+        Settings(**remote, kms_master_keys=_ring(m1=M1), kms_current_master_key_id="m1")  # type: ignore[arg-type]
+    configured = Settings(
+        **remote,  # type: ignore[arg-type]
+        kms_master_keys=_ring(m1=M1, m2=M2),
+        kms_current_master_key_id="m2",
+        erasure_hash_key="a real secret",
+    )
+    assert configured.kms_master_key_ring == {"m1": M1, "m2": M2}
+    with pytest.raises(ValueError, match="current KMS master key id"):
+        Settings(kms_master_keys=_ring(m1=M1), kms_current_master_key_id="m9")
