@@ -178,10 +178,15 @@ async def erase_client(
         raise ErasureRefused(blocking)
     erasure_id = f"era_{secrets.token_hex(12)}"
     closed = 0
+    moved_on: list[tuple[str, str]] = []
     for workflow_id, status in found.running:
-        if status == SessionStatus.SCHEDULED and await _cancelled(client, workflow_id, erasure_id):
-            closed += 1
-            continue
+        if status == SessionStatus.SCHEDULED:
+            if await _cancelled(client, workflow_id, erasure_id):
+                closed += 1
+                continue
+            if not force:  # it moved on since it was listed (charged, started): money again
+                moved_on.append((session_id_from_workflow_id(workflow_id), "refused_cancellation"))
+                continue
         try:
             await client.get_workflow_handle(workflow_id).terminate(
                 reason=f"{ERASURE_REASON_PREFIX}{erasure_id}"
@@ -190,6 +195,8 @@ async def erase_client(
         except RPCError as error:
             if error.status is not RPCStatusCode.NOT_FOUND:  # closed meanwhile: nothing to do
                 raise
+    if moved_on:
+        raise ErasureRefused(moved_on)  # no key destroyed yet: erasing again picks up from here
     key_ids = {session_data_key_id(session_id) for session_id in found.session_ids}
     key_ids.update(kms.list_data_keys(CLIENT_TAG, client_id))
     destroyed = kms.destroy_data_keys(sorted(key_ids))
@@ -212,8 +219,8 @@ async def erase_client(
 async def _cancelled(client: Client, workflow_id: str, erasure_id: str) -> bool:
     """Cancel a ``scheduled`` session through its own rules, as an admin's cancellation (rule 4:
     never charged; a pending PaymentIntent voided, the therapist's time released), and wait for it
-    to close. False when the session refuses (it moved on meanwhile: started, charged): the caller
-    then terminates it, which ``erase_client`` only reaches for a non-money status or ``force``."""
+    to close. False when the session refuses (it moved on meanwhile: started, charged): the
+    erasure then stops before destroying any key and lists it (or terminates it with ``force``)."""
     session_id = session_id_from_workflow_id(workflow_id)
     handle = session_handle(client, session_id)
     request = CancelRequest(
