@@ -39,11 +39,11 @@ from contract.visibility import RUNNING, sessions_query, sessions_reading_as
 from domain.ids import is_opaque_id
 from domain.practice import PracticeState
 from domain.status import SessionStatus
-from ops.erasure import ErasureRecord, ErasureRefused, MoneyMovement, client_ledger, erase_client
 from settings import Settings
 from temporal_client.codec import build_data_converter, payload_key_ids
 from temporal_client.converter import connect
 from temporal_client.deployments import PromotionTimeout, Routing, describe_routing, promote
+from temporal_client.erasure import ErasureRecord, ErasureRefused, MoneyMovement, client_ledger, erase_client
 from temporal_client.kms import LocalFileKms
 from temporal_client.practice_client import restore_practice
 from workflows.practice import PracticeWorkflow

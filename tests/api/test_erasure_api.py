@@ -32,7 +32,6 @@ from contract.ids import session_refunds_workflow_id, session_workflow_id
 from dev.stripe_standin import StripeStandIn
 from domain.status import BookingKind
 from ops.cli import app as cli
-from ops.erasure import client_hash, client_ledger
 from settings import Settings
 from temporal_client.codec import (
     DATA_KEY_ID_METADATA,
@@ -41,6 +40,7 @@ from temporal_client.codec import (
     build_data_converter,
     iter_payloads,
 )
+from temporal_client.erasure import client_hash, client_ledger
 from tests.api.conftest import ADMIN, AUTH
 from tests.api.polling import poll, wait_for_status
 from tests.api.serving import serving
@@ -271,6 +271,13 @@ async def test_an_erased_clients_sessions_decode_nowhere_while_their_money_still
     files_before = snapshot(kms_dir)
     again = await invoke(stack, "clients", "erase", a, "--yes")
     assert again.exit_code == 0 and "already erased" in again.output, again.output
+    through_api = await http.post(f"/v1/clients/{a}/erasure", json={})
+    assert through_api.status_code == 200, through_api.text
+    assert through_api.json()["already_erased"] is True and through_api.json()["erasure_id"] in again.output
+    by_therapist = await http.post(
+        f"/v1/clients/{a}/erasure", json={}, headers={"Acting-Party": "therapist:thr_1"}
+    )
+    assert by_therapist.status_code == 409 and by_therapist.json()["code"] == "not_allowed"
     assert snapshot(kms_dir) == files_before
     [record_file] = (kms_dir / "erasures").glob("era_*.json")
     record = json.loads(record_file.read_text())
