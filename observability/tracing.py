@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -39,11 +40,13 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-from opentelemetry.trace import Link, Status, StatusCode
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import AttributeValue
+from temporalio.api.common.v1 import Payload
 from temporalio.contrib.opentelemetry import TracingInterceptor, TracingWorkflowInboundInterceptor
-from temporalio.worker import WorkflowInterceptorClassInput
+from temporalio.contrib.opentelemetry._context import attached_context
+from temporalio.worker import HandleSignalInput, HandleUpdateInput, WorkflowInterceptorClassInput
 
 from settings import Settings, parse_header_list
 
@@ -247,11 +250,62 @@ def _private_status(status: Status) -> Status:
 
 
 class _TraceContextWorkflowInterceptor(TracingWorkflowInboundInterceptor):
-    """The SDK's workflow-side tracing, reading and writing trace context only (no baggage)."""
+    """The SDK's workflow-side tracing, reading and writing trace context only (no baggage), and
+    with each update and signal handled in the trace of the request that sent it.
+
+    The SDK's interceptor puts every span of a workflow in the trace that started it, the handling
+    of a later update only linked to the update's call. A session lives for weeks and a practice
+    for years (its first booking's trace would collect every later update), so here the update's
+    or signal's own header is the parent of its validation and handling spans, and of the
+    activities and workflow calls its handler makes; the workflow's start is the link. A message
+    sent without trace context is handled as the SDK does. Spans are still made only outside the
+    sandbox, at the workflow's time, never on replay (``_completed_span``): no command changes.
+    """
 
     def __init__(self, next: Any) -> None:
         super().__init__(next)
         self.text_map_propagator = TRACE_CONTEXT_ONLY
+
+    def handle_update_validator(self, input: HandleUpdateInput) -> None:
+        if not self._message_carrier(input.headers):
+            super().handle_update_validator(input)
+            return
+        with self._message_context(input.headers):
+            self._handled_span(f"ValidateUpdate:{input.update}")
+            self.next.handle_update_validator(input)
+
+    async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
+        if not self._message_carrier(input.headers):
+            return await super().handle_update_handler(input)
+        with self._message_context(input.headers):
+            self._handled_span(f"HandleUpdate:{input.update}")
+            return await self.next.handle_update_handler(input)
+
+    async def handle_signal(self, input: HandleSignalInput) -> None:
+        if not self._message_carrier(input.headers):
+            await super().handle_signal(input)
+            return
+        with self._message_context(input.headers):
+            self._handled_span(f"HandleSignal:{input.signal}")
+            await self.next.handle_signal(input)
+
+    def _message_carrier(self, headers: Mapping[str, Payload]) -> dict[str, Any] | None:
+        header = headers.get(self.header_key)
+        if not header:
+            return None
+        carrier: dict[str, Any] | None = self.payload_converter.from_payloads([header])[0]
+        return carrier or None
+
+    @contextmanager
+    def _message_context(self, headers: Mapping[str, Payload]) -> Iterator[None]:
+        context = self.text_map_propagator.extract(self._message_carrier(headers) or {})
+        with attached_context(self._set_on_context(context)):
+            yield
+
+    def _handled_span(self, name: str) -> None:
+        self._completed_span(
+            name, link_context_carrier=self._load_workflow_context_carrier(), kind=SpanKind.SERVER
+        )
 
 
 class SessionflowTracingInterceptor(TracingInterceptor):
