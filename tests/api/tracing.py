@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -72,6 +73,10 @@ class Traced:
     settings: Settings
     files: dict[Service, Path] = field(default_factory=dict)
 
+    def text(self) -> str:
+        """Everything both processes exported, as written."""
+        return "".join(path.read_text(encoding="utf-8") for path in self.files.values() if path.exists())
+
     def spans(self) -> list[Span]:
         """Every span both processes exported so far (each span is written as it ends)."""
         return [
@@ -91,12 +96,8 @@ async def traced_stack(
     api_provider = configure_tracing(settings, SERVICE_API)
     worker_provider = configure_tracing(settings, SERVICE_WORKER)
     assert api_provider is not None and worker_provider is not None
-    base = env.client.config()
-    api_client = Client(
-        **{**base, "interceptors": [*base["interceptors"], *temporal_interceptors(api_provider)]}
-    )
-    worker_client = Client(
-        **{**base, "interceptors": [*base["interceptors"], *temporal_interceptors(worker_provider)]}
+    api_client, worker_client = (
+        traced_client(env.client, provider) for provider in (api_provider, worker_provider)
     )
     stripe_client = build_stripe_client(settings, worker_provider)
     try:
@@ -115,6 +116,13 @@ async def traced_stack(
     finally:
         api_provider.shutdown()
         worker_provider.shutdown()
+
+
+def traced_client(client: Client, provider: TracerProvider) -> Client:
+    """A client on the same connection as ``client``, with the tracing interceptor added."""
+    config = client.config()
+    config["interceptors"] = [*config["interceptors"], *temporal_interceptors(provider)]
+    return Client(**config)
 
 
 def ancestors(span: Span, by_id: dict[str, Span]) -> Iterator[Span]:
