@@ -195,8 +195,8 @@ async def test_a_session_lifecycle_through_the_api_leaks_nothing_personal(
     assert {"sessionflow-api", "sessionflow-worker"} <= {span.service for span in spans}
     for span in spans:
         assert SPAN_NAME.fullmatch(span.name), span.name
-        for attribute, value in span_values(span):
-            assert isinstance(value, int | float | bool) or (
-                isinstance(value, str) and MACHINE_VALUE.fullmatch(value)
-            ), (span.name, attribute, value)
+        for attribute, carried in span_values(span):
+            assert isinstance(carried, int | float | bool) or (
+                isinstance(carried, str) and MACHINE_VALUE.fullmatch(carried)
+            ), (span.name, attribute, carried)
     assert CLIENT_SECRET_MARK not in traced.text()
