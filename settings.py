@@ -277,19 +277,21 @@ class Settings(BaseSettings):
 
     @field_validator("traces_otlp_endpoint")
     @classmethod
-    def _traces_over_https_unless_loopback(cls, value: str) -> str:
+    def _traces_endpoint(cls, value: str) -> str:
         parts = urlsplit(value)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError("the OTLP traces endpoint must be http(s)://HOST[:PORT]/PATH")
-        if parts.scheme == "http" and not is_loopback(parts.hostname):
-            # The export carries the collector's credentials (traces_otlp_headers).
-            raise ValueError("the OTLP traces endpoint must use https unless it is on this machine")
         return value
 
     @field_validator("traces_otlp_headers")
     @classmethod
-    def _traces_headers(cls, value: SecretStr) -> SecretStr:
-        parse_header_list(value.get_secret_value())
+    def _traces_headers(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        headers = parse_header_list(value.get_secret_value())
+        endpoint = urlsplit(info.data.get("traces_otlp_endpoint") or "")  # validated first
+        if headers and endpoint.scheme == "http" and not is_loopback(endpoint.hostname or ""):
+            # Spans carry no personal data, but these headers are the collector's credentials: an
+            # in-cluster collector without any may be plain http, one with credentials may not.
+            raise ValueError("OTLP headers (credentials) need an https endpoint unless it is on this machine")
         return value
 
     @field_validator("stripe_return_url")

@@ -102,10 +102,15 @@ def test_the_file_exporter_writes_under_the_data_directory_by_default(tmp_path: 
     assert traces_file(settings, SERVICE_WORKER) == tmp_path / "traces" / "sessionflow-worker.jsonl"
 
 
-def test_an_otlp_endpoint_beyond_this_machine_must_use_https() -> None:
+def test_otlp_credentials_go_to_a_collector_beyond_this_machine_over_https_only() -> None:
+    remote = "http://otel-collector.observability:4318/v1/traces"
     with pytest.raises(ValidationError, match="https"):
-        Settings(traces_exporter="otlp", traces_otlp_endpoint="http://collector.example:4318/v1/traces")
-    assert Settings(traces_otlp_endpoint="https://collector.example/v1/traces").traces_otlp_endpoint
+        Settings(traces_otlp_endpoint=remote, traces_otlp_headers=SecretStr("x-api-key=k1"))
+    assert Settings(traces_otlp_endpoint=remote).traces_otlp_endpoint == remote  # no credentials
+    assert Settings(
+        traces_otlp_endpoint="https://collector.example/v1/traces",
+        traces_otlp_headers=SecretStr("x-api-key=k1"),
+    )
 
 
 def test_otlp_headers_are_key_value_pairs_and_never_echoed() -> None:
