@@ -188,6 +188,21 @@ class Settings(BaseSettings):
     worker_metrics_address: str = "127.0.0.1:9464"
     worker_app_metrics_port: int = Field(default=9465, ge=0, le=65535)
 
+    # Traces (OpenTelemetry; README "Traces"): off by default. ``otlp`` sends them over OTLP/HTTP
+    # to ``traces_otlp_endpoint`` (batched); ``console`` prints each finished span; ``file`` appends
+    # each finished span as one JSON line to ``<traces_dir>/<service>.jsonl`` (``make run``).
+    # Whatever the exporter, span attributes are reduced to an allowlist of ids, codes and numbers
+    # first (``observability.tracing``): no personal data leaves in a span.
+    traces_exporter: Literal["none", "otlp", "console", "file"] = "none"
+    traces_otlp_endpoint: str = "http://127.0.0.1:4318/v1/traces"
+    """The collector's OTLP/HTTP traces URL, path included (``…/v1/traces``)."""
+    traces_otlp_headers: SecretStr = SecretStr("")
+    """``key=value,key=value`` sent with every export (a vendor's API key: a secret)."""
+    traces_dir: Path | None = None
+    """Where the ``file`` exporter writes; None: ``<data_dir>/traces``."""
+    traces_sample_ratio: float = Field(default=1.0, ge=0, le=1)
+    """Share of new traces kept (parent-based: a request the caller sampled stays sampled)."""
+
     # Worker tuning (deploy/README.md, "Worker tuning", says why each default is what it is).
     max_cached_workflows: int = Field(default=1000, ge=0)
     workflow_sandbox: Literal["fast", "strict"] = "fast"
@@ -293,6 +308,25 @@ class Settings(BaseSettings):
         if parts.scheme == "http" and not is_loopback(parts.hostname):
             # Payloads carry a client secret for on-session payment: never in clear over a network.
             raise ValueError("the notification URL must use https unless it is on this machine")
+        return value
+
+    @field_validator("traces_otlp_endpoint")
+    @classmethod
+    def _traces_endpoint(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("the OTLP traces endpoint must be http(s)://HOST[:PORT]/PATH")
+        return value
+
+    @field_validator("traces_otlp_headers")
+    @classmethod
+    def _traces_headers(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        headers = parse_header_list(value.get_secret_value())
+        endpoint = urlsplit(info.data.get("traces_otlp_endpoint") or "")  # validated first
+        if headers and endpoint.scheme == "http" and not is_loopback(endpoint.hostname or ""):
+            # Spans carry no personal data, but these headers are the collector's credentials: an
+            # in-cluster collector without any may be plain http, one with credentials may not.
+            raise ValueError("OTLP headers (credentials) need an https endpoint unless it is on this machine")
         return value
 
     @field_validator("stripe_return_url")
@@ -490,6 +524,11 @@ class Settings(BaseSettings):
         )
 
     @property
+    def traces_directory(self) -> Path:
+        """Where the ``file`` traces exporter writes (``traces_dir``, else under ``data_dir``)."""
+        return self.traces_dir if self.traces_dir is not None else self.data_dir / "traces"
+
+    @property
     def temporal_tls_enabled(self) -> bool:
         if self.temporal_tls is not None:
             return self.temporal_tls
@@ -554,3 +593,16 @@ def is_loopback(host: str) -> bool:
         return ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def parse_header_list(spec: str) -> dict[str, str]:
+    """``key=value,key=value`` (OTLP's header list) → ``{key: value}``; errors never echo values."""
+    headers: dict[str, str] = {}
+    for position, entry in enumerate(part.strip() for part in spec.split(",")):
+        if not entry:
+            continue
+        name, sep, value = entry.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"OTLP header #{position + 1} is not KEY=VALUE")
+        headers[name.strip().lower()] = value.strip()
+    return headers
