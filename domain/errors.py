@@ -56,6 +56,8 @@ RULE_CODES: Mapping[str, str] = MappingProxyType(
         "(its refund period after it closed has ended)",
         "no_show_marked": "the client was marked as not attending: the attendance update must say "
         "client_no_show",
+        "attendance_window_closed": "the attendance update's deadline after the session's end has passed "
+        "(30 days by default): the session closed as unreported",
         "request_id_reused": "this request id was used for a different request",
         "therapist_paused": "the therapist's payment account cannot take charges at the moment "
         "(Stripe disabled them): no new bookings until it can",

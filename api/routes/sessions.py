@@ -115,7 +115,7 @@ router = APIRouter(prefix="/v1/sessions", tags=["sessions"], dependencies=[Authe
 
 
 _AFTER_THE_SESSION = frozenset(
-    {SessionStatus.COMPLETED, SessionStatus.CLIENT_NO_SHOW, SessionStatus.ATTENDED}
+    {SessionStatus.COMPLETED, SessionStatus.CLIENT_NO_SHOW, SessionStatus.ATTENDED, SessionStatus.UNREPORTED}
 )
 
 
@@ -189,7 +189,12 @@ async def book(
     if created:
         try:
             await book_session(
-                client, booking, task_queue=settings.task_queue, now=_now(), commission=settings.commission
+                client,
+                booking,
+                task_queue=settings.task_queue,
+                now=_now(),
+                policy=settings.session_policy,
+                commission=settings.commission,
             )
         except WorkflowAlreadyStartedError:
             created = not await _booked_already(handle, booking)  # two retries raced each other
