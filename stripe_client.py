@@ -9,9 +9,12 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import stripe
+from opentelemetry.sdk.trace import TracerProvider
 
 from observability.metrics import STRIPE_RATE_LIMITED
+from observability.tracing import instrument_http_client
 from settings import REAL_STRIPE_API_BASE, Settings
 
 # The SDK otherwise writes a telemetry id under $HOME and sends it with every request.
@@ -48,17 +51,32 @@ class CountingHTTPXClient(stripe.HTTPXClient):
         return content, status, response_headers
 
 
-def build_stripe_client(settings: Settings) -> stripe.StripeClient:
+def build_stripe_client(
+    settings: Settings, tracer_provider: TracerProvider | None = None
+) -> stripe.StripeClient:
+    """``tracer_provider``: traces on, each request to Stripe is a client span (method, URL path
+    with its object ids, status; never a body or a header)."""
     base_addresses = {}
     if settings.stripe_api_base.rstrip("/") != REAL_STRIPE_API_BASE:
         base_addresses["api"] = settings.stripe_api_base.rstrip("/")
+    http_client = CountingHTTPXClient(timeout=settings.stripe_http_timeout_seconds, allow_sync_methods=False)
+    if tracer_provider is not None:
+        instrument_http_client(stripe_httpx_client(http_client), tracer_provider)
     return stripe.StripeClient(
         settings.stripe_api_key.get_secret_value(),
         base_addresses=base_addresses,  # type: ignore[arg-type]
-        http_client=CountingHTTPXClient(
-            timeout=settings.stripe_http_timeout_seconds, allow_sync_methods=False
-        ),
+        http_client=http_client,
         # StripeClient does not inherit the global default and would never retry; a few SDK
         # retries are free (same key) where each Temporal retry costs an Action.
         max_network_retries=settings.stripe_max_network_retries,
     )
+
+
+def stripe_httpx_client(http_client: stripe.HTTPXClient) -> httpx.AsyncClient:
+    """The ``httpx.AsyncClient`` inside Stripe's ``HTTPXClient``, to trace that one client rather
+    than patch httpx for the whole process. Stripe does not expose it, so this reads its private
+    attribute and refuses to start (instead of silently tracing nothing) if a new SDK moves it."""
+    inner = getattr(http_client, "_client_async", None)
+    if not isinstance(inner, httpx.AsyncClient):
+        raise RuntimeError("stripe.HTTPXClient no longer keeps its httpx.AsyncClient in _client_async")
+    return inner

@@ -91,6 +91,15 @@ def count_charge_given_up(reason: str) -> None:
     ).add(1, {"reason": reason})
 
 
+def count_unreported() -> None:
+    """A session closed because its attendance update never came: ``sessionflow_sessions_unreported``
+    (no labels: no ids in metrics). Counted once (the meter skips replays)."""
+    workflow.metric_meter().create_counter(
+        "sessionflow_sessions_unreported",
+        "Sessions closed as unreported: their attendance update had not come by the policy's deadline.",
+    ).add(1)
+
+
 def count_stripe_unreachable(operation: str, failure: ActivityError) -> None:
     """Ops' signal of an outage: Stripe calls whose whole retry budget ran out, by operation and
     the last failure's type (``sessionflow_stripe_unreachable`` on the SDK's metrics endpoint).

@@ -84,7 +84,7 @@ def test_the_api_service_monitor_scrapes_the_api_metrics_route() -> None:
     from api.app import create_app
 
     monitor = monitors()["ServiceMonitor"]
-    (service,) = by_kind("Service").values()
+    service = by_kind("Service")["sessionflow-api"]
     assert monitor["spec"]["selector"]["matchLabels"] == service["metadata"]["labels"]
     (endpoint,) = monitor["spec"]["endpoints"]
     assert endpoint["port"] in {port["name"] for port in service["spec"]["ports"]}

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import stripe
+from opentelemetry.sdk.trace import TracerProvider
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import History
@@ -60,10 +61,12 @@ async def running_worker(
     stripe_client: stripe.StripeClient,
     settings: Settings,
     practice: PracticeActivities | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> AsyncIterator[Worker]:
     """A real worker on ``task_queue`` (and its Stripe worker on the Stripe task queue) with its own
-    notifier; ``practice`` replaces its practice activities (e.g. a practice that never answers)."""
-    notifier = build_notifier(settings)
+    notifier; ``practice`` replaces its practice activities (e.g. a practice that never answers);
+    ``tracer_provider`` traces the notifier's HTTP calls (the client carries the Temporal side)."""
+    notifier = build_notifier(settings, tracer_provider)
     running, stripe_worker = build_workers(
         client,
         task_queue=task_queue,
