@@ -16,6 +16,7 @@ import binascii
 import hashlib
 import os
 import zoneinfo
+from datetime import timedelta
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Literal
@@ -26,6 +27,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_va
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.commission import CommissionRates
+from domain.policy import DEFAULT_POLICY, DEFAULT_UNREPORTED_AFTER, SessionPolicy
 
 
 def pin_zone_data() -> None:
@@ -74,6 +76,16 @@ LOCAL_CODEC_KEY = hashlib.sha256(b"sessionflow local-only payload key: never for
 """The payload encryption key everyone can read here; accepted only while Temporal is on loopback."""
 LOCAL_CODEC_KEYS = f"{LOCAL_CODEC_KEY_ID}:{base64.b64encode(LOCAL_CODEC_KEY).decode()}"
 CODEC_KEY_BYTES = 32  # AES-256
+OIDC_PUBLIC_KEY_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+"""JWS algorithms a codec verifying with an issuer's published (public) keys may accept."""
+
+LOCAL_KMS_MASTER_KEY_ID = "local-master"
+LOCAL_KMS_MASTER_KEY = hashlib.sha256(b"sessionflow local-only KMS master key: never for real data").digest()
+"""The master key that wraps per-client data keys in local runs; refused off loopback, like the codec's."""
+LOCAL_KMS_MASTER_KEYS = f"{LOCAL_KMS_MASTER_KEY_ID}:{base64.b64encode(LOCAL_KMS_MASTER_KEY).decode()}"
+LOCAL_ERASURE_HASH_KEY = "sessionflow local-only erasure record key"
 
 
 class Settings(BaseSettings):
@@ -99,6 +111,21 @@ class Settings(BaseSettings):
     # the current key and decrypted with whichever key their metadata names (key rotation).
     codec_keys: SecretStr = SecretStr(LOCAL_CODEC_KEYS)
     codec_current_key_id: str = LOCAL_CODEC_KEY_ID
+    # Envelope encryption per client (temporal_client.kms, README "Privacy and erasure"): a session's
+    # payloads are encrypted with a data key of its own, tagged with its client, wrapped by a master
+    # key from this ring (``id:base64key,…``, the same format as the codec keys) and kept in
+    # ``kms_dir`` (one file per data key: the wrapped key and its tags only). Unset ``kms_dir``:
+    # off, every payload under the codec key ring as before (the recorded histories, the workflow
+    # tests). Every process of a deployment (worker, API, codec server, CLI) must share the
+    # directory (a ReadWriteMany volume) and the ring.
+    kms_dir: Path | None = None
+    kms_master_keys: SecretStr = SecretStr(LOCAL_KMS_MASTER_KEYS)
+    kms_current_master_key_id: str = LOCAL_KMS_MASTER_KEY_ID
+    kms_cache_size: int = Field(default=10_000, ge=1)
+    """Unwrapped data keys kept in memory per process (least recently used dropped first)."""
+    erasure_hash_key: SecretStr = SecretStr(LOCAL_ERASURE_HASH_KEY)
+    """Keys the hash of a client id in erasure records (the record never holds the id itself)."""
+
     # The Temporal UI calls the codec endpoint from the operator's browser, so its origins get CORS
     # on /codec (the default: the dev server's UI). Without SSO in front of the UI the browser cannot
     # send our bearer token; ``codec_trust_ui_origins`` accepts those calls without it, and is meant
@@ -106,6 +133,30 @@ class Settings(BaseSettings):
     # host's loopback, as deploy/compose.yaml does, or a VPN). The CLI always sends the token.
     codec_ui_origins: tuple[str, ...] = ("http://127.0.0.1:8233", "http://localhost:8233")
     codec_trust_ui_origins: bool = False
+    # A shared Temporal UI with SSO (TEMPORAL_AUTH_*) passes its user's OIDC access token to the
+    # codec (TEMPORAL_CODEC_PASS_ACCESS_TOKEN): with an issuer set, the codec verifies that token as
+    # a JWT against the issuer's published keys (api/oidc.py) and never trusts the Origin header.
+    # Empty issuer: OIDC off. Ops bearer tokens keep working alongside (the CLI).
+    codec_oidc_issuer: str = ""
+    """The ``iss`` the tokens carry, exactly (https unless on this machine)."""
+    codec_oidc_audience: str = ""
+    """The ``aud`` a token must name: the API/resource the IdP issues the UI's access tokens for."""
+    codec_oidc_jwks_url: str = ""
+    """Where the issuer's keys are; empty: ``jwks_uri`` from ``<issuer>/.well-known/openid-configuration``."""
+    codec_oidc_algorithms: tuple[str, ...] = ("RS256", "ES256")
+    """Signature algorithms accepted: public-key ones only (never ``none`` nor HS*)."""
+    codec_oidc_required_claim: str = ""
+    """``NAME=VALUE[,VALUE…]``: a claim the user must carry (one of the values; a list claim such as
+    ``groups`` must contain one), e.g. ``groups=sessionflow-ops``; a dotted name reaches into an
+    object (``realm_access.roles=sessionflow-ops``). Empty: any valid token of the audience."""
+    codec_oidc_leeway_seconds: float = Field(default=30.0, ge=0, le=300)
+    """Clock skew allowed on ``exp``, ``nbf`` and ``iat``."""
+    codec_oidc_jwks_cache_seconds: float = Field(default=600.0, ge=1, le=86400)
+    """How long fetched keys are used before they are fetched again."""
+    codec_oidc_jwks_min_refresh_seconds: float = Field(default=30.0, ge=0, le=3600)
+    """A token naming an unknown key refetches the keys at most this often (a rotation is picked
+    up; a flood of made-up key ids never turns into a flood of requests to the IdP)."""
+    codec_oidc_http_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
 
     # Payments default to the loopback Stripe stand-in; a real ``sk_test_…`` key together with
     # ``SESSIONFLOW_STRIPE_API_BASE=https://api.stripe.com`` switches to Stripe test mode.
@@ -145,6 +196,11 @@ class Settings(BaseSettings):
     commission_vat_bp: int = Field(default=2_000, ge=0, le=10_000)
     commission_discretionary_refund_returns_fee: bool = False
 
+    # How long after its end a session waits for its attendance update before it closes as
+    # ``unreported`` (``domain.unreported``): fixed into each session's policy when it is booked, so
+    # a change applies to sessions booked from then on. Later than the last reminder (+ 7 days).
+    unreported_after_days: int = Field(default=DEFAULT_UNREPORTED_AFTER.days, ge=8, le=366)
+
     data_dir: Path = Path(".data")
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
@@ -152,6 +208,26 @@ class Settings(BaseSettings):
     # own ``sessionflow_*`` counters (0: off). The API serves its metrics on ``GET /metrics``.
     worker_metrics_address: str = "127.0.0.1:9464"
     worker_app_metrics_port: int = Field(default=9465, ge=0, le=65535)
+    # The worker counts sessions in conditions that need ops (``sessionflow_sessions_overdue``,
+    # ``observability/session_counts.py``) from Temporal visibility every this many seconds (0:
+    # off); each count is bounded by the timeout. Counts are not billed Actions.
+    session_counts_interval_seconds: int = Field(default=60, ge=0)
+    session_counts_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # Traces (OpenTelemetry; README "Traces"): off by default. ``otlp`` sends them over OTLP/HTTP
+    # to ``traces_otlp_endpoint`` (batched); ``console`` prints each finished span; ``file`` appends
+    # each finished span as one JSON line to ``<traces_dir>/<service>.jsonl`` (``make run``).
+    # Whatever the exporter, span attributes are reduced to an allowlist of ids, codes and numbers
+    # first (``observability.tracing``): no personal data leaves in a span.
+    traces_exporter: Literal["none", "otlp", "console", "file"] = "none"
+    traces_otlp_endpoint: str = "http://127.0.0.1:4318/v1/traces"
+    """The collector's OTLP/HTTP traces URL, path included (``…/v1/traces``)."""
+    traces_otlp_headers: SecretStr = SecretStr("")
+    """``key=value,key=value`` sent with every export (a vendor's API key: a secret)."""
+    traces_dir: Path | None = None
+    """Where the ``file`` exporter writes; None: ``<data_dir>/traces``."""
+    traces_sample_ratio: float = Field(default=1.0, ge=0, le=1)
+    """Share of new traces kept (parent-based: a request the caller sampled stays sampled)."""
 
     # Worker tuning (deploy/README.md, "Worker tuning", says why each default is what it is).
     max_cached_workflows: int = Field(default=1000, ge=0)
@@ -232,6 +308,41 @@ class Settings(BaseSettings):
             raise ValueError("the current codec key id must name one of SESSIONFLOW_CODEC_KEYS")
         return value
 
+    @field_validator("kms_master_keys")
+    @classmethod
+    def _kms_master_keys(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        ring = parse_codec_keys(value.get_secret_value())
+        host = urlsplit(f"//{info.data.get('temporal_address') or ''}").hostname or ""
+        local = LOCAL_KMS_MASTER_KEY_ID in ring or LOCAL_KMS_MASTER_KEY in ring.values()
+        if local and info.data.get("kms_dir") is not None and not is_loopback(host):
+            raise ValueError(
+                "the local-only KMS master key is refused when Temporal is not on loopback; "
+                "set SESSIONFLOW_KMS_MASTER_KEYS and SESSIONFLOW_KMS_CURRENT_MASTER_KEY_ID"
+            )
+        return value
+
+    @field_validator("kms_current_master_key_id")
+    @classmethod
+    def _kms_current_master_key(cls, value: str, info: ValidationInfo) -> str:
+        keys = info.data.get("kms_master_keys")
+        if isinstance(keys, SecretStr) and value not in parse_codec_keys(keys.get_secret_value()):
+            raise ValueError("the current KMS master key id must name one of SESSIONFLOW_KMS_MASTER_KEYS")
+        return value
+
+    @field_validator("erasure_hash_key")
+    @classmethod
+    def _erasure_hash_key(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        host = urlsplit(f"//{info.data.get('temporal_address') or ''}").hostname or ""
+        local = value.get_secret_value() == LOCAL_ERASURE_HASH_KEY
+        if local and info.data.get("kms_dir") is not None and not is_loopback(host):
+            raise ValueError("the local-only erasure hash key is refused when Temporal is not on loopback")
+        return value
+
+    @property
+    def kms_master_key_ring(self) -> dict[str, bytes]:
+        """KMS master keys by id (32 bytes each, the current one among them)."""
+        return parse_codec_keys(self.kms_master_keys.get_secret_value())
+
     @property
     def codec_key_ring(self) -> dict[str, bytes]:
         """Payload encryption keys by id (validated: 32 bytes each, the current one among them)."""
@@ -258,6 +369,25 @@ class Settings(BaseSettings):
         if parts.scheme == "http" and not is_loopback(parts.hostname):
             # Payloads carry a client secret for on-session payment: never in clear over a network.
             raise ValueError("the notification URL must use https unless it is on this machine")
+        return value
+
+    @field_validator("traces_otlp_endpoint")
+    @classmethod
+    def _traces_endpoint(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("the OTLP traces endpoint must be http(s)://HOST[:PORT]/PATH")
+        return value
+
+    @field_validator("traces_otlp_headers")
+    @classmethod
+    def _traces_headers(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        headers = parse_header_list(value.get_secret_value())
+        endpoint = urlsplit(info.data.get("traces_otlp_endpoint") or "")  # validated first
+        if headers and endpoint.scheme == "http" and not is_loopback(endpoint.hostname or ""):
+            # Spans carry no personal data, but these headers are the collector's credentials: an
+            # in-cluster collector without any may be plain http, one with credentials may not.
+            raise ValueError("OTLP headers (credentials) need an https endpoint unless it is on this machine")
         return value
 
     @field_validator("stripe_return_url")
@@ -293,6 +423,38 @@ class Settings(BaseSettings):
         url = info.data.get("notify_url") or ""  # validated first: it is declared first
         if url and secret in _LOCAL_NOTIFY_SECRETS and not is_loopback(urlsplit(url).hostname or ""):
             raise ValueError("the built-in secret is for the local sink only; set a real one")
+        return value
+
+    @field_validator("codec_oidc_issuer", "codec_oidc_jwks_url")
+    @classmethod
+    def _oidc_urls_over_https_unless_loopback(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("the OIDC issuer and JWKS URL must be http(s)://HOST[:PORT][/PATH], or empty")
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
+            # Keys fetched in clear could be swapped in transit: anyone could then sign tokens.
+            raise ValueError("the OIDC issuer and JWKS URL must use https unless they are on this machine")
+        return value
+
+    @field_validator("codec_oidc_algorithms")
+    @classmethod
+    def _public_key_algorithms_only(cls, algorithms: tuple[str, ...]) -> tuple[str, ...]:
+        refused = sorted(set(algorithms) - OIDC_PUBLIC_KEY_ALGORITHMS)
+        if refused or not algorithms:
+            # "none" forges anything; HS* with a verifier that holds only public keys is the classic
+            # key-confusion attack (the public key, which everyone has, becomes the HMAC secret).
+            raise ValueError(
+                f"OIDC algorithms must be among {sorted(OIDC_PUBLIC_KEY_ALGORITHMS)}; refused: {refused}"
+            )
+        return algorithms
+
+    @field_validator("codec_oidc_required_claim")
+    @classmethod
+    def _required_claim_form(cls, value: str) -> str:
+        if value:
+            parse_required_claim(value)
         return value
 
     @field_validator("ops_token_sha256")
@@ -341,6 +503,35 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _codec_oidc_settings(self) -> Settings:
+        if not self.codec_oidc_issuer:
+            stray = [
+                name
+                for name in ("codec_oidc_audience", "codec_oidc_jwks_url", "codec_oidc_required_claim")
+                if getattr(self, name)
+            ]
+            if stray:
+                raise ValueError(
+                    f"{', '.join(f'SESSIONFLOW_{name.upper()}' for name in stray)} need "
+                    "SESSIONFLOW_CODEC_OIDC_ISSUER (OIDC is off without an issuer)"
+                )
+            return self
+        if not self.codec_oidc_audience:
+            # Without an audience any token of the issuer would do, one minted for another app too.
+            raise ValueError("SESSIONFLOW_CODEC_OIDC_AUDIENCE is required with an OIDC issuer")
+        if self.codec_trust_ui_origins:
+            # Both at once would leave a way in that skips the token: refuse rather than guess.
+            raise ValueError(
+                "SESSIONFLOW_CODEC_TRUST_UI_ORIGINS cannot be combined with OIDC: with an issuer set the "
+                "Temporal UI authenticates with its user's access token, and Origin is never trusted"
+            )
+        return self
+
+    @property
+    def codec_oidc_enabled(self) -> bool:
+        return bool(self.codec_oidc_issuer)
+
+    @model_validator(mode="after")
     def _built_in_secrets_only_on_a_local_stack(self) -> Settings:
         """The repository's published secrets are for a stack wholly on this machine.
 
@@ -384,6 +575,19 @@ class Settings(BaseSettings):
             vat_bp=self.commission_vat_bp,
             discretionary_refund_returns_fee=self.commission_discretionary_refund_returns_fee,
         )
+
+    @property
+    def session_policy(self) -> SessionPolicy:
+        """The policy a session booked now is fixed to: the defaults with the configured deadline
+        of its attendance update."""
+        return SessionPolicy.model_validate(
+            {**DEFAULT_POLICY.model_dump(), "unreported_after": timedelta(days=self.unreported_after_days)}
+        )
+
+    @property
+    def traces_directory(self) -> Path:
+        """Where the ``file`` traces exporter writes (``traces_dir``, else under ``data_dir``)."""
+        return self.traces_dir if self.traces_dir is not None else self.data_dir / "traces"
 
     @property
     def temporal_tls_enabled(self) -> bool:
@@ -434,6 +638,15 @@ def parse_codec_keys(spec: str) -> dict[str, bytes]:
     return ring
 
 
+def parse_required_claim(spec: str) -> tuple[str, frozenset[str]]:
+    """``NAME=VALUE[,VALUE…]`` → (name, accepted values)."""
+    name, sep, values = spec.partition("=")
+    accepted = frozenset(v.strip() for v in values.split(",") if v.strip())
+    if not sep or not name.strip() or not accepted:
+        raise ValueError("SESSIONFLOW_CODEC_OIDC_REQUIRED_CLAIM must be NAME=VALUE[,VALUE…]")
+    return name.strip(), accepted
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -441,3 +654,16 @@ def is_loopback(host: str) -> bool:
         return ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def parse_header_list(spec: str) -> dict[str, str]:
+    """``key=value,key=value`` (OTLP's header list) → ``{key: value}``; errors never echo values."""
+    headers: dict[str, str] = {}
+    for position, entry in enumerate(part.strip() for part in spec.split(",")):
+        if not entry:
+            continue
+        name, sep, value = entry.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"OTLP header #{position + 1} is not KEY=VALUE")
+        headers[name.strip().lower()] = value.strip()
+    return headers

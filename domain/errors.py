@@ -56,11 +56,16 @@ RULE_CODES: Mapping[str, str] = MappingProxyType(
         "(its refund period after it closed has ended)",
         "no_show_marked": "the client was marked as not attending: the attendance update must say "
         "client_no_show",
+        "attendance_window_closed": "the attendance update's deadline after the session's end has passed "
+        "(30 days by default): the session closed as unreported",
         "request_id_reused": "this request id was used for a different request",
         "therapist_paused": "the therapist's payment account cannot take charges at the moment "
         "(Stripe disabled them): no new bookings until it can",
         "account_unavailable": "Stripe shows no such connected account for this platform (not "
         "connected, or access revoked)",
+        "erasure_refused": "a running session of the client may hold or be collecting their money "
+        "(the message lists them): settle each (cancel as an admin, or let it close), then erase again",
+        "erasure_unavailable": "envelope encryption is off (SESSIONFLOW_KMS_DIR): a client cannot be erased",
         "practice_closed": "the therapist's practice has closed: ops restore it (`sessionflow practice`)",
         "practice_unavailable": (
             "the therapist's practice did not answer in time: nothing was recorded; "

@@ -124,6 +124,7 @@ def _offsets(offsets: tuple[timedelta, ...]) -> str:
     return ", ".join(f"+ {_duration(offset)}" for offset in offsets)
 
 
+_UNREPORTED_AFTER = DEFAULT_POLICY.unreported_after or timedelta(0)
 _CLIENT = Delivery(audience=Audience.CLIENT)
 _THERAPIST = Delivery(audience=Audience.THERAPIST)
 _OTHER_PARTY_AND_CONFIRMATION = (
@@ -273,6 +274,22 @@ _ENTRIES = (
             f"session's end (default {_offsets(DEFAULT_POLICY.attendance_reminder_offsets)})."
         ),
         fields=("reminder_number",),
+    ),
+    CatalogueEntry(
+        type=NotificationType.SESSION_UNREPORTED,
+        name="closed without attendance update",
+        deliveries=(_THERAPIST,),
+        when=(
+            "The attendance update never came: the session closes "
+            f"{_duration(_UNREPORTED_AFTER)} after its end by default (the policy's unreported_after, "
+            "after the last reminder). Nothing is assumed about attendance (attendance: unreported, "
+            "or client_no_show when the therapist marked it); the charge is kept (money: charge_kept) "
+            "or, for a session that went ahead unpaid, left with ops (left_to_ops). Only the "
+            "therapist is told: the update is their step, and nothing changes for the client, who "
+            "was charged and receipted under the terms."
+        ),
+        fields=MONEY_FIELDS,
+        codes=("attendance", "money"),
     ),
     CatalogueEntry(
         type=NotificationType.PAYMENTS_PAUSED,

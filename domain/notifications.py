@@ -126,6 +126,8 @@ class NotificationType(StrEnum):
     """Stripe disabled charges on the therapist's connected account: their practice is paused."""
     PAYMENT_ON_HOLD = "payment_on_hold"
     """A session's charge is held while its therapist's account cannot take charges."""
+    SESSION_UNREPORTED = "session_unreported"
+    """The attendance update never came: the session closed at the policy's deadline after its end."""
 
 
 class Audience(StrEnum):

@@ -35,6 +35,7 @@ PAID_OR_LATER = frozenset(
         SessionStatus.ATTENDED,
         SessionStatus.CLIENT_NO_SHOW,
         SessionStatus.COMPLETED,
+        SessionStatus.UNREPORTED,
     }
 )
 """Statuses of a live session whose payment is settled (a cancelled one owes money work instead)."""

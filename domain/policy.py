@@ -39,6 +39,11 @@ class SessionPolicy(BaseModel):
     end + 24 h, + 72 h and + 7 days). Fixed into each session's input when it is booked, so a
     session booked under the earlier default (24 h, 72 h) keeps its two reminders and its
     commands: every recorded input carries the offsets explicitly."""
+    unreported_after: timedelta | None = Field(default=None, gt=timedelta(0))
+    """How long after its end a session waits for its attendance update before it closes as
+    ``unreported`` (``domain.unreported``): later than the last reminder. ``None`` — what every
+    session booked before the field existed carries — waits for ever, as those did; bookings get
+    :data:`DEFAULT_POLICY`'s :data:`DEFAULT_UNREPORTED_AFTER` (``SESSIONFLOW_UNREPORTED_AFTER_DAYS``)."""
     min_duration: timedelta = timedelta(minutes=15)
     max_duration: timedelta = timedelta(hours=4)
     max_booking_horizon: timedelta = timedelta(days=366)
@@ -100,15 +105,23 @@ class SessionPolicy(BaseModel):
         reminders = self.attendance_reminder_offsets
         if any(offset <= timedelta(0) for offset in reminders) or list(reminders) != sorted(set(reminders)):
             raise ValueError("attendance_reminder_offsets must be positive and strictly increasing")
+        if self.unreported_after is not None and reminders and self.unreported_after <= reminders[-1]:
+            raise ValueError("unreported_after must be later than the last attendance reminder")
         if self.min_duration > self.max_duration:
             raise ValueError("min_duration must not exceed max_duration")
         return self
 
 
-DEFAULT_POLICY = SessionPolicy(charge_spread_window=10 * MINUTE)
+DEFAULT_UNREPORTED_AFTER = timedelta(days=30)
+"""A session whose attendance update has not come 30 days after its end closes as ``unreported``:
+three weeks after the last reminder (+ 7 days), well inside the 180 days a closed session can still
+be refunded (``domain.refunds.REFUND_PERIOD_AFTER_CLOSE``)."""
+
+DEFAULT_POLICY = SessionPolicy(charge_spread_window=10 * MINUTE, unreported_after=DEFAULT_UNREPORTED_AFTER)
 """What the API books with. Its 10-minute charge spread lets the Stripe task queue's rate limit
 (``SESSIONFLOW_STRIPE_ACTIVITIES_PER_SECOND``, 10/s: 6,000 calls in the window) absorb the charges
-of every session starting at one time, and only ever moves a charge later than ``start − 48 h``."""
+of every session starting at one time, and only ever moves a charge later than ``start − 48 h``.
+``settings.session_policy`` is this with the configured ``unreported_after``."""
 
 
 def _require_aware(*instants: datetime) -> None:

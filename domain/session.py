@@ -91,13 +91,18 @@ from domain.status import (
     PaymentStatus,
     SessionStatus,
 )
+from domain.unreported import unreported_deadline, unreported_money
 
 BLOCKED_MONEY_RETRY = timedelta(hours=6)
 """After Stripe refuses a refund or a void, try again this much later (or on any new fact)."""
 
 OUTCOME_STATUSES = frozenset({SessionStatus.ATTENDED, SessionStatus.CLIENT_NO_SHOW})
 # A late payment fact never moves a session that has taken place back to a payment status.
-_AFTER_THE_SESSION = OUTCOME_STATUSES | {SessionStatus.AWAITING_UPDATE, SessionStatus.COMPLETED}
+_AFTER_THE_SESSION = OUTCOME_STATUSES | {
+    SessionStatus.AWAITING_UPDATE,
+    SessionStatus.COMPLETED,
+    SessionStatus.UNREPORTED,
+}
 
 _SESSION_STATUS_FOR_PAYMENT = MappingProxyType(
     {
@@ -255,6 +260,7 @@ class Step(StrEnum):
     RELEASE_TIME = "release_time"
     RESTORE_TIME = "restore_time"
     PAYMENT_REMINDER = "payment_reminder"
+    CLOSE_UNREPORTED = "close_unreported"
 
 
 @dataclass(frozen=True)
@@ -488,7 +494,9 @@ def outcome_filed(session: Session) -> bool:
 def next_step(session: Session) -> NextStep | None:
     """What the session waits for next; ``None``: only a command or a fact can move it.
 
-    Awaiting the attendance update after the last reminder, nothing is assumed, ever.
+    Awaiting the attendance update after the last reminder, nothing is assumed: at the policy's
+    deadline the session closes as ``unreported`` (``close_unreported``); a session booked before
+    that rule (no ``unreported_after`` in its policy) waits for ever, as it did.
     """
     payment = session.payment
     if time_to_release(session):
@@ -519,6 +527,11 @@ def next_step(session: Session) -> NextStep | None:
         return NextStep(Step.COMPLETE, None)
     if awaits_attendance_update(session) and session.reminders_sent < len(reminders):
         return NextStep(Step.REMIND, session.end + reminders[session.reminders_sent])
+    deadline = unreported_deadline(session.end, session.policy)
+    if deadline is not None and awaits_attendance_update(session) and not session.filing:
+        # After the last reminder, the update's deadline (``domain.unreported``); a filing under
+        # way is waited for (it wins if it is recorded). Sessions booked before have no deadline.
+        return NextStep(Step.CLOSE_UNREPORTED, deadline)
     return None
 
 
@@ -561,6 +574,45 @@ def complete(session: Session, *, keep_no_show: bool = True) -> None:
     if keep_no_show and session.status is SessionStatus.CLIENT_NO_SHOW:
         return
     session.status = SessionStatus.COMPLETED
+
+
+def unreported_due(session: Session, now: datetime) -> bool:
+    """The attendance update's deadline has passed with the update still to come and none being
+    filed: the session closes as ``unreported``."""
+    deadline = unreported_deadline(session.end, session.policy)
+    return (
+        deadline is not None
+        and now >= deadline
+        and awaits_attendance_update(session)
+        and not session.filing
+        and not session.closed
+    )
+
+
+def close_unreported(session: Session, now: datetime) -> list[Notice]:
+    """Close a session whose attendance update never came (``domain.unreported``): its status is
+    ``unreported`` — or stays ``client_no_show`` when the therapist marked it so from the start —
+    and nothing about attendance is assumed. Its money follows ``unreported_money``: the charge is
+    kept, nothing is refunded or collected by the close. The therapist is told. Nothing at the
+    practice changes: the session's time claim lapsed at its end, and no slot is released and no
+    relationship ended on a guess. Returns no notice (and changes nothing) when the update won:
+    recorded, or being filed, before the deadline."""
+    if not unreported_due(session, now):
+        return []
+    payment = session.payment
+    money = unreported_money(payment)
+    marked = session.no_show is not None
+    if not marked:
+        session.status = SessionStatus.UNREPORTED
+    session.closed = True
+    attendance = SessionStatus.CLIENT_NO_SHOW.value if marked else SessionStatus.UNREPORTED.value
+    codes = {"attendance": attendance, "money": money.value}
+    fields: dict[str, Any] = {
+        "amount_minor": payment.amount_paid_minor,
+        "currency": payment.currency,
+        "codes": codes,
+    }
+    return [Notice(NotificationType.SESSION_UNREPORTED, Audience.THERAPIST, 1, fields)]
 
 
 def remind(session: Session) -> Notice:

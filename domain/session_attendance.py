@@ -45,6 +45,7 @@ from domain.session import Notice, Session, refund_due, refund_target
 from domain.slots import SLOT_MAX_MINUTES, SLOT_MIN_MINUTES, WeeklySlotRule, same_time_next_week, wall_time
 from domain.state import NoShowRecord, SessionWorkflowInput
 from domain.status import Actor, BookingKind, SessionStatus
+from domain.unreported import check_update_in_time
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ def check_attendance(session: Session, update: AttendanceUpdate, received_at: da
         client_id=booking.client_id,
         roles=ATTENDANCE_ROLES,
     )
+    _check_in_time(session, received_at)
     check_attendance_update(
         update,
         session_start=session.start,
@@ -167,6 +169,7 @@ def check_no_show(session: Session, request: NoShowRequest, received_at: datetim
         raise RuleViolation("not_allowed", "only the therapist or an admin may mark a client no-show")
     if session.no_show is not None:
         return
+    _check_in_time(session, received_at)
     if session.status.is_cancelled:
         raise RuleViolation(
             "session_cancelled", "the session was cancelled; there is no attendance to record"
@@ -205,6 +208,17 @@ def reserved_slot_rule(session: Session, update: AttendanceUpdate) -> WeeklySlot
     # A different time's rule is that time's own; otherwise the weekly time this session stands for.
     at = None if update.continue_sessions is ContinueChoice.DIFFERENT_TIME else weekly_time(session)
     return WeeklySlotRule.from_start(start, session.therapist_timezone, session.booking.duration_minutes, at)
+
+
+def _check_in_time(session: Session, received_at: datetime) -> None:
+    """An update received at or after its deadline is late (``domain.unreported``), and so is one
+    reaching a session already closed as unreported (received before, delivered after)."""
+    if session.closed and session.attendance is None and not session.status.is_cancelled:
+        raise RuleViolation(
+            "attendance_window_closed",
+            "the session closed as unreported: its attendance update is no longer taken",
+        )
+    check_update_in_time(session.end, received_at, session.policy)
 
 
 def begin_filing(session: Session, update: AttendanceUpdate, received_at: datetime) -> None:

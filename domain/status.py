@@ -25,6 +25,9 @@ class SessionStatus(StrEnum):
     PAYMENT_ON_HOLD = "payment_on_hold"
     """The charge came due while the therapist's connected account could not take charges: held,
     not attempted, until it can (or cancelled as the therapist's cancellation at the auto-cancel)."""
+    UNREPORTED = "unreported"
+    """The attendance update never came: closed at the policy's ``unreported_after`` from the end
+    (``domain.unreported``), its charge kept; nothing is assumed about the attendance itself."""
 
     @property
     def is_cancelled(self) -> bool:

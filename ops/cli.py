@@ -5,6 +5,8 @@
     sessionflow sessions show SESSION_ID
     sessionflow replay [--workflow-id ID ...] [--query VISIBILITY_QUERY] [--file PATH ...] [--upto-event N]
     sessionflow versions show | promote BUILD_ID [--wait-seconds N]
+    sessionflow clients erase CLIENT_ID [--yes] [--force] | ledger CLIENT_ID
+    sessionflow kms rotate-master
 
 Everything connects with ``temporal_client.converter.connect(Settings())``, so ``SESSIONFLOW_*``
 variables pick the server, namespace and payload keys exactly as for the worker.
@@ -44,6 +46,8 @@ from settings import Settings
 from temporal_client.codec import build_data_converter, payload_key_ids
 from temporal_client.converter import connect
 from temporal_client.deployments import PromotionTimeout, Routing, describe_routing, promote
+from temporal_client.erasure import ErasureRecord, ErasureRefused, MoneyMovement, client_ledger, erase_client
+from temporal_client.kms import LocalFileKms
 from temporal_client.practice_client import restore_practice
 from workflows.practice import PracticeWorkflow
 from workflows.session import SessionWorkflow
@@ -57,6 +61,12 @@ practice_app = typer.Typer(help="Therapists' practices.", no_args_is_help=True)
 app.add_typer(practice_app, name="practice")
 versions_app = typer.Typer(help="Worker versions: which build gets the tasks.", no_args_is_help=True)
 app.add_typer(versions_app, name="versions")
+clients_app = typer.Typer(help="Clients: erasure, and the money kept after it.", no_args_is_help=True)
+app.add_typer(clients_app, name="clients")
+kms_app = typer.Typer(
+    help="The key store of per-client data keys (envelope encryption).", no_args_is_help=True
+)
+app.add_typer(kms_app, name="kms")
 
 # Replaying needs the workflow code itself: the one reason the CLI imports workflows.
 REPLAYED_WORKFLOWS: list[type] = [SessionWorkflow, PracticeWorkflow]
@@ -151,6 +161,11 @@ async def _show(session_id: str) -> list[str]:
     client = await connect(Settings())
     timeline = await session_timeline(client, session_id)
     lines = []
+    if timeline.erased_payloads:
+        lines.append(
+            f"!! erased: {timeline.erased_payloads} payloads belong to an erased client (their data key "
+            "was destroyed); only the kept financial facts and the events themselves show below"
+        )
     if timeline.undecodable_payloads:
         lines.append(
             f"!! {timeline.undecodable_payloads} payloads could not be decrypted (a codec key this "
@@ -355,6 +370,83 @@ def keys_in_use(
     typer.echo(f"{len(needing)} execution(s) still need key {key_id}")
     if needing:
         raise typer.Exit(1)
+
+
+def _kms(settings: Settings) -> LocalFileKms:
+    if settings.kms_dir is None:
+        typer.echo("envelope encryption is off: set SESSIONFLOW_KMS_DIR (deploy/README.md)", err=True)
+        raise typer.Exit(2)
+    return LocalFileKms.from_settings(settings)
+
+
+async def _erase(client_id: str, force: bool) -> ErasureRecord:
+    settings = Settings()
+    kms = _kms(settings)
+    client: Client = await connect(settings)
+    return await erase_client(client, settings, kms, client_id, force=force)
+
+
+def _client_id(client_id: str) -> str:
+    if not is_opaque_id(client_id):
+        raise typer.BadParameter("1-64 characters of [A-Za-z0-9_-]", param_hint="CLIENT_ID")
+    return client_id
+
+
+@clients_app.command("erase")
+def erase(
+    client_id: Annotated[str, typer.Argument(help="the client's opaque id")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="terminate sessions even while money may be in motion")
+    ] = False,
+) -> None:
+    """Erase a client: close what still runs for them, destroy their data keys (no payload of theirs
+    decodes again, anywhere), record the erasure (no personal data). Refused, changing nothing,
+    while one of their sessions may hold or be collecting money (listed), unless --force.
+    Idempotent: erasing again changes nothing. Financial facts stay (`sessionflow clients ledger`)."""
+    client_id = _client_id(client_id)
+    if not yes:
+        typer.confirm(f"Erase client {client_id}? This cannot be undone", abort=True)
+    try:
+        record = _run(_erase(client_id, force))
+    except ErasureRefused as refused:
+        typer.echo(str(refused), err=True)
+        for session_id, status in refused.blocking:
+            typer.echo(f"{session_id}\t{status}")
+        raise typer.Exit(1) from None
+    state = "already erased" if record.already_erased else "erased"
+    typer.echo(
+        f"{state}: erasure {record.erasure_id} at {record.erased_at}: {record.sessions} session(s), "
+        f"{record.workflows_closed} workflow(s) closed ({record.forced} forced), "
+        f"{record.data_keys_destroyed} data key(s) destroyed"
+    )
+
+
+async def _ledger(client_id: str) -> list[MoneyMovement]:
+    client: Client = await connect(Settings())
+    return await client_ledger(client, client_id)
+
+
+@clients_app.command("ledger")
+def ledger(client_id: Annotated[str, typer.Argument(help="the client's opaque id")]) -> None:
+    """The client's charges and refunds from the kept financial facts (also after an erasure):
+    time, session, kind, amount, currency, PaymentIntent, refund — to reconcile with Stripe."""
+    for movement in _run(_ledger(_client_id(client_id))):
+        typer.echo(
+            f"{movement.at.isoformat()}\t{movement.session_id}\t{movement.kind}\t{movement.amount_minor}\t"
+            f"{movement.currency or '-'}\t{movement.payment_intent_id or '-'}\t{movement.refund_id or '-'}"
+        )
+
+
+@kms_app.command("rotate-master")
+def rotate_master() -> None:
+    """Rewrap every data key under the current master key (SESSIONFLOW_KMS_CURRENT_MASTER_KEY_ID).
+    Run it with both the old and the new master key in SESSIONFLOW_KMS_MASTER_KEYS; once it reports
+    only the new key in use, the old one can be removed from the ring."""
+    kms = _kms(Settings())
+    changed = kms.rewrap_all()
+    in_use = ", ".join(sorted(kms.master_key_ids_in_use())) or "none"
+    typer.echo(f"rewrapped {changed} data key(s); master keys in use: {in_use}")
 
 
 DeploymentOption = Annotated[

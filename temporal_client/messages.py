@@ -6,13 +6,23 @@ definition's result type and apply the RPC deadlines, so callers need no workflo
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 from typing import Any, TypeVar, overload
 
 from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
 
 from contract.messages import NO_ARGUMENT, Query, Signal, Update
+from temporal_client.rpc_errors import run_not_ready
 from temporal_client.rpc_timeouts import QUERY_RPC_TIMEOUT, UPDATE_RPC_TIMEOUT
+
+NOT_READY_PATIENCE = timedelta(seconds=10)
+"""How long a query keeps asking a run that has not had its first workflow task (a practice that
+has just continued as new gets it within milliseconds; a run still waiting after this is reported)."""
+NOT_READY_FIRST_PAUSE = 0.05
+NOT_READY_LONGEST_PAUSE = 1.0
 
 ArgT = TypeVar("ArgT")
 ResultT = TypeVar("ResultT")
@@ -61,9 +71,19 @@ async def query_workflow(
 ) -> Any:
     # A query without a parameter must receive no argument at all, not a None.
     args = [] if definition.arg_type is NO_ARGUMENT else [arg]
-    return await handle.query(
-        definition.name, args=args, result_type=definition.result_type, rpc_timeout=rpc_timeout
-    )
+    give_up_at = time.monotonic() + NOT_READY_PATIENCE.total_seconds()
+    pause = NOT_READY_FIRST_PAUSE
+    while True:
+        try:
+            return await handle.query(
+                definition.name, args=args, result_type=definition.result_type, rpc_timeout=rpc_timeout
+            )
+        except RPCError as error:
+            if not run_not_ready(error) or time.monotonic() + pause > give_up_at:
+                raise
+        # Backing off between asks of the server, not waiting for an event of ours.
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, NOT_READY_LONGEST_PAUSE)
 
 
 async def signal_workflow(

@@ -36,3 +36,15 @@ def closed_while_updating(error: RPCError) -> bool:
     return error.status == RPCStatusCode.NOT_FOUND and any(
         text in message for text in WORKFLOW_CLOSED_MESSAGES
     )
+
+
+RUN_NOT_READY = "workflow task is not scheduled yet"
+"""``FAILED_PRECONDITION`` (``WorkflowNotReadyFailure``) for a query that reaches a run before its
+first workflow task: a practice that has just continued as new, for a few milliseconds. The run
+answers as soon as its first task has run, so the query is asked again."""
+
+
+def run_not_ready(error: RPCError) -> bool:
+    """The server refused a query because the run has not had its first workflow task yet."""
+    refused = error.status == RPCStatusCode.FAILED_PRECONDITION
+    return refused and RUN_NOT_READY in error.message.lower()

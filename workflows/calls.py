@@ -91,6 +91,15 @@ def count_charge_given_up(reason: str) -> None:
     ).add(1, {"reason": reason})
 
 
+def count_unreported() -> None:
+    """A session closed because its attendance update never came: ``sessionflow_sessions_unreported``
+    (no labels: no ids in metrics). Counted once (the meter skips replays)."""
+    workflow.metric_meter().create_counter(
+        "sessionflow_sessions_unreported",
+        "Sessions closed as unreported: their attendance update had not come by the policy's deadline.",
+    ).add(1)
+
+
 def count_stripe_unreachable(operation: str, failure: ActivityError) -> None:
     """Ops' signal of an outage: Stripe calls whose whole retry budget ran out, by operation and
     the last failure's type (``sessionflow_stripe_unreachable`` on the SDK's metrics endpoint).
@@ -99,6 +108,20 @@ def count_stripe_unreachable(operation: str, failure: ActivityError) -> None:
         "sessionflow_stripe_unreachable",
         "Stripe calls that got no answer within their whole retry budget, by operation.",
     ).add(1, {"operation": operation, "reason": failure_type(failure)})
+
+
+def count_money_blocked(operation: str, session_status: str) -> None:
+    """Ops' signal of money Stripe will not move (``sessionflow_money_blocked_total``): a refund or
+    void refused, counted each time it is tried (the session tries again every
+    ``BLOCKED_MONEY_RETRY``, so a blocked session keeps counting until it is unblocked), by
+    operation and the session's status (``closed`` for a closed session's refunds workflow). A
+    metric, not a search attribute: no command, nothing to backfill on running sessions, and the
+    workflow's meter skips replays."""
+    workflow.metric_meter().create_counter(
+        "sessionflow_money_blocked_total",
+        "Refunds and voids Stripe refused or never answered (retried every 6 h), by operation "
+        "and the session's status.",
+    ).add(1, {"operation": operation, "session_status": session_status})
 
 
 def count_dispute(status: str) -> None:

@@ -131,3 +131,12 @@ account first (the charge activity once more: it reads the account, and charges 
 a resume that missed the session (its signal lost, the account enabled without an event) no longer
 cancels a chargeable session as the therapist's. A new activity at the auto-cancel, consulted
 there: a held history recorded without the marker cancels at once, as it did."""
+
+SESSION_UNREPORTED_CLOSE = "session-unreported-close"
+"""Issue 15 §3: a session whose attendance update has not come by its policy's deadline after the
+end (``unreported_after``, 30 days by default, later than the last reminder) closes as
+``unreported`` (``domain.unreported``): a timer after the last reminder, then the therapist's
+``session_unreported`` notice, and the workflow completes; before, it waited for ever. Consulted
+when the session would start that timer (only a policy that carries ``unreported_after`` has one,
+so no session booked before the field existed ever consults it): a history recorded without the
+marker keeps waiting for ever, as it did."""

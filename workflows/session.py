@@ -80,7 +80,9 @@ with workflow.unsafe.imports_passed_through():
         checked,
         count_charge_given_up,
         count_dispute,
+        count_money_blocked,
         count_stripe_unreachable,
+        count_unreported,
         deliver,
         deliver_batch,
         failure_type,
@@ -106,6 +108,7 @@ with workflow.unsafe.imports_passed_through():
         NO_SHOW_STAYS_NO_SHOW,
         OUTCOME_SURVIVES_SESSION_END,
         REFUND_ANNOUNCED_AFTER_LOST_ANSWER,
+        SESSION_UNREPORTED_CLOSE,
         TERMS_NOTIFICATIONS,
     )
 
@@ -142,6 +145,8 @@ class SessionWorkflow:
         self._sending = False
         self._waiting_for: Callable[[], bool] | None = None
         self._background: list[asyncio.Task[None]] = []
+        # Whether this run closes a session whose update never came (``_closes_unreported``).
+        self._unreported_close: bool | None = None
 
     # ----------------------------------------------------------------------------- main loop
 
@@ -167,6 +172,8 @@ class SessionWorkflow:
             while not machine.is_finished(session):
                 self._changed = False
                 plan = machine.next_step(session)
+                if plan is not None and plan.step is Step.CLOSE_UNREPORTED and not self._closes_unreported():
+                    plan = None  # recorded before the unreported close: waits for ever, as it did
                 if plan is None:
                     await self._wait(lambda: self._changed)
                     continue
@@ -194,6 +201,14 @@ class SessionWorkflow:
                 return False
             self._lean_decided = self._session.lean = workflow.patched(LEAN_LIFECYCLE)
         return self._lean_decided
+
+    def _closes_unreported(self) -> bool:
+        """Sessions reaching their attendance update's deadline from here on close as
+        ``unreported``; one recorded before waits for ever. Decided the first time the deadline is
+        planned (after the last reminder), so only sessions that get that far record the marker."""
+        if self._unreported_close is None:
+            self._unreported_close = workflow.patched(SESSION_UNREPORTED_CLOSE)
+        return self._unreported_close
 
     async def _wait(
         self, condition: Callable[[], bool], until: timedelta | None = None, summary: str | None = None
@@ -267,6 +282,13 @@ class SessionWorkflow:
             machine.unblock(session)
         elif step is Step.REMIND:
             self._notify([machine.remind(session)], now)
+        elif step is Step.CLOSE_UNREPORTED:
+            # The attendance update never came: closed, the charge kept; an update recorded or
+            # being filed first wins (then this changes nothing).
+            if notices := machine.close_unreported(session, now):
+                self._notify(notices, now)
+                count_unreported()
+                self._log(logging.WARNING, "session closed unreported", status=session.status.value)
         elif step is Step.PAYMENT_REMINDER:
             self._notify([machine.remind_payment(session, now)], now)
         elif step is Step.COMPLETE:
@@ -385,7 +407,7 @@ class SessionWorkflow:
         except ActivityError as failure:
             if stripe_unreachable(failure):
                 count_stripe_unreachable("refund", failure)
-            self._block(f"refund: {failure_type(failure)}")
+            self._block("refund", f"refund: {failure_type(failure)}")
             return
         announcement = machine.apply_refund_result(session, request, result)
         if announcement is None or (
@@ -403,11 +425,11 @@ class SessionWorkflow:
         except ActivityError as failure:
             if stripe_unreachable(failure):
                 count_stripe_unreachable("void", failure)
-            self._block(f"void: {failure_type(failure)}")
+            self._block("void", f"void: {failure_type(failure)}")
             return
         refused = machine.apply_void_result(session, result)
         if refused is not None:
-            self._block(refused)
+            self._block("void", refused)
 
     def _charge_given_up(self) -> None:
         """The charge needs a person now (``payment.ops_blocked``): ops hear of it, loudly."""
@@ -415,8 +437,9 @@ class SessionWorkflow:
         count_charge_given_up(reason)
         self._log(logging.ERROR, "charge given up: the session needs ops", reason=reason)
 
-    def _block(self, reason: str) -> None:
+    def _block(self, operation: str, reason: str) -> None:
         machine.block(self._session, reason, self._now())
+        count_money_blocked(operation, self._session.status.value)
         self._log(logging.ERROR, "money work refused by Stripe; will retry", reason=reason)
 
     async def _release_time(self) -> None:
@@ -618,6 +641,9 @@ class SessionWorkflow:
             effects.reserved_slot_id = await self._claim_time(update, effects)
         except BaseException:
             attendance.abandon_filing(session)
+            if self._unreported_close and machine.unreported_due(session, self._now()):
+                # Its deadline passed while it was being filed: the close it held back is due now.
+                self._changed = True
             raise
         plan = attendance.record_attendance(session, update, received_at)
         self._publish_status()

@@ -3,8 +3,10 @@
 
 The body is ``{"payloads": [{"metadata": {key: base64}, "data": base64}]}`` and so is the answer.
 Both routes need the API's bearer token (the CLI: ``--codec-endpoint http://HOST:PORT/codec
---codec-auth "Bearer <token>"``). The local Temporal UI calls them from the browser, so these
-routes, and only these, answer CORS for its origins.
+--codec-auth "Bearer <token>"``). The Temporal UI calls them from the browser, so these routes, and
+only these, answer CORS for its origins. With ``codec_oidc_issuer`` set (a shared UI with SSO), the
+UI's user is authenticated by the OIDC access token the UI passes (api/oidc.py) and the Origin
+header is never trusted: CORS then only lets the browser make the call, it admits no one.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import binascii
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
@@ -22,10 +24,17 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payload
 
-from api.auth import bearer_scheme, require_ops_token
+from api import oidc
+from api.auth import bearer_scheme, require_ops_token, token_matches
 from api.errors import ErrorBody, error_response
 from settings import LOCAL_API_TOKEN_SHA256, LOCAL_CODEC_KEY_ID
-from temporal_client.codec import EncryptionCodec, PayloadDecryptionError, build_codec
+from temporal_client.codec import (
+    EncryptionCodec,
+    PayloadDecryptionError,
+    PayloadErasedError,
+    build_codec,
+    erased_placeholder,
+)
 
 PREFIX = "/codec"
 UI_ORIGINS = ("http://127.0.0.1:8233", "http://localhost:8233")
@@ -59,11 +68,45 @@ def _local_ui_request(request: Request) -> bool:
     return local_only or bool(settings.codec_trust_ui_origins)
 
 
-def _codec_access(
+async def _codec_access(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 ) -> None:
-    if not _local_ui_request(request):
+    settings = request.app.state.settings
+    if settings.codec_oidc_enabled:
+        await _oidc_access(request, credentials)
+    elif not _local_ui_request(request):
         require_ops_token(request, credentials)
+
+
+async def _oidc_access(request: Request, credentials: HTTPAuthorizationCredentials | None) -> None:
+    """An ops token (the CLI), or the UI user's access token for this namespace; never the Origin."""
+    settings = request.app.state.settings
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise oidc.rejection(oidc.TokenRejected("token_missing", "an access token or ops token is required"))
+    if token_matches(credentials.credentials, settings.ops_token_sha256 or settings.api_token_sha256):
+        return
+    try:
+        await _verifier(request).verify(credentials.credentials)
+    except oidc.TokenRejected as exc:
+        raise oidc.rejection(exc) from None
+    except oidc.IdentityProviderUnavailable:
+        raise oidc.unavailable() from None
+    # The UI names the namespace it shows (X-Namespace); this codec holds that namespace's keys only.
+    if request.headers.get("x-namespace") != settings.temporal_namespace:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail={"code": "namespace_not_allowed", "message": "this codec serves another namespace"},
+        )
+
+
+def _verifier(request: Request) -> oidc.AccessTokenVerifier:
+    # One per app: it holds the issuer's keys between requests.
+    state = request.app.state
+    verifier: oidc.AccessTokenVerifier | None = getattr(state, "oidc_verifier", None)
+    if verifier is None:
+        verifier = oidc.AccessTokenVerifier(state.settings)
+        state.oidc_verifier = verifier
+    return verifier
 
 
 router = APIRouter(
@@ -71,8 +114,13 @@ router = APIRouter(
     tags=["codec"],
     dependencies=[Depends(_codec_access)],
     responses={
-        401: {"model": ErrorBody, "description": "missing or wrong bearer token"},
+        401: {"model": ErrorBody, "description": "missing or wrong bearer token, or a rejected access token"},
+        403: {
+            "model": ErrorBody,
+            "description": "an access token without the required claim, or another namespace",
+        },
         422: {"model": ErrorBody, "description": "malformed payloads, or a payload that cannot be decrypted"},
+        503: {"model": ErrorBody, "description": "the identity provider cannot be reached (OIDC)"},
     },
 )
 
@@ -139,8 +187,20 @@ async def encode(body: CodecPayloads, codec: Codec) -> CodecPayloads | JSONRespo
 
 @router.post("/decode", response_model=CodecPayloads)
 async def decode(body: CodecPayloads, codec: Codec) -> CodecPayloads | JSONResponse:
-    """Decrypt payloads with the key each names; payloads that are not encrypted come back as they are."""
-    return await _apply(body, codec.decode)
+    """Decrypt payloads with the key each names; payloads that are not encrypted come back as they are.
+    A payload whose client was erased comes back as ``{"erased": true, "data_key_id": …}``
+    (metadata ``sessionflow-erased: true``), so the UI shows "erased" instead of an error."""
+
+    async def each(payloads: Sequence[Payload]) -> list[Payload]:
+        decoded: list[Payload] = []
+        for payload in payloads:
+            try:
+                decoded.append(codec.decrypt(payload))
+            except PayloadErasedError as erased:
+                decoded.append(erased_placeholder(erased))
+        return decoded
+
+    return await _apply(body, each)
 
 
 class _CodecCORS:
@@ -152,7 +212,9 @@ class _CodecCORS:
             app,
             allow_origins=list(origins),
             allow_methods=["POST"],
-            allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+            # What the UI sends: with TEMPORAL_CODEC_PASS_ACCESS_TOKEN, its ID token rides along in
+            # Authorization-Extras, and a preflight refusing it would fail every call.
+            allow_headers=["Authorization", "Authorization-Extras", "Content-Type", "X-Namespace"],
             allow_credentials=True,
             max_age=600,
         )

@@ -60,7 +60,16 @@ def manifest_files() -> list[Path]:
     return sorted(path for path in K8S.glob("*.yaml") if path.name != "kustomization.yaml")
 
 
-@pytest.mark.parametrize("path", manifest_files(), ids=lambda path: path.name)
+OPERATOR_MANIFESTS = frozenset({"monitoring.yaml"})
+"""Prometheus Operator kinds (PodMonitor, ServiceMonitor): not Kubernetes' own, so validated against
+the operator's CRD schema instead (tests/deploy/test_monitoring.py)."""
+
+
+@pytest.mark.parametrize(
+    "path",
+    [path for path in manifest_files() if path.name not in OPERATOR_MANIFESTS],
+    ids=lambda path: path.name,
+)
 def test_every_manifest_is_valid_kubernetes_in_strict_mode(path: Path) -> None:
     for doc in documents(path):
         kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
@@ -120,7 +129,7 @@ def pod_settings(deployment: dict[str, Any], build_args: dict[str, str] | None =
     return settings_from_environment(environment)
 
 
-@pytest.mark.parametrize("name", ["sessionflow-worker", "sessionflow-api"])
+@pytest.mark.parametrize("name", ["sessionflow-worker", "sessionflow-api", "sessionflow-codec"])
 def test_each_deployment_reads_config_and_secret_and_its_settings_validate(name: str) -> None:
     deployment = by_kind("Deployment")[name]
     sources = container(deployment)["envFrom"]
@@ -136,8 +145,9 @@ def test_the_worker_is_versioned_with_the_build_id_of_its_image() -> None:
     assert settings.worker_deployment_name == "sessionflow"
     assert settings.worker_build_id == IMAGE_TAG
     assert settings.worker_versioning_behavior == "auto_upgrade"
-    # The API runs the same image: it carries the build id as a label and stays unversioned.
+    # The API and codec run the same image: they carry the build id as a label and stay unversioned.
     assert not pod_settings(by_kind("Deployment")["sessionflow-api"]).worker_versioned
+    assert not pod_settings(by_kind("Deployment")["sessionflow-codec"]).worker_versioned
 
 
 def test_no_manifest_hard_codes_a_build_id() -> None:
@@ -171,13 +181,18 @@ def test_worker_grace_period_is_longer_than_its_graceful_shutdown() -> None:
 
 def test_probes_hit_paths_and_ports_our_processes_serve() -> None:
     from api.app import create_app
+    from api.codec_app import create_codec_app
 
     api_paths = set(create_app().openapi()["paths"])
+    codec_paths = set(create_codec_app().openapi()["paths"])
     worker = by_kind("Deployment")["sessionflow-worker"]
     api = by_kind("Deployment")["sessionflow-api"]
+    codec = by_kind("Deployment")["sessionflow-codec"]
+    assert container(codec)["args"] == ["codec"]  # `sessionflow codec`: the codec app alone
     for deployment, paths, setting in (
         (worker, WORKER_PROBE_PATHS, "worker_health_address"),
         (api, api_paths, "api_port"),
+        (codec, codec_paths, "api_port"),
     ):
         spec = container(deployment)
         ports = {port["name"]: port["containerPort"] for port in spec["ports"]}
@@ -230,12 +245,29 @@ def test_each_pdb_selects_exactly_its_deployments_pods() -> None:
         assert deployments[name]["spec"]["selector"]["matchLabels"] == selector
 
 
-def test_the_api_service_selects_the_api_pods_on_a_named_port() -> None:
-    (service,) = by_kind("Service").values()
-    api = by_kind("Deployment")["sessionflow-api"]
-    assert service["spec"]["selector"] == api["spec"]["selector"]["matchLabels"]
-    port_names = {port["name"] for port in container(api)["ports"]}
+@pytest.mark.parametrize("name", ["sessionflow-api", "sessionflow-codec"])
+def test_each_service_selects_its_deployments_pods_on_a_named_port(name: str) -> None:
+    service = by_kind("Service")[name]
+    deployment = by_kind("Deployment")[name]
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    assert service["spec"]["type"] == "ClusterIP"  # reached through the ingress, never a node port
+    port_names = {port["name"] for port in container(deployment)["ports"]}
     assert all(port["targetPort"] in port_names for port in service["spec"]["ports"])
+
+
+def test_the_codec_trusts_access_tokens_not_origins_and_only_the_ingress_reaches_it() -> None:
+    codec = by_kind("Deployment")["sessionflow-codec"]
+    settings = pod_settings(codec)
+    assert settings.codec_oidc_enabled and not settings.codec_trust_ui_origins
+    assert settings.codec_oidc_issuer.startswith("https://") and settings.codec_oidc_audience
+    assert all(origin.startswith("https://") for origin in settings.codec_ui_origins)
+    # The network policy: only the codec's pods, only from the ingress namespace, only its port.
+    policy = by_kind("NetworkPolicy")["sessionflow-codec"]
+    assert policy["spec"]["podSelector"]["matchLabels"] == codec["spec"]["selector"]["matchLabels"]
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    (rule,) = policy["spec"]["ingress"]
+    assert [source.keys() for source in rule["from"]] == [{"namespaceSelector"}]
+    assert [port["port"] for port in rule["ports"]] == [container(codec)["ports"][0]["name"]]
 
 
 # The rollout, simulated: the Deployment controller's rolling-update arithmetic (kubernetes

@@ -108,6 +108,8 @@ def test_the_terms_audiences_and_channels_are_the_catalogues() -> None:
     assert copies(T.AUTO_CANCELLED) == {("client", "email", False), ("therapist", "email", False)}
     assert copies(T.REFUND_ISSUED) == {("client", "email", False)}
     assert copies(T.ATTENDANCE_UPDATE_DUE) == {("therapist", "email", False)}
+    # the attendance update is the therapist's step; the client's charge and receipt do not change
+    assert copies(T.SESSION_UNREPORTED) == {("therapist", "email", False)}
     assert copies(T.RELATIONSHIP_ENDED) == {("client", "dashboard_note", False), ("therapist", "email", True)}
 
 
@@ -183,6 +185,11 @@ _EXAMPLE_FIELDS: dict[NotificationType, dict[str, Any]] = {
     NotificationType.RELATIONSHIP_ENDED: {"codes": {"reason": "moved_away"}},
     NotificationType.FOLLOW_UP_BOOKED: {"related_session_id": "ses_cat-f1"},
     NotificationType.PAYMENT_ON_HOLD: {"amount_minor": 6000, "currency": "gbp", "codes": {"action": "none"}},
+    NotificationType.SESSION_UNREPORTED: {
+        "amount_minor": 6000,
+        "currency": "gbp",
+        "codes": {"attendance": "unreported", "money": "charge_kept"},
+    },
 }
 
 

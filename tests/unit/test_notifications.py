@@ -233,6 +233,7 @@ def test_the_vocabularies_are_the_agreed_strings() -> None:
         "dispute_closed",
         "payments_paused",
         "payment_on_hold",
+        "session_unreported",
     ]
     assert [channel.value for channel in Channel] == ["email", "in_app", "dashboard_note"]
     assert [audience.value for audience in Audience] == ["client", "therapist", "both"]

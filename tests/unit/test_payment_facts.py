@@ -38,6 +38,8 @@ CASES: list[tuple[str, str, str | None, str | None, KnownFact | None]] = [
     (SUCCEEDED, PAID_INTENT, S.ATTENDED, PAID_INTENT, KnownFact.PAYMENT_KNOWN),
     (SUCCEEDED, PAID_INTENT, S.CLIENT_NO_SHOW, PAID_INTENT, KnownFact.PAYMENT_KNOWN),
     (SUCCEEDED, PAID_INTENT, S.COMPLETED, PAID_INTENT, KnownFact.PAYMENT_KNOWN),
+    # closed without its attendance update, paid with this PaymentIntent: the charge was kept
+    (SUCCEEDED, PAID_INTENT, S.UNREPORTED, PAID_INTENT, KnownFact.PAYMENT_KNOWN),
     # Another intent of a paid session is a second payment: refunded only if the session hears it.
     (SUCCEEDED, OTHER_INTENT, S.PAID, PAID_INTENT, None),
     # A session started before SessionPaymentIntent existed proves nothing.
@@ -63,6 +65,7 @@ CASES: list[tuple[str, str, str | None, str | None, KnownFact | None]] = [
     (FAILED, OTHER_INTENT, S.AWAITING_UPDATE, None, None),
     (FAILED, OTHER_INTENT, S.ATTENDED, None, None),
     (FAILED, OTHER_INTENT, S.COMPLETED, None, None),
+    (FAILED, OTHER_INTENT, S.UNREPORTED, None, None),
     (FAILED, PAID_INTENT, S.CANCELLED_LATE, None, None),
     (FAILED, PAID_INTENT, S.CANCELLED_UNPAID, None, None),
     (FAILED, PAID_INTENT, S.CANCELLED_FREE, None, None),

@@ -30,6 +30,7 @@ from contract.practice import (
     PRACTICE_REGISTER_CLIENT,
     PRACTICE_RESERVE_SLOT,
     PRACTICE_RESTART_RELATIONSHIP,
+    PRACTICE_STATE,
 )
 from contract.search_attributes import ALL_SEARCH_ATTRIBUTES
 from domain.practice import (
@@ -46,6 +47,7 @@ from domain.slots import WeeklySlotRule
 from observability.metrics import temporal_runtime
 from settings import Settings
 from temporal_client.converter import DATA_CONVERTER
+from temporal_client.messages import query_workflow
 from temporal_client.practice_client import practice_handle, practice_update
 from tests.conftest import TEMPORAL_CLI, TEMPORAL_DEV_SERVER_ARGS
 from tests.workflows.support import WAIT
@@ -114,7 +116,8 @@ class Practice:
         # Just after continue-as-new the new run may not have had its first task: one more
         # (idempotent) request gives it one.
         await self.send(PRACTICE_REGISTER_CLIENT, RegisterClient(client_id=client_id(0)), "state-probe")
-        return await asyncio.wait_for(handle.query(PracticeWorkflow.state), WAIT)
+        # query_workflow asks again while the run has not had its first task (CI, 2026-12-04).
+        return await asyncio.wait_for(query_workflow(handle, PRACTICE_STATE), WAIT)
 
 
 async def carried_sizes(client: Client, therapist_id: str) -> list[int]:
