@@ -62,12 +62,14 @@ def test_every_alert_and_operation_has_a_runbook_listed_in_the_index() -> None:
             assert re.search(r"\| (page|ticket)", row), f"no severity for {name} in the index"
 
 
-def test_every_runbook_says_what_it_means_what_to_do_and_when_to_escalate() -> None:
+def test_every_runbook_says_what_it_means_its_impact_how_to_verify_and_when_to_escalate() -> None:
     for name, text in runbooks().items():
         if name == "README.md":
             continue
         for heading in ("## What it means", "## Escalate"):
             assert heading in text, f"{name} lacks {heading!r}"
+        assert re.search(r"^## Impact|^\| who \| impact \|", text, re.M), f"{name} says no impact"
+        assert re.search(r"^## Verify|\*\*\d+\. Verify\.\*\*", text, re.M), f"{name} says no way to verify"
         assert fenced_commands(text), f"{name} gives no command to run"
 
 
