@@ -61,6 +61,10 @@ lock: ## refresh requirements-dev.lock and deploy/'s locks from pyproject.toml (
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	deploy/lock.sh
 
+# Envelope encryption per client (README "Privacy and erasure") in the local stack and its demo; the
+# CLI used against `make run` needs the same variable (SESSIONFLOW_KMS_DIR=.data/kms).
+run demo: export SESSIONFLOW_KMS_DIR ?= $(CURDIR)/.data/kms
+
 run: $(STAMP) ## Temporal dev server + Stripe stand-in + worker, until Ctrl-C (RUN_ARGS=--help)
 	$(BIN)/python -m dev.stack $(RUN_ARGS)
 

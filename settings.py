@@ -81,6 +81,12 @@ OIDC_PUBLIC_KEY_ALGORITHMS = frozenset(
 )
 """JWS algorithms a codec verifying with an issuer's published (public) keys may accept."""
 
+LOCAL_KMS_MASTER_KEY_ID = "local-master"
+LOCAL_KMS_MASTER_KEY = hashlib.sha256(b"sessionflow local-only KMS master key: never for real data").digest()
+"""The master key that wraps per-client data keys in local runs; refused off loopback, like the codec's."""
+LOCAL_KMS_MASTER_KEYS = f"{LOCAL_KMS_MASTER_KEY_ID}:{base64.b64encode(LOCAL_KMS_MASTER_KEY).decode()}"
+LOCAL_ERASURE_HASH_KEY = "sessionflow local-only erasure record key"
+
 
 class Settings(BaseSettings):
     # Inputs are never echoed in validation errors: several of them are secrets (keys, tokens).
@@ -105,6 +111,21 @@ class Settings(BaseSettings):
     # the current key and decrypted with whichever key their metadata names (key rotation).
     codec_keys: SecretStr = SecretStr(LOCAL_CODEC_KEYS)
     codec_current_key_id: str = LOCAL_CODEC_KEY_ID
+    # Envelope encryption per client (temporal_client.kms, README "Privacy and erasure"): a session's
+    # payloads are encrypted with a data key of its own, tagged with its client, wrapped by a master
+    # key from this ring (``id:base64key,…``, the same format as the codec keys) and kept in
+    # ``kms_dir`` (one file per data key: the wrapped key and its tags only). Unset ``kms_dir``:
+    # off, every payload under the codec key ring as before (the recorded histories, the workflow
+    # tests). Every process of a deployment (worker, API, codec server, CLI) must share the
+    # directory (a ReadWriteMany volume) and the ring.
+    kms_dir: Path | None = None
+    kms_master_keys: SecretStr = SecretStr(LOCAL_KMS_MASTER_KEYS)
+    kms_current_master_key_id: str = LOCAL_KMS_MASTER_KEY_ID
+    kms_cache_size: int = Field(default=10_000, ge=1)
+    """Unwrapped data keys kept in memory per process (least recently used dropped first)."""
+    erasure_hash_key: SecretStr = SecretStr(LOCAL_ERASURE_HASH_KEY)
+    """Keys the hash of a client id in erasure records (the record never holds the id itself)."""
+
     # The Temporal UI calls the codec endpoint from the operator's browser, so its origins get CORS
     # on /codec (the default: the dev server's UI). Without SSO in front of the UI the browser cannot
     # send our bearer token; ``codec_trust_ui_origins`` accepts those calls without it, and is meant
@@ -187,6 +208,26 @@ class Settings(BaseSettings):
     # own ``sessionflow_*`` counters (0: off). The API serves its metrics on ``GET /metrics``.
     worker_metrics_address: str = "127.0.0.1:9464"
     worker_app_metrics_port: int = Field(default=9465, ge=0, le=65535)
+    # The worker counts sessions in conditions that need ops (``sessionflow_sessions_overdue``,
+    # ``observability/session_counts.py``) from Temporal visibility every this many seconds (0:
+    # off); each count is bounded by the timeout. Counts are not billed Actions.
+    session_counts_interval_seconds: int = Field(default=60, ge=0)
+    session_counts_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # Traces (OpenTelemetry; README "Traces"): off by default. ``otlp`` sends them over OTLP/HTTP
+    # to ``traces_otlp_endpoint`` (batched); ``console`` prints each finished span; ``file`` appends
+    # each finished span as one JSON line to ``<traces_dir>/<service>.jsonl`` (``make run``).
+    # Whatever the exporter, span attributes are reduced to an allowlist of ids, codes and numbers
+    # first (``observability.tracing``): no personal data leaves in a span.
+    traces_exporter: Literal["none", "otlp", "console", "file"] = "none"
+    traces_otlp_endpoint: str = "http://127.0.0.1:4318/v1/traces"
+    """The collector's OTLP/HTTP traces URL, path included (``…/v1/traces``)."""
+    traces_otlp_headers: SecretStr = SecretStr("")
+    """``key=value,key=value`` sent with every export (a vendor's API key: a secret)."""
+    traces_dir: Path | None = None
+    """Where the ``file`` exporter writes; None: ``<data_dir>/traces``."""
+    traces_sample_ratio: float = Field(default=1.0, ge=0, le=1)
+    """Share of new traces kept (parent-based: a request the caller sampled stays sampled)."""
 
     # Worker tuning (deploy/README.md, "Worker tuning", says why each default is what it is).
     max_cached_workflows: int = Field(default=1000, ge=0)
@@ -267,6 +308,41 @@ class Settings(BaseSettings):
             raise ValueError("the current codec key id must name one of SESSIONFLOW_CODEC_KEYS")
         return value
 
+    @field_validator("kms_master_keys")
+    @classmethod
+    def _kms_master_keys(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        ring = parse_codec_keys(value.get_secret_value())
+        host = urlsplit(f"//{info.data.get('temporal_address') or ''}").hostname or ""
+        local = LOCAL_KMS_MASTER_KEY_ID in ring or LOCAL_KMS_MASTER_KEY in ring.values()
+        if local and info.data.get("kms_dir") is not None and not is_loopback(host):
+            raise ValueError(
+                "the local-only KMS master key is refused when Temporal is not on loopback; "
+                "set SESSIONFLOW_KMS_MASTER_KEYS and SESSIONFLOW_KMS_CURRENT_MASTER_KEY_ID"
+            )
+        return value
+
+    @field_validator("kms_current_master_key_id")
+    @classmethod
+    def _kms_current_master_key(cls, value: str, info: ValidationInfo) -> str:
+        keys = info.data.get("kms_master_keys")
+        if isinstance(keys, SecretStr) and value not in parse_codec_keys(keys.get_secret_value()):
+            raise ValueError("the current KMS master key id must name one of SESSIONFLOW_KMS_MASTER_KEYS")
+        return value
+
+    @field_validator("erasure_hash_key")
+    @classmethod
+    def _erasure_hash_key(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        host = urlsplit(f"//{info.data.get('temporal_address') or ''}").hostname or ""
+        local = value.get_secret_value() == LOCAL_ERASURE_HASH_KEY
+        if local and info.data.get("kms_dir") is not None and not is_loopback(host):
+            raise ValueError("the local-only erasure hash key is refused when Temporal is not on loopback")
+        return value
+
+    @property
+    def kms_master_key_ring(self) -> dict[str, bytes]:
+        """KMS master keys by id (32 bytes each, the current one among them)."""
+        return parse_codec_keys(self.kms_master_keys.get_secret_value())
+
     @property
     def codec_key_ring(self) -> dict[str, bytes]:
         """Payload encryption keys by id (validated: 32 bytes each, the current one among them)."""
@@ -293,6 +369,25 @@ class Settings(BaseSettings):
         if parts.scheme == "http" and not is_loopback(parts.hostname):
             # Payloads carry a client secret for on-session payment: never in clear over a network.
             raise ValueError("the notification URL must use https unless it is on this machine")
+        return value
+
+    @field_validator("traces_otlp_endpoint")
+    @classmethod
+    def _traces_endpoint(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("the OTLP traces endpoint must be http(s)://HOST[:PORT]/PATH")
+        return value
+
+    @field_validator("traces_otlp_headers")
+    @classmethod
+    def _traces_headers(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        headers = parse_header_list(value.get_secret_value())
+        endpoint = urlsplit(info.data.get("traces_otlp_endpoint") or "")  # validated first
+        if headers and endpoint.scheme == "http" and not is_loopback(endpoint.hostname or ""):
+            # Spans carry no personal data, but these headers are the collector's credentials: an
+            # in-cluster collector without any may be plain http, one with credentials may not.
+            raise ValueError("OTLP headers (credentials) need an https endpoint unless it is on this machine")
         return value
 
     @field_validator("stripe_return_url")
@@ -490,6 +585,11 @@ class Settings(BaseSettings):
         )
 
     @property
+    def traces_directory(self) -> Path:
+        """Where the ``file`` traces exporter writes (``traces_dir``, else under ``data_dir``)."""
+        return self.traces_dir if self.traces_dir is not None else self.data_dir / "traces"
+
+    @property
     def temporal_tls_enabled(self) -> bool:
         if self.temporal_tls is not None:
             return self.temporal_tls
@@ -554,3 +654,16 @@ def is_loopback(host: str) -> bool:
         return ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def parse_header_list(spec: str) -> dict[str, str]:
+    """``key=value,key=value`` (OTLP's header list) → ``{key: value}``; errors never echo values."""
+    headers: dict[str, str] = {}
+    for position, entry in enumerate(part.strip() for part in spec.split(",")):
+        if not entry:
+            continue
+        name, sep, value = entry.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"OTLP header #{position + 1} is not KEY=VALUE")
+        headers[name.strip().lower()] = value.strip()
+    return headers

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import stripe
+from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import Client
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import PollerBehaviorAutoscaling, Worker, WorkerDeploymentConfig
@@ -31,6 +32,13 @@ from contract.ids import stripe_task_queue
 from observability.health import WorkerHealth, start_health_server
 from observability.logging import configure_logging
 from observability.metrics import start_app_metrics_server, temporal_runtime
+from observability.session_counts import run_session_counts
+from observability.tracing import (
+    SERVICE_WORKER,
+    configure_tracing,
+    instrument_http_client,
+    temporal_interceptors,
+)
 from settings import Settings
 from stripe_client import build_stripe_client
 from temporal_client.converter import connect
@@ -48,9 +56,13 @@ VERSIONING_BEHAVIORS = {
 log = logging.getLogger("sessionflow.worker")
 
 
-def build_notifier(settings: Settings) -> NotificationActivities:
-    """The notification activity with its own HTTP client (bounded timeout) from settings."""
+def build_notifier(
+    settings: Settings, tracer_provider: TracerProvider | None = None
+) -> NotificationActivities:
+    """The notification activity with its own HTTP client (bounded timeout) from settings; traced
+    (a client span per POST) when a tracer provider is given."""
     http = httpx.AsyncClient(timeout=settings.notify_timeout_seconds, follow_redirects=False)
+    instrument_http_client(http, tracer_provider)
     return NotificationActivities(http, settings.notify_url, settings.notify_secret.get_secret_value())
 
 
@@ -76,14 +88,22 @@ def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
 # Deterministic by construction and checked (tests/unit/test_workflow_determinism.py): passed
 # through, they are imported once per process instead of once per workflow run.
 OWN_WORKFLOW_MODULES = ("workflows", "contract", "domain", "activities", "settings", "observability")
+# The tracing interceptor's workflow side runs in the sandbox and uses OpenTelemetry's context
+# (process-wide state, loaded lazily): it must be the process's module, never a sandbox re-import
+# (the SDK's own OpenTelemetry plugin passes it through the same way). It makes no decisions.
+TRACING_MODULES = ("opentelemetry",)
 
 
 def workflow_runner(settings: Settings) -> SandboxedWorkflowRunner:
-    """The sandbox the worker runs workflows in (``Settings.workflow_sandbox``)."""
+    """The sandbox the worker (and the replayers) run workflows in (``Settings.workflow_sandbox``)."""
     if settings.workflow_sandbox == "strict":
-        return SandboxedWorkflowRunner()
+        return SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*TRACING_MODULES)
+        )
     return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*OWN_WORKFLOW_MODULES)
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(
+            *OWN_WORKFLOW_MODULES, *TRACING_MODULES
+        )
     )
 
 
@@ -202,13 +222,26 @@ def build_workers(
 
 
 async def run_worker(settings: Settings) -> None:
-    client = await connect(settings, runtime=temporal_runtime(settings))
+    # Traces (off by default): the interceptor on the client reaches the workers built on it, so
+    # workflow and activity spans continue the trace of the request that started or updated them.
+    tracer_provider = configure_tracing(settings, SERVICE_WORKER)
+    try:
+        await _run_worker(settings, tracer_provider)
+    finally:
+        if tracer_provider is not None:
+            tracer_provider.shutdown()  # exports the last batch
+
+
+async def _run_worker(settings: Settings, tracer_provider: TracerProvider | None) -> None:
+    client = await connect(
+        settings, runtime=temporal_runtime(settings), interceptors=temporal_interceptors(tracer_provider)
+    )
     start_app_metrics_server(settings)
-    notifier = build_notifier(settings)
+    notifier = build_notifier(settings, tracer_provider)
     worker, stripe_worker = build_workers(
         client,
         task_queue=settings.task_queue,
-        stripe_client=build_stripe_client(settings),
+        stripe_client=build_stripe_client(settings, tracer_provider),
         settings=settings,
         notifier=notifier,
     )
@@ -226,6 +259,8 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, begin_shutdown)
+    # Ops' counts of overdue sessions (sessionflow_sessions_overdue), until the drain begins.
+    counts = asyncio.create_task(run_session_counts(client, settings, stop))
     try:
         async with worker, stripe_worker:
             health.worker = worker
@@ -245,6 +280,8 @@ async def run_worker(settings: Settings) -> None:
                 "worker draining", extra={"graceful_shutdown_seconds": settings.graceful_shutdown_seconds}
             )
     finally:
+        counts.cancel()
+        await asyncio.gather(counts, return_exceptions=True)
         await notifier.aclose()
         if health_server is not None:
             health_server.close()

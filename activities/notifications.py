@@ -32,7 +32,7 @@ from domain.notifications import (
     NotificationBatch,
     webhook_secret,
 )
-from observability.metrics import NOTIFICATIONS
+from observability.metrics import NOTIFICATION_FAILURES, NOTIFICATIONS
 
 __all__ = ["RETRYABLE_4XX", "BatchDelivery", "DeliveryResult", "NotificationActivities", "signed_headers"]
 
@@ -151,6 +151,7 @@ class NotificationActivities:
             response = await self._http.post(self._url, content=body, headers=headers)
         except httpx.TransportError as exc:
             # Connection refused or reset, a timeout: Temporal retries with the same event id.
+            NOTIFICATION_FAILURES.labels(type=str(notification.type), reason="unreachable").inc()
             activity.logger.warning(
                 "notification endpoint unreachable",
                 extra=_log_fields(notification, error=type(exc).__name__),
@@ -164,6 +165,7 @@ class NotificationActivities:
             return DeliveryResult(event_id=notification.event_id, status_code=status)
         if status >= 500 or status in RETRYABLE_4XX:
             activity.logger.warning("notification endpoint unavailable; Temporal retries", extra=fields)
+            NOTIFICATION_FAILURES.labels(type=str(notification.type), reason="unavailable").inc()
             return ApplicationError(
                 f"the notification endpoint answered {status}",
                 {"event_id": notification.event_id, "status_code": status},
@@ -172,6 +174,7 @@ class NotificationActivities:
             )
         # Any other answer (4xx, or a redirect we do not follow) is a refusal of this payload.
         activity.logger.error("notification rejected by the endpoint", extra=fields)
+        NOTIFICATION_FAILURES.labels(type=str(notification.type), reason="rejected").inc()
         return ApplicationError(
             f"the notification endpoint refused the event ({status})",
             {"event_id": notification.event_id, "status_code": status},

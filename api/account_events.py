@@ -59,7 +59,7 @@ def app_stripe_client(request: Request, settings: Settings) -> stripe.StripeClie
     state = request.app.state
     client: stripe.StripeClient | None = getattr(state, "stripe_client", None)
     if client is None:
-        client = build_stripe_client(settings)
+        client = build_stripe_client(settings, getattr(state, "tracer_provider", None))
         state.stripe_client = client
     return client
 

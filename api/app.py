@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import Client
 
 from api import errors, notification_webhooks
 from api.routes import codec, health, ops, sessions, therapists, webhooks
 from domain.errors import RULE_CODES
 from observability.http import RequestObservabilityMiddleware, metrics_endpoint
+from observability.tracing import SERVICE_API, configure_tracing, instrument_api, temporal_interceptors
 from settings import Settings
 from temporal_client.converter import connect
 
@@ -42,20 +44,40 @@ recovering from a failed or timed-out task (`session_busy`: send it again with t
 DESCRIPTION += "".join(f"| `{code}` | {meaning} |\n" for code, meaning in RULE_CODES.items())
 
 
-def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
-    """Build the app; tests pass their own settings and Temporal client."""
+def create_app(
+    settings: Settings | None = None,
+    client: Client | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> FastAPI:
+    """Build the app; tests pass their own settings and Temporal client.
+
+    Traces: ``tracer_provider`` when given (its owner shuts it down; a given ``client`` must then
+    carry the tracing interceptor itself), else one from the settings (None: off), made here and
+    shut down with the app.
+    """
     resolved = settings or Settings()
+    owned = tracer_provider is None
+    provider = configure_tracing(resolved, SERVICE_API) if owned else tracer_provider
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = resolved
-        app.state.client = client or await connect(resolved, lazy=True)
-        yield
+        app.state.tracer_provider = provider
+        app.state.client = client or await connect(
+            resolved, lazy=True, interceptors=temporal_interceptors(provider)
+        )
+        try:
+            yield
+        finally:
+            if owned and provider is not None:
+                provider.shutdown()  # exports the last batch
 
     app = FastAPI(title="Sessionflow API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
     # Request id (X-Request-ID) + latency histogram; /metrics is unauthenticated (loopback).
     app.add_middleware(RequestObservabilityMiddleware)
+    # Outermost: a server span per request, named by its route template (off: nothing added).
+    instrument_api(app, provider)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.include_router(health.router)
     app.include_router(sessions.router)

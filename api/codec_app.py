@@ -17,22 +17,29 @@ from api.models import Health
 from api.routes import codec
 from api.serve import serve
 from observability.http import RequestObservabilityMiddleware
+from observability.tracing import SERVICE_CODEC, configure_tracing, instrument_api
 from settings import Settings
 from temporal_client.codec import build_codec
 
 
 def create_codec_app(settings: Settings | None = None) -> FastAPI:
     resolved = settings or Settings()
+    provider = configure_tracing(resolved, SERVICE_CODEC)  # None: traces off
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = resolved
         app.state.codec = build_codec(resolved)  # bad keys fail the start, not the first request
-        yield
+        try:
+            yield
+        finally:
+            if provider is not None:
+                provider.shutdown()
 
     app = FastAPI(title="Sessionflow codec", version="1.0.0", lifespan=lifespan)
     errors.install(app)
     app.add_middleware(RequestObservabilityMiddleware)
+    instrument_api(app, provider)  # spans carry the route and status, never a payload
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> Health:

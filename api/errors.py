@@ -155,6 +155,19 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content=body.model_dump())
 
 
+class SessionErased(Exception):
+    """The session's client was erased: its data key is destroyed, so its state cannot be read
+    (only its kept financial facts, in its history)."""
+
+
+def _erased(_: Request, exc: Exception) -> JSONResponse:
+    return error_response(
+        status.HTTP_410_GONE,
+        "erased",
+        "the session's client was erased; its history keeps only the financial facts",
+    )
+
+
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     # Our own fault: logged with its type for ops, answered without any detail or stack trace.
     log.error("unhandled error in the API", extra={"error": type(exc).__name__})
@@ -165,6 +178,7 @@ def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RuleViolation, _rule)
+    app.add_exception_handler(SessionErased, _erased)
     app.add_exception_handler(WorkflowUpdateFailedError, _update_failed)
     app.add_exception_handler(WorkflowAlreadyStartedError, _already_started)
     app.add_exception_handler(RPCError, _rpc)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from contract.practice import PRACTICE_WORKFLOW_TYPE
 from contract.search_attributes import (
@@ -21,6 +22,7 @@ from contract.search_attributes import (
 )
 from contract.session import SESSION_WORKFLOW_TYPE
 from domain.ids import is_opaque_id
+from domain.policy import DEFAULT_POLICY, SessionPolicy
 from domain.status import ENDS_INTO_AWAITING_UPDATE, SessionStatus
 
 RUNNING = "ExecutionStatus = 'Running'"
@@ -115,3 +117,53 @@ def practices_by_account_query(account_id: str) -> str:
 def held_sessions_query(therapist_id: str) -> str:
     """The therapist's running sessions whose charge is held on their paused account."""
     return sessions_query(running=True, therapist_id=therapist_id, statuses=(SessionStatus.PAYMENT_ON_HOLD,))
+
+
+class OverdueCondition(StrEnum):
+    """Conditions of running sessions that need ops, counted from visibility for the alerts
+    (``sessionflow_sessions_overdue{condition}``, deploy/prometheus/alerts.yaml). Each is read from
+    the existing search attributes and the built-in ``StartTime``: no new attribute to backfill."""
+
+    PAYMENT_DUE_OVER_1H = "payment_due_over_1h"
+    """``payment_due`` although the charge came due over an hour ago: the charge has had no answer."""
+    CANCELLED_OPEN_1D_AFTER_END = "cancelled_open_1d_after_end"
+    """Cancelled yet still running a day after its planned end: money not moved back (a refund or
+    void Stripe refuses, held by an open dispute) or time never released."""
+    AWAITING_UPDATE_PAST_LAST_REMINDER = "awaiting_update_past_last_reminder"
+    """Still awaiting its attendance update after the policy's last reminder."""
+
+
+def overdue_session_queries(
+    now: datetime, policy: SessionPolicy = DEFAULT_POLICY, *, therapist_id: str | None = None
+) -> dict[OverdueCondition, str]:
+    """One count query per condition at ``now``.
+
+    ``payment_due`` since over an hour: the charge comes due at ``max(booking, start − 48 h +
+    spread)``, so both the booking (``StartTime``) and that instant are over an hour old. A retry
+    after a decline (at start − 24 h, − 12 h) is counted at once while it is in flight (seconds):
+    the alert's ``for`` clause, not the query, asks that it lasts. Sessions started before
+    ``SessionEnd`` existed have none and are not counted by the two conditions that read it.
+    ``therapist_id`` narrows every count to one therapist (the whole namespace by default).
+    Raises ``ValueError`` for an id that is not opaque."""
+    hour = timedelta(hours=1)
+    charge_lead = policy.charge_attempt_offsets[0] - policy.charge_spread_window
+    running = sessions_query(running=True, therapist_id=therapist_id)
+    cancelled = sorted(status for status in SessionStatus if status.is_cancelled)
+    awaiting = f"({_status_in(AWAITING_ITS_UPDATE)} OR {_status_in(sorted(ENDS_INTO_AWAITING_UPDATE))})"
+    return {
+        OverdueCondition.PAYMENT_DUE_OVER_1H: (
+            f"{running} AND {_status_in([SessionStatus.PAYMENT_DUE])}"
+            f" AND StartTime < '{_instant(now - hour)}'"
+            f" AND {SESSION_START.name} < '{_instant(now + charge_lead - hour)}'"
+        ),
+        OverdueCondition.CANCELLED_OPEN_1D_AFTER_END: (
+            f"{running} AND {_status_in(cancelled)} AND {_ended_before(now, timedelta(days=1))}"
+        ),
+        OverdueCondition.AWAITING_UPDATE_PAST_LAST_REMINDER: (
+            f"{running} AND {awaiting} AND {_ended_before(now, policy.attendance_reminder_offsets[-1])}"
+        ),
+    }
+
+
+def _ended_before(now: datetime, ago: timedelta) -> str:
+    return f"{SESSION_END.name} < '{_instant(now - ago)}'"

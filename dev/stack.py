@@ -38,6 +38,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 
 from contract.search_attributes import ALL_SEARCH_ATTRIBUTES
+from observability.tracing import SERVICE_API, SERVICE_WORKER, traces_file
 from settings import LOCAL_API_TOKEN, LOCAL_API_TOKEN_SHA256, Settings, is_loopback
 
 READY_TIMEOUT_SECONDS = 30.0
@@ -111,6 +112,7 @@ class StackConfig:
     notification_sink_secret: str | None
     api: Endpoint
     local_token: bool  # the API accepts the local development token (printed in the summary)
+    traces: str = "off"  # where the API's and the worker's spans go (printed in the summary)
 
     @property
     def db_path(self) -> Path:
@@ -202,7 +204,22 @@ def build_config(settings: Settings, *, webhook_url: str | None) -> StackConfig:
         notification_sink_secret=settings.notify_secret.get_secret_value() if sink else None,
         api=api_endpoint(settings),
         local_token=LOCAL_API_TOKEN_SHA256 in settings.api_token_sha256,
+        traces=traces_destination(settings),
     )
+
+
+def traces_destination(settings: Settings) -> str:
+    """Where the stack's spans can be read, for the summary (README "Traces")."""
+    match settings.traces_exporter:
+        case "file":
+            api, worker = (traces_file(settings, service) for service in (SERVICE_API, SERVICE_WORKER))
+            return f"{api}\n                     {worker}\n                     (one span a line, JSON)"
+        case "console":
+            return "printed into the API's and the worker's logs (below)"
+        case "otlp":
+            return f"OTLP to {settings.traces_otlp_endpoint}"
+        case "none":
+            return "off (SESSIONFLOW_TRACES_EXPORTER=none)"
 
 
 def api_endpoint(settings: Settings) -> Endpoint:
@@ -624,6 +641,7 @@ def summary(config: StackConfig, children: Sequence[Child]) -> str:
   API                http://{config.api}  (pid {pids["api"]})
   OpenAPI            http://{config.api}/docs
   Token              {token}
+  Traces             {config.traces}
 
   Logs
 {logs}
@@ -725,7 +743,14 @@ async def run_stack(config: StackConfig) -> int:
             say("stack stopped")
 
 
+LOCAL_TRACES_EXPORTER = "file"
+"""``make run`` traces by default, each process to its own JSON-lines file under the data dir
+(the API's and the worker's: ``SESSIONFLOW_TRACES_EXPORTER`` set otherwise wins)."""
+
+
 def load_settings() -> Settings:
+    # Set in this process's environment, so the worker and the API started from it inherit it.
+    os.environ.setdefault("SESSIONFLOW_TRACES_EXPORTER", LOCAL_TRACES_EXPORTER)
     try:
         return Settings()
     except ValidationError as exc:

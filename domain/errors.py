@@ -63,6 +63,9 @@ RULE_CODES: Mapping[str, str] = MappingProxyType(
         "(Stripe disabled them): no new bookings until it can",
         "account_unavailable": "Stripe shows no such connected account for this platform (not "
         "connected, or access revoked)",
+        "erasure_refused": "a running session of the client may hold or be collecting their money "
+        "(the message lists them): settle each (cancel as an admin, or let it close), then erase again",
+        "erasure_unavailable": "envelope encryption is off (SESSIONFLOW_KMS_DIR): a client cannot be erased",
         "practice_closed": "the therapist's practice has closed: ops restore it (`sessionflow practice`)",
         "practice_unavailable": (
             "the therapist's practice did not answer in time: nothing was recorded; "

@@ -8,6 +8,8 @@ come out as JSON lines (``SESSIONFLOW_LOG_FORMAT=json``) or as console lines. Ev
 * is dropped while a workflow replays history (the line was logged the first time round);
 * carries ``workflow_id``/``run_id`` inside a workflow, ``workflow_id``/``activity_id``/``attempt``
   inside an activity, and the API's ``request_id`` (bound in contextvars by its middleware);
+* carries ``trace_id``/``span_id`` while traces are on and a span is current (README "Traces"), so
+  a line leads to its trace and a trace to its lines;
 * loses every key named like personal or card data (``redact_personal``) before it is rendered
   — defence in depth: the code logs opaque ids only.
 """
@@ -20,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 import structlog
+from opentelemetry import trace
 from structlog.typing import EventDict, Processor, WrappedLogger
 from temporalio import activity, workflow
 
@@ -108,6 +111,16 @@ def bind_temporal_ids(_logger: WrappedLogger, _method: str, event_dict: EventDic
     return event_dict
 
 
+def add_trace_ids(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """The current span's trace and span ids (W3C hex), as a trace backend shows them; nothing when
+    traces are off (no span is ever current then)."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event_dict.setdefault("trace_id", trace.format_trace_id(context.trace_id))
+        event_dict.setdefault("span_id", trace.format_span_id(context.span_id))
+    return event_dict
+
+
 def drop_during_replay(logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
     """Raise ``DropEvent`` while a workflow replays history; otherwise bind the Temporal ids."""
     if _replaying():
@@ -158,6 +171,7 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None, force
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.add_log_level,
+        add_trace_ids,
         _timestamper(),
     ]
     structlog.configure(

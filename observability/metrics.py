@@ -3,18 +3,37 @@
 Worker process, two endpoints:
 
 * ``settings.worker_metrics_address`` (default ``127.0.0.1:9464``): the Temporal SDK runtime's
-  own metrics (``temporal_workflow_task_execution_latency``, ``temporal_activity_execution_latency``,
-  ``temporal_request``, …), exported by the Rust core through ``temporal_runtime(settings)``,
-  the runtime of the client the worker uses.
+  own metrics, exported by the Rust core through ``temporal_runtime(settings)``, the runtime of the
+  client the worker uses. Counters carry no ``_total`` suffix; latencies are histograms in
+  milliseconds. The alerts (deploy/prometheus/alerts.yaml) read, as a worker really exports them:
+  ``temporal_workflow_task_schedule_to_start_latency``, ``temporal_activity_schedule_to_start_latency``
+  (``namespace``, ``task_queue``), ``temporal_workflow_task_execution_failed`` (``failure_reason``:
+  ``NonDeterminismError``, ``WorkflowError``, …; ``workflow_type``), ``temporal_sticky_cache_hit`` /
+  ``temporal_sticky_cache_miss``, ``temporal_request_failure`` / ``temporal_long_request_failure``
+  (``operation``, ``status_code``: ``RESOURCE_EXHAUSTED`` when throttled); also
+  ``temporal_workflow_task_execution_latency``, ``temporal_activity_execution_latency``,
+  ``temporal_request``, ….
   Workflow code adds its own there through ``workflow.metric_meter()`` (``contract.metrics``:
-  ``sessionflow_practice_state_bytes``, ``sessionflow_practice_outcomes_forgotten_early``).
+  ``sessionflow_practice_state_bytes``, ``sessionflow_practice_outcomes_forgotten_early``;
+  ``workflows.calls``: ``sessionflow_money_blocked_total{operation, session_status}``,
+  ``sessionflow_charge_given_up``, ``sessionflow_stripe_unreachable``, ``sessionflow_disputes_total``).
 * ``settings.worker_app_metrics_port`` (default ``9465``, same host): our counters below, served
-  by ``prometheus_client``. The activities increment them; labels are opaque codes only.
+  by ``prometheus_client``. The activities increment them; labels are opaque codes only:
+  ``sessionflow_charges_total``, ``sessionflow_declines_total``, ``sessionflow_refunds_total``,
+  ``sessionflow_stripe_unavailable_total``, ``sessionflow_stripe_rate_limited_total{resource}``
+  (every 429, counted in ``stripe_client``), ``sessionflow_notifications_total{type}``,
+  ``sessionflow_notification_failures_total{type, reason}``; and the overdue-session gauges
+  ``sessionflow_sessions_overdue{condition}`` with ``sessionflow_session_count_failures_total``
+  (``observability.session_counts``).
 
-API process: ``sessionflow_api_request_seconds`` (see ``observability.http``) on ``GET /metrics``.
+API process: ``sessionflow_api_request_seconds`` (see ``observability.http``) on ``GET /metrics``,
+and ``sessionflow_stripe_rate_limited_total`` for its own Stripe calls.
 
 Both: ``sessionflow_temporal_calls_total{call}``, every Temporal call of the process's client
 (``temporal_client.call_metrics``, installed by ``connect``), on the endpoints above.
+
+deploy/README.md ("Alerts and dashboards") lists each with its labels; the alert and dashboard
+tests hold every metric they read to that list.
 """
 
 from __future__ import annotations
@@ -42,10 +61,22 @@ STRIPE_UNAVAILABLE = Counter(
     "the SDK's endpoint, counts calls whose whole retry budget ran out).",
     ["operation", "error"],
 )
+STRIPE_RATE_LIMITED = Counter(
+    "sessionflow_stripe_rate_limited",
+    "HTTP responses 429 (rate_limit) from Stripe, each one, the Stripe client's own retries "
+    "included; by the API resource asked (payment_intents, refunds, accounts, …).",
+    ["resource"],
+)
 NOTIFICATIONS = Counter(
     "sessionflow_notifications",
     "Notifications delivered to the backend, by type (reminders: attendance_update_due).",
     ["type"],
+)
+NOTIFICATION_FAILURES = Counter(
+    "sessionflow_notification_failures",
+    "Notification posts the backend did not take, by type and reason: unreachable (no answer), "
+    "unavailable (5xx, 408, 409, 429: retried by Temporal), rejected (any other answer: not retried).",
+    ["type", "reason"],
 )
 API_REQUEST_SECONDS = Histogram(
     "sessionflow_api_request_seconds",

@@ -3,8 +3,10 @@
     sessionflow api | codec | worker
     sessionflow sessions list [--status S] [--therapist T] [--limit N]
     sessionflow sessions show SESSION_ID
-    sessionflow replay [--workflow-id ID ...] [--query VISIBILITY_QUERY] [--file PATH ...]
+    sessionflow replay [--workflow-id ID ...] [--query VISIBILITY_QUERY] [--file PATH ...] [--upto-event N]
     sessionflow versions show | promote BUILD_ID [--wait-seconds N]
+    sessionflow clients erase CLIENT_ID [--yes] [--force] | ledger CLIENT_ID
+    sessionflow kms rotate-master
 
 Everything connects with ``temporal_client.converter.connect(Settings())``, so ``SESSIONFLOW_*``
 variables pick the server, namespace and payload keys exactly as for the worker.
@@ -17,14 +19,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import socket
+import sys
 from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -41,6 +46,8 @@ from settings import Settings
 from temporal_client.codec import build_data_converter, payload_key_ids
 from temporal_client.converter import connect
 from temporal_client.deployments import PromotionTimeout, Routing, describe_routing, promote
+from temporal_client.erasure import ErasureRecord, ErasureRefused, MoneyMovement, client_ledger, erase_client
+from temporal_client.kms import LocalFileKms
 from temporal_client.practice_client import restore_practice
 from workflows.practice import PracticeWorkflow
 from workflows.session import SessionWorkflow
@@ -54,15 +61,25 @@ practice_app = typer.Typer(help="Therapists' practices.", no_args_is_help=True)
 app.add_typer(practice_app, name="practice")
 versions_app = typer.Typer(help="Worker versions: which build gets the tasks.", no_args_is_help=True)
 app.add_typer(versions_app, name="versions")
+clients_app = typer.Typer(help="Clients: erasure, and the money kept after it.", no_args_is_help=True)
+app.add_typer(clients_app, name="clients")
+kms_app = typer.Typer(
+    help="The key store of per-client data keys (envelope encryption).", no_args_is_help=True
+)
+app.add_typer(kms_app, name="kms")
 
 # Replaying needs the workflow code itself: the one reason the CLI imports workflows.
 REPLAYED_WORKFLOWS: list[type] = [SessionWorkflow, PracticeWorkflow]
 
 T = TypeVar("T")
+_SDK_RUNTIME_STARTED = False
+"""Set once a command has run a coroutine (Temporal client, replayer): see ``main``."""
 
 
 def _run(work: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine; an unreachable Temporal is a one-line error, not a traceback."""
+    global _SDK_RUNTIME_STARTED
+    _SDK_RUNTIME_STARTED = True
     try:
         return asyncio.run(work)
     except RPCError as error:
@@ -144,6 +161,11 @@ async def _show(session_id: str) -> list[str]:
     client = await connect(Settings())
     timeline = await session_timeline(client, session_id)
     lines = []
+    if timeline.erased_payloads:
+        lines.append(
+            f"!! erased: {timeline.erased_payloads} payloads belong to an erased client (their data key "
+            "was destroyed); only the kept financial facts and the events themselves show below"
+        )
     if timeline.undecodable_payloads:
         lines.append(
             f"!! {timeline.undecodable_payloads} payloads could not be decrypted (a codec key this "
@@ -180,10 +202,34 @@ def _describe(failure: Exception) -> str:
     return f"{type(failure).__name__}: {core.group(1) if core else text}"
 
 
+def reset_point(history: WorkflowHistory, failure: str) -> tuple[int, int] | None:
+    """``(first bad event, reset event)`` for a nondeterminism naming the event it stopped at.
+
+    The event the core names is the first recorded command the code no longer issues; the
+    workflow task that issued it is the last ``WorkflowTaskCompleted`` before it, and resetting
+    to that event re-runs that task on the current code (deploy/runbooks/reset-after-nondeterminism.md).
+    None when the message names no event or no completed task precedes it."""
+    named = re.search(r"HistoryEvent\(id: (\d+)", failure)
+    if named is None:
+        return None
+    bad = int(named.group(1))
+    completed = [
+        event.event_id
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED and event.event_id < bad
+    ]
+    return (bad, completed[-1]) if completed else None
+
+
+def _cut(history: WorkflowHistory, upto_event: int) -> WorkflowHistory:
+    return WorkflowHistory(history.workflow_id, [e for e in history.events if e.event_id <= upto_event])
+
+
 async def _replay(
-    workflow_ids: list[str], files: list[Path], query: str | None
+    workflow_ids: list[str], files: list[Path], query: str | None, upto_event: int | None = None
 ) -> list[tuple[str, str | None]]:
-    """(name, failure or None) per history; histories from files first, then from the server."""
+    """(name, failure or None) per history; histories from files first, then from the server.
+    ``upto_event`` keeps events 1..N of each: the replayer decides the last task afresh."""
     settings = Settings()
     histories: list[tuple[str, WorkflowHistory]] = []
     for path in files:
@@ -202,12 +248,25 @@ async def _replay(
                     raise
                 raise typer.BadParameter(f"no workflow {workflow_id}", param_hint="--workflow-id") from None
             histories.append((workflow_id, history))
+    if upto_event is not None:
+        histories = [(name, _cut(history, upto_event)) for name, history in histories]
     replayer = Replayer(workflows=REPLAYED_WORKFLOWS, data_converter=converter)
     outcomes: list[tuple[str, str | None]] = []
     for name, history in histories:
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         failure = result.replay_failure
-        outcomes.append((name, None if failure is None else _describe(failure)))
+        if failure is None:
+            outcomes.append((name, None))
+            continue
+        described = _describe(failure)
+        point = reset_point(history, described)
+        if point is not None:
+            bad, reset = point
+            described += (
+                f"\n      first bad event {bad}; its workflow task completed at event {reset}: "
+                f"reset with --event-id {reset} (check first: --upto-event {reset - 1} replays)"
+            )
+        outcomes.append((name, described))
     return outcomes
 
 
@@ -227,11 +286,20 @@ def replay(
             help=f'replay every workflow this visibility query finds; before a rollout: "{RUNNING}"',
         ),
     ] = None,
+    upto_event: Annotated[
+        int | None,
+        typer.Option(
+            "--upto-event",
+            min=1,
+            help="replay only events 1..N of each history (the last good workflow task before a reset)",
+        ),
+    ] = None,
 ) -> None:
-    """Replay histories against the current workflow code; exit 1 on nondeterminism."""
+    """Replay histories against the current workflow code; exit 1 on nondeterminism. A failure that
+    names an event also prints the reset point (deploy/runbooks/reset-after-nondeterminism.md)."""
     if not workflow_id and not file and not query:
         raise typer.BadParameter("give at least one --workflow-id, --query or --file")
-    outcomes = _run(_replay(list(workflow_id or []), list(file or []), query))
+    outcomes = _run(_replay(list(workflow_id or []), list(file or []), query, upto_event))
     failed = 0
     for name, failure in outcomes:
         if failure is None:
@@ -304,6 +372,83 @@ def keys_in_use(
         raise typer.Exit(1)
 
 
+def _kms(settings: Settings) -> LocalFileKms:
+    if settings.kms_dir is None:
+        typer.echo("envelope encryption is off: set SESSIONFLOW_KMS_DIR (deploy/README.md)", err=True)
+        raise typer.Exit(2)
+    return LocalFileKms.from_settings(settings)
+
+
+async def _erase(client_id: str, force: bool) -> ErasureRecord:
+    settings = Settings()
+    kms = _kms(settings)
+    client: Client = await connect(settings)
+    return await erase_client(client, settings, kms, client_id, force=force)
+
+
+def _client_id(client_id: str) -> str:
+    if not is_opaque_id(client_id):
+        raise typer.BadParameter("1-64 characters of [A-Za-z0-9_-]", param_hint="CLIENT_ID")
+    return client_id
+
+
+@clients_app.command("erase")
+def erase(
+    client_id: Annotated[str, typer.Argument(help="the client's opaque id")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="terminate sessions even while money may be in motion")
+    ] = False,
+) -> None:
+    """Erase a client: close what still runs for them, destroy their data keys (no payload of theirs
+    decodes again, anywhere), record the erasure (no personal data). Refused, changing nothing,
+    while one of their sessions may hold or be collecting money (listed), unless --force.
+    Idempotent: erasing again changes nothing. Financial facts stay (`sessionflow clients ledger`)."""
+    client_id = _client_id(client_id)
+    if not yes:
+        typer.confirm(f"Erase client {client_id}? This cannot be undone", abort=True)
+    try:
+        record = _run(_erase(client_id, force))
+    except ErasureRefused as refused:
+        typer.echo(str(refused), err=True)
+        for session_id, status in refused.blocking:
+            typer.echo(f"{session_id}\t{status}")
+        raise typer.Exit(1) from None
+    state = "already erased" if record.already_erased else "erased"
+    typer.echo(
+        f"{state}: erasure {record.erasure_id} at {record.erased_at}: {record.sessions} session(s), "
+        f"{record.workflows_closed} workflow(s) closed ({record.forced} forced), "
+        f"{record.data_keys_destroyed} data key(s) destroyed"
+    )
+
+
+async def _ledger(client_id: str) -> list[MoneyMovement]:
+    client: Client = await connect(Settings())
+    return await client_ledger(client, client_id)
+
+
+@clients_app.command("ledger")
+def ledger(client_id: Annotated[str, typer.Argument(help="the client's opaque id")]) -> None:
+    """The client's charges and refunds from the kept financial facts (also after an erasure):
+    time, session, kind, amount, currency, PaymentIntent, refund — to reconcile with Stripe."""
+    for movement in _run(_ledger(_client_id(client_id))):
+        typer.echo(
+            f"{movement.at.isoformat()}\t{movement.session_id}\t{movement.kind}\t{movement.amount_minor}\t"
+            f"{movement.currency or '-'}\t{movement.payment_intent_id or '-'}\t{movement.refund_id or '-'}"
+        )
+
+
+@kms_app.command("rotate-master")
+def rotate_master() -> None:
+    """Rewrap every data key under the current master key (SESSIONFLOW_KMS_CURRENT_MASTER_KEY_ID).
+    Run it with both the old and the new master key in SESSIONFLOW_KMS_MASTER_KEYS; once it reports
+    only the new key in use, the old one can be removed from the ring."""
+    kms = _kms(Settings())
+    changed = kms.rewrap_all()
+    in_use = ", ".join(sorted(kms.master_key_ids_in_use())) or "none"
+    typer.echo(f"rewrapped {changed} data key(s); master keys in use: {in_use}")
+
+
 DeploymentOption = Annotated[
     str | None,
     typer.Option(
@@ -369,5 +514,26 @@ def promote_version(
     typer.echo(f"{name}: current version {build_id} (was {previous or 'unversioned'})")
 
 
+def main() -> None:
+    """The ``sessionflow`` entry point. After a command that used the Temporal SDK (a client, the
+    replayer), the process ends without interpreter teardown: the SDK's Rust threads can call into
+    a finalizing interpreter and abort it (``Fatal Python error: PyGILState_Release``, exit 134)
+    after a command that succeeded and printed its output — temporalio/sdk-python#300, seen here
+    about once in 20 runs of ``sessions show`` while drilling the reset runbook. Long-running
+    commands (``worker``, ``api``, ``codec``) never set the flag and shut down normally."""
+    try:
+        app()
+        code: object = 0
+    except SystemExit as done:
+        code = done.code
+    if not _SDK_RUNTIME_STARTED:
+        raise SystemExit(code)
+    if isinstance(code, str):
+        print(code, file=sys.stderr)  # noqa: T201 — what SystemExit would have printed
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else (0 if code is None else 1))
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -8,9 +8,10 @@ replayer of recorded histories and anything else that runs against a local dev s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
@@ -49,8 +50,17 @@ def temporal_tls(settings: Settings) -> TLSConfig | bool:
     )
 
 
-async def connect(settings: Settings, *, runtime: Runtime | None = None, lazy: bool = False) -> Client:
+async def connect(
+    settings: Settings,
+    *,
+    runtime: Runtime | None = None,
+    lazy: bool = False,
+    interceptors: Sequence[Interceptor] = (),
+) -> Client:
     """``runtime``: the worker's, exporting the SDK's Prometheus metrics (default runtime if None).
+
+    ``interceptors``: more, after the call counter — the tracing interceptor when traces are on
+    (``observability.tracing.temporal_interceptors``); a worker built on the client inherits them.
 
     Every call the client makes is counted (``temporal_client.call_metrics``): the billed queries
     never appear in a history.
@@ -67,5 +77,5 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None, lazy: b
         data_converter=build_data_converter(settings),
         runtime=runtime,
         lazy=lazy,
-        interceptors=[CallCounter()],
+        interceptors=[CallCounter(), *interceptors],
     )

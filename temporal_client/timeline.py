@@ -46,6 +46,7 @@ from contract.session import (
     SESSION_RESCHEDULE,
     SESSION_UPDATE_PAYMENT_METHOD,
 )
+from temporal_client.codec import PayloadErasedError
 from temporal_client.local_activities import LOCAL_ACTIVITY_MARKER
 
 log = logging.getLogger("sessionflow.timeline")
@@ -79,6 +80,9 @@ class SessionTimeline(BaseModel):
     events: list[TimelineEvent] = Field(default_factory=list)
     undecodable_payloads: int = 0
     """Payloads this process could not decrypt (a codec key it lacks): their details are missing."""
+    erased_payloads: int = 0
+    """Payloads whose client was erased (their data key destroyed): never readable again. The
+    kept financial facts (charges, refunds) still show."""
 
 
 # --------------------------------------------------------------------------------- allow lists
@@ -357,6 +361,7 @@ def _failure_detail(failure: Failure) -> dict[str, DetailValue]:
 class _Decoder:
     converter: DataConverter
     undecodable: int = 0
+    erased: int = 0
 
     async def first(self, payloads: Payloads | Sequence[Payload] | None) -> Any:
         items = list(payloads.payloads if isinstance(payloads, Payloads) else payloads or ())
@@ -364,6 +369,9 @@ class _Decoder:
             return None
         try:
             values = await self.converter.decode(items[:1])
+        except PayloadErasedError:
+            self.erased += 1
+            return None
         except Exception:
             # A payload this process cannot decode (e.g. a codec key it does not hold) is shown as
             # such rather than failing the whole timeline.
@@ -424,6 +432,7 @@ async def timeline_from_history(
         workflow_id=workflow_id,
         events=events,
         undecodable_payloads=decoder.undecodable,
+        erased_payloads=decoder.erased,
     )
 
 

@@ -47,6 +47,7 @@ the stand-in's tests, the API tests) is never listed here."""
 PROCESS_TESTS = (
     "tests/deploy/test_wheel.py",
     "tests/unit/test_tz_pin.py::test_every_entry_point_resolves_zones_from_the_pinned_data",
+    "tests/unit/test_envelope_codec.py::test_a_destroyed_key_stops_decoding_at_once_in_another_process",
 )
 """Under ``UNIT_PATHS`` but starting processes (a wheel built and run, each entry point imported
 in a fresh interpreter): ``integration``. File paths, or test ids for part of a file."""

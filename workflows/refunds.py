@@ -171,6 +171,7 @@ class SessionRefundsWorkflow:
             if stripe_unreachable(failure):
                 count_stripe_unreachable("refund", failure)
             state.blocked_reason = f"refund: {failure_type(failure)}"
+            count_money_blocked("refund", "closed")
             self._blocked_until = workflow.now() + BLOCKED_MONEY_RETRY
             self._log(logging.ERROR, "refund refused by Stripe; will retry", reason=state.blocked_reason)
             return

@@ -80,6 +80,7 @@ with workflow.unsafe.imports_passed_through():
         checked,
         count_charge_given_up,
         count_dispute,
+        count_money_blocked,
         count_stripe_unreachable,
         count_unreported,
         deliver,
@@ -406,7 +407,7 @@ class SessionWorkflow:
         except ActivityError as failure:
             if stripe_unreachable(failure):
                 count_stripe_unreachable("refund", failure)
-            self._block(f"refund: {failure_type(failure)}")
+            self._block("refund", f"refund: {failure_type(failure)}")
             return
         announcement = machine.apply_refund_result(session, request, result)
         if announcement is None or (
@@ -424,11 +425,11 @@ class SessionWorkflow:
         except ActivityError as failure:
             if stripe_unreachable(failure):
                 count_stripe_unreachable("void", failure)
-            self._block(f"void: {failure_type(failure)}")
+            self._block("void", f"void: {failure_type(failure)}")
             return
         refused = machine.apply_void_result(session, result)
         if refused is not None:
-            self._block(refused)
+            self._block("void", refused)
 
     def _charge_given_up(self) -> None:
         """The charge needs a person now (``payment.ops_blocked``): ops hear of it, loudly."""
@@ -436,8 +437,9 @@ class SessionWorkflow:
         count_charge_given_up(reason)
         self._log(logging.ERROR, "charge given up: the session needs ops", reason=reason)
 
-    def _block(self, reason: str) -> None:
+    def _block(self, operation: str, reason: str) -> None:
         machine.block(self._session, reason, self._now())
+        count_money_blocked(operation, self._session.status.value)
         self._log(logging.ERROR, "money work refused by Stripe; will retry", reason=reason)
 
     async def _release_time(self) -> None:

@@ -28,7 +28,13 @@ from api import oidc
 from api.auth import bearer_scheme, require_ops_token, token_matches
 from api.errors import ErrorBody, error_response
 from settings import LOCAL_API_TOKEN_SHA256, LOCAL_CODEC_KEY_ID
-from temporal_client.codec import EncryptionCodec, PayloadDecryptionError, build_codec
+from temporal_client.codec import (
+    EncryptionCodec,
+    PayloadDecryptionError,
+    PayloadErasedError,
+    build_codec,
+    erased_placeholder,
+)
 
 PREFIX = "/codec"
 UI_ORIGINS = ("http://127.0.0.1:8233", "http://localhost:8233")
@@ -181,8 +187,20 @@ async def encode(body: CodecPayloads, codec: Codec) -> CodecPayloads | JSONRespo
 
 @router.post("/decode", response_model=CodecPayloads)
 async def decode(body: CodecPayloads, codec: Codec) -> CodecPayloads | JSONResponse:
-    """Decrypt payloads with the key each names; payloads that are not encrypted come back as they are."""
-    return await _apply(body, codec.decode)
+    """Decrypt payloads with the key each names; payloads that are not encrypted come back as they are.
+    A payload whose client was erased comes back as ``{"erased": true, "data_key_id": …}``
+    (metadata ``sessionflow-erased: true``), so the UI shows "erased" instead of an error."""
+
+    async def each(payloads: Sequence[Payload]) -> list[Payload]:
+        decoded: list[Payload] = []
+        for payload in payloads:
+            try:
+                decoded.append(codec.decrypt(payload))
+            except PayloadErasedError as erased:
+                decoded.append(erased_placeholder(erased))
+        return decoded
+
+    return await _apply(body, each)
 
 
 class _CodecCORS:

@@ -1,12 +1,23 @@
-"""Ops: a session's workflow history as a readable timeline (what happened, when, and why)."""
+"""Ops: a session's workflow history as a readable timeline (what happened, when, and why), and a
+client's erasure (README "Privacy and erasure")."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel
 
 from api.auth import OpsAuthenticated
-from api.deps import ActingParty, SessionId, TemporalClient
+from api.deps import ActingParty, AppSettings, SessionId, TemporalClient
 from api.routes.sessions import ERRORS, check_party_of
+from domain.errors import RuleViolation
+from domain.ids import OPAQUE_ID_PATTERN
+from domain.status import Actor
+from temporal_client.codec import EncryptionCodec
+from temporal_client.erasure import ErasureRefused, erase_client
+from temporal_client.kms import LocalFileKms
 from temporal_client.timeline import SessionTimeline, session_timeline
 
 router = APIRouter(tags=["ops"], dependencies=[OpsAuthenticated], responses=ERRORS)
@@ -23,3 +34,47 @@ async def session_history(
     session. Each command in it names its acting party (an admin's is marked as such)."""
     await check_party_of(client, session_id, party)
     return await session_timeline(client, session_id)
+
+
+class ErasureBody(BaseModel):
+    force: bool = False
+    """Terminate sessions even while money may be in motion on them (strands that money)."""
+
+
+class ErasureView(BaseModel):
+    """The erasure record: no personal data (the client id only as a keyed hash)."""
+
+    erasure_id: str
+    erased_at: str
+    client_hash: str
+    sessions: int
+    workflows_closed: int
+    forced: int
+    data_keys_destroyed: int
+    already_erased: bool
+
+
+ClientId = Annotated[str, Path(pattern=OPAQUE_ID_PATTERN, description="the client's opaque id")]
+
+
+@router.post("/v1/clients/{client_id}/erasure")
+async def erase(
+    client_id: ClientId, body: ErasureBody, party: ActingParty, client: TemporalClient, settings: AppSettings
+) -> ErasureView:
+    """Erase a client (`sessionflow clients erase`): close what still runs for them, destroy their
+    data keys — no payload of theirs decodes again, anywhere — and record the erasure without
+    personal data. Admins only (`Acting-Party: admin:…`, an ops token where configured). `409
+    erasure_refused`, changing nothing, while a running session of theirs may hold or be
+    collecting money (the message lists them) unless `force`. Idempotent: again, it changes
+    nothing and answers the first record with `already_erased`."""
+    if party.role is not Actor.ADMIN:
+        raise RuleViolation("not_allowed", "only an admin may erase a client")
+    codec = client.data_converter.payload_codec
+    kms = codec.kms if isinstance(codec, EncryptionCodec) else None
+    if not isinstance(kms, LocalFileKms):
+        raise RuleViolation("erasure_unavailable", "envelope encryption is off: nothing can be erased")
+    try:
+        record = await erase_client(client, settings, kms, client_id, force=body.force)
+    except ErasureRefused as refused:
+        raise RuleViolation("erasure_refused", str(refused)) from None
+    return ErasureView(**asdict(record))

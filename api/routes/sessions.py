@@ -10,13 +10,17 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
-from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.client import (
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import Authenticated
 from api.deps import ActingParty, AppSettings, IdempotencyKey, ReadClock, SessionId, TemporalClient
-from api.errors import ErrorBody
+from api.errors import ErrorBody, SessionErased
 from api.idempotency import request_id
 from api.models import (
     AttendanceBody,
@@ -70,6 +74,7 @@ from domain.session_attendance import NoShowRequest, NoShowResult
 from domain.state import SessionState
 from domain.status import Actor, SessionStatus, status_as_of
 from domain.views import session_view_for
+from temporal_client.codec import session_erased
 from temporal_client.messages import execute_update, query_workflow
 from temporal_client.refunds_client import refund_session, with_later_refunds
 from temporal_client.rpc_errors import closed_while_updating
@@ -268,7 +273,10 @@ async def _booked_already(handle: SessionHandle, booking: SessionBooking) -> boo
     return True
 
 
-@router.get("/{session_id}")
+@router.get(
+    "/{session_id}",
+    responses={410: {"model": ErrorBody, "description": "`erased`: the session's client was erased"}},
+)
 async def read(
     session_id: SessionId, party: ActingParty, client: TemporalClient, now: ReadClock
 ) -> SessionState:
@@ -279,8 +287,15 @@ async def read(
     and why a therapist ended the relationship (`attendance.update.end_reason`) never to the
     client. A `scheduled` or `paid` session past its end reads `awaiting_update`.
     It queries the session's workflow (a billed call): a UI polling where a session stands reads
-    `GET /v1/sessions/{id}/status` instead."""
-    state = await query_workflow(session_handle(client, session_id), SESSION_STATE)
+    `GET /v1/sessions/{id}/status` instead. A session whose client was erased: `410 erased`
+    (for its parties; anyone else still gets the `404`)."""
+    try:
+        state = await query_workflow(session_handle(client, session_id), SESSION_STATE)
+    except WorkflowQueryFailedError:
+        if not session_erased(client.data_converter, session_id):
+            raise
+        await described_for(client, session_id, party)  # strangers get the 404 of an unknown session
+        raise SessionErased() from None
     if not is_party(party, therapist_id=state.therapist_id, client_id=state.client_id):
         raise not_found()
     if state.status.is_cancelled or state.status in _AFTER_THE_SESSION:

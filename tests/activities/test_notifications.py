@@ -26,6 +26,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     # This module also defines a workflow: the sandbox passes these through instead of re-importing.
     import httpx
+    from prometheus_client import REGISTRY
     from standardwebhooks import Webhook, WebhookVerificationError
     from temporalio.api.enums.v1 import EventType
     from temporalio.client import WorkflowFailureError
@@ -267,6 +268,44 @@ async def test_an_unreachable_endpoint_raises_so_temporal_retries(http: httpx.As
 
     with pytest.raises(httpx.ConnectError):
         await ActivityEnvironment().run(notifier.deliver, make_notification())
+
+
+async def test_failed_posts_are_counted_by_reason_for_the_delivery_alert(
+    notifier: NotificationActivities, sink: NotificationSink, http: httpx.AsyncClient
+) -> None:
+    # sessionflow_notification_failures_total feeds NotificationDeliveryFailing (its share of
+    # all posts, with sessionflow_notifications_total). A type of its own keeps other tests out.
+    kind = NotificationType.PAYMENTS_PAUSED
+
+    def count(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, {"type": kind.value, **labels}) or 0.0
+
+    def failures(reason: str) -> float:
+        return count("sessionflow_notification_failures_total", reason=reason)
+
+    before = {reason: failures(reason) for reason in ("unavailable", "rejected", "unreachable")}
+    delivered = count("sessionflow_notifications_total")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    unreachable = NotificationActivities(http, f"http://127.0.0.1:{closed_port}/notifications", SECRET)
+
+    sink.fail_next(1, 503)
+    with pytest.raises(ApplicationError):
+        await ActivityEnvironment().run(notifier.deliver, make_notification(kind))
+    sink.fail_next(1, 422)
+    with pytest.raises(ApplicationError):
+        await ActivityEnvironment().run(notifier.deliver, make_notification(kind))
+    with pytest.raises(httpx.ConnectError):
+        await ActivityEnvironment().run(unreachable.deliver, make_notification(kind))
+    await ActivityEnvironment().run(notifier.deliver, make_notification(kind))
+
+    assert {reason: failures(reason) - before[reason] for reason in before} == {
+        "unavailable": 1.0,
+        "rejected": 1.0,
+        "unreachable": 1.0,
+    }
+    assert count("sessionflow_notifications_total") - delivered == 1.0
 
 
 async def test_without_an_endpoint_notifications_are_dropped_with_status_0(http: httpx.AsyncClient) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 import stripe
+from prometheus_client import REGISTRY
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -24,6 +25,7 @@ from domain.payments import (
 )
 from domain.status import DeclineKind
 from settings import Settings
+from stripe_client import stripe_resource
 from tests.workflows.support import unique
 
 
@@ -109,6 +111,33 @@ async def test_a_stripe_outage_raises_for_temporal_to_retry(
 
     with pytest.raises(stripe.APIError):
         await ActivityEnvironment().run(payments.charge, charge_request("pm_card_visa"))
+
+
+async def test_every_429_from_stripe_is_counted_by_resource_for_the_rate_limit_alert(
+    payments: PaymentActivities, faults: StripeStandIn
+) -> None:
+    # sessionflow_stripe_rate_limited_total feeds StripeRateLimited; counted in the Stripe client.
+    def limited() -> float:
+        labels = {"resource": "payment_intents"}
+        return REGISTRY.get_sample_value("sessionflow_stripe_rate_limited_total", labels) or 0.0
+
+    before = limited()
+    faults.add_fault(FaultRule(kind="rate_limit_429", method="POST", path=r"^/v1/payment_intents$", times=1))
+    request = charge_request("pm_card_visa")
+
+    with pytest.raises(stripe.RateLimitError):
+        await ActivityEnvironment().run(payments.charge, request)
+    assert limited() - before == 1.0
+
+    retried = await ActivityEnvironment().run(payments.charge, request)
+    assert retried.outcome is ChargeOutcome.SUCCEEDED
+    assert limited() - before == 1.0  # an answered request is not a rate limit
+
+
+def test_the_rate_limit_label_is_the_resource_never_an_id() -> None:
+    assert stripe_resource("http://127.0.0.1:1/v1/payment_intents/pi_123/confirm") == "payment_intents"
+    assert stripe_resource("https://api.stripe.com/v1/refunds") == "refunds"
+    assert stripe_resource("https://api.stripe.com/v2/core/events") == "other"
 
 
 async def test_a_later_attempt_finds_the_intent_an_earlier_attempt_created(

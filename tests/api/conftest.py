@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from api.app import create_app
 from api.deps import read_clock
 from settings import LOCAL_API_TOKEN, Settings
 from tests.api.serving import serving
+from tests.api.tracing import Traced, traced_stack
 
 AUTH = {"Authorization": f"Bearer {LOCAL_API_TOKEN}"}
 ADMIN = {"Acting-Party": "admin:adm_tests"}
@@ -54,3 +56,14 @@ def reads_at(api_app: FastAPI) -> Callable[[datetime], None]:
 async def http(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=api_url, headers={**AUTH, **ADMIN}, timeout=30) as client:
         yield client
+
+
+@pytest_asyncio.fixture
+async def traced(
+    env: WorkflowEnvironment, settings: Settings, task_queue: str, tmp_path: Path
+) -> AsyncIterator[Traced]:
+    """The API and a worker with traces on (``file`` exporter), as two processes: its ``http``
+    drives the API, ``spans()`` reads back what both exported."""
+    on = settings.model_copy(update={"traces_exporter": "file", "traces_dir": tmp_path / "traces"})
+    async with traced_stack(env, on, task_queue, {**AUTH, **ADMIN}) as stack:
+        yield stack

@@ -1,20 +1,21 @@
 """Nothing personal leaves through us: a whole session's life driven through the API, with every
-log record of this process (DEBUG, all loggers) and every request the Stripe stand-in received
-captured, and searched.
+log record of this process (DEBUG, all loggers), every request the Stripe stand-in received and
+every span the API and the worker exported (traces on) captured, and searched.
 
 The backend knows names, e-mails and session notes; the API must refuse them (strict bodies) so
 they can never reach a log, Temporal or Stripe. Ids are opaque, and of them only the session id
 reaches Stripe, as ``metadata[session_id]``. A PaymentIntent's client secret never reaches a log.
+Every span attribute is an opaque id, a machine code, a route template, a URL path or a number.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from typing import Any
 
-import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
@@ -22,6 +23,7 @@ from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
 from domain.status import SessionStatus
 from temporal_client.session_client import session_handle
+from tests.api.tracing import Span, Traced
 from tests.workflows.support import (
     HOUR,
     advance_to,
@@ -42,6 +44,23 @@ PERSONAL = (NAME, EMAIL, PHONE, NOTES, "Quirkwood", "panic attacks")
 
 STRIPE_METADATA_KEYS = {"session_id", "attempt", "refund"}
 CLIENT_SECRET_MARK = "_secret_"
+
+MACHINE_VALUE = re.compile(r"[A-Za-z0-9_.:/{}-]*")
+"""What a span attribute's text may be: ids, codes, versions, URL paths (no query: no ``?``, ``=``,
+``&``; no ``@``; no space, so no words)."""
+SPAN_NAME = re.compile(r"[A-Z]+( /[A-Za-z0-9_/{}.-]*)?|[A-Za-z]+:[A-Za-z_]+")
+"""``POST /v1/sessions/{session_id}/attendance`` (a route template), ``POST`` (an HTTP call),
+``RunActivity:charge_session`` (Temporal)."""
+
+
+def span_values(span: Span) -> list[tuple[str, object]]:
+    """Every value a span carries that a trace backend would show: attributes, its events',
+    its status description, its resource."""
+    values = [*span.attributes.items(), *span.resource.items()]
+    values += [(f"event {e['name']} {k}", v) for e in span.events for k, v in e["attributes"].items()]
+    if span.status.get("description"):
+        values.append(("status", span.status["description"]))
+    return values
 
 
 def key() -> dict[str, str]:
@@ -82,13 +101,14 @@ def everything_sent_to_stripe(requests: list[Any]) -> str:
 
 @pytest.mark.timeout(120)
 async def test_a_session_lifecycle_through_the_api_leaks_nothing_personal(
-    http: httpx.AsyncClient,
+    traced: Traced,
     env: WorkflowEnvironment,
     standin: StripeStandIn,
     notification_sink: NotificationSink,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)  # the root logger: every logger of this process
+    http = traced.http
     stripe_before = len(standin.requests)
     sink_before = len(notification_sink.received)
     therapist_id, client_id = opaque("t"), opaque("c")
@@ -148,6 +168,7 @@ async def test_a_session_lifecycle_through_the_api_leaks_nothing_personal(
             ("stripe", stripe_text),
             ("notifications", notified),
             ("responses", responses),
+            ("spans", traced.text()),
         ]:
             assert value.lower() not in text.lower(), f"{value!r} leaked into {where}"
 
@@ -167,3 +188,15 @@ async def test_a_session_lifecycle_through_the_api_leaks_nothing_personal(
         outside_metadata = json.dumps({k: v for k, v in request.params.items() if k != "metadata"})
         assert session_id not in outside_metadata, (request.path, request.params)
     assert any((r.params.get("metadata") or {}).get("session_id") == session_id for r in sent_to_stripe)
+
+    # Every span of the lifecycle carries ids, codes and numbers only; URLs without their query.
+    spans = traced.spans()
+    assert any(span.attributes.get("temporalWorkflowID") == f"session-{session_id}" for span in spans)
+    assert {"sessionflow-api", "sessionflow-worker"} <= {span.service for span in spans}
+    for span in spans:
+        assert SPAN_NAME.fullmatch(span.name), span.name
+        for attribute, carried in span_values(span):
+            assert isinstance(carried, int | float | bool) or (
+                isinstance(carried, str) and MACHINE_VALUE.fullmatch(carried)
+            ), (span.name, attribute, carried)
+    assert CLIENT_SECRET_MARK not in traced.text()

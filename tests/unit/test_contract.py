@@ -24,7 +24,14 @@ from contract.search_attributes import (
     SESSION_STATUS,
     session_search_attributes,
 )
-from contract.visibility import RUNNING, awaiting_update_query, sessions_query, sessions_reading_as
+from contract.visibility import (
+    RUNNING,
+    OverdueCondition,
+    awaiting_update_query,
+    overdue_session_queries,
+    sessions_query,
+    sessions_reading_as,
+)
 from domain.status import BookingKind, SessionStatus
 from tests.workflows.support import make_booking
 from workflows.practice import PracticeWorkflow
@@ -188,6 +195,27 @@ def test_a_session_past_its_end_still_scheduled_or_paid_is_listed_as_awaiting_it
     )
     with pytest.raises(ValueError):
         awaiting_update_query("thr' OR 'x", now)
+
+
+def test_overdue_sessions_are_counted_from_the_existing_attributes_and_start_time() -> None:
+    now = datetime(2027, 3, 10, 12, 0, tzinfo=UTC)
+    running = f"WorkflowType = 'SessionWorkflow' AND {RUNNING}"
+    cancelled = "'cancelled_by_therapist', 'cancelled_free', 'cancelled_late', 'cancelled_unpaid'"
+    awaiting = (
+        "SessionStatus IN ('awaiting_update', 'client_no_show') OR SessionStatus IN ('paid', 'scheduled')"
+    )
+    assert overdue_session_queries(now) == {
+        # Booked over an hour ago, and start − 48 h + the 10-minute spread over an hour ago.
+        OverdueCondition.PAYMENT_DUE_OVER_1H: f"{running} AND SessionStatus = 'payment_due'"
+        " AND StartTime < '2027-03-10T11:00:00+00:00' AND SessionStart < '2027-03-12T10:50:00+00:00'",
+        OverdueCondition.CANCELLED_OPEN_1D_AFTER_END: f"{running} AND SessionStatus IN ({cancelled})"
+        " AND SessionEnd < '2027-03-09T12:00:00+00:00'",
+        # The policy's last reminder: end + 7 days.
+        OverdueCondition.AWAITING_UPDATE_PAST_LAST_REMINDER: f"{running} AND ({awaiting})"
+        " AND SessionEnd < '2027-03-03T12:00:00+00:00'",
+    }
+    with pytest.raises(ValueError):
+        overdue_session_queries(now, therapist_id="thr' OR 'x")
 
 
 def test_ops_listing_sessions_awaiting_their_update_includes_paid_ones_past_their_end() -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 import structlog
+from opentelemetry.sdk.trace import TracerProvider
 
 from observability.logging import configure_logging, is_personal_key, redact_personal, reset_logging
 from settings import Settings
@@ -87,6 +88,20 @@ def test_json_lines_are_valid_json_with_the_bound_ids_and_no_personal_data(json_
     assert second["session_id"] == "ses_2"
     assert second["level"] == "warning"
     assert "first_name" not in second
+
+
+def test_a_line_logged_under_a_span_carries_its_trace_and_span_ids(json_logs: io.StringIO) -> None:
+    logging.getLogger("sessionflow.untraced").info("no span")
+    with TracerProvider().get_tracer("t").start_as_current_span("RunActivity:charge_session") as span:
+        structlog.get_logger("sessionflow.test").info("from structlog")
+        logging.getLogger("sessionflow.stdlib").info("from stdlib")
+
+    untraced, *traced = lines(json_logs)
+    assert "trace_id" not in untraced and "span_id" not in untraced
+    context = span.get_span_context()
+    for line in traced:
+        assert line["trace_id"] == f"{context.trace_id:032x}"
+        assert line["span_id"] == f"{context.span_id:016x}"
 
 
 def test_configuring_twice_keeps_one_handler(json_logs: io.StringIO) -> None:

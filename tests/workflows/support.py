@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import stripe
+from opentelemetry.sdk.trace import TracerProvider
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import History
@@ -59,10 +61,12 @@ async def running_worker(
     stripe_client: stripe.StripeClient,
     settings: Settings,
     practice: PracticeActivities | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> AsyncIterator[Worker]:
     """A real worker on ``task_queue`` (and its Stripe worker on the Stripe task queue) with its own
-    notifier; ``practice`` replaces its practice activities (e.g. a practice that never answers)."""
-    notifier = build_notifier(settings)
+    notifier; ``practice`` replaces its practice activities (e.g. a practice that never answers);
+    ``tracer_provider`` traces the notifier's HTTP calls (the client carries the Temporal side)."""
+    notifier = build_notifier(settings, tracer_provider)
     running, stripe_worker = build_workers(
         client,
         task_queue=task_queue,
@@ -76,6 +80,31 @@ async def running_worker(
             yield running
     finally:
         await notifier.aclose()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (for a metrics exporter of a test's own)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def exporting_client(env: WorkflowEnvironment) -> tuple[Client, str]:
+    """A client of ``env``'s server whose runtime exports the SDK's metrics (and the workflows'
+    own) as the worker's does (``observability.metrics.temporal_runtime``), and their address."""
+    from observability.metrics import temporal_runtime
+
+    address = f"127.0.0.1:{free_port()}"
+    runtime = temporal_runtime(Settings(worker_metrics_address=address))
+    assert runtime is not None
+    client = await Client.connect(
+        env.client.service_client.config.target_host,
+        namespace=env.client.namespace,
+        data_converter=DATA_CONVERTER,
+        runtime=runtime,
+    )
+    return client, address
 
 
 def unique(prefix: str) -> str:

@@ -1,6 +1,7 @@
 """Money stays right when things happen at awkward moments: a client paying while a void is on
-its way, Stripe refusing a refund, a late move before a cancellation, a cancellation that raced
-the charge timer, a late cancellation whose charge never came in."""
+its way, Stripe refusing a refund (and ops hearing of it: ``sessionflow_money_blocked_total``, the
+counter behind SessionMoneyBlockedOnCancelled), a late move before a cancellation, a cancellation
+that raced the charge timer, a late cancellation whose charge never came in."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 
+import httpx
 import pytest
 import stripe
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
@@ -19,17 +21,20 @@ from dev.stripe_standin import FaultRule, StripeStandIn
 from domain.commands import CancelRequest, PaymentMethodUpdate, RescheduleRequest
 from domain.session import BLOCKED_MONEY_RETRY
 from domain.status import Actor, BookingKind, CancelReason, PaymentStatus, SessionStatus
+from settings import Settings
 from tests.workflows.support import (
     HOUR,
     WAIT,
     SessionHandle,
     advance_to,
     declined_at_the_charge,
+    exporting_client,
     intents_for,
     make_booking,
     paid_at_checkout,
     real_now,
     result_of,
+    running_worker,
     start,
     state_of,
     succeeded_charges,
@@ -72,6 +77,37 @@ async def test_a_client_who_pays_on_session_just_before_a_therapist_cancels_is_r
     assert final.payment.status is PaymentStatus.PAID
     assert final.payment.amount_refunded_minor == 6000
     assert [r["amount"] for r in standin.refunds(payment_intent=waiting.payment.payment_intent_id)] == [6000]
+
+
+async def test_a_refund_refused_on_a_cancelled_session_is_counted_as_money_blocked(
+    env: WorkflowEnvironment,
+    task_queue: str,
+    faults: StripeStandIn,
+    stripe_client: stripe.StripeClient,
+    settings: Settings,
+) -> None:
+    client, address = await exporting_client(env)
+    intent_id = await paid_at_checkout(stripe_client)
+    booking = make_booking(
+        BookingKind.INITIAL_PREPAID, start=real_now() + 72 * HOUR, prepaid_payment_intent_id=intent_id
+    )
+    faults.add_fault(FaultRule(kind="invalid_request_400", method="POST", path=r"^/v1/refunds$", times=1))
+    async with running_worker(client, task_queue, stripe_client, settings):
+        handle = await start(client, booking, task_queue)
+        await cancel(handle, THERAPIST)
+        await wait_for_state(handle, lambda s: s.payment.blocked_reason is not None, "the refusal")
+
+        async with httpx.AsyncClient(timeout=WAIT) as http:
+            scraped = (await http.get(f"http://{address}/metrics")).text
+        blocked = "sessionflow_money_blocked_total{"
+        counted = [line for line in scraped.splitlines() if line.startswith(blocked)]
+        assert len(counted) == 1, scraped
+        assert 'operation="refund"' in counted[0] and 'session_status="cancelled_by_therapist"' in counted[0]
+        assert 'workflow_type="SessionWorkflow"' in counted[0]
+        assert counted[0].endswith(" 1")
+        # A metric, not a command: recorded histories that refused a refund replay unchanged
+        # (tests/workflows/test_replay.py).
+        await handle.terminate("test over")
 
 
 async def test_a_refund_stripe_refuses_keeps_the_session_open_and_is_retried(

@@ -7,13 +7,20 @@ A change that would break running sessions (nondeterminism) fails here; such a c
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from observability.tracing import temporal_interceptors
+from settings import Settings
 from temporal_client.converter import DATA_CONVERTER
+from worker import workflow_runner
 from workflows.practice import PracticeWorkflow
 from workflows.refunds import SessionRefundsWorkflow
 from workflows.session import SessionWorkflow
@@ -65,3 +72,32 @@ async def test_recorded_history_replays_without_nondeterminism(path: Path) -> No
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
 
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
+
+
+async def test_every_recorded_history_replays_with_the_tracing_interceptor_and_makes_no_span() -> None:
+    """Traces on, the worker runs the tracing interceptor: it adds no command (a history recorded
+    without it replays), it runs in the worker's own sandbox, and a replay makes no span again."""
+    exported = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exported))
+    replayer = Replayer(
+        workflows=[SessionWorkflow, PracticeWorkflow, SessionRefundsWorkflow],
+        data_converter=DATA_CONVERTER,
+        interceptors=temporal_interceptors(provider),
+        workflow_runner=workflow_runner(Settings(workflow_sandbox="strict")),
+    )
+
+    async def histories() -> AsyncIterator[WorkflowHistory]:
+        for path in HISTORIES:
+            yield WorkflowHistory.from_json(f"traced-{path.stem}", json.loads(path.read_text()))
+
+    failures, replayed = [], 0
+    async with replayer.workflow_replay_iterator(histories()) as results:
+        async for result in results:
+            replayed += 1
+            if result.replay_failure is not None:
+                failures.append(f"{result.history.workflow_id}: {result.replay_failure}")
+
+    assert failures == []
+    assert replayed == len(HISTORIES) > 100
+    assert exported.get_finished_spans() == ()

@@ -1,0 +1,376 @@
+"""Key management for envelope encryption: per-session data keys wrapped by a master key.
+
+The interface has the shape of a cloud KMS (AWS KMS ``GenerateDataKey`` / ``Decrypt``, Google
+Cloud KMS, Vault transit): a data key is generated once, only its *wrapped* form (encrypted by a
+master key) is ever stored, and unwrapping it needs the master key. On top of that, the store keeps
+each data key's opaque tags (which client it belongs to), can destroy every key of a client (the
+erasure) and can rewrap every key under a new master key (the master key's rotation).
+
+``LocalFileKms`` is the implementation for one host or a shared volume: a directory with one JSON
+file per data key (its id, the id of the master key that wrapped it, the wrapped key, its tags).
+A destroyed key's file is replaced by a *tombstone* (id, state, when): no key material, no tags.
+Every change is written to a temporary file, fsync'd, renamed into place and the directory
+fsync'd, under an exclusive ``flock`` on the directory's lock file, so a crash leaves either the
+old or the new file and a tagging can never resurrect a key destroyed concurrently.
+
+**The cache and its staleness bound.** Unwrapped keys are cached in memory (least recently used
+first out, ``Settings.kms_cache_size``). Before a cached key is used, the key's file is stat'ed
+(one ``stat`` call, a few microseconds): the entry is used only while the file is the very one it
+was read from (same inode, size, modification time). Destroying or rewrapping a key replaces the
+file, so every process sharing the directory stops using a destroyed key at its next payload —
+the staleness bound is zero. (A cloud KMS implementation, where a check costs a network call,
+would use a short TTL instead and document it as the bound.)
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol, TypeGuard
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from settings import CODEC_KEY_BYTES, Settings
+
+CLIENT_TAG = "client"
+"""The tag naming the client whose data a key protects (an opaque client id)."""
+SCOPE_TAG = "scope"
+_NONCE_BYTES = 12
+_KEY_FILE_SUFFIX = ".json"
+_LOCK_FILE = ".lock"
+
+
+class KmsError(Exception):
+    """The store is unusable for this key (missing, malformed, its master key not configured)."""
+
+
+class DataKeyDestroyedError(KmsError):
+    """The data key was destroyed (an erasure): what it encrypted can never be read again."""
+
+
+class UnknownDataKeyError(KmsError):
+    """No data key by that id in the store."""
+
+
+@dataclass(frozen=True)
+class DataKey:
+    key_id: str
+    plaintext: bytes
+    """The 32-byte AES-256 key; kept in memory only, never written anywhere."""
+    wrapped: bytes
+    master_key_id: str
+
+
+def data_key_id(scope: str) -> str:
+    """The data key of one scope (a session: ``session:<id>``), derived so that every process
+    finds the same key without a lookup table; opaque, so a tombstone names no session."""
+    return "dk_" + hashlib.sha256(f"sessionflow data key\0{scope}".encode()).hexdigest()[:40]
+
+
+class KeyManagementService(Protocol):
+    """What the codec and the erasure need from a KMS (the shape of a cloud one)."""
+
+    def generate_data_key(self, key_id: str, tags: Mapping[str, str]) -> DataKey:
+        """The live data key ``key_id``, created (random, wrapped by the current master key, with
+        ``tags``) if it does not exist; raises ``DataKeyDestroyedError`` if it was destroyed."""
+        ...
+
+    def decrypt_data_key(self, key_id: str) -> bytes:
+        """Unwrap the data key ``key_id``; ``DataKeyDestroyedError`` after its destruction,
+        ``UnknownDataKeyError`` if it never existed."""
+        ...
+
+    def tag_data_key(self, key_id: str, tags: Mapping[str, str]) -> None:
+        """Add tags to a live key (a no-op on a destroyed one: it must stay destroyed)."""
+        ...
+
+    def list_data_keys(self, tag: str, value: str) -> list[str]:
+        """The ids of the live data keys tagged ``tag=value``."""
+        ...
+
+    def destroy_data_keys(self, key_ids: list[str]) -> int:
+        """Destroy these data keys (leaving tombstones); how many were live before."""
+        ...
+
+    def rewrap_all(self) -> int:
+        """Rewrap every live data key under the current master key; how many changed."""
+        ...
+
+    def is_destroyed(self, key_id: str) -> bool:
+        """The key was destroyed (a tombstone stands in its place)."""
+        ...
+
+
+@dataclass
+class _Cached:
+    key: bytes
+    identity: tuple[int, int, int]
+
+
+class LocalFileKms:
+    """``KeyManagementService`` on a directory (see the module docstring)."""
+
+    def __init__(
+        self,
+        directory: Path,
+        master_keys: Mapping[str, bytes],
+        current_master_key_id: str,
+        *,
+        cache_size: int = 10_000,
+    ) -> None:
+        if current_master_key_id not in master_keys:
+            raise ValueError(f"the current master key id {current_master_key_id!r} is not among the keys")
+        for master_id, key in master_keys.items():
+            if len(key) != CODEC_KEY_BYTES:
+                raise ValueError(f"master key {master_id!r} must be {CODEC_KEY_BYTES} bytes (AES-256)")
+        self._dir = directory
+        self._dir.mkdir(parents=True, exist_ok=True)
+        self._dir_text = os.fspath(directory)
+        self._masters = {master_id: AESGCM(key) for master_id, key in master_keys.items()}
+        self._current = current_master_key_id
+        self._cache: OrderedDict[str, _Cached] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LocalFileKms:
+        if settings.kms_dir is None:
+            raise ValueError("SESSIONFLOW_KMS_DIR is not set: envelope encryption is off")
+        return cls(
+            settings.kms_dir,
+            settings.kms_master_key_ring,
+            settings.kms_current_master_key_id,
+            cache_size=settings.kms_cache_size,
+        )
+
+    @property
+    def directory(self) -> Path:
+        return self._dir
+
+    # ------------------------------------------------------------------ the protocol
+
+    def generate_data_key(self, key_id: str, tags: Mapping[str, str]) -> DataKey:
+        with self._locked():
+            record = self._read(key_id)
+            if record is None:
+                plaintext = AESGCM.generate_key(bit_length=256)
+                wrapped = self._wrap(key_id, plaintext, self._current)
+                self._write(key_id, _live_record(key_id, self._current, wrapped, dict(tags)))
+                return DataKey(key_id, plaintext, wrapped, self._current)
+        plaintext = self.decrypt_data_key(key_id)
+        if tags and any(record.get("tags", {}).get(name) != value for name, value in tags.items()):
+            self.tag_data_key(key_id, tags)
+        return DataKey(key_id, plaintext, base64.b64decode(record["wrapped"]), record["master_key_id"])
+
+    def decrypt_data_key(self, key_id: str) -> bytes:
+        try:
+            # A string path and one stat: this runs for every payload (pathlib costs more here).
+            identity = _identity(self._path_text(key_id))
+        except FileNotFoundError:
+            self._forget(key_id)
+            raise UnknownDataKeyError(f"no data key {key_id}") from None
+        with self._cache_lock:
+            cached = self._cache.get(key_id)
+            if cached is not None and cached.identity == identity:
+                self._cache.move_to_end(key_id)
+                return cached.key
+        record = self._read(key_id)
+        if record is None:
+            raise UnknownDataKeyError(f"no data key {key_id}")
+        if record.get("state") != "live":
+            self._forget(key_id)
+            raise DataKeyDestroyedError(f"data key {key_id} was destroyed")
+        key = self._unwrap(key_id, record)
+        with self._cache_lock:
+            # The identity read before the file: if it changed in between, the next use re-reads.
+            self._cache[key_id] = _Cached(key, identity)
+            self._cache.move_to_end(key_id)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return key
+
+    def tag_data_key(self, key_id: str, tags: Mapping[str, str]) -> None:
+        with self._locked():
+            record = self._read(key_id)
+            if record is None or record.get("state") != "live":
+                return
+            record["tags"] = {**record.get("tags", {}), **tags}
+            self._write(key_id, record)
+
+    def list_data_keys(self, tag: str, value: str) -> list[str]:
+        found: list[str] = []
+        for key_id in self._key_ids():
+            record = self._read(key_id)
+            if _is_live(record) and record.get("tags", {}).get(tag) == value:
+                found.append(key_id)
+        return found
+
+    def destroy_data_keys(self, key_ids: list[str]) -> int:
+        destroyed = 0
+        with self._locked():
+            for key_id in key_ids:
+                record = self._read(key_id)
+                if record is not None and record.get("state") != "live":
+                    continue  # already a tombstone: destroying again changes nothing
+                # A key never created gets a tombstone too, so no process can create it later.
+                self._write(key_id, _tombstone(key_id))
+                destroyed += record is not None
+                self._forget(key_id)
+        return destroyed
+
+    def rewrap_all(self) -> int:
+        changed = 0
+        with self._locked():
+            for key_id in self._key_ids():
+                record = self._read(key_id)
+                if not _is_live(record) or record["master_key_id"] == self._current:
+                    continue
+                plaintext = self._unwrap(key_id, record)
+                record["wrapped"] = base64.b64encode(self._wrap(key_id, plaintext, self._current)).decode()
+                record["master_key_id"] = self._current
+                self._write(key_id, record)
+                changed += 1
+        return changed
+
+    def is_destroyed(self, key_id: str) -> bool:
+        record = self._read(key_id)
+        return record is not None and record.get("state") != "live"
+
+    def master_key_ids_in_use(self) -> set[str]:
+        """The master keys still wrapping some live data key: none but the current one after
+        ``rewrap_all``, so older master keys may then be removed from the ring."""
+        used: set[str] = set()
+        for key_id in self._key_ids():
+            record = self._read(key_id)
+            if record is not None and record.get("state") == "live":
+                used.add(record["master_key_id"])
+        return used
+
+    # ------------------------------------------------------------------ files
+
+    def _path(self, key_id: str) -> Path:
+        return Path(self._path_text(key_id))
+
+    def _path_text(self, key_id: str) -> str:
+        if not key_id.startswith("dk_") or not key_id[3:].isalnum():
+            raise KmsError("malformed data key id")
+        return f"{self._dir_text}/{key_id}{_KEY_FILE_SUFFIX}"
+
+    def _key_ids(self) -> list[str]:
+        paths = self._dir.glob(f"dk_*{_KEY_FILE_SUFFIX}")
+        return sorted(path.name.removesuffix(_KEY_FILE_SUFFIX) for path in paths)
+
+    def _read(self, key_id: str) -> dict[str, Any] | None:
+        try:
+            text = self._path(key_id).read_text()
+        except FileNotFoundError:
+            return None
+        try:
+            record = json.loads(text)
+        except ValueError:
+            raise KmsError(f"data key file {key_id} is not valid JSON") from None
+        if not isinstance(record, dict) or record.get("key_id") != key_id:
+            raise KmsError(f"data key file {key_id} does not describe that key")
+        return record
+
+    def _write(self, key_id: str, record: Mapping[str, Any]) -> None:
+        _write_atomically(self._path(key_id), json.dumps(record, sort_keys=True).encode())
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        fd = os.open(self._dir / _LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _forget(self, key_id: str) -> None:
+        with self._cache_lock:
+            self._cache.pop(key_id, None)
+
+    # ------------------------------------------------------------------ wrapping
+
+    def _wrap(self, key_id: str, plaintext: bytes, master_id: str) -> bytes:
+        nonce = os.urandom(_NONCE_BYTES)
+        return nonce + self._masters[master_id].encrypt(nonce, plaintext, _aad(key_id, master_id))
+
+    def _unwrap(self, key_id: str, record: Mapping[str, Any]) -> bytes:
+        master_id = str(record.get("master_key_id"))
+        master = self._masters.get(master_id)
+        if master is None:
+            raise KmsError(
+                f"data key {key_id} is wrapped by master key {master_id!r}, which is not configured "
+                "(SESSIONFLOW_KMS_MASTER_KEYS): add it back, or run `sessionflow kms rotate-master` "
+                "while both are configured"
+            )
+        wrapped = base64.b64decode(str(record.get("wrapped")))
+        try:
+            return master.decrypt(wrapped[:_NONCE_BYTES], wrapped[_NONCE_BYTES:], _aad(key_id, master_id))
+        except InvalidTag:
+            raise KmsError(f"data key {key_id} fails authentication under master key {master_id!r}") from None
+
+
+def _is_live(record: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
+    return record is not None and record.get("state") == "live"
+
+
+def _aad(key_id: str, master_id: str) -> bytes:
+    # Bound to the key's id and its master's: a wrapped key copied under another id never unwraps.
+    return f"{key_id}\0{master_id}".encode()
+
+
+def _live_record(key_id: str, master_id: str, wrapped: bytes, tags: dict[str, str]) -> dict[str, Any]:
+    return {
+        "key_id": key_id,
+        "state": "live",
+        "master_key_id": master_id,
+        "wrapped": base64.b64encode(wrapped).decode(),
+        "tags": tags,
+        "created_at": datetime.now(UTC).isoformat(),
+    }
+
+
+def _tombstone(key_id: str) -> dict[str, Any]:
+    return {"key_id": key_id, "state": "destroyed", "destroyed_at": datetime.now(UTC).isoformat()}
+
+
+def _identity(path: str) -> tuple[int, int, int]:
+    stat = os.stat(path)
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write-to-temporary, fsync, rename, fsync the directory: a reader (or a crash) sees the old
+    file or the new one, never a torn one; the rename gives the file a new inode, which is what
+    tells every process's cache that the key changed."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temporary, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def write_record(path: Path, record: Mapping[str, Any]) -> None:
+    """Write a small JSON record durably (an erasure record next to the keys)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomically(path, json.dumps(record, sort_keys=True, indent=1).encode())
