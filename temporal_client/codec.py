@@ -44,7 +44,11 @@ the timeline counts it as erased, the CLI says so.
 
 **Cost**: one AES-GCM per payload as before, plus a cached key lookup (a dictionary hit and one
 ``stat`` of the key's file, to see a destruction at once); a data key is unwrapped once per
-process until it changes.
+process until it changes. The async ``encode``/``decode`` (what the SDK calls, in the API and the
+worker) do a session's KMS work in a thread (``asyncio.to_thread``): a key's creation waits for
+the KMS directory's lock, which another process's change may hold, and the event loop serving
+everything else must not wait with it. Payloads of the shared ring alone stay on the loop. The
+sync ``encrypt``/``decrypt`` (the timeline, the codec endpoint's decode, the CLI) are unchanged.
 
 Codecs run outside workflow code (in the SDK's data converter), so the random nonce and the key
 store's I/O do not affect determinism.
@@ -52,9 +56,11 @@ store's I/O do not affect determinism.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import dataclasses
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -198,6 +204,9 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         # back the same key (it checks the key is still live on every use).
         self._data_ciphers: OrderedDict[str, tuple[bytes, AESGCM]] = OrderedDict()
         self._tagged: OrderedDict[tuple[str, str], None] = OrderedDict()
+        # Encode and decode of session payloads run in threads (``encode``): the caches, shared
+        # by every ``with_context`` copy, are changed under this lock.
+        self._caches_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EncryptionCodec:
@@ -221,9 +230,22 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         return contextual
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [self.encrypt(payload) for payload in payloads]
+        if self._kms is not None and self._session is not None:
+            # A session's key may need the KMS's directory lock (its creation, its client tag),
+            # held meanwhile by another process's change: waited for in a thread, never on the
+            # loop the API or the worker serves everything else from.
+            return await asyncio.to_thread(self._encrypt_all, payloads)
+        return self._encrypt_all(payloads)  # the shared ring only: AES in memory, microseconds
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        if self._kms is not None and any(DATA_KEY_ID_METADATA in p.metadata for p in payloads):
+            return await asyncio.to_thread(self._decrypt_all, payloads)  # the KMS reads files
+        return self._decrypt_all(payloads)
+
+    def _encrypt_all(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [self.encrypt(payload) for payload in payloads]
+
+    def _decrypt_all(self, payloads: Sequence[Payload]) -> list[Payload]:
         return [self.decrypt(payload) for payload in payloads]
 
     def encrypt(self, payload: Payload) -> Payload:
@@ -268,9 +290,10 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         if client_id is not None and (key_id, client_id) not in self._tagged:
             assert self._kms is not None
             self._kms.tag_data_key(key_id, {CLIENT_TAG: client_id})
-            self._tagged[(key_id, client_id)] = None
-            while len(self._tagged) > 10_000:
-                self._tagged.popitem(last=False)
+            with self._caches_lock:
+                self._tagged[(key_id, client_id)] = None
+                while len(self._tagged) > 10_000:
+                    self._tagged.popitem(last=False)
         aad = f"dk:{key_id}".encode()
         nonce = os.urandom(NONCE_BYTES)
         sealed = cipher.encrypt(nonce, payload.SerializeToString(), aad)
@@ -286,15 +309,16 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
                 "(SESSIONFLOW_KMS_DIR)"
             )
         key = self._kms.decrypt_data_key(key_id)
-        cached = self._data_ciphers.get(key_id)
-        if cached is not None and cached[0] == key:
-            self._data_ciphers.move_to_end(key_id)
-            return cached[1]
-        cipher = AESGCM(key)
-        self._data_ciphers[key_id] = (key, cipher)
-        while len(self._data_ciphers) > 10_000:
-            self._data_ciphers.popitem(last=False)
-        return cipher
+        with self._caches_lock:
+            cached = self._data_ciphers.get(key_id)
+            if cached is not None and cached[0] == key:
+                self._data_ciphers.move_to_end(key_id)
+                return cached[1]
+            cipher = AESGCM(key)
+            self._data_ciphers[key_id] = (key, cipher)
+            while len(self._data_ciphers) > 10_000:
+                self._data_ciphers.popitem(last=False)
+            return cipher
 
     def decrypt(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") != ENCODING:
