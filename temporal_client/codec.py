@@ -31,7 +31,9 @@ codec reads and strips before encrypting:
   payment events — amounts, currency, PaymentIntent/refund ids, outcome codes; opaque ids only,
   no free text: ``tests/unit/test_envelope_codec.py`` checks every field). They are encrypted with
   the shared ring, so reconciliation reads them after the client's key is gone. Dates come from
-  the history events themselves (never encrypted).
+  the history events themselves (never encrypted). Never a secret: a ``ChargeResult`` carrying
+  the PaymentIntent's ``client_secret`` (a charge the client must complete on-session) is not
+  marked, so it is encrypted with the session's key and erased with the client.
 - ``sessionflow-client-id: <id>`` on a value that names its client (the session's workflow input,
   ``SessionWorkflowInput.booking.client_id``; a refunds workflow's ``ClosedSessionRefunds``): the
   codec tags the session's data key with it.
@@ -127,7 +129,8 @@ FINANCIAL_FACT_TYPES: tuple[type[BaseModel], ...] = (
 )
 """What the marketplace keeps after a client's erasure (encrypted with the shared ring): every
 Stripe money movement's request and answer. Only amounts, currency, Stripe ids, outcome and
-decline codes and dates: a unit test fails if one gains a field of free text."""
+decline codes and dates: a unit test fails if one gains a field of free text. A value holding a
+secret (a ``ChargeResult``'s ``client_secret``) is not kept: it stays under the session's key."""
 
 
 class PayloadDecryptionError(ValueError):
@@ -151,11 +154,20 @@ class SessionflowPayloadConverter(PydanticPayloadConverter):
     def to_payloads(self, values: Sequence[Any]) -> list[Payload]:
         payloads = super().to_payloads(values)
         for value, payload in zip(values, payloads, strict=True):
-            if isinstance(value, FINANCIAL_FACT_TYPES):
+            if isinstance(value, FINANCIAL_FACT_TYPES) and not _holds_a_secret(value):
                 payload.metadata[KEPT_METADATA] = b"financial"
             elif (client_id := _client_of(value)) is not None:
                 payload.metadata[CLIENT_ID_METADATA] = client_id.encode()
         return payloads
+
+
+def _holds_a_secret(value: BaseModel) -> bool:
+    """A PaymentIntent's ``client_secret`` (a ``ChargeResult`` asking the client to pay
+    on-session) is a credential, not a financial fact: with the publishable key it reads and
+    confirms the intent. A value carrying one stays under the session's key and is erased with the
+    client; only charges that did not succeed carry one (``activities.payments``), and the books
+    read successful charges (``temporal_client.erasure.history_money``)."""
+    return isinstance(value, ChargeResult) and value.client_secret is not None
 
 
 def _client_of(value: object) -> str | None:

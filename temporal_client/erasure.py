@@ -71,7 +71,7 @@ from domain.commands import CancelRequest
 from domain.payments import ChargeOutcome, ChargeRequest, ChargeResult, RefundRequest, RefundResult
 from domain.status import Actor, CancelReason, SessionStatus
 from settings import Settings
-from temporal_client.codec import session_data_key_id
+from temporal_client.codec import PayloadErasedError, session_data_key_id
 from temporal_client.kms import CLIENT_TAG, LocalFileKms, write_record
 from temporal_client.messages import execute_update
 from temporal_client.session_client import session_handle
@@ -274,7 +274,12 @@ async def history_money(history: WorkflowHistory, client: Client, session_id: st
             request = scheduled.get(completed.scheduled_event_id)
             at = event.event_time.ToDatetime(tzinfo=UTC)
             if isinstance(request, ChargeRequest):
-                [charge] = await converter.decode(list(completed.result.payloads), [ChargeResult])
+                try:
+                    [charge] = await converter.decode(list(completed.result.payloads), [ChargeResult])
+                except PayloadErasedError:
+                    # Under the session's key: it carried the PaymentIntent's client_secret, which
+                    # only a charge that did not succeed does (codec._holds_a_secret). No money.
+                    continue
                 if charge.outcome == ChargeOutcome.SUCCEEDED:
                     moved.append(
                         MoneyMovement(

@@ -122,6 +122,8 @@ class Census:
     """Payloads under a session's data key that still decode: must stay 0 after the erasure."""
     naming_the_client: int = 0
     """Decodable payloads whose content names the erased client."""
+    secrets: int = 0
+    """Decodable payloads holding a PaymentIntent's client secret (``pi_…_secret_…``)."""
     personal: list[Any] | None = None
 
 
@@ -145,6 +147,7 @@ async def census(stack: Stack, workflow_ids: list[str], client_id: str) -> Censu
                 counted.decoded += 1
                 counted.personal_decoded += DATA_KEY_ID_METADATA in payload.metadata
                 counted.naming_the_client += client_id.encode() in plain.data
+                counted.secrets += b"_secret_" in plain.data
     return counted
 
 
@@ -209,6 +212,7 @@ async def test_an_erased_clients_sessions_decode_nowhere_while_their_money_still
         f"{after.naming_the_client} naming A (before: {before.naming_the_client})"
     )
     assert after.personal_decoded == 0 and after.naming_the_client == 0
+    assert after.secrets == 0  # no PaymentIntent's client_secret among the kept facts
     # Every personal payload from before is erased (plus the cancellation's own); the kept facts
     # are exactly what decoded outside the session keys before.
     assert after.erased >= before.personal_decoded and before.naming_the_client > 0
