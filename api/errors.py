@@ -20,6 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.acting import NOT_FOUND_CODE, NOT_FOUND_MESSAGE
 from domain.errors import RuleViolation
+from temporal_client.codec import PayloadErasedError
 from temporal_client.rpc_errors import closed_while_updating, workflow_task_failing
 
 log = logging.getLogger("sessionflow.api")
@@ -179,6 +180,8 @@ def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RuleViolation, _rule)
     app.add_exception_handler(SessionErased, _erased)
+    # Any payload of an erased client met while answering: gone on purpose, not our fault.
+    app.add_exception_handler(PayloadErasedError, _erased)
     app.add_exception_handler(WorkflowUpdateFailedError, _update_failed)
     app.add_exception_handler(WorkflowAlreadyStartedError, _already_started)
     app.add_exception_handler(RPCError, _rpc)

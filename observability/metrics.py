@@ -28,7 +28,9 @@ Worker process, two endpoints:
   (``observability.session_counts``).
 
 API process: ``sessionflow_api_request_seconds`` (see ``observability.http``) on ``GET /metrics``,
-and ``sessionflow_stripe_rate_limited_total`` for its own Stripe calls.
+``sessionflow_stripe_rate_limited_total`` for its own Stripe calls, and
+``sessionflow_erased_session_money_events_total{kind}`` (``dispute``, ``refund``): a money event
+for a session whose client was erased, which ops settle by hand (logged with opaque ids).
 
 Both: ``sessionflow_temporal_calls_total{call}``, every Temporal call of the process's client
 (``temporal_client.call_metrics``, installed by ``connect``), on the endpoints above.
@@ -78,6 +80,14 @@ NOTIFICATION_FAILURES = Counter(
     "Notification posts the backend did not take, by type and reason: unreachable (no answer), "
     "unavailable (5xx, 408, 409, 429: retried by Temporal), rejected (any other answer: not retried).",
     ["type", "reason"],
+)
+ERASED_SESSION_MONEY_EVENTS = Counter(
+    "sessionflow_erased_session_money_events",
+    "Money events for a session whose client was erased (its data key destroyed), which nothing "
+    "can settle from the session any more: ops settle each in Stripe from the kept facts "
+    "(deploy/runbooks/erasure-request.md). By kind: dispute (a charge.dispute.* webhook, "
+    "acknowledged to Stripe), refund (a refund asked through the API, answered 410 erased).",
+    ["kind"],
 )
 API_REQUEST_SECONDS = Histogram(
     "sessionflow_api_request_seconds",

@@ -444,7 +444,8 @@ def rotate_master() -> None:
     Run it with both the old and the new master key in SESSIONFLOW_KMS_MASTER_KEYS; once it reports
     only the new key in use, the old one can be removed from the ring."""
     kms = _kms(Settings())
-    changed = kms.rewrap_all()
+    # In batches, the lock let go between them: bookings and erasures go on meanwhile.
+    changed = kms.rewrap_all(between_batches=lambda done: typer.echo(f"... {done} rewrapped so far"))
     in_use = ", ".join(sorted(kms.master_key_ids_in_use())) or "none"
     typer.echo(f"rewrapped {changed} data key(s); master keys in use: {in_use}")
 

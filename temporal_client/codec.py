@@ -31,7 +31,9 @@ codec reads and strips before encrypting:
   payment events — amounts, currency, PaymentIntent/refund ids, outcome codes; opaque ids only,
   no free text: ``tests/unit/test_envelope_codec.py`` checks every field). They are encrypted with
   the shared ring, so reconciliation reads them after the client's key is gone. Dates come from
-  the history events themselves (never encrypted).
+  the history events themselves (never encrypted). Never a secret: a ``ChargeResult`` carrying
+  the PaymentIntent's ``client_secret`` (a charge the client must complete on-session) is not
+  marked, so it is encrypted with the session's key and erased with the client.
 - ``sessionflow-client-id: <id>`` on a value that names its client (the session's workflow input,
   ``SessionWorkflowInput.booking.client_id``; a refunds workflow's ``ClosedSessionRefunds``): the
   codec tags the session's data key with it.
@@ -44,7 +46,11 @@ the timeline counts it as erased, the CLI says so.
 
 **Cost**: one AES-GCM per payload as before, plus a cached key lookup (a dictionary hit and one
 ``stat`` of the key's file, to see a destruction at once); a data key is unwrapped once per
-process until it changes.
+process until it changes. The async ``encode``/``decode`` (what the SDK calls, in the API and the
+worker) do a session's KMS work in a thread (``asyncio.to_thread``): a key's creation waits for
+the KMS directory's lock, which another process's change may hold, and the event loop serving
+everything else must not wait with it. Payloads of the shared ring alone stay on the loop. The
+sync ``encrypt``/``decrypt`` (the timeline, the codec endpoint's decode, the CLI) are unchanged.
 
 Codecs run outside workflow code (in the SDK's data converter), so the random nonce and the key
 store's I/O do not affect determinism.
@@ -52,9 +58,11 @@ store's I/O do not affect determinism.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import dataclasses
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -121,7 +129,8 @@ FINANCIAL_FACT_TYPES: tuple[type[BaseModel], ...] = (
 )
 """What the marketplace keeps after a client's erasure (encrypted with the shared ring): every
 Stripe money movement's request and answer. Only amounts, currency, Stripe ids, outcome and
-decline codes and dates: a unit test fails if one gains a field of free text."""
+decline codes and dates: a unit test fails if one gains a field of free text. A value holding a
+secret (a ``ChargeResult``'s ``client_secret``) is not kept: it stays under the session's key."""
 
 
 class PayloadDecryptionError(ValueError):
@@ -145,11 +154,20 @@ class SessionflowPayloadConverter(PydanticPayloadConverter):
     def to_payloads(self, values: Sequence[Any]) -> list[Payload]:
         payloads = super().to_payloads(values)
         for value, payload in zip(values, payloads, strict=True):
-            if isinstance(value, FINANCIAL_FACT_TYPES):
+            if isinstance(value, FINANCIAL_FACT_TYPES) and not _holds_a_secret(value):
                 payload.metadata[KEPT_METADATA] = b"financial"
             elif (client_id := _client_of(value)) is not None:
                 payload.metadata[CLIENT_ID_METADATA] = client_id.encode()
         return payloads
+
+
+def _holds_a_secret(value: BaseModel) -> bool:
+    """A PaymentIntent's ``client_secret`` (a ``ChargeResult`` asking the client to pay
+    on-session) is a credential, not a financial fact: with the publishable key it reads and
+    confirms the intent. A value carrying one stays under the session's key and is erased with the
+    client; only charges that did not succeed carry one (``activities.payments``), and the books
+    read successful charges (``temporal_client.erasure.history_money``)."""
+    return isinstance(value, ChargeResult) and value.client_secret is not None
 
 
 def _client_of(value: object) -> str | None:
@@ -198,6 +216,9 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         # back the same key (it checks the key is still live on every use).
         self._data_ciphers: OrderedDict[str, tuple[bytes, AESGCM]] = OrderedDict()
         self._tagged: OrderedDict[tuple[str, str], None] = OrderedDict()
+        # Encode and decode of session payloads run in threads (``encode``): the caches, shared
+        # by every ``with_context`` copy, are changed under this lock.
+        self._caches_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EncryptionCodec:
@@ -221,9 +242,22 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         return contextual
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [self.encrypt(payload) for payload in payloads]
+        if self._kms is not None and self._session is not None:
+            # A session's key may need the KMS's directory lock (its creation, its client tag),
+            # held meanwhile by another process's change: waited for in a thread, never on the
+            # loop the API or the worker serves everything else from.
+            return await asyncio.to_thread(self._encrypt_all, payloads)
+        return self._encrypt_all(payloads)  # the shared ring only: AES in memory, microseconds
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        if self._kms is not None and any(DATA_KEY_ID_METADATA in p.metadata for p in payloads):
+            return await asyncio.to_thread(self._decrypt_all, payloads)  # the KMS reads files
+        return self._decrypt_all(payloads)
+
+    def _encrypt_all(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [self.encrypt(payload) for payload in payloads]
+
+    def _decrypt_all(self, payloads: Sequence[Payload]) -> list[Payload]:
         return [self.decrypt(payload) for payload in payloads]
 
     def encrypt(self, payload: Payload) -> Payload:
@@ -268,9 +302,10 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         if client_id is not None and (key_id, client_id) not in self._tagged:
             assert self._kms is not None
             self._kms.tag_data_key(key_id, {CLIENT_TAG: client_id})
-            self._tagged[(key_id, client_id)] = None
-            while len(self._tagged) > 10_000:
-                self._tagged.popitem(last=False)
+            with self._caches_lock:
+                self._tagged[(key_id, client_id)] = None
+                while len(self._tagged) > 10_000:
+                    self._tagged.popitem(last=False)
         aad = f"dk:{key_id}".encode()
         nonce = os.urandom(NONCE_BYTES)
         sealed = cipher.encrypt(nonce, payload.SerializeToString(), aad)
@@ -286,15 +321,16 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
                 "(SESSIONFLOW_KMS_DIR)"
             )
         key = self._kms.decrypt_data_key(key_id)
-        cached = self._data_ciphers.get(key_id)
-        if cached is not None and cached[0] == key:
-            self._data_ciphers.move_to_end(key_id)
-            return cached[1]
-        cipher = AESGCM(key)
-        self._data_ciphers[key_id] = (key, cipher)
-        while len(self._data_ciphers) > 10_000:
-            self._data_ciphers.popitem(last=False)
-        return cipher
+        with self._caches_lock:
+            cached = self._data_ciphers.get(key_id)
+            if cached is not None and cached[0] == key:
+                self._data_ciphers.move_to_end(key_id)
+                return cached[1]
+            cipher = AESGCM(key)
+            self._data_ciphers[key_id] = (key, cipher)
+            while len(self._data_ciphers) > 10_000:
+                self._data_ciphers.popitem(last=False)
+            return cipher
 
     def decrypt(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") != ENCODING:

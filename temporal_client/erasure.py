@@ -71,10 +71,10 @@ from domain.commands import CancelRequest
 from domain.payments import ChargeOutcome, ChargeRequest, ChargeResult, RefundRequest, RefundResult
 from domain.status import Actor, CancelReason, SessionStatus
 from settings import Settings
-from temporal_client.codec import session_data_key_id
+from temporal_client.codec import EncryptionCodec, PayloadErasedError, session_data_key_id
 from temporal_client.kms import CLIENT_TAG, LocalFileKms, write_record
 from temporal_client.messages import execute_update
-from temporal_client.session_client import session_handle
+from temporal_client.session_client import describe_session, session_handle
 
 TERMINABLE_STATUSES = frozenset({SessionStatus.SCHEDULED})
 """A running session in these statuses holds none of the client's money and collects none."""
@@ -274,7 +274,12 @@ async def history_money(history: WorkflowHistory, client: Client, session_id: st
             request = scheduled.get(completed.scheduled_event_id)
             at = event.event_time.ToDatetime(tzinfo=UTC)
             if isinstance(request, ChargeRequest):
-                [charge] = await converter.decode(list(completed.result.payloads), [ChargeResult])
+                try:
+                    [charge] = await converter.decode(list(completed.result.payloads), [ChargeResult])
+                except PayloadErasedError:
+                    # Under the session's key: it carried the PaymentIntent's client_secret, which
+                    # only a charge that did not succeed does (codec._holds_a_secret). No money.
+                    continue
                 if charge.outcome == ChargeOutcome.SUCCEEDED:
                     moved.append(
                         MoneyMovement(
@@ -325,3 +330,21 @@ async def client_ledger(client: Client, client_id: str) -> list[MoneyMovement]:
         for m in moved
     ]
     return sorted(moved, key=lambda movement: movement.at)
+
+
+async def erasure_of_session(client: Client, settings: Settings, session_id: str) -> str | None:
+    """The id of the erasure that destroyed the session's key, for ops (a money event of an erased
+    session is settled by hand): found through the session's ``ClientId`` attribute (visibility
+    keeps it) and the erasure records. None when it cannot be found (no local KMS, the session
+    unknown, its key destroyed by hand)."""
+    codec = client.data_converter.payload_codec
+    if not isinstance(codec, EncryptionCodec) or not isinstance(codec.kms, LocalFileKms):
+        return None
+    try:
+        described = await describe_session(client, session_id)
+    except RPCError:
+        return None
+    if described.client_id is None:
+        return None
+    record = await asyncio.to_thread(find_erasure, settings, codec.kms, described.client_id)
+    return record.erasure_id if record is not None else None

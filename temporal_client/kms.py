@@ -12,6 +12,10 @@ A destroyed key's file is replaced by a *tombstone* (id, state, when): no key ma
 Every change is written to a temporary file, fsync'd, renamed into place and the directory
 fsync'd, under an exclusive ``flock`` on the directory's lock file, so a crash leaves either the
 old or the new file and a tagging can never resurrect a key destroyed concurrently.
+The lock is taken with non-blocking attempts and short pauses, bounded (``LOCK_TIMEOUT_SECONDS``),
+and held briefly: one key's creation or tagging, an erasure's few keys, or one batch of the master
+key's rotation (``rewrap_all`` lets it go between batches). It blocks the calling *thread*: the
+codec's async ``encode``/``decode`` run KMS work in a thread, never on an event loop.
 
 **The cache and its staleness bound.** Unwrapped keys are cached in memory (least recently used
 first out, ``Settings.kms_cache_size``). Before a cached key is used, the key's file is stat'ed
@@ -31,8 +35,9 @@ import hashlib
 import json
 import os
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +54,16 @@ SCOPE_TAG = "scope"
 _NONCE_BYTES = 12
 _KEY_FILE_SUFFIX = ".json"
 _LOCK_FILE = ".lock"
+LOCK_TIMEOUT_SECONDS = 60.0
+"""The longest a KMS change waits for the directory's lock before it fails (``KmsLockTimeoutError``):
+every holder lets go within milliseconds (a key's creation, an erasure's few keys) or between its
+batches (``rewrap_all``), so a longer wait means a stuck holder, not a busy one."""
+_LOCK_POLL_FIRST, _LOCK_POLL_MAX = 0.001, 0.01
+REWRAP_BATCH_SIZE = 100
+"""Keys rewrapped under one holding of the lock: others' changes get in between batches."""
+_REWRAP_PAUSE_SECONDS = 0.02
+"""The lock stays free this long between two rewrap batches: longer than a waiter's longest poll
+(``_LOCK_POLL_MAX``), so a waiting key creation gets its turn."""
 
 
 class KmsError(Exception):
@@ -57,6 +72,10 @@ class KmsError(Exception):
 
 class DataKeyDestroyedError(KmsError):
     """The data key was destroyed (an erasure): what it encrypted can never be read again."""
+
+
+class KmsLockTimeoutError(KmsError):
+    """The directory's lock stayed held for ``LOCK_TIMEOUT_SECONDS``: a stuck holder."""
 
 
 class UnknownDataKeyError(KmsError):
@@ -103,8 +122,15 @@ class KeyManagementService(Protocol):
         """Destroy these data keys (leaving tombstones); how many were live before."""
         ...
 
-    def rewrap_all(self) -> int:
-        """Rewrap every live data key under the current master key; how many changed."""
+    def rewrap_all(
+        self,
+        *,
+        batch_size: int = REWRAP_BATCH_SIZE,
+        between_batches: Callable[[int], None] | None = None,
+    ) -> int:
+        """Rewrap every live data key under the current master key, ``batch_size`` keys per
+        holding of the store's lock (others' changes get in between); how many changed.
+        ``between_batches(rewrapped so far)`` runs between two batches, the lock free."""
         ...
 
     def is_destroyed(self, key_id: str) -> bool:
@@ -229,18 +255,33 @@ class LocalFileKms:
                 self._forget(key_id)
         return destroyed
 
-    def rewrap_all(self) -> int:
+    def rewrap_all(
+        self,
+        *,
+        batch_size: int = REWRAP_BATCH_SIZE,
+        between_batches: Callable[[int], None] | None = None,
+    ) -> int:
+        # Batches, the lock let go between them: a rotation over a large (NFS) directory must not
+        # hold every key creation and erasure for minutes. Each key is re-read under the lock, so
+        # one destroyed or rewrapped meanwhile is skipped, never resurrected.
+        pending = self._key_ids()
         changed = 0
-        with self._locked():
-            for key_id in self._key_ids():
-                record = self._read(key_id)
-                if not _is_live(record) or record["master_key_id"] == self._current:
-                    continue
-                plaintext = self._unwrap(key_id, record)
-                record["wrapped"] = base64.b64encode(self._wrap(key_id, plaintext, self._current)).decode()
-                record["master_key_id"] = self._current
-                self._write(key_id, record)
-                changed += 1
+        while pending:
+            batch, pending = pending[:batch_size], pending[batch_size:]
+            with self._locked():
+                for key_id in batch:
+                    record = self._read(key_id)
+                    if not _is_live(record) or record["master_key_id"] == self._current:
+                        continue
+                    rewrapped = self._wrap(key_id, self._unwrap(key_id, record), self._current)
+                    record["wrapped"] = base64.b64encode(rewrapped).decode()
+                    record["master_key_id"] = self._current
+                    self._write(key_id, record)
+                    changed += 1
+            if pending:
+                if between_batches is not None:
+                    between_batches(changed)
+                time.sleep(_REWRAP_PAUSE_SECONDS)  # a waiter polling for the lock gets its turn
         return changed
 
     def is_destroyed(self, key_id: str) -> bool:
@@ -289,9 +330,24 @@ class LocalFileKms:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
+        """The directory's exclusive lock, taken with non-blocking attempts and a growing pause
+        (1 to 10 ms) up to ``LOCK_TIMEOUT_SECONDS``: never an unbounded wait. It blocks the
+        calling thread, so async callers run KMS work in a thread (``EncryptionCodec.encode``)."""
         fd = os.open(self._dir / _LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
+            pause = _LOCK_POLL_FIRST
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise KmsLockTimeoutError(
+                            f"the KMS directory's lock stayed held for {LOCK_TIMEOUT_SECONDS:.0f} s"
+                        ) from None
+                    time.sleep(pause)
+                    pause = min(pause * 2, _LOCK_POLL_MAX)
             yield
         finally:
             os.close(fd)  # closing releases the lock

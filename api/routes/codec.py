@@ -11,6 +11,7 @@ header is never trusted: CORS then only lets the browser make the call, it admit
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from collections.abc import Awaitable, Callable, Sequence
@@ -191,7 +192,7 @@ async def decode(body: CodecPayloads, codec: Codec) -> CodecPayloads | JSONRespo
     A payload whose client was erased comes back as ``{"erased": true, "data_key_id": …}``
     (metadata ``sessionflow-erased: true``), so the UI shows "erased" instead of an error."""
 
-    async def each(payloads: Sequence[Payload]) -> list[Payload]:
+    def each_now(payloads: Sequence[Payload]) -> list[Payload]:
         decoded: list[Payload] = []
         for payload in payloads:
             try:
@@ -199,6 +200,11 @@ async def decode(body: CodecPayloads, codec: Codec) -> CodecPayloads | JSONRespo
             except PayloadErasedError as erased:
                 decoded.append(erased_placeholder(erased))
         return decoded
+
+    async def each(payloads: Sequence[Payload]) -> list[Payload]:
+        # Data keys are read from the KMS directory (a network volume in production): in a
+        # thread, so one slow read never holds the endpoint's other requests.
+        return await asyncio.to_thread(each_now, payloads)
 
     return await _apply(body, each)
 

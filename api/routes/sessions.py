@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -74,7 +75,9 @@ from domain.session_attendance import NoShowRequest, NoShowResult
 from domain.state import SessionState
 from domain.status import Actor, SessionStatus, status_as_of
 from domain.views import session_view_for
-from temporal_client.codec import session_erased
+from observability.metrics import ERASED_SESSION_MONEY_EVENTS
+from temporal_client.codec import PayloadErasedError, session_erased
+from temporal_client.erasure import erasure_of_session
 from temporal_client.messages import execute_update, query_workflow
 from temporal_client.refunds_client import refund_session, with_later_refunds
 from temporal_client.rpc_errors import closed_while_updating
@@ -105,6 +108,8 @@ ERRORS: dict[int | str, dict[str, object]] = {
         "retry after `Retry-After` with the same `Idempotency-Key`",
     },
 }
+
+log = logging.getLogger("sessionflow.api.sessions")
 
 CHARGE_ANSWER_WAIT = timedelta(seconds=10)
 """How long a request that charged the card while the client waits (their own booking, a new card)
@@ -506,7 +511,10 @@ async def file_attendance(
     )
 
 
-@router.post("/{session_id}/refund")
+@router.post(
+    "/{session_id}/refund",
+    responses={410: {"model": ErrorBody, "description": "`erased`: the session's client was erased"}},
+)
 async def refund(
     session_id: SessionId,
     body: RefundBody,
@@ -522,20 +530,33 @@ async def refund(
     refund_exceeds_captured`, the message says what is left). Nothing captured: `409
     nothing_captured`. A charge the client's bank disputes is not refunded while the dispute is
     open or after it was lost: `409 charge_disputed`. Only the session's therapist or an admin (its
-    client: `409 not_allowed`, anyone else `404`). The money goes back right
+    client: `409 not_allowed`, anyone else `404`). A closed session whose client was erased: `410
+    erased` (its ledger is gone; ops refund in Stripe from the kept facts). The money goes back right
     after (`refund_issued` to the client with the amount); the result says what was granted and what
     is still refundable."""
     request = _command(
         SessionRefund, **body.model_dump(), requested_by=party.role, acting_party=party, received_at=_now()
     )
-    return await refund_session(
-        client,
-        session_id,
-        request,
-        request_id=request_id(key, "refund", session_id, party.header(), body=body),
-        task_queue=settings.task_queue,
-        now=_now(),
-    )
+    try:
+        return await refund_session(
+            client,
+            session_id,
+            request,
+            request_id=request_id(key, "refund", session_id, party.header(), body=body),
+            task_queue=settings.task_queue,
+            now=_now(),
+        )
+    except PayloadErasedError:
+        # The closed session's final ledger (who may ask, what is refundable) went with its
+        # client's key: no refund can be computed here. Ops refund in Stripe from the kept facts.
+        await described_for(client, session_id, party)  # strangers get the 404 of an unknown session
+        erasure_id = await erasure_of_session(client, settings, session_id)
+        log.warning(
+            "refund of an erased client's session refused: ops settle it in stripe",
+            extra={"session_id": session_id, "erasure_id": erasure_id, "acting_role": party.role.value},
+        )
+        ERASED_SESSION_MONEY_EVENTS.labels(kind="refund").inc()
+        raise SessionErased() from None
 
 
 @router.post("/{session_id}/no-show")

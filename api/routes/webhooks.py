@@ -34,8 +34,11 @@ from domain.ids import is_opaque_id
 from domain.payment_facts import KnownFact, known_fact
 from domain.payments import PaymentEvent, payment_event_from_stripe
 from domain.session_disputes import session_payment_intents
+from observability.metrics import ERASED_SESSION_MONEY_EVENTS
 from settings import Settings
 from stripe_client import build_stripe_client
+from temporal_client.codec import PayloadErasedError, session_erased
+from temporal_client.erasure import erasure_of_session
 from temporal_client.messages import query_workflow, signal_workflow
 from temporal_client.refunds_client import dispute_closed_session
 from temporal_client.session_client import describe_session, session_handle
@@ -394,13 +397,53 @@ async def _dispute_event(
         recent.add(event_id)
         return WebhookAck(handled=False)
     session_id, fact = confirmed
-    ids = {
+    ids: dict[str, object] = {
         "event_id": event_id,
         "event_type": event_type,
         "session_id": session_id,
         "dispute_id": fact.dispute_id,
         "dispute_status": fact.status.value,
     }
+    if await asyncio.to_thread(session_erased, client.data_converter, session_id):
+        return await _erased_session_dispute(client, settings, recent, session_id, ids)
+    try:
+        return await _dispute_of_a_readable_session(client, settings, recent, session_id, fact, ids)
+    except PayloadErasedError:  # erased while this delivery was answered
+        return await _erased_session_dispute(client, settings, recent, session_id, ids)
+
+
+async def _erased_session_dispute(
+    client: TemporalClient,
+    settings: Settings,
+    recent: RecentEventIds,
+    session_id: str,
+    ids: dict[str, object],
+) -> WebhookAck:
+    """The session's client was erased: its ledger and evidence went with its key, so nothing
+    can take the dispute (a refunds workflow's input would be the session's, which can no longer
+    be written). Acknowledged — Stripe's retries cannot change it — and handed to ops: a WARNING
+    with opaque ids (the dispute, the session, the erasure) and
+    ``sessionflow_erased_session_money_events_total{kind="dispute"}``. Ops answer the dispute in
+    Stripe from the kept facts (deploy/runbooks/erasure-request.md)."""
+    erasure_id = await erasure_of_session(client, settings, session_id)
+    log.warning(
+        "stripe dispute for an erased client's session: ops answer it in stripe",
+        extra={**ids, "erasure_id": erasure_id},
+    )
+    ERASED_SESSION_MONEY_EVENTS.labels(kind="dispute").inc()
+    recent.add(str(ids["event_id"]))
+    return WebhookAck(handled=False)
+
+
+async def _dispute_of_a_readable_session(
+    client: TemporalClient,
+    settings: Settings,
+    recent: RecentEventIds,
+    session_id: str,
+    fact: DisputeFact,
+    ids: dict[str, object],
+) -> WebhookAck:
+    event_id = str(ids["event_id"])
     if not await _dispute_of_the_session(client, session_id, fact):
         # Any connected account can write a session's id into its own PaymentIntent's metadata:
         # its dispute must never hold that session's refunds, reach its therapist or get its

@@ -4,9 +4,11 @@ Real dev server, a real worker and the API over real HTTP, the real Stripe clien
 stand-in, envelope encryption on (a KMS directory of the test's own). Client A books three
 sessions and client B one; A's first is refunded in part, cancelled late and refunded again after
 it closed (its refunds workflow runs); A's second is booked far ahead (scheduled, not charged);
-B's closes. Erasing A is refused while A's first holds money, then done with the CLI; afterwards
-nothing personal of A's decodes anywhere (histories, codec endpoint, history API, CLI), B's
-decodes fully, and A's charges and refunds still reconcile with the stand-in's records."""
+A's third needs 3-D Secure (its charge's answer holds the PaymentIntent's client_secret) and is
+voided by an admin's cancellation; B's closes. Erasing A is refused while A's first (and third)
+hold money, then done with the CLI; afterwards nothing personal of A's decodes anywhere
+(histories, codec endpoint, history API, CLI), no client_secret among the kept facts, B's decodes
+fully, and A's charges and refunds still reconcile with the stand-in's records."""
 
 from __future__ import annotations
 
@@ -87,8 +89,20 @@ def key() -> dict[str, str]:
     return {"Idempotency-Key": f"req-{uuid.uuid4().hex}"}
 
 
-async def book(http: httpx.AsyncClient, kind: BookingKind, start_in: timedelta, client_id: str) -> str:
-    booking = make_booking(kind, start=real_now() + start_in, client_id=client_id, client_agreed=True)
+async def book(
+    http: httpx.AsyncClient,
+    kind: BookingKind,
+    start_in: timedelta,
+    client_id: str,
+    payment_method: str = "pm_card_visa",
+) -> str:
+    booking = make_booking(
+        kind,
+        start=real_now() + start_in,
+        client_id=client_id,
+        client_agreed=True,
+        payment_method=payment_method,
+    )
     booked = await http.post("/v1/sessions", json=booking.model_dump(mode="json"))
     assert booked.status_code == 201, booked.text
     return booking.session_id
@@ -122,6 +136,8 @@ class Census:
     """Payloads under a session's data key that still decode: must stay 0 after the erasure."""
     naming_the_client: int = 0
     """Decodable payloads whose content names the erased client."""
+    secrets: int = 0
+    """Decodable payloads holding a PaymentIntent's client secret (``pi_…_secret_…``)."""
     personal: list[Any] | None = None
 
 
@@ -145,6 +161,7 @@ async def census(stack: Stack, workflow_ids: list[str], client_id: str) -> Censu
                 counted.decoded += 1
                 counted.personal_decoded += DATA_KEY_ID_METADATA in payload.metadata
                 counted.naming_the_client += client_id.encode() in plain.data
+                counted.secrets += b"_secret_" in plain.data
     return counted
 
 
@@ -156,9 +173,13 @@ async def test_an_erased_clients_sessions_decode_nowhere_while_their_money_still
     a_paid = await book(http, BookingKind.THERAPIST_MANUAL, 10 * HOUR, a)  # inside the window: charged
     a_ahead = await book(http, BookingKind.THERAPIST_FOLLOW_UP, 200 * HOUR, a)  # not charged yet
     b_paid = await book(http, BookingKind.THERAPIST_MANUAL, 10 * HOUR, b)
+    # A's third needs the client to pay on-session: the charge's answer holds the PaymentIntent's
+    # client_secret, which must be erased with A (it is a credential, not a financial fact).
+    a_sca = await book(http, BookingKind.THERAPIST_MANUAL, 10 * HOUR, a, "pm_card_authenticationRequired")
     for session_id in (a_paid, b_paid):
         await wait_for_status(http, session_id, "paid")
     await wait_for_status(http, a_ahead, "scheduled")
+    await wait_for_status(http, a_sca, "awaiting_client_action")
 
     # While A's first session holds A's money, the erasure is refused and changes nothing.
     refused = await invoke(stack, "clients", "erase", a, "--yes")
@@ -173,6 +194,13 @@ async def test_an_erased_clients_sessions_decode_nowhere_while_their_money_still
     )
     await cancel_late_and_close(stack, a_paid)
     await cancel_late_and_close(stack, b_paid)
+    voided = await http.post(
+        f"/v1/sessions/{a_sca}/cancel",
+        json={"requested_by": "admin", "reason": "admin_correction"},
+        headers=key(),
+    )
+    assert voided.status_code == 200, voided.text
+    await asyncio.wait_for(stack.client.get_workflow_handle(session_workflow_id(a_sca)).result(), WAIT)
     after_close = {"reason": "late_cancellation_waived", "amount_minor": 2000}
     refunded = await http.post(f"/v1/sessions/{a_paid}/refund", json=after_close, headers=key())
     assert refunded.status_code == 200, refunded.text
@@ -183,18 +211,19 @@ async def test_an_erased_clients_sessions_decode_nowhere_while_their_money_still
         session_workflow_id(a_paid),
         session_refunds_workflow_id(a_paid),
         session_workflow_id(a_ahead),
+        session_workflow_id(a_sca),
     ]
     before = await census(stack, a_workflows, a)
     ledger_before = await client_ledger(stack.client, a)
-    assert before.erased == 0 and before.personal_decoded > 0
+    assert before.erased == 0 and before.personal_decoded > 0 and before.secrets > 0
 
     erased = await invoke(stack, "clients", "erase", a, "--yes")
 
     assert erased.exit_code == 0, erased.output
     assert "erased: erasure era_" in erased.output
     # A's scheduled session (cancelled) and the refunds workflow of the closed one (terminated);
-    # the keys of both sessions.
-    assert "2 session(s), 2 workflow(s) closed (0 forced), 2 data key(s) destroyed" in erased.output
+    # the keys of all three sessions.
+    assert "3 session(s), 2 workflow(s) closed (0 forced), 3 data key(s) destroyed" in erased.output
     ahead = await stack.client.get_workflow_handle(session_workflow_id(a_ahead)).describe()
     refunds_run = await stack.client.get_workflow_handle(session_refunds_workflow_id(a_paid)).describe()
     assert (ahead.status, refunds_run.status) == (
@@ -209,6 +238,7 @@ async def test_an_erased_clients_sessions_decode_nowhere_while_their_money_still
         f"{after.naming_the_client} naming A (before: {before.naming_the_client})"
     )
     assert after.personal_decoded == 0 and after.naming_the_client == 0
+    assert after.secrets == 0  # no PaymentIntent's client_secret among the kept facts
     # Every personal payload from before is erased (plus the cancellation's own); the kept facts
     # are exactly what decoded outside the session keys before.
     assert after.erased >= before.personal_decoded and before.naming_the_client > 0
@@ -283,7 +313,7 @@ async def test_an_erased_clients_sessions_decode_nowhere_while_their_money_still
     record = json.loads(record_file.read_text())
     assert record["erasure_id"] in erased.output and record["erasure_id"] in again.output
     assert a not in record_file.read_text() and record["client_hash"] == client_hash(stack.settings, a)
-    assert (record["sessions"], record["data_keys_destroyed"]) == (2, 2)
+    assert (record["sessions"], record["data_keys_destroyed"]) == (3, 3)
     # The detail view (a query the worker cannot answer without the key) says so: 410, not a 500.
     detail = await http.get(f"/v1/sessions/{a_paid}")
     assert detail.status_code == 410 and detail.json()["code"] == "erased", detail.text

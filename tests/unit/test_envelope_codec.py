@@ -148,7 +148,6 @@ async def test_after_the_erasure_the_session_does_not_decode_but_its_charge_does
 _FREE_TEXT_FREE = {
     # Plain ``str`` fields of the kept facts, each a machine value set by Stripe or by us.
     "payment_intent_status": "Stripe's PaymentIntent status enum",
-    "client_secret": "Stripe's PaymentIntent secret for 3-D Secure, an opaque token",
     "code": "Stripe's error code",
     "decline_code": "Stripe's decline code",
     "advice_code": "Stripe's advice code",
@@ -177,14 +176,61 @@ def _plain_str_fields(model: type[BaseModel]) -> set[str]:
     return loose
 
 
+_SECRET_WORDS = ("secret", "token", "password", "api_key")
+_NEVER_KEPT_WHEN_SET = {"ChargeResult.client_secret"}
+"""Credentials a financial fact may carry while its session runs: a value holding one is
+encrypted with the session's key, so it is erased with the client (the next test)."""
+
+
+def _secret_fields(model: type[BaseModel]) -> set[str]:
+    return {name for name in model.model_fields if any(word in name for word in _SECRET_WORDS)}
+
+
 def test_the_kept_financial_facts_hold_no_field_of_free_text() -> None:
     loose = {
         f"{model.__name__}.{name}" for model in FINANCIAL_FACT_TYPES for name in _plain_str_fields(model)
     }
 
-    unexplained = {field for field in loose if field.split(".")[-1] not in _FREE_TEXT_FREE}
+    unexplained = {
+        field
+        for field in loose
+        if field.split(".")[-1] not in _FREE_TEXT_FREE and field not in _NEVER_KEPT_WHEN_SET
+    }
     assert unexplained == set()
     assert {"amount_minor", "currency", "payment_intent_id"} <= set(ChargeRequest.model_fields)
+
+
+def test_no_kept_financial_fact_holds_a_secret() -> None:
+    secrets = {f"{model.__name__}.{name}" for model in FINANCIAL_FACT_TYPES for name in _secret_fields(model)}
+    assert secrets == _NEVER_KEPT_WHEN_SET  # a new one must be added there and shown never kept
+
+    payload_converter = converter(None).payload_converter
+    with_secret = ChargeResult(
+        outcome=ChargeOutcome.REQUIRES_ACTION, payment_intent_id="pi_1", client_secret="pi_1_secret_abc"
+    )
+    without = ChargeResult(outcome=ChargeOutcome.SUCCEEDED, payment_intent_id="pi_1")
+    [secret_payload, kept_payload] = payload_converter.to_payloads([with_secret, without])
+    assert KEPT_METADATA not in secret_payload.metadata
+    assert kept_payload.metadata[KEPT_METADATA] == b"financial"
+
+
+async def test_a_payment_intents_client_secret_is_erased_with_the_session(tmp_path: Path) -> None:
+    store = kms(tmp_path)
+    contextual = converter(store).with_context(session_context("ses_x"))
+    requires_action = ChargeResult(
+        outcome=ChargeOutcome.REQUIRES_ACTION,
+        payment_intent_id="pi_1",
+        payment_intent_status="requires_action",
+        client_secret="pi_1_secret_abc",
+    )
+    [sealed] = await contextual.encode([requires_action])
+    assert sealed.metadata[DATA_KEY_ID_METADATA] == session_data_key_id("ses_x").encode()
+    assert await converter(store).decode([sealed], [ChargeResult]) == [requires_action]  # while it runs
+
+    store.destroy_data_keys([session_data_key_id("ses_x")])
+
+    with pytest.raises(PayloadErasedError):
+        await converter(store).decode([sealed], [ChargeResult])
 
 
 async def test_every_recorded_history_still_decodes_with_envelope_encryption_on(tmp_path: Path) -> None:
