@@ -371,7 +371,8 @@ def erase(
     typer.echo(
         f"{state}: erasure {record.erasure_id} at {record.erased_at}: {record.sessions} session(s), "
         f"{record.workflows_closed} workflow(s) closed ({record.forced} forced), "
-        f"{record.data_keys_destroyed} data key(s) destroyed"
+        f"{record.data_keys_destroyed} data key(s) destroyed, {record.relationships_ended} "
+        "relationship(s) ended"
     )
 
 

@@ -50,7 +50,9 @@ What remains readable afterwards, by design: the workflows' ids and search attri
 removes the closed executions); the financial facts (``temporal_client.codec.FINANCIAL_FACT_TYPES``:
 amounts, currency, Stripe ids, outcome codes) under the shared key; the therapist's practice
 workflow, which holds the client's opaque id in its relationships and reserved slots (no free
-text; the relationship can be ended with the attendance update's ``end_relationship``).
+text). Before destroying keys the erasure ends the client's relationship in each running practice
+of their therapists (``end_relationship``, reason ``client_request``): their reserved weekly slots
+are released, the therapist's time free again (``relationships_ended``).
 """
 
 from __future__ import annotations
@@ -79,17 +81,20 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from contract.ids import (
     SESSION_REFUNDS_SUFFIX,
+    practice_workflow_id,
     session_id_from_workflow_id,
     session_refunds_workflow_id,
     session_workflow_id,
 )
+from contract.practice import PRACTICE_END_RELATIONSHIP
 from contract.refunds import SESSION_REFUNDS_STATE
-from contract.search_attributes import SESSION_STATUS
+from contract.search_attributes import SESSION_STATUS, THERAPIST_ID
 from contract.session import SESSION_CANCEL, SESSION_STATE
 from contract.visibility import sessions_query
 from domain.acting import ActingParty
 from domain.commands import CancelRequest
 from domain.payments import ChargeOutcome, ChargeRequest, ChargeResult, RefundRequest, RefundResult
+from domain.practice import EndReason, EndRelationship
 from domain.refunds import erasure_blocker
 from domain.status import Actor, CancelReason, SessionStatus
 from settings import Settings
@@ -145,6 +150,9 @@ class ErasureRecord:
     nothing captured). No session is ever terminated."""
     data_keys_destroyed: int
     already_erased: bool = False
+    relationships_ended: int = 0
+    """Practices where the client's relationship was ended (their reserved weekly slots released);
+    0 in records written before it was done."""
 
 
 def client_hash(settings: Settings, client_id: str) -> str:
@@ -173,6 +181,8 @@ class _Found:
     running: list[tuple[str, str]] = field(default_factory=list)
     """(workflow id, session status) of every running workflow of the client; a refunds
     workflow's status is ``refunds``."""
+    therapist_ids: list[str] = field(default_factory=list)
+    """The therapists of the client's sessions (their practices hold the client's slots)."""
 
 
 async def _find(client: Client, client_id: str) -> _Found:
@@ -181,6 +191,9 @@ async def _find(client: Client, client_id: str) -> _Found:
         session_id = session_id_from_workflow_id(execution.id)
         if session_id not in found.session_ids:
             found.session_ids.append(session_id)
+        therapist_id = execution.typed_search_attributes.get(THERAPIST_ID)
+        if therapist_id is not None and therapist_id not in found.therapist_ids:
+            found.therapist_ids.append(therapist_id)
         if execution.status == WorkflowExecutionStatus.RUNNING:
             status = execution.typed_search_attributes.get(SESSION_STATUS) or "unknown"
             found.running.append((execution.id, status))
@@ -290,12 +303,13 @@ async def erase_client(
             moved_on.append((session_id_from_workflow_id(workflow_id), "refused_cancellation"))
     if moved_on:
         raise ErasureRefused(moved_on)  # no key destroyed yet: erasing again picks up from here
+    ended = await _end_relationships(client, found.therapist_ids, client_id, erasure_id)
     key_ids = {session_data_key_id(session_id) for session_id in found.session_ids}
     key_ids.update(kms.list_data_keys(CLIENT_TAG, client_id))
     # Recorded as erased under the lock of the destruction: no key for them is made from here.
     destroyed = kms.destroy_data_keys(sorted(key_ids), erased_client=client_id)
     previous = find_erasure(settings, kms, client_id)
-    if previous is not None and destroyed == 0 and closed == 0:
+    if previous is not None and destroyed == 0 and closed == 0 and ended == 0:
         return ErasureRecord(**{**asdict(previous), "already_erased": True})
     record = ErasureRecord(
         erasure_id=erasure_id,
@@ -305,9 +319,35 @@ async def erase_client(
         workflows_closed=closed,
         forced=forced,
         data_keys_destroyed=destroyed,
+        relationships_ended=ended,
     )
     write_record(_records_dir(kms) / f"{erasure_id}.json", asdict(record))
     return record
+
+
+async def _end_relationships(
+    client: Client, therapist_ids: list[str], client_id: str, erasure_id: str
+) -> int:
+    """End the client's relationship in each running practice of their therapists — as the
+    practice's own update (``end_relationship``, reason ``client_request``: the erasure is the
+    client's request; a code, no free text), which releases their reserved weekly slots so the
+    therapist's time is free again. Before any key is destroyed, so a failure here stops the
+    erasure and erasing again picks up (an ended relationship answers ``already_ended``). A
+    practice not running is left alone (never started for this). How many were ended now."""
+    ended = 0
+    for therapist_id in sorted(therapist_ids):
+        handle = client.get_workflow_handle(practice_workflow_id(therapist_id))
+        try:
+            if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+                continue
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            continue
+        command = EndRelationship(client_id=client_id, reason=EndReason.CLIENT_REQUEST)
+        answer = await execute_update(handle, PRACTICE_END_RELATIONSHIP, command, id=f"{erasure_id}:end")
+        ended += not answer.already_ended
+    return ended
 
 
 async def _cancelled(client: Client, workflow_id: str, erasure_id: str) -> bool:

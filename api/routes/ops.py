@@ -54,6 +54,8 @@ class ErasureView(BaseModel):
     forced: int
     data_keys_destroyed: int
     already_erased: bool
+    relationships_ended: int
+    """Practices where the client's relationship was ended (reserved weekly slots released)."""
 
 
 ClientId = Annotated[str, Path(pattern=OPAQUE_ID_PATTERN, description="the client's opaque id")]

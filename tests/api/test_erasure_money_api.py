@@ -137,3 +137,38 @@ async def test_force_never_terminates_a_paid_session(stack: Stack) -> None:
     await asyncio.wait_for(
         stack.client.get_workflow_handle(session_workflow_id(paid)).terminate("test over"), WAIT
     )
+
+
+async def test_an_erasure_ends_the_clients_relationship_and_releases_their_weekly_slot(stack: Stack) -> None:
+    a = unique("cli")
+    booking = make_booking(
+        BookingKind.THERAPIST_FOLLOW_UP, start=real_now() + 200 * HOUR, client_id=a, client_agreed=True
+    )
+    booked = await stack.http.post("/v1/sessions", json=booking.model_dump(mode="json"))
+    assert booked.status_code == 201, booked.text
+    practice = f"/v1/therapists/{booking.therapist_id}"
+    slot = {
+        "client_id": a,
+        "weekday": 2,
+        "local_time": "07:00",
+        "duration_minutes": 50,
+        "timezone": booking.therapist_timezone,
+    }
+    reserved = await stack.http.post(
+        f"{practice}/slots", json=slot, headers={"Idempotency-Key": unique("req")}
+    )
+    assert reserved.status_code == 200, reserved.text
+
+    erased = await invoke(stack, "clients", "erase", a, "--yes")
+
+    assert erased.exit_code == 0, erased.output
+    assert "1 data key(s) destroyed, 1 relationship(s) ended" in erased.output
+    listed = await stack.http.get(f"{practice}/clients", params={"include_inactive": "true"})
+    [relationship] = [c for c in listed.json()["clients"] if c["client_id"] == a]
+    assert (relationship["status"], relationship["end_reason"]) == ("ended", "client_request")
+    taken = await stack.http.post(
+        f"{practice}/slots",
+        json={**slot, "client_id": unique("cli")},
+        headers={"Idempotency-Key": unique("req")},
+    )
+    assert taken.status_code == 200, taken.text  # the erased client's slot is free again
