@@ -11,19 +11,32 @@ from datetime import UTC, datetime
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError
 
 from contract.ids import session_refunds_workflow_id, session_workflow_id
 from contract.session import SESSION_WORKFLOW_TYPE
 from dev.stripe_standin import StripeStandIn
+from domain.booking import SessionBooking
 from domain.state import SessionWorkflowInput
 from domain.status import BookingKind
 from temporal_client.codec import session_data_key_id
 from temporal_client.kms import CLIENT_TAG, ClientErasedError, LocalFileKms
+from temporal_client.session_client import book_session
 from tests.api.polling import poll, wait_for_status
 from tests.api.test_erasure_api import Stack, book, cancel_late_and_close, invoke
 from tests.api.test_erasure_api import stack as stack  # the fixture
 from tests.api.test_stripe_webhook_api import WEBHOOK, secret_of, signed
 from tests.workflows.support import HOUR, WAIT, make_booking, real_now, unique
+
+
+def ahead(client_id: str) -> SessionBooking:
+    """A therapist's follow-up far ahead: ``scheduled``, nothing charged."""
+    return make_booking(
+        BookingKind.THERAPIST_FOLLOW_UP,
+        start=real_now() + 200 * HOUR,
+        client_id=client_id,
+        client_agreed=True,
+    )
 
 
 async def test_an_erasure_refuses_while_a_closed_sessions_dispute_is_open(
@@ -62,9 +75,7 @@ async def test_a_session_visibility_did_not_list_is_cancelled_before_its_key_is_
     stack: Stack,
 ) -> None:
     a = unique("cli")
-    booking = make_booking(
-        BookingKind.THERAPIST_FOLLOW_UP, start=real_now() + 200 * HOUR, client_id=a, client_agreed=True
-    )
+    booking = ahead(a)
     # Started without its search attributes: visibility's ClientId query never lists it (as a
     # session booked while the erasure runs, or not indexed yet); its key is tagged with the client.
     handle = await stack.client.start_workflow(
@@ -90,9 +101,7 @@ async def test_an_erased_client_cannot_book_and_no_workflow_starts(stack: Stack)
     erased = await invoke(stack, "clients", "erase", a, "--yes")
     assert erased.exit_code == 0, erased.output
 
-    booking = make_booking(
-        BookingKind.THERAPIST_FOLLOW_UP, start=real_now() + 200 * HOUR, client_id=a, client_agreed=True
-    )
+    booking = ahead(a)
     refused = await stack.http.post("/v1/sessions", json=booking.model_dump(mode="json"))
 
     assert refused.status_code == 409 and refused.json()["code"] == "client_erased", refused.text
@@ -141,9 +150,7 @@ async def test_force_never_terminates_a_paid_session(stack: Stack) -> None:
 
 async def test_an_erasure_ends_the_clients_relationship_and_releases_their_weekly_slot(stack: Stack) -> None:
     a = unique("cli")
-    booking = make_booking(
-        BookingKind.THERAPIST_FOLLOW_UP, start=real_now() + 200 * HOUR, client_id=a, client_agreed=True
-    )
+    booking = ahead(a)
     booked = await stack.http.post("/v1/sessions", json=booking.model_dump(mode="json"))
     assert booked.status_code == 201, booked.text
     practice = f"/v1/therapists/{booking.therapist_id}"
@@ -172,3 +179,21 @@ async def test_an_erasure_ends_the_clients_relationship_and_releases_their_weekl
         headers={"Idempotency-Key": unique("req")},
     )
     assert taken.status_code == 200, taken.text  # the erased client's slot is free again
+
+
+async def test_a_booking_racing_the_erasure_starts_nothing_and_gives_its_time_back(stack: Stack) -> None:
+    a = unique("cli")
+    erased = await invoke(stack, "clients", "erase", a, "--yes")
+    assert erased.exit_code == 0, erased.output
+    booking = ahead(a)
+
+    # Past the API's check (it ran before the erasure): the practice claims the time, the KMS
+    # refuses the session's key, so its workflow never starts and the claim is released.
+    with pytest.raises(ClientErasedError):
+        await book_session(stack.client, booking, task_queue=stack.settings.task_queue, now=datetime.now(UTC))
+
+    other = booking.model_copy(update={"session_id": unique("ses"), "client_id": unique("cli")})
+    booked = await stack.http.post("/v1/sessions", json=other.model_dump(mode="json"))
+    assert booked.status_code == 201, booked.text  # the same time, free again
+    with pytest.raises(RPCError):
+        await stack.client.get_workflow_handle(session_workflow_id(booking.session_id)).describe()
