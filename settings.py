@@ -140,7 +140,8 @@ class Settings(BaseSettings):
     codec_oidc_issuer: str = ""
     """The ``iss`` the tokens carry, exactly (https unless on this machine)."""
     codec_oidc_audience: str = ""
-    """The ``aud`` a token must name: the API/resource the IdP issues the UI's access tokens for."""
+    """The ``aud`` a token must name: the API/resource the IdP issues the UI's access tokens for —
+    the codec's own audience, never the UI's OIDC client id (an ID token's ``aud``)."""
     codec_oidc_jwks_url: str = ""
     """Where the issuer's keys are; empty: ``jwks_uri`` from ``<issuer>/.well-known/openid-configuration``."""
     codec_oidc_algorithms: tuple[str, ...] = ("RS256", "ES256")

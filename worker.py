@@ -171,6 +171,10 @@ def payment_activities(payments: PaymentActivities) -> list[Callable[..., Any]]:
     return [payments.charge, payments.void, payments.read, payments.refund]
 
 
+def dispute_activities(disputes: DisputeActivities) -> list[Callable[..., Any]]:
+    return [disputes.submit_evidence, disputes.read]
+
+
 def build_stripe_worker(
     client: Client, *, task_queue: str, stripe_client: stripe.StripeClient, settings: Settings | None = None
 ) -> Worker:
@@ -183,7 +187,7 @@ def build_stripe_worker(
         task_queue=stripe_task_queue(task_queue),
         activities=[
             *payment_activities(payments),
-            DisputeActivities(stripe_client, submit=settings.dispute_evidence_submit).submit_evidence,
+            *dispute_activities(DisputeActivities(stripe_client, submit=settings.dispute_evidence_submit)),
         ],
         max_concurrent_activities=settings.stripe_max_concurrent_activities,
         max_task_queue_activities_per_second=settings.stripe_activities_per_second,

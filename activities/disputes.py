@@ -6,6 +6,10 @@ history; this activity only sends it: ``POST /v1/disputes/{id}`` with ``evidence
 account (a direct charge's dispute is the therapist's). Off by default
 (``SESSIONFLOW_DISPUTE_EVIDENCE_SUBMIT``): a marketplace usually lets a person look first, so the
 pack is exported for its backend instead (``GET /v1/sessions/{id}/dispute-evidence``).
+
+``read_dispute`` reads one dispute's status (``GET /v1/disputes/{id}``): a refunds workflow that
+waited Stripe's whole dispute timeline for a close that never came looks before handing the
+session to ops (its closing webhook may have been lost).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.payments import NON_RETRYABLE_STRIPE_ERRORS
 from domain.dispute_evidence import EvidenceSubmission, EvidenceSubmitted
+from domain.disputes import DisputeLookup, DisputeNow, DisputeStatus
 
 
 class DisputeActivities:
@@ -43,9 +48,21 @@ class DisputeActivities:
             dispute = await self._stripe.v1.disputes.update_async(request.dispute_id, params, options)
         except NON_RETRYABLE_STRIPE_ERRORS as refused:
             # Closed already, or its evidence submitted in the dashboard: nothing to retry.
-            raise ApplicationError(
-                f"Stripe refused the evidence: {type(refused).__name__}",
-                type=type(refused).__name__,
-                non_retryable=True,
-            ) from refused
+            raise _refusal("the evidence", refused) from refused
         return EvidenceSubmitted(submitted=True, status=dispute.status)
+
+    @activity.defn(name="read_dispute")
+    async def read(self, request: DisputeLookup) -> DisputeNow:
+        options: Any = {"stripe_account": request.account} if request.account is not None else {}
+        try:
+            dispute = await self._stripe.v1.disputes.retrieve_async(request.dispute_id, None, options)
+        except NON_RETRYABLE_STRIPE_ERRORS as refused:
+            # No such dispute (on that account): a retry cannot change it; the workflow hands it to ops.
+            raise _refusal("the dispute read", refused) from refused
+        return DisputeNow(status=DisputeStatus(dispute.status))
+
+
+def _refusal(what: str, refused: Exception) -> ApplicationError:
+    """Stripe's refusal as a non-retryable failure typed with its error class."""
+    name = type(refused).__name__
+    return ApplicationError(f"Stripe refused {what}: {name}", type=name, non_retryable=True)

@@ -2,7 +2,8 @@
 
 With ``TEMPORAL_CODEC_PASS_ACCESS_TOKEN=true`` the UI sends ``Authorization: Bearer <access
 token>`` (and its ID token in ``Authorization-Extras``, which we ignore: its audience is the UI,
-not us) with every codec call, over https only. The token is a JWT signed by the identity
+not us — which is why the configured audience must be the codec's own, never the UI's client id)
+with every codec call, over https only. The token is a JWT signed by the identity
 provider; we check the signature against the issuer's published keys (JWKS), then ``iss``, ``aud``,
 ``exp``/``nbf``/``iat`` and, if configured, a claim such as a group. The Origin header proves
 nothing (any HTTP client sets any Origin), so it plays no part here.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -37,6 +39,8 @@ RETRY_AFTER_SECONDS = "5"
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 REQUIRED_CLAIMS = ("exp", "iss", "aud", "sub")
 """RFC 9068 (JWT access tokens) requires these; ``iat`` and ``nbf`` are checked when present."""
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "jwt"})
+"""The header ``typ`` values of a token taken as an access token (absent is accepted too)."""
 MAX_DOCUMENT_BYTES = 256 * 1024
 """A discovery document or JWKS larger than this is not one (and is not read into memory)."""
 
@@ -188,13 +192,20 @@ class JwksCache:
 
 
 async def _get_json(http: httpx.AsyncClient, url: str) -> dict[str, Any]:
-    response = await http.get(url, headers={"Accept": "application/json"})
-    if response.status_code != 200 or len(response.content) > MAX_DOCUMENT_BYTES:
-        raise ValueError(f"status {response.status_code}")
-    body = response.json()
-    if not isinstance(body, dict):
+    """A JSON object from the issuer, read at most ``MAX_DOCUMENT_BYTES`` into memory: the body is
+    streamed and given up as soon as it is longer (a huge or endless answer costs nothing)."""
+    async with http.stream("GET", url, headers={"Accept": "application/json"}) as response:
+        if response.status_code != 200:
+            raise ValueError(f"status {response.status_code}")
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > MAX_DOCUMENT_BYTES:
+                raise ValueError("document too large")
+    document = json.loads(body)
+    if not isinstance(document, dict):
         raise ValueError("not a JSON object")
-    return body
+    return document
 
 
 class AccessTokenVerifier:
@@ -216,8 +227,11 @@ class AccessTokenVerifier:
         except jwt.PyJWTError:
             raise TokenRejected("token_malformed", "the bearer token is not a JWT") from None
         alg = header.get("alg")
-        if alg not in self._algorithms:
+        # Any JSON value can stand there: a list or object would not even hash (a 500, not a 401).
+        if not isinstance(alg, str) or alg not in self._algorithms:
             raise TokenRejected("token_algorithm_refused", "the token's signature algorithm is not accepted")
+        if "typ" in header and not _access_token_type(header["typ"]):
+            raise TokenRejected("token_type_refused", "the token is not a JWT access token")
         kid = header.get("kid")
         jwk = await self.keys.key(kid if isinstance(kid, str) else None)
         key = _key_for(jwk, alg)
@@ -262,6 +276,16 @@ class AccessTokenVerifier:
                     status_code=status.HTTP_403_FORBIDDEN,
                 )
         return principal
+
+
+def _access_token_type(typ: object) -> bool:
+    """RFC 9068 §2.1: a JWT access token is typed ``at+jwt``; many issuers still send ``JWT``.
+    Media types compare case-insensitively and may carry the ``application/`` prefix (RFC 7515
+    §4.1.9). Any other type (``dpop+jwt``, ``logout+jwt``, ...) is another kind of token."""
+    if not isinstance(typ, str):
+        return False
+    kind = typ.lower().removeprefix("application/")
+    return kind in ACCESS_TOKEN_TYPES
 
 
 def _key_for(jwk: Mapping[str, Any], alg: str) -> jwt.PyJWK:

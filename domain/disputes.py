@@ -25,7 +25,7 @@ an inquiry usually either closes or escalates within days.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, Any
@@ -204,6 +204,59 @@ def holding_record(records: list[DisputeRecord], payment_intent_id: str | None) 
 def awaits_any_outcome(records: list[DisputeRecord]) -> bool:
     """A refund is held by a dispute still open: the session waits for its outcome."""
     return any(record.open and record.refund_held_minor > 0 for record in records)
+
+
+def awaited_record(records: list[DisputeRecord]) -> DisputeRecord | None:
+    """The open dispute holding a refund (``awaits_any_outcome``), the latest opened first."""
+    held = [record for record in records if record.open and record.refund_held_minor > 0]
+    return max(held, key=lambda record: record.opened_at, default=None)
+
+
+DISPUTE_DECISION_BOUND = timedelta(days=120)
+"""How long Stripe's process keeps a dispute open at most, with margin: the merchant's evidence is
+due 7–21 days after it opens (by card network), and the issuer decides about 60–75 days after the
+evidence is due ("the full lifecycle … can take as long as 2-3 months", Stripe support, "Dispute
+process overview" / "Why does this dispute not have a resolution yet?"): about 96 days, 120 with an
+inquiry's escalation. A refunds workflow waiting for a dispute's close past its refund period
+waits that long, then reads the dispute from Stripe instead of waiting for ever."""
+
+
+class DisputeLookup(BaseModel):
+    """What ``read_dispute`` is asked: one dispute, on the account its charge lives on."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    session_id: str
+    dispute_id: StripeId
+    account: StripeId | None = None
+    """The connected account the charge (and so the dispute) lives on; None: the platform's."""
+
+
+class DisputeNow(BaseModel):
+    """What ``read_dispute`` returns: the dispute's status as Stripe holds it now."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    status: DisputeStatus
+
+
+def fact_read_from_stripe(record: DisputeRecord, status: DisputeStatus, at: datetime) -> DisputeFact:
+    """A close read from Stripe (``read_dispute``) as the fact its lost webhook would have given:
+    the recorded dispute at its new status, dated by the workflow's clock (later than the record,
+    so the order rule takes it)."""
+    return DisputeFact(
+        event_id=f"evt_read_{record.dispute_id}",
+        type="charge.dispute.closed",
+        dispute_id=record.dispute_id,
+        payment_intent_id=record.payment_intent_id,
+        charge_id=record.charge_id,
+        status=status,
+        amount_minor=record.amount_minor,
+        currency=record.currency,
+        reason=record.reason,
+        created=max(at, record.updated_at),
+        account=record.account,
+    )
 
 
 def check_refunds_allowed(records: list[DisputeRecord], payment_intent_id: str | None) -> None:

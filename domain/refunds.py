@@ -21,7 +21,15 @@ from domain.acting import ActingParty
 from domain.commission import RefundCause
 from domain.direct_charges import record_fee_refunded, refund_on_account
 from domain.dispute_evidence import DisputeEvidence
-from domain.disputes import DisputeRecord, check_refunds_allowed, dispute_records, holding_record
+from domain.disputes import (
+    DISPUTE_DECISION_BOUND,
+    DisputeFact,
+    DisputeRecord,
+    awaited_record,
+    check_refunds_allowed,
+    dispute_records,
+    holding_record,
+)
 from domain.errors import RuleViolation
 from domain.ids import OpaqueId
 from domain.local_times import session_times
@@ -226,6 +234,27 @@ class ClosedSessionRefunds(BaseModel):
             held.refund_held_minor = due  # held, not forgotten: paid if the dispute is won
             return 0
         return due
+
+    def awaited_dispute(self) -> DisputeRecord | None:
+        """The open dispute holding a refund this workflow owes: past the refund period it waits
+        for its close instead of closing with the refund held (paid if the dispute is won)."""
+        return awaited_record(dispute_records(self.dispute, self.disputes))
+
+    def dispute_wait_ends(self, record: DisputeRecord) -> datetime:
+        """When waiting for ``record``'s close ends (then it is read from Stripe): Stripe's own
+        bound after the later of the refund period's end and the dispute's opening."""
+        return max(self.closes_at, record.opened_at) + DISPUTE_DECISION_BOUND
+
+    def takes_after_period(self, fact: DisputeFact) -> bool:
+        """Past the refund period only news of a dispute recorded open is taken (its close pays
+        or releases what it holds); a dispute first heard of then is ops' (the webhook logs it)."""
+        records = dispute_records(self.dispute, self.disputes)
+        return any(record.open and record.dispute_id == fact.dispute_id for record in records)
+
+
+DISPUTE_OPEN_PAST_BOUND = "dispute_open_past_bound"
+"""``blocked_reason`` of a refunds workflow that closed with a refund held by a dispute Stripe
+still held open after ``DISPUTE_DECISION_BOUND``: handed to ops (``sessionflow_money_blocked_total``)."""
 
 
 def check_closed_refund(

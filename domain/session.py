@@ -134,6 +134,9 @@ class Session(SessionState):
     """Stripe refused a refund or void: money work waits until then (or until news arrives)."""
     filing: bool = Field(default=False, exclude=True)
     """An attendance update is being filed (awaiting the practice): a second one is refused."""
+    unreported_deferred: bool = Field(default=False, exclude=True)
+    """The unreported deadline passed while the charge was held at the start (``HELD_AT_START``):
+    the close waits for the resume (or the attendance update) instead; ops were told once."""
     clock_floor: datetime | None = Field(default=None, exclude=True)
     """The instant of the last timer that fired: the session's clock is never behind it."""
     holds_time: bool = Field(default=False, exclude=True)
@@ -529,6 +532,10 @@ def next_step(session: Session) -> NextStep | None:
         return NextStep(Step.REMIND, session.end + reminders[session.reminders_sent])
     deadline = unreported_deadline(session.end, session.policy)
     if deadline is not None and awaits_attendance_update(session) and not session.filing:
+        if session.unreported_deferred and close_waits_for_resume(session):
+            # Past the deadline with the charge still held at the start: only the resume (which
+            # charges, then closes it) or the attendance update moves it now.
+            return None
         # After the last reminder, the update's deadline (``domain.unreported``); a filing under
         # way is waited for (it wins if it is recorded). Sessions booked before have no deadline.
         return NextStep(Step.CLOSE_UNREPORTED, deadline)
@@ -589,6 +596,25 @@ def unreported_due(session: Session, now: datetime) -> bool:
     )
 
 
+def close_waits_for_resume(session: Session) -> bool:
+    """The session's charge was held at its start (the therapist's account paused,
+    ``HELD_AT_START``) and is still pending: it is charged automatically once the account can
+    charge again (``resume_held``), so the unreported deadline does not close it — closing would
+    lose that charge for good. It waits for the resume (or the attendance update)."""
+    return session.payment.ops_blocked == HELD_AT_START and session.payment.status is PaymentStatus.ON_HOLD
+
+
+def defer_unreported(session: Session, now: datetime) -> bool:
+    """The deadline came while the charge is still held at the start (``close_waits_for_resume``):
+    the close waits. True the first time (ops are told then, once)."""
+    if session.unreported_deferred or not close_waits_for_resume(session):
+        return False
+    if not unreported_due(session, now):
+        return False
+    session.unreported_deferred = True
+    return True
+
+
 def close_unreported(session: Session, now: datetime) -> list[Notice]:
     """Close a session whose attendance update never came (``domain.unreported``): its status is
     ``unreported`` — or stays ``client_no_show`` when the therapist marked it so from the start —
@@ -597,7 +623,7 @@ def close_unreported(session: Session, now: datetime) -> list[Notice]:
     practice changes: the session's time claim lapsed at its end, and no slot is released and no
     relationship ended on a guess. Returns no notice (and changes nothing) when the update won:
     recorded, or being filed, before the deadline."""
-    if not unreported_due(session, now):
+    if not unreported_due(session, now) or close_waits_for_resume(session):
         return []
     payment = session.payment
     money = unreported_money(payment)

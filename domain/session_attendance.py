@@ -41,7 +41,7 @@ from domain.practice import (
     ReserveSlotCall,
 )
 from domain.refunds import refundable_minor
-from domain.session import Notice, Session, refund_due, refund_target
+from domain.session import Notice, Session, close_waits_for_resume, refund_due, refund_target
 from domain.slots import SLOT_MAX_MINUTES, SLOT_MIN_MINUTES, WeeklySlotRule, same_time_next_week, wall_time
 from domain.state import NoShowRecord, SessionWorkflowInput
 from domain.status import Actor, BookingKind, SessionStatus
@@ -212,12 +212,17 @@ def reserved_slot_rule(session: Session, update: AttendanceUpdate) -> WeeklySlot
 
 def _check_in_time(session: Session, received_at: datetime) -> None:
     """An update received at or after its deadline is late (``domain.unreported``), and so is one
-    reaching a session already closed as unreported (received before, delivered after)."""
+    reaching a session already closed as unreported (received before, delivered after); a session
+    whose close waits for its held charge (``close_waits_for_resume``) still takes it."""
     if session.closed and session.attendance is None and not session.status.is_cancelled:
         raise RuleViolation(
             "attendance_window_closed",
             "the session closed as unreported: its attendance update is no longer taken",
         )
+    if close_waits_for_resume(session):
+        # Past its deadline a session whose charge is held at the start did not close (it waits
+        # for the resume): the update is still taken, since nothing closed it.
+        return
     check_update_in_time(session.end, received_at, session.policy)
 
 

@@ -80,7 +80,10 @@ def unreported_money(payment: PaymentLedger) -> UnreportedMoney:
 
     A session that went ahead unpaid (its charge handed to ops at or after its start: an outage, a
     decline after the start) is not charged by the close either: what is owed stays with ops, who
-    already hold it (``payment.ops_blocked``); closing changes nothing about it.
+    already hold it (``payment.ops_blocked``); closing changes nothing about it (the workflow tells
+    ops at the close). A session whose charge is held at its start (``HELD_AT_START``: the
+    therapist's account paused) does not reach this: it is still charged automatically on resume,
+    so its close waits (``domain.session.close_waits_for_resume``).
     """
     if payment.status is PaymentStatus.PAID:
         return UnreportedMoney.CHARGE_KEPT

@@ -16,7 +16,8 @@ Worker process, two endpoints:
   Workflow code adds its own there through ``workflow.metric_meter()`` (``contract.metrics``:
   ``sessionflow_practice_state_bytes``, ``sessionflow_practice_outcomes_forgotten_early``;
   ``workflows.calls``: ``sessionflow_money_blocked_total{operation, session_status}``,
-  ``sessionflow_charge_given_up``, ``sessionflow_stripe_unreachable``, ``sessionflow_disputes_total``).
+  ``sessionflow_charge_given_up``, ``sessionflow_stripe_unreachable``, ``sessionflow_disputes_total``,
+  ``sessionflow_sessions_unreported``, ``sessionflow_unreported_money_to_ops_total{reason, outcome}``).
 * ``settings.worker_app_metrics_port`` (default ``9465``, same host): our counters below, served
   by ``prometheus_client``. The activities increment them; labels are opaque codes only:
   ``sessionflow_charges_total``, ``sessionflow_declines_total``, ``sessionflow_refunds_total``,

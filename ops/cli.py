@@ -3,7 +3,7 @@
     sessionflow api | codec | worker
     sessionflow sessions list [--status S] [--therapist T] [--limit N]
     sessionflow sessions show SESSION_ID
-    sessionflow replay [--workflow-id ID ...] [--query VISIBILITY_QUERY] [--file PATH ...]
+    sessionflow replay [--workflow-id ID ...] [--query VISIBILITY_QUERY] [--file PATH ...] [--upto-event N]
     sessionflow versions show | promote BUILD_ID [--wait-seconds N]
     sessionflow clients erase CLIENT_ID [--yes] [--force] | ledger CLIENT_ID
     sessionflow kms rotate-master
@@ -19,14 +19,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import socket
+import sys
 from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -69,10 +72,14 @@ app.add_typer(kms_app, name="kms")
 REPLAYED_WORKFLOWS: list[type] = [SessionWorkflow, PracticeWorkflow]
 
 T = TypeVar("T")
+_SDK_RUNTIME_STARTED = False
+"""Set once a command has run a coroutine (Temporal client, replayer): see ``main``."""
 
 
 def _run(work: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine; an unreachable Temporal is a one-line error, not a traceback."""
+    global _SDK_RUNTIME_STARTED
+    _SDK_RUNTIME_STARTED = True
     try:
         return asyncio.run(work)
     except RPCError as error:
@@ -195,10 +202,34 @@ def _describe(failure: Exception) -> str:
     return f"{type(failure).__name__}: {core.group(1) if core else text}"
 
 
+def reset_point(history: WorkflowHistory, failure: str) -> tuple[int, int] | None:
+    """``(first bad event, reset event)`` for a nondeterminism naming the event it stopped at.
+
+    The event the core names is the first recorded command the code no longer issues; the
+    workflow task that issued it is the last ``WorkflowTaskCompleted`` before it, and resetting
+    to that event re-runs that task on the current code (deploy/runbooks/reset-after-nondeterminism.md).
+    None when the message names no event or no completed task precedes it."""
+    named = re.search(r"HistoryEvent\(id: (\d+)", failure)
+    if named is None:
+        return None
+    bad = int(named.group(1))
+    completed = [
+        event.event_id
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED and event.event_id < bad
+    ]
+    return (bad, completed[-1]) if completed else None
+
+
+def _cut(history: WorkflowHistory, upto_event: int) -> WorkflowHistory:
+    return WorkflowHistory(history.workflow_id, [e for e in history.events if e.event_id <= upto_event])
+
+
 async def _replay(
-    workflow_ids: list[str], files: list[Path], query: str | None
+    workflow_ids: list[str], files: list[Path], query: str | None, upto_event: int | None = None
 ) -> list[tuple[str, str | None]]:
-    """(name, failure or None) per history; histories from files first, then from the server."""
+    """(name, failure or None) per history; histories from files first, then from the server.
+    ``upto_event`` keeps events 1..N of each: the replayer decides the last task afresh."""
     settings = Settings()
     histories: list[tuple[str, WorkflowHistory]] = []
     for path in files:
@@ -217,12 +248,25 @@ async def _replay(
                     raise
                 raise typer.BadParameter(f"no workflow {workflow_id}", param_hint="--workflow-id") from None
             histories.append((workflow_id, history))
+    if upto_event is not None:
+        histories = [(name, _cut(history, upto_event)) for name, history in histories]
     replayer = Replayer(workflows=REPLAYED_WORKFLOWS, data_converter=converter)
     outcomes: list[tuple[str, str | None]] = []
     for name, history in histories:
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         failure = result.replay_failure
-        outcomes.append((name, None if failure is None else _describe(failure)))
+        if failure is None:
+            outcomes.append((name, None))
+            continue
+        described = _describe(failure)
+        point = reset_point(history, described)
+        if point is not None:
+            bad, reset = point
+            described += (
+                f"\n      first bad event {bad}; its workflow task completed at event {reset}: "
+                f"reset with --event-id {reset} (check first: --upto-event {reset - 1} replays)"
+            )
+        outcomes.append((name, described))
     return outcomes
 
 
@@ -242,11 +286,20 @@ def replay(
             help=f'replay every workflow this visibility query finds; before a rollout: "{RUNNING}"',
         ),
     ] = None,
+    upto_event: Annotated[
+        int | None,
+        typer.Option(
+            "--upto-event",
+            min=1,
+            help="replay only events 1..N of each history (the last good workflow task before a reset)",
+        ),
+    ] = None,
 ) -> None:
-    """Replay histories against the current workflow code; exit 1 on nondeterminism."""
+    """Replay histories against the current workflow code; exit 1 on nondeterminism. A failure that
+    names an event also prints the reset point (deploy/runbooks/reset-after-nondeterminism.md)."""
     if not workflow_id and not file and not query:
         raise typer.BadParameter("give at least one --workflow-id, --query or --file")
-    outcomes = _run(_replay(list(workflow_id or []), list(file or []), query))
+    outcomes = _run(_replay(list(workflow_id or []), list(file or []), query, upto_event))
     failed = 0
     for name, failure in outcomes:
         if failure is None:
@@ -468,5 +521,26 @@ def promote_version(
     typer.echo(f"{name}: current version {build_id} (was {previous or 'unversioned'})")
 
 
+def main() -> None:
+    """The ``sessionflow`` entry point. After a command that used the Temporal SDK (a client, the
+    replayer), the process ends without interpreter teardown: the SDK's Rust threads can call into
+    a finalizing interpreter and abort it (``Fatal Python error: PyGILState_Release``, exit 134)
+    after a command that succeeded and printed its output — temporalio/sdk-python#300, seen here
+    about once in 20 runs of ``sessions show`` while drilling the reset runbook. Long-running
+    commands (``worker``, ``api``, ``codec``) never set the flag and shut down normally."""
+    try:
+        app()
+        code: object = 0
+    except SystemExit as done:
+        code = done.code
+    if not _SDK_RUNTIME_STARTED:
+        raise SystemExit(code)
+    if isinstance(code, str):
+        print(code, file=sys.stderr)  # noqa: T201 — what SystemExit would have printed
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else (0 if code is None else 1))
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -31,7 +31,7 @@ from domain.errors import RuleViolation
 from domain.refunds import REFUND_PERIOD_AFTER_CLOSE, ClosedSessionRefunds, SessionRefund, SessionRefundResult
 from domain.session_disputes import session_payment_intents
 from domain.state import SessionState
-from temporal_client.messages import execute_update, query_workflow
+from temporal_client.messages import execute_update, query_workflow, signal_workflow
 from temporal_client.rpc_errors import closed_while_updating
 from temporal_client.rpc_timeouts import QUERY_RPC_TIMEOUT, UPDATE_RPC_TIMEOUT
 from temporal_client.session_client import session_handle
@@ -140,9 +140,18 @@ async def dispute_closed_session(
     """Give a dispute fact of a session whose workflow has closed to its refunds workflow (started
     from the session's final ledger if it is not running: signal-with-start), which holds refunds
     while the dispute is open or lost and tells the therapist. False when nothing can take it: the
-    session did not complete (failed, terminated: ops settle it) or its refund period is over."""
+    session did not complete (failed, terminated: ops settle it) or its refund period is over and
+    no refunds workflow still waits for this dispute."""
     handle = session_handle(client, session_id)
-    description = await handle.describe(rpc_timeout=QUERY_RPC_TIMEOUT)
+    try:
+        description = await handle.describe(rpc_timeout=QUERY_RPC_TIMEOUT)
+    except RPCError as error:
+        if error.status is not RPCStatusCode.NOT_FOUND:
+            raise
+        # The namespace retention (180 days, as long as the refund period) has deleted the closed
+        # session's history: only a refunds workflow still waiting for this dispute can take it
+        # (it checks the fact is the session's dispute itself).
+        return await _to_refunds_waiting_for_dispute(client, session_id, fact)
     if description.status != WorkflowExecutionStatus.COMPLETED or description.close_time is None:
         return False
     try:
@@ -153,7 +162,7 @@ async def dispute_closed_session(
         return False  # another account's dispute, or of a payment the session never had
     refunds = ClosedSessionRefunds.of_closed_session(final, description.close_time)
     if now >= refunds.closes_at:
-        return False
+        return await _to_refunds_waiting_for_dispute(client, session_id, fact)
     # The pack the refunds workflow answers the dispute with: only the closed session's history
     # holds it (a query of the closed workflow; a refunds workflow already running keeps its own).
     evidence = await query_workflow(handle, SESSION_DISPUTE_EVIDENCE)
@@ -175,4 +184,18 @@ async def dispute_closed_session(
         )
     except WorkflowAlreadyStartedError:
         return False
+    return True
+
+
+async def _to_refunds_waiting_for_dispute(client: Client, session_id: str, fact: DisputeFact) -> bool:
+    """Past the refund period: only a refunds workflow still running takes the fact — one waiting
+    for the close of a dispute that holds a refund it owes (``refunds-wait-for-open-dispute``;
+    it ignores any other dispute's news) — and none is ever started. False when none runs."""
+    handle = client.get_workflow_handle(session_refunds_workflow_id(session_id))
+    try:
+        await signal_workflow(handle, SESSION_REFUNDS_DISPUTE_EVENT, fact, rpc_timeout=UPDATE_RPC_TIMEOUT)
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            return False  # never started, or closed (a closed workflow cannot be signalled)
+        raise
     return True

@@ -100,6 +100,18 @@ def count_unreported() -> None:
     ).add(1)
 
 
+def count_unreported_money_to_ops(reason: str, outcome: str) -> None:
+    """A session reached its unreported deadline unpaid (``payment.ops_blocked``, its ``reason``):
+    ``closed`` with its money left to ops, or ``waiting_for_resume`` (its charge held at the start,
+    still owed when the account can charge again). ``sessionflow_unreported_money_to_ops_total``;
+    machine codes only, counted once (the meter skips replays), no command."""
+    workflow.metric_meter().create_counter(
+        "sessionflow_unreported_money_to_ops_total",
+        "Unpaid sessions at their unreported deadline: closed with the money left to ops, or "
+        "waiting for their held charge's resume; by the ops_blocked reason.",
+    ).add(1, {"reason": reason, "outcome": outcome})
+
+
 def count_stripe_unreachable(operation: str, failure: ActivityError) -> None:
     """Ops' signal of an outage: Stripe calls whose whole retry budget ran out, by operation and
     the last failure's type (``sessionflow_stripe_unreachable`` on the SDK's metrics endpoint).

@@ -140,3 +140,13 @@ end (``unreported_after``, 30 days by default, later than the last reminder) clo
 when the session would start that timer (only a policy that carries ``unreported_after`` has one,
 so no session booked before the field existed ever consults it): a history recorded without the
 marker keeps waiting for ever, as it did."""
+
+REFUNDS_WAIT_FOR_OPEN_DISPUTE = "refunds-wait-for-open-dispute"
+"""SessionRefundsWorkflow (issue 15, retention's "waits with no bound"): when the refund period
+ends while a dispute it recorded open holds a refund it owes, it no longer closes with the refund
+held (a win after that was never paid: nothing took the close). It waits for the dispute's close
+(still taken past the period, for that dispute only), bounded by ``DISPUTE_DECISION_BOUND``; then
+it reads the dispute from Stripe (``read_dispute``, a new activity) and, if still open, hands the
+session to ops (``sessionflow_money_blocked_total{operation="refund_held_by_dispute"}``) and closes.
+Consulted at the period's end only when such a dispute holds a refund: a refunds workflow recorded
+without the marker closed there, and replays so."""

@@ -20,7 +20,11 @@ refund on a closed session starts this short-lived-in-Actions workflow, one per 
 
 A dispute of the closed session's charge reaches this workflow too (signal ``dispute_event``, by
 signal-with-start from the webhook route): while it is open or lost no refund is paid or granted
-(``charge_disputed``), and one granted before is paid once it is won (``domain.disputes``).
+(``charge_disputed``), and one granted before is paid once it is won (``domain.disputes``). When
+the refund period ends while an open dispute holds a refund, the workflow waits for that dispute's
+close (the webhook route still signals it past the period), at most ``DISPUTE_DECISION_BOUND``
+(Stripe's own timeline, with margin); then it reads the dispute from Stripe and, if still open,
+hands the session to ops and closes (``refunds-wait-for-open-dispute``).
 
 The two paths never overlap: the API sends a refund to the session's workflow while it runs and
 here only once it has closed, and a closed session's workflow never runs again (its id is
@@ -44,9 +48,21 @@ with workflow.unsafe.imports_passed_through():
     from domain import refunds as rules
     from domain import session_disputes
     from domain.dispute_evidence import DisputeEvidence, EvidenceSubmission, evidence_stage
-    from domain.disputes import DisputeFact, DisputeRecord, needs_response
+    from domain.disputes import (
+        DisputeFact,
+        DisputeLookup,
+        DisputeRecord,
+        DisputeStatus,
+        fact_read_from_stripe,
+        needs_response,
+    )
     from domain.payments import RefundRequest, RefundResult
-    from domain.refunds import ClosedSessionRefunds, SessionRefund, SessionRefundResult
+    from domain.refunds import (
+        DISPUTE_OPEN_PAST_BOUND,
+        ClosedSessionRefunds,
+        SessionRefund,
+        SessionRefundResult,
+    )
     from domain.session import BLOCKED_MONEY_RETRY
     from workflows.calls import (
         call_stripe,
@@ -59,7 +75,12 @@ with workflow.unsafe.imports_passed_through():
         failure_type,
         stripe_unreachable,
     )
-    from workflows.patches import DISPUTE_EVIDENCE_EVERY_ANSWER, DISPUTES_ANSWERED, DISPUTES_BY_ID
+    from workflows.patches import (
+        DISPUTE_EVIDENCE_EVERY_ANSWER,
+        DISPUTES_ANSWERED,
+        DISPUTES_BY_ID,
+        REFUNDS_WAIT_FOR_OPEN_DISPUTE,
+    )
 
 
 @workflow.defn(name=SESSION_REFUNDS_WORKFLOW_TYPE)
@@ -70,6 +91,8 @@ class SessionRefundsWorkflow:
         self._outbox: list[asyncio.Task[None]] = []
         self._changed = False
         self._blocked_until: datetime | None = None
+        self._waits_for_dispute = False
+        """Past the refund period, waiting for the close of a dispute that holds a refund."""
 
     @workflow.run
     async def run(self, refunds: ClosedSessionRefunds) -> ClosedSessionRefunds:
@@ -80,16 +103,64 @@ class SessionRefundsWorkflow:
             if state.refund_due() > 0 and (self._blocked_until is None or now >= self._blocked_until):
                 await self._refund()
                 continue
-            if now >= state.closes_at and state.refund_due() == 0:
-                break
             wake_at = state.closes_at if self._blocked_until is None else self._blocked_until
+            if now >= state.closes_at and state.refund_due() == 0:
+                awaited = state.awaited_dispute()
+                if awaited is None or not self._wait_for_dispute():
+                    break
+                wake_at = state.dispute_wait_ends(awaited)
+                if now >= wake_at:
+                    if await self._read_dispute(awaited):
+                        continue
+                    break
             delay = max(wake_at - now, timedelta(seconds=1))
             with contextlib.suppress(TimeoutError):  # the refund period ended, or a retry is due
-                await workflow.wait_condition(lambda: self._changed, timeout=delay, timeout_summary="refund")
+                await workflow.wait_condition(
+                    lambda: self._changed,
+                    timeout=delay,
+                    timeout_summary="dispute close" if self._waits_for_dispute else "refund",
+                )
         await workflow.wait_condition(
             lambda: workflow.all_handlers_finished() and all(task.done() for task in self._outbox)
         )
         return state
+
+    def _wait_for_dispute(self) -> bool:
+        """Whether this run waits past the period for a dispute holding a refund (the patch: a
+        run recorded before closed with the refund held)."""
+        if not self._waits_for_dispute and workflow.patched(REFUNDS_WAIT_FOR_OPEN_DISPUTE):
+            self._waits_for_dispute = True
+            self._log(logging.INFO, "refund period over; waiting for the dispute holding a refund")
+        return self._waits_for_dispute
+
+    async def _read_dispute(self, record: DisputeRecord) -> bool:
+        """Stripe's own timeline is over and no close reached us (a lost webhook, or a dispute
+        still open): read it. A close is applied as its webhook would have been (True: plan again);
+        still open, or unreadable, hands the held refund to ops and the workflow closes (False)."""
+        lookup = DisputeLookup(
+            session_id=self._refunds.session_id, dispute_id=record.dispute_id, account=record.account
+        )
+        status: DisputeStatus | None = None
+        try:
+            status = (await call_stripe_disputes(DisputeActivities.read, lookup, "dispute read")).status
+        except ActivityError as failure:
+            self._log(
+                logging.ERROR, "dispute not read", dispute_id=record.dispute_id, reason=failure_type(failure)
+            )
+        if status is not None and status is not record.status:
+            self.dispute_event(fact_read_from_stripe(record, status, workflow.now()))
+            if self._changed:
+                return True
+        self._refunds.blocked_reason = DISPUTE_OPEN_PAST_BOUND
+        count_money_blocked("refund_held_by_dispute", "closed")
+        self._log(
+            logging.ERROR,
+            "refund held by a dispute still open after Stripe's timeline; handed to ops",
+            dispute_id=record.dispute_id,
+            dispute_status=status.value if status is not None else None,
+            amount_minor=record.refund_held_minor,
+        )
+        return False
 
     async def _refund(self) -> None:
         state = self._refunds
@@ -134,6 +205,8 @@ class SessionRefundsWorkflow:
         held while it is open or lost, and one held is paid once it is won."""
         if not workflow.patched(DISPUTES_ANSWERED):
             return  # never reached: a history without the marker never had this signal
+        if self._waits_for_dispute and not self._refunds.takes_after_period(fact):
+            return  # past the period only the awaited dispute's news counts
         change, notices = session_disputes.apply_closed_dispute(
             self._refunds, fact, workflow.now(), by_dispute_id=workflow.patched(DISPUTES_BY_ID)
         )

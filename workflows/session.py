@@ -72,6 +72,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.session_attendance import AttendanceEffects, AttendancePlan, NoShowRequest, NoShowResult
     from domain.state import FollowUpStart, SessionState, SessionWorkflowInput
     from domain.status import PaymentStatus, SessionStatus
+    from domain.unreported import UnreportedMoney, unreported_money
     from workflows.calls import (
         call_practice,
         call_practice_patiently,
@@ -83,6 +84,7 @@ with workflow.unsafe.imports_passed_through():
         count_money_blocked,
         count_stripe_unreachable,
         count_unreported,
+        count_unreported_money_to_ops,
         deliver,
         deliver_batch,
         failure_type,
@@ -285,10 +287,27 @@ class SessionWorkflow:
         elif step is Step.CLOSE_UNREPORTED:
             # The attendance update never came: closed, the charge kept; an update recorded or
             # being filed first wins (then this changes nothing).
-            if notices := machine.close_unreported(session, now):
+            if machine.defer_unreported(session, now):
+                # Its charge was held at the start and is still owed on resume: closing would lose
+                # it, so it waits (no command: nothing is sent, no timer planned). Ops hear of it.
+                reason = session.payment.ops_blocked or "unknown"
+                count_unreported_money_to_ops(reason, "waiting_for_resume")
+                self._log(
+                    logging.WARNING,
+                    "unreported deadline passed: waiting for the held charge's resume",
+                    reason=reason,
+                )
+            elif notices := machine.close_unreported(session, now):
                 self._notify(notices, now)
                 count_unreported()
                 self._log(logging.WARNING, "session closed unreported", status=session.status.value)
+                if unreported_money(session.payment) is UnreportedMoney.LEFT_TO_OPS:
+                    # Unpaid: what is owed stays with ops (``left_to_ops``); they hear of it here.
+                    reason = session.payment.ops_blocked or "unknown"
+                    count_unreported_money_to_ops(reason, "closed")
+                    self._log(
+                        logging.WARNING, "session closed unreported: its money is left to ops", reason=reason
+                    )
         elif step is Step.PAYMENT_REMINDER:
             self._notify([machine.remind_payment(session, now)], now)
         elif step is Step.COMPLETE:

@@ -27,7 +27,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from pydantic import ValidationError
 
@@ -76,6 +76,8 @@ class IdentityProvider:
     jwks_fetches: int = 0
     down: bool = False
     """The JWKS endpoint answers 503 (the IdP in an outage)."""
+    endless_bytes: int = 0
+    """How much of its endless "JWKS" (``/endless``) the IdP has sent."""
 
     def publish(self, kid: str, key: PrivateKey) -> None:
         self.keys.append(public_jwk(kid, key))
@@ -114,6 +116,19 @@ def issuer_app(idp: IdentityProvider) -> FastAPI:
         if idp.down:
             return JSONResponse({"error": "temporarily_unavailable"}, status_code=503)
         return {"keys": idp.keys}
+
+    @app.get("/endless")
+    async def endless() -> StreamingResponse:
+        # A hostile or broken issuer: a JSON document that never ends.
+        async def body() -> AsyncIterator[bytes]:
+            yield b'{"keys": ["'
+            chunk = b"x" * 65536
+            while True:
+                idp.endless_bytes += len(chunk)
+                yield chunk
+                await asyncio.sleep(0)
+
+        return StreamingResponse(body(), media_type="application/json")
 
     return app
 
@@ -247,6 +262,24 @@ REJECTED: dict[str, tuple[Callable[[IdentityProvider], str], str]] = {
         lambda idp: idp.token("k1", ec_key("attacker"), "ES256"),
         "token_algorithm_refused",
     ),
+    "alg as a list": (
+        lambda idp: forged({"alg": ["RS256"], "kid": "k1", "typ": "JWT"}, idp.claims(), lambda _: b"sig"),
+        "token_algorithm_refused",
+    ),
+    "alg as an object": (
+        lambda idp: forged({"alg": {"a": 1}, "kid": "k1", "typ": "JWT"}, idp.claims(), lambda _: b"sig"),
+        "token_algorithm_refused",
+    ),
+    "typed as another kind of JWT": (
+        lambda idp: jwt.encode(
+            idp.claims(), rsa_key("k1"), "RS256", headers={"kid": "k1", "typ": "dpop+jwt"}
+        ),
+        "token_type_refused",
+    ),
+    "typed as a list": (
+        lambda idp: jwt.encode(idp.claims(), rsa_key("k1"), "RS256", headers={"kid": "k1", "typ": ["JWT"]}),
+        "token_type_refused",
+    ),
     "without a subject": (lambda idp: idp.token(sub=None), "token_malformed"),
     "not a JWT at all": (lambda idp: "an-opaque-access-token", "token_malformed"),
 }
@@ -375,6 +408,25 @@ async def test_an_unreachable_identity_provider_is_a_503_auth_unavailable_not_a_
     assert response.status_code == 503, response.text
     assert response.json()["code"] == "auth_unavailable"
     assert response.headers["retry-after"]
+
+
+async def test_an_endless_key_set_is_given_up_at_the_size_cap_not_read_until_the_timeout(
+    idp: IdentityProvider,
+) -> None:
+    settings = oidc_settings(
+        idp.url, codec_oidc_jwks_url=f"{idp.url}/endless", codec_oidc_http_timeout_seconds=5
+    )
+    async with codec_for(settings) as codec:
+        began = time.monotonic()
+        response = await codec.post("/codec/encode", json={"payloads": []}, headers=as_the_ui(idp.token()))
+        took = time.monotonic() - began
+
+    assert response.status_code == 503 and response.json()["code"] == "auth_unavailable"
+    # Read while streaming, the body is dropped just past MAX_DOCUMENT_BYTES (256 KiB), at once;
+    # read whole first, it ran on until the fetch's 10 s timeout. (Socket buffers let the IdP get
+    # a few MiB ahead of the reader.)
+    assert took < 5, took
+    assert idp.endless_bytes < 32 * 1024 * 1024, idp.endless_bytes
 
 
 async def test_a_discovery_document_naming_another_issuer_is_not_trusted(idp: IdentityProvider) -> None:

@@ -120,6 +120,7 @@ async def test_stripe_calls_have_a_queue_of_their_own_rate_limited_from_settings
         "read_payment",
         "refund_payment",
         "submit_dispute_evidence",
+        "read_dispute",
     }
     assert Settings().stripe_activities_per_second == 10.0
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 from temporalio.api.common.v1 import Memo, Payload, Payloads
+from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent, WorkflowExecutionStartedEventAttributes
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from typer.testing import CliRunner, Result
@@ -20,7 +21,7 @@ from contract.practice import PRACTICE_RESERVE_SLOT
 from domain.practice import ReserveSlot
 from domain.slots import WeeklySlotRule
 from domain.state import SessionWorkflowInput
-from ops.cli import app
+from ops.cli import app, reset_point
 from settings import Settings
 from temporal_client.codec import EncryptionCodec, build_data_converter, payload_key_ids
 from temporal_client.practice_client import practice_handle, practice_update
@@ -80,6 +81,28 @@ def test_a_changed_activity_type_is_reported_as_nondeterminism(tmp_path: Path) -
 def test_replay_needs_a_history() -> None:
     result = runner.invoke(app, ["replay"])
     assert result.exit_code == 2
+
+
+def test_the_reset_point_is_the_last_completed_task_before_the_event_a_failure_names() -> None:
+    history = WorkflowHistory.from_json("recorded", json.loads(RECORDED.read_text()))
+    completed = [
+        e.event_id for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    ]
+    bad = completed[1] + 1  # the first command of the second task
+    assert reset_point(history, f"Nondeterminism error: … HistoryEvent(id: {bad}, TimerStarted)") == (
+        bad,
+        completed[1],
+    )
+    # No event named, or none completed before it: no reset point is printed.
+    assert reset_point(history, "Nondeterminism error: activity type mismatch") is None
+    assert reset_point(history, "Nondeterminism error: … HistoryEvent(id: 2, WorkflowTaskScheduled)") is None
+
+
+def test_a_history_cut_after_an_event_replays_only_that_far() -> None:
+    result = invoke("replay", "--file", str(RECORDED), "--upto-event", "3")
+    assert result.exit_code == 0, result.output
+    assert "1 replayed, 0 failed" in result.output
+    assert runner.invoke(app, ["replay", "--file", str(RECORDED), "--upto-event", "0"]).exit_code == 2
 
 
 @pytest.fixture

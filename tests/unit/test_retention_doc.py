@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from domain.disputes import DISPUTE_DECISION_BOUND
 from domain.policy import DEFAULT_POLICY, DEFAULT_UNREPORTED_AFTER
 from domain.practice import MAX_RELEASED_SLOTS, MAX_REMEMBERED_REQUESTS, OUTCOME_RETENTION
 from domain.refunds import REFUND_PERIOD_AFTER_CLOSE
@@ -52,6 +53,7 @@ def test_every_bound_on_the_page_is_the_codes() -> None:
             timedelta(days=days_default(ROOT / "deploy/temporal/create-namespace.sh", "NAMESPACE_RETENTION"))
         ),
         "refund_period_after_close": figure(REFUND_PERIOD_AFTER_CLOSE),
+        "dispute_decision_bound": figure(DISPUTE_DECISION_BOUND),
         "unreported_after": figure(DEFAULT_UNREPORTED_AFTER),
         "last_attendance_reminder": figure(DEFAULT_POLICY.attendance_reminder_offsets[-1]),
         "max_booking_horizon": figure(DEFAULT_POLICY.max_booking_horizon),

@@ -5,10 +5,13 @@ is refused ``charge_disputed``; the therapist is told."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
 
 import pytest
 import stripe
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -18,9 +21,9 @@ from contract.ids import session_refunds_workflow_id
 from dev.notification_sink import NotificationSink
 from dev.stripe_standin import StripeStandIn
 from domain.commands import CancelRequest
-from domain.disputes import DisputeFact, DisputeStatus, dispute_fact_from_stripe
+from domain.disputes import DISPUTE_DECISION_BOUND, DisputeFact, DisputeStatus, dispute_fact_from_stripe
 from domain.notifications import NotificationType
-from domain.refunds import SessionRefund, SessionRefundResult
+from domain.refunds import DISPUTE_OPEN_PAST_BOUND, ClosedSessionRefunds, SessionRefund, SessionRefundResult
 from domain.status import Actor, CancelReason, RefundReason, SessionStatus
 from settings import Settings
 from temporal_client.refunds_client import dispute_closed_session, refund_session
@@ -28,6 +31,7 @@ from tests.workflows.support import (
     STARTED,
     WAIT,
     SessionHandle,
+    fast_forward,
     history_at_rest,
     notices_sent,
     paid_follow_up,
@@ -35,10 +39,15 @@ from tests.workflows.support import (
     result_of,
     running_worker,
     scheduled_activities,
+    unique,
+    virtual_now,
     wait_for_state,
 )
 from workflows.refunds import SessionRefundsWorkflow
 from workflows.session import SessionWorkflow
+
+RefundsHandle = WorkflowHandle[Any, Any]
+"""A closed session's refunds workflow (untyped, as the replay test's list holds it)."""
 
 THERAPIST_CANCELS = CancelRequest(requested_by=Actor.THERAPIST, reason=CancelReason.THERAPIST_UNAVAILABLE)
 
@@ -333,3 +342,195 @@ async def test_a_dispute_of_a_closed_session_is_answered_with_its_evidence_pack(
         rebuttal = dispute["evidence"]["cancellation_rebuttal"]
         assert isinstance(rebuttal, str) and "late cancellation" in rebuttal
         await refunds.terminate("test over")
+
+
+# ------------------------------------------- the refund period ends while a dispute holds a refund
+
+
+async def closed_refund_held_by_a_dispute(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
+) -> tuple[str, str, str, RefundsHandle]:
+    """A closed session's refund held by an open dispute when its 180-day refund period ends.
+
+    The client's bank disputes the charge; the therapist refunds the closed session before the
+    dispute's webhook arrives, so Stripe refuses the refund (``charge_disputed``); the dispute then
+    reaches the refunds workflow, which holds the refund. Then the period passes."""
+    booking, handle, paid = await paid_follow_up(env, worker.task_queue)
+    late = CancelRequest(requested_by=Actor.CLIENT, reason=CancelReason.CLIENT_REQUEST)
+    await asyncio.wait_for(handle.execute_update(SessionWorkflow.cancel, late), WAIT)
+    assert (await result_of(handle)).status is SessionStatus.CANCELLED_LATE
+    intent_id = paid.payment.payment_intent_id
+    assert intent_id is not None
+    [charge] = standin.charges(payment_intent=intent_id)
+    dispute_id = standin.open_dispute(charge["id"], reason="credit_not_processed")["id"]
+
+    granted = await asyncio.wait_for(
+        refund_session(
+            env.client,
+            booking.session_id,
+            SessionRefund(reason=RefundReason.GOODWILL, amount_minor=2000),
+            request_id=unique("goodwill"),
+            task_queue=worker.task_queue,
+            now=real_now(),
+        ),
+        WAIT,
+    )
+    assert granted.amount_minor == 2000
+    refunds: RefundsHandle = env.client.get_workflow_handle(
+        session_refunds_workflow_id(booking.session_id), result_type=ClosedSessionRefunds
+    )
+    STARTED.append(refunds)  # its history is recorded for the replay test
+    await refunds_state(refunds, lambda s: s.blocked_reason is not None, "Stripe's refusal")
+    assert standin.refunds(payment_intent=intent_id) == []
+
+    created = fact_of(standin, dispute_id, "charge.dispute.created")
+    assert await asyncio.wait_for(
+        dispute_closed_session(
+            env.client, booking.session_id, created, task_queue=worker.task_queue, now=real_now()
+        ),
+        WAIT,
+    )
+    held = await refunds_state(
+        refunds,
+        lambda s: s.dispute is not None and s.dispute.refund_held_minor == 2000,
+        "the refund held by the dispute",
+    )
+    await fast_forward(env, refunds, held.closes_at - await virtual_now(env, refunds) + timedelta(days=1))
+    return booking.session_id, intent_id, dispute_id, refunds
+
+
+async def refunds_state(
+    refunds: RefundsHandle,
+    predicate: Callable[[ClosedSessionRefunds], bool],
+    what: str,
+) -> ClosedSessionRefunds:
+    """Poll the refunds workflow's state until ``predicate`` holds (bounded)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT
+    while not predicate(state := await asyncio.wait_for(refunds.query(SessionRefundsWorkflow.state), WAIT)):
+        if loop.time() > deadline:
+            raise AssertionError(
+                f"timed out waiting for {what}; last state: {state.model_dump_json(indent=1)}"
+            )
+        await asyncio.sleep(0.05)
+    return state
+
+
+async def test_a_dispute_won_after_the_refund_period_pays_the_refund_it_held_once(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn, notification_sink: NotificationSink
+) -> None:
+    session_id, intent_id, dispute_id, refunds = await closed_refund_held_by_a_dispute(env, worker, standin)
+    after_the_period = (await refunds_state(refunds, lambda s: True, "the state")).closes_at + timedelta(
+        days=1
+    )
+
+    standin.close_dispute(dispute_id, "won")
+    closed = fact_of(standin, dispute_id, "charge.dispute.closed")
+
+    def deliver() -> Awaitable[bool]:
+        return asyncio.wait_for(
+            dispute_closed_session(
+                env.client, session_id, closed, task_queue=worker.task_queue, now=after_the_period
+            ),
+            WAIT,
+        )
+
+    assert await deliver()
+    # Stripe delivers it again: taken by the workflow if it still runs, refused once it has closed
+    # (a closed refunds workflow is never started again); either way the refund is paid once.
+    await deliver()
+    final = await asyncio.wait_for(refunds.result(), WAIT)
+    assert not await deliver()
+    assert final.dispute is not None and final.dispute.status is DisputeStatus.WON
+    assert final.payment.amount_refunded_minor == 2000
+    assert [r["amount"] for r in standin.refunds(payment_intent=intent_id)] == [2000]
+    [issued] = await notification_sink.wait_for_async(
+        lambda n: n.type is NotificationType.REFUND_ISSUED and n.session_id == session_id, WAIT
+    )
+    assert issued.amount_minor == 2000
+    [told] = await notification_sink.wait_for_async(
+        lambda n: n.type is NotificationType.DISPUTE_CLOSED and n.session_id == session_id, WAIT
+    )
+    assert told.codes == {"reason": "credit_not_processed", "outcome": "won"}
+
+
+async def test_a_dispute_lost_after_the_refund_period_refunds_nothing_and_the_refunds_close(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn, notification_sink: NotificationSink
+) -> None:
+    session_id, intent_id, dispute_id, refunds = await closed_refund_held_by_a_dispute(env, worker, standin)
+    after_the_period = (await refunds_state(refunds, lambda s: True, "the state")).closes_at + timedelta(
+        days=1
+    )
+
+    standin.close_dispute(dispute_id, "lost")
+    closed = fact_of(standin, dispute_id, "charge.dispute.closed")
+    assert await asyncio.wait_for(
+        dispute_closed_session(
+            env.client, session_id, closed, task_queue=worker.task_queue, now=after_the_period
+        ),
+        WAIT,
+    )
+
+    final = await asyncio.wait_for(refunds.result(), WAIT)
+    assert final.dispute is not None and final.dispute.status is DisputeStatus.LOST
+    assert final.payment.amount_refunded_minor == 0
+    assert standin.refunds(payment_intent=intent_id) == []
+    [told] = await notification_sink.wait_for_async(
+        lambda n: n.type is NotificationType.DISPUTE_CLOSED and n.session_id == session_id, WAIT
+    )
+    assert told.codes == {"reason": "credit_not_processed", "outcome": "lost"}
+
+
+async def test_a_dispute_close_that_never_arrives_is_read_from_stripe_after_its_timeline_and_a_win_pays(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
+) -> None:
+    _, intent_id, dispute_id, refunds = await closed_refund_held_by_a_dispute(env, worker, standin)
+    standin.close_dispute(dispute_id, "won")  # its charge.dispute.closed never reaches the service
+
+    await fast_forward(env, refunds, DISPUTE_DECISION_BOUND)
+    final = await asyncio.wait_for(refunds.result(), WAIT)
+    assert final.dispute is not None and final.dispute.status is DisputeStatus.WON
+    assert [r["amount"] for r in standin.refunds(payment_intent=intent_id)] == [2000]
+    assert final.blocked_reason is None
+    assert "read_dispute" in await scheduled_activities(refunds)
+
+
+async def test_a_dispute_still_open_after_its_timeline_hands_the_held_refund_to_ops(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
+) -> None:
+    session_id, intent_id, dispute_id, refunds = await closed_refund_held_by_a_dispute(env, worker, standin)
+
+    await fast_forward(env, refunds, DISPUTE_DECISION_BOUND)
+    final = await asyncio.wait_for(refunds.result(), WAIT)
+    assert final.blocked_reason == DISPUTE_OPEN_PAST_BOUND
+    assert final.dispute is not None and final.dispute.refund_held_minor == 2000
+    assert standin.refunds(payment_intent=intent_id) == []
+    # Closed: a close after it is acknowledged for ops (the webhook route logs it), never paid here.
+    standin.close_dispute(dispute_id, "won")
+    late = fact_of(standin, dispute_id, "charge.dispute.closed")
+    assert not await asyncio.wait_for(
+        dispute_closed_session(
+            env.client,
+            session_id,
+            late,
+            task_queue=worker.task_queue,
+            now=final.closes_at + DISPUTE_DECISION_BOUND,
+        ),
+        WAIT,
+    )
+
+
+async def test_a_dispute_of_a_session_whose_history_is_gone_starts_nothing(
+    env: WorkflowEnvironment, worker: Worker, standin: StripeStandIn
+) -> None:
+    # Retention deleted the closed session's history and no refunds workflow waits for its dispute.
+    _, handle, paid = await paid_follow_up(env, worker.task_queue)
+    [charge] = standin.charges(payment_intent=paid.payment.payment_intent_id)
+    fact = fact_of(standin, standin.open_dispute(charge["id"])["id"], "charge.dispute.created")
+    await handle.terminate("test over")
+    gone = unique("ses")
+    assert not await asyncio.wait_for(
+        dispute_closed_session(env.client, gone, fact, task_queue=worker.task_queue, now=real_now()), WAIT
+    )
+    with pytest.raises(RPCError):
+        await env.client.get_workflow_handle(session_refunds_workflow_id(gone)).describe()
