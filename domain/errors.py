@@ -63,8 +63,10 @@ RULE_CODES: Mapping[str, str] = MappingProxyType(
         "(Stripe disabled them): no new bookings until it can",
         "account_unavailable": "Stripe shows no such connected account for this platform (not "
         "connected, or access revoked)",
-        "erasure_refused": "a running session of the client may hold or be collecting their money "
-        "(the message lists them): settle each (cancel as an admin, or let it close), then erase again",
+        "erasure_refused": "a running workflow of the client may hold or be collecting their money, "
+        "or handles a dispute or a refund owed (the message lists them; `force` never overrides money): "
+        "settle each (cancel as an admin, let it close, let the dispute end), then erase again",
+        "client_erased": "the client was erased (GDPR art. 17): no session is booked for them again",
         "erasure_unavailable": "envelope encryption is off (SESSIONFLOW_KMS_DIR): a client cannot be erased",
         "practice_closed": "the therapist's practice has closed: ops restore it (`sessionflow practice`)",
         "practice_unavailable": (

@@ -347,3 +347,19 @@ def refund_issued(
         amount_minor=amount,
         currency=refunds.payment.currency,
     )
+
+
+def erasure_blocker(refunds: ClosedSessionRefunds) -> str | None:
+    """Why the client's erasure must wait for this refunds workflow (a machine code), or None when
+    it handles no money and may be closed: ``dispute_open`` (the bank's dispute of the charge is
+    open: its evidence and outcome still come here — GDPR art. 17(3)(e), data kept for a legal
+    claim), ``refund_owed`` (a refund granted and not yet all back with the client: owed, in flight
+    at Stripe, refused for now, or held by a dispute won meanwhile). A refund held by a *lost*
+    dispute is no longer owed (the bank decided what the client gets back): not a blocker."""
+    records = dispute_records(refunds.dispute, refunds.disputes)
+    if any(record.open for record in records):
+        return "dispute_open"
+    held = holding_record(records, refunds.payment.payment_intent_id)
+    if refunds.target() > refunds.payment.amount_refunded_minor and held is None:
+        return "refund_owed"
+    return None

@@ -397,12 +397,18 @@ def erase(
     client_id: Annotated[str, typer.Argument(help="the client's opaque id")],
     yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
     force: Annotated[
-        bool, typer.Option("--force", help="terminate sessions even while money may be in motion")
+        bool,
+        typer.Option(
+            "--force",
+            help="also cancel (as an admin) sessions whose charge failed or is held; never overrides money",
+        ),
     ] = False,
 ) -> None:
     """Erase a client: close what still runs for them, destroy their data keys (no payload of theirs
     decodes again, anywhere), record the erasure (no personal data). Refused, changing nothing,
-    while one of their sessions may hold or be collecting money (listed), unless --force.
+    while one of their workflows may hold, collect or owe money (listed: a session not
+    `scheduled`, a closed session's dispute_open / refund_owed); --force only lets sessions whose
+    charge failed or is held be cancelled too, and never terminates anything.
     Idempotent: erasing again changes nothing. Financial facts stay (`sessionflow clients ledger`)."""
     client_id = _client_id(client_id)
     if not yes:
@@ -418,7 +424,8 @@ def erase(
     typer.echo(
         f"{state}: erasure {record.erasure_id} at {record.erased_at}: {record.sessions} session(s), "
         f"{record.workflows_closed} workflow(s) closed ({record.forced} forced), "
-        f"{record.data_keys_destroyed} data key(s) destroyed"
+        f"{record.data_keys_destroyed} data key(s) destroyed, {record.relationships_ended} "
+        "relationship(s) ended"
     )
 
 

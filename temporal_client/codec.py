@@ -100,6 +100,7 @@ from settings import CODEC_KEY_BYTES, Settings
 from temporal_client.kms import (
     CLIENT_TAG,
     SCOPE_TAG,
+    SESSION_TAG,
     DataKeyDestroyedError,
     KeyManagementService,
     KmsError,
@@ -290,7 +291,11 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
             cipher = self._data_cipher(key_id)
         except UnknownDataKeyError:
             assert self._kms is not None
-            tags = {SCOPE_TAG: "session", **({CLIENT_TAG: client_id} if client_id else {})}
+            tags = {
+                SCOPE_TAG: "session",
+                SESSION_TAG: session_id,
+                **({CLIENT_TAG: client_id} if client_id else {}),
+            }
             try:
                 self._kms.generate_data_key(key_id, tags)
             except DataKeyDestroyedError:
@@ -301,7 +306,8 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
             raise PayloadErasedError(key_id) from None
         if client_id is not None and (key_id, client_id) not in self._tagged:
             assert self._kms is not None
-            self._kms.tag_data_key(key_id, {CLIENT_TAG: client_id})
+            # The session's id too: an erasure describes the workflow of a key visibility did not list.
+            self._kms.tag_data_key(key_id, {CLIENT_TAG: client_id, SESSION_TAG: session_id})
             with self._caches_lock:
                 self._tagged[(key_id, client_id)] = None
                 while len(self._tagged) > 10_000:

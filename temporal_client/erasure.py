@@ -5,24 +5,38 @@ the procedure.
 ``erase_client`` finds every workflow of the client through visibility (``ClientId``: their
 sessions; each session's refunds workflow by its id), then:
 
-1. **Refuses while money is in motion** (``ErasureRefused``, nothing changed) unless ``force``:
-   a running session whose status is anything but ``scheduled`` (nothing charged yet) may hold
-   the client's money or be collecting it — ``payment_due``, ``awaiting_client_action``,
-   ``payment_failed`` (a PaymentIntent open), ``paid`` (a future session paid for: cancel it first
-   through the API as an admin, which refunds it under rule 4), ``payment_on_hold``,
-   ``awaiting_update`` … Terminating such a session would strand the money. The refusal lists
-   them (session id and status: opaque) so ops settle each first, then erase again.
-2. **Closes what still runs.** A ``scheduled`` session is cancelled through its own rules, as an
-   admin's cancellation (``admin:sessionflow_erasure``, reason ``client_request``; rule 4: never
-   charged, a pending PaymentIntent voided, the therapist's time released, the parties told with
-   opaque ids) and waited for until it closes; one that refuses (it moved on meanwhile) is
-   terminated. The refunds workflows of closed sessions are terminated with the reason
-   ``erasure <erasure id>`` (a machine code, no personal data): they only wait for discretionary
-   grants, and after the erasure a goodwill refund is made by ops in Stripe from the kept facts
-   (``client_ledger``).
-3. **Destroys the client's data keys**: the key of every session found, and every key the KMS has
-   tagged with the client (a session visibility has not indexed yet). Tombstones stay, so no
-   process can ever create those keys again.
+1. **Refuses while money is in motion** (``ErasureRefused``, nothing changed): a running session
+   whose status is anything but ``scheduled`` (nothing charged yet) may hold the client's money or
+   be collecting it — ``payment_due``, ``awaiting_client_action``, ``payment_failed`` (a
+   PaymentIntent open), ``paid`` (a future session paid for: cancel it first through the API as an
+   admin, which refunds it under rule 4), ``payment_on_hold``, ``awaiting_update`` …; and a running
+   refunds workflow of a closed session that still handles money, read through its contract query
+   (``state``; ``domain.refunds.erasure_blocker``): ``dispute_open`` (the bank's dispute still
+   needs its evidence and outcome: GDPR art. 17(3)(e) keeps the data for the legal claim),
+   ``refund_owed`` (a refund granted, not all back yet: owed, in flight, refused for now),
+   ``refunds_unanswered`` (its state could not be read). The refusal lists them (session id and a
+   code: opaque) so ops settle each first, then erase again. ``force`` never overrides money: it
+   only adds the sessions whose charge failed or is held (``payment_failed``,
+   ``payment_on_hold``: nothing captured) to those cancelled in step 2. No session is ever
+   terminated (README "Privacy and erasure").
+   Sessions visibility did not list (not indexed yet; booked while the erasure runs) are found
+   through the KMS: every key tagged with the client names its session (``SESSION_TAG``); each is
+   described by id (and its refunds workflow) and treated exactly as a listed one, its status read
+   from its own state.
+2. **Closes what still runs.** A session is cancelled through its own rules, as an admin's
+   cancellation (``admin:sessionflow_erasure``, reason ``client_request``; rule 4: never charged,
+   a pending PaymentIntent voided, the therapist's time released, the parties told with opaque
+   ids) and waited for until it closes; one that refuses (it moved on meanwhile: started, charged)
+   stops the erasure before any key is destroyed and is listed (``refused_cancellation``). The
+   refunds workflows of closed sessions, which hold no money by then (step 1), are terminated with
+   the reason ``erasure <erasure id>`` (a machine code, no personal data): they only wait for
+   discretionary grants, and after the erasure a goodwill refund is made by ops in Stripe from the
+   kept facts (``client_ledger``).
+3. **Destroys the client's data keys** and **records the client as erased in the KMS**, under one
+   lock (``LocalFileKms.destroy_data_keys(…, erased_client=…)``): the key of every session found,
+   and every key the KMS has tagged with the client by then. Tombstones stay, and from then on no
+   key is created or tagged for the client (``ClientErasedError``): a booking racing the erasure
+   cannot start, and the API refuses a booking for them (``409 client_erased``).
 4. **Records the erasure** next to the keys (``<kms dir>/erasures/<erasure id>.json``, written
    atomically and fsync'd): its id, when, the counts, and an HMAC-SHA256 of the client id under
    ``SESSIONFLOW_ERASURE_HASH_KEY`` — never the client id itself. The hash answers "was client X
@@ -36,7 +50,9 @@ What remains readable afterwards, by design: the workflows' ids and search attri
 removes the closed executions); the financial facts (``temporal_client.codec.FINANCIAL_FACT_TYPES``:
 amounts, currency, Stripe ids, outcome codes) under the shared key; the therapist's practice
 workflow, which holds the client's opaque id in its relationships and reserved slots (no free
-text; the relationship can be ended with the attendance update's ``end_relationship``).
+text). Before destroying keys the erasure ends the client's relationship in each running practice
+of their therapists (``end_relationship``, reason ``client_request``): their reserved weekly slots
+are released, the therapist's time free again (``relationships_ended``).
 """
 
 from __future__ import annotations
@@ -58,26 +74,45 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHistory,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from contract.ids import session_id_from_workflow_id, session_refunds_workflow_id, session_workflow_id
-from contract.search_attributes import SESSION_STATUS
-from contract.session import SESSION_CANCEL
+from contract.ids import (
+    SESSION_REFUNDS_SUFFIX,
+    practice_workflow_id,
+    session_id_from_workflow_id,
+    session_refunds_workflow_id,
+    session_workflow_id,
+)
+from contract.practice import PRACTICE_END_RELATIONSHIP
+from contract.refunds import SESSION_REFUNDS_STATE
+from contract.search_attributes import SESSION_STATUS, THERAPIST_ID
+from contract.session import SESSION_CANCEL, SESSION_STATE
 from contract.visibility import sessions_query
 from domain.acting import ActingParty
 from domain.commands import CancelRequest
 from domain.payments import ChargeOutcome, ChargeRequest, ChargeResult, RefundRequest, RefundResult
+from domain.practice import EndReason, EndRelationship
+from domain.refunds import erasure_blocker
 from domain.status import Actor, CancelReason, SessionStatus
 from settings import Settings
 from temporal_client.codec import EncryptionCodec, PayloadErasedError, session_data_key_id
-from temporal_client.kms import CLIENT_TAG, LocalFileKms, write_record
-from temporal_client.messages import execute_update
+from temporal_client.kms import CLIENT_TAG, SESSION_TAG, LocalFileKms, write_record
+from temporal_client.messages import execute_update, query_workflow
 from temporal_client.session_client import describe_session, session_handle
 
 TERMINABLE_STATUSES = frozenset({SessionStatus.SCHEDULED})
-"""A running session in these statuses holds none of the client's money and collects none."""
+"""A running session in these statuses holds none of the client's money and collects none: it is
+cancelled through its rules (as an admin) by every erasure."""
+FORCE_CANCELLABLE_STATUSES = frozenset({SessionStatus.PAYMENT_FAILED, SessionStatus.PAYMENT_ON_HOLD})
+"""Sessions ``force`` lets the erasure cancel too (as an admin, rule 4): nothing captured (the
+charge failed or is held, not attempted); an open PaymentIntent is voided by the cancellation.
+Every other status may hold captured money or have a charge in flight (``paid``, ``payment_due``,
+``awaiting_client_action``, ``awaiting_update`` …): refused even with ``force``."""
+REFUNDS = "refunds"
+"""The status ``_Found`` gives a running refunds workflow of a closed session."""
 ERASURE_REASON_PREFIX = "erasure "
 ERASURE_ACTOR_ID = "sessionflow_erasure"
 """The admin a cancellation made by an erasure is recorded from (``admin:sessionflow_erasure``)."""
@@ -86,14 +121,16 @@ CLOSE_TIMEOUT = timedelta(seconds=30)
 
 
 class ErasureRefused(Exception):
-    """Money is in motion on some of the client's sessions: settle them first (or ``force``)."""
+    """Money is in motion on some of the client's workflows: settle them first."""
 
     def __init__(self, blocking: Sequence[tuple[str, str]]) -> None:
         listed = ", ".join(f"{session_id} ({status})" for session_id, status in blocking)
         super().__init__(
-            f"{len(blocking)} running session(s) may hold or be collecting the client's money: {listed}. "
-            "Cancel each through the API as an admin (refunded or voided under rule 4) or let it "
-            "close, then erase again; --force terminates them anyway and strands that money."
+            f"{len(blocking)} running workflow(s) of the client may hold, collect or owe money: {listed}. "
+            "Cancel each session through the API as an admin (refunded or voided under rule 4) or let "
+            "it close; a closed session's dispute_open or refund_owed waits for the dispute's outcome "
+            "or the refund; then erase again. --force never overrides money: it only lets sessions "
+            "whose charge failed or is held be cancelled (as an admin) too."
         )
         self.blocking = list(blocking)
 
@@ -109,9 +146,13 @@ class ErasureRecord:
     """Running workflows closed: ``scheduled`` sessions cancelled (or terminated when they refused),
     refunds workflows terminated."""
     forced: int
-    """Of those, sessions terminated with money possibly in motion (``force``)."""
+    """Of those, sessions cancelled only because of ``force`` (their charge had failed or was held:
+    nothing captured). No session is ever terminated."""
     data_keys_destroyed: int
     already_erased: bool = False
+    relationships_ended: int = 0
+    """Practices where the client's relationship was ended (their reserved weekly slots released);
+    0 in records written before it was done."""
 
 
 def client_hash(settings: Settings, client_id: str) -> str:
@@ -138,7 +179,10 @@ def find_erasure(settings: Settings, kms: LocalFileKms, client_id: str) -> Erasu
 class _Found:
     session_ids: list[str] = field(default_factory=list)
     running: list[tuple[str, str]] = field(default_factory=list)
-    """(workflow id, session status) of every running workflow of the client."""
+    """(workflow id, session status) of every running workflow of the client; a refunds
+    workflow's status is ``refunds``."""
+    therapist_ids: list[str] = field(default_factory=list)
+    """The therapists of the client's sessions (their practices hold the client's slots)."""
 
 
 async def _find(client: Client, client_id: str) -> _Found:
@@ -147,61 +191,125 @@ async def _find(client: Client, client_id: str) -> _Found:
         session_id = session_id_from_workflow_id(execution.id)
         if session_id not in found.session_ids:
             found.session_ids.append(session_id)
+        therapist_id = execution.typed_search_attributes.get(THERAPIST_ID)
+        if therapist_id is not None and therapist_id not in found.therapist_ids:
+            found.therapist_ids.append(therapist_id)
         if execution.status == WorkflowExecutionStatus.RUNNING:
             status = execution.typed_search_attributes.get(SESSION_STATUS) or "unknown"
             found.running.append((execution.id, status))
     for session_id in found.session_ids:
-        refunds_id = session_refunds_workflow_id(session_id)
+        await _find_refunds(client, found, session_id)
+    return found
+
+
+async def _find_refunds(client: Client, found: _Found, session_id: str) -> None:
+    refunds_id = session_refunds_workflow_id(session_id)
+    try:
+        described = await client.get_workflow_handle(refunds_id).describe()
+    except RPCError as error:
+        if error.status is not RPCStatusCode.NOT_FOUND:
+            raise
+        return
+    if described.status == WorkflowExecutionStatus.RUNNING:
+        found.running.append((refunds_id, REFUNDS))
+
+
+async def _find_unlisted(client: Client, kms: LocalFileKms, client_id: str, found: _Found) -> None:
+    """Sessions whose data key is tagged with the client but which visibility did not list (not
+    indexed yet, booked while the erasure runs): described by id, and added to ``found`` exactly
+    as if listed — a running one with its status from its own state (its search attributes may
+    not be published yet) — so none is left running with its key destroyed (wedged)."""
+    listed = set(found.session_ids)
+    for key_id in kms.list_data_keys(CLIENT_TAG, client_id):
+        session_id = kms.data_key_tags(key_id).get(SESSION_TAG)
+        if session_id is None or session_id in listed:
+            continue  # a key from before keys named their session: destroyed below all the same
+        listed.add(session_id)
+        handle = session_handle(client, session_id)
         try:
-            described = await client.get_workflow_handle(refunds_id).describe()
+            described = await handle.describe()
         except RPCError as error:
             if error.status is not RPCStatusCode.NOT_FOUND:
                 raise
-            continue
+            continue  # its workflow never started (a booking the KMS refused): only the key
+        found.session_ids.append(session_id)
         if described.status == WorkflowExecutionStatus.RUNNING:
-            found.running.append((refunds_id, "refunds"))
-    return found
+            try:
+                status = (await query_workflow(handle, SESSION_STATE)).status.value
+            except (RPCError, WorkflowQueryFailedError):
+                status = described.typed_search_attributes.get(SESSION_STATUS) or "unknown"
+            found.running.append((handle.id, status))
+        await _find_refunds(client, found, session_id)
+
+
+async def _refunds_blocker(client: Client, workflow_id: str) -> str | None:
+    """What a running refunds workflow still does with money (``domain.refunds.erasure_blocker``),
+    read through its contract query; ``refunds_unanswered`` when it does not answer (it cannot be
+    shown to hold no money)."""
+    try:
+        state = await query_workflow(client.get_workflow_handle(workflow_id), SESSION_REFUNDS_STATE)
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            return None  # closed meanwhile
+        return "refunds_unanswered"
+    except WorkflowQueryFailedError:
+        return "refunds_unanswered"
+    return erasure_blocker(state)
 
 
 async def erase_client(
     client: Client, settings: Settings, kms: LocalFileKms, client_id: str, *, force: bool = False
 ) -> ErasureRecord:
     """Erase one client (see the module docstring). Raises ``ErasureRefused`` before changing
-    anything while money may be in motion on a running session, unless ``force``."""
+    anything while money may be in motion on a running workflow of the client; ``force`` lets it
+    cancel (as an admin, rule 4) the sessions whose charge failed or is held, never more."""
     found = await _find(client, client_id)
-    blocking = [
-        (session_id_from_workflow_id(workflow_id), status)
-        for workflow_id, status in found.running
-        if status != "refunds" and status not in TERMINABLE_STATUSES
-    ]
-    if blocking and not force:
+    await _find_unlisted(client, kms, client_id, found)
+    blocking: list[tuple[str, str]] = []
+    forced = 0
+    for workflow_id, status in found.running:
+        session_id = session_id_from_workflow_id(workflow_id.removesuffix(SESSION_REFUNDS_SUFFIX))
+        if status == REFUNDS:
+            blocker = await _refunds_blocker(client, workflow_id)
+            if blocker is not None:
+                blocking.append((session_id, blocker))  # money: no override
+        elif status in TERMINABLE_STATUSES:
+            continue
+        elif force and status in FORCE_CANCELLABLE_STATUSES:
+            forced += 1
+        else:
+            blocking.append((session_id, status))
+    if blocking:
         raise ErasureRefused(blocking)
     erasure_id = f"era_{secrets.token_hex(12)}"
     closed = 0
     moved_on: list[tuple[str, str]] = []
     for workflow_id, status in found.running:
-        if status == SessionStatus.SCHEDULED:
-            if await _cancelled(client, workflow_id, erasure_id):
+        if status == REFUNDS:  # it handles no money (checked above): nothing to settle
+            try:
+                await client.get_workflow_handle(workflow_id).terminate(
+                    reason=f"{ERASURE_REASON_PREFIX}{erasure_id}"
+                )
                 closed += 1
-                continue
-            if not force:  # it moved on since it was listed (charged, started): money again
-                moved_on.append((session_id_from_workflow_id(workflow_id), "refused_cancellation"))
-                continue
-        try:
-            await client.get_workflow_handle(workflow_id).terminate(
-                reason=f"{ERASURE_REASON_PREFIX}{erasure_id}"
-            )
+            except RPCError as error:
+                if error.status is not RPCStatusCode.NOT_FOUND:  # closed meanwhile: nothing to do
+                    raise
+            continue
+        # A session is never terminated: cancelled through its own rules (rule 4: never charged,
+        # a pending PaymentIntent voided, the therapist's time released), or the erasure stops.
+        if await _cancelled(client, workflow_id, erasure_id):
             closed += 1
-        except RPCError as error:
-            if error.status is not RPCStatusCode.NOT_FOUND:  # closed meanwhile: nothing to do
-                raise
+        else:  # it moved on since it was listed (charged, started): money again
+            moved_on.append((session_id_from_workflow_id(workflow_id), "refused_cancellation"))
     if moved_on:
         raise ErasureRefused(moved_on)  # no key destroyed yet: erasing again picks up from here
+    ended = await _end_relationships(client, found.therapist_ids, client_id, erasure_id)
     key_ids = {session_data_key_id(session_id) for session_id in found.session_ids}
     key_ids.update(kms.list_data_keys(CLIENT_TAG, client_id))
-    destroyed = kms.destroy_data_keys(sorted(key_ids))
+    # Recorded as erased under the lock of the destruction: no key for them is made from here.
+    destroyed = kms.destroy_data_keys(sorted(key_ids), erased_client=client_id)
     previous = find_erasure(settings, kms, client_id)
-    if previous is not None and destroyed == 0 and closed == 0:
+    if previous is not None and destroyed == 0 and closed == 0 and ended == 0:
         return ErasureRecord(**{**asdict(previous), "already_erased": True})
     record = ErasureRecord(
         erasure_id=erasure_id,
@@ -209,11 +317,37 @@ async def erase_client(
         client_hash=client_hash(settings, client_id),
         sessions=len(found.session_ids),
         workflows_closed=closed,
-        forced=len(blocking),
+        forced=forced,
         data_keys_destroyed=destroyed,
+        relationships_ended=ended,
     )
     write_record(_records_dir(kms) / f"{erasure_id}.json", asdict(record))
     return record
+
+
+async def _end_relationships(
+    client: Client, therapist_ids: list[str], client_id: str, erasure_id: str
+) -> int:
+    """End the client's relationship in each running practice of their therapists — as the
+    practice's own update (``end_relationship``, reason ``client_request``: the erasure is the
+    client's request; a code, no free text), which releases their reserved weekly slots so the
+    therapist's time is free again. Before any key is destroyed, so a failure here stops the
+    erasure and erasing again picks up (an ended relationship answers ``already_ended``). A
+    practice not running is left alone (never started for this). How many were ended now."""
+    ended = 0
+    for therapist_id in sorted(therapist_ids):
+        handle = client.get_workflow_handle(practice_workflow_id(therapist_id))
+        try:
+            if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+                continue
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            continue
+        command = EndRelationship(client_id=client_id, reason=EndReason.CLIENT_REQUEST)
+        answer = await execute_update(handle, PRACTICE_END_RELATIONSHIP, command, id=f"{erasure_id}:end")
+        ended += not answer.already_ended
+    return ended
 
 
 async def _cancelled(client: Client, workflow_id: str, erasure_id: str) -> bool:

@@ -9,6 +9,9 @@ erasure) and can rewrap every key under a new master key (the master key's rotat
 ``LocalFileKms`` is the implementation for one host or a shared volume: a directory with one JSON
 file per data key (its id, the id of the master key that wrapped it, the wrapped key, its tags).
 A destroyed key's file is replaced by a *tombstone* (id, state, when): no key material, no tags.
+An erased client is recorded in ``erased/<HMAC-SHA256 of the client id>`` (keyed by
+``SESSIONFLOW_ERASURE_HASH_KEY``, never the id) under the lock that destroys their keys: from then
+on a key is never created or tagged for them (``ClientErasedError``).
 Every change is written to a temporary file, fsync'd, renamed into place and the directory
 fsync'd, under an exclusive ``flock`` on the directory's lock file, so a crash leaves either the
 old or the new file and a tagging can never resurrect a key destroyed concurrently.
@@ -32,6 +35,7 @@ import base64
 import contextlib
 import fcntl
 import hashlib
+import hmac
 import json
 import os
 import threading
@@ -51,6 +55,9 @@ from settings import CODEC_KEY_BYTES, Settings
 CLIENT_TAG = "client"
 """The tag naming the client whose data a key protects (an opaque client id)."""
 SCOPE_TAG = "scope"
+SESSION_TAG = "session"
+"""The tag naming the session a key belongs to (its opaque id): an erasure describes the workflow of
+a key tagged with the client that visibility did not list (``temporal_client.erasure``)."""
 _NONCE_BYTES = 12
 _KEY_FILE_SUFFIX = ".json"
 _LOCK_FILE = ".lock"
@@ -64,6 +71,7 @@ REWRAP_BATCH_SIZE = 100
 _REWRAP_PAUSE_SECONDS = 0.02
 """The lock stays free this long between two rewrap batches: longer than a waiter's longest poll
 (``_LOCK_POLL_MAX``), so a waiting key creation gets its turn."""
+_ERASED_DIR = "erased"
 
 
 class KmsError(Exception):
@@ -80,6 +88,11 @@ class KmsLockTimeoutError(KmsError):
 
 class UnknownDataKeyError(KmsError):
     """No data key by that id in the store."""
+
+
+class ClientErasedError(KmsError):
+    """The client was erased: no data key is ever created or tagged for them again (a booking
+    racing the erasure, or made after it, gets no key, so it cannot start)."""
 
 
 @dataclass(frozen=True)
@@ -118,8 +131,14 @@ class KeyManagementService(Protocol):
         """The ids of the live data keys tagged ``tag=value``."""
         ...
 
-    def destroy_data_keys(self, key_ids: list[str]) -> int:
-        """Destroy these data keys (leaving tombstones); how many were live before."""
+    def destroy_data_keys(self, key_ids: list[str], *, erased_client: str | None = None) -> int:
+        """Destroy these data keys (leaving tombstones); how many were live before. With
+        ``erased_client``, under the same lock: record the client as erased (no key is created or
+        tagged for them again: ``ClientErasedError``) and destroy every key tagged with them too."""
+        ...
+
+    def is_client_erased(self, client_id: str) -> bool:
+        """``destroy_data_keys`` recorded this client as erased."""
         ...
 
     def rewrap_all(
@@ -154,6 +173,7 @@ class LocalFileKms:
         current_master_key_id: str,
         *,
         cache_size: int = 10_000,
+        erased_hash_key: bytes = b"sessionflow erased clients",
     ) -> None:
         if current_master_key_id not in master_keys:
             raise ValueError(f"the current master key id {current_master_key_id!r} is not among the keys")
@@ -168,6 +188,7 @@ class LocalFileKms:
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
+        self._erased_hash_key = erased_hash_key
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LocalFileKms:
@@ -178,6 +199,7 @@ class LocalFileKms:
             settings.kms_master_key_ring,
             settings.kms_current_master_key_id,
             cache_size=settings.kms_cache_size,
+            erased_hash_key=settings.erasure_hash_key.get_secret_value().encode(),
         )
 
     @property
@@ -188,6 +210,7 @@ class LocalFileKms:
 
     def generate_data_key(self, key_id: str, tags: Mapping[str, str]) -> DataKey:
         with self._locked():
+            self._refuse_erased(tags)
             record = self._read(key_id)
             if record is None:
                 plaintext = AESGCM.generate_key(bit_length=256)
@@ -228,6 +251,7 @@ class LocalFileKms:
 
     def tag_data_key(self, key_id: str, tags: Mapping[str, str]) -> None:
         with self._locked():
+            self._refuse_erased(tags)
             record = self._read(key_id)
             if record is None or record.get("state") != "live":
                 return
@@ -242,9 +266,17 @@ class LocalFileKms:
                 found.append(key_id)
         return found
 
-    def destroy_data_keys(self, key_ids: list[str]) -> int:
+    def destroy_data_keys(self, key_ids: list[str], *, erased_client: str | None = None) -> int:
         destroyed = 0
         with self._locked():
+            if erased_client is not None:
+                # Under the same lock as the destruction: from here no key is created or tagged
+                # for the client, and every key tagged with them by now is destroyed below.
+                marker = self._erased_marker(erased_client)
+                if not marker.exists():
+                    write_record(marker, {"erased_at": datetime.now(UTC).isoformat()})
+                tagged = self.list_data_keys(CLIENT_TAG, erased_client)
+                key_ids = sorted({*key_ids, *tagged})
             for key_id in key_ids:
                 record = self._read(key_id)
                 if record is not None and record.get("state") != "live":
@@ -287,6 +319,16 @@ class LocalFileKms:
     def is_destroyed(self, key_id: str) -> bool:
         record = self._read(key_id)
         return record is not None and record.get("state") != "live"
+
+    def is_client_erased(self, client_id: str) -> bool:
+        """The client was erased (``destroy_data_keys(…, erased_client=…)``): recorded as a keyed
+        HMAC of their id (``SESSIONFLOW_ERASURE_HASH_KEY``), never the id."""
+        return self._erased_marker(client_id).exists()
+
+    def data_key_tags(self, key_id: str) -> dict[str, str]:
+        """A live key's tags (empty for a destroyed or unknown one)."""
+        record = self._read(key_id)
+        return dict(record.get("tags", {})) if _is_live(record) else {}
 
     def master_key_ids_in_use(self) -> set[str]:
         """The master keys still wrapping some live data key: none but the current one after
@@ -351,6 +393,15 @@ class LocalFileKms:
             yield
         finally:
             os.close(fd)  # closing releases the lock
+
+    def _erased_marker(self, client_id: str) -> Path:
+        digest = hmac.new(self._erased_hash_key, f"client\0{client_id}".encode(), hashlib.sha256)
+        return self._dir / _ERASED_DIR / digest.hexdigest()
+
+    def _refuse_erased(self, tags: Mapping[str, str]) -> None:
+        client_id = tags.get(CLIENT_TAG)
+        if client_id is not None and self.is_client_erased(client_id):
+            raise ClientErasedError("the key's client was erased: no new key is made for them")
 
     def _forget(self, key_id: str) -> None:
         with self._cache_lock:

@@ -16,7 +16,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contract.ids import session_id_from_workflow_id, session_workflow_id
-from contract.practice import PRACTICE_REGISTER_CLIENT
+from contract.practice import PRACTICE_REGISTER_CLIENT, PRACTICE_RELEASE_TIME
 from contract.search_attributes import (
     CLIENT_ID,
     PAYMENT_INTENT,
@@ -33,10 +33,11 @@ from domain.commands import CancelRequest
 from domain.commission import DEFAULT_COMMISSION, CommissionRates
 from domain.errors import RuleViolation
 from domain.policy import DEFAULT_POLICY, SessionPolicy
-from domain.practice import CancelFutureSessionsCall, FutureSessionsCancelled, RegisterClient
+from domain.practice import CancelFutureSessionsCall, FutureSessionsCancelled, RegisterClient, ReleaseTime
 from domain.state import SessionState, SessionWorkflowInput
 from domain.status import Actor, CancelReason, SessionStatus
 from settings import zone_data_version
+from temporal_client.kms import ClientErasedError
 from temporal_client.messages import execute_update
 from temporal_client.practice_client import practice_update
 from temporal_client.rpc_timeouts import QUERY_RPC_TIMEOUT
@@ -107,6 +108,32 @@ async def book_session(
     # holds none.
     account = registered.payment_account_id or booking.connected_account_id
     booking = booking.model_copy(update={"connected_account_id": account})
+    try:
+        handle: SessionHandle = await _start(client, booking, now, policy, commission, task_queue)
+    except ClientErasedError:
+        # The client was erased between the API's check and this start (the KMS made no key, so
+        # nothing started): the time the practice just claimed is released again.
+        await practice_update(
+            client,
+            booking.therapist_id,
+            booking.therapist_timezone,
+            PRACTICE_RELEASE_TIME,
+            ReleaseTime(session_id=booking.session_id),
+            request_id=f"{booking.session_id}:erased",
+            task_queue=task_queue,
+        )
+        raise
+    return handle
+
+
+async def _start(
+    client: Client,
+    booking: SessionBooking,
+    now: datetime,
+    policy: SessionPolicy,
+    commission: CommissionRates,
+    task_queue: str,
+) -> SessionHandle:
     handle: SessionHandle = await client.start_workflow(
         SESSION_WORKFLOW_TYPE,
         SessionWorkflowInput(

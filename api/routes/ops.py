@@ -38,7 +38,9 @@ async def session_history(
 
 class ErasureBody(BaseModel):
     force: bool = False
-    """Terminate sessions even while money may be in motion on them (strands that money)."""
+    """Also cancel (as an admin, rule 4) sessions whose charge failed or is held (nothing captured).
+    Never overrides money: a session holding or collecting it, a closed session's open dispute or
+    refund owed, still refuse the erasure; no session is ever terminated."""
 
 
 class ErasureView(BaseModel):
@@ -52,6 +54,8 @@ class ErasureView(BaseModel):
     forced: int
     data_keys_destroyed: int
     already_erased: bool
+    relationships_ended: int
+    """Practices where the client's relationship was ended (reserved weekly slots released)."""
 
 
 ClientId = Annotated[str, Path(pattern=OPAQUE_ID_PATTERN, description="the client's opaque id")]
@@ -64,8 +68,10 @@ async def erase(
     """Erase a client (`sessionflow clients erase`): close what still runs for them, destroy their
     data keys — no payload of theirs decodes again, anywhere — and record the erasure without
     personal data. Admins only (`Acting-Party: admin:…`, an ops token where configured). `409
-    erasure_refused`, changing nothing, while a running session of theirs may hold or be
-    collecting money (the message lists them) unless `force`. Idempotent: again, it changes
+    erasure_refused`, changing nothing, while a running workflow of theirs may hold, collect or owe
+    money (the message lists them: a session not `scheduled`; a closed session's `dispute_open` or
+    `refund_owed`) — `force` only lets sessions whose charge failed or is held be cancelled too.
+    Afterwards a booking for them is `409 client_erased`. Idempotent: again, it changes
     nothing and answers the first record with `already_erased`."""
     if party.role is not Actor.ADMIN:
         raise RuleViolation("not_allowed", "only an admin may erase a client")

@@ -76,8 +76,9 @@ from domain.state import SessionState
 from domain.status import Actor, SessionStatus, status_as_of
 from domain.views import session_view_for
 from observability.metrics import ERASED_SESSION_MONEY_EVENTS
-from temporal_client.codec import PayloadErasedError, session_erased
+from temporal_client.codec import EncryptionCodec, PayloadErasedError, session_erased
 from temporal_client.erasure import erasure_of_session
+from temporal_client.kms import ClientErasedError
 from temporal_client.messages import execute_update, query_workflow
 from temporal_client.refunds_client import refund_session, with_later_refunds
 from temporal_client.rpc_errors import closed_while_updating
@@ -165,7 +166,8 @@ async def book(
     `therapist_manual` session may be dated in the past (up to 14 days: `409 start_too_far_back`),
     for a session that took place: it is charged at once and awaits its attendance update. The
     same booking sent again returns the existing session (200), even after its start has passed; a
-    different booking under an existing id is `409 session_exists`.
+    different booking under an existing id is `409 session_exists`. A client who was erased
+    (README "Privacy and erasure") gets no new session: `409 client_erased`.
     A client books as themselves (`client_id`), a therapist for their own practice
     (`therapist_id`), an admin for anyone; anyone else is `409 not_allowed`. While Stripe has
     disabled charges on the therapist's connected account the practice is paused and takes no
@@ -186,6 +188,7 @@ async def book(
         party, therapist_id=body.therapist_id, client_id=body.client_id, booked_by=body.booked_by
     )
     booking = SessionBooking.model_validate(body.model_dump())
+    _refuse_erased_client(client, booking.client_id)
     handle = session_handle(client, booking.session_id)
     # A retry must find its session before any rule is applied again: the first attempt may have
     # charged already (a booking inside 48 h) while its answer was lost, and a retry told
@@ -203,6 +206,8 @@ async def book(
             )
         except WorkflowAlreadyStartedError:
             created = not await _booked_already(handle, booking)  # two retries raced each other
+        except ClientErasedError:  # erased between the check above and the start: no key, no start
+            raise RuleViolation("client_erased", CLIENT_ERASED_MESSAGE) from None
     if not created:
         response.status_code = status.HTTP_200_OK
     booked = BookingResponse(
@@ -214,6 +219,19 @@ async def book(
     if not booking_charged_on_session(booking.kind):
         return booked
     return await _with_charge_answer(booked, handle)
+
+
+CLIENT_ERASED_MESSAGE = "the client was erased: no session is booked for them"
+
+
+def _refuse_erased_client(client: TemporalClient, client_id: str) -> None:
+    """An erased client gets no new session (review 15, finding 4): refused before the practice
+    claims any time or a workflow starts. The KMS refuses their keys too, for a booking racing the
+    erasure."""
+    codec = client.data_converter.payload_codec
+    kms = codec.kms if isinstance(codec, EncryptionCodec) else None
+    if kms is not None and kms.is_client_erased(client_id):
+        raise RuleViolation("client_erased", CLIENT_ERASED_MESSAGE)
 
 
 Answered = TypeVar("Answered", BookingResponse, PaymentMethodResponse)

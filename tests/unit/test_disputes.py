@@ -24,7 +24,13 @@ from domain.disputes import (
 from domain.errors import RuleViolation
 from domain.notifications import Audience, NotificationType
 from domain.payments import ChargeOutcome, ChargeResult
-from domain.refunds import ClosedSessionRefunds, SessionRefund, check_closed_refund, grant_closed_refund
+from domain.refunds import (
+    ClosedSessionRefunds,
+    SessionRefund,
+    check_closed_refund,
+    erasure_blocker,
+    grant_closed_refund,
+)
 from domain.session import Session, Step
 from domain.session_disputes import apply_closed_dispute, apply_dispute
 from domain.status import Actor, BookingKind, CancelReason, RefundReason, SessionStatus
@@ -313,3 +319,14 @@ def test_a_closed_session_keeps_the_dispute_it_closed_with() -> None:
     assert refunds.dispute is not None and refunds.dispute.status is DisputeStatus.LOST
     with pytest.raises(RuleViolation):
         check_closed_refund(refunds, SessionRefund(reason=RefundReason.GOODWILL), START + H)
+
+
+def test_an_erasure_waits_while_a_closed_sessions_dispute_is_open_or_a_refund_is_owed() -> None:
+    refunds = closed_refunds()
+    assert erasure_blocker(refunds) is None  # nothing owed, nothing disputed: may be closed
+    grant_closed_refund(refunds, SessionRefund(reason=RefundReason.GOODWILL, amount_minor=2000), START + H)
+    assert erasure_blocker(refunds) == "refund_owed"  # granted, not back with the client yet
+    apply_closed_dispute(refunds, fact(DisputeStatus.NEEDS_RESPONSE), START + 2 * H)
+    assert erasure_blocker(refunds) == "dispute_open"
+    apply_closed_dispute(refunds, fact(DisputeStatus.LOST, 30), START + 3 * H)
+    assert erasure_blocker(refunds) is None  # the bank decided: the held refund is never paid
