@@ -220,8 +220,9 @@ async def _find_unlisted(client: Client, kms: LocalFileKms, client_id: str, foun
     as if listed — a running one with its status from its own state (its search attributes may
     not be published yet) — so none is left running with its key destroyed (wedged)."""
     listed = set(found.session_ids)
-    for key_id in kms.list_data_keys(CLIENT_TAG, client_id):
-        session_id = kms.data_key_tags(key_id).get(SESSION_TAG)
+    # The key store's file work (and its lock) off the event loop: the API serves on it.
+    for key_id in await asyncio.to_thread(kms.list_data_keys, CLIENT_TAG, client_id):
+        session_id = (await asyncio.to_thread(kms.data_key_tags, key_id)).get(SESSION_TAG)
         if session_id is None or session_id in listed:
             continue  # a key from before keys named their session: destroyed below all the same
         listed.add(session_id)
@@ -305,10 +306,10 @@ async def erase_client(
         raise ErasureRefused(moved_on)  # no key destroyed yet: erasing again picks up from here
     ended = await _end_relationships(client, found.therapist_ids, client_id, erasure_id)
     key_ids = {session_data_key_id(session_id) for session_id in found.session_ids}
-    key_ids.update(kms.list_data_keys(CLIENT_TAG, client_id))
+    key_ids.update(await asyncio.to_thread(kms.list_data_keys, CLIENT_TAG, client_id))
     # Recorded as erased under the lock of the destruction: no key for them is made from here.
-    destroyed = kms.destroy_data_keys(sorted(key_ids), erased_client=client_id)
-    previous = find_erasure(settings, kms, client_id)
+    destroyed = await asyncio.to_thread(kms.destroy_data_keys, sorted(key_ids), erased_client=client_id)
+    previous = await asyncio.to_thread(find_erasure, settings, kms, client_id)
     if previous is not None and destroyed == 0 and closed == 0 and ended == 0:
         return ErasureRecord(**{**asdict(previous), "already_erased": True})
     record = ErasureRecord(
@@ -321,7 +322,7 @@ async def erase_client(
         data_keys_destroyed=destroyed,
         relationships_ended=ended,
     )
-    write_record(_records_dir(kms) / f"{erasure_id}.json", asdict(record))
+    await asyncio.to_thread(write_record, _records_dir(kms) / f"{erasure_id}.json", asdict(record))
     return record
 
 
