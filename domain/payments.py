@@ -234,6 +234,12 @@ class PaymentEvent(_Payload):
     created: datetime
     amount_refunded_minor: int | None = None
     """For ``charge.refunded``: the charge's cumulative refunded amount."""
+    amount_received_minor: int | None = None
+    """For ``payment_intent.succeeded``: what the client paid. Not used by any decision: it is the
+    kept financial fact of a payment the client made present (checkout, 3-D Secure), whose amount
+    is otherwise only in the client's erasable payloads (``temporal_client.erasure.history_money``)."""
+    currency: str | None = None
+    """With ``amount_received_minor``: the PaymentIntent's currency (lower case, as Stripe's)."""
     code: str | None = None
     decline_code: str | None = None
 
@@ -251,6 +257,18 @@ def _event_time(created: object) -> datetime:
         return datetime.fromtimestamp(created, tz=UTC)
     except (OverflowError, OSError, ValueError):
         raise ValueError("the event's created time is out of range") from None
+
+
+def _received(intent: dict[str, object]) -> int | None:
+    received = intent.get("amount_received")
+    return (
+        received if isinstance(received, int) and not isinstance(received, bool) and received >= 0 else None
+    )
+
+
+def _currency(intent: dict[str, object]) -> str | None:
+    currency = intent.get("currency")
+    return currency if isinstance(currency, str) and len(currency) == 3 else None
 
 
 def payment_event_from_stripe(event: dict[str, object]) -> tuple[str, PaymentEvent] | None:
@@ -278,6 +296,8 @@ def payment_event_from_stripe(event: dict[str, object]) -> tuple[str, PaymentEve
         payment_intent_id=intent_id,
         created=_event_time(event.get("created")),
         amount_refunded_minor=obj.get("amount_refunded") if event_type == "charge.refunded" else None,
+        amount_received_minor=_received(obj) if event_type == "payment_intent.succeeded" else None,
+        currency=_currency(obj) if event_type == "payment_intent.succeeded" else None,
         code=error.get("code") if isinstance(error, dict) else None,
         decline_code=error.get("decline_code") if isinstance(error, dict) else None,
     )

@@ -89,11 +89,18 @@ from contract.ids import (
 from contract.practice import PRACTICE_END_RELATIONSHIP
 from contract.refunds import SESSION_REFUNDS_STATE
 from contract.search_attributes import SESSION_STATUS, THERAPIST_ID
-from contract.session import SESSION_CANCEL, SESSION_STATE
+from contract.session import SESSION_CANCEL, SESSION_PAYMENT_EVENT, SESSION_STATE
 from contract.visibility import sessions_query
 from domain.acting import ActingParty
 from domain.commands import CancelRequest
-from domain.payments import ChargeOutcome, ChargeRequest, ChargeResult, RefundRequest, RefundResult
+from domain.payments import (
+    ChargeOutcome,
+    ChargeRequest,
+    ChargeResult,
+    PaymentEvent,
+    RefundRequest,
+    RefundResult,
+)
 from domain.practice import EndReason, EndRelationship
 from domain.refunds import erasure_blocker
 from domain.status import Actor, CancelReason, SessionStatus
@@ -391,12 +398,33 @@ class MoneyMovement:
 
 async def history_money(history: WorkflowHistory, client: Client, session_id: str) -> list[MoneyMovement]:
     """Every successful charge and every refund in one workflow history, decoded from the kept
-    financial facts alone (``ChargeRequest``/``ChargeResult``, ``RefundRequest``/``RefundResult``)."""
+    financial facts alone (``ChargeRequest``/``ChargeResult``, ``RefundRequest``/``RefundResult``,
+    and the ``payment_event`` signals: a payment the client made present — 3-D Secure in the
+    browser — is known to the workflow only from Stripe's ``payment_intent.succeeded``)."""
     converter = client.data_converter
     scheduled: dict[int, ChargeRequest | RefundRequest] = {}
     moved: list[MoneyMovement] = []
+    paid_present: dict[str, MoneyMovement] = {}
     for event in history.events:
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+            signalled = event.workflow_execution_signaled_event_attributes
+            if signalled.signal_name != SESSION_PAYMENT_EVENT.name:
+                continue
+            [fact] = await converter.decode(list(signalled.input.payloads), [PaymentEvent])
+            if fact.type == "payment_intent.succeeded" and fact.amount_received_minor is not None:
+                paid_present.setdefault(
+                    fact.payment_intent_id,
+                    MoneyMovement(
+                        session_id,
+                        "charge",
+                        fact.amount_received_minor,
+                        fact.currency,
+                        fact.payment_intent_id,
+                        None,
+                        event.event_time.ToDatetime(tzinfo=UTC),
+                    ),
+                )
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             attributes = event.activity_task_scheduled_event_attributes
             wanted = {"charge_session": ChargeRequest, "refund_payment": RefundRequest}.get(
                 attributes.activity_type.name
@@ -441,7 +469,10 @@ async def history_money(history: WorkflowHistory, client: Client, session_id: st
                             at,
                         )
                     )
-    return moved
+    # An off-session charge's success is answered by its activity and announced by the webhook too.
+    charged = {movement.payment_intent_id for movement in moved if movement.kind == "charge"}
+    moved.extend(movement for intent, movement in paid_present.items() if intent not in charged)
+    return sorted(moved, key=lambda movement: movement.at)
 
 
 async def client_ledger(client: Client, client_id: str) -> list[MoneyMovement]:

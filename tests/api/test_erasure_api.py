@@ -319,3 +319,53 @@ async def test_an_erased_clients_sessions_decode_nowhere_while_their_money_still
     assert detail.status_code == 410 and detail.json()["code"] == "erased", detail.text
     stranger = await http.get(f"/v1/sessions/{a_paid}", headers={"Acting-Party": "client:cli_stranger"})
     assert stranger.status_code == 404
+
+
+async def test_a_payment_the_client_made_in_their_browser_stays_in_the_ledger_after_the_erasure(
+    stack: Stack, standin: StripeStandIn
+) -> None:
+    """A client-present payment (3-D Secure completed in the browser, settled by Stripe's
+    webhook) is money the marketplace must account for: the ledger lists it from the kept facts,
+    before the erasure and after it, with its amount, currency and PaymentIntent."""
+    standin.configure_webhook(
+        f"{str(stack.http.base_url).rstrip('/')}/v1/stripe/webhook",
+        stack.settings.stripe_webhook_secret.get_secret_value(),
+    )
+    try:
+        c = unique("cli")
+        session_id = await book(
+            stack.http, BookingKind.THERAPIST_MANUAL, 10 * HOUR, c, "pm_card_authenticationRequired"
+        )
+        await wait_for_status(stack.http, session_id, "awaiting_client_action")
+        [intent] = standin.payment_intents(metadata_session_id=session_id)
+        standin.authenticate_on_session(intent["id"])
+        await wait_for_status(stack.http, session_id, "paid")
+        cancelled = await stack.http.post(
+            f"/v1/sessions/{session_id}/cancel",
+            json={"requested_by": "therapist", "reason": "therapist_unavailable"},
+            headers=key(),
+        )
+        assert cancelled.status_code == 200, cancelled.text
+        await asyncio.wait_for(
+            stack.client.get_workflow_handle(session_workflow_id(session_id)).result(), WAIT
+        )
+    finally:
+        standin.configure_webhook(None, None)
+
+    paid = standin.payment_intents(metadata_session_id=session_id)[0]
+    charge = ("charge", paid["amount"], paid["currency"], paid["id"], None)
+    before = [
+        (m.kind, m.amount_minor, m.currency, m.payment_intent_id, m.refund_id)
+        for m in await client_ledger(stack.client, c)
+    ]
+    assert charge in before, before
+    assert [row[0] for row in before].count("charge") == 1  # the webhook and the charge's own result once
+
+    erased = await invoke(stack, "clients", "erase", c, "--yes")
+    assert erased.exit_code == 0, erased.output
+
+    after = [
+        (m.kind, m.amount_minor, m.currency, m.payment_intent_id, m.refund_id)
+        for m in await client_ledger(stack.client, c)
+    ]
+    assert after == before
