@@ -315,6 +315,20 @@ def apply_closed_refund_result(
     return max(0, payment.amount_refunded_minor - refunds.refunded_at_close - refunds.announced_minor)
 
 
+def notice_times(refunds: ClosedSessionRefunds) -> dict[str, Any]:
+    """The session's times for a notice sent after it closed (each party in their own zone), or
+    none when the closed session did not hand them over (started before they were passed on)."""
+    if refunds.start is None or refunds.therapist_timezone is None:
+        return {}
+    return dict(
+        session_times(
+            refunds.start,
+            client_timezone=refunds.client_timezone or refunds.therapist_timezone,
+            therapist_timezone=refunds.therapist_timezone,
+        )
+    )
+
+
 def refund_issued(
     refunds: ClosedSessionRefunds, request: RefundRequest, result: RefundResult, amount: int, at: datetime
 ) -> Notification:
@@ -323,15 +337,7 @@ def refund_issued(
         RefundRecord(number=request.refund_number, refund_id=result.refund_id, amount_minor=amount, at=at)
     )
     # The same copy the session itself sends (``domain.notification_catalogue``): the client's.
-    times: dict[str, Any] = {}
-    if refunds.start is not None and refunds.therapist_timezone is not None:
-        times = dict(
-            session_times(
-                refunds.start,
-                client_timezone=refunds.client_timezone or refunds.therapist_timezone,
-                therapist_timezone=refunds.therapist_timezone,
-            )
-        )
+    times = notice_times(refunds)
     return Notification(
         event_id=notification_event_id(
             refunds.session_id, NotificationType.REFUND_ISSUED, request.refund_number

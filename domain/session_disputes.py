@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from domain import notification_catalogue as catalogue
 from domain.disputes import (
@@ -20,9 +19,8 @@ from domain.disputes import (
     apply_dispute_fact,
     belongs_to,
 )
-from domain.local_times import session_times
 from domain.notifications import Audience, Notification, NotificationType, notification_event_id
-from domain.refunds import ClosedSessionRefunds
+from domain.refunds import ClosedSessionRefunds, notice_times
 from domain.session import Notice, Session, unblock
 from domain.state import PaymentLedger
 
@@ -137,15 +135,7 @@ def apply_closed_dispute(
     if not record.open and record.status is not DisputeStatus.LOST:
         record.refund_held_minor = 0
         refunds.blocked_reason = None
-    times: dict[str, Any] = {}
-    if refunds.start is not None and refunds.therapist_timezone is not None:
-        times = dict(
-            session_times(
-                refunds.start,
-                client_timezone=refunds.client_timezone or refunds.therapist_timezone,
-                therapist_timezone=refunds.therapist_timezone,
-            )
-        )
+    times = notice_times(refunds)
     notices: list[Notification] = []
     kinds = [(NotificationType.DISPUTE_OPENED, "status")] if change.opened else []
     if change.closed:

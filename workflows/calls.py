@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 RequestT = TypeVar("RequestT")
+StripeActivitiesT = TypeVar("StripeActivitiesT", PaymentActivities, DisputeActivities)
 ResultT = TypeVar("ResultT")
 
 
@@ -147,25 +148,11 @@ def count_dispute(status: str) -> None:
 
 
 async def call_stripe(
-    activity: Callable[[PaymentActivities, RequestT], Awaitable[ResultT]], request: RequestT, summary: str
+    activity: Callable[[StripeActivitiesT, RequestT], Awaitable[ResultT]], request: RequestT, summary: str
 ) -> ResultT:
-    """One Stripe call, on the Stripe task queue (rate-limited by the server for every worker at
-    once): timeouts keep every retry well inside the idempotency key's lifetime."""
-    return await workflow.execute_activity_method(
-        activity,
-        request,
-        task_queue=stripe_task_queue(workflow.info().task_queue),
-        start_to_close_timeout=STRIPE_START_TO_CLOSE,
-        schedule_to_close_timeout=STRIPE_SCHEDULE_TO_CLOSE,
-        retry_policy=STRIPE_RETRY_POLICY,
-        summary=summary,
-    )
-
-
-async def call_stripe_disputes(
-    activity: Callable[[DisputeActivities, RequestT], Awaitable[ResultT]], request: RequestT, summary: str
-) -> ResultT:
-    """A call of Stripe's Dispute API, with the same queue, timeouts and retries as any Stripe call."""
+    """One Stripe call (payments or the Dispute API), on the Stripe task queue (rate-limited by the
+    server for every worker at once): timeouts keep every retry well inside the idempotency key's
+    lifetime."""
     return await workflow.execute_activity_method(
         activity,
         request,

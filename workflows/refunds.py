@@ -66,7 +66,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.session import BLOCKED_MONEY_RETRY
     from workflows.calls import (
         call_stripe,
-        call_stripe_disputes,
         checked,
         count_dispute,
         count_money_blocked,
@@ -142,7 +141,7 @@ class SessionRefundsWorkflow:
         )
         status: DisputeStatus | None = None
         try:
-            status = (await call_stripe_disputes(DisputeActivities.read, lookup, "dispute read")).status
+            status = (await call_stripe(DisputeActivities.read, lookup, "dispute read")).status
         except ActivityError as failure:
             self._log(
                 logging.ERROR, "dispute not read", dispute_id=record.dispute_id, reason=failure_type(failure)
@@ -244,9 +243,7 @@ class SessionRefundsWorkflow:
             stage=evidence_stage(record),
         )
         try:
-            answer = await call_stripe_disputes(
-                DisputeActivities.submit_evidence, request, "dispute evidence"
-            )
+            answer = await call_stripe(DisputeActivities.submit_evidence, request, "dispute evidence")
         except ActivityError as failure:
             self._log(
                 logging.ERROR,

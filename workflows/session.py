@@ -77,7 +77,6 @@ with workflow.unsafe.imports_passed_through():
         call_practice,
         call_practice_patiently,
         call_stripe,
-        call_stripe_disputes,
         checked,
         count_charge_given_up,
         count_dispute,
@@ -938,9 +937,7 @@ class SessionWorkflow:
             stage=evidence_stage(record),
         )
         try:
-            answer = await call_stripe_disputes(
-                DisputeActivities.submit_evidence, request, "dispute evidence"
-            )
+            answer = await call_stripe(DisputeActivities.submit_evidence, request, "dispute evidence")
         except ActivityError as failure:
             reason = failure_type(failure)
             self._log(

@@ -20,24 +20,12 @@ from typer.testing import CliRunner
 
 from ops.cli import app
 from tests.conftest import TEMPORAL_CLI
+from tests.deploy.alerting import ALERT_NAMES
 from tests.deploy.runbook_commands import RUNBOOKS, fenced_commands
 
 REPO = Path(__file__).resolve().parents[2]
 EVIDENCE = REPO / "faults" / "evidence"
-ALERTS = (
-    "TemporalWorkflowScheduleToStartHigh",
-    "TemporalActivityScheduleToStartHigh",
-    "TemporalWorkflowTaskFailing",
-    "TemporalNondeterminism",
-    "TemporalStickyCacheMisses",
-    "TemporalRequestsThrottled",
-    "SessionPaymentDueTooLong",
-    "SessionMoneyBlockedOnCancelled",
-    "SessionAttendanceUpdateOverdue",
-    "NotificationDeliveryFailing",
-    "PracticeStateNearLimit",
-    "StripeRateLimited",
-)
+ALERTS = sorted(ALERT_NAMES)
 OPERATIONS = (
     "reset-after-nondeterminism",
     "stuck-practice",

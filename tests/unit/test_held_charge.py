@@ -28,8 +28,9 @@ HELD = ChargeResult(outcome=ChargeOutcome.HELD, code="requirements.past_due", at
 PAID = ChargeResult(outcome=ChargeOutcome.SUCCEEDED, payment_intent_id="pi_1")
 
 
-def book(account: str | None = ACCOUNT) -> Session:
-    booking = SessionBooking(
+def held_booking(account: str | None = ACCOUNT) -> SessionBooking:
+    """A follow-up at ``START`` charged on the therapist's connected account ``account``."""
+    return SessionBooking(
         session_id="ses_held",
         therapist_id="thr_1",
         client_id="cli_1",
@@ -42,6 +43,10 @@ def book(account: str | None = ACCOUNT) -> Session:
         client_agreed=True,
         connected_account_id=account,
     )
+
+
+def book(account: str | None = ACCOUNT) -> Session:
+    booking = held_booking(account)
     session = machine.open_session(SessionWorkflowInput(booking=booking, booked_at=BOOKED), BOOKED)
     session.terms_notices = True  # as every session booked since issue 12
     return session

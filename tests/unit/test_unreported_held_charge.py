@@ -9,43 +9,25 @@ still takes. Every other session's close is unchanged."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from domain import session as machine
 from domain import session_attendance as attendance
 from domain.attendance import AttendanceOutcome, AttendanceUpdate
-from domain.booking import SessionBooking
-from domain.payments import AccountChargesFact, ChargeOutcome, ChargeResult
+from domain.payments import AccountChargesFact
 from domain.policy import DEFAULT_POLICY
 from domain.session import NextStep, Step
 from domain.state import SessionWorkflowInput
-from domain.status import BookingKind, PaymentStatus, SessionStatus
+from domain.status import PaymentStatus, SessionStatus
 from domain.unreported import UnreportedMoney, unreported_deadline
+from tests.unit.test_held_charge import ACCOUNT, BOOKED, HELD, PAID, START, H, held_booking
 
-H = timedelta(hours=1)
-START = datetime(2027, 6, 15, 17, 0, tzinfo=UTC)
-BOOKED = START - 10 * 24 * H
-ACCOUNT = "acct_therapist1"
-HELD = ChargeResult(outcome=ChargeOutcome.HELD, code="requirements.past_due", attempted=False)
-PAID = ChargeResult(outcome=ChargeOutcome.SUCCEEDED, payment_intent_id="pi_1")
 ENABLED = AccountChargesFact(account_id=ACCOUNT, charges_enabled=True)
 
 
 def held_at_start_and_unreported() -> tuple[machine.Session, datetime]:
     """A session held at its start, ended, reminded three times: its deadline is next."""
-    booking = SessionBooking(
-        session_id="ses_held",
-        therapist_id="thr_1",
-        client_id="cli_1",
-        kind=BookingKind.THERAPIST_FOLLOW_UP,
-        start=START,
-        amount_minor=6000,
-        currency="gbp",
-        stripe_customer_id="cus_1",
-        payment_method_id="pm_card_visa",
-        client_agreed=True,
-        connected_account_id=ACCOUNT,
-    )
+    booking = held_booking()
     session = machine.open_session(
         SessionWorkflowInput(booking=booking, booked_at=BOOKED, policy=DEFAULT_POLICY), BOOKED
     )
