@@ -19,3 +19,5 @@ compile deploy/build-requirements.in -o deploy/build-requirements.lock "$@"
 # Constrained by the image's locks, just written: tests run the versions the image ships.
 compile pyproject.toml --extra dev deploy/build-requirements.in \
   -c deploy/requirements.lock -c deploy/build-requirements.lock -o requirements-dev.lock "$@"
+# The API client generator's own environment (make client): a tool, not a dependency of the service.
+compile clients/codegen.in -o clients/codegen.lock "$@"
