@@ -180,13 +180,13 @@ async def _apply(
         return error_response(422, "payload_not_decryptable", str(exc))
 
 
-@router.post("/encode", response_model=CodecPayloads)
+@router.post("/encode", operation_id="encodePayloads", response_model=CodecPayloads)
 async def encode(body: CodecPayloads, codec: Codec) -> CodecPayloads | JSONResponse:
     """Encrypt payloads with the current key."""
     return await _apply(body, codec.encode)
 
 
-@router.post("/decode", response_model=CodecPayloads)
+@router.post("/decode", operation_id="decodePayloads", response_model=CodecPayloads)
 async def decode(body: CodecPayloads, codec: Codec) -> CodecPayloads | JSONResponse:
     """Decrypt payloads with the key each names; payloads that are not encrypted come back as they are.
     A payload whose client was erased comes back as ``{"erased": true, "data_key_id": …}``

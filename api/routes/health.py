@@ -13,13 +13,18 @@ from temporal_client.rpc_timeouts import READY_CHECK_TIMEOUT
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", operation_id="getHealth")
 async def healthz() -> Health:
     """The process is up."""
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Health, responses={503: {"description": "Temporal unreachable"}})
+@router.get(
+    "/readyz",
+    operation_id="getReadiness",
+    response_model=Health,
+    responses={503: {"description": "Temporal unreachable"}},
+)
 async def readyz(client: TemporalClient) -> Health | JSONResponse:
     """Temporal answers: the API can serve requests."""
     try:

@@ -23,7 +23,7 @@ from temporal_client.timeline import SessionTimeline, session_timeline
 router = APIRouter(tags=["ops"], dependencies=[OpsAuthenticated], responses=ERRORS)
 
 
-@router.get("/v1/sessions/{session_id}/history")
+@router.get("/v1/sessions/{session_id}/history", operation_id="getSessionHistory")
 async def session_history(
     session_id: SessionId, party: ActingParty, client: TemporalClient
 ) -> SessionTimeline:
@@ -61,7 +61,7 @@ class ErasureView(BaseModel):
 ClientId = Annotated[str, Path(pattern=OPAQUE_ID_PATTERN, description="the client's opaque id")]
 
 
-@router.post("/v1/clients/{client_id}/erasure")
+@router.post("/v1/clients/{client_id}/erasure", operation_id="eraseClient")
 async def erase(
     client_id: ClientId, body: ErasureBody, party: ActingParty, client: TemporalClient, settings: AppSettings
 ) -> ErasureView:

@@ -148,6 +148,7 @@ def _command(model: type[Command], **fields: Any) -> Command:
 
 @router.post(
     "",
+    operation_id="bookSession",
     status_code=status.HTTP_201_CREATED,
     responses={200: {"model": BookingResponse, "description": "this exact booking already existed"}},
 )
@@ -298,6 +299,7 @@ async def _booked_already(handle: SessionHandle, booking: SessionBooking) -> boo
 
 @router.get(
     "/{session_id}",
+    operation_id="getSession",
     responses={410: {"model": ErrorBody, "description": "`erased`: the session's client was erased"}},
 )
 async def read(
@@ -329,7 +331,7 @@ async def read(
     return session_view_for(state, party)
 
 
-@router.get("/{session_id}/status")
+@router.get("/{session_id}/status", operation_id="getSessionStatus")
 async def read_status(
     session_id: SessionId, party: ActingParty, client: TemporalClient, now: ReadClock
 ) -> SessionStatusView:
@@ -397,7 +399,7 @@ def _refused(refusal: Refusal | None) -> RuleViolation:
     return RuleViolation(refusal.code, refusal.message)
 
 
-@router.post("/{session_id}/cancel")
+@router.post("/{session_id}/cancel", operation_id="cancelSession")
 async def cancel(
     session_id: SessionId, body: CancelBody, party: ActingParty, key: IdempotencyKey, client: TemporalClient
 ) -> CancelResult:
@@ -429,7 +431,7 @@ def _cancel_request(body: CancelBody, party: Party) -> CancelRequest:
     return _command(CancelRequest, **fields, received_at=_now(), acting_party=party)
 
 
-@router.post("/{session_id}/cancel/preview")
+@router.post("/{session_id}/cancel/preview", operation_id="previewCancellation")
 async def preview_cancel(
     session_id: SessionId, body: CancelBody, party: ActingParty, client: TemporalClient
 ) -> CancelPreview:
@@ -447,7 +449,7 @@ async def preview_cancel(
     return answer.preview
 
 
-@router.post("/{session_id}/reschedule")
+@router.post("/{session_id}/reschedule", operation_id="rescheduleSession")
 async def reschedule(
     session_id: SessionId,
     body: RescheduleBody,
@@ -479,7 +481,7 @@ def _reschedule_request(body: RescheduleBody, party: Party) -> RescheduleRequest
     return _command(RescheduleRequest, **body.model_dump(), received_at=_now(), acting_party=party)
 
 
-@router.post("/{session_id}/reschedule/preview")
+@router.post("/{session_id}/reschedule/preview", operation_id="previewReschedule")
 async def preview_reschedule(
     session_id: SessionId, body: RescheduleBody, party: ActingParty, client: TemporalClient
 ) -> ReschedulePreview:
@@ -497,7 +499,7 @@ async def preview_reschedule(
     return answer.preview
 
 
-@router.post("/{session_id}/attendance")
+@router.post("/{session_id}/attendance", operation_id="fileAttendance")
 async def file_attendance(
     session_id: SessionId,
     body: AttendanceBody,
@@ -531,6 +533,7 @@ async def file_attendance(
 
 @router.post(
     "/{session_id}/refund",
+    operation_id="refundSession",
     responses={410: {"model": ErrorBody, "description": "`erased`: the session's client was erased"}},
 )
 async def refund(
@@ -577,7 +580,7 @@ async def refund(
         raise SessionErased() from None
 
 
-@router.post("/{session_id}/no-show")
+@router.post("/{session_id}/no-show", operation_id="markNoShow")
 async def mark_no_show(
     session_id: SessionId, body: NoShowBody, party: ActingParty, key: IdempotencyKey, client: TemporalClient
 ) -> NoShowResult:
@@ -601,7 +604,7 @@ async def mark_no_show(
     )
 
 
-@router.post("/{session_id}/payment-method")
+@router.post("/{session_id}/payment-method", operation_id="updatePaymentMethod")
 async def update_payment_method(
     session_id: SessionId,
     body: PaymentMethodBody,
@@ -643,7 +646,7 @@ async def update_payment_method(
     return await _with_charge_answer(response, handle)
 
 
-@router.get("/{session_id}/dispute-evidence")
+@router.get("/{session_id}/dispute-evidence", operation_id="getDisputeEvidence")
 async def dispute_evidence(
     session_id: SessionId, party: ActingParty, client: TemporalClient
 ) -> DisputeEvidence:

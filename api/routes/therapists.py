@@ -93,7 +93,7 @@ def _not_found(error: RPCError) -> bool:
     return error.status == RPCStatusCode.NOT_FOUND
 
 
-@router.get("/awaiting-updates")
+@router.get("/awaiting-updates", operation_id="listAwaitingUpdates")
 async def list_awaiting_updates(
     therapist_id: TherapistId, client: TemporalClient, now: ReadClock
 ) -> list[str]:
@@ -107,7 +107,7 @@ async def list_awaiting_updates(
     return await awaiting_updates(client, therapist_id, now=now)
 
 
-@router.put("/payment-account")
+@router.put("/payment-account", operation_id="setPaymentAccount")
 async def set_payment_account(
     therapist_id: TherapistId,
     body: PaymentAccountBody,
@@ -158,7 +158,7 @@ async def set_payment_account(
     return result.model_copy(update={"paused": recorded.paused})
 
 
-@router.get("/payment-account")
+@router.get("/payment-account", operation_id="getPaymentAccount")
 async def read_payment_account(therapist_id: TherapistId, client: TemporalClient) -> PaymentAccountView:
     """The therapist's connected account (`account_id`, null when none is set) and whether the
     practice is paused because Stripe disabled its charges (`paused`, since when, and Stripe's
@@ -171,7 +171,7 @@ async def read_payment_account(therapist_id: TherapistId, client: TemporalClient
         raise
 
 
-@router.get("/clients")
+@router.get("/clients", operation_id="listClients")
 async def list_clients(
     therapist_id: TherapistId, query: Annotated[ClientsQuery, Query()], client: TemporalClient
 ) -> ClientsList:
@@ -184,7 +184,7 @@ async def list_clients(
         raise
 
 
-@router.post("/slots")
+@router.post("/slots", operation_id="reserveSlot")
 async def reserve_slot(
     therapist_id: TherapistId,
     body: ReserveSlotBody,
@@ -207,7 +207,7 @@ async def reserve_slot(
     )
 
 
-@router.post("/clients/{client_id}/slots/release")
+@router.post("/clients/{client_id}/slots/release", operation_id="releaseSlots")
 async def release_slots(
     therapist_id: TherapistId, client_id: ClientId, key: IdempotencyKey, client: TemporalClient
 ) -> SlotsReleased:
@@ -225,7 +225,7 @@ async def release_slots(
         raise
 
 
-@router.get("/slots/occurrences")
+@router.get("/slots/occurrences", operation_id="listSlotOccurrences")
 async def slot_occurrences(
     therapist_id: TherapistId, query: Annotated[OccurrencesQuery, Query()], client: TemporalClient
 ) -> SlotOccurrences:
@@ -238,7 +238,7 @@ async def slot_occurrences(
         raise
 
 
-@router.post("/clients/{client_id}/end")
+@router.post("/clients/{client_id}/end", operation_id="endRelationship")
 async def end_relationship(
     therapist_id: TherapistId,
     client_id: ClientId,
@@ -281,7 +281,7 @@ async def end_relationship(
     return RelationshipEndedResponse(**ended.model_dump(), cancelled_session_ids=cancelled)
 
 
-@router.post("/clients/{client_id}/restart")
+@router.post("/clients/{client_id}/restart", operation_id="restartRelationship")
 async def restart_relationship(
     therapist_id: TherapistId, client_id: ClientId, key: IdempotencyKey, client: TemporalClient
 ) -> RelationshipRestarted:

@@ -220,6 +220,7 @@ def _bad_payload() -> JSONResponse:
 
 @router.post(
     "/webhook",
+    operation_id="receiveStripeWebhook",
     response_model=WebhookAck,
     response_model_exclude_none=True,
     openapi_extra=_REQUEST_BODY,
