@@ -8,6 +8,11 @@ STAMP := $(VENV)/.installed
 DEV_LOCK := requirements-dev.lock
 # Where `make run` keeps Temporal's SQLite file and the logs (Settings.data_dir).
 DATA_DIR ?= $(or $(SESSIONFLOW_DATA_DIR),.data)
+# The typed client's generator, in an environment of its own: openapi-python-client pins typer below
+# the service's floor, so it cannot share .venv (clients/codegen.in says why; `make client`).
+CODEGEN := .venv-codegen
+CODEGEN_STAMP := $(CODEGEN)/.installed
+CODEGEN_LOCK := clients/codegen.lock
 # The whole tree (tests included; .venv and build are excluded in pyproject.toml).
 MYPY_PATHS := .
 
@@ -16,7 +21,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONTZPATH :=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test unit lint fmt schemas lock run demo bench faults clean clean-data
+.PHONY: help venv test unit lint fmt schemas openapi client lock run demo bench faults clean clean-data
 
 help: ## list the targets
 	@echo "Sessionflow — make targets:"
@@ -35,13 +40,21 @@ $(STAMP): pyproject.toml $(DEV_LOCK)
 	$(BIN)/python -m pip check || { echo "$(DEV_LOCK) misses a dependency: run deploy/lock.sh"; exit 1; }
 	touch $@
 
-test: $(STAMP) ## ruff check, ruff format --check, mypy, then the whole pytest suite
+# The same discipline for the generator: only its hashed, pinned lock; re-installed when it changes.
+$(CODEGEN_STAMP): $(CODEGEN_LOCK)
+	test -x $(CODEGEN)/bin/python || $(PYTHON) -m venv $(CODEGEN)
+	$(CODEGEN)/bin/python -m pip install --require-hashes -r $(CODEGEN_LOCK)
+	touch $@
+
+# The suite regenerates the client into a temporary directory and compares it with clients/python/
+# (tests/unit/test_generated_client_tree.py), so it needs the generator's environment too.
+test: $(STAMP) $(CODEGEN_STAMP) ## ruff check, ruff format --check, mypy, then the whole pytest suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy $(MYPY_PATHS)
 	$(BIN)/python -m pytest
 
-unit: $(STAMP) ## only the tests that need no server (pytest -m unit): seconds, no Temporal dev server
+unit: $(STAMP) $(CODEGEN_STAMP) ## only the tests that need no server (pytest -m unit): seconds, no Temporal dev server
 	$(BIN)/python -m pytest -m unit
 
 lint: $(STAMP) ## ruff check, ruff format --check and mypy
@@ -55,6 +68,13 @@ fmt: $(STAMP) ## ruff format and ruff's safe fixes
 
 schemas: $(STAMP) ## regenerate docs/notifications/schemas/*.json and the table in docs/notifications.md from the catalogue
 	$(BIN)/python -m dev.notification_schemas
+
+openapi: $(STAMP) ## write openapi.json, the API's contract as served (commit it; a unit test fails while it is stale)
+	$(BIN)/python -m dev.openapi
+
+client: $(CODEGEN_STAMP) ## regenerate the typed client clients/python/ from the committed openapi.json (commit it; never edit it)
+	rm -rf clients/python  # the generator's --overwrite keeps files it no longer makes
+	clients/generate.sh clients/python
 
 # Needs only .venv's python (for uv), not the stamp: the lock may be the thing that is stale.
 lock: ## refresh requirements-dev.lock and deploy/'s locks from pyproject.toml (deploy/lock.sh)
@@ -77,8 +97,8 @@ bench: $(STAMP) ## benchmarks on a fresh dev server of their own (BENCH_ARGS=--q
 faults: $(STAMP) ## 1,000 lifecycles under injected faults, then every rule checked (FAULTS_ARGS=--help; faults/README.md)
 	$(BIN)/python -m faults $(FAULTS_ARGS)
 
-clean: ## remove .venv and caches (keeps .data; see clean-data)
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info
+clean: ## remove .venv, .venv-codegen and caches (keeps .data; see clean-data)
+	rm -rf $(VENV) $(CODEGEN) .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 clean-data: ## remove .data (or $SESSIONFLOW_DATA_DIR): Temporal's SQLite state and the logs

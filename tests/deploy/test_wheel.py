@@ -31,9 +31,9 @@ SHIPPED = {
     "stripe_client.py",
 }
 DEVELOPMENT = ("dev", "bench", "faults", "tests")
-# Not copied for the build: local state, caches, and what only a checkout needs.
+# Not copied for the build: local state (.venv and .venv-codegen), caches, and what only a checkout needs.
 NOT_BUILT = shutil.ignore_patterns(
-    ".git", ".venv", ".data", "build", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis", "tests"
+    ".git", ".venv*", ".data", "build", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis", "tests"
 )
 
 # Run with -S (no site: the editable install's path hooks would reach the checkout) and the wheel's

@@ -1,0 +1,319 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.attendance_body import AttendanceBody
+from ...models.attendance_result import AttendanceResult
+from ...models.error_body import ErrorBody
+from ...types import Response
+
+
+def _get_kwargs(
+    session_id: str,
+    *,
+    body: AttendanceBody,
+    idempotency_key: str,
+    acting_party: str,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    headers["Idempotency-Key"] = idempotency_key
+
+    headers["Acting-Party"] = acting_party
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/sessions/{session_id}/attendance".format(
+            session_id=quote(str(session_id), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> AttendanceResult | ErrorBody | None:
+    if response.status_code == 200:
+        response_200 = AttendanceResult.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = ErrorBody.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = ErrorBody.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = ErrorBody.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 422:
+        response_422 = ErrorBody.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[AttendanceResult | ErrorBody]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    session_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: AttendanceBody,
+    idempotency_key: str,
+    acting_party: str,
+) -> Response[AttendanceResult | ErrorBody]:
+    """File Attendance
+
+     The therapist's attendance update, from the session's start: `attended` or `client_no_show`;
+    continue `no` / `same_time` (same local weekly time next week) / `different_time` (with
+    `new_start`); `reserve_slot` keeps the weekly time for the client; `end_relationship` (with
+    `end_reason`, optionally `cancel_future_sessions`); an optional `refund` (of
+    `refund_amount_minor`, or of everything when absent; never more than was captured). A follow-up is
+    booked
+    only with `client_agreed: true` (else `409 consent_required`); its id is in the result.
+    Effects that could not be completed after the update was recorded are listed in
+    `incomplete_effects`; `slot_released` tells the UI to show the released-slot banner. A practice
+    that does not answer the slot or time claim within 8 s refuses it with `409
+    practice_unavailable` (nothing recorded): file again with a new `Idempotency-Key`.
+    The session's therapist or an admin, filing in their own role (`submitted_by`); its client is
+    `409 not_allowed`, anyone else `404`.
+
+    Args:
+        session_id (str): opaque session id
+        idempotency_key (str): the caller's id for this request (a fresh one per request): the
+            same request sent again with the same key returns the first outcome and changes nothing.
+            The key is bound to the operation, the target and the body; reused for anything else it
+            names another request.
+        acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
+            ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
+            recorded with each command in the session's history (an admin's action is marked as such).
+            Someone who is not the session's client or therapist (nor an admin) gets the same `404
+            not_found` as for a session that does not exist; a therapist's practice answers only the
+            therapist and admins. Missing or malformed: `422`.
+        body (AttendanceBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[AttendanceResult | ErrorBody]
+    """
+
+    kwargs = _get_kwargs(
+        session_id=session_id,
+        body=body,
+        idempotency_key=idempotency_key,
+        acting_party=acting_party,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    session_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: AttendanceBody,
+    idempotency_key: str,
+    acting_party: str,
+) -> AttendanceResult | ErrorBody | None:
+    """File Attendance
+
+     The therapist's attendance update, from the session's start: `attended` or `client_no_show`;
+    continue `no` / `same_time` (same local weekly time next week) / `different_time` (with
+    `new_start`); `reserve_slot` keeps the weekly time for the client; `end_relationship` (with
+    `end_reason`, optionally `cancel_future_sessions`); an optional `refund` (of
+    `refund_amount_minor`, or of everything when absent; never more than was captured). A follow-up is
+    booked
+    only with `client_agreed: true` (else `409 consent_required`); its id is in the result.
+    Effects that could not be completed after the update was recorded are listed in
+    `incomplete_effects`; `slot_released` tells the UI to show the released-slot banner. A practice
+    that does not answer the slot or time claim within 8 s refuses it with `409
+    practice_unavailable` (nothing recorded): file again with a new `Idempotency-Key`.
+    The session's therapist or an admin, filing in their own role (`submitted_by`); its client is
+    `409 not_allowed`, anyone else `404`.
+
+    Args:
+        session_id (str): opaque session id
+        idempotency_key (str): the caller's id for this request (a fresh one per request): the
+            same request sent again with the same key returns the first outcome and changes nothing.
+            The key is bound to the operation, the target and the body; reused for anything else it
+            names another request.
+        acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
+            ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
+            recorded with each command in the session's history (an admin's action is marked as such).
+            Someone who is not the session's client or therapist (nor an admin) gets the same `404
+            not_found` as for a session that does not exist; a therapist's practice answers only the
+            therapist and admins. Missing or malformed: `422`.
+        body (AttendanceBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        AttendanceResult | ErrorBody
+    """
+
+    return sync_detailed(
+        session_id=session_id,
+        client=client,
+        body=body,
+        idempotency_key=idempotency_key,
+        acting_party=acting_party,
+    ).parsed
+
+
+async def asyncio_detailed(
+    session_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: AttendanceBody,
+    idempotency_key: str,
+    acting_party: str,
+) -> Response[AttendanceResult | ErrorBody]:
+    """File Attendance
+
+     The therapist's attendance update, from the session's start: `attended` or `client_no_show`;
+    continue `no` / `same_time` (same local weekly time next week) / `different_time` (with
+    `new_start`); `reserve_slot` keeps the weekly time for the client; `end_relationship` (with
+    `end_reason`, optionally `cancel_future_sessions`); an optional `refund` (of
+    `refund_amount_minor`, or of everything when absent; never more than was captured). A follow-up is
+    booked
+    only with `client_agreed: true` (else `409 consent_required`); its id is in the result.
+    Effects that could not be completed after the update was recorded are listed in
+    `incomplete_effects`; `slot_released` tells the UI to show the released-slot banner. A practice
+    that does not answer the slot or time claim within 8 s refuses it with `409
+    practice_unavailable` (nothing recorded): file again with a new `Idempotency-Key`.
+    The session's therapist or an admin, filing in their own role (`submitted_by`); its client is
+    `409 not_allowed`, anyone else `404`.
+
+    Args:
+        session_id (str): opaque session id
+        idempotency_key (str): the caller's id for this request (a fresh one per request): the
+            same request sent again with the same key returns the first outcome and changes nothing.
+            The key is bound to the operation, the target and the body; reused for anything else it
+            names another request.
+        acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
+            ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
+            recorded with each command in the session's history (an admin's action is marked as such).
+            Someone who is not the session's client or therapist (nor an admin) gets the same `404
+            not_found` as for a session that does not exist; a therapist's practice answers only the
+            therapist and admins. Missing or malformed: `422`.
+        body (AttendanceBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[AttendanceResult | ErrorBody]
+    """
+
+    kwargs = _get_kwargs(
+        session_id=session_id,
+        body=body,
+        idempotency_key=idempotency_key,
+        acting_party=acting_party,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    session_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: AttendanceBody,
+    idempotency_key: str,
+    acting_party: str,
+) -> AttendanceResult | ErrorBody | None:
+    """File Attendance
+
+     The therapist's attendance update, from the session's start: `attended` or `client_no_show`;
+    continue `no` / `same_time` (same local weekly time next week) / `different_time` (with
+    `new_start`); `reserve_slot` keeps the weekly time for the client; `end_relationship` (with
+    `end_reason`, optionally `cancel_future_sessions`); an optional `refund` (of
+    `refund_amount_minor`, or of everything when absent; never more than was captured). A follow-up is
+    booked
+    only with `client_agreed: true` (else `409 consent_required`); its id is in the result.
+    Effects that could not be completed after the update was recorded are listed in
+    `incomplete_effects`; `slot_released` tells the UI to show the released-slot banner. A practice
+    that does not answer the slot or time claim within 8 s refuses it with `409
+    practice_unavailable` (nothing recorded): file again with a new `Idempotency-Key`.
+    The session's therapist or an admin, filing in their own role (`submitted_by`); its client is
+    `409 not_allowed`, anyone else `404`.
+
+    Args:
+        session_id (str): opaque session id
+        idempotency_key (str): the caller's id for this request (a fresh one per request): the
+            same request sent again with the same key returns the first outcome and changes nothing.
+            The key is bound to the operation, the target and the body; reused for anything else it
+            names another request.
+        acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
+            ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
+            recorded with each command in the session's history (an admin's action is marked as such).
+            Someone who is not the session's client or therapist (nor an admin) gets the same `404
+            not_found` as for a session that does not exist; a therapist's practice answers only the
+            therapist and admins. Missing or malformed: `422`.
+        body (AttendanceBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        AttendanceResult | ErrorBody
+    """
+
+    return (
+        await asyncio_detailed(
+            session_id=session_id,
+            client=client,
+            body=body,
+            idempotency_key=idempotency_key,
+            acting_party=acting_party,
+        )
+    ).parsed

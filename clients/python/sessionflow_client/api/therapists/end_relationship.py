@@ -1,0 +1,297 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.end_relationship_body import EndRelationshipBody
+from ...models.error_body import ErrorBody
+from ...models.relationship_ended_response import RelationshipEndedResponse
+from ...types import Response
+
+
+def _get_kwargs(
+    therapist_id: str,
+    client_id: str,
+    *,
+    body: EndRelationshipBody,
+    idempotency_key: str,
+    acting_party: str,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    headers["Idempotency-Key"] = idempotency_key
+
+    headers["Acting-Party"] = acting_party
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/therapists/{therapist_id}/clients/{client_id}/end".format(
+            therapist_id=quote(str(therapist_id), safe=""),
+            client_id=quote(str(client_id), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorBody | RelationshipEndedResponse | None:
+    if response.status_code == 200:
+        response_200 = RelationshipEndedResponse.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = ErrorBody.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = ErrorBody.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = ErrorBody.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 422:
+        response_422 = ErrorBody.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorBody | RelationshipEndedResponse]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    therapist_id: str,
+    client_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: EndRelationshipBody,
+    idempotency_key: str,
+    acting_party: str,
+) -> Response[ErrorBody | RelationshipEndedResponse]:
+    """End Relationship
+
+     End the relationship: the client leaves the client list and their slot is released.
+
+    With `cancel_future_sessions`, the client's sessions starting after now are cancelled as the
+    therapist's cancellations (refunded or voided). History is never deleted.
+
+    Args:
+        therapist_id (str): opaque therapist id
+        client_id (str): opaque client id
+        idempotency_key (str): the caller's id for this request (a fresh one per request): the
+            same request sent again with the same key returns the first outcome and changes nothing.
+            The key is bound to the operation, the target and the body; reused for anything else it
+            names another request.
+        acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
+            ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
+            recorded with each command in the session's history (an admin's action is marked as such).
+            Someone who is not the session's client or therapist (nor an admin) gets the same `404
+            not_found` as for a session that does not exist; a therapist's practice answers only the
+            therapist and admins. Missing or malformed: `422`.
+        body (EndRelationshipBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorBody | RelationshipEndedResponse]
+    """
+
+    kwargs = _get_kwargs(
+        therapist_id=therapist_id,
+        client_id=client_id,
+        body=body,
+        idempotency_key=idempotency_key,
+        acting_party=acting_party,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    therapist_id: str,
+    client_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: EndRelationshipBody,
+    idempotency_key: str,
+    acting_party: str,
+) -> ErrorBody | RelationshipEndedResponse | None:
+    """End Relationship
+
+     End the relationship: the client leaves the client list and their slot is released.
+
+    With `cancel_future_sessions`, the client's sessions starting after now are cancelled as the
+    therapist's cancellations (refunded or voided). History is never deleted.
+
+    Args:
+        therapist_id (str): opaque therapist id
+        client_id (str): opaque client id
+        idempotency_key (str): the caller's id for this request (a fresh one per request): the
+            same request sent again with the same key returns the first outcome and changes nothing.
+            The key is bound to the operation, the target and the body; reused for anything else it
+            names another request.
+        acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
+            ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
+            recorded with each command in the session's history (an admin's action is marked as such).
+            Someone who is not the session's client or therapist (nor an admin) gets the same `404
+            not_found` as for a session that does not exist; a therapist's practice answers only the
+            therapist and admins. Missing or malformed: `422`.
+        body (EndRelationshipBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorBody | RelationshipEndedResponse
+    """
+
+    return sync_detailed(
+        therapist_id=therapist_id,
+        client_id=client_id,
+        client=client,
+        body=body,
+        idempotency_key=idempotency_key,
+        acting_party=acting_party,
+    ).parsed
+
+
+async def asyncio_detailed(
+    therapist_id: str,
+    client_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: EndRelationshipBody,
+    idempotency_key: str,
+    acting_party: str,
+) -> Response[ErrorBody | RelationshipEndedResponse]:
+    """End Relationship
+
+     End the relationship: the client leaves the client list and their slot is released.
+
+    With `cancel_future_sessions`, the client's sessions starting after now are cancelled as the
+    therapist's cancellations (refunded or voided). History is never deleted.
+
+    Args:
+        therapist_id (str): opaque therapist id
+        client_id (str): opaque client id
+        idempotency_key (str): the caller's id for this request (a fresh one per request): the
+            same request sent again with the same key returns the first outcome and changes nothing.
+            The key is bound to the operation, the target and the body; reused for anything else it
+            names another request.
+        acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
+            ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
+            recorded with each command in the session's history (an admin's action is marked as such).
+            Someone who is not the session's client or therapist (nor an admin) gets the same `404
+            not_found` as for a session that does not exist; a therapist's practice answers only the
+            therapist and admins. Missing or malformed: `422`.
+        body (EndRelationshipBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorBody | RelationshipEndedResponse]
+    """
+
+    kwargs = _get_kwargs(
+        therapist_id=therapist_id,
+        client_id=client_id,
+        body=body,
+        idempotency_key=idempotency_key,
+        acting_party=acting_party,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    therapist_id: str,
+    client_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: EndRelationshipBody,
+    idempotency_key: str,
+    acting_party: str,
+) -> ErrorBody | RelationshipEndedResponse | None:
+    """End Relationship
+
+     End the relationship: the client leaves the client list and their slot is released.
+
+    With `cancel_future_sessions`, the client's sessions starting after now are cancelled as the
+    therapist's cancellations (refunded or voided). History is never deleted.
+
+    Args:
+        therapist_id (str): opaque therapist id
+        client_id (str): opaque client id
+        idempotency_key (str): the caller's id for this request (a fresh one per request): the
+            same request sent again with the same key returns the first outcome and changes nothing.
+            The key is bound to the operation, the target and the body; reused for anything else it
+            names another request.
+        acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
+            ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
+            recorded with each command in the session's history (an admin's action is marked as such).
+            Someone who is not the session's client or therapist (nor an admin) gets the same `404
+            not_found` as for a session that does not exist; a therapist's practice answers only the
+            therapist and admins. Missing or malformed: `422`.
+        body (EndRelationshipBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorBody | RelationshipEndedResponse
+    """
+
+    return (
+        await asyncio_detailed(
+            therapist_id=therapist_id,
+            client_id=client_id,
+            client=client,
+            body=body,
+            idempotency_key=idempotency_key,
+            acting_party=acting_party,
+        )
+    ).parsed

@@ -1,0 +1,243 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error_body import ErrorBody
+from ...types import Response
+
+
+def _get_kwargs(
+    therapist_id: str,
+    *,
+    acting_party: str,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    headers["Acting-Party"] = acting_party
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/v1/therapists/{therapist_id}/awaiting-updates".format(
+            therapist_id=quote(str(therapist_id), safe=""),
+        ),
+    }
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> ErrorBody | list[str] | None:
+    if response.status_code == 200:
+        response_200 = cast(list[str], response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = ErrorBody.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = ErrorBody.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = ErrorBody.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 422:
+        response_422 = ErrorBody.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorBody | list[str]]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    therapist_id: str,
+    *,
+    client: AuthenticatedClient,
+    acting_party: str,
+) -> Response[ErrorBody | list[str]]:
+    """List Awaiting Updates
+
+     Ids of the therapist's sessions whose attendance update is due, oldest first: ended ones
+    (past their end by the API's clock), and ones marked `client_no_show` from their start whose
+    update is not yet carried out.
+
+    Read from Temporal visibility (not billed): a change a session has just made appears a
+    moment later.
+
+    Args:
+        therapist_id (str): opaque therapist id
+        acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
+            ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
+            recorded with each command in the session's history (an admin's action is marked as such).
+            Someone who is not the session's client or therapist (nor an admin) gets the same `404
+            not_found` as for a session that does not exist; a therapist's practice answers only the
+            therapist and admins. Missing or malformed: `422`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorBody | list[str]]
+    """
+
+    kwargs = _get_kwargs(
+        therapist_id=therapist_id,
+        acting_party=acting_party,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    therapist_id: str,
+    *,
+    client: AuthenticatedClient,
+    acting_party: str,
+) -> ErrorBody | list[str] | None:
+    """List Awaiting Updates
+
+     Ids of the therapist's sessions whose attendance update is due, oldest first: ended ones
+    (past their end by the API's clock), and ones marked `client_no_show` from their start whose
+    update is not yet carried out.
+
+    Read from Temporal visibility (not billed): a change a session has just made appears a
+    moment later.
+
+    Args:
+        therapist_id (str): opaque therapist id
+        acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
+            ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
+            recorded with each command in the session's history (an admin's action is marked as such).
+            Someone who is not the session's client or therapist (nor an admin) gets the same `404
+            not_found` as for a session that does not exist; a therapist's practice answers only the
+            therapist and admins. Missing or malformed: `422`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorBody | list[str]
+    """
+
+    return sync_detailed(
+        therapist_id=therapist_id,
+        client=client,
+        acting_party=acting_party,
+    ).parsed
+
+
+async def asyncio_detailed(
+    therapist_id: str,
+    *,
+    client: AuthenticatedClient,
+    acting_party: str,
+) -> Response[ErrorBody | list[str]]:
+    """List Awaiting Updates
+
+     Ids of the therapist's sessions whose attendance update is due, oldest first: ended ones
+    (past their end by the API's clock), and ones marked `client_no_show` from their start whose
+    update is not yet carried out.
+
+    Read from Temporal visibility (not billed): a change a session has just made appears a
+    moment later.
+
+    Args:
+        therapist_id (str): opaque therapist id
+        acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
+            ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
+            recorded with each command in the session's history (an admin's action is marked as such).
+            Someone who is not the session's client or therapist (nor an admin) gets the same `404
+            not_found` as for a session that does not exist; a therapist's practice answers only the
+            therapist and admins. Missing or malformed: `422`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorBody | list[str]]
+    """
+
+    kwargs = _get_kwargs(
+        therapist_id=therapist_id,
+        acting_party=acting_party,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    therapist_id: str,
+    *,
+    client: AuthenticatedClient,
+    acting_party: str,
+) -> ErrorBody | list[str] | None:
+    """List Awaiting Updates
+
+     Ids of the therapist's sessions whose attendance update is due, oldest first: ended ones
+    (past their end by the API's clock), and ones marked `client_no_show` from their start whose
+    update is not yet carried out.
+
+    Read from Temporal visibility (not billed): a change a session has just made appears a
+    moment later.
+
+    Args:
+        therapist_id (str): opaque therapist id
+        acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
+            ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
+            recorded with each command in the session's history (an admin's action is marked as such).
+            Someone who is not the session's client or therapist (nor an admin) gets the same `404
+            not_found` as for a session that does not exist; a therapist's practice answers only the
+            therapist and admins. Missing or malformed: `422`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorBody | list[str]
+    """
+
+    return (
+        await asyncio_detailed(
+            therapist_id=therapist_id,
+            client=client,
+            acting_party=acting_party,
+        )
+    ).parsed

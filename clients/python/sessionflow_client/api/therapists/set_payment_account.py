@@ -1,0 +1,299 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error_body import ErrorBody
+from ...models.payment_account_body import PaymentAccountBody
+from ...models.payment_account_set import PaymentAccountSet
+from ...types import Response
+
+
+def _get_kwargs(
+    therapist_id: str,
+    *,
+    body: PaymentAccountBody,
+    idempotency_key: str,
+    acting_party: str,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    headers["Idempotency-Key"] = idempotency_key
+
+    headers["Acting-Party"] = acting_party
+
+    _kwargs: dict[str, Any] = {
+        "method": "put",
+        "url": "/v1/therapists/{therapist_id}/payment-account".format(
+            therapist_id=quote(str(therapist_id), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorBody | PaymentAccountSet | None:
+    if response.status_code == 200:
+        response_200 = PaymentAccountSet.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = ErrorBody.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = ErrorBody.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = ErrorBody.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 422:
+        response_422 = ErrorBody.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorBody | PaymentAccountSet]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    therapist_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: PaymentAccountBody,
+    idempotency_key: str,
+    acting_party: str,
+) -> Response[ErrorBody | PaymentAccountSet]:
+    """Set Payment Account
+
+     Set the therapist's connected Stripe account (`acct_…`): sessions booked from now on are
+    charged on it (direct charges: the therapist is the merchant of record, the marketplace takes
+    its commission as an application fee). Sessions booked before keep the account they were
+    booked with. The account is read from Stripe first (`409 account_unavailable` when Stripe
+    shows no such account connected to the platform; `503` when Stripe does not answer) and its
+    charge status recorded: an account that cannot take charges pauses the practice at once (new
+    bookings `409 therapist_paused`, scheduled charges held; `paused` in the answer). Stripe's
+    `account.updated` then pauses and resumes it. The therapist themselves or an admin.
+
+    Args:
+        therapist_id (str): opaque therapist id
+        idempotency_key (str): the caller's id for this request (a fresh one per request): the
+            same request sent again with the same key returns the first outcome and changes nothing.
+            The key is bound to the operation, the target and the body; reused for anything else it
+            names another request.
+        acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
+            ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
+            recorded with each command in the session's history (an admin's action is marked as such).
+            Someone who is not the session's client or therapist (nor an admin) gets the same `404
+            not_found` as for a session that does not exist; a therapist's practice answers only the
+            therapist and admins. Missing or malformed: `422`.
+        body (PaymentAccountBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorBody | PaymentAccountSet]
+    """
+
+    kwargs = _get_kwargs(
+        therapist_id=therapist_id,
+        body=body,
+        idempotency_key=idempotency_key,
+        acting_party=acting_party,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    therapist_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: PaymentAccountBody,
+    idempotency_key: str,
+    acting_party: str,
+) -> ErrorBody | PaymentAccountSet | None:
+    """Set Payment Account
+
+     Set the therapist's connected Stripe account (`acct_…`): sessions booked from now on are
+    charged on it (direct charges: the therapist is the merchant of record, the marketplace takes
+    its commission as an application fee). Sessions booked before keep the account they were
+    booked with. The account is read from Stripe first (`409 account_unavailable` when Stripe
+    shows no such account connected to the platform; `503` when Stripe does not answer) and its
+    charge status recorded: an account that cannot take charges pauses the practice at once (new
+    bookings `409 therapist_paused`, scheduled charges held; `paused` in the answer). Stripe's
+    `account.updated` then pauses and resumes it. The therapist themselves or an admin.
+
+    Args:
+        therapist_id (str): opaque therapist id
+        idempotency_key (str): the caller's id for this request (a fresh one per request): the
+            same request sent again with the same key returns the first outcome and changes nothing.
+            The key is bound to the operation, the target and the body; reused for anything else it
+            names another request.
+        acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
+            ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
+            recorded with each command in the session's history (an admin's action is marked as such).
+            Someone who is not the session's client or therapist (nor an admin) gets the same `404
+            not_found` as for a session that does not exist; a therapist's practice answers only the
+            therapist and admins. Missing or malformed: `422`.
+        body (PaymentAccountBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorBody | PaymentAccountSet
+    """
+
+    return sync_detailed(
+        therapist_id=therapist_id,
+        client=client,
+        body=body,
+        idempotency_key=idempotency_key,
+        acting_party=acting_party,
+    ).parsed
+
+
+async def asyncio_detailed(
+    therapist_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: PaymentAccountBody,
+    idempotency_key: str,
+    acting_party: str,
+) -> Response[ErrorBody | PaymentAccountSet]:
+    """Set Payment Account
+
+     Set the therapist's connected Stripe account (`acct_…`): sessions booked from now on are
+    charged on it (direct charges: the therapist is the merchant of record, the marketplace takes
+    its commission as an application fee). Sessions booked before keep the account they were
+    booked with. The account is read from Stripe first (`409 account_unavailable` when Stripe
+    shows no such account connected to the platform; `503` when Stripe does not answer) and its
+    charge status recorded: an account that cannot take charges pauses the practice at once (new
+    bookings `409 therapist_paused`, scheduled charges held; `paused` in the answer). Stripe's
+    `account.updated` then pauses and resumes it. The therapist themselves or an admin.
+
+    Args:
+        therapist_id (str): opaque therapist id
+        idempotency_key (str): the caller's id for this request (a fresh one per request): the
+            same request sent again with the same key returns the first outcome and changes nothing.
+            The key is bound to the operation, the target and the body; reused for anything else it
+            names another request.
+        acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
+            ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
+            recorded with each command in the session's history (an admin's action is marked as such).
+            Someone who is not the session's client or therapist (nor an admin) gets the same `404
+            not_found` as for a session that does not exist; a therapist's practice answers only the
+            therapist and admins. Missing or malformed: `422`.
+        body (PaymentAccountBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorBody | PaymentAccountSet]
+    """
+
+    kwargs = _get_kwargs(
+        therapist_id=therapist_id,
+        body=body,
+        idempotency_key=idempotency_key,
+        acting_party=acting_party,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    therapist_id: str,
+    *,
+    client: AuthenticatedClient,
+    body: PaymentAccountBody,
+    idempotency_key: str,
+    acting_party: str,
+) -> ErrorBody | PaymentAccountSet | None:
+    """Set Payment Account
+
+     Set the therapist's connected Stripe account (`acct_…`): sessions booked from now on are
+    charged on it (direct charges: the therapist is the merchant of record, the marketplace takes
+    its commission as an application fee). Sessions booked before keep the account they were
+    booked with. The account is read from Stripe first (`409 account_unavailable` when Stripe
+    shows no such account connected to the platform; `503` when Stripe does not answer) and its
+    charge status recorded: an account that cannot take charges pauses the practice at once (new
+    bookings `409 therapist_paused`, scheduled charges held; `paused` in the answer). Stripe's
+    `account.updated` then pauses and resumes it. The therapist themselves or an admin.
+
+    Args:
+        therapist_id (str): opaque therapist id
+        idempotency_key (str): the caller's id for this request (a fresh one per request): the
+            same request sent again with the same key returns the first outcome and changes nothing.
+            The key is bound to the operation, the target and the body; reused for anything else it
+            names another request.
+        acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
+            ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
+            recorded with each command in the session's history (an admin's action is marked as such).
+            Someone who is not the session's client or therapist (nor an admin) gets the same `404
+            not_found` as for a session that does not exist; a therapist's practice answers only the
+            therapist and admins. Missing or malformed: `422`.
+        body (PaymentAccountBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorBody | PaymentAccountSet
+    """
+
+    return (
+        await asyncio_detailed(
+            therapist_id=therapist_id,
+            client=client,
+            body=body,
+            idempotency_key=idempotency_key,
+            acting_party=acting_party,
+        )
+    ).parsed

@@ -1,0 +1,259 @@
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+
+from ..models.booking_kind import BookingKind
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="BookSessionBody")
+
+
+@_attrs_define
+class BookSessionBody:
+    """
+    Attributes:
+        session_id (str):
+        therapist_id (str):
+        client_id (str):
+        kind (BookingKind): How a session came to be booked; decides when it is charged (README rule 2).
+        start (datetime.datetime):
+        amount_minor (int): amount in minor units
+        currency (str):
+        stripe_customer_id (str):
+        duration_minutes (int | Unset): the session's length in minutes, within the default policy's range Default: 50.
+        therapist_timezone (str | Unset):  Default: 'Europe/London'.
+        client_timezone (str | Unset): the client's IANA zone; when absent, the therapist's zone Default:
+            'Europe/London'.
+        payment_method_id (None | str | Unset):
+        prepaid_payment_intent_id (None | str | Unset):
+        client_agreed (bool | Unset):  Default: False.
+        previous_session_id (None | str | Unset):
+        previous_start (datetime.datetime | None | Unset):
+        connected_account_id (None | Unset): never given by the caller: the session is charged on the connected account
+            the therapist's practice holds at booking (`PUT /v1/therapists/{id}/payment-account`)
+        wall_clock_start (None | str | Unset):
+    """
+
+    session_id: str
+    therapist_id: str
+    client_id: str
+    kind: BookingKind
+    start: datetime.datetime
+    amount_minor: int
+    currency: str
+    stripe_customer_id: str
+    duration_minutes: int | Unset = 50
+    therapist_timezone: str | Unset = "Europe/London"
+    client_timezone: str | Unset = "Europe/London"
+    payment_method_id: None | str | Unset = UNSET
+    prepaid_payment_intent_id: None | str | Unset = UNSET
+    client_agreed: bool | Unset = False
+    previous_session_id: None | str | Unset = UNSET
+    previous_start: datetime.datetime | None | Unset = UNSET
+    connected_account_id: None | Unset = UNSET
+    wall_clock_start: None | str | Unset = UNSET
+
+    def to_dict(self) -> dict[str, Any]:
+        session_id = self.session_id
+
+        therapist_id = self.therapist_id
+
+        client_id = self.client_id
+
+        kind = self.kind.value
+
+        start = self.start.isoformat()
+
+        amount_minor = self.amount_minor
+
+        currency = self.currency
+
+        stripe_customer_id = self.stripe_customer_id
+
+        duration_minutes = self.duration_minutes
+
+        therapist_timezone = self.therapist_timezone
+
+        client_timezone = self.client_timezone
+
+        payment_method_id: None | str | Unset
+        if isinstance(self.payment_method_id, Unset):
+            payment_method_id = UNSET
+        else:
+            payment_method_id = self.payment_method_id
+
+        prepaid_payment_intent_id: None | str | Unset
+        if isinstance(self.prepaid_payment_intent_id, Unset):
+            prepaid_payment_intent_id = UNSET
+        else:
+            prepaid_payment_intent_id = self.prepaid_payment_intent_id
+
+        client_agreed = self.client_agreed
+
+        previous_session_id: None | str | Unset
+        if isinstance(self.previous_session_id, Unset):
+            previous_session_id = UNSET
+        else:
+            previous_session_id = self.previous_session_id
+
+        previous_start: None | str | Unset
+        if isinstance(self.previous_start, Unset):
+            previous_start = UNSET
+        elif isinstance(self.previous_start, datetime.datetime):
+            previous_start = self.previous_start.isoformat()
+        else:
+            previous_start = self.previous_start
+
+        connected_account_id = self.connected_account_id
+
+        wall_clock_start: None | str | Unset
+        if isinstance(self.wall_clock_start, Unset):
+            wall_clock_start = UNSET
+        else:
+            wall_clock_start = self.wall_clock_start
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update(
+            {
+                "session_id": session_id,
+                "therapist_id": therapist_id,
+                "client_id": client_id,
+                "kind": kind,
+                "start": start,
+                "amount_minor": amount_minor,
+                "currency": currency,
+                "stripe_customer_id": stripe_customer_id,
+            }
+        )
+        if duration_minutes is not UNSET:
+            field_dict["duration_minutes"] = duration_minutes
+        if therapist_timezone is not UNSET:
+            field_dict["therapist_timezone"] = therapist_timezone
+        if client_timezone is not UNSET:
+            field_dict["client_timezone"] = client_timezone
+        if payment_method_id is not UNSET:
+            field_dict["payment_method_id"] = payment_method_id
+        if prepaid_payment_intent_id is not UNSET:
+            field_dict["prepaid_payment_intent_id"] = prepaid_payment_intent_id
+        if client_agreed is not UNSET:
+            field_dict["client_agreed"] = client_agreed
+        if previous_session_id is not UNSET:
+            field_dict["previous_session_id"] = previous_session_id
+        if previous_start is not UNSET:
+            field_dict["previous_start"] = previous_start
+        if connected_account_id is not UNSET:
+            field_dict["connected_account_id"] = connected_account_id
+        if wall_clock_start is not UNSET:
+            field_dict["wall_clock_start"] = wall_clock_start
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        session_id = d.pop("session_id")
+
+        therapist_id = d.pop("therapist_id")
+
+        client_id = d.pop("client_id")
+
+        kind = BookingKind(d.pop("kind"))
+
+        start = datetime.datetime.fromisoformat(d.pop("start"))
+
+        amount_minor = d.pop("amount_minor")
+
+        currency = d.pop("currency")
+
+        stripe_customer_id = d.pop("stripe_customer_id")
+
+        duration_minutes = d.pop("duration_minutes", UNSET)
+
+        therapist_timezone = d.pop("therapist_timezone", UNSET)
+
+        client_timezone = d.pop("client_timezone", UNSET)
+
+        def _parse_payment_method_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        payment_method_id = _parse_payment_method_id(d.pop("payment_method_id", UNSET))
+
+        def _parse_prepaid_payment_intent_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        prepaid_payment_intent_id = _parse_prepaid_payment_intent_id(d.pop("prepaid_payment_intent_id", UNSET))
+
+        client_agreed = d.pop("client_agreed", UNSET)
+
+        def _parse_previous_session_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        previous_session_id = _parse_previous_session_id(d.pop("previous_session_id", UNSET))
+
+        def _parse_previous_start(data: object) -> datetime.datetime | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                previous_start_type_0 = datetime.datetime.fromisoformat(data)
+
+                return previous_start_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
+
+        previous_start = _parse_previous_start(d.pop("previous_start", UNSET))
+
+        connected_account_id = d.pop("connected_account_id", UNSET)
+
+        def _parse_wall_clock_start(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        wall_clock_start = _parse_wall_clock_start(d.pop("wall_clock_start", UNSET))
+
+        book_session_body = cls(
+            session_id=session_id,
+            therapist_id=therapist_id,
+            client_id=client_id,
+            kind=kind,
+            start=start,
+            amount_minor=amount_minor,
+            currency=currency,
+            stripe_customer_id=stripe_customer_id,
+            duration_minutes=duration_minutes,
+            therapist_timezone=therapist_timezone,
+            client_timezone=client_timezone,
+            payment_method_id=payment_method_id,
+            prepaid_payment_intent_id=prepaid_payment_intent_id,
+            client_agreed=client_agreed,
+            previous_session_id=previous_session_id,
+            previous_start=previous_start,
+            connected_account_id=connected_account_id,
+            wall_clock_start=wall_clock_start,
+        )
+
+        return book_session_body
