@@ -102,25 +102,17 @@ async def until(read: Callable[[], Awaitable[T]], done: Callable[[T], bool], wha
 async def test_a_lifecycle_driven_only_through_the_generated_client(
     api: AuthenticatedClient, env: WorkflowEnvironment, reads_at: Callable[[datetime], None]
 ) -> None:
-    template = make_booking(start=real_now() + 72 * HOUR)  # unique ids for this test, nothing more
+    template = make_booking(start=real_now() + 72 * HOUR, client_timezone="America/New_York")
     therapist, client = f"therapist:{template.therapist_id}", f"client:{template.client_id}"
 
     def booking(session_id: str, start: datetime) -> BookSessionBody:
-        return BookSessionBody(
-            session_id=session_id,
-            therapist_id=template.therapist_id,
-            client_id=template.client_id,
-            kind=BookingKind.THERAPIST_FOLLOW_UP,
-            start=start,
-            amount_minor=6000,
-            currency="gbp",
-            stripe_customer_id=template.stripe_customer_id,
-            payment_method_id=template.payment_method_id,
-            duration_minutes=50,
-            therapist_timezone="Europe/London",
-            client_timezone="America/New_York",
-            client_agreed=True,
-        )
+        """The generated model of the booking the other API tests send (``make_booking``), parsed by
+        its own ``from_dict``: the test keeps working while the contract tightens a field's type
+        (a currency or zone given as an enum regenerates as one)."""
+        sent = template.model_copy(update={"session_id": session_id, "start": start})
+        body = BookSessionBody.from_dict(sent.model_dump(mode="json", exclude_none=True))
+        assert (body.kind, body.client_agreed) == (BookingKind.THERAPIST_FOLLOW_UP, True)
+        return body
 
     async def state(session_id: str) -> SessionState:
         read = get_session.asyncio_detailed(session_id, client=api, acting_party=client)
