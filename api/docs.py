@@ -88,27 +88,33 @@ def install(app: FastAPI) -> None:
     assert app.docs_url is None and app.redoc_url is None, "FastAPI's CDN pages must be off"
     app.mount(ASSETS_PATH, _Assets(packages=[("fastapi_offline", "static")]), name="docs-assets")
 
+    def located(request: Request) -> tuple[str, str]:
+        """The document's and the assets' URLs as the browser must ask for them (behind a proxy
+        that strips a prefix, ``root_path`` puts it back)."""
+        root = request.scope.get("root_path", "")
+        return f"{root}{app.openapi_url}", f"{root}{ASSETS_PATH}"
+
     @app.get(DOCS_PATH, include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
+        document, assets = located(request)
         page = get_swagger_ui_html(
-            openapi_url=f"{root}{app.openapi_url}",
+            openapi_url=document,
             title=f"{app.title} - Swagger UI",
-            swagger_js_url=f"{root}{ASSETS_PATH}/swagger-ui-bundle.js",
-            swagger_css_url=f"{root}{ASSETS_PATH}/swagger-ui.css",
-            swagger_favicon_url=f"{root}{ASSETS_PATH}/favicon.png",
+            swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{assets}/favicon.png",
             swagger_ui_parameters=SWAGGER_PARAMETERS,
         )
         return _page(page, _SWAGGER_CSP)
 
     @app.get(REDOC_PATH, include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
+        document, assets = located(request)
         page = get_redoc_html(
-            openapi_url=f"{root}{app.openapi_url}",
+            openapi_url=document,
             title=f"{app.title} - ReDoc",
-            redoc_js_url=f"{root}{ASSETS_PATH}/redoc.standalone.js",
-            redoc_favicon_url=f"{root}{ASSETS_PATH}/favicon.png",
-            with_google_fonts=False,
+            redoc_js_url=f"{assets}/redoc.standalone.js",
+            redoc_favicon_url=f"{assets}/favicon.png",
+            with_google_fonts=False,  # ReDoc would load its fonts from fonts.googleapis.com
         )
         return _page(page, _REDOC_CSP)
