@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import Client
 
-from api import errors, notification_webhooks
+from api import docs, errors, notification_webhooks
 from api.routes import codec, health, ops, sessions, therapists, webhooks
 from domain.errors import RULE_CODES
 from observability.http import RequestObservabilityMiddleware, metrics_endpoint
@@ -72,8 +72,17 @@ def create_app(
             if owned and provider is not None:
                 provider.shutdown()  # exports the last batch
 
-    app = FastAPI(title="Sessionflow API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Sessionflow API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        # FastAPI's own pages load from CDNs; api/docs.py serves them from a package instead.
+        docs_url=None,
+        redoc_url=None,
+    )
     errors.install(app)
+    docs.install(app)
     # Request id (X-Request-ID) + latency histogram; /metrics is unauthenticated (loopback).
     app.add_middleware(RequestObservabilityMiddleware)
     # Outermost: a server span per request, named by its route template (off: nothing added).
