@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 SUPPORTED_CURRENCIES = frozenset(
     {"gbp", "eur", "usd", "chf", "sek", "nok", "dkk", "pln", "cad", "aud", "nzd", "czk"}
@@ -20,8 +20,20 @@ def _known_currency(value: str) -> str:
     return code
 
 
-Currency = Annotated[str, AfterValidator(_known_currency)]
-"""A lower-case ISO 4217 code from :data:`SUPPORTED_CURRENCIES`."""
+Currency = Annotated[
+    str,
+    AfterValidator(_known_currency),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": sorted(SUPPORTED_CURRENCIES),
+            "description": "a lower-case ISO 4217 code; the server also reads upper or mixed case "
+            "and surrounding spaces (Stripe's own spelling), and always answers in lower case",
+        }
+    ),
+]
+"""A lower-case ISO 4217 code from :data:`SUPPORTED_CURRENCIES` (normalised: ``" GBP"`` reads as
+``gbp``, as Stripe's events spell it). The schema states the canonical spelling only."""
 
 AmountMinor = Annotated[int, Field(gt=0, le=10_000_000, description="amount in minor units")]
 """A strictly positive price in minor units (pence, cents)."""
