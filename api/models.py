@@ -3,34 +3,20 @@ server sets itself — a request's receipt time is stamped here, never taken fro
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import datetime
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.wire_types import CalendarDate, WallClockTime
+from api.wire_types import CalendarDate, Instant, WallClockTime
 from domain.attendance import AttendanceOutcome, ContinueChoice
 from domain.booking import BookableMinutes, SessionBooking
 from domain.commands import PaymentMethodUpdateResult
 from domain.ids import OpaqueId, StripeId
-from domain.money import AmountMinor
+from domain.money import AmountMinor, RequestCurrency
 from domain.practice import EndReason, RelationshipEnded
 from domain.slots import MAX_RANGE_DAYS, WeeklySlotRule
 from domain.status import Actor, BookingKind, CancelReason, RefundReason, SessionStatus
 from domain.zones import IanaZone
-
-
-def _fits_utc(value: datetime) -> datetime:
-    try:
-        value.astimezone(UTC)
-    except OverflowError:
-        # 0001-01-01T00:00+14:00 or 9999-12-31T23:59-14:00: every rule compares in UTC.
-        raise ValueError("the instant is outside the representable range") from None
-    return value
-
-
-Instant = Annotated[AwareDatetime, AfterValidator(_fits_utc)]
-"""An aware datetime the rules can compare in UTC (the conversion would overflow otherwise)."""
 
 
 class _Body(BaseModel):
@@ -55,6 +41,8 @@ class BookSessionBody(SessionBooking):
         "(`409 notice_too_short`)."
     )
     duration_minutes: BookableMinutes = 50
+    previous_start: Instant | None = None
+    currency: RequestCurrency
     payment_method_id: StripeId | None = Field(
         default=None,
         description="The saved card charged off-session: required for every kind but "

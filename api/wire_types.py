@@ -10,10 +10,10 @@ in the schema, so the two cannot disagree.
 from __future__ import annotations
 
 import re
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, StringConstraints, WithJsonSchema
+from pydantic import AwareDatetime, BeforeValidator, StringConstraints, WithJsonSchema
 
 from domain.slots import WALL_CLOCK_PATTERN, WallClock
 
@@ -62,3 +62,34 @@ CalendarDate = Annotated[
     WithJsonSchema({"type": "string", "format": "date", "pattern": CALENDAR_DATE_PATTERN}),
 ]
 """A calendar date ``YYYY-MM-DD``, as the schema's format and pattern say."""
+
+_YEAR_2_TO_9998 = r"(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+INSTANT_PATTERN = (
+    rf"^{_YEAR_2_TO_9998}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+"""RFC 3339 with an offset, seconds given, at most microseconds, years 0002–9998: the first and last
+years are left out because an instant there can fall outside what UTC can hold
+(``0001-01-01T00:00:00+14:00``), and every rule compares in UTC."""
+_INSTANT = re.compile(INSTANT_PATTERN)
+
+
+def _instant(value: Any) -> Any:
+    # pydantic's datetime also takes a Unix time, a space or "_" for "T", "+0100", 7+ digits.
+    if isinstance(value, datetime):  # built in Python: only the range matters
+        if not 2 <= value.year <= 9998:
+            raise ValueError("the instant is outside the years 0002-9998")
+        return value
+    if not isinstance(value, str) or _INSTANT.fullmatch(value) is None:
+        raise ValueError(
+            "an RFC 3339 date-time with an offset, YYYY-MM-DDTHH:MM:SS[.ffffff](Z|±HH:MM), years 0002-9998"
+        )
+    return value
+
+
+Instant = Annotated[
+    AwareDatetime,
+    BeforeValidator(_instant),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": INSTANT_PATTERN}),
+]
+"""An aware instant every rule can compare in UTC, in the one spelling the schema states."""

@@ -20,20 +20,24 @@ def _known_currency(value: str) -> str:
     return code
 
 
-Currency = Annotated[
-    str,
-    AfterValidator(_known_currency),
+Currency = Annotated[str, AfterValidator(_known_currency)]
+"""A lower-case ISO 4217 code from :data:`SUPPORTED_CURRENCIES`."""
+
+RequestCurrency = Annotated[
+    Currency,
     WithJsonSchema(
         {
             "type": "string",
             "enum": sorted(SUPPORTED_CURRENCIES),
             "description": "a lower-case ISO 4217 code; the server also reads upper or mixed case "
-            "and surrounding spaces (Stripe's own spelling), and always answers in lower case",
+            "and surrounding spaces, and always answers in lower case",
         }
     ),
 ]
-"""A lower-case ISO 4217 code from :data:`SUPPORTED_CURRENCIES` (normalised: ``" GBP"`` reads as
-``gbp``, as Stripe's events spell it). The schema states the canonical spelling only."""
+"""``Currency`` as a request states it: the enum of the canonical spellings (normalised on input:
+``" GBP"`` reads as ``gbp``). Outbound models (notifications, whose schemas are versioned by the
+catalogue) keep ``Currency``."""
+
 
 AmountMinor = Annotated[int, Field(gt=0, le=10_000_000, description="amount in minor units")]
 """A strictly positive price in minor units (pence, cents)."""

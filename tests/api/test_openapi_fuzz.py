@@ -27,6 +27,7 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events, from_schema
 from schemathesis.engine.recorder import CheckFailureInfo, ScenarioRecorder
+from schemathesis.schemas import BaseSchema
 
 from settings import LOCAL_API_TOKEN
 from tests.workflows.support import HOUR, make_booking, real_now
@@ -43,12 +44,18 @@ SCHEMA_VALID_OUTCOMES = ["2xx", 401, 404, 409, 410]
 """What a schema-valid request may get: done, unknown id (or none of the acting party's), a rule's
 refusal (a documented business outcome, with its ``code``), an erased client. Never 422."""
 
-CONFIG = {
+GENERATION: dict[str, Any] = {
+    "mode": "all",  # valid and invalid requests
+    "max-examples": MAX_EXAMPLES,
+    "deterministic": True,  # the same requests on every run, in CI too
+    "no-shrink": True,  # failures are collected, not minimised
+}
+CONFIG: dict[str, Any] = {
     "seed": SEED,
     "max-failures": 200,
     "request-timeout": 30,
     "auth": {"openapi": {"HTTPBearer": {"bearer": LOCAL_API_TOKEN}}},
-    "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "deterministic": True, "no-shrink": True},
+    "generation": GENERATION,
     "phases": {
         "examples": {"enabled": True},
         "coverage": {"enabled": True},
@@ -117,7 +124,7 @@ class Figures:
 
 
 def run(api_url: str, config: dict[str, Any], figures: Figures, *, path_regex: str | None = None) -> None:
-    schema = schemathesis.openapi.from_url(
+    schema: BaseSchema = schemathesis.openapi.from_url(
         f"{api_url}/openapi.json", config=SchemathesisConfig.from_dict(config), timeout=10
     )
     if path_regex is not None:
@@ -143,7 +150,7 @@ def fuzz(api_url: str) -> Figures:
     run(api_url, CONFIG, figures)
     live = {
         **CONFIG,
-        "generation": {**CONFIG["generation"], "mode": "positive"},
+        "generation": {**GENERATION, "mode": "positive"},
         "parameters": {"path.session_id": _book(api_url), "header.Acting-Party": ADMIN["Acting-Party"]},
     }
     run(api_url, live, figures, path_regex=LIVE_SESSION_PATHS)
@@ -189,17 +196,20 @@ async def test_instants_that_overflow_utc_are_refused_not_a_server_error(http: h
     assert booked.status_code == 201
 
 
-async def test_a_discretionary_refund_asked_by_the_client_is_malformed_not_a_server_error(
+async def test_a_discretionary_refund_asked_by_the_client_is_a_rules_refusal_not_a_server_error(
     http: httpx.AsyncClient,
 ) -> None:
-    """Found by fuzzing: a rule across the command's fields raised inside the route (500)."""
+    """Found by fuzzing: a rule across the command's fields raised inside the route (500); then, with
+    every check on, its 422 refused a body the OpenAPI allows. JSON Schema cannot say it (the filer
+    is the Acting-Party): a rule's 409, documented on the field."""
     cancelled = await http.post(
         "/v1/sessions/ses_any/cancel",
         json={"requested_by": "client", "reason": "client_request", "discretionary_refund": True},
         headers={"Idempotency-Key": f"fuzz-{uuid.uuid4().hex}", "Acting-Party": "client:cli_any"},
     )
 
-    assert cancelled.status_code == 422 and cancelled.json()["code"] == "validation_error"
+    assert cancelled.status_code == 409 and cancelled.json()["code"] == "invalid_combination"
+    assert cancelled.json()["message"].startswith("only a therapist or admin")
 
 
 async def test_framework_errors_use_the_documented_error_body(api_url: str) -> None:
@@ -216,3 +226,33 @@ async def test_framework_errors_use_the_documented_error_body(api_url: str) -> N
     assert unauthenticated.json() == {"code": "unauthorized", "message": "a valid bearer token is required"}
     assert unauthenticated.headers["WWW-Authenticate"] == "Bearer"
     assert not_utf8.status_code == 422 and not_utf8.json()["code"] == "validation_error"
+
+
+async def test_a_schema_valid_attendance_update_a_rule_refuses_is_a_409_naming_the_rule(
+    http: httpx.AsyncClient,
+) -> None:
+    """Found by the fuzzer's positive_data_acceptance: `different_time` without `new_start` is a body
+    the OpenAPI allows (JSON Schema cannot tie the two), refused as malformed (422)."""
+    booking = make_booking(start=real_now() + 100 * HOUR).model_dump(mode="json")
+    await http.post("/v1/sessions", json=booking)
+    filed = await http.post(
+        f"/v1/sessions/{booking['session_id']}/attendance",
+        json={"outcome": "attended", "continue_sessions": "different_time", "client_agreed": True},
+        headers={"Idempotency-Key": f"fuzz-{uuid.uuid4().hex}"},
+    )
+
+    assert filed.status_code == 409, filed.text
+    assert filed.json()["code"] == "new_start_required"
+    assert filed.json()["message"].startswith("new_start: ")
+
+
+async def test_a_method_the_path_does_not_serve_names_every_method_it_does(http: httpx.AsyncClient) -> None:
+    """Found by allow_header_conformance: GET and PUT …/payment-account are two routes, and the 405
+    named only the first one's methods."""
+    refused = await http.request("OPTIONS", "/v1/therapists/thr_1/payment-account")
+    codec = await http.request("DELETE", "/codec/encode")
+
+    assert refused.status_code == 405 and codec.status_code == 405
+    assert {"GET", "PUT"} <= set(refused.headers["Allow"].split(", "))
+    assert refused.json()["code"] == "method_not_allowed"
+    assert codec.headers["Allow"] == "POST"
