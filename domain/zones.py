@@ -7,6 +7,7 @@ system ``localtime`` file, a newer or older release) — and the document stays 
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,6 +19,16 @@ from pydantic_core import CoreSchema, core_schema
 IANA_ZONES: tuple[str, ...] = tuple(sorted(resources.files("tzdata").joinpath("zones").read_text().split()))
 """Every zone name of the pinned tzdata release, sorted (links such as ``UTC`` included)."""
 _ZONES = frozenset(IANA_ZONES)
+
+
+def zone_enum_name(zone: str) -> str:
+    """An identifier for ``zone`` in a generated client's enum (``Etc/GMT+5`` → ``ETC_GMT_PLUS_5``).
+
+    Generators name enum members after their values; ``GMT+0``, ``GMT-0`` and ``GMT0`` would then
+    collide, so the schema names every member itself (``x-enum-varnames``).
+    """
+    signed = re.sub(r"-(?=\d)", "_MINUS_", re.sub(r"\+(?=\d)", "_PLUS_", zone))
+    return re.sub(r"[^A-Za-z0-9]+", "_", signed).strip("_").upper()
 
 
 def known_zone(value: str) -> str:
@@ -48,6 +59,7 @@ class _IanaZoneSchema:
         named = handler.resolve_ref_schema(reference)  # the component itself, filled in once
         named.update(
             enum=list(IANA_ZONES),
+            **{"x-enum-varnames": [zone_enum_name(zone) for zone in IANA_ZONES]},
             title="IanaZone",
             description="an IANA time zone name of the service's pinned tzdata release",
         )

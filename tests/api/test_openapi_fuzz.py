@@ -97,7 +97,8 @@ class Figures:
     def summary(self) -> str:
         return (
             f"schemathesis: {len(self.operations)} operations, {self.cases} cases sent, "
-            f"{self.checks} checks run ({len(self.check_names)} kinds: {', '.join(sorted(self.check_names))}), "
+            f"{self.checks} checks run ({len(self.check_names)} kinds: "
+            f"{', '.join(sorted(self.check_names))}), "
             f"{len(self.failures)} failures {dict(self.by_check)}"
         )
 

@@ -189,6 +189,17 @@ def test_the_zones_are_one_sorted_component_of_the_pinned_list() -> None:
     assert booking["client_timezone"]["$ref"] == "#/components/schemas/IanaZone"
 
 
+def test_every_zone_has_its_own_member_name_for_generated_enums() -> None:
+    """``GMT+0``, ``GMT-0`` and ``GMT0`` made one name each in openapi-python-client: it refused."""
+    names = document()["components"]["schemas"]["IanaZone"]["x-enum-varnames"]
+
+    assert len(names) == len(IANA_ZONES) == len(set(names))
+    assert all(name.isidentifier() and name == name.upper() for name in names)
+    by_zone = dict(zip(IANA_ZONES, names, strict=True))
+    assert [by_zone["GMT+0"], by_zone["GMT-0"], by_zone["GMT0"]] == ["GMT_PLUS_0", "GMT_MINUS_0", "GMT0"]
+    assert by_zone["America/Port-au-Prince"] == "AMERICA_PORT_AU_PRINCE"
+
+
 def test_a_currency_is_one_of_the_supported_codes_and_its_case_is_forgiven() -> None:
     booking = make_booking(start=real_now()).model_dump(mode="json")
     booking.pop("connected_account_id")

@@ -9,6 +9,7 @@ from .attendance_result import AttendanceResult
 from .attendance_update import AttendanceUpdate
 from .audience import Audience
 from .book_session_body import BookSessionBody
+from .book_session_body_currency import BookSessionBodyCurrency
 from .booking_kind import BookingKind
 from .booking_response import BookingResponse
 from .cancel_body import CancelBody
@@ -38,6 +39,7 @@ from .error_body_fields_type_0_item import ErrorBodyFieldsType0Item
 from .extra_payment import ExtraPayment
 from .health import Health
 from .http_validation_error import HTTPValidationError
+from .iana_zone import IanaZone
 from .no_show_body import NoShowBody
 from .no_show_record import NoShowRecord
 from .no_show_result import NoShowResult
@@ -95,6 +97,7 @@ __all__ = (
     "BookingKind",
     "BookingResponse",
     "BookSessionBody",
+    "BookSessionBodyCurrency",
     "CancelBody",
     "CancellationRecord",
     "CancelPreview",
@@ -122,6 +125,7 @@ __all__ = (
     "ExtraPayment",
     "Health",
     "HTTPValidationError",
+    "IanaZone",
     "NoShowBody",
     "NoShowRecord",
     "NoShowResult",

@@ -17,19 +17,27 @@ T = TypeVar("T", bound="AttendanceBody")
 
 @_attrs_define
 class AttendanceBody:
-    """
-    Attributes:
-        outcome (AttendanceOutcome):
-        continue_sessions (ContinueChoice | Unset):
-        new_start (datetime.datetime | None | Unset):
-        client_agreed (bool | Unset):  Default: False.
-        reserve_slot (bool | Unset):  Default: False.
-        end_relationship (bool | Unset):  Default: False.
-        end_reason (EndReason | None | Unset):
-        cancel_future_sessions (bool | Unset):  Default: False.
-        refund (bool | Unset):  Default: False.
-        refund_amount_minor (int | None | Unset):
-        submitted_by (Actor | None | Unset):
+    """The rules across these fields are the command's own (``domain.attendance``): a body that
+    breaks one is refused with ``409`` and the rule's code, stated on each field below.
+
+        Attributes:
+            outcome (AttendanceOutcome):
+            continue_sessions (ContinueChoice | Unset):
+            new_start (datetime.datetime | None | Unset): The follow-up's start: required with `continue_sessions:
+                different_time` (`409 new_start_required`), refused with any other choice (`409 new_start_not_allowed`).
+            client_agreed (bool | Unset): The client agreed to the follow-up: required for any rebooking. Default: False.
+            reserve_slot (bool | Unset): Keep the weekly time for the client; not with `end_relationship` (`409
+                contradictory_update`). Default: False.
+            end_relationship (bool | Unset): Needs `end_reason` (`409 end_reason_required`); not with a rebooking or
+                `reserve_slot` (`409 contradictory_update`). Default: False.
+            end_reason (EndReason | None | Unset): Required with `end_relationship: true` (`409 end_reason_required`).
+            cancel_future_sessions (bool | Unset): Only with `end_relationship: true` (`409 contradictory_update`
+                otherwise). Default: False.
+            refund (bool | Unset):  Default: False.
+            refund_amount_minor (int | None | Unset): How much to refund (minor units), absent: the whole payment. Only with
+                `refund: true` (`409 contradictory_update` otherwise); never more than was captured.
+            submitted_by (Actor | None | Unset): Must be the `Acting-Party`'s role, which is the default (another role: `409
+                submitter_not_acting_party`); a client is `409 not_allowed`.
     """
 
     outcome: AttendanceOutcome

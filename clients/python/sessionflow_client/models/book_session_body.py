@@ -6,7 +6,9 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..models.book_session_body_currency import BookSessionBodyCurrency
 from ..models.booking_kind import BookingKind
+from ..models.iana_zone import IanaZone
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BookSessionBody")
@@ -14,28 +16,36 @@ T = TypeVar("T", bound="BookSessionBody")
 
 @_attrs_define
 class BookSessionBody:
-    """
-    Attributes:
-        session_id (str):
-        therapist_id (str):
-        client_id (str):
-        kind (BookingKind): How a session came to be booked; decides when it is charged (README rule 2).
-        start (datetime.datetime):
-        amount_minor (int): amount in minor units
-        currency (str):
-        stripe_customer_id (str):
-        duration_minutes (int | Unset): the session's length in minutes, within the default policy's range Default: 50.
-        therapist_timezone (str | Unset):  Default: 'Europe/London'.
-        client_timezone (str | Unset): the client's IANA zone; when absent, the therapist's zone Default:
-            'Europe/London'.
-        payment_method_id (None | str | Unset):
-        prepaid_payment_intent_id (None | str | Unset):
-        client_agreed (bool | Unset):  Default: False.
-        previous_session_id (None | str | Unset):
-        previous_start (datetime.datetime | None | Unset):
-        connected_account_id (None | Unset): never given by the caller: the session is charged on the connected account
-            the therapist's practice holds at booking (`PUT /v1/therapists/{id}/payment-account`)
-        wall_clock_start (None | str | Unset):
+    """The booking as the caller sends it. The rules across its fields (``SessionBooking``'s own)
+    are applied by the route, a refusal being a ``409``: each is stated on the field it concerns.
+
+        Attributes:
+            session_id (str):
+            therapist_id (str):
+            client_id (str):
+            kind (BookingKind): How a session came to be booked; decides when it is charged (README rule 2).
+            start (datetime.datetime): Must be in the future (`409 start_in_past`) and at most the policy's horizon ahead
+                (`409 start_too_far`); only `therapist_manual` may be up to 14 days in the past (`409 start_too_far_back`); a
+                client's own booking needs 24 hours' notice (`409 notice_too_short`).
+            amount_minor (int): amount in minor units
+            currency (BookSessionBodyCurrency): a lower-case ISO 4217 code; the server also reads upper or mixed case and
+                surrounding spaces, and always answers in lower case
+            stripe_customer_id (str):
+            duration_minutes (int | Unset): the session's length in minutes, within the default policy's range Default: 50.
+            therapist_timezone (IanaZone | Unset): an IANA time zone name of the service's pinned tzdata release
+            client_timezone (IanaZone | Unset): an IANA time zone name of the service's pinned tzdata release
+            payment_method_id (None | str | Unset): The saved card charged off-session: required for every kind but
+                `initial_prepaid` (`409 invalid_combination` when missing).
+            prepaid_payment_intent_id (None | str | Unset): The PaymentIntent that paid the session at checkout: required
+                for `initial_prepaid`, refused for any other kind (`409 invalid_combination`).
+            client_agreed (bool | Unset): The client explicitly agreed: must be true for `therapist_follow_up` and
+                `therapist_manual` (`409 invalid_combination`). Default: False.
+            previous_session_id (None | str | Unset):
+            previous_start (datetime.datetime | None | Unset):
+            connected_account_id (None | Unset): never given by the caller: the session is charged on the connected account
+                the therapist's practice holds at booking (`PUT /v1/therapists/{id}/payment-account`)
+            wall_clock_start (None | str | Unset): The weekly wall-clock time (therapist's zone, no offset) the session
+                stands for: must be `start`'s own local time, or the one a DST gap moved it from (`409 invalid_combination`).
     """
 
     session_id: str
@@ -44,11 +54,11 @@ class BookSessionBody:
     kind: BookingKind
     start: datetime.datetime
     amount_minor: int
-    currency: str
+    currency: BookSessionBodyCurrency
     stripe_customer_id: str
     duration_minutes: int | Unset = 50
-    therapist_timezone: str | Unset = "Europe/London"
-    client_timezone: str | Unset = "Europe/London"
+    therapist_timezone: IanaZone | Unset = UNSET
+    client_timezone: IanaZone | Unset = UNSET
     payment_method_id: None | str | Unset = UNSET
     prepaid_payment_intent_id: None | str | Unset = UNSET
     client_agreed: bool | Unset = False
@@ -70,15 +80,19 @@ class BookSessionBody:
 
         amount_minor = self.amount_minor
 
-        currency = self.currency
+        currency = self.currency.value
 
         stripe_customer_id = self.stripe_customer_id
 
         duration_minutes = self.duration_minutes
 
-        therapist_timezone = self.therapist_timezone
+        therapist_timezone: str | Unset = UNSET
+        if not isinstance(self.therapist_timezone, Unset):
+            therapist_timezone = self.therapist_timezone.value
 
-        client_timezone = self.client_timezone
+        client_timezone: str | Unset = UNSET
+        if not isinstance(self.client_timezone, Unset):
+            client_timezone = self.client_timezone.value
 
         payment_method_id: None | str | Unset
         if isinstance(self.payment_method_id, Unset):
@@ -168,15 +182,25 @@ class BookSessionBody:
 
         amount_minor = d.pop("amount_minor")
 
-        currency = d.pop("currency")
+        currency = BookSessionBodyCurrency(d.pop("currency"))
 
         stripe_customer_id = d.pop("stripe_customer_id")
 
         duration_minutes = d.pop("duration_minutes", UNSET)
 
-        therapist_timezone = d.pop("therapist_timezone", UNSET)
+        _therapist_timezone = d.pop("therapist_timezone", UNSET)
+        therapist_timezone: IanaZone | Unset
+        if isinstance(_therapist_timezone, Unset):
+            therapist_timezone = UNSET
+        else:
+            therapist_timezone = IanaZone(_therapist_timezone)
 
-        client_timezone = d.pop("client_timezone", UNSET)
+        _client_timezone = d.pop("client_timezone", UNSET)
+        client_timezone: IanaZone | Unset
+        if isinstance(_client_timezone, Unset):
+            client_timezone = UNSET
+        else:
+            client_timezone = IanaZone(_client_timezone)
 
         def _parse_payment_method_id(data: object) -> None | str | Unset:
             if data is None:

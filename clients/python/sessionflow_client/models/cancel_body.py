@@ -18,8 +18,11 @@ class CancelBody:
     Attributes:
         requested_by (Actor):
         reason (CancelReason): Why a session was cancelled, as a code: free text about health never enters the system.
-        submitted_by (Actor | None | Unset):
-        discretionary_refund (bool | Unset):  Default: False.
+        submitted_by (Actor | None | Unset): Who files it: must be the `Acting-Party`'s role, which is the default
+            (another role: `409 submitter_not_acting_party`), and at least `requested_by`'s authority (`409
+            submitter_not_allowed`).
+        discretionary_refund (bool | Unset): Waives a client's late-cancellation charge: only with `requested_by:
+            client` and filed by a therapist or admin (`409 invalid_combination` otherwise). Default: False.
     """
 
     requested_by: Actor

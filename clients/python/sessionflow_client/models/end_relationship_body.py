@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 
 from ..models.end_reason import EndReason
+from ..models.iana_zone import IanaZone
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="EndRelationshipBody")
@@ -16,18 +17,18 @@ class EndRelationshipBody:
     """
     Attributes:
         reason (EndReason): Why a relationship ended, as a code: free text about health never enters the system.
-        timezone (str): the therapist's IANA zone; used only if this starts the practice
+        timezone (IanaZone): an IANA time zone name of the service's pinned tzdata release
         cancel_future_sessions (bool | Unset):  Default: False.
     """
 
     reason: EndReason
-    timezone: str
+    timezone: IanaZone
     cancel_future_sessions: bool | Unset = False
 
     def to_dict(self) -> dict[str, Any]:
         reason = self.reason.value
 
-        timezone = self.timezone
+        timezone = self.timezone.value
 
         cancel_future_sessions = self.cancel_future_sessions
 
@@ -49,7 +50,7 @@ class EndRelationshipBody:
         d = dict(src_dict)
         reason = EndReason(d.pop("reason"))
 
-        timezone = d.pop("timezone")
+        timezone = IanaZone(d.pop("timezone"))
 
         cancel_future_sessions = d.pop("cancel_future_sessions", UNSET)
 

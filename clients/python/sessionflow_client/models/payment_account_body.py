@@ -5,6 +5,8 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..models.iana_zone import IanaZone
+
 T = TypeVar("T", bound="PaymentAccountBody")
 
 
@@ -13,16 +15,16 @@ class PaymentAccountBody:
     """
     Attributes:
         account_id (str): the therapist's connected Stripe account, `acct_…`
-        timezone (str): the therapist's IANA zone; used only if this starts the practice
+        timezone (IanaZone): an IANA time zone name of the service's pinned tzdata release
     """
 
     account_id: str
-    timezone: str
+    timezone: IanaZone
 
     def to_dict(self) -> dict[str, Any]:
         account_id = self.account_id
 
-        timezone = self.timezone
+        timezone = self.timezone.value
 
         field_dict: dict[str, Any] = {}
 
@@ -40,7 +42,7 @@ class PaymentAccountBody:
         d = dict(src_dict)
         account_id = d.pop("account_id")
 
-        timezone = d.pop("timezone")
+        timezone = IanaZone(d.pop("timezone"))
 
         payment_account_body = cls(
             account_id=account_id,

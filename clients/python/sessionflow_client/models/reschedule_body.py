@@ -16,7 +16,8 @@ class RescheduleBody:
     """
     Attributes:
         requested_by (Actor):
-        new_start (datetime.datetime):
+        new_start (datetime.datetime): Must be in the future (`409 start_in_past`), within the booking horizon (`409
+            start_too_far`) and differ from the current start (`409 same_start`).
     """
 
     requested_by: Actor

@@ -5,6 +5,8 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..models.iana_zone import IanaZone
+
 T = TypeVar("T", bound="ReserveSlotBody")
 
 
@@ -16,14 +18,14 @@ class ReserveSlotBody:
         weekday (int): 0 = Monday … 6 = Sunday
         local_time (str): wall-clock start in the therapist's zone, without an offset
         duration_minutes (int):
-        timezone (str): the therapist's IANA zone; used only if this starts the practice
+        timezone (IanaZone): an IANA time zone name of the service's pinned tzdata release
     """
 
     client_id: str
     weekday: int
     local_time: str
     duration_minutes: int
-    timezone: str
+    timezone: IanaZone
 
     def to_dict(self) -> dict[str, Any]:
         client_id = self.client_id
@@ -34,7 +36,7 @@ class ReserveSlotBody:
 
         duration_minutes = self.duration_minutes
 
-        timezone = self.timezone
+        timezone = self.timezone.value
 
         field_dict: dict[str, Any] = {}
 
@@ -61,7 +63,7 @@ class ReserveSlotBody:
 
         duration_minutes = d.pop("duration_minutes")
 
-        timezone = d.pop("timezone")
+        timezone = IanaZone(d.pop("timezone"))
 
         reserve_slot_body = cls(
             client_id=client_id,

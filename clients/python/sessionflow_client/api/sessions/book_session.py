@@ -129,7 +129,10 @@ def sync_detailed(
             Someone who is not the session's client or therapist (nor an admin) gets the same `404
             not_found` as for a session that does not exist; a therapist's practice answers only the
             therapist and admins. Missing or malformed: `422`.
-        body (BookSessionBody):
+        body (BookSessionBody): The booking as the caller sends it. The rules across its fields
+            (``SessionBooking``'s own)
+            are applied by the route, a refusal being a ``409``: each is stated on the field it
+            concerns.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -193,7 +196,10 @@ def sync(
             Someone who is not the session's client or therapist (nor an admin) gets the same `404
             not_found` as for a session that does not exist; a therapist's practice answers only the
             therapist and admins. Missing or malformed: `422`.
-        body (BookSessionBody):
+        body (BookSessionBody): The booking as the caller sends it. The rules across its fields
+            (``SessionBooking``'s own)
+            are applied by the route, a refusal being a ``409``: each is stated on the field it
+            concerns.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -252,7 +258,10 @@ async def asyncio_detailed(
             Someone who is not the session's client or therapist (nor an admin) gets the same `404
             not_found` as for a session that does not exist; a therapist's practice answers only the
             therapist and admins. Missing or malformed: `422`.
-        body (BookSessionBody):
+        body (BookSessionBody): The booking as the caller sends it. The rules across its fields
+            (``SessionBooking``'s own)
+            are applied by the route, a refusal being a ``409``: each is stated on the field it
+            concerns.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -314,7 +323,10 @@ async def asyncio(
             Someone who is not the session's client or therapist (nor an admin) gets the same `404
             not_found` as for a session that does not exist; a therapist's practice answers only the
             therapist and admins. Missing or malformed: `422`.
-        body (BookSessionBody):
+        body (BookSessionBody): The booking as the caller sends it. The rules across its fields
+            (``SessionBooking``'s own)
+            are applied by the route, a refusal being a ``409``: each is stated on the field it
+            concerns.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -125,7 +125,9 @@ def sync_detailed(
             Someone who is not the session's client or therapist (nor an admin) gets the same `404
             not_found` as for a session that does not exist; a therapist's practice answers only the
             therapist and admins. Missing or malformed: `422`.
-        body (AttendanceBody):
+        body (AttendanceBody): The rules across these fields are the command's own
+            (``domain.attendance``): a body that
+            breaks one is refused with ``409`` and the rule's code, stated on each field below.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -185,7 +187,9 @@ def sync(
             Someone who is not the session's client or therapist (nor an admin) gets the same `404
             not_found` as for a session that does not exist; a therapist's practice answers only the
             therapist and admins. Missing or malformed: `422`.
-        body (AttendanceBody):
+        body (AttendanceBody): The rules across these fields are the command's own
+            (``domain.attendance``): a body that
+            breaks one is refused with ``409`` and the rule's code, stated on each field below.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -240,7 +244,9 @@ async def asyncio_detailed(
             Someone who is not the session's client or therapist (nor an admin) gets the same `404
             not_found` as for a session that does not exist; a therapist's practice answers only the
             therapist and admins. Missing or malformed: `422`.
-        body (AttendanceBody):
+        body (AttendanceBody): The rules across these fields are the command's own
+            (``domain.attendance``): a body that
+            breaks one is refused with ``409`` and the rule's code, stated on each field below.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -298,7 +304,9 @@ async def asyncio(
             Someone who is not the session's client or therapist (nor an admin) gets the same `404
             not_found` as for a session that does not exist; a therapist's practice answers only the
             therapist and admins. Missing or malformed: `422`.
-        body (AttendanceBody):
+        body (AttendanceBody): The rules across these fields are the command's own
+            (``domain.attendance``): a body that
+            breaks one is refused with ``409`` and the rule's code, stated on each field below.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

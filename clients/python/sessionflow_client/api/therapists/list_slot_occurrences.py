@@ -105,6 +105,8 @@ def sync_detailed(
     """Slot Occurrences
 
      Every reserved slot's occurrences on the local dates `[start_date, end_date]`, as UTC.
+    `end_date` is not before `start_date` and at most 366 days from it, counting both
+    (`409 invalid_combination` otherwise).
 
     Args:
         therapist_id (str): opaque therapist id
@@ -150,6 +152,8 @@ def sync(
     """Slot Occurrences
 
      Every reserved slot's occurrences on the local dates `[start_date, end_date]`, as UTC.
+    `end_date` is not before `start_date` and at most 366 days from it, counting both
+    (`409 invalid_combination` otherwise).
 
     Args:
         therapist_id (str): opaque therapist id
@@ -190,6 +194,8 @@ async def asyncio_detailed(
     """Slot Occurrences
 
      Every reserved slot's occurrences on the local dates `[start_date, end_date]`, as UTC.
+    `end_date` is not before `start_date` and at most 366 days from it, counting both
+    (`409 invalid_combination` otherwise).
 
     Args:
         therapist_id (str): opaque therapist id
@@ -233,6 +239,8 @@ async def asyncio(
     """Slot Occurrences
 
      Every reserved slot's occurrences on the local dates `[start_date, end_date]`, as UTC.
+    `end_date` is not before `start_date` and at most 366 days from it, counting both
+    (`409 invalid_combination` otherwise).
 
     Args:
         therapist_id (str): opaque therapist id
