@@ -13,15 +13,18 @@ never as malformed (``422``). Failures are collected, not raised, so one run rep
 What the harness adds to each generated request, and why:
 - the bearer token, and on valid commands a fresh ``Idempotency-Key`` (a repeated key with
   another body is a different request by contract);
-- the acting party. A link carries the booking's own client or therapist for the route it leads
-  to, and that is kept; a party the generator made up (no party of any session, so always the
-  ``404``) is replaced: on a session by an admin (support acting), on a therapist's practice by
-  that therapist, and admin-only routes (dispute evidence, erasure) get an admin. A booking is
-  made by its own therapist, for their practice;
-- role fields that must agree with the acting party (``submitted_by`` is the party's role,
-  ``requested_by`` never above it): a rule between a header and the body, which JSON Schema cannot
-  state, so the harness keeps the two consistent as a real caller does;
+- the acting party, chosen to fit the body and never by rewriting it. The body may ask for a
+  role (``submitted_by`` is the sender's role, ``requested_by`` never above it, a discretionary
+  refund is granted by a therapist or an admin): a rule between a header and the body that JSON
+  Schema cannot state, which a real caller keeps as the harness does. A link carries the
+  booking's own client or therapist for the route it leads to, and that party is kept when it is
+  the session's and fits; otherwise the session's own party in the role the body asks, or an
+  admin (support acting) — a party the generator made up is no party of any session, so always
+  the ``404``. A therapist's practice is acted on by that therapist, admin-only routes (dispute
+  evidence, erasure) by an admin, and a booking is made by its own therapist;
 - a valid Stripe signature on the webhook (an HMAC of the exact body, which no schema can give);
+- a budget: an operation called twice in a scenario is not led to again in it, so a scenario's
+  steps spread over the document rather than the therapist's cheap reads, linked nine ways;
 - besides schemathesis' own roots, two more: a booking as the marketplace makes one (a
   follow-up next week, and one that took place an hour ago, awaiting its attendance update), so
   each scenario's links reach sessions in both states; and the operations no link leads to
