@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import Client
 
-from api import docs, errors, notification_webhooks
+from api import docs, errors, notification_webhooks, openapi_links
 from api.routes import codec, health, ops, sessions, therapists, webhooks
 from domain.errors import RULE_CODES
 from observability.http import RequestObservabilityMiddleware, metrics_endpoint
@@ -102,4 +103,18 @@ def create_app(
     codec.install(app, resolved.codec_ui_origins)
     app.include_router(webhooks.router)
     notification_webhooks.install(app)
+    _post_process_openapi(app)
     return app
+
+
+def _post_process_openapi(app: FastAPI) -> None:
+    """The one hook on the served document: what FastAPI generates, then the links between
+    operations; built once and cached on the app, as FastAPI caches its own."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = openapi_links.add_links(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
