@@ -4,15 +4,24 @@ server sets itself — a request's receipt time is stamped here, never taken fro
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.wire_types import CalendarDate, Instant, WallClockTime
+from api.wire_types import (
+    CalendarDate,
+    Instant,
+    WallClockTime,
+    WireAmountMinor,
+    WireBookableMinutes,
+    WireBool,
+    WireInt,
+)
 from domain.attendance import AttendanceOutcome, ContinueChoice
-from domain.booking import BookableMinutes, SessionBooking
+from domain.booking import SessionBooking
 from domain.commands import PaymentMethodUpdateResult
 from domain.ids import OpaqueId, StripeId
-from domain.money import AmountMinor, RequestCurrency
+from domain.money import RequestCurrency
 from domain.practice import EndReason, RelationshipEnded
 from domain.slots import MAX_RANGE_DAYS, WeeklySlotRule
 from domain.status import Actor, BookingKind, CancelReason, RefundReason, SessionStatus
@@ -21,6 +30,12 @@ from domain.zones import IanaZone
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _absent_is_the_therapists_zone(schema: dict[str, Any]) -> None:
+    zone = {key: schema.pop(key) for key in ("$ref",) if key in schema}
+    schema.pop("default", None)
+    schema["anyOf"] = [zone, {"type": "null"}]
 
 
 class BookSessionBody(SessionBooking):
@@ -40,7 +55,16 @@ class BookSessionBody(SessionBooking):
         "(`409 start_too_far_back`); a client's own booking needs 24 hours' notice "
         "(`409 notice_too_short`)."
     )
-    duration_minutes: BookableMinutes = 50
+    duration_minutes: WireBookableMinutes = 50
+    client_timezone: IanaZone = Field(
+        # Never used: SessionBooking reads an absent (or null) zone as the therapist's before this
+        # default could apply, so the schema states no default a generated client would send.
+        default="Europe/London",
+        description="The client's IANA zone, for the local times their notices give; absent or "
+        "null: the therapist's zone.",
+        json_schema_extra=_absent_is_the_therapists_zone,
+    )
+    amount_minor: WireAmountMinor
     previous_start: Instant | None = None
     currency: RequestCurrency
     payment_method_id: StripeId | None = Field(
@@ -53,7 +77,7 @@ class BookSessionBody(SessionBooking):
         description="The PaymentIntent that paid the session at checkout: required for "
         "`initial_prepaid`, refused for any other kind (`409 invalid_combination`).",
     )
-    client_agreed: bool = Field(
+    client_agreed: WireBool = Field(
         default=False,
         description="The client explicitly agreed: must be true for `therapist_follow_up` and "
         "`therapist_manual` (`409 invalid_combination`).",
@@ -131,7 +155,7 @@ class CancelBody(_Body):
         "(another role: `409 submitter_not_acting_party`), and at least `requested_by`'s authority "
         "(`409 submitter_not_allowed`).",
     )
-    discretionary_refund: bool = Field(
+    discretionary_refund: WireBool = Field(
         default=False,
         description="Waives a client's late-cancellation charge: only with `requested_by: client` "
         "and filed by a therapist or admin (`409 invalid_combination` otherwise).",
@@ -164,15 +188,15 @@ class AttendanceBody(_Body):
         description="The follow-up's start: required with `continue_sessions: different_time` "
         "(`409 new_start_required`), refused with any other choice (`409 new_start_not_allowed`).",
     )
-    client_agreed: bool = Field(
+    client_agreed: WireBool = Field(
         default=False, description="The client agreed to the follow-up: required for any rebooking."
     )
-    reserve_slot: bool = Field(
+    reserve_slot: WireBool = Field(
         default=False,
         description="Keep the weekly time for the client; not with `end_relationship` "
         "(`409 contradictory_update`).",
     )
-    end_relationship: bool = Field(
+    end_relationship: WireBool = Field(
         default=False,
         description="Needs `end_reason` (`409 end_reason_required`); not with a rebooking or "
         "`reserve_slot` (`409 contradictory_update`).",
@@ -180,12 +204,12 @@ class AttendanceBody(_Body):
     end_reason: EndReason | None = Field(
         default=None, description="Required with `end_relationship: true` (`409 end_reason_required`)."
     )
-    cancel_future_sessions: bool = Field(
+    cancel_future_sessions: WireBool = Field(
         default=False,
         description="Only with `end_relationship: true` (`409 contradictory_update` otherwise).",
     )
-    refund: bool = False
-    refund_amount_minor: AmountMinor | None = Field(
+    refund: WireBool = False
+    refund_amount_minor: WireAmountMinor | None = Field(
         default=None,
         description="How much to refund (minor units), absent: the whole payment. Only with "
         "`refund: true` (`409 contradictory_update` otherwise); never more than was captured.",
@@ -202,7 +226,7 @@ class RefundBody(_Body):
 
     reason: RefundReason
     """Why, as a code (never free text)."""
-    amount_minor: AmountMinor | None = None
+    amount_minor: WireAmountMinor | None = None
     """How much (minor units); absent, everything still refundable."""
 
 
@@ -239,11 +263,11 @@ class Health(_Body):
 
 class ReserveSlotBody(_Body):
     client_id: OpaqueId
-    weekday: int = Field(ge=0, le=6, description="0 = Monday … 6 = Sunday")
+    weekday: WireInt = Field(ge=0, le=6, description="0 = Monday … 6 = Sunday")
     local_time: WallClockTime = Field(
         description="wall-clock start in the therapist's zone, without an offset"
     )
-    duration_minutes: int = Field(ge=15, le=240)
+    duration_minutes: WireInt = Field(ge=15, le=240)
     timezone: IanaZone = Field(description="the therapist's IANA zone; used only if this starts the practice")
 
     def rule(self) -> WeeklySlotRule:
@@ -262,7 +286,7 @@ class PaymentAccountBody(_Body):
 
 class EndRelationshipBody(_Body):
     reason: EndReason
-    cancel_future_sessions: bool = False
+    cancel_future_sessions: WireBool = False
     """Also cancel the client's sessions starting after now, as the therapist's cancellations."""
     timezone: IanaZone = Field(description="the therapist's IANA zone; used only if this starts the practice")
 

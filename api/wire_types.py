@@ -13,8 +13,10 @@ import re
 from datetime import date, datetime, time
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BeforeValidator, StringConstraints, WithJsonSchema
+from pydantic import AwareDatetime, BeforeValidator, Strict, StringConstraints, WithJsonSchema
 
+from domain.booking import BookableMinutes
+from domain.money import AmountMinor
 from domain.slots import WALL_CLOCK_PATTERN, WallClock
 
 _WALL_CLOCK = re.compile(WALL_CLOCK_PATTERN)
@@ -93,3 +95,24 @@ Instant = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time", "pattern": INSTANT_PATTERN}),
 ]
 """An aware instant every rule can compare in UTC, in the one spelling the schema states."""
+
+
+def _json_integer(value: Any) -> Any:
+    # pydantic's lax int also reads "50", true and false; JSON Schema's integer is a number (1.0 is
+    # one, so a float without a fraction still passes to the int parse, which refuses 1.5).
+    if isinstance(value, bool | str):
+        raise ValueError("a JSON integer, not a string or a boolean")
+    return value
+
+
+WireBool = Annotated[bool, Strict()]
+"""``true`` or ``false`` only: pydantic's lax bool also reads ``"yes"``, ``"on"``, ``1`` and ``0``."""
+
+WireInt = Annotated[int, BeforeValidator(_json_integer)]
+"""A JSON integer only (no ``"1"``, no ``true``)."""
+
+WireAmountMinor = Annotated[AmountMinor, BeforeValidator(_json_integer)]
+"""An amount in minor units, as a JSON integer only."""
+
+WireBookableMinutes = Annotated[BookableMinutes, BeforeValidator(_json_integer)]
+"""A bookable duration in minutes, as a JSON integer only."""

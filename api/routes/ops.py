@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from api.auth import OpsAuthenticated
 from api.deps import ActingParty, AppSettings, SessionId, TemporalClient
 from api.routes.sessions import ERRORS, check_party_of
+from api.wire_types import WireBool
 from domain.errors import RuleViolation
 from domain.ids import OPAQUE_ID_PATTERN
 from domain.status import Actor
@@ -37,7 +38,7 @@ async def session_history(
 
 
 class ErasureBody(BaseModel):
-    force: bool = False
+    force: WireBool = False
     """Also cancel (as an admin, rule 4) sessions whose charge failed or is held (nothing captured).
     Never overrides money: a session holding or collecting it, a closed session's open dispute or
     refund owed, still refuse the erasure; no session is ever terminated."""

@@ -5,7 +5,8 @@ endpoint's ``whsec_…`` secret, at most 5 minutes old). The answer is fast — 
 signal, no waiting on the workflow, and no signal at all for a fact the session provably has (the
 describe, which is not billed, shows it: ``domain.payment_facts``) — and its status tells Stripe
 what to do: 2xx stops the retries (handled, already known, a duplicate, not ours, or a session that
-no longer exists), 400 is a delivery we will never accept, 503 asks Stripe to retry later
+no longer exists), 401 (a signature that does not verify) and 400 (a signed body that is no event)
+are deliveries we will never accept, 503 asks Stripe to retry later
 (Temporal unreachable). Only opaque ids are logged, never payloads.
 """
 
@@ -19,8 +20,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import stripe
-from fastapi import APIRouter, Header, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -136,8 +138,12 @@ async def _read_body(request: Request) -> bytes | None:
 ERRORS: dict[int | str, dict[str, object]] = {
     400: {
         "model": ErrorBody,
+        "description": "`bad_payload`: the signed body is not a Stripe event. Nothing was signalled.",
+    },
+    401: {
+        "model": ErrorBody,
         "description": "`bad_signature`: the Stripe-Signature header is missing, wrong or older than "
-        "5 minutes; `bad_payload`: the signed body is not a Stripe event. Nothing was signalled.",
+        "5 minutes (`WWW-Authenticate: Stripe-Signature`). Nothing was signalled.",
     },
     413: {"model": ErrorBody, "description": "`too_large`: the body is larger than any Stripe event"},
     503: {
@@ -147,6 +153,17 @@ ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 router = APIRouter(prefix="/v1/stripe", tags=["stripe"], responses=ERRORS)
+
+# Stripe's signature is this route's credential, so the OpenAPI states it as the operation's security
+# scheme (not as a plain header): a client, a generator or a fuzzer then knows a request without a
+# valid one is refused as unauthenticated, whatever its body.
+stripe_signature_scheme = APIKeyHeader(
+    name="Stripe-Signature",
+    scheme_name="StripeSignature",
+    description="Stripe's HMAC-SHA256 signature of the raw body with the endpoint's `whsec_…` "
+    "secret (`t=…,v1=…`), at most 5 minutes old",
+    auto_error=False,
+)
 
 # The body is read raw (the signature covers its exact bytes), so it is documented here.
 _REQUEST_BODY = {
@@ -214,6 +231,12 @@ def _verified(raw: bytes, signature: str, settings: Settings) -> bool:
     return False
 
 
+def _bad_signature(message: str) -> JSONResponse:
+    return error_response(
+        status.HTTP_401_UNAUTHORIZED, "bad_signature", message, **{"WWW-Authenticate": "Stripe-Signature"}
+    )
+
+
 def _bad_payload() -> JSONResponse:
     return error_response(status.HTTP_400_BAD_REQUEST, "bad_payload", "the body is not a Stripe event")
 
@@ -229,9 +252,7 @@ async def stripe_webhook(
     request: Request,
     client: TemporalClient,
     settings: AppSettings,
-    stripe_signature: Annotated[
-        str | None, Header(alias="Stripe-Signature", description="Stripe's signature of the raw body")
-    ] = None,
+    stripe_signature: Annotated[str | None, Depends(stripe_signature_scheme)],
 ) -> WebhookAck | JSONResponse:
     """Receive a Stripe event: `payment_intent.succeeded`, `payment_intent.payment_failed`,
     `charge.refunded` and `charge.dispute.created / updated / closed` for a session's
@@ -239,9 +260,7 @@ async def stripe_webhook(
     about a therapist's connected account is read back from Stripe and pauses or resumes their
     practice (held charges then run); anything else is acknowledged and ignored."""
     if not stripe_signature:
-        return error_response(
-            status.HTTP_400_BAD_REQUEST, "bad_signature", "the Stripe-Signature header is missing"
-        )
+        return _bad_signature("the Stripe-Signature header is missing")
     raw = await _read_body(request)
     if raw is None:
         return error_response(
@@ -255,9 +274,7 @@ async def stripe_webhook(
         return _bad_payload()
     if not verified:
         log.warning("stripe webhook with a bad signature rejected")
-        return error_response(
-            status.HTTP_400_BAD_REQUEST, "bad_signature", "the Stripe-Signature header does not verify"
-        )
+        return _bad_signature("the Stripe-Signature header does not verify")
 
     # The raw JSON, not the StripeObject: the mapping reads plain dicts.
     event = json.loads(raw)

@@ -41,7 +41,7 @@ async def test_an_event_signed_by_the_connect_endpoint_is_received_and_one_signe
 
     assert connect.status_code == 200 and connect.json() == {"received": True, "handled": False}
     assert platform.status_code == 200 and platform.json() == {"received": True, "handled": False}
-    assert neither.status_code == 400 and neither.json()["code"] == "bad_signature"
+    assert neither.status_code == 401 and neither.json()["code"] == "bad_signature"
 
 
 async def test_without_a_connect_secret_only_the_platform_endpoint_is_trusted(
@@ -53,7 +53,7 @@ async def test_without_a_connect_secret_only_the_platform_endpoint_is_trusted(
     async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=WAIT) as http:
         answer = await http.post(WEBHOOK, content=payload, headers=signed(payload, CONNECT_SECRET))
 
-    assert answer.status_code == 400 and answer.json()["code"] == "bad_signature"
+    assert answer.status_code == 401 and answer.json()["code"] == "bad_signature"
 
 
 async def test_a_connected_accounts_payment_event_is_confirmed_on_that_account_and_only_there(

@@ -279,7 +279,7 @@ async def _published_payment_intent(handle: SessionHandle, intent_id: str) -> No
         raise AssertionError(f"SessionPaymentIntent is {shown!r}, not {intent_id!r}") from None
 
 
-async def test_a_bad_signature_or_body_is_a_400_and_signals_nothing(
+async def test_a_bad_signature_is_a_401_a_bad_body_a_400_and_neither_signals(
     env: WorkflowEnvironment,
     worker: Worker,
     settings: Settings,
@@ -311,8 +311,10 @@ async def test_a_bad_signature_or_body_is_a_400_and_signals_nothing(
         WEBHOOK, content=not_an_object, headers=signed(not_an_object, secret_of(settings))
     )
 
+    # The signature is the sender's credential (the operation's StripeSignature security scheme).
     for rejected in (wrong_secret, missing, garbled, stale, tampered):
-        assert rejected.status_code == 400 and rejected.json()["code"] == "bad_signature", rejected.text
+        assert rejected.status_code == 401 and rejected.json()["code"] == "bad_signature", rejected.text
+        assert rejected.headers["WWW-Authenticate"] == "Stripe-Signature", rejected.headers
     for rejected in (bad_json, bad_shape):
         assert rejected.status_code == 400 and rejected.json()["code"] == "bad_payload", rejected.text
     assert "WORKFLOW_EXECUTION_SIGNALED" not in await event_types(handle)
@@ -461,7 +463,9 @@ async def test_the_openapi_documents_the_webhook(stripe_http: httpx.AsyncClient)
     operation = spec["paths"][WEBHOOK]["post"]
 
     assert operation["tags"] == ["stripe"]
-    assert "security" not in operation
-    assert {"200", "400", "503"} <= set(operation["responses"])
+    # Not the bearer token: Stripe's signature is the credential, stated as the security scheme.
+    assert operation["security"] == [{"StripeSignature": []}]
+    scheme = spec["components"]["securitySchemes"]["StripeSignature"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Stripe-Signature")
+    assert {"200", "400", "401", "503"} <= set(operation["responses"])
     assert "requestBody" in operation
-    assert any(p["name"] == "Stripe-Signature" for p in operation["parameters"])

@@ -17,8 +17,18 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from api.app import API_VERSION, create_app
-from api.models import BookSessionBody, OccurrencesRange, RescheduleBody, ReserveSlotBody
+from api.models import (
+    AttendanceBody,
+    BookSessionBody,
+    CancelBody,
+    EndRelationshipBody,
+    OccurrencesRange,
+    RefundBody,
+    RescheduleBody,
+    ReserveSlotBody,
+)
 from api.routes.codec import CodecPayload
+from api.routes.ops import ErasureBody
 from domain.zones import IANA_ZONES
 from tests.workflows.support import make_booking, real_now
 
@@ -186,7 +196,7 @@ def test_the_zones_are_one_sorted_component_of_the_pinned_list() -> None:
     assert component["enum"] == list(IANA_ZONES) == sorted(IANA_ZONES)
     assert "Europe/London" in component["enum"] and len(component["enum"]) > 500
     assert booking["therapist_timezone"]["$ref"] == "#/components/schemas/IanaZone"
-    assert booking["client_timezone"]["$ref"] == "#/components/schemas/IanaZone"
+    assert booking["client_timezone"]["anyOf"][0]["$ref"] == "#/components/schemas/IanaZone"
 
 
 def test_every_zone_has_its_own_member_name_for_generated_enums() -> None:
@@ -198,6 +208,53 @@ def test_every_zone_has_its_own_member_name_for_generated_enums() -> None:
     by_zone = dict(zip(IANA_ZONES, names, strict=True))
     assert [by_zone["GMT+0"], by_zone["GMT-0"], by_zone["GMT0"]] == ["GMT_PLUS_0", "GMT_MINUS_0", "GMT0"]
     assert by_zone["America/Port-au-Prince"] == "AMERICA_PORT_AU_PRINCE"
+
+
+JSON_TYPE_CASES: list[tuple[type[BaseModel], dict[str, Any], str, list[object]]] = [
+    (ReserveSlotBody, SLOT, "weekday", [0, 6, 1.0, False, True, "1", 1.5, None]),
+    (ReserveSlotBody, SLOT, "duration_minutes", [50, "50", True, 50.5]),
+    (ErasureBody, {}, "force", [True, False, 0, 1, "true", None]),
+    (
+        EndRelationshipBody,
+        {"reason": "other", "timezone": "UTC"},
+        "cancel_future_sessions",
+        [True, "true", 1],
+    ),
+    (CancelBody, {"requested_by": "admin", "reason": "other"}, "discretionary_refund", [True, "yes", 0]),
+    (RefundBody, {"reason": "other"}, "amount_minor", [100, "100", True, 100.0, 100.5]),
+    (
+        AttendanceBody,
+        {"outcome": "attended", "continue_sessions": "no"},
+        "refund",
+        [False, "false", "off", 0],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("model", "base", "field", "value"),
+    [(model, base, field, value) for model, base, field, values in JSON_TYPE_CASES for value in values],
+    ids=lambda item: repr(item) if not isinstance(item, dict | type) else "",
+)
+def test_booleans_and_integers_are_json_types_not_strings_or_each_other(
+    model: type[BaseModel], base: dict[str, Any], field: str, value: object
+) -> None:
+    """Found by an independent fuzz run: ``"force": 0``, ``"cancel_future_sessions": "true"`` and
+    ``"weekday": false`` were accepted (pydantic's lax mode), though the schema says boolean/integer."""
+    by_schema = schema_accepts(model.__name__, field, value)
+    by_model = model_accepts(model, {**base, field: value})
+
+    assert by_schema == by_model, f"{field}={value!r}: schema {by_schema}, validator {by_model}"
+
+
+def test_a_booking_reads_its_integers_and_booleans_as_the_schema_types_them() -> None:
+    booking = make_booking(start=real_now()).model_dump(mode="json")
+    booking.pop("connected_account_id")
+
+    for field, value in (("amount_minor", "6000"), ("duration_minutes", True), ("client_agreed", 1)):
+        assert not schema_accepts("BookSessionBody", field, value)
+        assert not model_accepts(BookSessionBody, {**booking, field: value}), (field, value)
+    assert model_accepts(BookSessionBody, booking)
 
 
 def test_a_currency_is_one_of_the_supported_codes_and_its_case_is_forgiven() -> None:
@@ -238,3 +295,20 @@ def test_every_cross_field_rule_is_documented_on_its_field() -> None:
 
 def test_the_contract_is_versioned_semantically() -> None:
     assert document()["info"]["version"] == API_VERSION == "1.1.0"
+
+
+def test_the_client_zone_has_no_default_a_generated_client_would_send() -> None:
+    """Found by an outsider: the schema said ``default: Europe/London`` while an absent zone is the
+    therapist's; a client filling in defaults would have sent London for a New York client."""
+    entry = field_entry("BookSessionBody", "client_timezone")
+    booking = make_booking(start=real_now()).model_dump(mode="json")
+    booking.pop("connected_account_id")
+    booking.pop("client_timezone")
+    booking["therapist_timezone"] = "America/New_York"
+
+    assert entry.get("default") is None
+    assert BookSessionBody.model_validate_json(json.dumps(booking)).client_timezone == "America/New_York"
+    with_null = {**booking, "client_timezone": None}
+    assert BookSessionBody.model_validate_json(json.dumps(with_null)).client_timezone == "America/New_York"
+    assert schema_accepts("BookSessionBody", "client_timezone", None)
+    assert not schema_accepts("BookSessionBody", "client_timezone", "Mars/Olympus")

@@ -33,7 +33,8 @@ class BookSessionBody:
             stripe_customer_id (str):
             duration_minutes (int | Unset): the session's length in minutes, within the default policy's range Default: 50.
             therapist_timezone (IanaZone | Unset): an IANA time zone name of the service's pinned tzdata release
-            client_timezone (IanaZone | Unset): an IANA time zone name of the service's pinned tzdata release
+            client_timezone (IanaZone | None | Unset): The client's IANA zone, for the local times their notices give;
+                absent or null: the therapist's zone.
             payment_method_id (None | str | Unset): The saved card charged off-session: required for every kind but
                 `initial_prepaid` (`409 invalid_combination` when missing).
             prepaid_payment_intent_id (None | str | Unset): The PaymentIntent that paid the session at checkout: required
@@ -58,7 +59,7 @@ class BookSessionBody:
     stripe_customer_id: str
     duration_minutes: int | Unset = 50
     therapist_timezone: IanaZone | Unset = UNSET
-    client_timezone: IanaZone | Unset = UNSET
+    client_timezone: IanaZone | None | Unset = UNSET
     payment_method_id: None | str | Unset = UNSET
     prepaid_payment_intent_id: None | str | Unset = UNSET
     client_agreed: bool | Unset = False
@@ -90,9 +91,13 @@ class BookSessionBody:
         if not isinstance(self.therapist_timezone, Unset):
             therapist_timezone = self.therapist_timezone.value
 
-        client_timezone: str | Unset = UNSET
-        if not isinstance(self.client_timezone, Unset):
+        client_timezone: None | str | Unset
+        if isinstance(self.client_timezone, Unset):
+            client_timezone = UNSET
+        elif isinstance(self.client_timezone, IanaZone):
             client_timezone = self.client_timezone.value
+        else:
+            client_timezone = self.client_timezone
 
         payment_method_id: None | str | Unset
         if isinstance(self.payment_method_id, Unset):
@@ -195,12 +200,22 @@ class BookSessionBody:
         else:
             therapist_timezone = IanaZone(_therapist_timezone)
 
-        _client_timezone = d.pop("client_timezone", UNSET)
-        client_timezone: IanaZone | Unset
-        if isinstance(_client_timezone, Unset):
-            client_timezone = UNSET
-        else:
-            client_timezone = IanaZone(_client_timezone)
+        def _parse_client_timezone(data: object) -> IanaZone | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                client_timezone_type_0 = IanaZone(data)
+
+                return client_timezone_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(IanaZone | None | Unset, data)
+
+        client_timezone = _parse_client_timezone(d.pop("client_timezone", UNSET))
 
         def _parse_payment_method_id(data: object) -> None | str | Unset:
             if data is None:

@@ -6,20 +6,16 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_body import ErrorBody
-from ...models.http_validation_error import HTTPValidationError
 from ...models.receive_stripe_webhook_body import ReceiveStripeWebhookBody
 from ...models.webhook_ack import WebhookAck
-from ...types import UNSET, Response, Unset
+from ...types import Response
 
 
 def _get_kwargs(
     *,
     body: ReceiveStripeWebhookBody,
-    stripe_signature: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
-    if not isinstance(stripe_signature, Unset):
-        headers["Stripe-Signature"] = stripe_signature
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -34,9 +30,7 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorBody | HTTPValidationError | WebhookAck | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> ErrorBody | WebhookAck | None:
     if response.status_code == 200:
         response_200 = WebhookAck.from_dict(response.json())
 
@@ -47,15 +41,15 @@ def _parse_response(
 
         return response_400
 
+    if response.status_code == 401:
+        response_401 = ErrorBody.from_dict(response.json())
+
+        return response_401
+
     if response.status_code == 413:
         response_413 = ErrorBody.from_dict(response.json())
 
         return response_413
-
-    if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
-
-        return response_422
 
     if response.status_code == 503:
         response_503 = ErrorBody.from_dict(response.json())
@@ -70,7 +64,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorBody | HTTPValidationError | WebhookAck]:
+) -> Response[ErrorBody | WebhookAck]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -81,10 +75,9 @@ def _build_response(
 
 def sync_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: ReceiveStripeWebhookBody,
-    stripe_signature: None | str | Unset = UNSET,
-) -> Response[ErrorBody | HTTPValidationError | WebhookAck]:
+) -> Response[ErrorBody | WebhookAck]:
     """Stripe Webhook
 
      Receive a Stripe event: `payment_intent.succeeded`, `payment_intent.payment_failed`,
@@ -94,7 +87,6 @@ def sync_detailed(
     practice (held charges then run); anything else is acknowledged and ignored.
 
     Args:
-        stripe_signature (None | str | Unset): Stripe's signature of the raw body
         body (ReceiveStripeWebhookBody):
 
     Raises:
@@ -102,12 +94,11 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorBody | HTTPValidationError | WebhookAck]
+        Response[ErrorBody | WebhookAck]
     """
 
     kwargs = _get_kwargs(
         body=body,
-        stripe_signature=stripe_signature,
     )
 
     response = client.get_httpx_client().request(
@@ -119,10 +110,9 @@ def sync_detailed(
 
 def sync(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: ReceiveStripeWebhookBody,
-    stripe_signature: None | str | Unset = UNSET,
-) -> ErrorBody | HTTPValidationError | WebhookAck | None:
+) -> ErrorBody | WebhookAck | None:
     """Stripe Webhook
 
      Receive a Stripe event: `payment_intent.succeeded`, `payment_intent.payment_failed`,
@@ -132,7 +122,6 @@ def sync(
     practice (held charges then run); anything else is acknowledged and ignored.
 
     Args:
-        stripe_signature (None | str | Unset): Stripe's signature of the raw body
         body (ReceiveStripeWebhookBody):
 
     Raises:
@@ -140,22 +129,20 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorBody | HTTPValidationError | WebhookAck
+        ErrorBody | WebhookAck
     """
 
     return sync_detailed(
         client=client,
         body=body,
-        stripe_signature=stripe_signature,
     ).parsed
 
 
 async def asyncio_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: ReceiveStripeWebhookBody,
-    stripe_signature: None | str | Unset = UNSET,
-) -> Response[ErrorBody | HTTPValidationError | WebhookAck]:
+) -> Response[ErrorBody | WebhookAck]:
     """Stripe Webhook
 
      Receive a Stripe event: `payment_intent.succeeded`, `payment_intent.payment_failed`,
@@ -165,7 +152,6 @@ async def asyncio_detailed(
     practice (held charges then run); anything else is acknowledged and ignored.
 
     Args:
-        stripe_signature (None | str | Unset): Stripe's signature of the raw body
         body (ReceiveStripeWebhookBody):
 
     Raises:
@@ -173,12 +159,11 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorBody | HTTPValidationError | WebhookAck]
+        Response[ErrorBody | WebhookAck]
     """
 
     kwargs = _get_kwargs(
         body=body,
-        stripe_signature=stripe_signature,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -188,10 +173,9 @@ async def asyncio_detailed(
 
 async def asyncio(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: ReceiveStripeWebhookBody,
-    stripe_signature: None | str | Unset = UNSET,
-) -> ErrorBody | HTTPValidationError | WebhookAck | None:
+) -> ErrorBody | WebhookAck | None:
     """Stripe Webhook
 
      Receive a Stripe event: `payment_intent.succeeded`, `payment_intent.payment_failed`,
@@ -201,7 +185,6 @@ async def asyncio(
     practice (held charges then run); anything else is acknowledged and ignored.
 
     Args:
-        stripe_signature (None | str | Unset): Stripe's signature of the raw body
         body (ReceiveStripeWebhookBody):
 
     Raises:
@@ -209,13 +192,12 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorBody | HTTPValidationError | WebhookAck
+        ErrorBody | WebhookAck
     """
 
     return (
         await asyncio_detailed(
             client=client,
             body=body,
-            stripe_signature=stripe_signature,
         )
     ).parsed
