@@ -237,4 +237,4 @@ def test_every_cross_field_rule_is_documented_on_its_field() -> None:
 
 
 def test_the_contract_is_versioned_semantically() -> None:
-    assert document()["info"]["version"] == API_VERSION == "1.1.0"
+    assert document()["info"]["version"] == API_VERSION == "1.1.1"
