@@ -42,7 +42,7 @@ PRACTICE_ZONE = (
     "first request to any `/v1/therapists/{therapist_id}` command (slot, payment account, end of a "
     "relationship) or their first booking (its `therapist_timezone`) creates their practice with "
     "that zone. From then on the practice keeps the zone it was created with — its reserved slots' "
-    "wall-clock times and their occurrences are in it — and this value is ignored."
+    "wall-clock times and their occurrences are in it — and a later request's `timezone` is ignored."
 )
 
 

@@ -93,7 +93,7 @@ from temporal_client.session_client import (
 Responses = dict[int | str, dict[str, object]]
 
 
-def errors(not_found: str) -> Responses:
+def error_responses(not_found: str) -> Responses:
     """The error answers every resource's routes share; ``not_found`` says what their 404 means."""
     return {
         401: {"model": ErrorBody, "description": "missing or wrong bearer token"},
@@ -112,7 +112,7 @@ def errors(not_found: str) -> Responses:
     }
 
 
-ERRORS = errors(
+ERRORS = error_responses(
     "no such session — or none the acting party (`Acting-Party`) is a party of: the same body "
     "either way, so the API never confirms that someone else's session exists"
 )

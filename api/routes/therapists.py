@@ -40,7 +40,7 @@ from api.models import (
     RelationshipEndedResponse,
     ReserveSlotBody,
 )
-from api.routes.sessions import errors
+from api.routes.sessions import error_responses
 from api.stripe_confirmation import StripeUnavailable
 from contract.practice import (
     PRACTICE_CLIENTS,
@@ -88,7 +88,7 @@ router = APIRouter(
     dependencies=[Authenticated, Depends(_own_practice)],
     # A therapist who has no practice yet simply has empty lists: a 404 only ever means that the
     # acting party is neither this therapist nor an admin (the same body as an unknown session's).
-    responses=errors(
+    responses=error_responses(
         "the acting party is neither this therapist (`Acting-Party: therapist:<therapist_id>`) nor an "
         "admin: the same body for every therapist id, so the API never confirms that a therapist "
         "exists. A therapist with no practice yet is not a 404: their lists are empty"
