@@ -23,7 +23,8 @@ API_VERSION = "1.1.0"
 value removed or renamed, a request the contract accepted now refused), minor for an addition
 (a route, an optional field, a constraint or rule stated that the server already enforced), patch
 for wording. 1.1.0: every constraint the validators enforce stated in the schema, the cross-field
-rules documented per field and answered 409."""
+rules documented per field and answered 409, JSON types held strictly, the webhook's signature as
+its security scheme (401), wording for a reader who has only this document, request examples."""
 
 DESCRIPTION = """\
 Sessionflow runs every booked therapy session as a durable workflow: the 48-hour cancellation
@@ -40,7 +41,8 @@ exists; a party whose role may not do this gets `409 not_allowed`. Before a canc
 `POST …/cancel/preview` and `…/reschedule/preview` tell this party the consequence now — free or
 late, what is charged or refunded, until when it is free — decided by the command's own rule.
 Every command carries an
-`Idempotency-Key` header: a retried request returns the first outcome and changes nothing.
+`Idempotency-Key` header: a retried request returns the first outcome and changes nothing (a
+booking takes none: its `session_id` is its key).
 Refusals by a rule are `409` with a machine-readable `code` and a `message` a UI can show.
 Malformed input is `422` with `fields` naming each one; unknown ids `404`; Temporal (or, for the
 webhook, Stripe) unreachable `503` with `Retry-After`, and so is a session whose workflow is

@@ -44,8 +44,11 @@ IdempotencyKey = Annotated[
         description=(
             "the caller's id for this request (a fresh one per request): the same request sent "
             "again with the same key returns the first outcome and changes nothing. The key is "
-            "bound to the operation, the target and the body; reused for anything else it names "
-            "another request."
+            "bound to the operation, the target and the body (on a session, also the "
+            "`Acting-Party`): the same key sent with a different body (or to another operation "
+            "or target) is neither refused nor answered from the first request — it is a new "
+            "request, carried out on its own. So never reuse a key for a changed request; send a "
+            "retry byte-for-byte the same."
         ),
     ),
 ]

@@ -32,28 +32,82 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _strict_with_examples(*examples: dict[str, Any]) -> ConfigDict:
+    """A request body's config: strict, frozen, and the examples the OpenAPI shows for it (each
+    one valid: tests/unit/test_openapi_examples.py)."""
+    return ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": list(examples)})
+
+
 def _absent_is_the_therapists_zone(schema: dict[str, Any]) -> None:
     zone = {key: schema.pop(key) for key in ("$ref",) if key in schema}
     schema.pop("default", None)
     schema["anyOf"] = [zone, {"type": "null"}]
 
 
-class BookSessionBody(SessionBooking):
-    """The booking as the caller sends it. The rules across its fields (``SessionBooking``'s own)
-    are applied by the route, a refusal being a ``409``: each is stated on the field it concerns."""
+EXAMPLE_START = "2027-06-07T09:00:00Z"
+"""The instant the examples book at. Any future instant within the booking horizon (366 days) works:
+one fixed date goes stale (`409 start_in_past` once passed, `409 start_too_far` until it is near)."""
+FUTURE_INSTANT = (
+    "Any future instant within 366 days (the example's date is only an example: replace it with one "
+    "in that range)."
+)
+PRACTICE_ZONE = (
+    "The therapist's IANA zone, used only if this request starts the practice: the therapist's "
+    "first request to any `/v1/therapists/{therapist_id}` command (slot, payment account, end of a "
+    "relationship) or their first booking (its `therapist_timezone`) creates their practice with "
+    "that zone. From then on the practice keeps the zone it was created with — its reserved slots' "
+    "wall-clock times and their occurrences are in it — and a later request's `timezone` is ignored."
+)
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+class BookSessionBody(SessionBooking):
+    """The booking as the caller sends it. The rules across its fields are checked after its shape,
+    a refusal being a `409` with the rule's code: each is stated on the field it concerns.
+    `session_id` is the booking's idempotency key (this route takes no `Idempotency-Key`)."""
+
+    model_config = _strict_with_examples(
+        {
+            "session_id": "ses_7f3a9c",
+            "therapist_id": "thr_1",
+            "client_id": "cli_1",
+            "kind": "therapist_follow_up",
+            "start": EXAMPLE_START,
+            "duration_minutes": 50,
+            "therapist_timezone": "Europe/London",
+            "client_timezone": "America/New_York",
+            "amount_minor": 6000,
+            "currency": "gbp",
+            "stripe_customer_id": "cus_1",
+            "payment_method_id": "pm_card_visa",
+            "client_agreed": True,
+        },
+        {
+            "session_id": "ses_7f3a9d",
+            "therapist_id": "thr_1",
+            "client_id": "cli_1",
+            "kind": "client_follow_up",
+            "start": EXAMPLE_START,
+            "therapist_timezone": "Europe/London",
+            "amount_minor": 6000,
+            "currency": "gbp",
+            "stripe_customer_id": "cus_1",
+            "payment_method_id": "pm_card_visa",
+        },
+    )
 
     kind: BookingKind = Field(
-        description="`initial_prepaid` needs `prepaid_payment_intent_id`; every other kind needs "
+        description="Who books which kind: the client books `initial_prepaid` and "
+        "`client_follow_up`, the therapist `therapist_follow_up` and `therapist_manual`, an admin "
+        'any (another party: `409 not_allowed`, "this kind of booking is made by the …"). '
+        "`initial_prepaid` needs `prepaid_payment_intent_id`; every other kind needs "
         "`payment_method_id` and no `prepaid_payment_intent_id`; `therapist_follow_up` and "
         "`therapist_manual` need `client_agreed: true` (else `409 invalid_combination`)."
     )
     start: Instant = Field(
-        description="Must be in the future (`409 start_in_past`) and at most the policy's horizon "
-        "ahead (`409 start_too_far`); only `therapist_manual` may be up to 14 days in the past "
-        "(`409 start_too_far_back`); a client's own booking needs 24 hours' notice "
-        "(`409 notice_too_short`)."
+        description="Must be in the future (`409 start_in_past`) and at most 366 days ahead (the "
+        "booking horizon: `409 start_too_far`); only `therapist_manual` may be in the past, by at "
+        "most 14 days (a session that took place: `409 start_too_far_back` beyond); a client's own "
+        "booking needs 24 hours' notice (`409 notice_too_short`). " + FUTURE_INSTANT
     )
     duration_minutes: WireBookableMinutes = 50
     client_timezone: IanaZone = Field(
@@ -144,6 +198,16 @@ class SessionStatusView(_Body):
 
 
 class CancelBody(_Body):
+    model_config = _strict_with_examples(
+        {"requested_by": "client", "reason": "client_request"},
+        {
+            "requested_by": "client",
+            "reason": "client_request",
+            "submitted_by": "therapist",
+            "discretionary_refund": True,
+        },
+    )
+
     requested_by: Actor = Field(
         description="Whose cancellation it is (it decides the policy): the filer's role or a lesser "
         "one (client < therapist < admin); a higher one is `409 submitter_not_allowed`."
@@ -163,19 +227,40 @@ class CancelBody(_Body):
 
 
 class RescheduleBody(_Body):
+    model_config = _strict_with_examples({"requested_by": "client", "new_start": EXAMPLE_START})
+
     requested_by: Actor = Field(
         description="Whose move it is (it decides the policy): the `Acting-Party`'s role or a lesser "
         "one (client < therapist < admin); a higher one is `409 submitter_not_allowed`."
     )
     new_start: Instant = Field(
-        description="Must be in the future (`409 start_in_past`), within the booking horizon "
-        "(`409 start_too_far`) and differ from the current start (`409 same_start`)."
+        description="Must be in the future (`409 start_in_past`), at most 366 days ahead (the "
+        "booking horizon: `409 start_too_far`) and differ from the current start (`409 same_start`). "
+        + FUTURE_INSTANT
     )
 
 
 class AttendanceBody(_Body):
-    """The rules across these fields are the command's own (``domain.attendance``): a body that
-    breaks one is refused with ``409`` and the rule's code, stated on each field below."""
+    """The rules across these fields are checked after the body's shape: a body that breaks one is
+    refused with `409` and the rule's code, stated on each field below."""
+
+    model_config = _strict_with_examples(
+        {"outcome": "attended", "continue_sessions": "same_time", "client_agreed": True},
+        {
+            "outcome": "attended",
+            "continue_sessions": "different_time",
+            "new_start": EXAMPLE_START,
+            "client_agreed": True,
+            "reserve_slot": True,
+        },
+        {
+            "outcome": "client_no_show",
+            "end_relationship": True,
+            "end_reason": "client_request",
+            "refund": True,
+            "refund_amount_minor": 3000,
+        },
+    )
 
     outcome: AttendanceOutcome
     continue_sessions: ContinueChoice = Field(
@@ -222,7 +307,9 @@ class AttendanceBody(_Body):
 
 
 class RefundBody(_Body):
-    """Who refunds is the ``Acting-Party`` (the session's therapist or an admin)."""
+    """Who refunds is the `Acting-Party` (the session's therapist or an admin)."""
+
+    model_config = _strict_with_examples({"reason": "goodwill"}, {"reason": "goodwill", "amount_minor": 1500})
 
     reason: RefundReason
     """Why, as a code (never free text)."""
@@ -231,10 +318,14 @@ class RefundBody(_Body):
 
 
 class NoShowBody(_Body):
-    """Who marks it is the ``Acting-Party`` (the session's therapist or an admin); nothing else."""
+    """Who marks it is the `Acting-Party` (the session's therapist or an admin); nothing else."""
+
+    model_config = _strict_with_examples({})
 
 
 class PaymentMethodBody(_Body):
+    model_config = _strict_with_examples({"payment_method_id": "pm_card_visa"})
+
     payment_method_id: StripeId
 
 
@@ -262,13 +353,23 @@ class Health(_Body):
 
 
 class ReserveSlotBody(_Body):
+    model_config = _strict_with_examples(
+        {
+            "client_id": "cli_1",
+            "weekday": 0,
+            "local_time": "09:00",
+            "duration_minutes": 50,
+            "timezone": "Europe/London",
+        }
+    )
+
     client_id: OpaqueId
     weekday: WireInt = Field(ge=0, le=6, description="0 = Monday … 6 = Sunday")
     local_time: WallClockTime = Field(
         description="wall-clock start in the therapist's zone, without an offset"
     )
     duration_minutes: WireInt = Field(ge=15, le=240)
-    timezone: IanaZone = Field(description="the therapist's IANA zone; used only if this starts the practice")
+    timezone: IanaZone = Field(description=PRACTICE_ZONE)
 
     def rule(self) -> WeeklySlotRule:
         return WeeklySlotRule(
@@ -277,18 +378,24 @@ class ReserveSlotBody(_Body):
 
 
 class PaymentAccountBody(_Body):
+    model_config = _strict_with_examples({"account_id": "acct_1Nv0FGQ9RKHgCVdK", "timezone": "Europe/London"})
+
     account_id: StripeId = Field(
         pattern=r"^acct_[A-Za-z0-9_]{1,250}$",
         description="the therapist's connected Stripe account, `acct_…`",
     )
-    timezone: IanaZone = Field(description="the therapist's IANA zone; used only if this starts the practice")
+    timezone: IanaZone = Field(description=PRACTICE_ZONE)
 
 
 class EndRelationshipBody(_Body):
+    model_config = _strict_with_examples(
+        {"reason": "client_request", "cancel_future_sessions": True, "timezone": "Europe/London"}
+    )
+
     reason: EndReason
     cancel_future_sessions: WireBool = False
     """Also cancel the client's sessions starting after now, as the therapist's cancellations."""
-    timezone: IanaZone = Field(description="the therapist's IANA zone; used only if this starts the practice")
+    timezone: IanaZone = Field(description=PRACTICE_ZONE)
 
 
 class RelationshipEndedResponse(RelationshipEnded):

@@ -31,6 +31,8 @@ AUTHORITY = MappingProxyType({Actor.CLIENT: 0, Actor.THERAPIST: 1, Actor.ADMIN: 
 
 NOT_FOUND_CODE = "not_found"
 NOT_FOUND_MESSAGE = "no such session"
+NO_SUCH_THERAPIST = "no such therapist"
+"""A therapist's routes to anyone but them and admins: one answer whatever the id."""
 
 
 class ActingParty(BaseModel):
@@ -115,7 +117,7 @@ def check_practice_party(party: ActingParty, therapist_id: str) -> None:
     if party.role is Actor.ADMIN:
         return
     if party.role is not Actor.THERAPIST or party.id != therapist_id:
-        raise not_found()
+        raise RuleViolation(NOT_FOUND_CODE, NO_SUCH_THERAPIST)
 
 
 def files_as(party: ActingParty | None, claimed: Actor | None) -> bool:

@@ -50,14 +50,12 @@ class ContinueChoice(StrEnum):
     DIFFERENT_TIME = "different_time"
 
 
+# Its validators check the fields against each other as it is parsed; check_attendance_update holds
+# the rules about the session. Each refusal's pydantic error type is its stable code.
 class AttendanceUpdate(BaseModel):
-    """What the therapist files. Its shape is checked as it is parsed, field by field, so a
-    self-contradictory update is refused (the API's 409 with the rule's code, naming the field)
-    before any rule about the session is consulted; ``check_attendance_update`` holds the rules that do.
-
-    Each refusal's pydantic error type is its stable code: ``new_start_required``,
-    ``new_start_not_allowed``, ``end_reason_required``, ``contradictory_update``.
-    """
+    """The attendance update as recorded. A self-contradictory update is refused (`409` with the
+    rule's code — `new_start_required`, `new_start_not_allowed`, `end_reason_required`,
+    `contradictory_update` — naming the field) before any rule about the session is consulted."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 

@@ -193,9 +193,10 @@ class PaymentMethodUpdateResult(_Command):
 # --------------------------------------------------------------------------------- previews
 
 
+# Decided by domain.session_commands.decide_cancel, as the cancellation itself.
 class CancelPreview(_Command):
-    """What cancelling would do for this party at ``received_at``, decided by the very rule the
-    cancellation applies (``domain.session_commands.decide_cancel``) on the same state."""
+    """What cancelling would do for this party at `received_at`, decided by the very rule the
+    cancellation applies, on the same state of the session."""
 
     session_id: OpaqueId
     requested_by: Actor
@@ -212,11 +213,11 @@ class CancelPreview(_Command):
     cancellation, collected if not yet taken); 0 when it is free or waived."""
 
 
+# Decided by domain.session_commands.decide_reschedule, as the move itself.
 class ReschedulePreview(_Command):
-    """What moving the session would do for this party at ``received_at``, decided by the very rule
-    the move applies (``domain.session_commands.decide_reschedule``) on the same state. The
-    practice's check of the new time (another client's slot, another session) is made only by the
-    move itself."""
+    """What moving the session would do for this party at `received_at`, decided by the very rule
+    the move applies, on the same state of the session. The practice's check of the new time
+    (another client's slot, another session) is made only by the move itself."""
 
     session_id: OpaqueId
     requested_by: Actor

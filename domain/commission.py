@@ -25,8 +25,9 @@ WHOLE = 10_000
 """100 % in basis points."""
 
 
+# Configured by SESSIONFLOW_COMMISSION_*.
 class CommissionRates(BaseModel):
-    """The commission configuration a session is booked under (``SESSIONFLOW_COMMISSION_*``)."""
+    """The marketplace's commission rates the session was booked under (fixed at booking)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 

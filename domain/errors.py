@@ -40,7 +40,10 @@ RULE_CODES: Mapping[str, str] = MappingProxyType(
         "payment_pending": "the attendance update waits until the session's payment is settled",
         "already_filed": "the attendance update was filed already (its first outcome stands)",
         "consent_required": "a follow-up needs the client's explicit agreement (client_agreed)",
-        "not_allowed": "only the therapist or an admin may file this",
+        "not_allowed": "the acting party's role may not do this (a client filing the attendance update "
+        "or refunding, a therapist replacing the client's card, …), or, for a booking, the party books "
+        "for someone else or a `kind` the other role books: the client books `initial_prepaid` and "
+        "`client_follow_up`, the therapist `therapist_follow_up` and `therapist_manual`, an admin any",
         "no_saved_card": "a therapist-booked follow-up needs the client's saved card",
         "slot_duration_out_of_range": "a weekly slot cannot be reserved for a session of this length",
         "relationship_ended": "the relationship with this client has ended (restart it first)",
@@ -58,7 +61,9 @@ RULE_CODES: Mapping[str, str] = MappingProxyType(
         "client_no_show",
         "attendance_window_closed": "the attendance update's deadline after the session's end has passed "
         "(30 days by default): the session closed as unreported",
-        "request_id_reused": "this request id was used for a different request",
+        "request_id_reused": "a request id the service made was used for a different command of a "
+        "therapist's practice; not an answer to an `Idempotency-Key` reused with another body, which "
+        "is simply a new request (the key is scoped by operation, target and body)",
         "therapist_paused": "the therapist's payment account cannot take charges at the moment "
         "(Stripe disabled them): no new bookings until it can",
         "account_unavailable": "Stripe shows no such connected account for this platform (not "
@@ -67,8 +72,10 @@ RULE_CODES: Mapping[str, str] = MappingProxyType(
         "or handles a dispute or a refund owed (the message lists them; `force` never overrides money): "
         "settle each (cancel as an admin, let it close, let the dispute end), then erase again",
         "client_erased": "the client was erased (GDPR art. 17): no session is booked for them again",
-        "erasure_unavailable": "envelope encryption is off (SESSIONFLOW_KMS_DIR): a client cannot be erased",
-        "practice_closed": "the therapist's practice has closed: ops restore it (`sessionflow practice`)",
+        "erasure_unavailable": "this deployment runs without envelope encryption of client data: a "
+        "client cannot be erased",
+        "practice_closed": "the therapist's practice has closed: it takes no change until the service's "
+        "operators restore it",
         "invalid_combination": "the request's fields (or a field and the acting party) break a rule "
         "across them that JSON Schema cannot state: the rule is on the field in the OpenAPI, the "
         "message names the field",

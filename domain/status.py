@@ -7,7 +7,9 @@ from enum import StrEnum
 
 
 class SessionStatus(StrEnum):
-    """Where a session stands; also the ``SessionStatus`` search attribute."""
+    """Where a session stands."""
+
+    # Also the ``SessionStatus`` search attribute (visibility).
 
     SCHEDULED = "scheduled"
     PAYMENT_DUE = "payment_due"
@@ -65,8 +67,14 @@ class Actor(StrEnum):
     ADMIN = "admin"
 
 
+# README rule 2 (when each kind is charged) and domain.acting.check_booking_party (who books it).
 class BookingKind(StrEnum):
-    """How a session came to be booked; decides when it is charged (README rule 2)."""
+    """How a session came to be booked: it decides who books it and when it is charged. The client
+    books `initial_prepaid` and `client_follow_up`, the therapist `therapist_follow_up` and
+    `therapist_manual` (with the client's agreement), an admin any kind; another party is `409
+    not_allowed`. `initial_prepaid` was paid at checkout; `client_follow_up` is charged at once,
+    while the client is present; a therapist's kind off-session 48 hours before the start (at once
+    when booked inside that window)."""
 
     INITIAL_PREPAID = "initial_prepaid"
     """The client's first session, paid at checkout; its PaymentIntent is passed in."""
@@ -111,8 +119,12 @@ class RefundReason(StrEnum):
     OTHER = "other"
 
 
+# README rule 3.
 class DeclineKind(StrEnum):
-    """What a card decline asks of us (README rule 3)."""
+    """What a card decline asks for: `soft` (insufficient funds, a processing error) — the same
+    card is tried again at the next attempt time; `hard` (lost, stolen or expired card) — only a
+    new card helps; `authentication_required` — the bank wants the client present (3-D Secure),
+    never retried off-session."""
 
     SOFT = "soft"
     """Insufficient funds, try again later, processing error: retry at the next attempt time."""

@@ -20,7 +20,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payload
@@ -49,6 +49,15 @@ class CodecPayload(BaseModel):
 
 
 class CodecPayloads(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                # A JSON payload as Temporal stores it: {"encoding": "json/plain"}, data "hello".
+                {"payloads": [{"metadata": {"encoding": "anNvbi9wbGFpbg=="}, "data": "ImhlbGxvIg=="}]}
+            ]
+        }
+    )
+
     payloads: list[CodecPayload] = Field(default_factory=list)
 
 

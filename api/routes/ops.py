@@ -7,10 +7,11 @@ from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from api.auth import OpsAuthenticated
 from api.deps import ActingParty, AppSettings, SessionId, TemporalClient
+from api.errors import ErrorBody
 from api.routes.sessions import ERRORS, check_party_of
 from api.wire_types import WireBool
 from domain.errors import RuleViolation
@@ -38,6 +39,8 @@ async def session_history(
 
 
 class ErasureBody(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"force": False}]})
+
     force: WireBool = False
     """Also cancel (as an admin, rule 4) sessions whose charge failed or is held (nothing captured).
     Never overrides money: a session holding or collecting it, a closed session's open dispute or
@@ -62,18 +65,28 @@ class ErasureView(BaseModel):
 ClientId = Annotated[str, Path(pattern=OPAQUE_ID_PATTERN, description="the client's opaque id")]
 
 
-@router.post("/v1/clients/{client_id}/erasure", operation_id="eraseClient")
+@router.post(
+    "/v1/clients/{client_id}/erasure",
+    operation_id="eraseClient",
+    responses={
+        404: {
+            "model": ErrorBody,
+            "description": "not answered for the client: an id the service does not know is erased "
+            "all the same (nothing of theirs runs, nothing decodes)",
+        }
+    },
+)
 async def erase(
     client_id: ClientId, body: ErasureBody, party: ActingParty, client: TemporalClient, settings: AppSettings
 ) -> ErasureView:
-    """Erase a client (`sessionflow clients erase`): close what still runs for them, destroy their
-    data keys — no payload of theirs decodes again, anywhere — and record the erasure without
-    personal data. Admins only (`Acting-Party: admin:…`, an ops token where configured). `409
-    erasure_refused`, changing nothing, while a running workflow of theirs may hold, collect or owe
-    money (the message lists them: a session not `scheduled`; a closed session's `dispute_open` or
-    `refund_owed`) — `force` only lets sessions whose charge failed or is held be cancelled too.
-    Afterwards a booking for them is `409 client_erased`. Idempotent: again, it changes
-    nothing and answers the first record with `already_erased`."""
+    """Erase a client (ops have the same command on the command line): close what still runs
+    for them, destroy their data keys — no payload of theirs decodes again, anywhere — and
+    record the erasure without personal data. Admins only (`Acting-Party: admin:…`, an ops token
+    where configured). `409 erasure_refused`, changing nothing, while a running workflow of theirs
+    may hold, collect or owe money (the message lists them: a session not `scheduled`; a closed
+    session's `dispute_open` or `refund_owed`) — `force` only lets sessions whose charge failed or
+    is held be cancelled too. Afterwards a booking for them is `409 client_erased`. Idempotent:
+    again, it changes nothing and answers the first record with `already_erased`."""
     if party.role is not Actor.ADMIN:
         raise RuleViolation("not_allowed", "only an admin may erase a client")
     codec = client.data_converter.payload_codec

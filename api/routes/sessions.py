@@ -90,25 +90,32 @@ from temporal_client.session_client import (
     session_handle,
 )
 
-ERRORS: dict[int | str, dict[str, object]] = {
-    401: {"model": ErrorBody, "description": "missing or wrong bearer token"},
-    404: {
-        "model": ErrorBody,
-        "description": "no such session — or none the acting party (`Acting-Party`) is a party of: "
-        "the same body either way, so the API never confirms that someone else's session exists",
-    },
-    409: {
-        "model": ErrorBody,
-        "description": "a rule refused the request (see `code`); `not_allowed`: the acting party's "
-        "role may not do this",
-    },
-    422: {"model": ErrorBody, "description": "malformed request (see `fields`)"},
-    503: {
-        "model": ErrorBody,
-        "description": "Temporal unreachable, or the session's workflow recovering (`session_busy`); "
-        "retry after `Retry-After` with the same `Idempotency-Key`",
-    },
-}
+Responses = dict[int | str, dict[str, object]]
+
+
+def error_responses(not_found: str) -> Responses:
+    """The error answers every resource's routes share; ``not_found`` says what their 404 means."""
+    return {
+        401: {"model": ErrorBody, "description": "missing or wrong bearer token"},
+        404: {"model": ErrorBody, "description": not_found},
+        409: {
+            "model": ErrorBody,
+            "description": "a rule refused the request (see `code`); `not_allowed`: the acting party's "
+            "role may not do this (for a booking: the other role books this `kind`)",
+        },
+        422: {"model": ErrorBody, "description": "malformed request (see `fields`)"},
+        503: {
+            "model": ErrorBody,
+            "description": "Temporal unreachable, or the session's workflow recovering (`session_busy`); "
+            "retry after `Retry-After` with the same `Idempotency-Key`",
+        },
+    }
+
+
+ERRORS = error_responses(
+    "no such session — or none the acting party (`Acting-Party`) is a party of: the same body "
+    "either way, so the API never confirms that someone else's session exists"
+)
 
 log = logging.getLogger("sessionflow.api.sessions")
 
@@ -157,13 +164,19 @@ async def book(
     `therapist_manual` session may be dated in the past (up to 14 days: `409 start_too_far_back`),
     for a session that took place: it is charged at once and awaits its attendance update. The
     same booking sent again returns the existing session (200), even after its start has passed; a
-    different booking under an existing id is `409 session_exists`. A client who was erased
-    (README "Privacy and erasure") gets no new session: `409 client_erased`.
+    different booking under an existing id is `409 session_exists`. A client who was erased (their
+    data deleted on request) gets no new session: `409 client_erased`.
     A client books as themselves (`client_id`), a therapist for their own practice
     (`therapist_id`), an admin for anyone; anyone else is `409 not_allowed`. While Stripe has
     disabled charges on the therapist's connected account the practice is paused and takes no
     booking: `409 therapist_paused` (a retry of a booking made before the pause still returns it).
-    The session is charged on the account the practice holds when it is booked.
+    The session is charged on the account the practice holds when it is booked. The therapist's
+    first booking (or first practice command) creates their practice in `therapist_timezone`.
+
+    **No `Idempotency-Key` here: `session_id` is the booking's key.** Choose it once per booking
+    and send a retry with the same `session_id` and the same body: it books nothing again and
+    answers `200` with `created: false` (a new booking answers `201`, `created: true`). The same
+    `session_id` with any field changed is `409 session_exists`.
 
     **The client's own booking (`client_follow_up`) is charged at once, on-session** — the client
     is present, so their bank may ask for 3-D Secure. The API waits up to 10 s for Stripe's answer
@@ -399,7 +412,8 @@ async def cancel(
     stands unless the therapist or an admin submits it with `discretionary_refund`. A therapist's
     or admin's cancellation is never charged: a pending charge is voided, a payment refunded.
     `requested_by` is whose cancellation it is; `submitted_by` (default: the same) who filed it —
-    someone may file for a party with less authority (client < therapist < admin), never more.
+    someone may file for a party with less authority (client < therapist < admin), never more
+    (`409 submitter_not_allowed`).
     The result says whether it was `free`, what is refunded (`refund_minor`), whether the charge
     is kept (`charge_kept`) or still in flight at Stripe (`charge_in_flight`).
     The acting party files it: `submitted_by` is their role (given or not), so a client cancels
@@ -417,7 +431,8 @@ async def cancel(
 
 
 def _cancel_request(body: CancelBody, party: Party) -> CancelRequest:
-    # The acting party is the submitter: a submitted_by naming another role is a 422.
+    # The acting party is the submitter: a submitted_by naming another role is a 409
+    # (submitter_not_acting_party).
     fields = {**body.model_dump(), "submitted_by": body.submitted_by or party.role}
     return build(CancelRequest, **fields, received_at=_now(), acting_party=party)
 
@@ -456,7 +471,7 @@ async def reschedule(
     answer within 8 s refuses it with `409 practice_unavailable` (nothing moved), and a second move
     sent while one is being made is `409 move_in_progress`. The session's client, its therapist
     or an admin (anyone else: `404`); `requested_by` is the acting party's role or a lesser one
-    (a therapist entering a client's request), never a higher one (`422`).
+    (a therapist entering a client's request), never a higher one (`409 submitter_not_allowed`).
     `POST …/reschedule/preview` tells the outcome first."""
     return await _run(
         client,
@@ -642,13 +657,13 @@ async def dispute_evidence(
     session_id: SessionId, party: ActingParty, client: TemporalClient
 ) -> DisputeEvidence:
     """The evidence pack for a dispute of the session's charge, in Stripe's `dispute.evidence`
-    fields, built from the session's recorded history alone (`domain/dispute_evidence.py`): the
+    fields, built from the session's recorded history alone: the
     booking's time and kind, who booked it and the client's recorded agreement, the cancellation
     policy generated from the session's own policy values, the notice a cancellation actually
     gave, the attendance recorded, the service date. No health data (no reason code is read), no
     names, no text a person wrote. The marketplace's backend submits it to Stripe
     (`POST /v1/disputes/{id}` with `evidence` and `submit=true`, under `Stripe-Account` for a
-    therapist's direct charge) unless the worker does (`SESSIONFLOW_DISPUTE_EVIDENCE_SUBMIT`).
+    therapist's direct charge) unless the service is configured to submit it itself.
     Admins only (the session's therapist or client: `409 not_allowed`; anyone else `404`); a query
     of the session's workflow (billed), also once it has closed."""
     await check_party_of(client, session_id, party)

@@ -8,7 +8,7 @@ no ended relationship, so there is nothing to change. Reads of a practice that d
 are empty, not 404.
 
 Every route answers only the therapist themselves (``Acting-Party: therapist:<therapist_id>``) and
-admins; anyone else gets the same ``404`` as an unknown session.
+admins; anyone else gets one ``404`` (``no such therapist``), whatever the therapist id.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from api.models import (
     RelationshipEndedResponse,
     ReserveSlotBody,
 )
-from api.routes.sessions import ERRORS
+from api.routes.sessions import error_responses
 from api.stripe_confirmation import StripeUnavailable
 from contract.practice import (
     PRACTICE_CLIENTS,
@@ -88,7 +88,11 @@ router = APIRouter(
     dependencies=[Authenticated, Depends(_own_practice)],
     # A therapist who has no practice yet simply has empty lists: a 404 only ever means that the
     # acting party is neither this therapist nor an admin (the same body as an unknown session's).
-    responses=ERRORS,
+    responses=error_responses(
+        "the acting party is neither this therapist (`Acting-Party: therapist:<therapist_id>`) nor an "
+        "admin: the same body for every therapist id, so the API never confirms that a therapist "
+        "exists. A therapist with no practice yet is not a 404: their lists are empty"
+    ),
 )
 
 

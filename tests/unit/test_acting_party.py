@@ -142,3 +142,10 @@ def test_the_kind_of_a_booking_names_who_may_make_it() -> None:
     assert check(CLIENT, Actor.CLIENT) is None
     assert check(ADMIN, Actor.CLIENT) is None
     assert check(ADMIN, Actor.THERAPIST) is None
+
+
+def test_a_stranger_to_a_practice_hears_of_no_therapist_never_of_a_session() -> None:
+    with pytest.raises(RuleViolation) as refused:
+        check_practice_party(OTHER_THERAPIST, "thr_sim")
+
+    assert (refused.value.code, refused.value.message) == ("not_found", "no such therapist")

@@ -17,8 +17,8 @@ T = TypeVar("T", bound="AttendanceBody")
 
 @_attrs_define
 class AttendanceBody:
-    """The rules across these fields are the command's own (``domain.attendance``): a body that
-    breaks one is refused with ``409`` and the rule's code, stated on each field below.
+    """The rules across these fields are checked after the body's shape: a body that breaks one is
+    refused with `409` and the rule's code, stated on each field below.
 
         Attributes:
             outcome (AttendanceOutcome):

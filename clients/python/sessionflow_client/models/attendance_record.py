@@ -18,12 +18,10 @@ T = TypeVar("T", bound="AttendanceRecord")
 class AttendanceRecord:
     """
     Attributes:
-        update (AttendanceUpdate): What the therapist files. Its shape is checked as it is parsed, field by field, so a
-            self-contradictory update is refused (the API's 409 with the rule's code, naming the field)
-            before any rule about the session is consulted; ``check_attendance_update`` holds the rules that do.
-
-            Each refusal's pydantic error type is its stable code: ``new_start_required``,
-            ``new_start_not_allowed``, ``end_reason_required``, ``contradictory_update``.
+        update (AttendanceUpdate): The attendance update as recorded. A self-contradictory update is refused (`409` with
+            the
+            rule's code — `new_start_required`, `new_start_not_allowed`, `end_reason_required`,
+            `contradictory_update` — naming the field) before any rule about the session is consulted.
         at (datetime.datetime):
     """
 

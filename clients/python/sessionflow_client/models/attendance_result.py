@@ -18,7 +18,7 @@ class AttendanceResult:
     """
     Attributes:
         session_id (str):
-        status (SessionStatus): Where a session stands; also the ``SessionStatus`` search attribute.
+        status (SessionStatus): Where a session stands.
         follow_up_session_id (None | str | Unset):
         follow_up_start (datetime.datetime | None | Unset):
         reserved_slot_id (None | str | Unset):

@@ -16,17 +16,25 @@ T = TypeVar("T", bound="BookSessionBody")
 
 @_attrs_define
 class BookSessionBody:
-    """The booking as the caller sends it. The rules across its fields (``SessionBooking``'s own)
-    are applied by the route, a refusal being a ``409``: each is stated on the field it concerns.
+    """The booking as the caller sends it. The rules across its fields are checked after its shape,
+    a refusal being a `409` with the rule's code: each is stated on the field it concerns.
+    `session_id` is the booking's idempotency key (this route takes no `Idempotency-Key`).
 
         Attributes:
             session_id (str):
             therapist_id (str):
             client_id (str):
-            kind (BookingKind): How a session came to be booked; decides when it is charged (README rule 2).
-            start (datetime.datetime): Must be in the future (`409 start_in_past`) and at most the policy's horizon ahead
-                (`409 start_too_far`); only `therapist_manual` may be up to 14 days in the past (`409 start_too_far_back`); a
-                client's own booking needs 24 hours' notice (`409 notice_too_short`).
+            kind (BookingKind): How a session came to be booked: it decides who books it and when it is charged. The client
+                books `initial_prepaid` and `client_follow_up`, the therapist `therapist_follow_up` and
+                `therapist_manual` (with the client's agreement), an admin any kind; another party is `409
+                not_allowed`. `initial_prepaid` was paid at checkout; `client_follow_up` is charged at once,
+                while the client is present; a therapist's kind off-session 48 hours before the start (at once
+                when booked inside that window).
+            start (datetime.datetime): Must be in the future (`409 start_in_past`) and at most 366 days ahead (the booking
+                horizon: `409 start_too_far`); only `therapist_manual` may be in the past, by at most 14 days (a session that
+                took place: `409 start_too_far_back` beyond); a client's own booking needs 24 hours' notice (`409
+                notice_too_short`). Any future instant within 366 days (the example's date is only an example: replace it with
+                one in that range).
             amount_minor (int): amount in minor units
             currency (BookSessionBodyCurrency): a lower-case ISO 4217 code; the server also reads upper or mixed case and
                 surrounding spaces, and always answers in lower case

@@ -17,7 +17,7 @@ class BookingResponse:
     Attributes:
         session_id (str):
         workflow_id (str):
-        status (SessionStatus): Where a session stands; also the ``SessionStatus`` search attribute.
+        status (SessionStatus): Where a session stands.
         created (bool):
         charge_answered (bool | None | Unset): Only for a booking charged at once while the client is present
             (`client_follow_up`, on-session): true when Stripe answered within the API's wait (`status` is then the

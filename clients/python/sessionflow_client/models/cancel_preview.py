@@ -18,8 +18,8 @@ T = TypeVar("T", bound="CancelPreview")
 
 @_attrs_define
 class CancelPreview:
-    """What cancelling would do for this party at ``received_at``, decided by the very rule the
-    cancellation applies (``domain.session_commands.decide_cancel``) on the same state.
+    """What cancelling would do for this party at `received_at`, decided by the very rule the
+    cancellation applies, on the same state of the session.
 
         Attributes:
             session_id (str):

@@ -17,7 +17,7 @@ class CancelResult:
     """
     Attributes:
         session_id (str):
-        status (SessionStatus): Where a session stands; also the ``SessionStatus`` search attribute.
+        status (SessionStatus): Where a session stands.
         free (bool):
         refund_minor (int):
         charge_kept (bool):

@@ -13,7 +13,7 @@ T = TypeVar("T", bound="CommissionRates")
 
 @_attrs_define
 class CommissionRates:
-    """The commission configuration a session is booked under (``SESSIONFLOW_COMMISSION_*``).
+    """The marketplace's commission rates the session was booked under (fixed at booking).
 
     Attributes:
         first_session_bp (int | Unset):  Default: 10000.

@@ -10,7 +10,7 @@ T = TypeVar("T", bound="NoShowBody")
 
 @_attrs_define
 class NoShowBody:
-    """Who marks it is the ``Acting-Party`` (the session's therapist or an admin); nothing else."""
+    """Who marks it is the `Acting-Party` (the session's therapist or an admin); nothing else."""
 
     def to_dict(self) -> dict[str, Any]:
 

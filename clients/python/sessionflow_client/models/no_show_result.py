@@ -18,7 +18,7 @@ class NoShowResult:
     """
     Attributes:
         session_id (str):
-        status (SessionStatus): Where a session stands; also the ``SessionStatus`` search attribute.
+        status (SessionStatus): Where a session stands.
         marked_at (datetime.datetime):
         already_marked (bool | Unset):  Default: False.
     """

@@ -19,7 +19,7 @@ class PaymentMethodResponse:
 
         Attributes:
             session_id (str):
-            status (SessionStatus): Where a session stands; also the ``SessionStatus`` search attribute.
+            status (SessionStatus): Where a session stands.
             retrying_now (bool):
             charge_answered (bool | None | Unset): Only when `retrying_now` for the client (on-session): true when Stripe
                 answered within the API's wait (`status` is then the session's after it), false when it had not. Absent (null):

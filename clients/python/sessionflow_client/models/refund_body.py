@@ -13,7 +13,7 @@ T = TypeVar("T", bound="RefundBody")
 
 @_attrs_define
 class RefundBody:
-    """Who refunds is the ``Acting-Party`` (the session's therapist or an admin).
+    """Who refunds is the `Acting-Party` (the session's therapist or an admin).
 
     Attributes:
         reason (RefundReason): Why a therapist or admin refunds a session, as a code: never free text.

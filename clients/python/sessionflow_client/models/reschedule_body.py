@@ -16,8 +16,9 @@ class RescheduleBody:
     """
     Attributes:
         requested_by (Actor):
-        new_start (datetime.datetime): Must be in the future (`409 start_in_past`), within the booking horizon (`409
-            start_too_far`) and differ from the current start (`409 same_start`).
+        new_start (datetime.datetime): Must be in the future (`409 start_in_past`), at most 366 days ahead (the booking
+            horizon: `409 start_too_far`) and differ from the current start (`409 same_start`). Any future instant within
+            366 days (the example's date is only an example: replace it with one in that range).
     """
 
     requested_by: Actor

@@ -18,10 +18,9 @@ T = TypeVar("T", bound="ReschedulePreview")
 
 @_attrs_define
 class ReschedulePreview:
-    """What moving the session would do for this party at ``received_at``, decided by the very rule
-    the move applies (``domain.session_commands.decide_reschedule``) on the same state. The
-    practice's check of the new time (another client's slot, another session) is made only by the
-    move itself.
+    """What moving the session would do for this party at `received_at`, decided by the very rule
+    the move applies, on the same state of the session. The practice's check of the new time
+    (another client's slot, another session) is made only by the move itself.
 
         Attributes:
             session_id (str):

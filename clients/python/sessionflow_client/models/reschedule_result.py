@@ -17,7 +17,7 @@ class RescheduleResult:
     """
     Attributes:
         session_id (str):
-        status (SessionStatus): Where a session stands; also the ``SessionStatus`` search attribute.
+        status (SessionStatus): Where a session stands.
         start (datetime.datetime):
         payment_carried (bool):
         next_charge_at (datetime.datetime | None):

@@ -31,8 +31,13 @@ class SessionState:
         session_id (str):
         therapist_id (str):
         client_id (str):
-        kind (BookingKind): How a session came to be booked; decides when it is charged (README rule 2).
-        status (SessionStatus): Where a session stands; also the ``SessionStatus`` search attribute.
+        kind (BookingKind): How a session came to be booked: it decides who books it and when it is charged. The client
+            books `initial_prepaid` and `client_follow_up`, the therapist `therapist_follow_up` and
+            `therapist_manual` (with the client's agreement), an admin any kind; another party is `409
+            not_allowed`. `initial_prepaid` was paid at checkout; `client_follow_up` is charged at once,
+            while the client is present; a therapist's kind off-session 48 hours before the start (at once
+            when booked inside that window).
+        status (SessionStatus): Where a session stands.
         start (datetime.datetime):
         end (datetime.datetime):
         therapist_timezone (str):

@@ -19,7 +19,7 @@ class SessionStatusView:
 
         Attributes:
             session_id (str):
-            status (SessionStatus): Where a session stands; also the ``SessionStatus`` search attribute.
+            status (SessionStatus): Where a session stands.
             start (datetime.datetime | None | Unset):
             end (datetime.datetime | None | Unset): Absent for a session booked before the end was published.
     """

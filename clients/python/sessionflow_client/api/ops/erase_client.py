@@ -95,14 +95,14 @@ def sync_detailed(
 ) -> Response[ErasureView | ErrorBody]:
     """Erase
 
-     Erase a client (`sessionflow clients erase`): close what still runs for them, destroy their
-    data keys — no payload of theirs decodes again, anywhere — and record the erasure without
-    personal data. Admins only (`Acting-Party: admin:…`, an ops token where configured). `409
-    erasure_refused`, changing nothing, while a running workflow of theirs may hold, collect or owe
-    money (the message lists them: a session not `scheduled`; a closed session's `dispute_open` or
-    `refund_owed`) — `force` only lets sessions whose charge failed or is held be cancelled too.
-    Afterwards a booking for them is `409 client_erased`. Idempotent: again, it changes
-    nothing and answers the first record with `already_erased`.
+     Erase a client (ops have the same command on the command line): close what still runs
+    for them, destroy their data keys — no payload of theirs decodes again, anywhere — and
+    record the erasure without personal data. Admins only (`Acting-Party: admin:…`, an ops token
+    where configured). `409 erasure_refused`, changing nothing, while a running workflow of theirs
+    may hold, collect or owe money (the message lists them: a session not `scheduled`; a closed
+    session's `dispute_open` or `refund_owed`) — `force` only lets sessions whose charge failed or
+    is held be cancelled too. Afterwards a booking for them is `409 client_erased`. Idempotent:
+    again, it changes nothing and answers the first record with `already_erased`.
 
     Args:
         client_id (str): the client's opaque id
@@ -144,14 +144,14 @@ def sync(
 ) -> ErasureView | ErrorBody | None:
     """Erase
 
-     Erase a client (`sessionflow clients erase`): close what still runs for them, destroy their
-    data keys — no payload of theirs decodes again, anywhere — and record the erasure without
-    personal data. Admins only (`Acting-Party: admin:…`, an ops token where configured). `409
-    erasure_refused`, changing nothing, while a running workflow of theirs may hold, collect or owe
-    money (the message lists them: a session not `scheduled`; a closed session's `dispute_open` or
-    `refund_owed`) — `force` only lets sessions whose charge failed or is held be cancelled too.
-    Afterwards a booking for them is `409 client_erased`. Idempotent: again, it changes
-    nothing and answers the first record with `already_erased`.
+     Erase a client (ops have the same command on the command line): close what still runs
+    for them, destroy their data keys — no payload of theirs decodes again, anywhere — and
+    record the erasure without personal data. Admins only (`Acting-Party: admin:…`, an ops token
+    where configured). `409 erasure_refused`, changing nothing, while a running workflow of theirs
+    may hold, collect or owe money (the message lists them: a session not `scheduled`; a closed
+    session's `dispute_open` or `refund_owed`) — `force` only lets sessions whose charge failed or
+    is held be cancelled too. Afterwards a booking for them is `409 client_erased`. Idempotent:
+    again, it changes nothing and answers the first record with `already_erased`.
 
     Args:
         client_id (str): the client's opaque id
@@ -188,14 +188,14 @@ async def asyncio_detailed(
 ) -> Response[ErasureView | ErrorBody]:
     """Erase
 
-     Erase a client (`sessionflow clients erase`): close what still runs for them, destroy their
-    data keys — no payload of theirs decodes again, anywhere — and record the erasure without
-    personal data. Admins only (`Acting-Party: admin:…`, an ops token where configured). `409
-    erasure_refused`, changing nothing, while a running workflow of theirs may hold, collect or owe
-    money (the message lists them: a session not `scheduled`; a closed session's `dispute_open` or
-    `refund_owed`) — `force` only lets sessions whose charge failed or is held be cancelled too.
-    Afterwards a booking for them is `409 client_erased`. Idempotent: again, it changes
-    nothing and answers the first record with `already_erased`.
+     Erase a client (ops have the same command on the command line): close what still runs
+    for them, destroy their data keys — no payload of theirs decodes again, anywhere — and
+    record the erasure without personal data. Admins only (`Acting-Party: admin:…`, an ops token
+    where configured). `409 erasure_refused`, changing nothing, while a running workflow of theirs
+    may hold, collect or owe money (the message lists them: a session not `scheduled`; a closed
+    session's `dispute_open` or `refund_owed`) — `force` only lets sessions whose charge failed or
+    is held be cancelled too. Afterwards a booking for them is `409 client_erased`. Idempotent:
+    again, it changes nothing and answers the first record with `already_erased`.
 
     Args:
         client_id (str): the client's opaque id
@@ -235,14 +235,14 @@ async def asyncio(
 ) -> ErasureView | ErrorBody | None:
     """Erase
 
-     Erase a client (`sessionflow clients erase`): close what still runs for them, destroy their
-    data keys — no payload of theirs decodes again, anywhere — and record the erasure without
-    personal data. Admins only (`Acting-Party: admin:…`, an ops token where configured). `409
-    erasure_refused`, changing nothing, while a running workflow of theirs may hold, collect or owe
-    money (the message lists them: a session not `scheduled`; a closed session's `dispute_open` or
-    `refund_owed`) — `force` only lets sessions whose charge failed or is held be cancelled too.
-    Afterwards a booking for them is `409 client_erased`. Idempotent: again, it changes
-    nothing and answers the first record with `already_erased`.
+     Erase a client (ops have the same command on the command line): close what still runs
+    for them, destroy their data keys — no payload of theirs decodes again, anywhere — and
+    record the erasure without personal data. Admins only (`Acting-Party: admin:…`, an ops token
+    where configured). `409 erasure_refused`, changing nothing, while a running workflow of theirs
+    may hold, collect or owe money (the message lists them: a session not `scheduled`; a closed
+    session's `dispute_open` or `refund_owed`) — `force` only lets sessions whose charge failed or
+    is held be cancelled too. Afterwards a booking for them is `409 client_erased`. Idempotent:
+    again, it changes nothing and answers the first record with `already_erased`.
 
     Args:
         client_id (str): the client's opaque id

@@ -103,13 +103,19 @@ def sync_detailed(
     `therapist_manual` session may be dated in the past (up to 14 days: `409 start_too_far_back`),
     for a session that took place: it is charged at once and awaits its attendance update. The
     same booking sent again returns the existing session (200), even after its start has passed; a
-    different booking under an existing id is `409 session_exists`. A client who was erased
-    (README "Privacy and erasure") gets no new session: `409 client_erased`.
+    different booking under an existing id is `409 session_exists`. A client who was erased (their
+    data deleted on request) gets no new session: `409 client_erased`.
     A client books as themselves (`client_id`), a therapist for their own practice
     (`therapist_id`), an admin for anyone; anyone else is `409 not_allowed`. While Stripe has
     disabled charges on the therapist's connected account the practice is paused and takes no
     booking: `409 therapist_paused` (a retry of a booking made before the pause still returns it).
-    The session is charged on the account the practice holds when it is booked.
+    The session is charged on the account the practice holds when it is booked. The therapist's
+    first booking (or first practice command) creates their practice in `therapist_timezone`.
+
+    **No `Idempotency-Key` here: `session_id` is the booking's key.** Choose it once per booking
+    and send a retry with the same `session_id` and the same body: it books nothing again and
+    answers `200` with `created: false` (a new booking answers `201`, `created: true`). The same
+    `session_id` with any field changed is `409 session_exists`.
 
     **The client's own booking (`client_follow_up`) is charged at once, on-session** — the client
     is present, so their bank may ask for 3-D Secure. The API waits up to 10 s for Stripe's answer
@@ -130,9 +136,9 @@ def sync_detailed(
             not_found` as for a session that does not exist; a therapist's practice answers only the
             therapist and admins. Missing or malformed: `422`.
         body (BookSessionBody): The booking as the caller sends it. The rules across its fields
-            (``SessionBooking``'s own)
-            are applied by the route, a refusal being a ``409``: each is stated on the field it
-            concerns.
+            are checked after its shape,
+            a refusal being a `409` with the rule's code: each is stated on the field it concerns.
+            `session_id` is the booking's idempotency key (this route takes no `Idempotency-Key`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -170,13 +176,19 @@ def sync(
     `therapist_manual` session may be dated in the past (up to 14 days: `409 start_too_far_back`),
     for a session that took place: it is charged at once and awaits its attendance update. The
     same booking sent again returns the existing session (200), even after its start has passed; a
-    different booking under an existing id is `409 session_exists`. A client who was erased
-    (README "Privacy and erasure") gets no new session: `409 client_erased`.
+    different booking under an existing id is `409 session_exists`. A client who was erased (their
+    data deleted on request) gets no new session: `409 client_erased`.
     A client books as themselves (`client_id`), a therapist for their own practice
     (`therapist_id`), an admin for anyone; anyone else is `409 not_allowed`. While Stripe has
     disabled charges on the therapist's connected account the practice is paused and takes no
     booking: `409 therapist_paused` (a retry of a booking made before the pause still returns it).
-    The session is charged on the account the practice holds when it is booked.
+    The session is charged on the account the practice holds when it is booked. The therapist's
+    first booking (or first practice command) creates their practice in `therapist_timezone`.
+
+    **No `Idempotency-Key` here: `session_id` is the booking's key.** Choose it once per booking
+    and send a retry with the same `session_id` and the same body: it books nothing again and
+    answers `200` with `created: false` (a new booking answers `201`, `created: true`). The same
+    `session_id` with any field changed is `409 session_exists`.
 
     **The client's own booking (`client_follow_up`) is charged at once, on-session** — the client
     is present, so their bank may ask for 3-D Secure. The API waits up to 10 s for Stripe's answer
@@ -197,9 +209,9 @@ def sync(
             not_found` as for a session that does not exist; a therapist's practice answers only the
             therapist and admins. Missing or malformed: `422`.
         body (BookSessionBody): The booking as the caller sends it. The rules across its fields
-            (``SessionBooking``'s own)
-            are applied by the route, a refusal being a ``409``: each is stated on the field it
-            concerns.
+            are checked after its shape,
+            a refusal being a `409` with the rule's code: each is stated on the field it concerns.
+            `session_id` is the booking's idempotency key (this route takes no `Idempotency-Key`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -232,13 +244,19 @@ async def asyncio_detailed(
     `therapist_manual` session may be dated in the past (up to 14 days: `409 start_too_far_back`),
     for a session that took place: it is charged at once and awaits its attendance update. The
     same booking sent again returns the existing session (200), even after its start has passed; a
-    different booking under an existing id is `409 session_exists`. A client who was erased
-    (README "Privacy and erasure") gets no new session: `409 client_erased`.
+    different booking under an existing id is `409 session_exists`. A client who was erased (their
+    data deleted on request) gets no new session: `409 client_erased`.
     A client books as themselves (`client_id`), a therapist for their own practice
     (`therapist_id`), an admin for anyone; anyone else is `409 not_allowed`. While Stripe has
     disabled charges on the therapist's connected account the practice is paused and takes no
     booking: `409 therapist_paused` (a retry of a booking made before the pause still returns it).
-    The session is charged on the account the practice holds when it is booked.
+    The session is charged on the account the practice holds when it is booked. The therapist's
+    first booking (or first practice command) creates their practice in `therapist_timezone`.
+
+    **No `Idempotency-Key` here: `session_id` is the booking's key.** Choose it once per booking
+    and send a retry with the same `session_id` and the same body: it books nothing again and
+    answers `200` with `created: false` (a new booking answers `201`, `created: true`). The same
+    `session_id` with any field changed is `409 session_exists`.
 
     **The client's own booking (`client_follow_up`) is charged at once, on-session** — the client
     is present, so their bank may ask for 3-D Secure. The API waits up to 10 s for Stripe's answer
@@ -259,9 +277,9 @@ async def asyncio_detailed(
             not_found` as for a session that does not exist; a therapist's practice answers only the
             therapist and admins. Missing or malformed: `422`.
         body (BookSessionBody): The booking as the caller sends it. The rules across its fields
-            (``SessionBooking``'s own)
-            are applied by the route, a refusal being a ``409``: each is stated on the field it
-            concerns.
+            are checked after its shape,
+            a refusal being a `409` with the rule's code: each is stated on the field it concerns.
+            `session_id` is the booking's idempotency key (this route takes no `Idempotency-Key`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -297,13 +315,19 @@ async def asyncio(
     `therapist_manual` session may be dated in the past (up to 14 days: `409 start_too_far_back`),
     for a session that took place: it is charged at once and awaits its attendance update. The
     same booking sent again returns the existing session (200), even after its start has passed; a
-    different booking under an existing id is `409 session_exists`. A client who was erased
-    (README "Privacy and erasure") gets no new session: `409 client_erased`.
+    different booking under an existing id is `409 session_exists`. A client who was erased (their
+    data deleted on request) gets no new session: `409 client_erased`.
     A client books as themselves (`client_id`), a therapist for their own practice
     (`therapist_id`), an admin for anyone; anyone else is `409 not_allowed`. While Stripe has
     disabled charges on the therapist's connected account the practice is paused and takes no
     booking: `409 therapist_paused` (a retry of a booking made before the pause still returns it).
-    The session is charged on the account the practice holds when it is booked.
+    The session is charged on the account the practice holds when it is booked. The therapist's
+    first booking (or first practice command) creates their practice in `therapist_timezone`.
+
+    **No `Idempotency-Key` here: `session_id` is the booking's key.** Choose it once per booking
+    and send a retry with the same `session_id` and the same body: it books nothing again and
+    answers `200` with `created: false` (a new booking answers `201`, `created: true`). The same
+    `session_id` with any field changed is `409 session_exists`.
 
     **The client's own booking (`client_follow_up`) is charged at once, on-session** — the client
     is present, so their bank may ask for 3-D Secure. The API waits up to 10 s for Stripe's answer
@@ -324,9 +348,9 @@ async def asyncio(
             not_found` as for a session that does not exist; a therapist's practice answers only the
             therapist and admins. Missing or malformed: `422`.
         body (BookSessionBody): The booking as the caller sends it. The rules across its fields
-            (``SessionBooking``'s own)
-            are applied by the route, a refusal being a ``409``: each is stated on the field it
-            concerns.
+            are checked after its shape,
+            a refusal being a `409` with the rule's code: each is stated on the field it concerns.
+            `session_id` is the booking's idempotency key (this route takes no `Idempotency-Key`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -104,7 +104,8 @@ def sync_detailed(
     stands unless the therapist or an admin submits it with `discretionary_refund`. A therapist's
     or admin's cancellation is never charged: a pending charge is voided, a payment refunded.
     `requested_by` is whose cancellation it is; `submitted_by` (default: the same) who filed it —
-    someone may file for a party with less authority (client < therapist < admin), never more.
+    someone may file for a party with less authority (client < therapist < admin), never more
+    (`409 submitter_not_allowed`).
     The result says whether it was `free`, what is refunded (`refund_minor`), whether the charge
     is kept (`charge_kept`) or still in flight at Stripe (`charge_in_flight`).
     The acting party files it: `submitted_by` is their role (given or not), so a client cancels
@@ -115,8 +116,11 @@ def sync_detailed(
         session_id (str): opaque session id
         idempotency_key (str): the caller's id for this request (a fresh one per request): the
             same request sent again with the same key returns the first outcome and changes nothing.
-            The key is bound to the operation, the target and the body; reused for anything else it
-            names another request.
+            The key is bound to the operation, the target and the body (on a session, also the
+            `Acting-Party`): the same key sent with a different body (or to another operation or
+            target) is neither refused nor answered from the first request — it is a new request,
+            carried out on its own. So never reuse a key for a changed request; send a retry byte-for-
+            byte the same.
         acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
             ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
             recorded with each command in the session's history (an admin's action is marked as such).
@@ -162,7 +166,8 @@ def sync(
     stands unless the therapist or an admin submits it with `discretionary_refund`. A therapist's
     or admin's cancellation is never charged: a pending charge is voided, a payment refunded.
     `requested_by` is whose cancellation it is; `submitted_by` (default: the same) who filed it —
-    someone may file for a party with less authority (client < therapist < admin), never more.
+    someone may file for a party with less authority (client < therapist < admin), never more
+    (`409 submitter_not_allowed`).
     The result says whether it was `free`, what is refunded (`refund_minor`), whether the charge
     is kept (`charge_kept`) or still in flight at Stripe (`charge_in_flight`).
     The acting party files it: `submitted_by` is their role (given or not), so a client cancels
@@ -173,8 +178,11 @@ def sync(
         session_id (str): opaque session id
         idempotency_key (str): the caller's id for this request (a fresh one per request): the
             same request sent again with the same key returns the first outcome and changes nothing.
-            The key is bound to the operation, the target and the body; reused for anything else it
-            names another request.
+            The key is bound to the operation, the target and the body (on a session, also the
+            `Acting-Party`): the same key sent with a different body (or to another operation or
+            target) is neither refused nor answered from the first request — it is a new request,
+            carried out on its own. So never reuse a key for a changed request; send a retry byte-for-
+            byte the same.
         acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
             ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
             recorded with each command in the session's history (an admin's action is marked as such).
@@ -215,7 +223,8 @@ async def asyncio_detailed(
     stands unless the therapist or an admin submits it with `discretionary_refund`. A therapist's
     or admin's cancellation is never charged: a pending charge is voided, a payment refunded.
     `requested_by` is whose cancellation it is; `submitted_by` (default: the same) who filed it —
-    someone may file for a party with less authority (client < therapist < admin), never more.
+    someone may file for a party with less authority (client < therapist < admin), never more
+    (`409 submitter_not_allowed`).
     The result says whether it was `free`, what is refunded (`refund_minor`), whether the charge
     is kept (`charge_kept`) or still in flight at Stripe (`charge_in_flight`).
     The acting party files it: `submitted_by` is their role (given or not), so a client cancels
@@ -226,8 +235,11 @@ async def asyncio_detailed(
         session_id (str): opaque session id
         idempotency_key (str): the caller's id for this request (a fresh one per request): the
             same request sent again with the same key returns the first outcome and changes nothing.
-            The key is bound to the operation, the target and the body; reused for anything else it
-            names another request.
+            The key is bound to the operation, the target and the body (on a session, also the
+            `Acting-Party`): the same key sent with a different body (or to another operation or
+            target) is neither refused nor answered from the first request — it is a new request,
+            carried out on its own. So never reuse a key for a changed request; send a retry byte-for-
+            byte the same.
         acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
             ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
             recorded with each command in the session's history (an admin's action is marked as such).
@@ -271,7 +283,8 @@ async def asyncio(
     stands unless the therapist or an admin submits it with `discretionary_refund`. A therapist's
     or admin's cancellation is never charged: a pending charge is voided, a payment refunded.
     `requested_by` is whose cancellation it is; `submitted_by` (default: the same) who filed it —
-    someone may file for a party with less authority (client < therapist < admin), never more.
+    someone may file for a party with less authority (client < therapist < admin), never more
+    (`409 submitter_not_allowed`).
     The result says whether it was `free`, what is refunded (`refund_minor`), whether the charge
     is kept (`charge_kept`) or still in flight at Stripe (`charge_in_flight`).
     The acting party files it: `submitted_by` is their role (given or not), so a client cancels
@@ -282,8 +295,11 @@ async def asyncio(
         session_id (str): opaque session id
         idempotency_key (str): the caller's id for this request (a fresh one per request): the
             same request sent again with the same key returns the first outcome and changes nothing.
-            The key is bound to the operation, the target and the body; reused for anything else it
-            names another request.
+            The key is bound to the operation, the target and the body (on a session, also the
+            `Acting-Party`): the same key sent with a different body (or to another operation or
+            target) is neither refused nor answered from the first request — it is a new request,
+            carried out on its own. So never reuse a key for a changed request; send a retry byte-for-
+            byte the same.
         acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
             ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
             recorded with each command in the session's history (an admin's action is marked as such).

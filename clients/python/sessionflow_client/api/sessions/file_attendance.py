@@ -117,17 +117,20 @@ def sync_detailed(
         session_id (str): opaque session id
         idempotency_key (str): the caller's id for this request (a fresh one per request): the
             same request sent again with the same key returns the first outcome and changes nothing.
-            The key is bound to the operation, the target and the body; reused for anything else it
-            names another request.
+            The key is bound to the operation, the target and the body (on a session, also the
+            `Acting-Party`): the same key sent with a different body (or to another operation or
+            target) is neither refused nor answered from the first request — it is a new request,
+            carried out on its own. So never reuse a key for a changed request; send a retry byte-for-
+            byte the same.
         acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
             ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
             recorded with each command in the session's history (an admin's action is marked as such).
             Someone who is not the session's client or therapist (nor an admin) gets the same `404
             not_found` as for a session that does not exist; a therapist's practice answers only the
             therapist and admins. Missing or malformed: `422`.
-        body (AttendanceBody): The rules across these fields are the command's own
-            (``domain.attendance``): a body that
-            breaks one is refused with ``409`` and the rule's code, stated on each field below.
+        body (AttendanceBody): The rules across these fields are checked after the body's shape: a
+            body that breaks one is
+            refused with `409` and the rule's code, stated on each field below.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -179,17 +182,20 @@ def sync(
         session_id (str): opaque session id
         idempotency_key (str): the caller's id for this request (a fresh one per request): the
             same request sent again with the same key returns the first outcome and changes nothing.
-            The key is bound to the operation, the target and the body; reused for anything else it
-            names another request.
+            The key is bound to the operation, the target and the body (on a session, also the
+            `Acting-Party`): the same key sent with a different body (or to another operation or
+            target) is neither refused nor answered from the first request — it is a new request,
+            carried out on its own. So never reuse a key for a changed request; send a retry byte-for-
+            byte the same.
         acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
             ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
             recorded with each command in the session's history (an admin's action is marked as such).
             Someone who is not the session's client or therapist (nor an admin) gets the same `404
             not_found` as for a session that does not exist; a therapist's practice answers only the
             therapist and admins. Missing or malformed: `422`.
-        body (AttendanceBody): The rules across these fields are the command's own
-            (``domain.attendance``): a body that
-            breaks one is refused with ``409`` and the rule's code, stated on each field below.
+        body (AttendanceBody): The rules across these fields are checked after the body's shape: a
+            body that breaks one is
+            refused with `409` and the rule's code, stated on each field below.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -236,17 +242,20 @@ async def asyncio_detailed(
         session_id (str): opaque session id
         idempotency_key (str): the caller's id for this request (a fresh one per request): the
             same request sent again with the same key returns the first outcome and changes nothing.
-            The key is bound to the operation, the target and the body; reused for anything else it
-            names another request.
+            The key is bound to the operation, the target and the body (on a session, also the
+            `Acting-Party`): the same key sent with a different body (or to another operation or
+            target) is neither refused nor answered from the first request — it is a new request,
+            carried out on its own. So never reuse a key for a changed request; send a retry byte-for-
+            byte the same.
         acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
             ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
             recorded with each command in the session's history (an admin's action is marked as such).
             Someone who is not the session's client or therapist (nor an admin) gets the same `404
             not_found` as for a session that does not exist; a therapist's practice answers only the
             therapist and admins. Missing or malformed: `422`.
-        body (AttendanceBody): The rules across these fields are the command's own
-            (``domain.attendance``): a body that
-            breaks one is refused with ``409`` and the rule's code, stated on each field below.
+        body (AttendanceBody): The rules across these fields are checked after the body's shape: a
+            body that breaks one is
+            refused with `409` and the rule's code, stated on each field below.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -296,17 +305,20 @@ async def asyncio(
         session_id (str): opaque session id
         idempotency_key (str): the caller's id for this request (a fresh one per request): the
             same request sent again with the same key returns the first outcome and changes nothing.
-            The key is bound to the operation, the target and the body; reused for anything else it
-            names another request.
+            The key is bound to the operation, the target and the body (on a session, also the
+            `Acting-Party`): the same key sent with a different body (or to another operation or
+            target) is neither refused nor answered from the first request — it is a new request,
+            carried out on its own. So never reuse a key for a changed request; send a retry byte-for-
+            byte the same.
         acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
             ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
             recorded with each command in the session's history (an admin's action is marked as such).
             Someone who is not the session's client or therapist (nor an admin) gets the same `404
             not_found` as for a session that does not exist; a therapist's practice answers only the
             therapist and admins. Missing or malformed: `422`.
-        body (AttendanceBody): The rules across these fields are the command's own
-            (``domain.attendance``): a body that
-            breaks one is refused with ``409`` and the rule's code, stated on each field below.
+        body (AttendanceBody): The rules across these fields are checked after the body's shape: a
+            body that breaks one is
+            refused with `409` and the rule's code, stated on each field below.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

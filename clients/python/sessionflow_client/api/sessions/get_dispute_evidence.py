@@ -89,13 +89,13 @@ def sync_detailed(
     """Dispute Evidence
 
      The evidence pack for a dispute of the session's charge, in Stripe's `dispute.evidence`
-    fields, built from the session's recorded history alone (`domain/dispute_evidence.py`): the
+    fields, built from the session's recorded history alone: the
     booking's time and kind, who booked it and the client's recorded agreement, the cancellation
     policy generated from the session's own policy values, the notice a cancellation actually
     gave, the attendance recorded, the service date. No health data (no reason code is read), no
     names, no text a person wrote. The marketplace's backend submits it to Stripe
     (`POST /v1/disputes/{id}` with `evidence` and `submit=true`, under `Stripe-Account` for a
-    therapist's direct charge) unless the worker does (`SESSIONFLOW_DISPUTE_EVIDENCE_SUBMIT`).
+    therapist's direct charge) unless the service is configured to submit it itself.
     Admins only (the session's therapist or client: `409 not_allowed`; anyone else `404`); a query
     of the session's workflow (billed), also once it has closed.
 
@@ -137,13 +137,13 @@ def sync(
     """Dispute Evidence
 
      The evidence pack for a dispute of the session's charge, in Stripe's `dispute.evidence`
-    fields, built from the session's recorded history alone (`domain/dispute_evidence.py`): the
+    fields, built from the session's recorded history alone: the
     booking's time and kind, who booked it and the client's recorded agreement, the cancellation
     policy generated from the session's own policy values, the notice a cancellation actually
     gave, the attendance recorded, the service date. No health data (no reason code is read), no
     names, no text a person wrote. The marketplace's backend submits it to Stripe
     (`POST /v1/disputes/{id}` with `evidence` and `submit=true`, under `Stripe-Account` for a
-    therapist's direct charge) unless the worker does (`SESSIONFLOW_DISPUTE_EVIDENCE_SUBMIT`).
+    therapist's direct charge) unless the service is configured to submit it itself.
     Admins only (the session's therapist or client: `409 not_allowed`; anyone else `404`); a query
     of the session's workflow (billed), also once it has closed.
 
@@ -180,13 +180,13 @@ async def asyncio_detailed(
     """Dispute Evidence
 
      The evidence pack for a dispute of the session's charge, in Stripe's `dispute.evidence`
-    fields, built from the session's recorded history alone (`domain/dispute_evidence.py`): the
+    fields, built from the session's recorded history alone: the
     booking's time and kind, who booked it and the client's recorded agreement, the cancellation
     policy generated from the session's own policy values, the notice a cancellation actually
     gave, the attendance recorded, the service date. No health data (no reason code is read), no
     names, no text a person wrote. The marketplace's backend submits it to Stripe
     (`POST /v1/disputes/{id}` with `evidence` and `submit=true`, under `Stripe-Account` for a
-    therapist's direct charge) unless the worker does (`SESSIONFLOW_DISPUTE_EVIDENCE_SUBMIT`).
+    therapist's direct charge) unless the service is configured to submit it itself.
     Admins only (the session's therapist or client: `409 not_allowed`; anyone else `404`); a query
     of the session's workflow (billed), also once it has closed.
 
@@ -226,13 +226,13 @@ async def asyncio(
     """Dispute Evidence
 
      The evidence pack for a dispute of the session's charge, in Stripe's `dispute.evidence`
-    fields, built from the session's recorded history alone (`domain/dispute_evidence.py`): the
+    fields, built from the session's recorded history alone: the
     booking's time and kind, who booked it and the client's recorded agreement, the cancellation
     policy generated from the session's own policy values, the notice a cancellation actually
     gave, the attendance recorded, the service date. No health data (no reason code is read), no
     names, no text a person wrote. The marketplace's backend submits it to Stripe
     (`POST /v1/disputes/{id}` with `evidence` and `submit=true`, under `Stripe-Account` for a
-    therapist's direct charge) unless the worker does (`SESSIONFLOW_DISPUTE_EVIDENCE_SUBMIT`).
+    therapist's direct charge) unless the service is configured to submit it itself.
     Admins only (the session's therapist or client: `409 not_allowed`; anyone else `404`); a query
     of the session's workflow (billed), also once it has closed.
 

@@ -107,15 +107,18 @@ def sync_detailed(
     answer within 8 s refuses it with `409 practice_unavailable` (nothing moved), and a second move
     sent while one is being made is `409 move_in_progress`. The session's client, its therapist
     or an admin (anyone else: `404`); `requested_by` is the acting party's role or a lesser one
-    (a therapist entering a client's request), never a higher one (`422`).
+    (a therapist entering a client's request), never a higher one (`409 submitter_not_allowed`).
     `POST …/reschedule/preview` tells the outcome first.
 
     Args:
         session_id (str): opaque session id
         idempotency_key (str): the caller's id for this request (a fresh one per request): the
             same request sent again with the same key returns the first outcome and changes nothing.
-            The key is bound to the operation, the target and the body; reused for anything else it
-            names another request.
+            The key is bound to the operation, the target and the body (on a session, also the
+            `Acting-Party`): the same key sent with a different body (or to another operation or
+            target) is neither refused nor answered from the first request — it is a new request,
+            carried out on its own. So never reuse a key for a changed request; send a retry byte-for-
+            byte the same.
         acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
             ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
             recorded with each command in the session's history (an admin's action is marked as such).
@@ -164,15 +167,18 @@ def sync(
     answer within 8 s refuses it with `409 practice_unavailable` (nothing moved), and a second move
     sent while one is being made is `409 move_in_progress`. The session's client, its therapist
     or an admin (anyone else: `404`); `requested_by` is the acting party's role or a lesser one
-    (a therapist entering a client's request), never a higher one (`422`).
+    (a therapist entering a client's request), never a higher one (`409 submitter_not_allowed`).
     `POST …/reschedule/preview` tells the outcome first.
 
     Args:
         session_id (str): opaque session id
         idempotency_key (str): the caller's id for this request (a fresh one per request): the
             same request sent again with the same key returns the first outcome and changes nothing.
-            The key is bound to the operation, the target and the body; reused for anything else it
-            names another request.
+            The key is bound to the operation, the target and the body (on a session, also the
+            `Acting-Party`): the same key sent with a different body (or to another operation or
+            target) is neither refused nor answered from the first request — it is a new request,
+            carried out on its own. So never reuse a key for a changed request; send a retry byte-for-
+            byte the same.
         acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
             ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
             recorded with each command in the session's history (an admin's action is marked as such).
@@ -216,15 +222,18 @@ async def asyncio_detailed(
     answer within 8 s refuses it with `409 practice_unavailable` (nothing moved), and a second move
     sent while one is being made is `409 move_in_progress`. The session's client, its therapist
     or an admin (anyone else: `404`); `requested_by` is the acting party's role or a lesser one
-    (a therapist entering a client's request), never a higher one (`422`).
+    (a therapist entering a client's request), never a higher one (`409 submitter_not_allowed`).
     `POST …/reschedule/preview` tells the outcome first.
 
     Args:
         session_id (str): opaque session id
         idempotency_key (str): the caller's id for this request (a fresh one per request): the
             same request sent again with the same key returns the first outcome and changes nothing.
-            The key is bound to the operation, the target and the body; reused for anything else it
-            names another request.
+            The key is bound to the operation, the target and the body (on a session, also the
+            `Acting-Party`): the same key sent with a different body (or to another operation or
+            target) is neither refused nor answered from the first request — it is a new request,
+            carried out on its own. So never reuse a key for a changed request; send a retry byte-for-
+            byte the same.
         acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
             ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
             recorded with each command in the session's history (an admin's action is marked as such).
@@ -271,15 +280,18 @@ async def asyncio(
     answer within 8 s refuses it with `409 practice_unavailable` (nothing moved), and a second move
     sent while one is being made is `409 move_in_progress`. The session's client, its therapist
     or an admin (anyone else: `404`); `requested_by` is the acting party's role or a lesser one
-    (a therapist entering a client's request), never a higher one (`422`).
+    (a therapist entering a client's request), never a higher one (`409 submitter_not_allowed`).
     `POST …/reschedule/preview` tells the outcome first.
 
     Args:
         session_id (str): opaque session id
         idempotency_key (str): the caller's id for this request (a fresh one per request): the
             same request sent again with the same key returns the first outcome and changes nothing.
-            The key is bound to the operation, the target and the body; reused for anything else it
-            names another request.
+            The key is bound to the operation, the target and the body (on a session, also the
+            `Acting-Party`): the same key sent with a different body (or to another operation or
+            target) is neither refused nor answered from the first request — it is a new request,
+            carried out on its own. So never reuse a key for a changed request; send a retry byte-for-
+            byte the same.
         acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
             ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
             recorded with each command in the session's history (an admin's action is marked as such).

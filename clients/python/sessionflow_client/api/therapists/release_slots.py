@@ -102,8 +102,11 @@ def sync_detailed(
         client_id (str): opaque client id
         idempotency_key (str): the caller's id for this request (a fresh one per request): the
             same request sent again with the same key returns the first outcome and changes nothing.
-            The key is bound to the operation, the target and the body; reused for anything else it
-            names another request.
+            The key is bound to the operation, the target and the body (on a session, also the
+            `Acting-Party`): the same key sent with a different body (or to another operation or
+            target) is neither refused nor answered from the first request — it is a new request,
+            carried out on its own. So never reuse a key for a changed request; send a retry byte-for-
+            byte the same.
         acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
             ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
             recorded with each command in the session's history (an admin's action is marked as such).
@@ -150,8 +153,11 @@ def sync(
         client_id (str): opaque client id
         idempotency_key (str): the caller's id for this request (a fresh one per request): the
             same request sent again with the same key returns the first outcome and changes nothing.
-            The key is bound to the operation, the target and the body; reused for anything else it
-            names another request.
+            The key is bound to the operation, the target and the body (on a session, also the
+            `Acting-Party`): the same key sent with a different body (or to another operation or
+            target) is neither refused nor answered from the first request — it is a new request,
+            carried out on its own. So never reuse a key for a changed request; send a retry byte-for-
+            byte the same.
         acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
             ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
             recorded with each command in the session's history (an admin's action is marked as such).
@@ -193,8 +199,11 @@ async def asyncio_detailed(
         client_id (str): opaque client id
         idempotency_key (str): the caller's id for this request (a fresh one per request): the
             same request sent again with the same key returns the first outcome and changes nothing.
-            The key is bound to the operation, the target and the body; reused for anything else it
-            names another request.
+            The key is bound to the operation, the target and the body (on a session, also the
+            `Acting-Party`): the same key sent with a different body (or to another operation or
+            target) is neither refused nor answered from the first request — it is a new request,
+            carried out on its own. So never reuse a key for a changed request; send a retry byte-for-
+            byte the same.
         acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
             ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
             recorded with each command in the session's history (an admin's action is marked as such).
@@ -239,8 +248,11 @@ async def asyncio(
         client_id (str): opaque client id
         idempotency_key (str): the caller's id for this request (a fresh one per request): the
             same request sent again with the same key returns the first outcome and changes nothing.
-            The key is bound to the operation, the target and the body; reused for anything else it
-            names another request.
+            The key is bound to the operation, the target and the body (on a session, also the
+            `Acting-Party`): the same key sent with a different body (or to another operation or
+            target) is neither refused nor answered from the first request — it is a new request,
+            carried out on its own. So never reuse a key for a changed request; send a retry byte-for-
+            byte the same.
         acting_party (str): who is acting: `client:<id>`, `therapist:<id>` or `admin:<id>` (opaque
             ids, as in the bookings). Required on every `/v1/sessions` and `/v1/therapists` route and
             recorded with each command in the session's history (an admin's action is marked as such).
