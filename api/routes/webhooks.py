@@ -170,7 +170,20 @@ _REQUEST_BODY = {
     "requestBody": {
         "required": True,
         "description": "a Stripe v1 snapshot event, exactly as Stripe sent it",
-        "content": {"application/json": {"schema": {"type": "object"}}},
+        # What the route reads before anything else: a signed object without an event id or a
+        # string type is `400 bad_payload`, so the schema requires both.
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["id", "type"],
+                    "properties": {
+                        "id": {"type": "string", "minLength": 1, "description": "the event's id, `evt_…`"},
+                        "type": {"type": "string", "description": "e.g. `payment_intent.succeeded`"},
+                    },
+                }
+            }
+        },
     }
 }
 
@@ -280,7 +293,7 @@ async def stripe_webhook(
     event = json.loads(raw)
     event_id = event.get("id")
     event_type = event.get("type")
-    if not isinstance(event_id, str) or not event_id:
+    if not isinstance(event_id, str) or not event_id or not isinstance(event_type, str):
         return _bad_payload()
 
     recent = _recent_event_ids(request)
