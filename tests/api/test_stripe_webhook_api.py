@@ -316,7 +316,9 @@ async def test_a_bad_signature_is_a_401_a_bad_body_a_400_and_neither_signals(
     for rejected in (wrong_secret, missing, garbled, stale, tampered):
         assert rejected.status_code == 401 and rejected.json()["code"] == "bad_signature", rejected.text
         assert rejected.headers["WWW-Authenticate"] == "Stripe-Signature", rejected.headers
-    bad_type = await stripe_http.post(WEBHOOK, content=typeless, headers=signed(typeless, secret_of(settings)))
+    bad_type = await stripe_http.post(
+        WEBHOOK, content=typeless, headers=signed(typeless, secret_of(settings))
+    )
     for rejected in (bad_json, bad_shape, bad_type):
         assert rejected.status_code == 400 and rejected.json()["code"] == "bad_payload", rejected.text
     assert "WORKFLOW_EXECUTION_SIGNALED" not in await event_types(handle)

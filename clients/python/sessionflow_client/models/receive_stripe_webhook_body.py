@@ -11,19 +11,43 @@ T = TypeVar("T", bound="ReceiveStripeWebhookBody")
 
 @_attrs_define
 class ReceiveStripeWebhookBody:
+    """
+    Attributes:
+        id (str): the event's id, `evt_…`
+        type_ (str): e.g. `payment_intent.succeeded`
+    """
+
+    id: str
+    type_: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        id = self.id
+
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "id": id,
+                "type": type_,
+            }
+        )
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        receive_stripe_webhook_body = cls()
+        id = d.pop("id")
+
+        type_ = d.pop("type")
+
+        receive_stripe_webhook_body = cls(
+            id=id,
+            type_=type_,
+        )
 
         receive_stripe_webhook_body.additional_properties = d
         return receive_stripe_webhook_body
