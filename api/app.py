@@ -116,7 +116,12 @@ def _post_process_openapi(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = openapi_links.add_links(generate())
+            try:
+                app.openapi_schema = openapi_links.add_links(generate())
+            except Exception:
+                # generate() cached the unlinked document: never serve it as if it were complete.
+                app.openapi_schema = None
+                raise
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -407,6 +407,9 @@ class OccurrencesRange(_Body):
     """Local dates ``[start_date, end_date]`` in the therapist's zone. The range's own rule is the
     domain query's (``OccurrencesQuery``), applied by the route: a ``409`` when broken."""
 
+    # A query string may carry parameters no schema can forbid (a cache-buster ``_=…``): ignored.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
     start_date: CalendarDate = Field(description="The first local date (inclusive).")
     end_date: CalendarDate = Field(
         description=f"The last local date (inclusive): not before `start_date`, and at most "

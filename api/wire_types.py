@@ -41,11 +41,12 @@ WallClockTime = Annotated[WallClock, BeforeValidator(_wall_clock)]
 Base64 = Annotated[str, StringConstraints(pattern=BASE64_PATTERN)]
 """Base64 text (standard alphabet, padded)."""
 
-CALENDAR_DATE_PATTERN = (
-    r"^([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"
-    r"-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
-)
-"""``YYYY-MM-DD``, years 0001–9999 (what Python's ``date`` holds); the day must exist (``format``)."""
+_YEAR_2_TO_9998 = r"(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+"""Python's dates hold the years 1–9999; a day's margin at each end keeps every zone's arithmetic
+(an instant at ``+14:00``, a local date's occurrences) inside them."""
+
+CALENDAR_DATE_PATTERN = rf"^{_YEAR_2_TO_9998}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+"""``YYYY-MM-DD``, years 0002–9998; the day must exist (``format``)."""
 _CALENDAR_DATE = re.compile(CALENDAR_DATE_PATTERN)
 
 
@@ -65,14 +66,15 @@ CalendarDate = Annotated[
 ]
 """A calendar date ``YYYY-MM-DD``, as the schema's format and pattern say."""
 
-_YEAR_2_TO_9998 = r"(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
 INSTANT_PATTERN = (
     rf"^{_YEAR_2_TO_9998}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
-    r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+    r"[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
 )
-"""RFC 3339 with an offset, seconds given, at most microseconds, years 0002–9998: the first and last
-years are left out because an instant there can fall outside what UTC can hold
+"""RFC 3339 with an offset, seconds given, ``T``/``Z`` in either case (§5.6), any number of fraction
+digits (Go and .NET send 7–9; read to the microsecond, truncated), years 0002–9998: the first and
+last years are left out because an instant there can fall outside what UTC can hold
 (``0001-01-01T00:00:00+14:00``), and every rule compares in UTC."""
+_FRACTION = re.compile(r"\.([0-9]+)")
 _INSTANT = re.compile(INSTANT_PATTERN)
 
 
@@ -84,9 +86,11 @@ def _instant(value: Any) -> Any:
         return value
     if not isinstance(value, str) or _INSTANT.fullmatch(value) is None:
         raise ValueError(
-            "an RFC 3339 date-time with an offset, YYYY-MM-DDTHH:MM:SS[.ffffff](Z|±HH:MM), years 0002-9998"
+            "an RFC 3339 date-time with an offset, YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM), years 0002-9998"
         )
-    return value
+    # Python reads microseconds: more digits are truncated (rounding could carry into the next
+    # second, minute or year); a lower-case "t"/"z" is the same instant.
+    return _FRACTION.sub(lambda digits: "." + digits.group(1)[:6], value.upper(), count=1)
 
 
 Instant = Annotated[

@@ -4,6 +4,7 @@ from ``clients/codegen.lock`` in ``.venv-codegen``), it is the committed tree, b
 
 from __future__ import annotations
 
+import re
 import subprocess
 from fnmatch import fnmatch
 from pathlib import Path
@@ -40,3 +41,18 @@ def test_the_committed_client_is_exactly_what_the_generator_makes_of_openapi_jso
     )
     assert differ == [], f"clients/python/ is not what openapi.json generates: run `make client` ({differ})"
     assert "sessionflow_client/api/sessions/book_session.py" in committed  # not two empty trees
+
+
+def test_the_generator_formats_with_the_ruff_the_project_checks_with() -> None:
+    """Two pins of one tool (review): if ``clients/codegen.in`` moved without ``pyproject.toml``,
+    the generated tree would fail the project's ``ruff format --check``."""
+
+    def ruff_pin(text: str) -> str:
+        pins = re.findall(r'^\s*"?ruff==([0-9.]+)"?,?\s*$', text, flags=re.MULTILINE)
+        assert len(pins) == 1, pins
+        return str(pins[0])
+
+    project = ruff_pin((ROOT / "pyproject.toml").read_text())
+    generator = ruff_pin((ROOT / "clients" / "codegen.in").read_text())
+
+    assert generator == project

@@ -312,3 +312,39 @@ def test_the_client_zone_has_no_default_a_generated_client_would_send() -> None:
     assert BookSessionBody.model_validate_json(json.dumps(with_null)).client_timezone == "America/New_York"
     assert schema_accepts("BookSessionBody", "client_timezone", None)
     assert not schema_accepts("BookSessionBody", "client_timezone", "Mars/Olympus")
+
+
+@pytest.mark.parametrize(
+    ("spelling", "instant"),
+    [
+        # Go's encoding/json (RFC3339Nano) and .NET's "o" format send more than six digits.
+        ("2031-06-03T10:00:00.123456789Z", "2031-06-03T10:00:00.123456+00:00"),
+        ("2031-06-03T10:00:00.0000000Z", "2031-06-03T10:00:00+00:00"),
+        ("2031-06-03T10:00:00.9999999+01:00", "2031-06-03T10:00:00.999999+01:00"),
+        # RFC 3339 §5.6: "T" and "Z" may be lower case.
+        ("2031-06-03t10:00:00z", "2031-06-03T10:00:00+00:00"),
+    ],
+)
+def test_rfc3339_spellings_other_languages_send_are_accepted_as_the_same_instant(
+    spelling: str, instant: str
+) -> None:
+    """Found by review: 1.0.0 accepted these; the first 1.1.0 pattern refused them (a 422)."""
+    assert schema_accepts("RescheduleBody", "new_start", spelling)
+    parsed = RescheduleBody.model_validate_json(json.dumps({**MOVE, "new_start": spelling})).new_start
+    assert parsed.isoformat() == instant  # the fraction truncated to microseconds, never rounded up
+
+
+def test_the_occurrences_query_ignores_parameters_it_does_not_know() -> None:
+    """Found by review: OpenAPI cannot forbid extra query parameters (a cache-buster ``_=…``), so
+    refusing one was a 422 for a schema-valid request."""
+    assert OccurrencesRange.model_validate({**RANGE, "_": "1733350000"}) == OccurrencesRange.model_validate(
+        RANGE
+    )
+
+
+def test_calendar_dates_keep_a_day_of_margin_inside_what_a_date_holds() -> None:
+    """Found by review: occurrences up to 9999-12-31 overflowed in the zone arithmetic (a 500)."""
+    for edge in ("0001-01-01", "9999-12-31"):
+        assert not schema_accepts("OccurrencesRange", "start_date", edge)
+        assert not model_accepts(OccurrencesRange, {"start_date": edge, "end_date": edge})
+    assert model_accepts(OccurrencesRange, {"start_date": "9998-12-30", "end_date": "9998-12-31"})
