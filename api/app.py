@@ -18,6 +18,13 @@ from observability.tracing import SERVICE_API, configure_tracing, instrument_api
 from settings import Settings
 from temporal_client.converter import connect
 
+API_VERSION = "1.1.0"
+"""The contract's version (``info.version``), semver: major for a breaking change (a field, route or
+value removed or renamed, a request the contract accepted now refused), minor for an addition
+(a route, an optional field, a constraint or rule stated that the server already enforced), patch
+for wording. 1.1.0: every constraint the validators enforce stated in the schema, the cross-field
+rules documented per field and answered 409."""
+
 DESCRIPTION = """\
 Sessionflow runs every booked therapy session as a durable workflow: the 48-hour cancellation
 rule, the off-session charge of the saved card, retries and refunds, and the therapist's
@@ -73,7 +80,7 @@ def create_app(
             if owned and provider is not None:
                 provider.shutdown()  # exports the last batch
 
-    app = FastAPI(title="Sessionflow API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="Sessionflow API", version=API_VERSION, description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
     # Request id (X-Request-ID) + latency histogram; /metrics is unauthenticated (loopback).
     app.add_middleware(RequestObservabilityMiddleware)

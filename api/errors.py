@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -126,7 +127,20 @@ def _unavailable(*_: object) -> JSONResponse:
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}
 
 
-def _http(_: Request, exc: Exception) -> JSONResponse:
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at the request's path (each asked the way routing asks)."""
+
+    def served(method: str) -> bool:
+        scope = {**request.scope, "method": method}
+        return any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes)
+
+    return ", ".join(method for method in _METHODS if served(method))
+
+
+def _http(request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's and Starlette's own errors (the bearer check, an unparseable body, an unknown
     path) in the same ``ErrorBody`` shape as ours instead of ``{"detail": …}``."""
     assert isinstance(exc, StarletteHTTPException)
@@ -138,6 +152,10 @@ def _http(_: Request, exc: Exception) -> JSONResponse:
             fields=[{"location": ["body"], "message": "the body is not UTF-8 JSON"}],
         )
         return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content=body.model_dump())
+    if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+        # Starlette's Allow names the methods of the first route matching the path only; a path
+        # served by two routes (GET and PUT …/payment-account) must list both.
+        exc.headers = {**(exc.headers or {}), "Allow": _allowed_methods(request)}
     detail = exc.detail
     if isinstance(detail, dict) and isinstance(detail.get("code"), str):
         code, message = detail["code"], str(detail.get("message", ""))

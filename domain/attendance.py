@@ -52,8 +52,8 @@ class ContinueChoice(StrEnum):
 
 class AttendanceUpdate(BaseModel):
     """What the therapist files. Its shape is checked as it is parsed, field by field, so a
-    malformed or self-contradictory update is refused (the API's 422, naming the field) before any
-    rule about the session is consulted; ``check_attendance_update`` holds the rules that do.
+    self-contradictory update is refused (the API's 409 with the rule's code, naming the field)
+    before any rule about the session is consulted; ``check_attendance_update`` holds the rules that do.
 
     Each refusal's pydantic error type is its stable code: ``new_start_required``,
     ``new_start_not_allowed``, ``end_reason_required``, ``contradictory_update``.

@@ -34,7 +34,7 @@ class CancelRequest(_Command):
     * admin ← admin only.
 
     Anything else (a client filing in the therapist's or admin's name, a therapist in an admin's)
-    is refused as malformed (``submitter_not_allowed`` on ``submitted_by``).
+    is refused (``submitter_not_allowed`` on ``submitted_by``: the API's 409 with that code).
     """
 
     requested_by: Actor

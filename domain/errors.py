@@ -69,6 +69,18 @@ RULE_CODES: Mapping[str, str] = MappingProxyType(
         "client_erased": "the client was erased (GDPR art. 17): no session is booked for them again",
         "erasure_unavailable": "envelope encryption is off (SESSIONFLOW_KMS_DIR): a client cannot be erased",
         "practice_closed": "the therapist's practice has closed: ops restore it (`sessionflow practice`)",
+        "invalid_combination": "the request's fields (or a field and the acting party) break a rule "
+        "across them that JSON Schema cannot state: the rule is on the field in the OpenAPI, the "
+        "message names the field",
+        "submitter_not_allowed": "a command filed in the name of a role with more authority than the "
+        "filer's (client < therapist < admin)",
+        "submitter_not_acting_party": "`submitted_by` names another role than the `Acting-Party`'s",
+        "new_start_required": "`continue_sessions: different_time` needs the follow-up's `new_start`",
+        "new_start_not_allowed": "`new_start` is only for `continue_sessions: different_time`",
+        "end_reason_required": "ending a relationship needs an `end_reason` code",
+        "contradictory_update": "the attendance update's choices contradict each other (a follow-up or "
+        "a reserved slot with an ending; cancelling future sessions or a refund amount without "
+        "ending or refunding)",
         "practice_unavailable": (
             "the therapist's practice did not answer in time: nothing was recorded; "
             "file the update again (with a new Idempotency-Key)"

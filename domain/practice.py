@@ -22,10 +22,9 @@ import re
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -41,6 +40,7 @@ from domain.errors import RuleViolation
 from domain.ids import OpaqueId, StripeId
 from domain.slots import MAX_RANGE_DAYS, WeeklySlotRule, check_no_conflict, occurrences
 from domain.time_claims import TimeClaim, check_claim, check_rule_against_claims, prune_ended
+from domain.zones import IanaZone
 
 OUTCOME_RETENTION = timedelta(hours=48)
 """How long a processed request's outcome is remembered, so a repeat returns it (also across
@@ -63,18 +63,6 @@ SlotId = Annotated[str, StringConstraints(pattern=SLOT_ID_PATTERN)]
 
 RequestId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_:.-]{1,128}$")]
 """The caller's request id, used as the Temporal update id; opaque (no personal data)."""
-
-
-def _known_zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        # OSError: a directory of the zone database such as "Europe" (IsADirectoryError).
-        raise ValueError(f"unknown IANA time zone {value!r}") from exc
-    return value
-
-
-IanaZone = Annotated[str, AfterValidator(_known_zone)]
 
 
 def slot_id_from_hex(token: str) -> str:

@@ -15,15 +15,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from domain.errors import RuleViolation
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_RANGE_DAYS = 366
 """Longest inclusive date range ``occurrences`` expands: a leap year, and the booking horizon."""
+
+WALL_CLOCK_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+"""``HH:MM``, ``HH:MM:SS`` or ``HH:MM:SS.ffffff``, 24-hour, never an offset: a wall-clock time."""
+WallClock = Annotated[
+    time, WithJsonSchema({"type": "string", "pattern": WALL_CLOCK_PATTERN, "examples": ["09:30", "18:00:00"]})
+]
+"""A naive time of day, stated as such in JSON Schema (``format: time`` demands an offset)."""
 
 _DAY_US = 24 * 60 * 60 * 1_000_000
 _WEEK_US = 7 * _DAY_US
@@ -63,7 +71,7 @@ class WeeklySlotRule(BaseModel):
 
     weekday: int = Field(ge=0, le=6)
     """0 = Monday … 6 = Sunday, as ``date.weekday()``."""
-    local_time: time
+    local_time: WallClock
     """Wall-clock start in the therapist's zone (naive)."""
     duration_minutes: int = Field(ge=SLOT_MIN_MINUTES, le=SLOT_MAX_MINUTES)
 

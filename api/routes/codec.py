@@ -28,6 +28,7 @@ from temporalio.api.common.v1 import Payload
 from api import oidc
 from api.auth import bearer_scheme, require_ops_token, token_matches
 from api.errors import ErrorBody, error_response
+from api.wire_types import Base64
 from settings import LOCAL_API_TOKEN_SHA256, LOCAL_CODEC_KEY_ID
 from temporal_client.codec import (
     EncryptionCodec,
@@ -43,8 +44,8 @@ UI_ORIGINS = ("http://127.0.0.1:8233", "http://localhost:8233")
 
 
 class CodecPayload(BaseModel):
-    metadata: dict[str, str] = Field(default_factory=dict, description="values are base64")
-    data: str = Field(default="", description="base64")
+    metadata: dict[str, Base64] = Field(default_factory=dict, description="values are base64")
+    data: Base64 = Field(default="", description="base64")
 
 
 class CodecPayloads(BaseModel):

@@ -6,11 +6,10 @@ import asyncio
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from fastapi import APIRouter, Response, status
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
@@ -20,6 +19,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import Authenticated
+from api.cross_field import build
 from api.deps import ActingParty, AppSettings, IdempotencyKey, ReadClock, SessionId, TemporalClient
 from api.errors import ErrorBody, SessionErased
 from api.idempotency import request_id
@@ -136,16 +136,6 @@ Command = TypeVar("Command", bound=BaseModel)
 Result = TypeVar("Result")
 
 
-def _command(model: type[Command], **fields: Any) -> Command:
-    """The domain command from a validated body; a rule across its fields (a discretionary refund
-    only from a therapist or admin, …) refusing it is the caller's 422, not our 500."""
-    try:
-        return model(**fields)
-    except ValidationError as exc:
-        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
-        raise RequestValidationError(errors) from None
-
-
 @router.post(
     "",
     operation_id="bookSession",
@@ -188,7 +178,8 @@ async def book(
     check_booking_party(
         party, therapist_id=body.therapist_id, client_id=body.client_id, booked_by=body.booked_by
     )
-    booking = SessionBooking.model_validate(body.model_dump())
+    # The rules across the booking's fields (payment source, consent, wall-clock start): a 409.
+    booking = build(SessionBooking, **body.model_dump())
     _refuse_erased_client(client, booking.client_id)
     handle = session_handle(client, booking.session_id)
     # A retry must find its session before any rule is applied again: the first attempt may have
@@ -428,7 +419,7 @@ async def cancel(
 def _cancel_request(body: CancelBody, party: Party) -> CancelRequest:
     # The acting party is the submitter: a submitted_by naming another role is a 422.
     fields = {**body.model_dump(), "submitted_by": body.submitted_by or party.role}
-    return _command(CancelRequest, **fields, received_at=_now(), acting_party=party)
+    return build(CancelRequest, **fields, received_at=_now(), acting_party=party)
 
 
 @router.post("/{session_id}/cancel/preview", operation_id="previewCancellation")
@@ -478,7 +469,7 @@ async def reschedule(
 
 
 def _reschedule_request(body: RescheduleBody, party: Party) -> RescheduleRequest:
-    return _command(RescheduleRequest, **body.model_dump(), received_at=_now(), acting_party=party)
+    return build(RescheduleRequest, **body.model_dump(), received_at=_now(), acting_party=party)
 
 
 @router.post("/{session_id}/reschedule/preview", operation_id="previewReschedule")
@@ -520,7 +511,7 @@ async def file_attendance(
     The session's therapist or an admin, filing in their own role (`submitted_by`); its client is
     `409 not_allowed`, anyone else `404`."""
     fields = {**body.model_dump(), "submitted_by": body.submitted_by or party.role}
-    update = _command(AttendanceUpdate, **fields, received_at=_now(), acting_party=party)
+    update = build(AttendanceUpdate, **fields, received_at=_now(), acting_party=party)
     return await _run(
         client,
         session_id,
@@ -555,7 +546,7 @@ async def refund(
     erased` (its ledger is gone; ops refund in Stripe from the kept facts). The money goes back right
     after (`refund_issued` to the client with the amount); the result says what was granted and what
     is still refundable."""
-    request = _command(
+    request = build(
         SessionRefund, **body.model_dump(), requested_by=party.role, acting_party=party, received_at=_now()
     )
     try:
@@ -591,7 +582,7 @@ async def mark_no_show(
     session_cancelled`; a payment still being settled: `409 payment_pending`. Marking it again
     returns the first mark (`already_marked`). The session's therapist or an admin (its client:
     `409 not_allowed`, anyone else `404`)."""
-    request = _command(
+    request = build(
         NoShowRequest, **body.model_dump(), requested_by=party.role, acting_party=party, received_at=_now()
     )
     return await _run(
@@ -625,7 +616,7 @@ async def update_payment_method(
     card an admin enters for the client (support on the phone) is retried off-session and not
     waited for."""
     requested_by = party.role
-    update = _command(
+    update = build(
         PaymentMethodUpdate,
         payment_method_id=body.payment_method_id,
         requested_by=requested_by,

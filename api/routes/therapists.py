@@ -21,6 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.account_events import app_stripe_client, read_account
 from api.auth import Authenticated
+from api.cross_field import build
 from api.deps import (
     ActingParty,
     AppSettings,
@@ -32,7 +33,13 @@ from api.deps import (
 )
 from api.errors import RETRY_AFTER_SECONDS
 from api.idempotency import request_id
-from api.models import EndRelationshipBody, PaymentAccountBody, RelationshipEndedResponse, ReserveSlotBody
+from api.models import (
+    EndRelationshipBody,
+    OccurrencesRange,
+    PaymentAccountBody,
+    RelationshipEndedResponse,
+    ReserveSlotBody,
+)
 from api.routes.sessions import ERRORS
 from api.stripe_confirmation import StripeUnavailable
 from contract.practice import (
@@ -227,9 +234,12 @@ async def release_slots(
 
 @router.get("/slots/occurrences", operation_id="listSlotOccurrences")
 async def slot_occurrences(
-    therapist_id: TherapistId, query: Annotated[OccurrencesQuery, Query()], client: TemporalClient
+    therapist_id: TherapistId, window: Annotated[OccurrencesRange, Query()], client: TemporalClient
 ) -> SlotOccurrences:
-    """Every reserved slot's occurrences on the local dates `[start_date, end_date]`, as UTC."""
+    """Every reserved slot's occurrences on the local dates `[start_date, end_date]`, as UTC.
+    `end_date` is not before `start_date` and at most 366 days from it, counting both
+    (`409 invalid_combination` otherwise)."""
+    query = build(OccurrencesQuery, **window.model_dump())
     try:
         return await query_workflow(practice_handle(client, therapist_id), PRACTICE_OCCURRENCES, query)
     except RPCError as error:

@@ -146,7 +146,10 @@ async def test_a_client_cancels_their_own_session_only_as_the_client(http: httpx
         cancel, json={"requested_by": "client", "reason": "client_request"}, headers={**key(), **client}
     )
 
-    assert as_therapist.status_code == 422 and filed_as_therapist.status_code == 422
+    # Schema-valid bodies a rule across them and the Acting-Party refuses: 409 with the rule's code.
+    assert as_therapist.status_code == 409 and as_therapist.json()["code"] == "submitter_not_allowed"
+    assert filed_as_therapist.status_code == 409
+    assert filed_as_therapist.json()["code"] == "submitter_not_acting_party"
     assert own.status_code == 200 and own.json()["status"] == "cancelled_free"
 
 
@@ -163,7 +166,7 @@ async def test_a_client_moves_only_in_their_own_name(http: httpx.AsyncClient) ->
         move, json={"requested_by": "client", "new_start": later}, headers={**key(), **client}
     )
 
-    assert as_therapist.status_code == 422
+    assert as_therapist.status_code == 409 and as_therapist.json()["code"] == "submitter_not_allowed"
     assert own.status_code == 200, own.text
 
 

@@ -702,7 +702,8 @@ async def test_neither_party_may_speak_in_the_others_name_or_move_a_session_that
         headers=as_party("therapist", body),
     )
 
-    assert as_therapist.status_code == 422, as_therapist.text
+    assert as_therapist.status_code == 409, as_therapist.text
+    assert as_therapist.json()["code"] == "submitter_not_allowed"
     assert refund.status_code == 409 and refund.json()["code"] == "not_allowed"
     assert moved.status_code == 409 and moved.json()["code"] == "session_started"
 
@@ -921,7 +922,7 @@ async def test_a_therapist_cannot_book_a_session_the_client_has_not_agreed_to_no
     refused = await http.post("/v1/sessions", json=unagreed, headers=as_party("therapist", unagreed))
     not_theirs = await http.post("/v1/sessions", json=theirs, headers=as_party("client", theirs))
 
-    assert refused.status_code == 422, refused.text
+    assert refused.status_code == 409 and refused.json()["code"] == "invalid_combination", refused.text
     assert not_theirs.status_code == 409 and not_theirs.json()["code"] == "not_allowed"
 
 

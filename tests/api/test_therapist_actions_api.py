@@ -264,7 +264,8 @@ async def test_a_therapist_books_a_session_inside_the_window_and_it_is_charged_a
     )
 
     assert paid["kind"] == "therapist_manual" and paid["payment"]["amount_paid_minor"] == 6000
-    assert refused.status_code == 422
+    assert refused.status_code == 409 and refused.json()["code"] == "invalid_combination"
+    assert "client_agreed" in refused.json()["message"]
 
 
 async def test_a_past_dated_manual_session_is_charged_at_once_and_awaits_the_attendance_update(

@@ -118,13 +118,14 @@ async def test_slot_and_query_input_is_validated(http: httpx.AsyncClient) -> Non
         bad_weekday,
         extra,
         no_key,
-        backwards,
         missing,
         bad_therapist,
         bad_reason,
     ):
         assert response.status_code == 422, response.text
         assert response.json()["code"] == "validation_error"
+    # Both dates well formed: the range's rule refuses it, as a rule does.
+    assert backwards.status_code == 409 and backwards.json()["code"] == "invalid_combination"
 
 
 async def test_clients_with_and_without_inactive_end_and_restart(http: httpx.AsyncClient) -> None:

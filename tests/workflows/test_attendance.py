@@ -262,7 +262,7 @@ async def test_rebooking_without_the_clients_agreement_is_refused_before_history
 
 async def test_contradictions_are_refused(env: WorkflowEnvironment, worker: Worker) -> None:
     session, handle = await ended_session(env, worker)
-    # A malformed update cannot even be built (the API answers 422 with the field) ...
+    # A contradictory update cannot even be built (the API answers 409 with the rule and field) ...
     with pytest.raises(ValidationError, match="new_start"):
         AttendanceUpdate(
             outcome=AttendanceOutcome.ATTENDED,
