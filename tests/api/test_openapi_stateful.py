@@ -103,6 +103,8 @@ class Findings:
     steps: int = 0
     scenarios: int = 0
     rounds_cut_short: int = 0
+    tag: str = field(default_factory=lambda: f"_{uuid.uuid4().hex[:8]}")
+    """Ends every id this run's valid requests name (see ``_own_ids``)."""
     statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
     checks: Counter[tuple[str, str]] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
@@ -175,6 +177,39 @@ def _party_for(case: schemathesis.Case[Any], findings: Findings) -> str:
     return parties.get(role, f"{role}:{role[:3]}_fuzz")
 
 
+OWN_IDS = ("therapist_id", "client_id", "session_id", "previous_session_id")
+
+
+def _own_ids(case: schemathesis.Case[Any], findings: Findings) -> None:
+    """The ids a valid request names become this run's own (``0`` → ``0_1a2b3c4d``), as every
+    test books with unique ids: workflow ids are global on the dev server, and a workflow another
+    test left on its task queue (its worker stopped) would never answer. A session's route names
+    a session this run booked (the last one, when the generator drew another id): a tagged id
+    nobody booked would be a 404 schemathesis reads as the booking's resource gone missing."""
+    tag = findings.tag
+
+    def own(values: dict[str, Any]) -> dict[str, Any]:
+        owned = {
+            name: value[: 64 - len(tag)] + tag
+            if name in OWN_IDS and isinstance(value, str) and not value.endswith(tag)
+            else value
+            for name, value in values.items()
+        }
+        return owned
+
+    path = case.path_parameters or {}
+    if path:
+        owned = own(path)
+        if "session_id" in owned and owned["session_id"] not in findings.parties and findings.parties:
+            owned["session_id"] = next(reversed(findings.parties))
+        if owned != path:  # a value changed here counts as the link's own to schemathesis
+            case.path_parameters = owned
+    if isinstance(case.body, dict):
+        body = own(case.body)
+        if body != case.body:
+            case.body = body
+
+
 def _sign_webhook(case: schemathesis.Case[Any], headers: dict[str, str], secret: str) -> None:
     # Signed over exactly the bytes requests sends for ``json=body`` (the stdlib's dumps).
     raw = json.dumps(case.body, allow_nan=False)
@@ -188,6 +223,7 @@ def _prepare(case: schemathesis.Case[Any], findings: Findings, webhook_secret: s
     meta = case.meta
     if meta is not None and meta.generation.mode is not GenerationMode.POSITIVE:
         return  # invalid cases keep what the generator broke (a header, a body field)
+    _own_ids(case, findings)
     headers = dict(case.headers)
     names = {p.name for p in case.operation.iter_parameters()}
     if "Idempotency-Key" in names:
@@ -401,3 +437,25 @@ def test_a_case_generated_as_invalid_that_is_valid_gets_a_party_that_may_send_it
 
     assert case.meta is not None and case.meta.generation.mode is GenerationMode.POSITIVE
     assert case.headers["Acting-Party"] == ADMIN
+
+
+def test_generated_ids_are_the_runs_own_so_no_other_tests_workflow_answers() -> None:
+    """Found running tests/api whole: test_openapi_fuzz.py had left practice ``0`` on its own task
+    queue, whose worker had stopped, and this run's ``POST /v1/therapists/0/clients/2/end`` waited
+    on it past the request's timeout. A valid request's own ids carry this run's tag."""
+    schema = schemathesis.openapi.from_dict(create_app().openapi())
+    operation = schema.find_operation_by_id("endRelationship")
+    case = hypothesis.find(
+        operation.as_strategy(
+            generation_mode=GenerationMode.POSITIVE, path_parameters={"therapist_id": "0", "client_id": "2"}
+        ),
+        lambda case: case.meta is not None,
+        settings=hypothesis.settings(database=None, derandomize=True),
+    )
+    findings = Findings()
+
+    _prepare(case, findings, "whsec_unused")
+
+    assert case.path_parameters == {"therapist_id": f"0{findings.tag}", "client_id": f"2{findings.tag}"}
+    assert case.headers["Acting-Party"] == f"therapist:0{findings.tag}"
+    assert case.meta is not None and case.meta.generation.mode is GenerationMode.POSITIVE
