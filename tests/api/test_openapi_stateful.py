@@ -22,6 +22,9 @@ What the harness adds to each generated request, and why:
   admin (support acting) — a party the generator made up is no party of any session, so always
   the ``404``. A therapist's practice is acted on by that therapist, admin-only routes (dispute
   evidence, erasure) by an admin, and a booking is made by its own therapist;
+- this run's own ids: every id a valid request names ends with the run's tag, and a session's
+  route names a session this run booked (``_own_ids``), so no workflow another test left on a
+  stopped worker's task queue is ever asked;
 - a valid Stripe signature on the webhook (an HMAC of the exact body, which no schema can give);
 - a budget: an operation called twice in a scenario is not led to again in it, so a scenario's
   steps spread over the document rather than the therapist's cheap reads, linked nine ways;
