@@ -639,7 +639,7 @@ def summary(config: StackConfig, children: Sequence[Child]) -> str:
   Notifications      {notifications}
   Worker             task queue {config.task_queue}  (pid {pids["worker"]})
   API                http://{config.api}  (pid {pids["api"]})
-  OpenAPI            http://{config.api}/docs
+  OpenAPI            http://{config.api}/docs  (also /redoc; served offline, the contract is openapi.json)
   Token              {token}
   Traces             {config.traces}
 
