@@ -180,8 +180,11 @@ class SessionErased(Exception):
 
 
 def _erased(_: Request, exc: Exception) -> JSONResponse:
+    # A 404 with its own code, not a 410: HTTP allows either for what is gone for good, and a
+    # client (or a fuzzer that erased the client itself) reads a 404 as a refusal by state, where
+    # a 410 reads as a well-formed request rejected.
     return error_response(
-        status.HTTP_410_GONE,
+        status.HTTP_404_NOT_FOUND,
         "erased",
         "the session's client was erased; its history keeps only the financial facts",
     )

@@ -3,7 +3,7 @@ worker, the real Stripe client against the stand-in, envelope encryption on): th
 arrives weeks after the erasure, an admin tries a goodwill refund. Neither can be read from the
 session (its key is gone): Stripe's webhook is acknowledged (or Stripe retries for days in vain)
 and ops are told — a WARNING with opaque ids and the erasure's id, and a metric — and the refund
-answers `410 erased` like the session's detail view."""
+answers `404 erased` like the session's detail view."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ async def test_a_dispute_and_a_refund_of_an_erased_clients_closed_session_reach_
     refund = await http.post(
         f"/v1/sessions/{session_id}/refund", json={"reason": "goodwill", "amount_minor": 1000}, headers=key()
     )
-    assert refund.status_code == 410 and refund.json()["code"] == "erased", refund.text
+    assert refund.status_code == 404 and refund.json()["code"] == "erased", refund.text
     assert standin.refunds(payment_intent=intent["id"]) == []
 
     # The bank disputes the charge; the stand-in delivers Stripe's signed event to the API.

@@ -314,9 +314,21 @@ async def test_an_erased_clients_sessions_decode_nowhere_while_their_money_still
     assert record["erasure_id"] in erased.output and record["erasure_id"] in again.output
     assert a not in record_file.read_text() and record["client_hash"] == client_hash(stack.settings, a)
     assert (record["sessions"], record["data_keys_destroyed"]) == (3, 3)
-    # The detail view (a query the worker cannot answer without the key) says so: 410, not a 500.
+    # The detail view (a query the worker cannot answer without the key) says so, not a 500: the
+    # 404 of a session that is no more, with its own code (a 410 read as "a schema-valid request
+    # rejected" to a fuzzer that erased the client itself). So does every other session route.
     detail = await http.get(f"/v1/sessions/{a_paid}")
-    assert detail.status_code == 410 and detail.json()["code"] == "erased", detail.text
+    assert detail.status_code == 404 and detail.json()["code"] == "erased", detail.text
+    evidence = await http.get(
+        f"/v1/sessions/{a_paid}/dispute-evidence", headers={"Acting-Party": "admin:adm_1"}
+    )
+    assert evidence.status_code == 404 and evidence.json()["code"] == "erased", evidence.text
+    cancel = await http.post(
+        f"/v1/sessions/{a_paid}/cancel",
+        json={"requested_by": "admin", "reason": "other"},
+        headers={"Acting-Party": "admin:adm_1", "Idempotency-Key": f"erased-{a_paid}"},
+    )
+    assert cancel.status_code == 404 and cancel.json()["code"] == "erased", cancel.text
     stranger = await http.get(f"/v1/sessions/{a_paid}", headers={"Acting-Party": "client:cli_stranger"})
     assert stranger.status_code == 404
 

@@ -40,7 +40,7 @@ SEED = 16
 AUTH = {"Authorization": f"Bearer {LOCAL_API_TOKEN}"}
 ADMIN = {"Acting-Party": "admin:adm_fuzz"}
 
-SCHEMA_VALID_OUTCOMES = ["2xx", 401, 404, 409, 410]
+SCHEMA_VALID_OUTCOMES = ["2xx", 401, 404, 409]
 """What a schema-valid request may get: done, unknown id (or none of the acting party's), a rule's
 refusal (a documented business outcome, with its ``code``), an erased client. Never 422."""
 

@@ -7,7 +7,7 @@ It runs over real HTTP against the app served by ``api_url`` (real dev server, r
 Stripe stand-in), in a thread (``asyncio.to_thread``) while uvicorn serves on the test's loop.
 
 Every built-in check is on, "schema-valid request rejected" (``positive_data_acceptance``)
-included: a valid request may be refused only by a documented rule (``404``, ``409``, ``410``),
+included: a valid request may be refused only by a documented rule (``404``, ``409``),
 never as malformed (``422``). Failures are collected, not raised, so one run reports them all.
 
 What the harness adds to each generated request, and why:
@@ -83,7 +83,7 @@ AUTH = {"Authorization": f"Bearer {LOCAL_API_TOKEN}"}
 ADMIN = "admin:adm_fuzz"
 ADMIN_ONLY = {"getDisputeEvidence", "eraseClient"}
 RANK = {"client": 0, "therapist": 1, "admin": 2}
-SCHEMA_VALID_OUTCOMES = ["2xx", "404", "409", "410"]
+SCHEMA_VALID_OUTCOMES = ["2xx", "404", "409"]
 """A valid request may be refused only by a documented rule, never as malformed."""
 CONFIG = {
     "checks": {"positive_data_acceptance": {"expected-statuses": SCHEMA_VALID_OUTCOMES}},

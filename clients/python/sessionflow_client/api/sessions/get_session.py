@@ -53,11 +53,6 @@ def _parse_response(
 
         return response_409
 
-    if response.status_code == 410:
-        response_410 = ErrorBody.from_dict(response.json())
-
-        return response_410
-
     if response.status_code == 422:
         response_422 = ErrorBody.from_dict(response.json())
 
@@ -100,7 +95,7 @@ def sync_detailed(
     and why a therapist ended the relationship (`attendance.update.end_reason`) never to the
     client. A `scheduled` or `paid` session past its end reads `awaiting_update`.
     It queries the session's workflow (a billed call): a UI polling where a session stands reads
-    `GET /v1/sessions/{id}/status` instead. A session whose client was erased: `410 erased`
+    `GET /v1/sessions/{id}/status` instead. A session whose client was erased: `404 erased`
     (for its parties; anyone else still gets the `404`).
 
     Args:
@@ -147,7 +142,7 @@ def sync(
     and why a therapist ended the relationship (`attendance.update.end_reason`) never to the
     client. A `scheduled` or `paid` session past its end reads `awaiting_update`.
     It queries the session's workflow (a billed call): a UI polling where a session stands reads
-    `GET /v1/sessions/{id}/status` instead. A session whose client was erased: `410 erased`
+    `GET /v1/sessions/{id}/status` instead. A session whose client was erased: `404 erased`
     (for its parties; anyone else still gets the `404`).
 
     Args:
@@ -189,7 +184,7 @@ async def asyncio_detailed(
     and why a therapist ended the relationship (`attendance.update.end_reason`) never to the
     client. A `scheduled` or `paid` session past its end reads `awaiting_update`.
     It queries the session's workflow (a billed call): a UI polling where a session stands reads
-    `GET /v1/sessions/{id}/status` instead. A session whose client was erased: `410 erased`
+    `GET /v1/sessions/{id}/status` instead. A session whose client was erased: `404 erased`
     (for its parties; anyone else still gets the `404`).
 
     Args:
@@ -234,7 +229,7 @@ async def asyncio(
     and why a therapist ended the relationship (`attendance.update.end_reason`) never to the
     client. A `scheduled` or `paid` session past its end reads `awaiting_update`.
     It queries the session's workflow (a billed call): a UI polling where a session stands reads
-    `GET /v1/sessions/{id}/status` instead. A session whose client was erased: `410 erased`
+    `GET /v1/sessions/{id}/status` instead. A session whose client was erased: `404 erased`
     (for its parties; anyone else still gets the `404`).
 
     Args:

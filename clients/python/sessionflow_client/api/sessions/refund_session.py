@@ -62,11 +62,6 @@ def _parse_response(
 
         return response_409
 
-    if response.status_code == 410:
-        response_410 = ErrorBody.from_dict(response.json())
-
-        return response_410
-
     if response.status_code == 422:
         response_422 = ErrorBody.from_dict(response.json())
 
@@ -111,7 +106,7 @@ def sync_detailed(
     refund_exceeds_captured`, the message says what is left). Nothing captured: `409
     nothing_captured`. A charge the client's bank disputes is not refunded while the dispute is
     open or after it was lost: `409 charge_disputed`. Only the session's therapist or an admin (its
-    client: `409 not_allowed`, anyone else `404`). A closed session whose client was erased: `410
+    client: `409 not_allowed`, anyone else `404`). A closed session whose client was erased: `404
     erased` (its ledger is gone; ops refund in Stripe from the kept facts). The money goes back right
     after (`refund_issued` to the client with the amount); the result says what was granted and what
     is still refundable.
@@ -173,7 +168,7 @@ def sync(
     refund_exceeds_captured`, the message says what is left). Nothing captured: `409
     nothing_captured`. A charge the client's bank disputes is not refunded while the dispute is
     open or after it was lost: `409 charge_disputed`. Only the session's therapist or an admin (its
-    client: `409 not_allowed`, anyone else `404`). A closed session whose client was erased: `410
+    client: `409 not_allowed`, anyone else `404`). A closed session whose client was erased: `404
     erased` (its ledger is gone; ops refund in Stripe from the kept facts). The money goes back right
     after (`refund_issued` to the client with the amount); the result says what was granted and what
     is still refundable.
@@ -230,7 +225,7 @@ async def asyncio_detailed(
     refund_exceeds_captured`, the message says what is left). Nothing captured: `409
     nothing_captured`. A charge the client's bank disputes is not refunded while the dispute is
     open or after it was lost: `409 charge_disputed`. Only the session's therapist or an admin (its
-    client: `409 not_allowed`, anyone else `404`). A closed session whose client was erased: `410
+    client: `409 not_allowed`, anyone else `404`). A closed session whose client was erased: `404
     erased` (its ledger is gone; ops refund in Stripe from the kept facts). The money goes back right
     after (`refund_issued` to the client with the amount); the result says what was granted and what
     is still refundable.
@@ -290,7 +285,7 @@ async def asyncio(
     refund_exceeds_captured`, the message says what is left). Nothing captured: `409
     nothing_captured`. A charge the client's bank disputes is not refunded while the dispute is
     open or after it was lost: `409 charge_disputed`. Only the session's therapist or an admin (its
-    client: `409 not_allowed`, anyone else `404`). A closed session whose client was erased: `410
+    client: `409 not_allowed`, anyone else `404`). A closed session whose client was erased: `404
     erased` (its ledger is gone; ops refund in Stripe from the kept facts). The money goes back right
     after (`refund_issued` to the client with the amount); the result says what was granted and what
     is still refundable.
