@@ -9,8 +9,8 @@ DEV_LOCK := requirements-dev.lock
 # Where `make run` keeps Temporal's SQLite file and the logs (Settings.data_dir).
 DATA_DIR ?= $(or $(SESSIONFLOW_DATA_DIR),.data)
 # The typed client's generator, in an environment of its own: openapi-python-client pins typer below
-# the service's floor, so it cannot share .venv (clients/codegen.in says why; `make client`).
-CODEGEN := .venv-codegen
+# the service's floor, so it cannot share .venv's packages: a venv of its own inside it (`make client`).
+CODEGEN := $(VENV)/codegen
 CODEGEN_STAMP := $(CODEGEN)/.installed
 CODEGEN_LOCK := clients/codegen.lock
 # The whole tree (tests included; .venv and build are excluded in pyproject.toml).
@@ -97,8 +97,8 @@ bench: $(STAMP) ## benchmarks on a fresh dev server of their own (BENCH_ARGS=--q
 faults: $(STAMP) ## 1,000 lifecycles under injected faults, then every rule checked (FAULTS_ARGS=--help; faults/README.md)
 	$(BIN)/python -m faults $(FAULTS_ARGS)
 
-clean: ## remove .venv, .venv-codegen and caches (keeps .data; see clean-data)
-	rm -rf $(VENV) $(CODEGEN) .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info
+clean: ## remove .venv (the client generator's .venv/codegen with it) and caches (keeps .data; see clean-data)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 clean-data: ## remove .data (or $SESSIONFLOW_DATA_DIR): Temporal's SQLite state and the logs

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-codegen="$root/.venv-codegen"
+codegen="$root/.venv/codegen"
 # The post-hooks (clients/codegen.yaml) run `ruff` from PATH: the one in the generator's own venv.
 # --fail-on-warning: a hook that could not run, or a schema the generator could not express, fails.
 PATH="$codegen/bin:$PATH" "$codegen/bin/openapi-python-client" generate \

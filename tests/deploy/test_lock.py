@@ -122,7 +122,7 @@ def test_make_venv_installs_only_the_hashed_dev_lock_and_the_project_without_dep
     assert "pip install --require-hashes -r $(DEV_LOCK)" in makefile
     assert "pip install --no-deps --no-build-isolation -e ." in makefile
     assert "CODEGEN_LOCK := clients/codegen.lock" in makefile
-    # The client generator's own environment (.venv-codegen): its hashed lock only.
+    # The client generator's own environment (.venv/codegen): its hashed lock only.
     assert "$(CODEGEN)/bin/python -m pip install --require-hashes -r $(CODEGEN_LOCK)" in makefile
     installs = [line for line in makefile.splitlines() if "pip install" in line]
     assert len(installs) == 3, f"an install outside the locks: {installs}"

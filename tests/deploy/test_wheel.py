@@ -31,7 +31,8 @@ SHIPPED = {
     "stripe_client.py",
 }
 DEVELOPMENT = ("dev", "bench", "faults", "tests")
-# Not copied for the build: local state (.venv and .venv-codegen), caches, and what only a checkout needs.
+# Not copied for the build: local state (.venv, with the client generator's .venv/codegen), caches,
+# and what only a checkout needs.
 NOT_BUILT = shutil.ignore_patterns(
     ".git", ".venv*", ".data", "build", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis", "tests"
 )

@@ -1,6 +1,6 @@
 """The typed client in ``clients/python/`` is never edited by hand (issue 16): regenerated from the
 committed ``openapi.json`` by ``clients/generate.sh`` (what ``make client`` runs, with the generator
-from ``clients/codegen.lock`` in ``.venv-codegen``), it is the committed tree, byte for byte."""
+from ``clients/codegen.lock`` in ``.venv/codegen``), it is the committed tree, byte for byte."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 GENERATE = ROOT / "clients" / "generate.sh"
 COMMITTED = ROOT / "clients" / "python"
-GENERATOR = ROOT / ".venv-codegen" / "bin" / "openapi-python-client"
+GENERATOR = ROOT / ".venv" / "codegen" / "bin" / "openapi-python-client"
 CACHES = ("__pycache__", ".*_cache")
 
 
@@ -27,7 +27,7 @@ def tree(directory: Path) -> dict[str, bytes]:
 
 
 def test_the_committed_client_is_exactly_what_the_generator_makes_of_openapi_json(tmp_path: Path) -> None:
-    assert GENERATOR.is_file(), "no .venv-codegen: `make test` (or `make client`) creates it"
+    assert GENERATOR.is_file(), "no .venv/codegen: `make test` (or `make client`) creates it"
     output = tmp_path / "python"
 
     run = subprocess.run(
